@@ -1,0 +1,9 @@
+//! Use cases behind the Management API (and later the Authorization API and the console):
+//! validation and the store calls, shared by every wire contract.
+
+pub mod bootstrap;
+pub mod client_grants;
+pub mod clients;
+pub mod connections;
+pub mod resource_servers;
+mod validate;

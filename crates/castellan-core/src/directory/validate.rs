@@ -1,0 +1,48 @@
+//! Small checks shared by the use cases, each returning `Error::Invalid` with a message
+//! that names the field.
+
+use crate::error::{Error, Result};
+use crate::model::Named;
+
+pub fn non_empty(field: &str, value: &str, max: usize) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::Invalid(format!("{field} must not be empty")));
+    }
+    if value.chars().count() > max {
+        return Err(Error::Invalid(format!(
+            "{field} must be at most {max} characters"
+        )));
+    }
+    Ok(())
+}
+
+pub fn named<T: Named>(field: &str, value: &str) -> Result<T> {
+    T::parse(value).ok_or_else(|| {
+        Error::Invalid(format!(
+            "{field} must be one of: {} (got \"{value}\")",
+            T::expected()
+        ))
+    })
+}
+
+/// Every entry is a non-empty string without whitespace (URLs, grant types, scope values).
+pub fn tokens(field: &str, values: &[String]) -> Result<()> {
+    match values
+        .iter()
+        .find(|v| v.is_empty() || v.chars().any(char::is_whitespace))
+    {
+        Some(bad) => Err(Error::Invalid(format!(
+            "{field} contains an invalid entry: \"{bad}\""
+        ))),
+        None => Ok(()),
+    }
+}
+
+pub fn no_duplicates(field: &str, values: &[String]) -> Result<()> {
+    for (i, v) in values.iter().enumerate() {
+        if values[..i].contains(v) {
+            return Err(Error::Invalid(format!("{field} contains \"{v}\" twice")));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,17 @@
+//! Castellan's domain: entities, storage traits and use cases.
+//!
+//! This crate must not import HTTP, SQL or JavaScript-engine crates; the binary maps
+//! its errors to wire shapes and the store crate implements its traits.
+
+pub mod clock;
+pub mod directory;
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod oauth;
+pub mod paging;
+pub mod secrets;
+pub mod store;
+pub mod system_apis;
+
+pub use error::{Error, Result};

@@ -1,0 +1,77 @@
+use std::collections::BTreeMap;
+
+use super::Named;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppType {
+    Native,
+    Spa,
+    RegularWeb,
+    NonInteractive,
+}
+
+impl Named for AppType {
+    const ALL: &'static [Self] = &[
+        Self::Native,
+        Self::Spa,
+        Self::RegularWeb,
+        Self::NonInteractive,
+    ];
+    fn name(self) -> &'static str {
+        match self {
+            Self::Native => "native",
+            Self::Spa => "spa",
+            Self::RegularWeb => "regular_web",
+            Self::NonInteractive => "non_interactive",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenEndpointAuthMethod {
+    None,
+    ClientSecretPost,
+    ClientSecretBasic,
+}
+
+impl Named for TokenEndpointAuthMethod {
+    const ALL: &'static [Self] = &[Self::None, Self::ClientSecretPost, Self::ClientSecretBasic];
+    fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::ClientSecretPost => "client_secret_post",
+            Self::ClientSecretBasic => "client_secret_basic",
+        }
+    }
+}
+
+/// An application. The secret is held only as a hash; the clear text exists once, in the
+/// answer to its creation or rotation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    pub description: String,
+    pub app_type: AppType,
+    pub is_first_party: bool,
+    pub grant_types: Vec<String>,
+    pub callbacks: Vec<String>,
+    pub allowed_logout_urls: Vec<String>,
+    pub web_origins: Vec<String>,
+    pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub client_metadata: BTreeMap<String, String>,
+    pub secret_hash: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl Client {
+    pub fn has_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
+
+    /// Public clients (SPAs, native apps with `none`) cannot keep a secret.
+    pub fn is_public(&self) -> bool {
+        self.token_endpoint_auth_method == TokenEndpointAuthMethod::None
+    }
+}

@@ -1,0 +1,31 @@
+//! Entities. They carry no wire shapes: the HTTP layer has its own request and response types.
+
+mod client;
+mod client_grant;
+mod connection;
+mod resource_server;
+mod signing_key;
+
+pub use client::{AppType, Client, TokenEndpointAuthMethod};
+pub use client_grant::ClientGrant;
+pub use connection::{Connection, DATABASE_CONNECTION};
+pub use resource_server::{ResourceServer, Scope, SigningAlg, TokenDialect};
+pub use signing_key::SigningKeyRecord;
+
+/// A value that must be one of a fixed set of names on the wire and in storage.
+pub trait Named: Sized + Copy + 'static {
+    const ALL: &'static [Self];
+    fn name(self) -> &'static str;
+
+    fn parse(text: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|v| v.name() == text)
+    }
+
+    fn expected() -> String {
+        Self::ALL
+            .iter()
+            .map(|v| v.name())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}

@@ -1,0 +1,33 @@
+//! Which API an `audience` names, including the `https://` alias of the Management API.
+
+use crate::Result;
+use crate::model::ResourceServer;
+use crate::store::Store;
+use crate::system_apis::{management_api_https_alias, management_api_identifier};
+
+pub async fn resolve(
+    store: &dyn Store,
+    issuer: &str,
+    audience: &str,
+) -> Result<Option<ResourceServer>> {
+    if let Some(api) = store.find_resource_server_by_identifier(audience).await? {
+        return Ok(Some(api));
+    }
+    if management_api_https_alias(issuer).as_deref() == Some(audience) {
+        return Ok(store
+            .find_resource_server_by_identifier(&management_api_identifier(issuer))
+            .await?);
+    }
+    Ok(None)
+}
+
+/// Every string a token's `aud` may hold to count as addressed to `api`.
+pub fn accepted_audiences(issuer: &str, api: &ResourceServer) -> Vec<String> {
+    let mut out = vec![api.identifier.clone()];
+    if api.identifier == management_api_identifier(issuer)
+        && let Some(alias) = management_api_https_alias(issuer)
+    {
+        out.push(alias);
+    }
+    out
+}

@@ -1,0 +1,56 @@
+//! OAuth error codes (RFC 6749 §5.2, plus Auth0's). The binary picks status codes.
+
+use crate::Error;
+
+#[derive(Debug, thiserror::Error)]
+pub enum OAuthError {
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error("{0}")]
+    InvalidClient(String),
+    #[error("{0}")]
+    UnauthorizedClient(String),
+    #[error("{0}")]
+    AccessDenied(String),
+    #[error("{0}")]
+    InvalidGrant(String),
+    #[error("{0}")]
+    InvalidScope(String),
+    #[error("{0}")]
+    UnsupportedGrantType(String),
+    #[error("storage unavailable")]
+    Unavailable,
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl OAuthError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidRequest(_) => "invalid_request",
+            Self::InvalidClient(_) => "invalid_client",
+            Self::UnauthorizedClient(_) => "unauthorized_client",
+            Self::AccessDenied(_) => "access_denied",
+            Self::InvalidGrant(_) => "invalid_grant",
+            Self::InvalidScope(_) => "invalid_scope",
+            Self::UnsupportedGrantType(_) => "unsupported_grant_type",
+            Self::Unavailable => "temporarily_unavailable",
+            Self::Internal(_) => "server_error",
+        }
+    }
+}
+
+impl From<Error> for OAuthError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Unavailable => Self::Unavailable,
+            other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for OAuthError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Error::from(e).into()
+    }
+}

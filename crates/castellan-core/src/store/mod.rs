@@ -1,0 +1,39 @@
+//! Storage traits, one per aggregate. `castellan-store` implements them for SQLite and
+//! PostgreSQL; multi-row changes are one transaction inside a single method.
+
+mod client_grants;
+mod clients;
+mod connections;
+mod resource_servers;
+mod signing_keys;
+
+pub use client_grants::{ClientGrantFilter, ClientGrantStore};
+pub use clients::ClientStore;
+pub use connections::ConnectionStore;
+pub use resource_servers::ResourceServerStore;
+pub use signing_keys::SigningKeyStore;
+
+pub type StoreResult<T> = std::result::Result<T, StoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A unique or foreign-key constraint refused the change; the text says which.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// The database cannot be reached right now.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error("database error: {0}")]
+    Other(String),
+}
+
+/// Everything the server needs from storage.
+#[async_trait::async_trait]
+pub trait Store:
+    ClientStore + ResourceServerStore + ClientGrantStore + ConnectionStore + SigningKeyStore
+{
+    /// A cheap round trip, for `/readyz`.
+    async fn ping(&self) -> StoreResult<()>;
+}
