@@ -1,0 +1,612 @@
+// Shared body of the SQLite and PostgreSQL stores: included by `sqlite.rs` and
+// `postgres.rs`, each of which defines `Db` (the sqlx database type) first.
+
+use std::collections::BTreeMap;
+
+use castellan_core::model::{
+    Client, ClientGrant, Connection, Named, ResourceServer, SigningAlg, SigningKeyRecord,
+};
+use castellan_core::paging::{Page, PageRequest};
+use castellan_core::store::{
+    ClientGrantFilter, ClientGrantStore, ClientStore, ConnectionStore, ResourceServerStore,
+    SigningKeyStore, Store, StoreError, StoreResult,
+};
+use sqlx::{Pool, Row};
+
+use crate::errors::{conflict_as, from_json, json_text, map};
+
+type DbRow = <Db as sqlx::Database>::Row;
+
+/// The SQL store for this backend.
+#[derive(Clone)]
+pub struct SqlStore {
+    pool: Pool<Db>,
+}
+
+impl SqlStore {
+    pub fn pool(&self) -> &Pool<Db> {
+        &self.pool
+    }
+
+    async fn total(&self, sql: &'static str) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(sql).fetch_one(&self.pool).await.map_err(map)?;
+        Ok(n as u64)
+    }
+}
+
+fn limit(page: PageRequest) -> (i64, i64) {
+    (
+        page.limit.min(i64::MAX as u64) as i64,
+        page.offset.min(i64::MAX as u64) as i64,
+    )
+}
+
+fn parse_named<T: Named>(column: &str, text: &str) -> StoreResult<T> {
+    T::parse(text).ok_or_else(|| StoreError::Other(format!("column {column}: unknown value {text}")))
+}
+
+fn client_from_row(row: &DbRow) -> StoreResult<Client> {
+    let get = |c: &str| row.try_get::<String, _>(c).map_err(map);
+    Ok(Client {
+        client_id: get("client_id")?,
+        name: get("name")?,
+        description: get("description")?,
+        app_type: parse_named("app_type", &get("app_type")?)?,
+        is_first_party: row.try_get("is_first_party").map_err(map)?,
+        grant_types: from_json("grant_types", &get("grant_types")?)?,
+        callbacks: from_json("callbacks", &get("callbacks")?)?,
+        allowed_logout_urls: from_json("allowed_logout_urls", &get("allowed_logout_urls")?)?,
+        web_origins: from_json("web_origins", &get("web_origins")?)?,
+        token_endpoint_auth_method: parse_named(
+            "token_endpoint_auth_method",
+            &get("token_endpoint_auth_method")?,
+        )?,
+        client_metadata: from_json::<BTreeMap<String, String>>("client_metadata", &get("client_metadata")?)?,
+        secret_hash: row.try_get("secret_hash").map_err(map)?,
+        created_at: row.try_get("created_at").map_err(map)?,
+        updated_at: row.try_get("updated_at").map_err(map)?,
+    })
+}
+
+const CLIENT_COLUMNS: &str = "client_id, name, description, app_type, is_first_party, grant_types, callbacks, \
+     allowed_logout_urls, web_origins, token_endpoint_auth_method, client_metadata, secret_hash, created_at, updated_at";
+
+#[async_trait::async_trait]
+impl ClientStore for SqlStore {
+    async fn create_client(&self, c: &Client) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        sqlx::query(
+            "INSERT INTO clients (client_id, name, description, app_type, is_first_party, grant_types, callbacks, \
+             allowed_logout_urls, web_origins, token_endpoint_auth_method, client_metadata, secret_hash, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(&c.client_id)
+        .bind(&c.name)
+        .bind(&c.description)
+        .bind(c.app_type.name())
+        .bind(c.is_first_party)
+        .bind(json_text(&c.grant_types))
+        .bind(json_text(&c.callbacks))
+        .bind(json_text(&c.allowed_logout_urls))
+        .bind(json_text(&c.web_origins))
+        .bind(c.token_endpoint_auth_method.name())
+        .bind(json_text(&c.client_metadata))
+        .bind(&c.secret_hash)
+        .bind(c.created_at)
+        .bind(c.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_as("a client with this client_id already exists"))?;
+        // A new application may use every existing connection, as in Auth0.
+        sqlx::query("INSERT INTO connection_clients (connection_id, client_id) SELECT id, $1 FROM connections")
+            .bind(&c.client_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
+        tx.commit().await.map_err(map)
+    }
+
+    async fn find_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?
+            .as_ref()
+            .map(client_from_row)
+            .transpose()
+    }
+
+    async fn list_clients(&self, page: PageRequest) -> StoreResult<Page<Client>> {
+        let (lim, off) = limit(page);
+        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id LIMIT $1 OFFSET $2");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(lim)
+            .bind(off)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(Page {
+            items: rows.iter().map(client_from_row).collect::<StoreResult<_>>()?,
+            total: self.total("SELECT COUNT(*) FROM clients").await?,
+        })
+    }
+
+    async fn update_client(&self, c: &Client) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE clients SET name = $2, description = $3, app_type = $4, is_first_party = $5, grant_types = $6, \
+             callbacks = $7, allowed_logout_urls = $8, web_origins = $9, token_endpoint_auth_method = $10, \
+             client_metadata = $11, secret_hash = $12, updated_at = $13 WHERE client_id = $1",
+        )
+        .bind(&c.client_id)
+        .bind(&c.name)
+        .bind(&c.description)
+        .bind(c.app_type.name())
+        .bind(c.is_first_party)
+        .bind(json_text(&c.grant_types))
+        .bind(json_text(&c.callbacks))
+        .bind(json_text(&c.allowed_logout_urls))
+        .bind(json_text(&c.web_origins))
+        .bind(c.token_endpoint_auth_method.name())
+        .bind(json_text(&c.client_metadata))
+        .bind(&c.secret_hash)
+        .bind(c.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn count_clients(&self) -> StoreResult<u64> {
+        self.total("SELECT COUNT(*) FROM clients").await
+    }
+}
+
+fn resource_server_from_row(row: &DbRow) -> StoreResult<ResourceServer> {
+    let get = |c: &str| row.try_get::<String, _>(c).map_err(map);
+    let flag = |c: &str| row.try_get::<bool, _>(c).map_err(map);
+    Ok(ResourceServer {
+        id: get("id")?,
+        name: get("name")?,
+        identifier: get("identifier")?,
+        scopes: from_json("scopes", &get("scopes")?)?,
+        token_lifetime: row.try_get("token_lifetime").map_err(map)?,
+        signing_alg: parse_named("signing_alg", &get("signing_alg")?)?,
+        enforce_policies: flag("enforce_policies")?,
+        token_dialect: parse_named("token_dialect", &get("token_dialect")?)?,
+        allow_offline_access: flag("allow_offline_access")?,
+        skip_consent_for_verifiable_first_party_clients: flag("skip_consent")?,
+        is_system: flag("is_system")?,
+    })
+}
+
+const RESOURCE_SERVER_COLUMNS: &str = "id, name, identifier, scopes, token_lifetime, signing_alg, enforce_policies, \
+     token_dialect, allow_offline_access, skip_consent, is_system";
+
+impl SqlStore {
+    async fn find_resource_server_where(&self, column: &'static str, value: &str) -> StoreResult<Option<ResourceServer>> {
+        let sql = format!("SELECT {RESOURCE_SERVER_COLUMNS} FROM resource_servers WHERE {column} = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?
+            .as_ref()
+            .map(resource_server_from_row)
+            .transpose()
+    }
+}
+
+#[async_trait::async_trait]
+impl ResourceServerStore for SqlStore {
+    async fn create_resource_server(&self, api: &ResourceServer) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO resource_servers (id, name, identifier, scopes, token_lifetime, signing_alg, enforce_policies, \
+             token_dialect, allow_offline_access, skip_consent, is_system, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&api.id)
+        .bind(&api.name)
+        .bind(&api.identifier)
+        .bind(json_text(&api.scopes))
+        .bind(api.token_lifetime)
+        .bind(api.signing_alg.name())
+        .bind(api.enforce_policies)
+        .bind(api.token_dialect.name())
+        .bind(api.allow_offline_access)
+        .bind(api.skip_consent_for_verifiable_first_party_clients)
+        .bind(api.is_system)
+        .bind(now())
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_as("a resource server with this identifier already exists"))?;
+        Ok(())
+    }
+
+    async fn find_resource_server(&self, id: &str) -> StoreResult<Option<ResourceServer>> {
+        self.find_resource_server_where("id", id).await
+    }
+
+    async fn find_resource_server_by_identifier(&self, identifier: &str) -> StoreResult<Option<ResourceServer>> {
+        self.find_resource_server_where("identifier", identifier).await
+    }
+
+    async fn list_resource_servers(&self, page: PageRequest) -> StoreResult<Page<ResourceServer>> {
+        let (lim, off) = limit(page);
+        let sql = format!(
+            "SELECT {RESOURCE_SERVER_COLUMNS} FROM resource_servers ORDER BY is_system DESC, created_at, id LIMIT $1 OFFSET $2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(lim)
+            .bind(off)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(Page {
+            items: rows.iter().map(resource_server_from_row).collect::<StoreResult<_>>()?,
+            total: self.total("SELECT COUNT(*) FROM resource_servers").await?,
+        })
+    }
+
+    async fn update_resource_server(&self, api: &ResourceServer) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE resource_servers SET name = $2, scopes = $3, token_lifetime = $4, signing_alg = $5, \
+             enforce_policies = $6, token_dialect = $7, allow_offline_access = $8, skip_consent = $9, is_system = $10 \
+             WHERE id = $1",
+        )
+        .bind(&api.id)
+        .bind(&api.name)
+        .bind(json_text(&api.scopes))
+        .bind(api.token_lifetime)
+        .bind(api.signing_alg.name())
+        .bind(api.enforce_policies)
+        .bind(api.token_dialect.name())
+        .bind(api.allow_offline_access)
+        .bind(api.skip_consent_for_verifiable_first_party_clients)
+        .bind(api.is_system)
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_resource_server(&self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM resource_servers WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+fn client_grant_from_row(row: &DbRow) -> StoreResult<ClientGrant> {
+    let get = |c: &str| row.try_get::<String, _>(c).map_err(map);
+    Ok(ClientGrant {
+        id: get("id")?,
+        client_id: get("client_id")?,
+        audience: get("audience")?,
+        scope: from_json("scope", &get("scope")?)?,
+    })
+}
+
+#[async_trait::async_trait]
+impl ClientGrantStore for SqlStore {
+    async fn create_client_grant(&self, g: &ClientGrant) -> StoreResult<()> {
+        sqlx::query("INSERT INTO client_grants (id, client_id, audience, scope, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&g.id)
+            .bind(&g.client_id)
+            .bind(&g.audience)
+            .bind(json_text(&g.scope))
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(conflict_as("the client already has a grant for this audience"))?;
+        Ok(())
+    }
+
+    async fn find_client_grant(&self, id: &str) -> StoreResult<Option<ClientGrant>> {
+        sqlx::query("SELECT id, client_id, audience, scope FROM client_grants WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?
+            .as_ref()
+            .map(client_grant_from_row)
+            .transpose()
+    }
+
+    async fn find_client_grant_for(&self, client_id: &str, audience: &str) -> StoreResult<Option<ClientGrant>> {
+        sqlx::query("SELECT id, client_id, audience, scope FROM client_grants WHERE client_id = $1 AND audience = $2")
+            .bind(client_id)
+            .bind(audience)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?
+            .as_ref()
+            .map(client_grant_from_row)
+            .transpose()
+    }
+
+    async fn list_client_grants(&self, filter: &ClientGrantFilter, page: PageRequest) -> StoreResult<Page<ClientGrant>> {
+        let (lim, off) = limit(page);
+        let rows = sqlx::query(
+            "SELECT id, client_id, audience, scope FROM client_grants \
+             WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR audience = $2) \
+             ORDER BY created_at, id LIMIT $3 OFFSET $4",
+        )
+        .bind(&filter.client_id)
+        .bind(&filter.audience)
+        .bind(lim)
+        .bind(off)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM client_grants WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR audience = $2)",
+        )
+        .bind(&filter.client_id)
+        .bind(&filter.audience)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(Page {
+            items: rows.iter().map(client_grant_from_row).collect::<StoreResult<_>>()?,
+            total: total as u64,
+        })
+    }
+
+    async fn update_client_grant(&self, g: &ClientGrant) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE client_grants SET scope = $2 WHERE id = $1")
+            .bind(&g.id)
+            .bind(json_text(&g.scope))
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_client_grant(&self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM client_grants WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+impl SqlStore {
+    async fn connection_from_row(&self, row: &DbRow) -> StoreResult<Connection> {
+        let get = |c: &str| row.try_get::<String, _>(c).map_err(map);
+        let id = get("id")?;
+        let enabled_clients = sqlx::query_scalar(
+            "SELECT client_id FROM connection_clients WHERE connection_id = $1 ORDER BY client_id",
+        )
+        .bind(&id)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(Connection {
+            id,
+            name: get("name")?,
+            strategy: get("strategy")?,
+            options: from_json("options", &get("options")?)?,
+            enabled_clients,
+        })
+    }
+
+    async fn find_connection_where(&self, column: &'static str, value: &str) -> StoreResult<Option<Connection>> {
+        let sql = format!("SELECT id, name, strategy, options FROM connections WHERE {column} = $1");
+        match sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(value)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?
+        {
+            Some(row) => Ok(Some(self.connection_from_row(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn replace_enabled_clients(
+        tx: &mut sqlx::Transaction<'_, Db>,
+        connection: &Connection,
+    ) -> StoreResult<()> {
+        sqlx::query("DELETE FROM connection_clients WHERE connection_id = $1")
+            .bind(&connection.id)
+            .execute(&mut **tx)
+            .await
+            .map_err(map)?;
+        for client_id in &connection.enabled_clients {
+            sqlx::query("INSERT INTO connection_clients (connection_id, client_id) VALUES ($1, $2)")
+                .bind(&connection.id)
+                .bind(client_id)
+                .execute(&mut **tx)
+                .await
+                .map_err(|e| match map(e) {
+                    StoreError::Conflict(_) => StoreError::Conflict(format!("enabled_clients: unknown client {client_id}")),
+                    other => other,
+                })?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionStore for SqlStore {
+    async fn create_connection(&self, c: &Connection) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        sqlx::query("INSERT INTO connections (id, name, strategy, options, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&c.id)
+            .bind(&c.name)
+            .bind(&c.strategy)
+            .bind(json_text(&c.options))
+            .bind(now())
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict_as("a connection with this name already exists"))?;
+        Self::replace_enabled_clients(&mut tx, c).await?;
+        tx.commit().await.map_err(map)
+    }
+
+    async fn find_connection(&self, id: &str) -> StoreResult<Option<Connection>> {
+        self.find_connection_where("id", id).await
+    }
+
+    async fn find_connection_by_name(&self, name: &str) -> StoreResult<Option<Connection>> {
+        self.find_connection_where("name", name).await
+    }
+
+    async fn list_connections(&self, page: PageRequest) -> StoreResult<Page<Connection>> {
+        let (lim, off) = limit(page);
+        let rows = sqlx::query("SELECT id, name, strategy, options FROM connections ORDER BY created_at, id LIMIT $1 OFFSET $2")
+            .bind(lim)
+            .bind(off)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        let mut items = Vec::with_capacity(rows.len());
+        for row in &rows {
+            items.push(self.connection_from_row(row).await?);
+        }
+        Ok(Page {
+            items,
+            total: self.total("SELECT COUNT(*) FROM connections").await?,
+        })
+    }
+
+    async fn update_connection(&self, c: &Connection) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        let done = sqlx::query("UPDATE connections SET options = $2 WHERE id = $1")
+            .bind(&c.id)
+            .bind(json_text(&c.options))
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Self::replace_enabled_clients(&mut tx, c).await?;
+        tx.commit().await.map_err(map)
+    }
+
+    async fn delete_connection(&self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM connections WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(done.rows_affected() > 0)
+    }
+}
+
+fn signing_key_from_row(row: &DbRow) -> StoreResult<SigningKeyRecord> {
+    let get = |c: &str| row.try_get::<String, _>(c).map_err(map);
+    Ok(SigningKeyRecord {
+        kid: get("kid")?,
+        alg: parse_named::<SigningAlg>("alg", &get("alg")?)?,
+        public_jwk: from_json("public_jwk", &get("public_jwk")?)?,
+        sealed_private_key: get("sealed_private_key")?,
+        created_at: row.try_get("created_at").map_err(map)?,
+        retired_at: row.try_get("retired_at").map_err(map)?,
+    })
+}
+
+impl SqlStore {
+    async fn insert_signing_key<'e, E>(executor: E, k: &SigningKeyRecord, on_conflict: &'static str) -> StoreResult<u64>
+    where
+        E: sqlx::Executor<'e, Database = Db>,
+    {
+        let sql = format!(
+            "INSERT INTO signing_keys (kid, alg, public_jwk, sealed_private_key, created_at, retired_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) {on_conflict}"
+        );
+        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&k.kid)
+            .bind(k.alg.name())
+            .bind(json_text(&k.public_jwk))
+            .bind(&k.sealed_private_key)
+            .bind(k.created_at)
+            .bind(k.retired_at)
+            .execute(executor)
+            .await
+            .map_err(map)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait::async_trait]
+impl SigningKeyStore for SqlStore {
+    async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
+        let rows = sqlx::query(
+            "SELECT kid, alg, public_jwk, sealed_private_key, created_at, retired_at FROM signing_keys \
+             ORDER BY created_at DESC, kid",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        rows.iter().map(signing_key_from_row).collect()
+    }
+
+    async fn rotate_signing_key(&self, k: &SigningKeyRecord, now: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE alg = $2 AND retired_at IS NULL")
+            .bind(now)
+            .bind(k.alg.name())
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
+        Self::insert_signing_key(&mut *tx, k, "").await?;
+        tx.commit().await.map_err(map)
+    }
+
+    async fn create_first_signing_key(&self, k: &SigningKeyRecord) -> StoreResult<bool> {
+        Ok(Self::insert_signing_key(&self.pool, k, "ON CONFLICT DO NOTHING").await? > 0)
+    }
+
+    async fn delete_signing_keys_retired_before(&self, alg: SigningAlg, cutoff: i64) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM signing_keys WHERE alg = $1 AND retired_at IS NOT NULL AND retired_at < $2")
+            .bind(alg.name())
+            .bind(cutoff)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(done.rows_affected())
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map)?;
+        Ok(())
+    }
+}
+
+/// Creation time for ordering lists; not an expiry decision, so not the injected clock.
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}

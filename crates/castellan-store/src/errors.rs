@@ -1,0 +1,51 @@
+//! Driver errors become `StoreError` here and nowhere else. A database that cannot be
+//! reached is `Unavailable` (503, retried by clients); it is never mistaken for "not found".
+
+use castellan_core::store::StoreError;
+
+pub fn map(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(format!(
+            "already exists ({})",
+            db.constraint().unwrap_or("unique")
+        )),
+        sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+            StoreError::Conflict("refers to a record that does not exist".into())
+        }
+        // PostgreSQL classes 08 (connection) and 57 (operator intervention, e.g. shutdown).
+        sqlx::Error::Database(db)
+            if db
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57")) =>
+        {
+            StoreError::Unavailable(e.to_string())
+        }
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Protocol(_) => StoreError::Unavailable(e.to_string()),
+        _ => StoreError::Other(e.to_string()),
+    }
+}
+
+/// Like `map`, but a uniqueness conflict gets the caller's words.
+pub fn conflict_as(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
+    move |e| match map(e) {
+        StoreError::Conflict(_) => StoreError::Conflict(what.to_string()),
+        other => other,
+    }
+}
+
+pub fn json_text<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("serialising plain data to JSON")
+}
+
+pub fn from_json<T: serde::de::DeserializeOwned>(
+    column: &str,
+    text: &str,
+) -> Result<T, StoreError> {
+    serde_json::from_str(text).map_err(|e| StoreError::Other(format!("column {column}: {e}")))
+}

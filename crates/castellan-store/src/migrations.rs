@@ -1,0 +1,39 @@
+//! Migrations embedded in the binary, one list per backend. Both folders must hold the same
+//! versions under the same names (a test checks), so the schemas never drift apart.
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+pub struct Embedded {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! embedded {
+    ($dir:literal: $($version:literal $name:literal),* $(,)?) => {
+        &[$(Embedded {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!("../migrations/", $dir, "/", $name, ".sql")),
+        }),*]
+    };
+}
+
+pub const SQLITE: &[Embedded] = embedded!("sqlite": 1 "0001_foundation");
+pub const POSTGRES: &[Embedded] = embedded!("postgres": 1 "0001_foundation");
+
+pub fn migrator(list: &[Embedded]) -> Migrator {
+    Migrator::with_migrations(
+        list.iter()
+            .map(|m| {
+                Migration::new(
+                    m.version,
+                    m.name.into(),
+                    MigrationType::Simple,
+                    sqlx::SqlSafeStr::into_sql_str(m.sql),
+                    false,
+                )
+            })
+            .collect(),
+    )
+}

@@ -1,0 +1,28 @@
+//! The scale-out store: several nodes on one PostgreSQL serve the same tenant.
+
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+
+use crate::OpenError;
+
+type Db = sqlx::Postgres;
+
+include!("common.rs");
+
+impl SqlStore {
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            // Short, so that requests turn into 503 quickly while the database is away.
+            .acquire_timeout(Duration::from_secs(3))
+            .connect(url)
+            .await
+            .map_err(|e| OpenError::Unreachable(e.to_string()))?;
+        crate::migrations::migrator(crate::migrations::POSTGRES)
+            .run(&pool)
+            .await
+            .map_err(|e| OpenError::Migration(e.to_string()))?;
+        Ok(Self { pool })
+    }
+}

@@ -1,0 +1,51 @@
+//! The embedded default: one SQLite file in WAL mode, created with its folder on first start.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use crate::OpenError;
+
+type Db = sqlx::Sqlite;
+
+include!("common.rs");
+
+impl SqlStore {
+    /// `sqlite://PATH` (relative or absolute).
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .filter(|p| !p.is_empty())
+            .ok_or_else(|| OpenError::UnsupportedUrl(url.to_string()))?;
+        if let Some(parent) = Path::new(path)
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+        {
+            std::fs::create_dir_all(parent).map_err(|cause| OpenError::DataFolder {
+                path: parent.display().to_string(),
+                cause,
+            })?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
+            .map_err(|e| OpenError::UnsupportedUrl(format!("{url}: {e}")))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(|e| OpenError::Unreachable(e.to_string()))?;
+        crate::migrations::migrator(crate::migrations::SQLITE)
+            .run(&pool)
+            .await
+            .map_err(|e| OpenError::Migration(e.to_string()))?;
+        Ok(Self { pool })
+    }
+}

@@ -1,0 +1,325 @@
+//! One conformance suite for every backend: SQLite always, PostgreSQL when
+//! `CASTELLAN_TEST_POSTGRES_URL` names a server (CI sets it).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use castellan_core::model::*;
+use castellan_core::paging::PageRequest;
+use castellan_core::store::{ClientGrantFilter, Store, StoreError};
+
+struct Backend {
+    store: Arc<dyn Store>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+async fn sqlite() -> Backend {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/nested/castellan.db", dir.path().display());
+    Backend {
+        store: castellan_store::open(&url).await.unwrap(),
+        _dir: Some(dir),
+    }
+}
+
+async fn postgres() -> Option<Backend> {
+    let admin = std::env::var("CASTELLAN_TEST_POSTGRES_URL").ok()?;
+    let url = castellan_store::create_scratch_postgres_database(&admin)
+        .await
+        .unwrap();
+    Some(Backend {
+        store: castellan_store::open(&url).await.unwrap(),
+        _dir: None,
+    })
+}
+
+macro_rules! conformance {
+    ($($name:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test] async fn $name() { super::$name(super::sqlite().await.store.as_ref()).await; })*
+        }
+        mod on_postgres {
+            $(#[tokio::test] async fn $name() {
+                match super::postgres().await {
+                    Some(b) => super::$name(b.store.as_ref()).await,
+                    None => eprintln!("CASTELLAN_TEST_POSTGRES_URL unset: PostgreSQL run left to CI"),
+                }
+            })*
+        }
+    };
+}
+
+conformance!(
+    clients_round_trip_and_page,
+    client_creation_enables_every_connection,
+    resource_server_identifiers_are_unique,
+    client_grants_are_unique_per_audience_and_cascade,
+    connection_with_unknown_client_writes_nothing,
+    signing_keys_rotate_with_one_current_per_alg,
+);
+
+fn client(id: &str) -> Client {
+    Client {
+        client_id: id.into(),
+        name: format!("app {id}"),
+        description: String::new(),
+        app_type: AppType::NonInteractive,
+        is_first_party: true,
+        grant_types: vec!["client_credentials".into()],
+        callbacks: vec!["https://app.example/cb".into()],
+        allowed_logout_urls: vec![],
+        web_origins: vec![],
+        token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
+        client_metadata: BTreeMap::from([("tier".into(), "gold".into())]),
+        secret_hash: Some("hmac-sha256$x$y".into()),
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+fn api(id: &str, identifier: &str) -> ResourceServer {
+    ResourceServer {
+        id: id.into(),
+        name: identifier.into(),
+        identifier: identifier.into(),
+        scopes: vec![Scope {
+            value: "read:x".into(),
+            description: "read".into(),
+        }],
+        token_lifetime: 600,
+        signing_alg: SigningAlg::Es256,
+        enforce_policies: true,
+        token_dialect: TokenDialect::AccessTokenAuthz,
+        allow_offline_access: false,
+        skip_consent_for_verifiable_first_party_clients: false,
+        is_system: false,
+    }
+}
+
+fn connection(id: &str, name: &str, enabled: Vec<String>) -> Connection {
+    Connection {
+        id: id.into(),
+        name: name.into(),
+        strategy: "auth0".into(),
+        options: serde_json::json!({"requires_username": false}),
+        enabled_clients: enabled,
+    }
+}
+
+async fn clients_round_trip_and_page(store: &dyn Store) {
+    for i in 0..5 {
+        store
+            .create_client(&client(&format!("c{i}")))
+            .await
+            .unwrap();
+    }
+    let found = store.find_client("c3").await.unwrap().unwrap();
+    assert_eq!(found, client("c3"));
+    assert!(store.find_client("nope").await.unwrap().is_none());
+    assert!(matches!(
+        store.create_client(&client("c3")).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let page = store
+        .list_clients(PageRequest {
+            offset: 4,
+            limit: 2,
+        })
+        .await
+        .unwrap();
+    assert_eq!((page.items.len(), page.total), (1, 5));
+    let past_end = store
+        .list_clients(PageRequest {
+            offset: 10,
+            limit: 2,
+        })
+        .await
+        .unwrap();
+    assert_eq!((past_end.items.len(), past_end.total), (0, 5));
+
+    let mut changed = found.clone();
+    changed.grant_types = vec![];
+    changed.secret_hash = None;
+    store.update_client(&changed).await.unwrap();
+    assert_eq!(store.find_client("c3").await.unwrap().unwrap(), changed);
+    assert!(matches!(
+        store.update_client(&client("ghost")).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.delete_client("c3").await.unwrap());
+    assert!(!store.delete_client("c3").await.unwrap());
+    assert_eq!(store.count_clients().await.unwrap(), 4);
+}
+
+async fn client_creation_enables_every_connection(store: &dyn Store) {
+    store
+        .create_connection(&connection("con_1", "db-one", vec![]))
+        .await
+        .unwrap();
+    store.create_client(&client("a")).await.unwrap();
+    let con = store
+        .find_connection_by_name("db-one")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(con.enabled_clients, vec!["a".to_string()]);
+    assert_eq!(con.options["requires_username"], false);
+    store.delete_client("a").await.unwrap();
+    let con = store.find_connection("con_1").await.unwrap().unwrap();
+    assert!(con.enabled_clients.is_empty());
+}
+
+async fn resource_server_identifiers_are_unique(store: &dyn Store) {
+    store
+        .create_resource_server(&api("rs1", "https://api.example"))
+        .await
+        .unwrap();
+    let dup = store
+        .create_resource_server(&api("rs2", "https://api.example"))
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))));
+    let by_identifier = store
+        .find_resource_server_by_identifier("https://api.example")
+        .await
+        .unwrap();
+    assert_eq!(by_identifier, Some(api("rs1", "https://api.example")));
+    let mut changed = api("rs1", "https://api.example");
+    changed.token_lifetime = 60;
+    changed.token_dialect = TokenDialect::Rfc9068Profile;
+    store.update_resource_server(&changed).await.unwrap();
+    assert_eq!(
+        store.find_resource_server("rs1").await.unwrap(),
+        Some(changed)
+    );
+    assert_eq!(
+        store
+            .list_resource_servers(PageRequest::ALL)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+}
+
+async fn client_grants_are_unique_per_audience_and_cascade(store: &dyn Store) {
+    store.create_client(&client("a")).await.unwrap();
+    store
+        .create_resource_server(&api("rs1", "urn:one"))
+        .await
+        .unwrap();
+    store
+        .create_resource_server(&api("rs2", "urn:two"))
+        .await
+        .unwrap();
+    let grant = |id: &str, aud: &str| ClientGrant {
+        id: id.into(),
+        client_id: "a".into(),
+        audience: aud.into(),
+        scope: vec!["read:x".into()],
+    };
+    store
+        .create_client_grant(&grant("g1", "urn:one"))
+        .await
+        .unwrap();
+    store
+        .create_client_grant(&grant("g2", "urn:two"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_client_grant(&grant("g3", "urn:one")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store.create_client_grant(&grant("g4", "urn:none")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let filter = ClientGrantFilter {
+        audience: Some("urn:two".into()),
+        ..Default::default()
+    };
+    let listed = store
+        .list_client_grants(&filter, PageRequest::ALL)
+        .await
+        .unwrap();
+    assert_eq!(
+        (listed.items, listed.total),
+        (vec![grant("g2", "urn:two")], 1)
+    );
+    assert_eq!(
+        store.find_client_grant_for("a", "urn:one").await.unwrap(),
+        Some(grant("g1", "urn:one"))
+    );
+
+    store.delete_resource_server("rs1").await.unwrap();
+    assert!(store.find_client_grant("g1").await.unwrap().is_none());
+    store.delete_client("a").await.unwrap();
+    assert!(store.find_client_grant("g2").await.unwrap().is_none());
+}
+
+async fn connection_with_unknown_client_writes_nothing(store: &dyn Store) {
+    let bad = connection("con_x", "db-x", vec!["ghost".into()]);
+    assert!(matches!(
+        store.create_connection(&bad).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.find_connection("con_x").await.unwrap().is_none());
+
+    store
+        .create_connection(&connection("con_y", "db-y", vec![]))
+        .await
+        .unwrap();
+    let dup = store
+        .create_connection(&connection("con_z", "db-y", vec![]))
+        .await;
+    assert!(matches!(dup, Err(StoreError::Conflict(_))));
+    let mut update = connection("con_y", "db-y", vec!["ghost".into()]);
+    update.options = serde_json::json!({"changed": true});
+    assert!(store.update_connection(&update).await.is_err());
+    let unchanged = store.find_connection("con_y").await.unwrap().unwrap();
+    assert_eq!(
+        unchanged.options["requires_username"], false,
+        "the failed update rolled back"
+    );
+}
+
+async fn signing_keys_rotate_with_one_current_per_alg(store: &dyn Store) {
+    let key = |kid: &str, at: i64| SigningKeyRecord {
+        kid: kid.into(),
+        alg: SigningAlg::Rs256,
+        public_jwk: serde_json::json!({"kid": kid}),
+        sealed_private_key: "sealed".into(),
+        created_at: at,
+        retired_at: None,
+    };
+    assert!(store.create_first_signing_key(&key("k1", 1)).await.unwrap());
+    assert!(!store.create_first_signing_key(&key("k2", 2)).await.unwrap());
+    store.rotate_signing_key(&key("k3", 3), 3).await.unwrap();
+    let keys = store.list_signing_keys().await.unwrap();
+    let kids: Vec<_> = keys
+        .iter()
+        .map(|k| (k.kid.as_str(), k.retired_at))
+        .collect();
+    assert_eq!(kids, vec![("k3", None), ("k1", Some(3))]);
+    assert_eq!(
+        store
+            .delete_signing_keys_retired_before(SigningAlg::Rs256, 4)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(store.list_signing_keys().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn unreachable_postgres_is_an_error_not_a_panic() {
+    let result = castellan_store::open("postgres://postgres@127.0.0.1:1/none").await;
+    assert!(matches!(
+        result,
+        Err(castellan_store::OpenError::Unreachable(_))
+    ));
+    assert!(matches!(
+        castellan_store::open("mysql://x").await,
+        Err(castellan_store::OpenError::UnsupportedUrl(_))
+    ));
+}
