@@ -1,0 +1,224 @@
+//! Assembly: the application state, the router, and starting or stopping a server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::middleware;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use castellan_core::clock::Clock;
+use castellan_core::directory::bootstrap::{self, AdminCredentials, AdminOutcome};
+use castellan_core::oauth::access_token::TokenService;
+use castellan_core::oauth::keyring::Keyring;
+use castellan_core::store::Store;
+use castellan_core::system_apis;
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde_json::Value;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::config::Settings;
+use crate::http::error::ApiError;
+use crate::http::{management, oauth, ops, request_id};
+use crate::{master_key, telemetry};
+
+/// How often a node reloads the signing keys, so a rotation made elsewhere reaches it.
+const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub tokens: Arc<TokenService>,
+    /// What a Management API token's `aud` may say: the identifier and its https alias.
+    pub management_audiences: Arc<Vec<String>>,
+    pub metrics: PrometheusHandle,
+    pub management_openapi: Arc<Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] castellan_store::OpenError),
+    #[error(transparent)]
+    MasterKey(#[from] master_key::MasterKeyError),
+    #[error("cannot prepare the tenant: {0}")]
+    Bootstrap(#[from] castellan_core::Error),
+    #[error("cannot listen on {addr}: {cause}")]
+    Listen {
+        addr: SocketAddr,
+        cause: std::io::Error,
+    },
+}
+
+/// Opens the store and makes sure of everything a start makes sure of; returns the state.
+pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
+    let store = castellan_store::open(&settings.database_url).await?;
+    let master = master_key::load(&settings)?;
+    bootstrap::ensure_tenant(store.as_ref(), &settings.issuer).await?;
+    let keyring = Keyring::open(store.clone(), master, clock.clone()).await?;
+    let configured = settings
+        .bootstrap
+        .as_ref()
+        .map(|(id, secret)| AdminCredentials {
+            client_id: id.clone(),
+            client_secret: secret.0.clone(),
+        });
+    match bootstrap::ensure_admin(store.as_ref(), clock.as_ref(), &settings.issuer, configured)
+        .await?
+    {
+        AdminOutcome::Generated(c) => print_generated_admin(&settings.issuer, &c),
+        AdminOutcome::Ensured => tracing::info!("bootstrap administrator ensured"),
+        AdminOutcome::Untouched => {}
+    }
+    let mut management_audiences = vec![system_apis::management_api_identifier(&settings.issuer)];
+    management_audiences.extend(system_apis::management_api_https_alias(&settings.issuer));
+    let management_openapi = management::api().openapi(&settings.issuer);
+    Ok(AppState {
+        tokens: Arc::new(TokenService {
+            issuer: settings.issuer.clone(),
+            keyring: Arc::new(keyring),
+            clock: clock.clone(),
+        }),
+        settings: Arc::new(settings),
+        store,
+        clock,
+        management_audiences: Arc::new(management_audiences),
+        metrics: telemetry::metrics_handle(),
+        management_openapi: Arc::new(management_openapi),
+    })
+}
+
+/// Printed once, to the terminal and not to the log, because it holds a secret.
+fn print_generated_admin(issuer: &str, c: &AdminCredentials) {
+    println!(
+        "\nNo administrator was configured and the store was empty, so one was made.\n\
+         Keep these credentials; the secret is not shown again:\n\n  \
+         CASTELLAN_ADMIN_CLIENT_ID={}\n  CASTELLAN_ADMIN_CLIENT_SECRET={}\n\n\
+         Management API audience: {}\n",
+        c.client_id,
+        c.client_secret,
+        system_apis::management_api_identifier(issuer)
+    );
+}
+
+pub fn router(state: AppState) -> Router {
+    let management = management::api();
+    Router::new()
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .route(
+            "/.well-known/openid-configuration",
+            get(oauth::discovery::openid_configuration),
+        )
+        .route("/.well-known/jwks.json", get(oauth::discovery::jwks))
+        .route("/oauth/token", post(oauth::token::token))
+        .route(
+            "/api/v2/openapi.json",
+            get(
+                |axum::extract::State(s): axum::extract::State<AppState>| async move {
+                    axum::Json(s.management_openapi.as_ref().clone())
+                },
+            ),
+        )
+        .nest(management::PREFIX, management.router(&state))
+        .fallback(not_found)
+        .layer(middleware::from_fn(ops::record))
+        .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .layer(middleware::from_fn(request_id::layer))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "not_found", "Not Found")
+}
+
+fn panic_response() -> Response {
+    tracing::error!("a handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal_error",
+        "Internal error",
+    )
+    .into_response()
+}
+
+/// A server that is listening.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    shutdown: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Stops accepting, lets in-flight requests finish, and waits for the server to end.
+    pub async fn stop(self) -> std::io::Result<()> {
+        let _ = self.shutdown.send(());
+        self.task.await.unwrap_or(Ok(()))
+    }
+
+    /// Waits until the server has ended (after the `until` future of `start` completed).
+    pub async fn wait(self) -> std::io::Result<()> {
+        // Dropping the sender would stop the server, so it lives until the task ends.
+        let Running { shutdown, task, .. } = self;
+        let result = task.await.unwrap_or(Ok(()));
+        drop(shutdown);
+        result
+    }
+}
+
+/// Binds the listener and serves until `stop` (or the future `until`) completes.
+pub async fn start(
+    state: AppState,
+    until: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<Running, StartError> {
+    let listen = state.settings.listen;
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|cause| StartError::Listen {
+            addr: listen,
+            cause,
+        })?;
+    let addr = listener.local_addr().map_err(|cause| StartError::Listen {
+        addr: listen,
+        cause,
+    })?;
+    let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
+    let refresher = tokio::spawn(refresh_keys(state.tokens.keyring.clone()));
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let task = tokio::spawn(async move {
+        let result = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                tokio::select! {
+                    _ = stopped => {}
+                    _ = until => {}
+                }
+            })
+            .await;
+        refresher.abort();
+        result
+    });
+    Ok(Running {
+        addr,
+        state,
+        shutdown,
+        task,
+    })
+}
+
+async fn refresh_keys(keyring: Arc<Keyring>) {
+    let mut tick = tokio::time::interval(KEY_REFRESH_INTERVAL);
+    tick.tick().await;
+    loop {
+        tick.tick().await;
+        if let Err(e) = keyring.refresh().await {
+            tracing::warn!(cause = %e, "could not refresh signing keys; keeping the ones loaded");
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! Command line: `serve`, `migrate`, `config print`, `keys rotate`. Failures are one line on
+//! stderr and a non-zero exit, never a panic.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use castellan_core::clock::SystemClock;
+use castellan_core::model::{Named, SigningAlg};
+use clap::{Parser, Subcommand};
+
+use crate::config::{Overrides, ProcessEnv, Settings};
+use crate::{app, master_key, telemetry};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "castellan",
+    version,
+    about = "Self-hosted identity and authorization server"
+)]
+struct Cli {
+    #[command(flatten)]
+    overrides: Overrides,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve,
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Show the effective settings.
+    Config {
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Manage signing keys.
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigAction {
+    /// Print the settings after all layers, secrets redacted.
+    Print,
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysAction {
+    /// Add a new signing key; the old one stays published while its tokens may live.
+    Rotate {
+        /// RS256, ES256 or EdDSA.
+        #[arg(long, default_value = "RS256")]
+        alg: String,
+    },
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(&cli.overrides, &ProcessEnv) {
+        Ok(s) => s,
+        Err(e) => return fail(&format!("configuration: {e}")),
+    };
+    telemetry::init_logs(settings.log_format);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the runtime: {e}")),
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => serve(settings).await,
+            Command::Migrate => castellan_store::open(&settings.database_url)
+                .await
+                .map(|_| println!("database is up to date"))
+                .map_err(|e| e.to_string()),
+            Command::Config {
+                action: ConfigAction::Print,
+            } => {
+                print!("{}", settings.print());
+                Ok(())
+            }
+            Command::Keys {
+                action: KeysAction::Rotate { alg },
+            } => rotate(settings, &alg).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => fail(&message),
+    }
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("castellan: {message}");
+    ExitCode::FAILURE
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let state = app::prepare(settings, Arc::new(SystemClock))
+        .await
+        .map_err(|e| e.to_string())?;
+    let running = app::start(state, shutdown_signal())
+        .await
+        .map_err(|e| e.to_string())?;
+    tracing::info!(address = %running.addr, issuer = %running.state.settings.issuer, "listening");
+    running.wait().await.map_err(|e| e.to_string())?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn rotate(settings: Settings, alg: &str) -> Result<(), String> {
+    let alg = SigningAlg::parse(alg)
+        .ok_or_else(|| format!("--alg must be one of {}", SigningAlg::expected()))?;
+    let store = castellan_store::open(&settings.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let master = master_key::load(&settings).map_err(|e| e.to_string())?;
+    let now = castellan_core::clock::Clock::now(&SystemClock);
+    let kid = castellan_core::oauth::keyring::rotate(store.as_ref(), &master, alg, now)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "new {} signing key: {kid} (running servers pick it up within a minute)",
+        alg.name()
+    );
+    Ok(())
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => return interrupt.await.unwrap_or(()),
+            };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    interrupt.await.unwrap_or(());
+}

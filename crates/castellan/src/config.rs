@@ -1,0 +1,445 @@
+//! Settings, layered: built-in defaults < TOML file (`--config`) < `CASTELLAN_*` environment
+//! < command-line flags. Validated once here and then passed around in the app state.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://./castellan-data/castellan.db";
+const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {cause}")]
+    Read { path: String, cause: std::io::Error },
+    #[error("{path}: {message}")]
+    File { path: String, message: String },
+    #[error("{name}: {message}")]
+    Value { name: &'static str, message: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+/// What the file may say; every key is optional and unknown keys are refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSettings {
+    listen: Option<String>,
+    database_url: Option<String>,
+    issuer: Option<String>,
+    log_format: Option<LogFormat>,
+    data_dir: Option<PathBuf>,
+    secret_key: Option<String>,
+    secret_key_file: Option<PathBuf>,
+    max_body_bytes: Option<usize>,
+    bootstrap: Option<BootstrapFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BootstrapFile {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+}
+
+/// The flags that override everything else.
+#[derive(Debug, Default, Clone, clap::Args)]
+pub struct Overrides {
+    /// TOML settings file.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, global = true)]
+    pub listen: Option<String>,
+    /// sqlite://PATH or postgres://... [default: sqlite://./castellan-data/castellan.db].
+    #[arg(long, global = true)]
+    pub database: Option<String>,
+    /// Public issuer URL; a trailing `/` is added [default: http://{listen}/].
+    #[arg(long, global = true)]
+    pub issuer: Option<String>,
+    /// Log lines as human-readable text or JSON.
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// A secret that never reaches a log or `config print`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub database_url: String,
+    pub issuer: String,
+    pub log_format: LogFormat,
+    pub data_dir: PathBuf,
+    pub secret_key: Option<Secret>,
+    pub secret_key_file: Option<PathBuf>,
+    pub max_body_bytes: usize,
+    pub bootstrap: Option<(String, Secret)>,
+}
+
+/// The environment as a lookup, so tests can pass their own.
+pub trait Env {
+    fn var(&self, name: &str) -> Option<String>;
+}
+
+pub struct ProcessEnv;
+
+impl Env for ProcessEnv {
+    fn var(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+impl<const N: usize> Env for [(&str, &str); N] {
+    fn var(&self, name: &str) -> Option<String> {
+        self.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
+/// `NAME`, or the contents of the file `NAME_FILE` names.
+fn env_secret(env: &dyn Env, name: &'static str) -> Result<Option<String>, ConfigError> {
+    if let Some(value) = env.var(name) {
+        return Ok(Some(value));
+    }
+    let file_var = format!("{name}_FILE");
+    match env.var(&file_var) {
+        Some(path) => read_trimmed(Path::new(&path)).map(Some),
+        None => Ok(None),
+    }
+}
+
+pub fn read_trimmed(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_string())
+        .map_err(|cause| ConfigError::Read {
+            path: path.display().to_string(),
+            cause,
+        })
+}
+
+impl Settings {
+    pub fn load(overrides: &Overrides, env: &dyn Env) -> Result<Self, ConfigError> {
+        let file = match &overrides.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|cause| ConfigError::Read {
+                    path: path.display().to_string(),
+                    cause,
+                })?;
+                toml::from_str::<FileSettings>(&text).map_err(|e| ConfigError::File {
+                    path: path.display().to_string(),
+                    message: e.message().to_string(),
+                })?
+            }
+            None => FileSettings::default(),
+        };
+        let pick = |flag: &Option<String>, var: &str, from_file: Option<String>| {
+            flag.clone().or_else(|| env.var(var)).or(from_file)
+        };
+
+        let listen_text = pick(&overrides.listen, "CASTELLAN_LISTEN", file.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+        let listen: SocketAddr = listen_text.parse().map_err(|_| ConfigError::Value {
+            name: "listen",
+            message: format!("\"{listen_text}\" is not an address like 127.0.0.1:8080"),
+        })?;
+
+        let database_url = pick(
+            &overrides.database,
+            "CASTELLAN_DATABASE_URL",
+            file.database_url,
+        )
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        if !["sqlite:", "postgres://", "postgresql://"]
+            .iter()
+            .any(|p| database_url.starts_with(p))
+        {
+            return Err(ConfigError::Value {
+                name: "database_url",
+                message: "must start with sqlite:// or postgres://".into(),
+            });
+        }
+
+        let issuer = normalise_issuer(
+            &pick(&overrides.issuer, "CASTELLAN_ISSUER", file.issuer)
+                .unwrap_or_else(|| format!("http://{listen}/")),
+        )?;
+
+        let log_format = overrides
+            .log_format
+            .or(match env.var("CASTELLAN_LOG_FORMAT").as_deref() {
+                Some("json") => Some(LogFormat::Json),
+                Some("text") => Some(LogFormat::Text),
+                Some(other) => {
+                    return Err(ConfigError::Value {
+                        name: "log_format",
+                        message: format!("\"{other}\" is not one of text, json"),
+                    });
+                }
+                None => None,
+            })
+            .or(file.log_format)
+            .unwrap_or_default();
+
+        let data_dir = env
+            .var("CASTELLAN_DATA_DIR")
+            .map(PathBuf::from)
+            .or(file.data_dir)
+            .unwrap_or_else(|| default_data_dir(&database_url));
+
+        let secret_key = env_secret(env, "CASTELLAN_SECRET_KEY")?
+            .or(file.secret_key)
+            .map(Secret);
+        let secret_key_file = file.secret_key_file;
+
+        let max_body_bytes = match env.var("CASTELLAN_MAX_BODY_BYTES") {
+            Some(v) => v.parse().map_err(|_| ConfigError::Value {
+                name: "max_body_bytes",
+                message: format!("\"{v}\" is not a number of bytes"),
+            })?,
+            None => file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
+        };
+
+        let file_bootstrap = file.bootstrap.unwrap_or_default();
+        let admin_id = env
+            .var("CASTELLAN_ADMIN_CLIENT_ID")
+            .or(file_bootstrap.client_id);
+        let admin_secret =
+            env_secret(env, "CASTELLAN_ADMIN_CLIENT_SECRET")?.or(file_bootstrap.client_secret);
+        let bootstrap = match (admin_id, admin_secret) {
+            (Some(id), Some(secret)) => Some((id, Secret(secret))),
+            (None, None) => None,
+            _ => {
+                return Err(ConfigError::Value {
+                    name: "bootstrap",
+                    message:
+                        "CASTELLAN_ADMIN_CLIENT_ID and CASTELLAN_ADMIN_CLIENT_SECRET go together"
+                            .into(),
+                });
+            }
+        };
+
+        Ok(Self {
+            listen,
+            database_url,
+            issuer,
+            log_format,
+            data_dir,
+            secret_key,
+            secret_key_file,
+            max_body_bytes,
+            bootstrap,
+        })
+    }
+
+    /// The settings as TOML, secrets replaced by `<redacted>`.
+    pub fn print(&self) -> String {
+        let redact = |set: bool| set.then(|| "<redacted>".to_string());
+        let mut doc = toml::Table::new();
+        let mut put = |k: &str, v: toml::Value| {
+            doc.insert(k.to_string(), v);
+        };
+        put("listen", self.listen.to_string().into());
+        put("database_url", redact_url(&self.database_url).into());
+        put("issuer", self.issuer.clone().into());
+        put(
+            "log_format",
+            if self.log_format == LogFormat::Json {
+                "json"
+            } else {
+                "text"
+            }
+            .into(),
+        );
+        put("data_dir", self.data_dir.display().to_string().into());
+        if let Some(v) = redact(self.secret_key.is_some()) {
+            put("secret_key", v.into());
+        }
+        if let Some(path) = &self.secret_key_file {
+            put("secret_key_file", path.display().to_string().into());
+        }
+        put("max_body_bytes", (self.max_body_bytes as i64).into());
+        if let Some((id, _)) = &self.bootstrap {
+            let mut b = toml::Table::new();
+            b.insert("client_id".into(), id.clone().into());
+            b.insert("client_secret".into(), "<redacted>".into());
+            put("bootstrap", b.into());
+        }
+        toml::to_string(&doc).unwrap_or_default()
+    }
+}
+
+fn normalise_issuer(text: &str) -> Result<String, ConfigError> {
+    let valid = (text.starts_with("http://") || text.starts_with("https://"))
+        && text
+            .split("://")
+            .nth(1)
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'));
+    if !valid || text.contains(['?', '#', ' ']) {
+        return Err(ConfigError::Value {
+            name: "issuer",
+            message: format!(
+                "\"{text}\" must be an http:// or https:// URL without query or fragment"
+            ),
+        });
+    }
+    Ok(if text.ends_with('/') {
+        text.to_string()
+    } else {
+        format!("{text}/")
+    })
+}
+
+/// The folder beside the SQLite file, or `./castellan-data` for PostgreSQL.
+fn default_data_dir(database_url: &str) -> PathBuf {
+    database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .and_then(|p| Path::new(p).parent().map(Path::to_path_buf))
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or_else(|| PathBuf::from("./castellan-data"))
+}
+
+/// A password in a database URL is a secret too.
+fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:<redacted>@{host}")
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> tempfile::NamedTempFile {
+        let file = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(file.path(), text).unwrap();
+        file
+    }
+
+    #[test]
+    fn defaults() {
+        let s = Settings::load(&Overrides::default(), &[("X", "y")]).unwrap();
+        assert_eq!(s.listen.to_string(), DEFAULT_LISTEN);
+        assert_eq!(s.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(s.issuer, "http://127.0.0.1:8080/");
+        assert_eq!(s.data_dir, PathBuf::from("./castellan-data"));
+    }
+
+    #[test]
+    fn layers_file_then_env_then_flags() {
+        let file = write(
+            "listen = \"127.0.0.1:1\"\nissuer = \"https://file.example\"\ndatabase_url = \"sqlite://f.db\"\n",
+        );
+        let env = [
+            ("CASTELLAN_LISTEN", "127.0.0.1:2"),
+            ("CASTELLAN_ISSUER", "https://env.example/"),
+        ];
+        let overrides = Overrides {
+            config: Some(file.path().to_path_buf()),
+            listen: Some("127.0.0.1:3".into()),
+            ..Default::default()
+        };
+        let s = Settings::load(&overrides, &env).unwrap();
+        assert_eq!(s.listen.port(), 3, "flag wins");
+        assert_eq!(
+            s.issuer, "https://env.example/",
+            "environment beats the file"
+        );
+        assert_eq!(s.database_url, "sqlite://f.db", "file beats the default");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_with_their_name() {
+        let file = write("listen = \"127.0.0.1:1\"\nlisten_port = 3\n");
+        let overrides = Overrides {
+            config: Some(file.path().to_path_buf()),
+            ..Default::default()
+        };
+        let err = Settings::load(&overrides, &[("X", "y")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listen_port"), "{err}");
+        let nested = write("[bootstrap]\nclient_idd = \"x\"\n");
+        let overrides = Overrides {
+            config: Some(nested.path().to_path_buf()),
+            ..Default::default()
+        };
+        assert!(
+            Settings::load(&overrides, &[("X", "y")])
+                .unwrap_err()
+                .to_string()
+                .contains("client_idd")
+        );
+    }
+
+    #[test]
+    fn bad_values_name_the_setting() {
+        let bad_listen = Overrides {
+            listen: Some("nowhere".into()),
+            ..Default::default()
+        };
+        assert!(
+            Settings::load(&bad_listen, &[("X", "y")])
+                .unwrap_err()
+                .to_string()
+                .starts_with("listen")
+        );
+        let bad_issuer = Overrides {
+            issuer: Some("ftp://x".into()),
+            ..Default::default()
+        };
+        assert!(
+            Settings::load(&bad_issuer, &[("X", "y")])
+                .unwrap_err()
+                .to_string()
+                .starts_with("issuer")
+        );
+        let half = [("CASTELLAN_ADMIN_CLIENT_ID", "x")];
+        assert!(Settings::load(&Overrides::default(), &half).is_err());
+    }
+
+    #[test]
+    fn print_redacts_secrets() {
+        let secret_file = write("from-file-secret\n");
+        let path = secret_file.path().display().to_string();
+        let env = [
+            ("CASTELLAN_ADMIN_CLIENT_ID", "admin"),
+            ("CASTELLAN_ADMIN_CLIENT_SECRET_FILE", path.as_str()),
+            ("CASTELLAN_SECRET_KEY", "k3y"),
+            ("CASTELLAN_DATABASE_URL", "postgres://u:pw@db/castellan"),
+        ];
+        let s = Settings::load(&Overrides::default(), &env).unwrap();
+        assert_eq!(s.bootstrap.as_ref().unwrap().1.0, "from-file-secret");
+        let printed = s.print();
+        for secret in ["from-file-secret", "k3y", "pw"] {
+            assert!(!printed.contains(secret), "{printed}");
+        }
+        assert!(printed.contains("client_id = \"admin\""));
+        assert!(format!("{s:?}").contains("<redacted>") && !format!("{s:?}").contains("k3y"));
+    }
+}

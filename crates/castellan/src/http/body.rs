@@ -1,0 +1,113 @@
+//! Request bodies and query strings for the JSON APIs, with failures in the Management
+//! API's error shape and a size limit that answers 413 instead of reading on.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::app::AppState;
+
+/// Reads the whole body, refusing more than `limit` bytes with 413.
+pub async fn read_limited(request: Request, limit: usize) -> Result<Bytes, StatusCode> {
+    axum::body::to_bytes(request.into_body(), limit)
+        .await
+        .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE)
+}
+
+pub fn content_type(request: &Request) -> String {
+    request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase())
+        .unwrap_or_default()
+}
+
+/// A JSON body deserialised into `T`.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        if content_type(&request) != "application/json" {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                "Content-Type must be application/json",
+            ));
+        }
+        let bytes = read_limited(request, state.settings.max_body_bytes)
+            .await
+            .map_err(|status| {
+                ApiError::new(
+                    status,
+                    "payload_too_large",
+                    format!(
+                        "The request body exceeds {} bytes",
+                        state.settings.max_body_bytes
+                    ),
+                )
+            })?;
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            ApiError::bad_request("invalid_body", format!("Payload validation error: {e}"))
+        })
+    }
+}
+
+/// The query string as name → value, read by handlers that know their parameters.
+pub struct QueryParams(pub HashMap<String, String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryParams {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or_default();
+        serde_urlencoded::from_str(query)
+            .map(QueryParams)
+            .map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_query_string",
+                    "Query validation error: malformed query string",
+                )
+            })
+    }
+}
+
+impl QueryParams {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    pub fn number(&self, name: &str) -> Result<Option<u64>, ApiError> {
+        self.get(name)
+            .map(|v| {
+                v.parse().map_err(|_| {
+                    ApiError::bad_request(
+                        "invalid_query_string",
+                        format!("Query validation error: '{name}' must be a non-negative integer"),
+                    )
+                })
+            })
+            .transpose()
+    }
+
+    pub fn flag(&self, name: &str) -> Result<bool, ApiError> {
+        match self.get(name) {
+            None | Some("false") => Ok(false),
+            Some("true") => Ok(true),
+            Some(_) => Err(ApiError::bad_request(
+                "invalid_query_string",
+                format!("Query validation error: '{name}' must be true or false"),
+            )),
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The bearer-token guard: verifies our own JWTs for one API and checks the scopes the
+//! route declared. A handler that needs to know who called takes a `Caller`, which only
+//! exists once this guard has let the request through.
+
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use castellan_core::oauth::access_token::TokenRejection;
+
+use super::endpoint::Scopes;
+use super::error::ApiError;
+use crate::app::AppState;
+
+/// Which API a guard protects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protected {
+    Management,
+}
+
+#[derive(Clone)]
+pub struct Guard {
+    pub state: AppState,
+    pub protected: Protected,
+    pub scopes: Scopes,
+}
+
+/// Who made the request, as the token says.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub subject: String,
+    pub client_id: Option<String>,
+    pub scopes: Vec<String>,
+}
+
+fn unauthorized(message: &str, error: &str) -> ApiError {
+    let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", message);
+    e.www_authenticate = Some(format!(
+        "Bearer realm=\"castellan\", error=\"{error}\", error_description=\"{message}\""
+    ));
+    e
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        let mut e = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "missing_authentication",
+            "Missing authentication",
+        );
+        e.www_authenticate = Some("Bearer realm=\"castellan\"".into());
+        return Err(e);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| unauthorized("Invalid token", "invalid_token"))?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+        {
+            Ok(token.trim())
+        }
+        _ => Err(unauthorized(
+            "Bad HTTP authentication header format",
+            "invalid_request",
+        )),
+    }
+}
+
+pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    match authorize(&guard, &parts).await {
+        Ok(caller) => {
+            parts.extensions.insert(caller);
+            next.run(Request::from_parts(parts, body)).await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+async fn authorize(guard: &Guard, parts: &Parts) -> Result<Caller, ApiError> {
+    let token = bearer(parts)?;
+    let audiences = match guard.protected {
+        Protected::Management => &guard.state.management_audiences,
+    };
+    let claims = guard
+        .state
+        .tokens
+        .verify(token, audiences)
+        .await
+        .map_err(|rejection| match rejection {
+            TokenRejection::Expired => unauthorized("Expired token", "invalid_token"),
+            _ => unauthorized("Invalid token", "invalid_token"),
+        })?;
+    let scopes: Vec<String> = claims
+        .get("scope")
+        .and_then(|s| s.as_str())
+        .map(castellan_core::oauth::scope::parse)
+        .unwrap_or_default();
+    let granted: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    if !guard.scopes.satisfied_by(&granted) {
+        let mut e = ApiError::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            guard.scopes.message(),
+        );
+        e.www_authenticate = Some(format!(
+            "Bearer realm=\"castellan\", error=\"insufficient_scope\", scope=\"{}\"",
+            guard.scopes.list().join(" ")
+        ));
+        return Err(e);
+    }
+    Ok(Caller {
+        subject: claims
+            .get("sub")
+            .and_then(|s| s.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        client_id: claims
+            .get("azp")
+            .and_then(|s| s.as_str())
+            .map(str::to_string),
+        scopes,
+    })
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Caller>().cloned().ok_or_else(|| {
+            // Only reachable if a route was mounted without its guard: a programming error.
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal_error",
+                "Internal error",
+            )
+        })
+    }
+}

@@ -1,0 +1,147 @@
+//! `/client-grants`: which scopes of an API a client gets through client credentials.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, patch, post};
+use castellan_core::directory::client_grants;
+use castellan_core::model::ClientGrant;
+use castellan_core::store::ClientGrantFilter;
+use serde::{Deserialize, Serialize};
+
+use super::paging::Listing;
+use crate::app::AppState;
+use crate::http::body::{JsonBody, QueryParams};
+use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
+use crate::http::error::ApiError;
+
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        endpoint(
+            Method::GET,
+            "/client-grants",
+            AnyOf(&["read:client_grants"]),
+            "List client grants",
+            get(list),
+        ),
+        endpoint(
+            Method::POST,
+            "/client-grants",
+            AnyOf(&["create:client_grants"]),
+            "Create a client grant",
+            post(create),
+        ),
+        endpoint(
+            Method::GET,
+            "/client-grants/{id}",
+            AnyOf(&["read:client_grants"]),
+            "Get a client grant",
+            get(read),
+        ),
+        endpoint(
+            Method::PATCH,
+            "/client-grants/{id}",
+            AnyOf(&["update:client_grants"]),
+            "Change a client grant's scopes",
+            patch(update),
+        ),
+        endpoint(
+            Method::DELETE,
+            "/client-grants/{id}",
+            AnyOf(&["delete:client_grants"]),
+            "Delete a client grant",
+            delete(remove),
+        ),
+    ]
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateRequest {
+    client_id: String,
+    audience: String,
+    scope: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UpdateRequest {
+    scope: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ClientGrantResponse {
+    id: String,
+    client_id: String,
+    audience: String,
+    scope: Vec<String>,
+}
+
+fn wire(g: ClientGrant) -> ClientGrantResponse {
+    ClientGrantResponse {
+        id: g.id,
+        client_id: g.client_id,
+        audience: g.audience,
+        scope: g.scope,
+    }
+}
+
+async fn list(
+    State(s): State<AppState>,
+    q: QueryParams,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let listing = Listing::from_query(&q, true)?;
+    let audience = match q.get("audience") {
+        Some(a) => Some(
+            castellan_core::oauth::audience::resolve(s.store.as_ref(), &s.settings.issuer, a)
+                .await?
+                .map_or_else(|| a.to_string(), |api| api.identifier),
+        ),
+        None => None,
+    };
+    let filter = ClientGrantFilter {
+        client_id: q.get("client_id").map(str::to_string),
+        audience,
+    };
+    let page = s
+        .store
+        .list_client_grants(&filter, listing.request())
+        .await
+        .map_err(castellan_core::Error::from)?;
+    Ok(listing.respond("client_grants", page, wire))
+}
+
+async fn create(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody<CreateRequest>,
+) -> Result<(StatusCode, Json<ClientGrantResponse>), ApiError> {
+    let grant = client_grants::create(
+        s.store.as_ref(),
+        &s.settings.issuer,
+        &body.client_id,
+        &body.audience,
+        body.scope,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(wire(grant))))
+}
+
+async fn read(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ClientGrantResponse>, ApiError> {
+    Ok(Json(wire(client_grants::get(s.store.as_ref(), &id).await?)))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateRequest>,
+) -> Result<Json<ClientGrantResponse>, ApiError> {
+    let grant =
+        client_grants::update_scope(s.store.as_ref(), &s.settings.issuer, &id, body.scope).await?;
+    Ok(Json(wire(grant)))
+}
+
+async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    client_grants::delete(s.store.as_ref(), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

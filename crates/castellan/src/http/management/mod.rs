@@ -1,0 +1,30 @@
+//! Management API v2 (Auth0-compatible subset) at `/api/v2/`: wire shapes over
+//! `castellan_core::directory`, every route with its declared scopes.
+
+mod client_grants;
+mod clients;
+mod connections;
+mod paging;
+mod resource_servers;
+
+use super::endpoint::ProtectedApi;
+use super::guard::Protected;
+
+pub const PREFIX: &str = "/api/v2";
+
+pub fn api() -> ProtectedApi {
+    ProtectedApi {
+        title: "Castellan Management API v2",
+        prefix: PREFIX,
+        protected: Protected::Management,
+        endpoints: [
+            clients::endpoints(),
+            resource_servers::endpoints(),
+            client_grants::endpoints(),
+            connections::endpoints(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    }
+}

@@ -1,0 +1,10 @@
+//! HTTP: routes, extractors, the guard, and the mapping of errors to responses.
+
+pub mod body;
+pub mod endpoint;
+pub mod error;
+pub mod guard;
+pub mod management;
+pub mod oauth;
+pub mod ops;
+pub mod request_id;

@@ -1,0 +1,39 @@
+//! `/.well-known/openid-configuration` (OpenID Connect Discovery 1.0 §3) listing what this
+//! server serves today, and `/.well-known/jwks.json` with every key whose tokens may live.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use castellan_core::model::{Named, SigningAlg};
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+
+pub async fn openid_configuration(State(s): State<AppState>) -> Json<Value> {
+    let issuer = &s.settings.issuer;
+    let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.name()).collect();
+    Json(json!({
+        "issuer": issuer,
+        "token_endpoint": format!("{issuer}oauth/token"),
+        "jwks_uri": format!("{issuer}.well-known/jwks.json"),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
+        "token_endpoint_auth_signing_alg_values_supported": algs,
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algs,
+        "claims_supported": ["iss", "sub", "aud", "azp", "iat", "exp", "scope", "gty", "permissions"],
+        "request_uri_parameter_supported": false,
+    }))
+}
+
+pub async fn jwks(State(s): State<AppState>) -> impl IntoResponse {
+    let keys = s.tokens.keyring.keys();
+    (
+        [(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=300"),
+        )],
+        Json(keys.jwks().clone()),
+    )
+}

@@ -1,0 +1,4 @@
+//! The Authentication API: token endpoint and discovery.
+
+pub mod discovery;
+pub mod token;

@@ -1,0 +1,195 @@
+//! `POST /oauth/token` (RFC 6749 §3.2): JSON and form bodies alike (`null` fields ignored,
+//! as one official SDK sends `"organization": null`), client authentication by body or by
+//! HTTP Basic, grants dispatched by `match`.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Request, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use castellan_core::oauth::OAuthError;
+use castellan_core::oauth::client_auth::{self, PresentedCredentials};
+use castellan_core::oauth::client_credentials::{self, ClientCredentialsRequest};
+use serde_json::{Value, json};
+
+use crate::app::AppState;
+use crate::http::body::{content_type, read_limited};
+use crate::http::error::{OAuthHttpError, no_store};
+
+/// Token requests are small; anything bigger is not one.
+const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
+
+/// Grants of the next issue: known names, not served yet.
+const PLANNED_GRANTS: &[&str] = &[
+    "authorization_code",
+    "refresh_token",
+    "password",
+    "http://auth0.com/oauth/grant-type/password-realm",
+];
+
+struct TokenParams(HashMap<String, String>);
+
+impl TokenParams {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+fn invalid(description: impl Into<String>) -> OAuthHttpError {
+    OAuthError::InvalidRequest(description.into()).into()
+}
+
+async fn parse(
+    request: Request,
+) -> Result<(TokenParams, Option<(String, String)>), OAuthHttpError> {
+    let basic = basic_credentials(&request)?;
+    let kind = content_type(&request);
+    let bytes = read_limited(request, MAX_TOKEN_REQUEST_BYTES)
+        .await
+        .map_err(|_| invalid("The request body is too large"))?;
+    let params = match kind.as_str() {
+        "application/x-www-form-urlencoded" => {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+                .map_err(|_| invalid("The form body is malformed"))?;
+            let mut map = HashMap::new();
+            for (k, v) in pairs {
+                if map.insert(k.clone(), v).is_some() {
+                    // RFC 6749 §3.2: parameters must not be repeated.
+                    return Err(invalid(format!("Parameter {k} is repeated")));
+                }
+            }
+            map
+        }
+        "application/json" => {
+            let Ok(Value::Object(object)) = serde_json::from_slice::<Value>(&bytes) else {
+                return Err(invalid("The JSON body is malformed or not an object"));
+            };
+            let mut map = HashMap::new();
+            for (k, v) in object {
+                match v {
+                    Value::Null => {}
+                    Value::String(s) => {
+                        map.insert(k, s);
+                    }
+                    _ => return Err(invalid(format!("Parameter {k} must be a string"))),
+                }
+            }
+            map
+        }
+        _ => {
+            return Err(invalid(
+                "Content-Type must be application/x-www-form-urlencoded or application/json",
+            ));
+        }
+    };
+    Ok((TokenParams(params), basic))
+}
+
+/// `Authorization: Basic` with form-encoded id and secret (RFC 6749 §2.3.1).
+fn basic_credentials(request: &Request) -> Result<Option<(String, String)>, OAuthHttpError> {
+    let Some(value) = request.headers().get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let malformed = || OAuthHttpError {
+        error: OAuthError::InvalidClient("Malformed Basic authentication".into()),
+        basic_auth: true,
+    };
+    let value = value.to_str().map_err(|_| malformed())?;
+    let Some((scheme, encoded)) = value.split_once(' ') else {
+        return Err(malformed());
+    };
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(invalid(
+            "Only Basic authentication is accepted at the token endpoint",
+        ));
+    }
+    let decoded = STANDARD.decode(encoded.trim()).map_err(|_| malformed())?;
+    let text = String::from_utf8(decoded).map_err(|_| malformed())?;
+    let (id, secret) = text.split_once(':').ok_or_else(malformed)?;
+    let unescape = |s: &str| -> Result<String, OAuthHttpError> {
+        let pairs: Vec<(String, String)> =
+            serde_urlencoded::from_str(&format!("v={s}")).map_err(|_| malformed())?;
+        Ok(pairs.into_iter().next().map(|(_, v)| v).unwrap_or_default())
+    };
+    Ok(Some((unescape(id)?, unescape(secret)?)))
+}
+
+fn presented(
+    params: &TokenParams,
+    basic: Option<(String, String)>,
+) -> Result<PresentedCredentials, OAuthHttpError> {
+    match basic {
+        Some((id, secret)) => {
+            if params.get("client_secret").is_some() {
+                return Err(invalid(
+                    "Use one client authentication method, not Basic and client_secret both",
+                ));
+            }
+            if params.get("client_id").is_some_and(|body_id| body_id != id) {
+                return Err(invalid(
+                    "client_id in the body differs from the Basic credentials",
+                ));
+            }
+            Ok(PresentedCredentials {
+                client_id: id,
+                client_secret: Some(secret),
+            })
+        }
+        None => {
+            let id = params
+                .get("client_id")
+                .ok_or_else(|| invalid("Missing required parameter: client_id"))?;
+            Ok(PresentedCredentials {
+                client_id: id.to_string(),
+                client_secret: params.get("client_secret").map(str::to_string),
+            })
+        }
+    }
+}
+
+pub async fn token(
+    State(s): State<AppState>,
+    request: Request,
+) -> Result<Response, OAuthHttpError> {
+    let (params, basic) = parse(request).await?;
+    let basic_auth = basic.is_some();
+    let with_basic = |error: OAuthError| OAuthHttpError { error, basic_auth };
+    let grant_type = params
+        .get("grant_type")
+        .ok_or_else(|| invalid("Missing required parameter: grant_type"))?
+        .to_string();
+    let credentials = presented(&params, basic)?;
+    match grant_type.as_str() {
+        client_credentials::GRANT_TYPE => {
+            let client = client_auth::authenticate(s.store.as_ref(), &credentials)
+                .await
+                .map_err(with_basic)?;
+            let request = ClientCredentialsRequest {
+                audience: params.get("audience").map(str::to_string),
+                scope: params.get("scope").map(str::to_string),
+            };
+            let issued = client_credentials::issue(s.store.as_ref(), &s.tokens, &client, &request)
+                .await
+                .map_err(with_basic)?;
+            metrics::counter!("castellan_tokens_issued_total", "grant" => "client_credentials")
+                .increment(1);
+            let body = json!({
+                "access_token": issued.minted.token,
+                "token_type": "Bearer",
+                "expires_in": issued.minted.expires_in,
+                "scope": issued.scope,
+            });
+            Ok((no_store(), Json(body)).into_response())
+        }
+        planned if PLANNED_GRANTS.contains(&planned) => Err(OAuthError::UnsupportedGrantType(
+            format!("Grant type '{planned}' is not served by this version of Castellan yet"),
+        )
+        .into()),
+        other => {
+            Err(OAuthError::UnsupportedGrantType(format!("Unsupported grant type: {other}")).into())
+        }
+    }
+}

@@ -1,0 +1,8 @@
+//! The `castellan` binary as a library, so integration tests can start the real router.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod http;
+pub mod master_key;
+pub mod telemetry;
