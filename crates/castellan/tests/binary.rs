@@ -1,0 +1,223 @@
+//! Smoke tests through the real `castellan` binary: serve and stop on SIGTERM, the command
+//! line's one-line failures, `config print`, `migrate` and `keys rotate`.
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_castellan");
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn castellan(dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).args(args).env("RUST_LOG", "warn");
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CASTELLAN_")) {
+        cmd.env_remove(k);
+    }
+    cmd
+}
+
+fn run(mut cmd: impl std::borrow::BorrowMut<Command>) -> Output {
+    cmd.borrow_mut().output().unwrap()
+}
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(dir: &std::path::Path, extra: &[&str]) -> Server {
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let mut args = vec!["serve", "--listen", &listen];
+        args.extend_from_slice(extra);
+        let child = castellan(dir, &args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let server = Server {
+            child,
+            base: format!("http://{listen}"),
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(r) = reqwest::blocking_get(&format!("{}/healthz", self.base)) {
+                if r == 200 {
+                    return;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("the server did not come up");
+    }
+
+    fn terminate(self) -> (i32, String, String) {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let output = self.child.wait_with_output().unwrap();
+        (
+            output.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&output.stdout).into_owned(),
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    }
+}
+
+/// A tiny blocking GET without pulling in a blocking HTTP client.
+mod reqwest {
+    use std::io::{Read, Write};
+
+    pub fn blocking_get(url: &str) -> std::io::Result<u16> {
+        Ok(get(url)?.0)
+    }
+
+    pub fn get(url: &str) -> std::io::Result<(u16, String)> {
+        let rest = url.strip_prefix("http://").unwrap();
+        let (host, path) = rest
+            .split_once('/')
+            .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+        let mut stream = std::net::TcpStream::connect(host)?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let status = response
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0);
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        Ok((status, body))
+    }
+}
+
+#[test]
+fn serve_creates_the_data_folder_prints_the_admin_once_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    assert!(dir.path().join("castellan-data/castellan.db").exists());
+    assert!(dir.path().join("castellan-data/secret.key").exists());
+    let (_, jwks) = reqwest::get(&format!("{}/.well-known/jwks.json", server.base)).unwrap();
+    let (code, stdout, stderr) = server.terminate();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("CASTELLAN_ADMIN_CLIENT_SECRET="),
+        "{stdout}"
+    );
+    assert!(
+        !stderr.contains("CASTELLAN_ADMIN_CLIENT_SECRET"),
+        "the secret never reaches the log"
+    );
+
+    // Second start: same keys, and no new administrator is printed.
+    let server = Server::start(dir.path(), &[]);
+    let (_, jwks_again) = reqwest::get(&format!("{}/.well-known/jwks.json", server.base)).unwrap();
+    let (code, stdout, _) = server.terminate();
+    assert_eq!(code, 0);
+    assert!(!stdout.contains("CASTELLAN_ADMIN_CLIENT_SECRET="));
+    assert_eq!(jwks, jwks_again);
+
+    let rotated = run(castellan(dir.path(), &["keys", "rotate", "--alg", "EdDSA"]));
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let server = Server::start(dir.path(), &[]);
+    let (_, jwks_rotated) =
+        reqwest::get(&format!("{}/.well-known/jwks.json", server.base)).unwrap();
+    server.terminate();
+    assert_eq!(jwks_rotated.matches("\"kid\"").count(), 4, "{jwks_rotated}");
+}
+
+#[test]
+fn unreachable_database_is_one_line_and_a_failure_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(castellan(
+        dir.path(),
+        &[
+            "serve",
+            "--database",
+            "postgres://postgres@127.0.0.1:1/none",
+        ],
+    ));
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("castellan: cannot reach the database"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("panicked"));
+}
+
+#[test]
+fn config_print_layers_and_redacts_and_unknown_keys_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("c.toml"), "issuer = \"https://id.example\"\n[bootstrap]\nclient_id = \"a\"\nclient_secret = \"s3cr3t\"\n").unwrap();
+    let output = run(
+        castellan(dir.path(), &["--config", "c.toml", "config", "print"])
+            .env("CASTELLAN_LISTEN", "127.0.0.1:9999")
+            .env(
+                "CASTELLAN_SECRET_KEY",
+                "0011223344556677889900112233445566778899001122334455667788990011",
+            ),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(
+        stdout.contains("issuer = \"https://id.example/\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("listen = \"127.0.0.1:9999\""));
+    assert!(
+        !stdout.contains("s3cr3t") && !stdout.contains("00112233"),
+        "{stdout}"
+    );
+
+    std::fs::write(dir.path().join("bad.toml"), "listn = \"x\"\n").unwrap();
+    let output = run(castellan(
+        dir.path(),
+        &["--config", "bad.toml", "config", "print"],
+    ));
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("unknown field `listn`"), "{stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1);
+}
+
+#[test]
+fn migrate_creates_the_schema_and_exits() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(castellan(
+        dir.path(),
+        &["migrate", "--database", "sqlite://db/x.db"],
+    ));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(dir.path().join("db/x.db").exists());
+}
