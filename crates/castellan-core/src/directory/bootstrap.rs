@@ -48,7 +48,7 @@ pub async fn ensure_tenant(store: &dyn Store, issuer: &str) -> Result<()> {
             .await?
             .is_none()
     {
-        store
+        let created = store
             .create_connection(&Connection {
                 id: crate::ids::connection_id(),
                 name: DATABASE_CONNECTION.into(),
@@ -56,9 +56,19 @@ pub async fn ensure_tenant(store: &dyn Store, issuer: &str) -> Result<()> {
                 options: serde_json::json!({}),
                 enabled_clients: vec![],
             })
-            .await?;
+            .await;
+        unless_another_node_did_it(created)?;
     }
     Ok(())
+}
+
+/// Nodes starting together on one database race to create the same records; the loser's
+/// uniqueness conflict means the record exists, which is all a start needs.
+fn unless_another_node_did_it(result: crate::store::StoreResult<()>) -> Result<()> {
+    match result {
+        Ok(()) | Err(crate::store::StoreError::Conflict(_)) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Creates the API, or brings the scope list of an existing one up to this version's.
@@ -67,11 +77,7 @@ async fn ensure_system_api(store: &dyn Store, wanted: ResourceServer) -> Result<
         .find_resource_server_by_identifier(&wanted.identifier)
         .await?
     {
-        None => match store.create_resource_server(&wanted).await {
-            // Another node created it at the same moment.
-            Err(crate::store::StoreError::Conflict(_)) => Ok(()),
-            other => other.map_err(Error::from),
-        },
+        None => unless_another_node_did_it(store.create_resource_server(&wanted).await),
         Some(existing) if existing.scopes != wanted.scopes || !existing.is_system => {
             store
                 .update_resource_server(&ResourceServer {
@@ -103,18 +109,8 @@ pub async fn ensure_admin(
         }
         None => return Ok(AdminOutcome::Untouched),
     };
-    match store.find_client(&credentials.client_id).await? {
-        Some(mut client) => {
-            let matches = client.secret_hash.as_deref().is_some_and(|h| {
-                crate::secrets::verify_client_secret(&credentials.client_secret, h)
-            });
-            if !matches || !client.has_grant("client_credentials") {
-                if !client.has_grant("client_credentials") {
-                    client.grant_types.push("client_credentials".into());
-                }
-                clients::set_secret(store, clock, &mut client, &credentials.client_secret).await?;
-            }
-        }
+    let mut client = match store.find_client(&credentials.client_id).await? {
+        Some(client) => client,
         None => {
             let fields = ClientFields {
                 name: Some(ADMIN_CLIENT_NAME.into()),
@@ -122,17 +118,23 @@ pub async fn ensure_admin(
                 grant_types: Some(vec!["client_credentials".into()]),
                 ..Default::default()
             };
-            let mut created =
-                clients::create_with_id(store, clock, credentials.client_id.clone(), fields)
-                    .await?;
-            clients::set_secret(
-                store,
-                clock,
-                &mut created.client,
-                &credentials.client_secret,
-            )
-            .await?;
+            match clients::create_with_id(store, clock, credentials.client_id.clone(), fields).await
+            {
+                Ok(created) => created.client,
+                Err(Error::Conflict(_)) => clients::get(store, &credentials.client_id).await?,
+                Err(e) => return Err(e),
+            }
         }
+    };
+    let secret_matches = client
+        .secret_hash
+        .as_deref()
+        .is_some_and(|h| crate::secrets::verify_client_secret(&credentials.client_secret, h));
+    if !secret_matches || !client.has_grant("client_credentials") {
+        if !client.has_grant("client_credentials") {
+            client.grant_types.push("client_credentials".into());
+        }
+        clients::set_secret(store, clock, &mut client, &credentials.client_secret).await?;
     }
     for identifier in [
         system_apis::management_api_identifier(issuer),
@@ -159,13 +161,15 @@ async fn ensure_full_grant(store: &dyn Store, client_id: &str, identifier: &str)
         Some(grant) => Ok(store
             .update_client_grant(&ClientGrant { scope, ..grant })
             .await?),
-        None => Ok(store
-            .create_client_grant(&ClientGrant {
-                id: crate::ids::client_grant_id(),
-                client_id: client_id.into(),
-                audience: identifier.into(),
-                scope,
-            })
-            .await?),
+        None => unless_another_node_did_it(
+            store
+                .create_client_grant(&ClientGrant {
+                    id: crate::ids::client_grant_id(),
+                    client_id: client_id.into(),
+                    audience: identifier.into(),
+                    scope,
+                })
+                .await,
+        ),
     }
 }
