@@ -55,10 +55,10 @@ impl Server {
     fn wait_ready(&self) {
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Ok(r) = reqwest::blocking_get(&format!("{}/healthz", self.base)) {
-                if r == 200 {
-                    return;
-                }
+            if reqwest::blocking_get(&format!("{}/healthz", self.base))
+                .is_ok_and(|status| status == 200)
+            {
+                return;
             }
             std::thread::sleep(Duration::from_millis(100));
         }

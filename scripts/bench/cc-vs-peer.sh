@@ -1,0 +1,235 @@
+#!/usr/bin/env bash
+# Castellan's client_credentials token endpoint against the oidc-provider peer, in one run on
+# one machine, plus the single-thread signing bench, so every figure below has its reference
+# measured alongside it. Quote the ratios, not the absolute figures (shared, noisy machine).
+#
+#   scripts/bench/cc-vs-peer.sh
+#
+# Steps: install wrk if missing; copy /work/shared/peers to a temp dir (npm ci there);
+# cargo build --release -p castellan; cargo bench -p castellan-core --bench signing;
+# openssl speed / node sign-bench for context; start Castellan on SQLite in the temp dir,
+# read its idle RSS, set up two APIs (RS256, EdDSA), one M2M client and its grants through the
+# Management API; load Castellan RS256, Castellan EdDSA and the peer with
+# bench-client-credentials.sh (wrk, concurrency 1/16/64); print a summary with the ratios.
+#
+# Environment:
+#   PEERS_SRC=/work/shared/peers   where the reference peers are laid out (read-only)
+#   PEERS_DIR=<tmp>/peers          writable copy to use (reuse one to skip npm ci next time)
+#   PORT=18080  PEER_PORT=4010
+#   ROUNDS=1                       repeat the three load runs (summary takes the median)
+#   SKIP_BUILD=1  SKIP_SIGNING=1  SKIP_CONTEXT=1   skip those steps
+#   KEEP=1                         keep the temp dir (logs, database, results.tsv)
+#   DURATION / CONCURRENCY / THREADS / WARMUP    passed to bench-client-credentials.sh
+set -euo pipefail
+
+repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+PEERS_SRC="${PEERS_SRC:-/work/shared/peers}"
+PORT="${PORT:-18080}"
+PEER_PORT="${PEER_PORT:-4010}"
+ROUNDS="${ROUNDS:-1}"
+work="$(mktemp -d "${TMPDIR:-/tmp}/castellan-bench.XXXXXX")"
+PEERS_DIR="${PEERS_DIR:-$work/peers}"
+results="$work/results.tsv"
+summary_env="$work/summary.env"
+: >"$results"
+: >"$summary_env"
+
+say() { printf '\n== %s\n' "$*"; }
+note() { printf '%s=%s\n' "$1" "$2" >>"$summary_env"; }
+
+castellan_pid=
+peer_pid=
+cleanup() {
+  for p in $castellan_pid $peer_pid; do
+    if kill -0 "$p" 2>/dev/null; then
+      kill -TERM "$p" 2>/dev/null || true
+      wait "$p" 2>/dev/null || true
+    fi
+  done
+  if [[ "${KEEP:-0}" == 1 ]]; then echo "kept $work"; else rm -rf "$work"; fi
+}
+trap cleanup EXIT
+
+rss_mib() { awk '$1=="VmRSS:" {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+
+# --- prerequisites ------------------------------------------------------------
+if ! command -v wrk >/dev/null; then
+  say "installing wrk"
+  sudo=; [[ "$(id -u)" == 0 ]] || sudo=sudo
+  $sudo apt-get install -y wrk || { $sudo apt-get update && $sudo apt-get install -y wrk; }
+fi
+if [[ ! -d "$PEERS_DIR" ]]; then
+  cp -r "$PEERS_SRC" "$PEERS_DIR"
+fi
+if [[ ! -d "$PEERS_DIR/oidc-provider/node_modules/oidc-provider" ]]; then
+  say "installing the oidc-provider peer (npm ci)"
+  "$PEERS_DIR/oidc-provider/setup.sh"
+fi
+bench="$PEERS_DIR/bench/bench-client-credentials.sh"
+
+cd "$repo"
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+  say "cargo build --release -p castellan"
+  cargo build --release -p castellan
+fi
+bin="$repo/target/release/castellan"
+
+say "machine"
+echo "$(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -sr), $(date -u +%FT%TZ)"
+echo "castellan $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- crates || echo ' (+ uncommitted changes)'), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), node $(node --version)"
+
+# --- single-thread signing rates ------------------------------------------------
+if [[ "${SKIP_SIGNING:-0}" != 1 ]]; then
+  say "cargo bench -p castellan-core --bench signing"
+  cargo bench -p castellan-core --bench signing 2>/dev/null | tee "$work/signing.txt"
+  # RS256 row: alg raw/s jwt/s ratio raw/cpu-s jwt/cpu-s ratio
+  awk '$1=="RS256" {print "raw_rs256_wall=" $2; print "raw_rs256_cpu=" $5; print "jwt_rs256_cpu=" $6}' "$work/signing.txt" >>"$summary_env"
+  awk '$1=="EdDSA" {print "raw_eddsa_cpu=" $5}' "$work/signing.txt" >>"$summary_env"
+fi
+if [[ "${SKIP_CONTEXT:-0}" != 1 ]]; then
+  say "openssl speed -seconds 5 rsa2048"
+  openssl speed -seconds 5 rsa2048 2>/dev/null | tail -n 3 | tee "$work/openssl.txt"
+  awk '/^rsa 2048/ || /^rsa2048/ {for (i = 1; i <= NF; i++) if ($i ~ /^[0-9.]+$/) v[++n] = $i; print "openssl_rsa2048_sign=" v[n-1]; exit}' "$work/openssl.txt" >>"$summary_env" || true
+  say "node oidc-provider/sign-bench.mjs 5"
+  (cd "$PEERS_DIR/oidc-provider" && node sign-bench.mjs 5) | tee "$work/node-sign.txt"
+  awk '/^crypto.sign \(sync\)/ {print "node_rs256_sign=" $3}' "$work/node-sign.txt" >>"$summary_env"
+fi
+
+# --- Castellan ----------------------------------------------------------------
+say "starting Castellan on 127.0.0.1:$PORT (SQLite in $work)"
+base="http://127.0.0.1:$PORT"
+admin_secret="bench-admin-$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+CASTELLAN_ADMIN_CLIENT_ID=bench-admin CASTELLAN_ADMIN_CLIENT_SECRET="$admin_secret" \
+  CASTELLAN_DATA_DIR="$work" RUST_LOG=warn \
+  "$bin" serve --listen "127.0.0.1:$PORT" --database "sqlite://$work/castellan.db" \
+  >"$work/castellan.log" 2>&1 </dev/null &
+castellan_pid=$!
+for _ in $(seq 1 300); do
+  curl -fsS -o /dev/null "$base/healthz" 2>/dev/null && break
+  kill -0 "$castellan_pid" 2>/dev/null || { cat "$work/castellan.log" >&2; exit 1; }
+  sleep 0.1
+done
+curl -fsS -o /dev/null "$base/healthz" || { echo "Castellan did not become healthy" >&2; cat "$work/castellan.log" >&2; exit 1; }
+sleep 2
+idle_rss="$(rss_mib "$castellan_pid")"
+echo "pid $castellan_pid, idle VmRSS $idle_rss MiB"
+note castellan_idle_rss_mib "$idle_rss"
+
+json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+api() {  # METHOD PATH JSON
+  local out code
+  out="$(curl -sS -w '\n%{http_code}' -X "$1" -H "Authorization: Bearer $admin_token" \
+    -H 'Content-Type: application/json' --data-raw "$3" "$base$2")"
+  code="${out##*$'\n'}"
+  if [[ "$code" != 2* ]]; then echo "$1 $2: HTTP $code: ${out%$'\n'*}" >&2; exit 1; fi
+  printf '%s\n' "${out%$'\n'*}"
+}
+
+admin_token="$(curl -fsS "$base/oauth/token" \
+  --data-urlencode grant_type=client_credentials --data-urlencode client_id=bench-admin \
+  --data-urlencode "client_secret=$admin_secret" --data-urlencode "audience=$base/api/v2/" |
+  json_field access_token)"
+api POST /api/v2/resource-servers '{"identifier":"https://api.bench.local","name":"bench","scopes":[{"value":"read:users"},{"value":"update:roles"}]}' >/dev/null
+api POST /api/v2/resource-servers '{"identifier":"https://api-eddsa.bench.local","name":"bench-eddsa","signing_alg":"EdDSA","scopes":[{"value":"read:users"},{"value":"update:roles"}]}' >/dev/null
+client="$(api POST /api/v2/clients '{"name":"bench-m2m","app_type":"non_interactive"}')"
+client_id="$(json_field client_id <<<"$client")"
+client_secret="$(json_field client_secret <<<"$client")"
+for aud in https://api.bench.local https://api-eddsa.bench.local; do
+  api POST /api/v2/client-grants "{\"client_id\":\"$client_id\",\"audience\":\"$aud\",\"scope\":[\"read:users\",\"update:roles\"]}" >/dev/null
+done
+echo "APIs, client $client_id and its grants created"
+castellan_basic="Basic $(printf '%s:%s' "$client_id" "$client_secret" | base64 -w0)"
+scope='scope=read%3Ausers%20update%3Aroles'
+
+# --- the peer -----------------------------------------------------------------
+say "starting oidc-provider on 127.0.0.1:$PEER_PORT"
+peer_log="$work/peer.log"
+(cd "$PEERS_DIR/oidc-provider" && PORT="$PEER_PORT" exec node server.mjs) >"$peer_log" 2>&1 </dev/null &
+peer_pid=$!
+for _ in $(seq 1 100); do
+  grep -q 'listening on' "$peer_log" && break
+  sleep 0.1
+done
+grep -q 'listening on' "$peer_log" || { cat "$peer_log" >&2; exit 1; }
+sleep 2
+peer_idle_rss="$(rss_mib "$peer_pid")"
+echo "pid $peer_pid, idle VmRSS $peer_idle_rss MiB"
+note peer_idle_rss_mib "$peer_idle_rss"
+
+# --- load ---------------------------------------------------------------------
+status=0
+load() {  # LABEL PID URL BODY AUTH
+  say "load: $1"
+  LABEL="$1" SERVER_PIDS="$2" RESULTS="$results" "$bench" "$3" "$4" "$5" || {
+    rc=$?; echo "bench-client-credentials.sh exited $rc for $1" >&2; status=$rc
+  }
+}
+for round in $(seq 1 "$ROUNDS"); do
+  load castellan-RS256 "$castellan_pid" "$base/oauth/token" \
+    "grant_type=client_credentials&audience=https%3A%2F%2Fapi.bench.local&$scope" "$castellan_basic"
+  load castellan-EdDSA "$castellan_pid" "$base/oauth/token" \
+    "grant_type=client_credentials&audience=https%3A%2F%2Fapi-eddsa.bench.local&$scope" "$castellan_basic"
+  load oidc-provider "$peer_pid" "http://127.0.0.1:$PEER_PORT/token" \
+    "grant_type=client_credentials&resource=https%3A%2F%2Fapi.bench.local&$scope" \
+    "Basic $(printf 'bench-m2m:bench-secret' | base64 -w0)"
+done
+note castellan_rss_after_load_mib "$(rss_mib "$castellan_pid")"
+
+kill -TERM "$peer_pid"; wait "$peer_pid" 2>/dev/null || true; peer_pid=
+sed -n 's/^\(.*pid=.*issued=.*\)$/peer: \1/p' "$peer_log"
+kill -TERM "$castellan_pid"; wait "$castellan_pid" 2>/dev/null || true; castellan_pid=
+if grep -qiE 'panic|error' "$work/castellan.log"; then
+  echo "Castellan log has errors:" >&2; grep -iE 'panic|error' "$work/castellan.log" | head -20 >&2
+fi
+
+# --- summary ------------------------------------------------------------------
+say "summary"
+python3 - "$results" "$summary_env" <<'PY'
+import statistics, sys
+rows = {}
+for line in open(sys.argv[1]):
+    f = line.rstrip("\n").split("\t")
+    label, conc, rps, per_cpu, cpu_pct = f[0], int(f[1]), float(f[2]), f[10], f[9]
+    rows.setdefault((label, conc), []).append(
+        (rps, float(per_cpu) if per_cpu not in ("-", "") else float("nan"), cpu_pct))
+env = dict(l.strip().split("=", 1) for l in open(sys.argv[2]) if "=" in l)
+med = lambda xs: statistics.median(xs) if xs else float("nan")
+def get(label, conc, i):
+    return med([r[i] for r in rows.get((label, conc), [])])
+C, E, P = "castellan-RS256", "castellan-EdDSA", "oidc-provider"
+concs = sorted({c for (_, c) in rows})
+print("tokens/s (server CPU %) and tokens per server CPU-second; ratios castellan/peer")
+print(f"{'conc':>4} | {'RS256 t/s':>9} {'cpu%':>4} {'t/cpu-s':>7} | {'EdDSA t/s':>9} {'cpu%':>4} {'t/cpu-s':>7} | {'peer t/s':>8} {'cpu%':>4} {'t/cpu-s':>7} | {'RS/peer':>7} {'Ed/peer':>7} {'RS/peer cpu-s':>13} {'Ed/peer cpu-s':>13}")
+for c in concs:
+    cells = []
+    for lab in (C, E, P):
+        cpu = "/".join(r[2] for r in rows.get((lab, c), []))
+        cells.append((get(lab, c, 0), cpu, get(lab, c, 1)))
+    (r1, c1, k1), (r2, c2, k2), (r3, c3, k3) = cells
+    print(f"{c:>4} | {r1:>9.0f} {c1:>4} {k1:>7.0f} | {r2:>9.0f} {c2:>4} {k2:>7.0f} | {r3:>8.0f} {c3:>4} {k3:>7.0f} | "
+          f"{r1/r3:>7.2f} {r2/r3:>7.2f} {k1/k3:>13.2f} {k2/k3:>13.2f}")
+print()
+print(f"idle RSS: castellan {env.get('castellan_idle_rss_mib', '?')} MiB, peer {env.get('peer_idle_rss_mib', '?')} MiB; "
+      f"castellan after load {env.get('castellan_rss_after_load_mib', '?')} MiB")
+ctx = [f"{k}={env[k]}" for k in ("raw_rs256_wall", "raw_rs256_cpu", "jwt_rs256_cpu", "raw_eddsa_cpu",
+                                  "openssl_rsa2048_sign", "node_rs256_sign") if k in env]
+if ctx:
+    print("single-thread signing (per s / per CPU-s):", ", ".join(ctx))
+print()
+print("targets (best concurrency level for throughput):")
+def best(lab, i):
+    vals = [get(lab, c, i) for c in concs]
+    return max(v for v in vals if v == v) if vals else float("nan")
+def verdict(ok): return "MET" if ok else "NOT MET"
+if "raw_rs256_cpu" in env:
+    raw = float(env["raw_rs256_cpu"]); k = best(C, 1)
+    per_level = ", ".join(f"c={c}: {get(C, c, 1)/raw:.2f}" for c in concs)
+    print(f"  (a) RS256 tokens per server CPU-s / raw RS256 signs per CPU-s = {k:.0f} / {raw:.0f} = {k/raw:.2f} (target >= 0.85): {verdict(k/raw >= 0.85)}  [{per_level}]")
+r = best(C, 0) / best(P, 0)
+print(f"  (b) castellan RS256 t/s / peer t/s = {r:.2f} (target >= 1.5): {verdict(r >= 1.5)}")
+r = best(E, 0) / best(P, 0)
+print(f"  (c) castellan EdDSA t/s / peer t/s = {r:.2f} (target >= 8): {verdict(r >= 8)}")
+rss = float(env.get("castellan_idle_rss_mib", "nan"))
+print(f"  (d) castellan idle RSS = {rss:.1f} MiB (target < 50 MB = 47.7 MiB): {verdict(rss * 1.048576 < 50)}")
+PY
+exit "$status"
