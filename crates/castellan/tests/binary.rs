@@ -221,3 +221,71 @@ fn migrate_creates_the_schema_and_exits() {
     );
     assert!(dir.path().join("db/x.db").exists());
 }
+
+#[test]
+fn sigterm_lets_an_in_flight_request_finish() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let host = server.base.strip_prefix("http://").unwrap().to_string();
+    let body = "grant_type=client_credentials&client_id=nobody&client_secret=x&audience=urn%3Ax";
+    let mut stream = std::net::TcpStream::connect(&host).unwrap();
+    write!(
+        stream,
+        "POST /oauth/token HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{}",
+        body.len(),
+        &body[..10]
+    )
+    .unwrap();
+    stream.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    Command::new("kill")
+        .args(["-TERM", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    // The listener is closed to new connections, but this request is still served.
+    assert!(
+        std::net::TcpStream::connect(&host).is_err(),
+        "no new connections after SIGTERM"
+    );
+    stream.write_all(&body.as_bytes()[10..]).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 401"), "{response}");
+    let (code, _, stderr) = server.terminate();
+    assert_eq!(code, 0, "{stderr}");
+}
+
+#[test]
+fn json_logs_carry_the_request_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let child = castellan(
+        dir.path(),
+        &["serve", "--listen", &listen, "--log-format", "json"],
+    )
+    .env("RUST_LOG", "info")
+    .stdout(Stdio::null())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    let server = Server {
+        child,
+        base: format!("http://{listen}"),
+    };
+    server.wait_ready();
+    let (code, _, stderr) = server.terminate();
+    assert_eq!(code, 0);
+    let lines: Vec<serde_json::Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).expect(l))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l["span"]["request_id"].is_string() && l["message"] == "handled"),
+        "{stderr}"
+    );
+}
