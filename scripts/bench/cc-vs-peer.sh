@@ -50,6 +50,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# One line per thread: tid, name, utime+stime ticks, voluntary+involuntary context switches.
+thread_snapshot() {
+  local t; for t in /proc/"$1"/task/*; do
+    [[ -r $t/stat ]] || continue
+    printf '%s %s %s %s\n' "${t##*/}" "$(tr -c 'A-Za-z0-9_\n-' '_' <"$t/comm")" \
+      "$(sed 's/^.*) //' "$t/stat" | awk '{print $12 + $13}')" \
+      "$(awk '/ctxt_switches/ {n += $2} END {print n}' "$t/status")"
+  done
+}
 rss_mib() { awk '$1=="VmRSS:" {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 
 # --- prerequisites ------------------------------------------------------------
@@ -174,6 +183,42 @@ for round in $(seq 1 "$ROUNDS"); do
     "Basic $(printf 'bench-m2m:bench-secret' | base64 -w0)"
 done
 note castellan_rss_after_load_mib "$(rss_mib "$castellan_pid")"
+
+# --- optional: where Castellan's CPU goes per token (PROFILE=1) ----------------------------
+# One 8 s run at concurrency 16 per algorithm, counting context switches and CPU per thread
+# kind from /proc, then a second one under `perf record` (which itself slows the server down).
+if [[ "${PROFILE:-0}" == 1 ]]; then
+  for alg in RS256 EdDSA; do
+    say "per-token costs: castellan-$alg at concurrency 16"
+    aud=https%3A%2F%2Fapi.bench.local; [[ $alg == EdDSA ]] && aud=https%3A%2F%2Fapi-eddsa.bench.local
+    export BENCH_BODY="grant_type=client_credentials&audience=$aud&$scope" BENCH_AUTH="$castellan_basic"
+    snap0="$(thread_snapshot "$castellan_pid")"
+    out="$(wrk -t1 -c16 -d8s -s "$PEERS_DIR/bench/client-credentials.lua" "$base/oauth/token" | grep '^RESULT')"
+    snap1="$(thread_snapshot "$castellan_pid")"
+    echo "$out"
+    n="$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$out")"
+    # Per thread kind: CPU microseconds and context switches per token.
+    awk -v n="$n" -v hz="$(getconf CLK_TCK)" '
+      FNR == 1 { f++ }
+      f == 1 { t0[$1] = $3; c0[$1] = $4; next }
+      { k = $2; cpu[k] += $3 - t0[$1]; cs[k] += $4 - c0[$1]; tcpu += $3 - t0[$1]; tcs += $4 - c0[$1] }
+      END {
+        for (k in cpu) if (cpu[k] > 0 || cs[k] > 0)
+          printf "  %-18s %6.0f us CPU/token  %5.1f context switches/token\n", k, cpu[k] / hz / n * 1e6, cs[k] / n
+        printf "  %-18s %6.0f us CPU/token  %5.1f context switches/token\n", "all threads", tcpu / hz / n * 1e6, tcs / n
+      }' <(echo "$snap0") <(echo "$snap1") | tee -a "$work/per-token-$alg.txt"
+    if command -v perf >/dev/null; then
+      perf record -q -F 499 -g -p "$castellan_pid" -o "$work/perf-$alg.data" -- sleep 8 2>/dev/null &
+      perf_pid=$!
+      wrk -t1 -c16 -d8s -s "$PEERS_DIR/bench/client-credentials.lua" "$base/oauth/token" | grep '^RESULT' | sed 's/^/under perf: /'
+      wait "$perf_pid" || true
+      # Self time by thread kind and shared object, then the hottest symbols.
+      perf report -q -i "$work/perf-$alg.data" --no-children --sort comm,dso -g none >"$work/perf-$alg-dso.txt" 2>/dev/null || true
+      perf report -q -i "$work/perf-$alg.data" --no-children --sort sym -g none >"$work/perf-$alg-sym.txt" 2>/dev/null || true
+      head -8 "$work/perf-$alg-dso.txt"; echo; head -16 "$work/perf-$alg-sym.txt"
+    fi
+  done
+fi
 
 kill -TERM "$peer_pid"; wait "$peer_pid" 2>/dev/null || true; peer_pid=
 sed -n 's/^\(.*pid=.*issued=.*\)$/peer: \1/p' "$peer_log"

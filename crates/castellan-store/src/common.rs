@@ -28,6 +28,14 @@ impl SqlStore {
         &self.pool
     }
 
+    async fn migrated(pool: Pool<Db>, migrations: &[crate::migrations::Embedded]) -> Result<Self, crate::OpenError> {
+        crate::migrations::migrator(migrations)
+            .run(&pool)
+            .await
+            .map_err(|e| crate::OpenError::Migration(e.to_string()))?;
+        Ok(Self { pool })
+    }
+
     async fn total(&self, sql: &'static str) -> StoreResult<u64> {
         let n: i64 = sqlx::query_scalar(sql).fetch_one(&self.pool).await.map_err(map)?;
         Ok(n as u64)
@@ -71,15 +79,11 @@ fn client_from_row(row: &DbRow) -> StoreResult<Client> {
 const CLIENT_COLUMNS: &str = "client_id, name, description, app_type, is_first_party, grant_types, callbacks, \
      allowed_logout_urls, web_origins, token_endpoint_auth_method, client_metadata, secret_hash, created_at, updated_at";
 
-#[async_trait::async_trait]
-impl ClientStore for SqlStore {
-    async fn create_client(&self, c: &Client) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
-        sqlx::query(
-            "INSERT INTO clients (client_id, name, description, app_type, is_first_party, grant_types, callbacks, \
-             allowed_logout_urls, web_origins, token_endpoint_auth_method, client_metadata, secret_hash, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
+type DbQuery<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
+
+/// Binds `$1` (the id) to `$13` (`updated_at`), the order both the insert and the update use.
+fn bind_client<'q>(query: DbQuery<'q>, c: &'q Client) -> DbQuery<'q> {
+    query
         .bind(&c.client_id)
         .bind(&c.name)
         .bind(&c.description)
@@ -92,11 +96,23 @@ impl ClientStore for SqlStore {
         .bind(c.token_endpoint_auth_method.name())
         .bind(json_text(&c.client_metadata))
         .bind(&c.secret_hash)
-        .bind(c.created_at)
         .bind(c.updated_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict_as("a client with this client_id already exists"))?;
+}
+
+#[async_trait::async_trait]
+impl ClientStore for SqlStore {
+    async fn create_client(&self, c: &Client) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        let insert = sqlx::query(
+            "INSERT INTO clients (client_id, name, description, app_type, is_first_party, grant_types, callbacks, \
+             allowed_logout_urls, web_origins, token_endpoint_auth_method, client_metadata, secret_hash, updated_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        );
+        bind_client(insert, c)
+            .bind(c.created_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict_as("a client with this client_id already exists"))?;
         // A new application may use every existing connection, as in Auth0.
         sqlx::query("INSERT INTO connection_clients (connection_id, client_id) SELECT id, $1 FROM connections")
             .bind(&c.client_id)
@@ -134,27 +150,12 @@ impl ClientStore for SqlStore {
     }
 
     async fn update_client(&self, c: &Client) -> StoreResult<()> {
-        let done = sqlx::query(
+        let update = sqlx::query(
             "UPDATE clients SET name = $2, description = $3, app_type = $4, is_first_party = $5, grant_types = $6, \
              callbacks = $7, allowed_logout_urls = $8, web_origins = $9, token_endpoint_auth_method = $10, \
              client_metadata = $11, secret_hash = $12, updated_at = $13 WHERE client_id = $1",
-        )
-        .bind(&c.client_id)
-        .bind(&c.name)
-        .bind(&c.description)
-        .bind(c.app_type.name())
-        .bind(c.is_first_party)
-        .bind(json_text(&c.grant_types))
-        .bind(json_text(&c.callbacks))
-        .bind(json_text(&c.allowed_logout_urls))
-        .bind(json_text(&c.web_origins))
-        .bind(c.token_endpoint_auth_method.name())
-        .bind(json_text(&c.client_metadata))
-        .bind(&c.secret_hash)
-        .bind(c.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map)?;
+        );
+        let done = bind_client(update, c).execute(&self.pool).await.map_err(map)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
@@ -210,17 +211,11 @@ impl SqlStore {
     }
 }
 
-#[async_trait::async_trait]
-impl ResourceServerStore for SqlStore {
-    async fn create_resource_server(&self, api: &ResourceServer) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO resource_servers (id, name, identifier, scopes, token_lifetime, signing_alg, enforce_policies, \
-             token_dialect, allow_offline_access, skip_consent, is_system, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
+/// Binds `$1` (the id) to `$10` (`is_system`), the order both the insert and the update use.
+fn bind_resource_server<'q>(query: DbQuery<'q>, api: &'q ResourceServer) -> DbQuery<'q> {
+    query
         .bind(&api.id)
         .bind(&api.name)
-        .bind(&api.identifier)
         .bind(json_text(&api.scopes))
         .bind(api.token_lifetime)
         .bind(api.signing_alg.name())
@@ -229,10 +224,22 @@ impl ResourceServerStore for SqlStore {
         .bind(api.allow_offline_access)
         .bind(api.skip_consent_for_verifiable_first_party_clients)
         .bind(api.is_system)
-        .bind(now())
-        .execute(&self.pool)
-        .await
-        .map_err(conflict_as("a resource server with this identifier already exists"))?;
+}
+
+#[async_trait::async_trait]
+impl ResourceServerStore for SqlStore {
+    async fn create_resource_server(&self, api: &ResourceServer) -> StoreResult<()> {
+        let insert = sqlx::query(
+            "INSERT INTO resource_servers (id, name, scopes, token_lifetime, signing_alg, enforce_policies, \
+             token_dialect, allow_offline_access, skip_consent, is_system, identifier, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        );
+        bind_resource_server(insert, api)
+            .bind(&api.identifier)
+            .bind(now())
+            .execute(&self.pool)
+            .await
+            .map_err(conflict_as("a resource server with this identifier already exists"))?;
         Ok(())
     }
 
@@ -262,24 +269,12 @@ impl ResourceServerStore for SqlStore {
     }
 
     async fn update_resource_server(&self, api: &ResourceServer) -> StoreResult<()> {
-        let done = sqlx::query(
+        let update = sqlx::query(
             "UPDATE resource_servers SET name = $2, scopes = $3, token_lifetime = $4, signing_alg = $5, \
              enforce_policies = $6, token_dialect = $7, allow_offline_access = $8, skip_consent = $9, is_system = $10 \
              WHERE id = $1",
-        )
-        .bind(&api.id)
-        .bind(&api.name)
-        .bind(json_text(&api.scopes))
-        .bind(api.token_lifetime)
-        .bind(api.signing_alg.name())
-        .bind(api.enforce_policies)
-        .bind(api.token_dialect.name())
-        .bind(api.allow_offline_access)
-        .bind(api.skip_consent_for_verifiable_first_party_clients)
-        .bind(api.is_system)
-        .execute(&self.pool)
-        .await
-        .map_err(map)?;
+        );
+        let done = bind_resource_server(update, api).execute(&self.pool).await.map_err(map)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }

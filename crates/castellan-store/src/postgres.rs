@@ -19,10 +19,6 @@ impl SqlStore {
             .connect(url)
             .await
             .map_err(|e| OpenError::Unreachable(e.to_string()))?;
-        crate::migrations::migrator(crate::migrations::POSTGRES)
-            .run(&pool)
-            .await
-            .map_err(|e| OpenError::Migration(e.to_string()))?;
-        Ok(Self { pool })
+        Self::migrated(pool, crate::migrations::POSTGRES).await
     }
 }

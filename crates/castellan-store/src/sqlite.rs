@@ -42,10 +42,6 @@ impl SqlStore {
             .connect_with(options)
             .await
             .map_err(|e| OpenError::Unreachable(e.to_string()))?;
-        crate::migrations::migrator(crate::migrations::SQLITE)
-            .run(&pool)
-            .await
-            .map_err(|e| OpenError::Migration(e.to_string()))?;
-        Ok(Self { pool })
+        Self::migrated(pool, crate::migrations::SQLITE).await
     }
 }

@@ -73,7 +73,7 @@ fn client(id: &str) -> Client {
         client_metadata: BTreeMap::from([("tier".into(), "gold".into())]),
         secret_hash: Some("hmac-sha256$x$y".into()),
         created_at: 1,
-        updated_at: 1,
+        updated_at: 2,
     }
 }
 

@@ -35,11 +35,17 @@ struct Server {
 
 impl Server {
     fn start(dir: &std::path::Path, extra: &[&str]) -> Server {
+        Self::start_logging(dir, extra, "warn")
+    }
+
+    /// With `RUST_LOG` set to `log_level`.
+    fn start_logging(dir: &std::path::Path, extra: &[&str], log_level: &str) -> Server {
         let port = free_port();
         let listen = format!("127.0.0.1:{port}");
         let mut args = vec!["serve", "--listen", &listen];
         args.extend_from_slice(extra);
         let child = castellan(dir, &args)
+            .env("RUST_LOG", log_level)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -260,22 +266,7 @@ fn sigterm_lets_an_in_flight_request_finish() {
 #[test]
 fn json_logs_carry_the_request_id() {
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let child = castellan(
-        dir.path(),
-        &["serve", "--listen", &listen, "--log-format", "json"],
-    )
-    .env("RUST_LOG", "info")
-    .stdout(Stdio::null())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    let server = Server {
-        child,
-        base: format!("http://{listen}"),
-    };
-    server.wait_ready();
+    let server = Server::start_logging(dir.path(), &["--log-format", "json"], "info");
     let (code, _, stderr) = server.terminate();
     assert_eq!(code, 0);
     let lines: Vec<serde_json::Value> = stderr

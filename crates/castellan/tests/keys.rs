@@ -10,15 +10,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
 async fn published_kids(server: &TestServer) -> Vec<String> {
-    let jwks: Value = server
-        .http
-        .get(server.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: Value = server.get_json("/.well-known/jwks.json").await;
     jwks["keys"]
         .as_array()
         .unwrap()

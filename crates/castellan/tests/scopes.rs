@@ -32,15 +32,7 @@ async fn every_management_route_enforces_its_declared_scopes() {
     let server = TestServer::start().await;
     let api = management::api();
     let unrelated = server.admin_token(Some("read:stats")).await;
-    let openapi: Value = server
-        .http
-        .get(server.url("/api/v2/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let openapi: Value = server.get_json("/api/v2/openapi.json").await;
     assert!(!api.endpoints.is_empty());
     for e in &api.endpoints {
         let path = format!("/api/v2{}", concrete(e.path));

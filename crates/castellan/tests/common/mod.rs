@@ -92,6 +92,18 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
+    /// An unauthenticated GET answered with JSON.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     /// Client credentials with a JSON body.
     pub async fn token_request(&self, body: Value) -> (StatusCode, Value) {
         let response = self
@@ -215,15 +227,7 @@ pub fn header(token: &str) -> Value {
 
 /// Verifies `token` with the independent `jsonwebtoken` crate against the published JWKS.
 pub async fn verify_with_jwks(server: &TestServer, token: &str, audience: &str) -> Value {
-    let jwks: jsonwebtoken::jwk::JwkSet = server
-        .http
-        .get(server.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks: jsonwebtoken::jwk::JwkSet = server.get_json("/.well-known/jwks.json").await;
     let head = jsonwebtoken::decode_header(token).unwrap();
     let jwk = jwks
         .find(head.kid.as_deref().unwrap())
