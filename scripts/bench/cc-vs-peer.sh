@@ -16,8 +16,9 @@
 #   PEERS_SRC=/work/shared/peers   where the reference peers are laid out (read-only)
 #   PEERS_DIR=<tmp>/peers          writable copy to use (reuse one to skip npm ci next time)
 #   PORT=18080  PEER_PORT=4010
-#   ROUNDS=1                       repeat the three load runs (summary takes the median)
+#   ROUNDS=2                       repeat the three load runs (summary takes the median)
 #   SKIP_BUILD=1  SKIP_SIGNING=1  SKIP_CONTEXT=1   skip those steps
+#   PROFILE=0                      skip the per-token cost breakdown (/proc, strace, perf)
 #   KEEP=1                         keep the temp dir (logs, database, results.tsv)
 #   DURATION / CONCURRENCY / THREADS / WARMUP    passed to bench-client-credentials.sh
 set -euo pipefail
@@ -26,7 +27,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PEERS_SRC="${PEERS_SRC:-/work/shared/peers}"
 PORT="${PORT:-18080}"
 PEER_PORT="${PEER_PORT:-4010}"
-ROUNDS="${ROUNDS:-1}"
+ROUNDS="${ROUNDS:-2}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/castellan-bench.XXXXXX")"
 PEERS_DIR="${PEERS_DIR:-$work/peers}"
 results="$work/results.tsv"
@@ -184,19 +185,23 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 note castellan_rss_after_load_mib "$(rss_mib "$castellan_pid")"
 
-# --- optional: where Castellan's CPU goes per token (PROFILE=1) ----------------------------
+# --- where Castellan's CPU goes per token (PROFILE=0 to skip) -----------------------------
 # One 8 s run at concurrency 16 per algorithm, counting context switches and CPU per thread
 # kind from /proc, then a second one under `perf record` (which itself slows the server down).
-if [[ "${PROFILE:-0}" == 1 ]]; then
+if [[ "${PROFILE:-1}" == 1 ]]; then
   for alg in RS256 EdDSA; do
     say "per-token costs: castellan-$alg at concurrency 16"
     aud=https%3A%2F%2Fapi.bench.local; [[ $alg == EdDSA ]] && aud=https%3A%2F%2Fapi-eddsa.bench.local
     export BENCH_BODY="grant_type=client_credentials&audience=$aud&$scope" BENCH_AUTH="$castellan_basic"
     snap0="$(thread_snapshot "$castellan_pid")"
-    out="$(wrk -t1 -c16 -d8s -s "$PEERS_DIR/bench/client-credentials.lua" "$base/oauth/token" | grep '^RESULT')"
+    # `times` in the subshell reports wrk's own CPU time (the load driver shares the cores).
+    out="$(bash -c 'wrk "$@"; times' _ -t1 -c16 -d8s -s "$PEERS_DIR/bench/client-credentials.lua" "$base/oauth/token")"
     snap1="$(thread_snapshot "$castellan_pid")"
-    echo "$out"
+    grep '^RESULT' <<<"$out"
     n="$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$out")"
+    tail -n 1 <<<"$out" | awk -v n="$n" '{
+        split($1, u, "m"); split($2, s, "m"); cpu = u[1] * 60 + u[2] + s[1] * 60 + s[2]
+        printf "  %-18s %6.0f us CPU/token  (%.0f %% of one core)\n", "wrk (load driver)", cpu / n * 1e6, cpu / 8 * 100 }'
     # Per thread kind: CPU microseconds and context switches per token.
     awk -v n="$n" -v hz="$(getconf CLK_TCK)" '
       FNR == 1 { f++ }
@@ -207,6 +212,19 @@ if [[ "${PROFILE:-0}" == 1 ]]; then
           printf "  %-18s %6.0f us CPU/token  %5.1f context switches/token\n", k, cpu[k] / hz / n * 1e6, cs[k] / n
         printf "  %-18s %6.0f us CPU/token  %5.1f context switches/token\n", "all threads", tcpu / hz / n * 1e6, tcs / n
       }' <(echo "$snap0") <(echo "$snap1") | tee -a "$work/per-token-$alg.txt"
+    if command -v strace >/dev/null; then
+      # System calls per token (strace slows the server a lot; only the counts matter).
+      strace -c -f -q -o "$work/strace-$alg.txt" -p "$castellan_pid" &
+      strace_pid=$!
+      sleep 1
+      out="$(wrk -t1 -c16 -d5s -s "$PEERS_DIR/bench/client-credentials.lua" "$base/oauth/token" | grep '^RESULT')"
+      sleep 0.5; kill -INT "$strace_pid"; wait "$strace_pid" 2>/dev/null || true
+      n="$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$out")"
+      # strace -c rows: % time, seconds, usecs/call, calls, [errors,] syscall
+      awk -v n="$n" 'NF >= 5 && $1 ~ /^[0-9.]+$/ && $NF != "total" && $4 / n >= 0.1 { printf "%s %.1f\n", $NF, $4 / n }' \
+        "$work/strace-$alg.txt" |
+        sort -k2 -nr | awk -v n="$n" 'BEGIN {printf "  system calls per token (%d tokens under strace):", n} {printf " %s %s", $1, $2} END {print ""}'
+    fi
     if command -v perf >/dev/null; then
       perf record -q -F 499 -g -p "$castellan_pid" -o "$work/perf-$alg.data" -- sleep 8 2>/dev/null &
       perf_pid=$!

@@ -10,6 +10,7 @@ pub mod ids;
 pub mod model;
 pub mod oauth;
 pub mod paging;
+pub mod passwords;
 pub mod secrets;
 pub mod store;
 pub mod system_apis;

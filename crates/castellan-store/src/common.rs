@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use castellan_core::model::{
-    Client, ClientGrant, Connection, Named, ResourceServer, SigningAlg, SigningKeyRecord,
+    Client, ClientGrant, Connection, LogEvent, Named, ResourceServer, SigningAlg, SigningKeyRecord, User,
 };
 use castellan_core::paging::{Page, PageRequest};
 use castellan_core::store::{
-    ClientGrantFilter, ClientGrantStore, ClientStore, ConnectionStore, ResourceServerStore,
-    SigningKeyStore, Store, StoreError, StoreResult,
+    ClientGrantFilter, ClientGrantStore, ClientStore, ConnectionStore, LogStore, LoginFailureStore,
+    ResourceServerStore, SigningKeyStore, Store, StoreError, StoreResult, UserStore,
 };
 use sqlx::{Pool, Row};
 
@@ -587,6 +587,253 @@ impl SigningKeyStore for SqlStore {
             .await
             .map_err(map)?;
         Ok(done.rows_affected())
+    }
+}
+
+fn user_from_row(row: &DbRow) -> StoreResult<User> {
+    let get = |c: &str| row.try_get::<Option<String>, _>(c).map_err(map);
+    let int = |c: &str| row.try_get::<Option<i64>, _>(c).map_err(map);
+    Ok(User {
+        user_id: row.try_get("user_id").map_err(map)?,
+        connection: row.try_get("connection").map_err(map)?,
+        email: get("email")?,
+        email_verified: row.try_get("email_verified").map_err(map)?,
+        username: get("username")?,
+        name: get("name")?,
+        nickname: get("nickname")?,
+        picture: get("picture")?,
+        given_name: get("given_name")?,
+        family_name: get("family_name")?,
+        app_metadata: from_json("app_metadata", &row.try_get::<String, _>("app_metadata").map_err(map)?)?,
+        user_metadata: from_json("user_metadata", &row.try_get::<String, _>("user_metadata").map_err(map)?)?,
+        created_at: row.try_get("created_at").map_err(map)?,
+        updated_at: row.try_get("updated_at").map_err(map)?,
+        last_login: int("last_login")?,
+        last_ip: get("last_ip")?,
+        logins_count: row.try_get("logins_count").map_err(map)?,
+        blocked: row.try_get("blocked").map_err(map)?,
+        last_password_reset: int("last_password_reset")?,
+    })
+}
+
+const USER_COLUMNS: &str = "user_id, connection, email, email_verified, username, name, nickname, picture, \
+     given_name, family_name, app_metadata, user_metadata, created_at, updated_at, last_login, last_ip, \
+     logins_count, blocked, last_password_reset";
+
+impl SqlStore {
+    async fn find_user_where(&self, condition: &'static str, a: &str, b: Option<&str>) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {condition}");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(a.to_string());
+        if let Some(b) = b {
+            query = query.bind(b.to_string());
+        }
+        query
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()
+    }
+}
+
+#[async_trait::async_trait]
+impl UserStore for SqlStore {
+    async fn create_user(&self, u: &User, password_hash: Option<&str>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (user_id, connection, email, email_verified, username, username_lower, name, nickname, \
+             picture, given_name, family_name, app_metadata, user_metadata, password_hash, created_at, updated_at, \
+             last_login, last_ip, logins_count, blocked, last_password_reset) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
+        )
+        .bind(&u.user_id)
+        .bind(&u.connection)
+        .bind(&u.email)
+        .bind(u.email_verified)
+        .bind(&u.username)
+        .bind(u.username.as_ref().map(|n| n.to_lowercase()))
+        .bind(&u.name)
+        .bind(&u.nickname)
+        .bind(&u.picture)
+        .bind(&u.given_name)
+        .bind(&u.family_name)
+        .bind(json_text(&u.app_metadata))
+        .bind(json_text(&u.user_metadata))
+        .bind(password_hash)
+        .bind(u.created_at)
+        .bind(u.updated_at)
+        .bind(u.last_login)
+        .bind(&u.last_ip)
+        .bind(u.logins_count)
+        .bind(u.blocked)
+        .bind(u.last_password_reset)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_as("The user already exists."))?;
+        Ok(())
+    }
+
+    async fn find_user(&self, user_id: &str) -> StoreResult<Option<User>> {
+        self.find_user_where("user_id = $1", user_id, None).await
+    }
+
+    async fn find_user_by_email(&self, connection: &str, email: &str) -> StoreResult<Option<User>> {
+        self.find_user_where("connection = $1 AND email = $2", connection, Some(email)).await
+    }
+
+    async fn find_user_by_username(&self, connection: &str, username: &str) -> StoreResult<Option<User>> {
+        self.find_user_where("connection = $1 AND username_lower = $2", connection, Some(&username.to_lowercase()))
+            .await
+    }
+
+    async fn find_password_hash(&self, user_id: &str) -> StoreResult<Option<String>> {
+        let hash: Option<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM users WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(hash.flatten())
+    }
+
+    async fn set_password_hash(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE user_id = $1")
+            .bind(user_id)
+            .bind(hash)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn record_login(&self, user_id: &str, ip: &str, now: i64) -> StoreResult<User> {
+        let done = sqlx::query(
+            "UPDATE users SET logins_count = logins_count + 1, last_login = $2, last_ip = $3, updated_at = $2 \
+             WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(ip)
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        self.find_user(user_id).await?.ok_or(StoreError::NotFound)
+    }
+}
+
+#[async_trait::async_trait]
+impl LoginFailureStore for SqlStore {
+    async fn is_login_blocked(&self, user_id: &str, ip: &str) -> StoreResult<bool> {
+        let blocked: Option<Option<i64>> =
+            sqlx::query_scalar("SELECT blocked_at FROM login_failures WHERE user_id = $1 AND ip = $2")
+                .bind(user_id)
+                .bind(ip)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map)?;
+        Ok(blocked.flatten().is_some())
+    }
+
+    async fn record_login_failure(&self, user_id: &str, ip: &str, threshold: i64, now: i64) -> StoreResult<bool> {
+        // One statement, so concurrent failures all count.
+        let blocked_at: Option<i64> = sqlx::query_scalar(
+            "INSERT INTO login_failures (user_id, ip, failures, blocked_at) \
+             VALUES ($1, $2, 1, CASE WHEN $3 <= 1 THEN $4 END) \
+             ON CONFLICT (user_id, ip) DO UPDATE SET failures = login_failures.failures + 1, \
+             blocked_at = CASE WHEN login_failures.failures + 1 >= $3 \
+                               THEN COALESCE(login_failures.blocked_at, $4) END \
+             RETURNING blocked_at",
+        )
+        .bind(user_id)
+        .bind(ip)
+        .bind(threshold)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(blocked_at.is_some())
+    }
+
+    async fn clear_login_failures(&self, user_id: &str, ip: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE user_id = $1 AND ip = $2 AND blocked_at IS NULL")
+            .bind(user_id)
+            .bind(ip)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+
+    async fn unblock_user_logins(&self, user_id: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM login_failures WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+}
+
+fn log_from_row(row: &DbRow) -> StoreResult<LogEvent> {
+    let get = |c: &str| row.try_get::<Option<String>, _>(c).map_err(map);
+    Ok(LogEvent {
+        log_id: row.try_get("log_id").map_err(map)?,
+        date: row.try_get("date").map_err(map)?,
+        event_type: row.try_get("type").map_err(map)?,
+        description: row.try_get("description").map_err(map)?,
+        client_id: get("client_id")?,
+        client_name: get("client_name")?,
+        connection: get("connection")?,
+        user_id: get("user_id")?,
+        user_name: get("user_name")?,
+        ip: get("ip")?,
+        user_agent: get("user_agent")?,
+        details: from_json("details", &row.try_get::<String, _>("details").map_err(map)?)?,
+    })
+}
+
+#[async_trait::async_trait]
+impl LogStore for SqlStore {
+    async fn append_log(&self, e: &LogEvent) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO logs (log_id, date, type, description, client_id, client_name, connection, user_id, \
+             user_name, ip, user_agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&e.log_id)
+        .bind(e.date)
+        .bind(&e.event_type)
+        .bind(&e.description)
+        .bind(&e.client_id)
+        .bind(&e.client_name)
+        .bind(&e.connection)
+        .bind(&e.user_id)
+        .bind(&e.user_name)
+        .bind(&e.ip)
+        .bind(&e.user_agent)
+        .bind(json_text(&e.details))
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(())
+    }
+
+    async fn list_logs(&self, user_id: Option<&str>, limit: u64) -> StoreResult<Vec<LogEvent>> {
+        let rows = sqlx::query(
+            "SELECT log_id, date, type, description, client_id, client_name, connection, user_id, user_name, ip, \
+             user_agent, details FROM logs WHERE ($1 IS NULL OR user_id = $1) ORDER BY log_id DESC LIMIT $2",
+        )
+        .bind(user_id)
+        .bind(limit.min(i64::MAX as u64) as i64)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        rows.iter().map(log_from_row).collect()
     }
 }
 

@@ -56,6 +56,9 @@ conformance!(
     client_grants_are_unique_per_audience_and_cascade,
     connection_with_unknown_client_writes_nothing,
     signing_keys_rotate_with_one_current_per_alg,
+    users_are_unique_per_connection_by_email_and_username,
+    login_failures_block_at_the_threshold_until_unblocked,
+    logs_come_back_newest_first,
 );
 
 fn client(id: &str) -> Client {
@@ -322,4 +325,180 @@ async fn unreachable_postgres_is_an_error_not_a_panic() {
         castellan_store::open("mysql://x").await,
         Err(castellan_store::OpenError::UnsupportedUrl(_))
     ));
+}
+
+fn user(id: &str, email: &str, username: Option<&str>) -> User {
+    User {
+        user_id: format!("auth0|{id}"),
+        connection: "db-users".into(),
+        email: Some(email.into()),
+        email_verified: false,
+        username: username.map(str::to_string),
+        name: Some("Ada".into()),
+        nickname: None,
+        picture: None,
+        given_name: None,
+        family_name: None,
+        app_metadata: serde_json::Map::new(),
+        user_metadata: serde_json::json!({"lang": "en"})
+            .as_object()
+            .unwrap()
+            .clone(),
+        created_at: 1,
+        updated_at: 2,
+        last_login: None,
+        last_ip: None,
+        logins_count: 0,
+        blocked: false,
+        last_password_reset: None,
+    }
+}
+
+async fn users_are_unique_per_connection_by_email_and_username(store: &dyn Store) {
+    store
+        .create_connection(&connection("con_u", "db-users", vec![]))
+        .await
+        .unwrap();
+    store
+        .create_user(&user("1", "ada@example.com", Some("Ada")), Some("hash1"))
+        .await
+        .unwrap();
+    let dup_email = store
+        .create_user(&user("2", "ada@example.com", None), None)
+        .await;
+    assert!(matches!(dup_email, Err(StoreError::Conflict(_))));
+    let dup_username = store
+        .create_user(&user("3", "other@example.com", Some("ADA")), None)
+        .await;
+    assert!(matches!(dup_username, Err(StoreError::Conflict(_))));
+    let ghost_connection = User {
+        connection: "nowhere".into(),
+        ..user("4", "x@example.com", None)
+    };
+    assert!(store.create_user(&ghost_connection, None).await.is_err());
+
+    let found = store
+        .find_user_by_email("db-users", "ada@example.com")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, user("1", "ada@example.com", Some("Ada")));
+    assert_eq!(
+        store
+            .find_user_by_username("db-users", "aDa")
+            .await
+            .unwrap()
+            .unwrap()
+            .user_id,
+        "auth0|1"
+    );
+    assert_eq!(
+        store
+            .find_password_hash("auth0|1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("hash1")
+    );
+    store
+        .set_password_hash("auth0|1", "hash2", 5)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .find_password_hash("auth0|1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("hash2")
+    );
+    let after = store.record_login("auth0|1", "10.0.0.1", 9).await.unwrap();
+    assert_eq!(
+        (
+            after.logins_count,
+            after.last_login,
+            after.last_ip.as_deref()
+        ),
+        (1, Some(9), Some("10.0.0.1"))
+    );
+    assert!(matches!(
+        store.record_login("auth0|nobody", "ip", 1).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn login_failures_block_at_the_threshold_until_unblocked(store: &dyn Store) {
+    store
+        .create_connection(&connection("con_u", "db-users", vec![]))
+        .await
+        .unwrap();
+    store
+        .create_user(&user("1", "ada@example.com", None), None)
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert!(
+            !store
+                .record_login_failure("auth0|1", "1.1.1.1", 3, 10)
+                .await
+                .unwrap()
+        );
+    }
+    store
+        .clear_login_failures("auth0|1", "1.1.1.1")
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        assert!(
+            !store
+                .record_login_failure("auth0|1", "1.1.1.1", 3, 10)
+                .await
+                .unwrap()
+        );
+    }
+    assert!(
+        store
+            .record_login_failure("auth0|1", "1.1.1.1", 3, 10)
+            .await
+            .unwrap()
+    );
+    assert!(store.is_login_blocked("auth0|1", "1.1.1.1").await.unwrap());
+    assert!(
+        !store.is_login_blocked("auth0|1", "2.2.2.2").await.unwrap(),
+        "only that address"
+    );
+    store
+        .clear_login_failures("auth0|1", "1.1.1.1")
+        .await
+        .unwrap();
+    assert!(
+        store.is_login_blocked("auth0|1", "1.1.1.1").await.unwrap(),
+        "a block outlives a success elsewhere"
+    );
+    store.unblock_user_logins("auth0|1").await.unwrap();
+    assert!(!store.is_login_blocked("auth0|1", "1.1.1.1").await.unwrap());
+}
+
+async fn logs_come_back_newest_first(store: &dyn Store) {
+    for (i, user) in ["auth0|a", "auth0|b", "auth0|a"].iter().enumerate() {
+        let event = LogEvent {
+            log_id: format!("log{i}"),
+            date: i as i64,
+            event_type: "s".into(),
+            user_id: Some(user.to_string()),
+            details: serde_json::json!({"n": i}),
+            ..Default::default()
+        };
+        store.append_log(&event).await.unwrap();
+    }
+    let all = store.list_logs(None, 10).await.unwrap();
+    assert_eq!(
+        all.iter().map(|e| e.log_id.as_str()).collect::<Vec<_>>(),
+        ["log2", "log1", "log0"]
+    );
+    let mine = store.list_logs(Some("auth0|a"), 1).await.unwrap();
+    assert_eq!(
+        (mine.len(), mine[0].details["n"].clone()),
+        (1, serde_json::json!(2))
+    );
 }

@@ -5,5 +5,6 @@ pub mod bootstrap;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
+pub mod password_policy;
 pub mod resource_servers;
 mod validate;

@@ -3,14 +3,18 @@
 mod client;
 mod client_grant;
 mod connection;
+mod log_event;
 mod resource_server;
 mod signing_key;
+mod user;
 
 pub use client::{AppType, Client, TokenEndpointAuthMethod};
 pub use client_grant::ClientGrant;
 pub use connection::{Connection, DATABASE_CONNECTION};
+pub use log_event::LogEvent;
 pub use resource_server::{ResourceServer, Scope, SigningAlg, TokenDialect};
 pub use signing_key::SigningKeyRecord;
+pub use user::User;
 
 /// A value that must be one of a fixed set of names on the wire and in storage.
 pub trait Named: Sized + Copy + 'static {

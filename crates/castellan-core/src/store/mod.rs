@@ -4,14 +4,18 @@
 mod client_grants;
 mod clients;
 mod connections;
+mod logs;
 mod resource_servers;
 mod signing_keys;
+mod users;
 
 pub use client_grants::{ClientGrantFilter, ClientGrantStore};
 pub use clients::ClientStore;
 pub use connections::ConnectionStore;
+pub use logs::LogStore;
 pub use resource_servers::ResourceServerStore;
 pub use signing_keys::SigningKeyStore;
+pub use users::{LoginFailureStore, UserStore};
 
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
@@ -32,7 +36,14 @@ pub enum StoreError {
 /// Everything the server needs from storage.
 #[async_trait::async_trait]
 pub trait Store:
-    ClientStore + ResourceServerStore + ClientGrantStore + ConnectionStore + SigningKeyStore
+    ClientStore
+    + ResourceServerStore
+    + ClientGrantStore
+    + ConnectionStore
+    + SigningKeyStore
+    + UserStore
+    + LoginFailureStore
+    + LogStore
 {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

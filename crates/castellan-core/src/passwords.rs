@@ -1,0 +1,158 @@
+//! Password hashing: argon2id (m=19456 KiB, t=2, p=1) on a bounded pool of blocking
+//! threads, so a burst of log-ins queues instead of stalling the async runtime. Imported
+//! bcrypt hashes verify and ask to be upgraded. An unknown user is checked against a
+//! dummy hash, so that answer takes as long as a wrong password.
+
+use std::sync::Arc;
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use tokio::sync::Semaphore;
+
+use crate::error::{Error, Result};
+
+/// Longer passwords are refused before any hashing: they buy no security and cost time.
+pub const MAX_PASSWORD_BYTES: usize = 1024;
+
+fn argon2() -> Argon2<'static> {
+    Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(19_456, 2, 1, None).expect("valid argon2 parameters"),
+    )
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    Valid { needs_rehash: bool },
+    Invalid,
+}
+
+pub struct PasswordService {
+    permits: Arc<Semaphore>,
+    dummy_hash: String,
+}
+
+impl PasswordService {
+    /// `concurrency` hashes run at once; more wait their turn.
+    pub fn new(concurrency: usize) -> Self {
+        let dummy_hash = hash_now("castellan-dummy-password").expect("hashing a constant");
+        Self {
+            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            dummy_hash,
+        }
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| Error::Internal("password pool closed".into()))?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .map_err(|e| Error::Internal(format!("password hashing task: {e}")))
+    }
+
+    pub async fn hash(&self, password: &str) -> Result<String> {
+        let password = password.to_string();
+        self.blocking(move || hash_now(&password)).await?
+    }
+
+    /// `stored` is `None` for an unknown user: the dummy hash is checked so the answer
+    /// takes the same time, and it is `Invalid`.
+    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<Verification> {
+        let known = stored.is_some();
+        let stored = stored.unwrap_or(&self.dummy_hash).to_string();
+        let password = password.to_string();
+        let verdict = self
+            .blocking(move || verify_now(&password, &stored))
+            .await?;
+        Ok(if known {
+            verdict
+        } else {
+            Verification::Invalid
+        })
+    }
+}
+
+fn hash_now(password: &str) -> Result<String> {
+    argon2()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Internal(format!("argon2: {e}")))
+}
+
+fn verify_now(password: &str, stored: &str) -> Verification {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Verification::Invalid;
+    }
+    if stored.starts_with("$argon2") {
+        return match argon2().verify_password(password.as_bytes(), stored) {
+            Ok(()) => Verification::Valid {
+                needs_rehash: !stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            },
+            Err(_) => Verification::Invalid,
+        };
+    }
+    if ["$2a$", "$2b$", "$2y$"]
+        .iter()
+        .any(|p| stored.starts_with(p))
+    {
+        return match bcrypt::verify(password, stored) {
+            Ok(true) => Verification::Valid { needs_rehash: true },
+            _ => Verification::Invalid,
+        };
+    }
+    tracing::warn!("a stored password hash has an unknown format");
+    Verification::Invalid
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn argon2id_round_trip_and_unknown_users() {
+        let service = PasswordService::new(2);
+        let hash = service.hash("correct horse").await.unwrap();
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+        assert_eq!(
+            service.verify("correct horse", Some(&hash)).await.unwrap(),
+            Verification::Valid {
+                needs_rehash: false
+            }
+        );
+        assert_eq!(
+            service.verify("wrong", Some(&hash)).await.unwrap(),
+            Verification::Invalid
+        );
+        assert_eq!(
+            service
+                .verify("castellan-dummy-password", None)
+                .await
+                .unwrap(),
+            Verification::Invalid
+        );
+    }
+
+    #[tokio::test]
+    async fn bcrypt_verifies_and_asks_for_a_rehash() {
+        let service = PasswordService::new(1);
+        let imported = bcrypt::hash("from auth0", 4).unwrap();
+        assert_eq!(
+            service.verify("from auth0", Some(&imported)).await.unwrap(),
+            Verification::Valid { needs_rehash: true }
+        );
+        assert_eq!(
+            service.verify("nope", Some(&imported)).await.unwrap(),
+            Verification::Invalid
+        );
+        assert_eq!(
+            service.verify("x", Some("md5$abc")).await.unwrap(),
+            Verification::Invalid
+        );
+    }
+}

@@ -1,0 +1,41 @@
+use crate::model::User;
+
+use super::StoreResult;
+
+#[async_trait::async_trait]
+pub trait UserStore: Send + Sync {
+    /// `Conflict` when the email or username is taken in that connection.
+    async fn create_user(&self, user: &User, password_hash: Option<&str>) -> StoreResult<()>;
+    async fn find_user(&self, user_id: &str) -> StoreResult<Option<User>>;
+    /// `email` must already be lower-cased.
+    async fn find_user_by_email(&self, connection: &str, email: &str) -> StoreResult<Option<User>>;
+    async fn find_user_by_username(
+        &self,
+        connection: &str,
+        username: &str,
+    ) -> StoreResult<Option<User>>;
+    async fn find_password_hash(&self, user_id: &str) -> StoreResult<Option<String>>;
+    async fn set_password_hash(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()>;
+    /// Counts a successful log-in and returns the user as it is afterwards.
+    async fn record_login(&self, user_id: &str, ip: &str, now: i64) -> StoreResult<User>;
+}
+
+/// Consecutive failed log-ins per user and IP address, and the blocks they cause.
+#[async_trait::async_trait]
+pub trait LoginFailureStore: Send + Sync {
+    /// Whether this user is blocked from this address.
+    async fn is_login_blocked(&self, user_id: &str, ip: &str) -> StoreResult<bool>;
+    /// Adds one failure; at `threshold` consecutive failures the pair is blocked. Returns
+    /// whether it is blocked now.
+    async fn record_login_failure(
+        &self,
+        user_id: &str,
+        ip: &str,
+        threshold: i64,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// A successful log-in ends the run of failures from that address.
+    async fn clear_login_failures(&self, user_id: &str, ip: &str) -> StoreResult<()>;
+    /// Lifts every block of the user (password reset, administrator).
+    async fn unblock_user_logins(&self, user_id: &str) -> StoreResult<()>;
+}
