@@ -85,13 +85,15 @@ fi
 bin="$repo/target/release/castellan"
 
 say "machine"
-echo "$(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -sr), $(date -u +%FT%TZ)"
+echo "$(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -sr), $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "castellan $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- crates || echo ' (+ uncommitted changes)'), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), node $(node --version)"
 
 # --- single-thread signing rates ------------------------------------------------
 if [[ "${SKIP_SIGNING:-0}" != 1 ]]; then
   say "cargo bench -p castellan-core --bench signing"
-  cargo bench -p castellan-core --bench signing 2>/dev/null | tee "$work/signing.txt"
+  cargo bench -p castellan-core --bench signing >"$work/signing.txt" 2>"$work/signing.err" ||
+    { tail -n 30 "$work/signing.err" >&2; exit 1; }
+  cat "$work/signing.txt"
   # RS256 row: alg raw/s jwt/s ratio raw/cpu-s jwt/cpu-s ratio
   awk '$1=="RS256" {print "raw_rs256_wall=" $2; print "raw_rs256_cpu=" $5; print "jwt_rs256_cpu=" $6}' "$work/signing.txt" >>"$summary_env"
   awk '$1=="EdDSA" {print "raw_eddsa_cpu=" $5}' "$work/signing.txt" >>"$summary_env"
@@ -169,7 +171,7 @@ note peer_idle_rss_mib "$peer_idle_rss"
 # --- load ---------------------------------------------------------------------
 status=0
 load() {  # LABEL PID URL BODY AUTH
-  say "load: $1"
+  say "load: $1 (load average $(cut -d' ' -f1-3 /proc/loadavg))"
   LABEL="$1" SERVER_PIDS="$2" RESULTS="$results" "$bench" "$3" "$4" "$5" || {
     rc=$?; echo "bench-client-credentials.sh exited $rc for $1" >&2; status=$rc
   }

@@ -6,9 +6,12 @@
 pub mod clock;
 pub mod directory;
 pub mod error;
+pub mod events;
 pub mod ids;
+pub mod login;
 pub mod model;
 pub mod oauth;
+pub mod oidc;
 pub mod paging;
 pub mod passwords;
 pub mod secrets;

@@ -13,6 +13,7 @@ use castellan_core::clock::Clock;
 use castellan_core::directory::bootstrap::{self, AdminCredentials, AdminOutcome};
 use castellan_core::oauth::access_token::TokenService;
 use castellan_core::oauth::keyring::Keyring;
+use castellan_core::passwords::PasswordService;
 use castellan_core::store::Store;
 use castellan_core::system_apis;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -22,7 +23,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::config::Settings;
 use crate::http::error::ApiError;
-use crate::http::{management, oauth, ops, request_id};
+use crate::http::{dbconnections, management, oauth, ops, request_id};
 use crate::{master_key, telemetry};
 
 /// How often a node reloads the signing keys, so a rotation made elsewhere reaches it.
@@ -38,6 +39,7 @@ pub struct AppState {
     pub management_audiences: Arc<Vec<String>>,
     pub metrics: PrometheusHandle,
     pub management_openapi: Arc<Value>,
+    pub passwords: Arc<PasswordService>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -90,6 +92,9 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
         management_audiences: Arc::new(management_audiences),
         metrics: telemetry::metrics_handle(),
         management_openapi: Arc::new(management_openapi),
+        passwords: Arc::new(PasswordService::new(
+            std::thread::available_parallelism().map_or(2, usize::from),
+        )),
     })
 }
 
@@ -118,6 +123,11 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/.well-known/jwks.json", get(oauth::discovery::jwks))
         .route("/oauth/token", post(oauth::token::token))
+        .route(
+            "/userinfo",
+            get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
+        )
+        .route("/dbconnections/signup", post(dbconnections::signup))
         .route(
             "/api/v2/openapi.json",
             get(

@@ -7,4 +7,5 @@ pub mod clients;
 pub mod connections;
 pub mod password_policy;
 pub mod resource_servers;
+pub mod signup;
 mod validate;

@@ -26,6 +26,8 @@ pub struct AccessTokenGrant<'a> {
     /// Auth0's `gty` (`client-credentials`, `password`, ...), when it sets one.
     pub grant_type: Option<&'a str>,
     pub permissions: Option<&'a [String]>,
+    /// `openid` was asked for: the token is also good for `/userinfo`.
+    pub also_userinfo: bool,
 }
 
 pub struct MintedToken {
@@ -56,7 +58,12 @@ impl TokenService {
         let mut claims = Map::new();
         claims.insert("iss".into(), json!(self.issuer));
         claims.insert("sub".into(), json!(grant.subject));
-        claims.insert("aud".into(), json!(api.identifier));
+        let userinfo = crate::oidc::userinfo_audience(&self.issuer);
+        if grant.also_userinfo && api.identifier != userinfo {
+            claims.insert("aud".into(), json!([api.identifier, userinfo]));
+        } else {
+            claims.insert("aud".into(), json!(api.identifier));
+        }
         claims.insert("iat".into(), json!(now));
         claims.insert("exp".into(), json!(now + api.token_lifetime));
         claims.insert("scope".into(), json!(grant.scopes.join(" ")));

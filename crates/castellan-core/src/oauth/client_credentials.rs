@@ -66,6 +66,7 @@ pub async fn issue(
         scopes: &scopes,
         grant_type: Some("client-credentials"),
         permissions: Some(&scopes),
+        also_userinfo: false,
     })?;
     Ok(IssuedToken {
         minted,

@@ -18,6 +18,8 @@ pub enum OAuthError {
     InvalidScope(String),
     #[error("{0}")]
     UnsupportedGrantType(String),
+    #[error("{0}")]
+    TooManyAttempts(String),
     #[error("storage unavailable")]
     Unavailable,
     #[error("internal error: {0}")]
@@ -34,6 +36,7 @@ impl OAuthError {
             Self::InvalidGrant(_) => "invalid_grant",
             Self::InvalidScope(_) => "invalid_scope",
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
+            Self::TooManyAttempts(_) => "too_many_attempts",
             Self::Unavailable => "temporarily_unavailable",
             Self::Internal(_) => "server_error",
         }
@@ -45,6 +48,18 @@ impl From<Error> for OAuthError {
         match e {
             Error::Unavailable => Self::Unavailable,
             other => Self::Internal(other.to_string()),
+        }
+    }
+}
+
+impl From<crate::login::password::LoginError> for OAuthError {
+    fn from(e: crate::login::password::LoginError) -> Self {
+        use crate::login::password::LoginError;
+        match e {
+            LoginError::WrongCredentials => Self::InvalidGrant(e.to_string()),
+            LoginError::TooManyAttempts => Self::TooManyAttempts(e.to_string()),
+            LoginError::UserBlocked => Self::AccessDenied(e.to_string()),
+            LoginError::Failed(inner) => inner.into(),
         }
     }
 }

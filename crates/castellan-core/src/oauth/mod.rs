@@ -7,6 +7,8 @@ pub mod client_credentials;
 pub mod error;
 pub mod keyring;
 pub mod keys;
+pub mod password;
 pub mod scope;
+pub mod user_tokens;
 
 pub use error::OAuthError;

@@ -141,6 +141,7 @@ impl IntoResponse for OAuthHttpError {
             OAuthError::UnauthorizedClient(_)
             | OAuthError::AccessDenied(_)
             | OAuthError::InvalidGrant(_) => StatusCode::FORBIDDEN,
+            OAuthError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
             OAuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             OAuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

@@ -1,6 +1,8 @@
 //! HTTP: routes, extractors, the guard, and the mapping of errors to responses.
 
 pub mod body;
+pub mod context;
+pub mod dbconnections;
 pub mod endpoint;
 pub mod error;
 pub mod guard;

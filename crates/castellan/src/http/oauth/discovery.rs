@@ -17,12 +17,22 @@ pub async fn openid_configuration(State(s): State<AppState>) -> Json<Value> {
         "issuer": issuer,
         "token_endpoint": format!("{issuer}oauth/token"),
         "jwks_uri": format!("{issuer}.well-known/jwks.json"),
-        "grant_types_supported": ["client_credentials"],
+        "userinfo_endpoint": format!("{issuer}userinfo"),
+        "grant_types_supported": [
+            "client_credentials",
+            "password",
+            "http://auth0.com/oauth/grant-type/password-realm",
+        ],
+        "scopes_supported": castellan_core::oidc::OIDC_SCOPES,
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "token_endpoint_auth_signing_alg_values_supported": algs,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
-        "claims_supported": ["iss", "sub", "aud", "azp", "iat", "exp", "scope", "gty", "permissions"],
+        "claims_supported": [
+            "iss", "sub", "aud", "azp", "iat", "exp", "auth_time", "nonce", "scope", "gty",
+            "permissions", "name", "nickname", "picture", "given_name", "family_name",
+            "updated_at", "email", "email_verified",
+        ],
         "request_uri_parameter_supported": false,
     }))
 }

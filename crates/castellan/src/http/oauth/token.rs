@@ -13,22 +13,20 @@ use base64::engine::general_purpose::STANDARD;
 use castellan_core::oauth::OAuthError;
 use castellan_core::oauth::client_auth::{self, PresentedCredentials};
 use castellan_core::oauth::client_credentials::{self, ClientCredentialsRequest};
+use castellan_core::oauth::password::{self, PasswordGrantRequest};
+use castellan_core::oauth::user_tokens::UserTokens;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::http::body::{content_type, read_limited};
+use crate::http::context::Context;
 use crate::http::error::{OAuthHttpError, no_store};
 
 /// Token requests are small; anything bigger is not one.
 const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
 
-/// Grants of the next issue: known names, not served yet.
-const PLANNED_GRANTS: &[&str] = &[
-    "authorization_code",
-    "refresh_token",
-    "password",
-    "http://auth0.com/oauth/grant-type/password-realm",
-];
+/// Known grant names not served yet.
+const PLANNED_GRANTS: &[&str] = &["authorization_code", "refresh_token"];
 
 struct TokenParams(HashMap<String, String>);
 
@@ -152,6 +150,7 @@ fn presented(
 
 pub async fn token(
     State(s): State<AppState>,
+    Context(ctx): Context,
     request: Request,
 ) -> Result<Response, OAuthHttpError> {
     let (params, basic) = parse(request).await?;
@@ -162,7 +161,7 @@ pub async fn token(
         .ok_or_else(|| invalid("Missing required parameter: grant_type"))?
         .to_string();
     let credentials = presented(&params, basic)?;
-    match grant_type.as_str() {
+    let body = match grant_type.as_str() {
         client_credentials::GRANT_TYPE => {
             let client = client_auth::authenticate(s.store.as_ref(), &credentials)
                 .await
@@ -174,22 +173,63 @@ pub async fn token(
             let issued = client_credentials::issue(s.store.as_ref(), &s.tokens, &client, &request)
                 .await
                 .map_err(with_basic)?;
-            metrics::counter!("castellan_tokens_issued_total", "grant" => "client_credentials")
-                .increment(1);
-            let body = json!({
+            json!({
                 "access_token": issued.minted.token,
                 "token_type": "Bearer",
                 "expires_in": issued.minted.expires_in,
                 "scope": issued.scope,
-            });
-            Ok((no_store(), Json(body)).into_response())
+            })
         }
-        planned if PLANNED_GRANTS.contains(&planned) => Err(OAuthError::UnsupportedGrantType(
-            format!("Grant type '{planned}' is not served by this version of Castellan yet"),
-        )
-        .into()),
+        password::PASSWORD | password::PASSWORD_REALM => {
+            let client = client_auth::authenticate(s.store.as_ref(), &credentials)
+                .await
+                .map_err(with_basic)?;
+            let request = PasswordGrantRequest {
+                grant_type: &grant_type,
+                username: params.get("username"),
+                password: params.get("password"),
+                realm: params.get("realm"),
+                audience: params.get("audience"),
+                scope: params.get("scope"),
+            };
+            let services = password::Services {
+                store: s.store.as_ref(),
+                tokens: &s.tokens,
+                passwords: &s.passwords,
+                clock: s.clock.as_ref(),
+            };
+            let issued = password::issue(&services, &client, &request, &ctx)
+                .await
+                .map_err(with_basic)?;
+            user_tokens_body(issued)
+        }
+        planned if PLANNED_GRANTS.contains(&planned) => {
+            return Err(OAuthError::UnsupportedGrantType(format!(
+                "Grant type '{planned}' is not served by this version of Castellan yet"
+            ))
+            .into());
+        }
         other => {
-            Err(OAuthError::UnsupportedGrantType(format!("Unsupported grant type: {other}")).into())
+            return Err(OAuthError::UnsupportedGrantType(format!(
+                "Unsupported grant type: {other}"
+            ))
+            .into());
         }
+    };
+    metrics::counter!("castellan_tokens_issued_total", "grant" => grant_type).increment(1);
+    Ok((no_store(), Json(body)).into_response())
+}
+
+/// RFC 6749 §5.1, plus `id_token` (OpenID Connect Core §3.1.3.3).
+fn user_tokens_body(issued: UserTokens) -> Value {
+    let mut body = json!({
+        "access_token": issued.access_token,
+        "token_type": "Bearer",
+        "expires_in": issued.expires_in,
+        "scope": issued.scope,
+    });
+    if let Some(id_token) = issued.id_token {
+        body["id_token"] = json!(id_token);
     }
+    body
 }

@@ -1,0 +1,221 @@
+//! Sign-up in a database connection (`POST /dbconnections/signup`, the sign-up page).
+
+use serde_json::{Map, Value};
+
+use super::password_policy::PasswordPolicy;
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::events::{self, LogEventExt, RequestContext};
+use crate::model::{Client, User};
+use crate::passwords::PasswordService;
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, Default, Clone)]
+pub struct SignupRequest {
+    pub client_id: String,
+    pub connection: String,
+    pub email: String,
+    pub password: String,
+    pub username: Option<String>,
+    pub name: Option<String>,
+    pub nickname: Option<String>,
+    pub picture: Option<String>,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub user_metadata: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignupError {
+    /// Unknown client or connection, or a connection the client may not use.
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    InvalidSignup(String),
+    #[error("{0}")]
+    InvalidPassword(String),
+    #[error("The user already exists.")]
+    UserExists,
+    #[error(transparent)]
+    Failed(#[from] Error),
+}
+
+impl From<StoreError> for SignupError {
+    fn from(e: StoreError) -> Self {
+        SignupError::Failed(e.into())
+    }
+}
+
+const MAX_METADATA_KEYS: usize = 10;
+const MAX_METADATA_KEY: usize = 100;
+const MAX_METADATA_VALUE: usize = 500;
+
+/// A plausible address: one `@`, something on both sides, a dot in the domain, no spaces.
+pub fn normalise_email(email: &str) -> Option<String> {
+    let email = email.trim().to_lowercase();
+    let (local, domain) = email.split_once('@')?;
+    let plausible = !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains('@')
+        && email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+    plausible.then_some(email)
+}
+
+fn check_username(username: &str) -> Result<(), SignupError> {
+    let ok = (1..=128).contains(&username.chars().count())
+        && !username.contains('@')
+        && username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+-.!#$^`~'".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(SignupError::InvalidSignup(
+            "username must be 1 to 128 letters, digits or _+-.!#$^`~' and no @".into(),
+        ))
+    }
+}
+
+fn check_metadata(metadata: &Map<String, Value>) -> Result<(), SignupError> {
+    if metadata.len() > MAX_METADATA_KEYS {
+        return Err(SignupError::InvalidSignup(format!(
+            "user_metadata may hold at most {MAX_METADATA_KEYS} properties"
+        )));
+    }
+    for (key, value) in metadata {
+        let fits = key.chars().count() <= MAX_METADATA_KEY
+            && value
+                .as_str()
+                .is_some_and(|v| v.chars().count() <= MAX_METADATA_VALUE);
+        if !fits {
+            return Err(SignupError::InvalidSignup(format!(
+                "user_metadata.{key} must be a string of at most {MAX_METADATA_VALUE} characters"
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub async fn signup(
+    store: &dyn Store,
+    passwords: &PasswordService,
+    clock: &dyn Clock,
+    request: SignupRequest,
+    ctx: &RequestContext,
+) -> Result<User, SignupError> {
+    let client = store
+        .find_client(&request.client_id)
+        .await?
+        .ok_or_else(|| SignupError::BadRequest("Unknown client".into()))?;
+    let result = create(store, passwords, clock, &client, request, ctx).await;
+    let event = match &result {
+        Ok(user) => events::event("ss", "Successful signup", ctx)
+            .client(&client)
+            .user(user),
+        Err(e) => events::event("fs", e.to_string(), ctx).client(&client),
+    };
+    events::record(store, clock, event).await;
+    result
+}
+
+async fn create(
+    store: &dyn Store,
+    passwords: &PasswordService,
+    clock: &dyn Clock,
+    client: &Client,
+    request: SignupRequest,
+    _ctx: &RequestContext,
+) -> Result<User, SignupError> {
+    let connection = store
+        .find_connection_by_name(&request.connection)
+        .await?
+        .filter(|c| c.enabled_clients.contains(&client.client_id))
+        .ok_or_else(|| {
+            SignupError::BadRequest(format!(
+                "connection {} is not enabled for client {}",
+                request.connection, client.client_id
+            ))
+        })?;
+    let email = normalise_email(&request.email)
+        .ok_or_else(|| SignupError::InvalidSignup("email is not a valid address".into()))?;
+    let requires_username = connection
+        .options
+        .get("requires_username")
+        .and_then(Value::as_bool)
+        == Some(true);
+    match &request.username {
+        Some(username) => check_username(username)?,
+        None if requires_username => {
+            return Err(SignupError::InvalidSignup("username is required".into()));
+        }
+        None => {}
+    }
+    if let Some(metadata) = &request.user_metadata {
+        check_metadata(metadata)?;
+    }
+    PasswordPolicy::from_options(&connection.options)
+        .check(&request.password, Some(&email))
+        .map_err(SignupError::InvalidPassword)?;
+    let hash = passwords.hash(&request.password).await?;
+    let now = clock.now();
+    let nickname = request
+        .nickname
+        .or_else(|| email.split('@').next().map(str::to_string));
+    let user = User {
+        user_id: format!("auth0|{}", crate::ids::hex(12)),
+        connection: connection.name,
+        name: request.name.or_else(|| Some(email.clone())),
+        email: Some(email),
+        email_verified: false,
+        username: request.username,
+        nickname,
+        picture: request.picture,
+        given_name: request.given_name,
+        family_name: request.family_name,
+        app_metadata: Map::new(),
+        user_metadata: request.user_metadata.unwrap_or_default(),
+        created_at: now,
+        updated_at: now,
+        last_login: None,
+        last_ip: None,
+        logins_count: 0,
+        blocked: false,
+        last_password_reset: None,
+    };
+    match store.create_user(&user, Some(&hash)).await {
+        Ok(()) => Ok(user),
+        Err(StoreError::Conflict(_)) => Err(SignupError::UserExists),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::normalise_email;
+
+    #[test]
+    fn emails_are_lower_cased_and_checked() {
+        assert_eq!(
+            normalise_email(" Ada@Example.COM ").as_deref(),
+            Some("ada@example.com")
+        );
+        assert_eq!(
+            normalise_email("ÄDA@bücher.de").as_deref(),
+            Some("äda@bücher.de")
+        );
+        for bad in [
+            "",
+            "ada",
+            "@example.com",
+            "ada@example",
+            "a b@example.com",
+            "ada@@example.com",
+            "ada@.com",
+        ] {
+            assert!(normalise_email(bad).is_none(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! Log-in: the steps that turn credentials into a user, shared by the password grants and
+//! the log-in page.
+
+pub mod password;

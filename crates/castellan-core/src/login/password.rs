@@ -1,0 +1,105 @@
+//! Checking a password for an email or username in a database connection, with Auth0's
+//! brute-force protection: ten consecutive failures for one user from one address block
+//! that pair until a password reset or an administrator lifts it. An unknown user and a
+//! wrong password are indistinguishable to the caller, in answer and in time.
+
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::events::{self, LogEventExt, RequestContext};
+use crate::model::User;
+use crate::passwords::{PasswordService, Verification};
+use crate::store::Store;
+
+pub const FAILURE_THRESHOLD: i64 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    #[error("Wrong email or password.")]
+    WrongCredentials,
+    #[error("Your account has been blocked after multiple consecutive login attempts.")]
+    TooManyAttempts,
+    #[error("user is blocked")]
+    UserBlocked,
+    #[error(transparent)]
+    Failed(#[from] Error),
+}
+
+impl From<crate::store::StoreError> for LoginError {
+    fn from(e: crate::store::StoreError) -> Self {
+        LoginError::Failed(e.into())
+    }
+}
+
+pub struct PasswordLogin<'a> {
+    pub connection: &'a str,
+    /// An email address or a username.
+    pub identifier: &'a str,
+    pub password: &'a str,
+}
+
+pub async fn authenticate(
+    store: &dyn Store,
+    passwords: &PasswordService,
+    clock: &dyn Clock,
+    login: PasswordLogin<'_>,
+    ctx: &RequestContext,
+) -> Result<User, LoginError> {
+    let user = if login.identifier.contains('@') {
+        store
+            .find_user_by_email(login.connection, &login.identifier.trim().to_lowercase())
+            .await?
+    } else {
+        store
+            .find_user_by_username(login.connection, login.identifier.trim())
+            .await?
+    };
+    let stored = match &user {
+        Some(u) => store.find_password_hash(&u.user_id).await?,
+        None => None,
+    };
+    if let Some(u) = &user
+        && store.is_login_blocked(&u.user_id, &ctx.ip).await?
+    {
+        let event = events::event("limit_wc", "Blocked account", ctx).user(u);
+        events::record(store, clock, event).await;
+        return Err(LoginError::TooManyAttempts);
+    }
+    let verdict = passwords.verify(login.password, stored.as_deref()).await?;
+    let Some(user) = user else {
+        let event =
+            events::event("fu", "Wrong email or password.", ctx).connection(login.connection);
+        events::record(store, clock, event).await;
+        return Err(LoginError::WrongCredentials);
+    };
+    match verdict {
+        Verification::Invalid => {
+            let blocked_now = store
+                .record_login_failure(&user.user_id, &ctx.ip, FAILURE_THRESHOLD, clock.now())
+                .await?;
+            events::record(
+                store,
+                clock,
+                events::event("fp", "Wrong email or password.", ctx).user(&user),
+            )
+            .await;
+            if blocked_now {
+                let event = events::event("limit_wc", "Blocked account", ctx).user(&user);
+                events::record(store, clock, event).await;
+            }
+            Err(LoginError::WrongCredentials)
+        }
+        Verification::Valid { .. } if user.blocked => Err(LoginError::UserBlocked),
+        Verification::Valid { needs_rehash } => {
+            if needs_rehash {
+                let upgraded = passwords.hash(login.password).await?;
+                store
+                    .set_password_hash(&user.user_id, &upgraded, clock.now())
+                    .await?;
+            }
+            store.clear_login_failures(&user.user_id, &ctx.ip).await?;
+            Ok(store
+                .record_login(&user.user_id, &ctx.ip, clock.now())
+                .await?)
+        }
+    }
+}

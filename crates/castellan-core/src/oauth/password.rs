@@ -1,0 +1,108 @@
+//! The resource-owner password grants (RFC 6749 §4.3), `password` and Auth0's
+//! `password-realm` (`realm` names the connection), each only for clients that have it.
+
+use super::OAuthError;
+use super::user_tokens::{self, UserTokenRequest, UserTokens};
+use crate::clock::Clock;
+use crate::events::{self, LogEventExt, RequestContext};
+use crate::login::password::{self, PasswordLogin};
+use crate::model::{Client, DATABASE_CONNECTION};
+use crate::oauth::access_token::TokenService;
+use crate::passwords::PasswordService;
+use crate::store::Store;
+
+pub const PASSWORD: &str = "password";
+pub const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+
+pub struct PasswordGrantRequest<'a> {
+    pub grant_type: &'a str,
+    pub username: Option<&'a str>,
+    pub password: Option<&'a str>,
+    pub realm: Option<&'a str>,
+    pub audience: Option<&'a str>,
+    pub scope: Option<&'a str>,
+}
+
+pub struct Services<'a> {
+    pub store: &'a dyn Store,
+    pub tokens: &'a TokenService,
+    pub passwords: &'a PasswordService,
+    pub clock: &'a dyn Clock,
+}
+
+pub async fn issue(
+    services: &Services<'_>,
+    client: &Client,
+    request: &PasswordGrantRequest<'_>,
+    ctx: &RequestContext,
+) -> Result<UserTokens, OAuthError> {
+    let store = services.store;
+    if !client.has_grant(request.grant_type) {
+        return Err(OAuthError::UnauthorizedClient(format!(
+            "Grant type '{}' not allowed for the client.",
+            request.grant_type
+        )));
+    }
+    let (Some(username), Some(secret)) = (request.username, request.password) else {
+        return Err(OAuthError::InvalidRequest(
+            "Missing required parameter: username and password".into(),
+        ));
+    };
+    let connection_name = match (request.grant_type, request.realm) {
+        (PASSWORD_REALM, None) => {
+            return Err(OAuthError::InvalidRequest(
+                "Missing required parameter: realm".into(),
+            ));
+        }
+        (_, Some(realm)) => realm,
+        (_, None) => DATABASE_CONNECTION,
+    };
+    let connection = store
+        .find_connection_by_name(connection_name)
+        .await?
+        .ok_or_else(|| OAuthError::InvalidRequest(format!("Unknown realm: {connection_name}")))?;
+    if !connection.enabled_clients.contains(&client.client_id) {
+        return Err(OAuthError::UnauthorizedClient(format!(
+            "The connection {connection_name} is not enabled for this client"
+        )));
+    }
+    let login = PasswordLogin {
+        connection: connection_name,
+        identifier: username,
+        password: secret,
+    };
+    let user =
+        match password::authenticate(store, services.passwords, services.clock, login, ctx).await {
+            Ok(user) => user,
+            Err(e) => {
+                let event = events::event("fepft", e.to_string(), ctx)
+                    .client(client)
+                    .connection(connection_name);
+                events::record(store, services.clock, event).await;
+                return Err(e.into());
+            }
+        };
+    let issued = user_tokens::issue(
+        store,
+        services.tokens,
+        UserTokenRequest {
+            client,
+            user: &user,
+            audience: request.audience,
+            scope: request.scope,
+            nonce: None,
+            grant_type: Some("password"),
+            auth_time: Some(services.clock.now()),
+        },
+    )
+    .await?;
+    let event = events::event(
+        "sepft",
+        "Successful exchange of password for access token",
+        ctx,
+    )
+    .client(client)
+    .user(&user);
+    events::record(store, services.clock, event).await;
+    Ok(issued)
+}

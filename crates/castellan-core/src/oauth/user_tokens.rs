@@ -1,0 +1,132 @@
+//! The tokens a user's log-in ends with, whatever the grant: an access token for the
+//! requested API (or for `/userinfo` only, without `audience`), an ID token with `openid`.
+
+use super::OAuthError;
+use super::access_token::{AccessTokenGrant, TokenService};
+use super::{audience, scope};
+use crate::model::{Client, ResourceServer, SigningAlg, TokenDialect, User};
+use crate::oidc::{self, id_token};
+use crate::store::Store;
+
+pub struct UserTokenRequest<'a> {
+    pub client: &'a Client,
+    pub user: &'a User,
+    pub audience: Option<&'a str>,
+    pub scope: Option<&'a str>,
+    pub nonce: Option<&'a str>,
+    /// Auth0's `gty`, where it sets one (`password`).
+    pub grant_type: Option<&'a str>,
+    pub auth_time: Option<i64>,
+}
+
+pub struct UserTokens {
+    pub access_token: String,
+    pub expires_in: i64,
+    pub scope: String,
+    pub id_token: Option<String>,
+}
+
+/// The stand-in API of tokens that are good for `/userinfo` only.
+fn userinfo_api(issuer: &str) -> ResourceServer {
+    ResourceServer {
+        id: String::new(),
+        name: "userinfo".into(),
+        identifier: oidc::userinfo_audience(issuer),
+        scopes: vec![],
+        token_lifetime: 86_400,
+        signing_alg: SigningAlg::Rs256,
+        enforce_policies: false,
+        token_dialect: TokenDialect::AccessToken,
+        allow_offline_access: false,
+        skip_consent_for_verifiable_first_party_clients: false,
+        is_system: false,
+    }
+}
+
+/// Scopes granted to a user: OIDC scopes as asked, API scopes only where the API defines
+/// them. Under RBAC (`enforce_policies`) API scopes need a permission, and this version has
+/// no permissions yet, so none are granted.
+fn granted_scopes(api: Option<&ResourceServer>, requested: &[String]) -> Vec<String> {
+    requested
+        .iter()
+        .filter(|s| {
+            oidc::is_oidc_scope(s)
+                || api.is_some_and(|api| api.has_scope(s) && !api.enforce_policies)
+        })
+        .cloned()
+        .collect()
+}
+
+pub async fn issue(
+    store: &dyn Store,
+    tokens: &TokenService,
+    request: UserTokenRequest<'_>,
+) -> Result<UserTokens, OAuthError> {
+    let api = match request.audience.filter(|a| !a.is_empty()) {
+        Some(requested) => Some(
+            audience::resolve(store, &tokens.issuer, requested)
+                .await?
+                .ok_or_else(|| {
+                    OAuthError::AccessDenied(format!(
+                        "Service not enabled within domain: {requested}"
+                    ))
+                })?,
+        ),
+        None => None,
+    };
+    let requested = request.scope.map(scope::parse).unwrap_or_default();
+    let scopes = granted_scopes(api.as_ref(), &requested);
+    let openid = scopes.iter().any(|s| s == "openid");
+    let target = api.clone().unwrap_or_else(|| userinfo_api(&tokens.issuer));
+    let minted = tokens.mint(AccessTokenGrant {
+        api: &target,
+        subject: request.user.user_id.clone(),
+        client_id: &request.client.client_id,
+        scopes: &scopes,
+        grant_type: request.grant_type,
+        permissions: Some(&[]),
+        also_userinfo: openid,
+    })?;
+    let id_token = openid
+        .then(|| {
+            id_token::mint(
+                tokens,
+                id_token::IdTokenRequest {
+                    user: request.user,
+                    client_id: &request.client.client_id,
+                    scopes: &scopes,
+                    nonce: request.nonce,
+                    auth_time: request.auth_time,
+                },
+            )
+        })
+        .transpose()?;
+    Ok(UserTokens {
+        access_token: minted.token,
+        expires_in: minted.expires_in,
+        scope: scopes.join(" "),
+        id_token,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_scopes_only_where_defined_and_not_under_rbac() {
+        let mut api = userinfo_api("http://x/");
+        api.scopes = vec![crate::model::Scope {
+            value: "read:a".into(),
+            description: String::new(),
+        }];
+        let asked: Vec<String> = ["openid", "read:a", "read:b"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(granted_scopes(Some(&api), &asked), ["openid", "read:a"]);
+        api.enforce_policies = true;
+        assert_eq!(granted_scopes(Some(&api), &asked), ["openid"]);
+        assert_eq!(granted_scopes(None, &asked), ["openid"]);
+    }
+}
