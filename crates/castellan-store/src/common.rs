@@ -4,12 +4,14 @@
 use std::collections::BTreeMap;
 
 use castellan_core::model::{
-    Client, ClientGrant, Connection, LogEvent, Named, ResourceServer, SigningAlg, SigningKeyRecord, User,
+    AuthorizationCode, Client, ClientGrant, Connection, LogEvent, Named, RefreshToken, ResourceServer, Session,
+    SigningAlg, SigningKeyRecord, User,
 };
 use castellan_core::paging::{Page, PageRequest};
 use castellan_core::store::{
-    ClientGrantFilter, ClientGrantStore, ClientStore, ConnectionStore, LogStore, LoginFailureStore,
-    ResourceServerStore, SigningKeyStore, Store, StoreError, StoreResult, UserStore,
+    AuthorizationCodeStore, ClientGrantFilter, ClientGrantStore, ClientStore, ConnectionStore, LogStore,
+    LoginFailureStore, RefreshTokenStore, ResourceServerStore, SessionStore, SigningKeyStore, Store, StoreError,
+    StoreResult, UserStore,
 };
 use sqlx::{Pool, Row};
 
@@ -834,6 +836,171 @@ impl LogStore for SqlStore {
         .await
         .map_err(map)?;
         rows.iter().map(log_from_row).collect()
+    }
+}
+
+#[async_trait::async_trait]
+impl SessionStore for SqlStore {
+    async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        sqlx::query("INSERT INTO sessions (id_hash, user_id, auth_time, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(&session.id_hash)
+            .bind(&session.user_id)
+            .bind(session.auth_time)
+            .bind(session.expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+
+    async fn find_session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
+        let row = sqlx::query("SELECT id_hash, user_id, auth_time, expires_at FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?;
+        row.map(|row| {
+            Ok(Session {
+                id_hash: row.try_get("id_hash").map_err(map)?,
+                user_id: row.try_get("user_id").map_err(map)?,
+                auth_time: row.try_get("auth_time").map_err(map)?,
+                expires_at: row.try_get("expires_at").map_err(map)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+}
+
+#[async_trait::async_trait]
+impl AuthorizationCodeStore for SqlStore {
+    async fn create_authorization_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, audience, nonce, \
+             code_challenge, auth_time, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&c.code_hash)
+        .bind(&c.client_id)
+        .bind(&c.user_id)
+        .bind(&c.redirect_uri)
+        .bind(json_text(&c.scope))
+        .bind(&c.audience)
+        .bind(&c.nonce)
+        .bind(&c.code_challenge)
+        .bind(c.auth_time)
+        .bind(c.expires_at)
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(())
+    }
+
+    async fn take_authorization_code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>> {
+        let row = sqlx::query(
+            "DELETE FROM authorization_codes WHERE code_hash = $1 RETURNING code_hash, client_id, user_id, \
+             redirect_uri, scope, audience, nonce, code_challenge, auth_time, expires_at",
+        )
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
+        row.map(|row| {
+            let get = |c: &str| row.try_get::<Option<String>, _>(c).map_err(map);
+            Ok(AuthorizationCode {
+                code_hash: row.try_get("code_hash").map_err(map)?,
+                client_id: row.try_get("client_id").map_err(map)?,
+                user_id: row.try_get("user_id").map_err(map)?,
+                redirect_uri: row.try_get("redirect_uri").map_err(map)?,
+                scope: from_json("scope", &row.try_get::<String, _>("scope").map_err(map)?)?,
+                audience: get("audience")?,
+                nonce: get("nonce")?,
+                code_challenge: get("code_challenge")?,
+                auth_time: row.try_get("auth_time").map_err(map)?,
+                expires_at: row.try_get("expires_at").map_err(map)?,
+            })
+        })
+        .transpose()
+    }
+}
+
+#[async_trait::async_trait]
+impl RefreshTokenStore for SqlStore {
+    async fn create_refresh_token(&self, t: &RefreshToken) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, audience, scope, auth_time, \
+             created_at, expires_at, used_at, revoked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&t.token_hash)
+        .bind(&t.family_id)
+        .bind(&t.client_id)
+        .bind(&t.user_id)
+        .bind(&t.audience)
+        .bind(json_text(&t.scope))
+        .bind(t.auth_time)
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .bind(t.used_at)
+        .bind(t.revoked)
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(())
+    }
+
+    async fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>> {
+        let row = sqlx::query(
+            "SELECT token_hash, family_id, client_id, user_id, audience, scope, auth_time, created_at, expires_at, \
+             used_at, revoked FROM refresh_tokens WHERE token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
+        row.map(|row| {
+            Ok(RefreshToken {
+                token_hash: row.try_get("token_hash").map_err(map)?,
+                family_id: row.try_get("family_id").map_err(map)?,
+                client_id: row.try_get("client_id").map_err(map)?,
+                user_id: row.try_get("user_id").map_err(map)?,
+                audience: row.try_get("audience").map_err(map)?,
+                scope: from_json("scope", &row.try_get::<String, _>("scope").map_err(map)?)?,
+                auth_time: row.try_get("auth_time").map_err(map)?,
+                created_at: row.try_get("created_at").map_err(map)?,
+                expires_at: row.try_get("expires_at").map_err(map)?,
+                used_at: row.try_get("used_at").map_err(map)?,
+                revoked: row.try_get("revoked").map_err(map)?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn use_refresh_token(&self, token_hash: &str, now: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL AND revoked = FALSE",
+        )
+        .bind(token_hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn revoke_refresh_family(&self, family_id: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE refresh_tokens SET revoked = TRUE WHERE family_id = $1")
+            .bind(family_id)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(())
     }
 }
 

@@ -59,6 +59,7 @@ conformance!(
     users_are_unique_per_connection_by_email_and_username,
     login_failures_block_at_the_threshold_until_unblocked,
     logs_come_back_newest_first,
+    codes_are_taken_once_and_refresh_tokens_used_once,
 );
 
 fn client(id: &str) -> Client {
@@ -501,4 +502,53 @@ async fn logs_come_back_newest_first(store: &dyn Store) {
         (mine.len(), mine[0].details["n"].clone()),
         (1, serde_json::json!(2))
     );
+}
+
+async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
+    store.create_connection(&connection("con_u", "db-users", vec![])).await.unwrap();
+    store.create_user(&user("1", "ada@example.com", None), None).await.unwrap();
+    store.create_client(&client("app")).await.unwrap();
+    let code = AuthorizationCode {
+        code_hash: "h1".into(),
+        client_id: "app".into(),
+        user_id: "auth0|1".into(),
+        redirect_uri: "https://app.example/cb".into(),
+        scope: vec!["openid".into()],
+        audience: None,
+        nonce: Some("n".into()),
+        code_challenge: Some("c".into()),
+        auth_time: 5,
+        expires_at: 65,
+    };
+    store.create_authorization_code(&code).await.unwrap();
+    assert_eq!(store.take_authorization_code("h1").await.unwrap(), Some(code));
+    assert_eq!(store.take_authorization_code("h1").await.unwrap(), None, "single use");
+
+    let token = |hash: &str| RefreshToken {
+        token_hash: hash.into(),
+        family_id: "fam".into(),
+        client_id: "app".into(),
+        user_id: "auth0|1".into(),
+        audience: Some("urn:api".into()),
+        scope: vec!["offline_access".into()],
+        auth_time: 5,
+        created_at: 5,
+        expires_at: 100,
+        used_at: None,
+        revoked: false,
+    };
+    store.create_refresh_token(&token("r1")).await.unwrap();
+    store.create_refresh_token(&token("r2")).await.unwrap();
+    assert!(store.use_refresh_token("r1", 7).await.unwrap());
+    assert!(!store.use_refresh_token("r1", 8).await.unwrap(), "used once");
+    assert_eq!(store.find_refresh_token("r1").await.unwrap().unwrap().used_at, Some(7));
+    store.revoke_refresh_family("fam").await.unwrap();
+    assert!(!store.use_refresh_token("r2", 9).await.unwrap(), "the family is revoked");
+    assert!(store.find_refresh_token("r2").await.unwrap().unwrap().revoked);
+
+    let session = Session { id_hash: "s1".into(), user_id: "auth0|1".into(), auth_time: 5, expires_at: 50 };
+    store.create_session(&session).await.unwrap();
+    assert_eq!(store.find_session("s1").await.unwrap(), Some(session));
+    store.delete_session("s1").await.unwrap();
+    assert_eq!(store.find_session("s1").await.unwrap(), None);
 }

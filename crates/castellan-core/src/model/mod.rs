@@ -3,6 +3,7 @@
 mod client;
 mod client_grant;
 mod connection;
+mod grants;
 mod log_event;
 mod resource_server;
 mod signing_key;
@@ -11,6 +12,7 @@ mod user;
 pub use client::{AppType, Client, TokenEndpointAuthMethod};
 pub use client_grant::ClientGrant;
 pub use connection::{Connection, DATABASE_CONNECTION};
+pub use grants::{AuthorizationCode, RefreshToken, Session};
 pub use log_event::LogEvent;
 pub use resource_server::{ResourceServer, Scope, SigningAlg, TokenDialect};
 pub use signing_key::SigningKeyRecord;

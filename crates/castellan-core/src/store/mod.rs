@@ -4,6 +4,7 @@
 mod client_grants;
 mod clients;
 mod connections;
+mod grants;
 mod logs;
 mod resource_servers;
 mod signing_keys;
@@ -12,6 +13,7 @@ mod users;
 pub use client_grants::{ClientGrantFilter, ClientGrantStore};
 pub use clients::ClientStore;
 pub use connections::ConnectionStore;
+pub use grants::{AuthorizationCodeStore, RefreshTokenStore, SessionStore};
 pub use logs::LogStore;
 pub use resource_servers::ResourceServerStore;
 pub use signing_keys::SigningKeyStore;
@@ -44,6 +46,9 @@ pub trait Store:
     + UserStore
     + LoginFailureStore
     + LogStore
+    + SessionStore
+    + AuthorizationCodeStore
+    + RefreshTokenStore
 {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;
