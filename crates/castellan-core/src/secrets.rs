@@ -23,6 +23,22 @@ pub fn generate_client_secret() -> String {
     URL_SAFE_NO_PAD.encode(random_bytes::<48>())
 }
 
+/// An opaque bearer secret (refresh token, authorization code, session id): 32 random
+/// bytes, base64url.
+pub fn opaque_token() -> String {
+    URL_SAFE_NO_PAD.encode(random_bytes::<32>())
+}
+
+/// How opaque secrets are stored and looked up: SHA-256, hex. They carry 256 bits of
+/// randomness, so a plain digest is enough to make a stolen table useless.
+pub fn token_digest(token: &str) -> String {
+    aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// `hmac-sha256$<salt>$<digest>`, both base64.
 pub fn hash_client_secret(secret: &str) -> String {
     let salt = random_bytes::<16>();

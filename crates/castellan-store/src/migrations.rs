@@ -19,8 +19,10 @@ macro_rules! embedded {
     };
 }
 
-pub const SQLITE: &[Embedded] = embedded!("sqlite": 1 "0001_foundation", 2 "0002_users", 3 "0003_grants");
-pub const POSTGRES: &[Embedded] = embedded!("postgres": 1 "0001_foundation", 2 "0002_users", 3 "0003_grants");
+pub const SQLITE: &[Embedded] =
+    embedded!("sqlite": 1 "0001_foundation", 2 "0002_users", 3 "0003_grants");
+pub const POSTGRES: &[Embedded] =
+    embedded!("postgres": 1 "0001_foundation", 2 "0002_users", 3 "0003_grants");
 
 pub fn migrator(list: &[Embedded]) -> Migrator {
     Migrator::with_migrations(

@@ -505,8 +505,14 @@ async fn logs_come_back_newest_first(store: &dyn Store) {
 }
 
 async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
-    store.create_connection(&connection("con_u", "db-users", vec![])).await.unwrap();
-    store.create_user(&user("1", "ada@example.com", None), None).await.unwrap();
+    store
+        .create_connection(&connection("con_u", "db-users", vec![]))
+        .await
+        .unwrap();
+    store
+        .create_user(&user("1", "ada@example.com", None), None)
+        .await
+        .unwrap();
     store.create_client(&client("app")).await.unwrap();
     let code = AuthorizationCode {
         code_hash: "h1".into(),
@@ -521,8 +527,15 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
         expires_at: 65,
     };
     store.create_authorization_code(&code).await.unwrap();
-    assert_eq!(store.take_authorization_code("h1").await.unwrap(), Some(code));
-    assert_eq!(store.take_authorization_code("h1").await.unwrap(), None, "single use");
+    assert_eq!(
+        store.take_authorization_code("h1").await.unwrap(),
+        Some(code)
+    );
+    assert_eq!(
+        store.take_authorization_code("h1").await.unwrap(),
+        None,
+        "single use"
+    );
 
     let token = |hash: &str| RefreshToken {
         token_hash: hash.into(),
@@ -540,13 +553,39 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
     store.create_refresh_token(&token("r1")).await.unwrap();
     store.create_refresh_token(&token("r2")).await.unwrap();
     assert!(store.use_refresh_token("r1", 7).await.unwrap());
-    assert!(!store.use_refresh_token("r1", 8).await.unwrap(), "used once");
-    assert_eq!(store.find_refresh_token("r1").await.unwrap().unwrap().used_at, Some(7));
+    assert!(
+        !store.use_refresh_token("r1", 8).await.unwrap(),
+        "used once"
+    );
+    assert_eq!(
+        store
+            .find_refresh_token("r1")
+            .await
+            .unwrap()
+            .unwrap()
+            .used_at,
+        Some(7)
+    );
     store.revoke_refresh_family("fam").await.unwrap();
-    assert!(!store.use_refresh_token("r2", 9).await.unwrap(), "the family is revoked");
-    assert!(store.find_refresh_token("r2").await.unwrap().unwrap().revoked);
+    assert!(
+        !store.use_refresh_token("r2", 9).await.unwrap(),
+        "the family is revoked"
+    );
+    assert!(
+        store
+            .find_refresh_token("r2")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
 
-    let session = Session { id_hash: "s1".into(), user_id: "auth0|1".into(), auth_time: 5, expires_at: 50 };
+    let session = Session {
+        id_hash: "s1".into(),
+        user_id: "auth0|1".into(),
+        auth_time: 5,
+        expires_at: 50,
+    };
     store.create_session(&session).await.unwrap();
     assert_eq!(store.find_session("s1").await.unwrap(), Some(session));
     store.delete_session("s1").await.unwrap();

@@ -123,6 +123,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/.well-known/jwks.json", get(oauth::discovery::jwks))
         .route("/oauth/token", post(oauth::token::token))
+        .route("/oauth/revoke", post(oauth::revoke::revoke))
         .route(
             "/userinfo",
             get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),

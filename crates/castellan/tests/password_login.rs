@@ -462,3 +462,204 @@ async fn grants_and_connections_the_client_does_not_have_are_refused() {
         (StatusCode::BAD_REQUEST, Some("invalid_request"))
     );
 }
+
+async fn offline_app(allow_offline: bool) -> App {
+    let app = app().await;
+    let id = app.client_id.clone();
+    let (status, _) = app
+        .server
+        .admin(
+            Method::PATCH,
+            &format!("/clients/{id}"),
+            Some(json!({"grant_types": [REALM, "refresh_token"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let api = json!({"identifier": "https://api.example.com", "allow_offline_access": allow_offline,
+                     "scopes": [{"value": "read:reports"}]});
+    assert_eq!(
+        app.server
+            .admin(Method::POST, "/resource-servers", Some(api))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    app.signup("ada@example.com", PASSWORD).await;
+    app
+}
+
+impl App {
+    async fn offline_login(&self) -> Value {
+        let extra = json!({"audience": "https://api.example.com", "scope": "openid offline_access read:reports"});
+        let (status, tokens) = self.login("ada@example.com", PASSWORD, extra).await;
+        assert_eq!(status, StatusCode::OK, "{tokens}");
+        tokens
+    }
+
+    async fn refresh(&self, token: &str, scope: Option<&str>) -> (StatusCode, Value) {
+        let mut body = json!({"grant_type": "refresh_token", "client_id": self.client_id,
+                              "client_secret": self.client_secret, "refresh_token": token});
+        if let Some(scope) = scope {
+            body["scope"] = json!(scope);
+        }
+        self.server.token_request(body).await
+    }
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
+    let app = offline_app(true).await;
+    let first = app.offline_login().await;
+    let r1 = first["refresh_token"]
+        .as_str()
+        .expect("offline_access gives a refresh token");
+    let (status, second) = app.refresh(r1, None).await;
+    assert_eq!(status, StatusCode::OK, "{second}");
+    let r2 = second["refresh_token"].as_str().unwrap();
+    assert_ne!(r1, r2, "rotated");
+    assert_eq!(second["scope"], "openid offline_access read:reports");
+    assert!(second["id_token"].is_string());
+    let claims = verify_with_jwks(
+        &app.server,
+        second["access_token"].as_str().unwrap(),
+        "https://api.example.com",
+    )
+    .await;
+    assert!(claims["sub"].as_str().unwrap().starts_with("auth0|"));
+
+    let (status, error) = app.refresh(r1, None).await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "reuse"
+    );
+    let (status, _) = app.refresh(r2, None).await;
+    assert_eq!(
+        status,
+        StatusCode::FORBIDDEN,
+        "the whole family is revoked after a reuse"
+    );
+    assert!(app.log_types().await.contains(&"ferrt".to_string()));
+}
+
+#[tokio::test]
+async fn refresh_scope_narrowing_expiry_and_client_binding() {
+    let app = offline_app(true).await;
+    let r = app.offline_login().await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (status, narrowed) = app.refresh(&r, Some("openid offline_access")).await;
+    assert_eq!(
+        (status, narrowed["scope"].as_str()),
+        (StatusCode::OK, Some("openid offline_access"))
+    );
+    let r = narrowed["refresh_token"].as_str().unwrap().to_string();
+    let (status, error) = app
+        .refresh(&r, Some("openid offline_access write:all"))
+        .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_scope"))
+    );
+
+    let r = app.offline_login().await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (_, other) = app
+        .server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "other", "grant_types": ["refresh_token"]})),
+        )
+        .await;
+    let stolen = json!({"grant_type": "refresh_token", "client_id": other["client_id"],
+                        "client_secret": other["client_secret"], "refresh_token": r});
+    assert_eq!(
+        app.server.token_request(stolen).await.0,
+        StatusCode::FORBIDDEN,
+        "bound to its client"
+    );
+    assert_eq!(
+        app.refresh(&r, None).await.0,
+        StatusCode::OK,
+        "a refused attempt by another client uses nothing"
+    );
+
+    let r = app.offline_login().await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.server.clock.advance(30 * 86_400 + 1);
+    assert_eq!(
+        app.refresh(&r, None).await.0,
+        StatusCode::FORBIDDEN,
+        "expired"
+    );
+    assert_eq!(
+        app.refresh("made-up", None).await.1["error"],
+        "invalid_grant"
+    );
+}
+
+#[tokio::test]
+async fn no_refresh_token_without_offline_access_grant_or_api_permission() {
+    let app = offline_app(false).await;
+    assert!(
+        app.offline_login().await.get("refresh_token").is_none(),
+        "the API does not allow offline access"
+    );
+    let (_, tokens) = app
+        .login(
+            "ada@example.com",
+            PASSWORD,
+            json!({"scope": "openid offline_access"}),
+        )
+        .await;
+    assert!(
+        tokens["refresh_token"].is_string(),
+        "without an API, offline_access is enough"
+    );
+    let (_, tokens) = app
+        .login("ada@example.com", PASSWORD, json!({"scope": "openid"}))
+        .await;
+    assert!(tokens.get("refresh_token").is_none());
+}
+
+#[tokio::test]
+async fn revocation_ends_the_family() {
+    let app = offline_app(true).await;
+    let r = app.offline_login().await["refresh_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let revoke = |token: String| {
+        app.server
+            .http
+            .post(app.server.url("/oauth/revoke"))
+            .form(&[
+                ("client_id", app.client_id.as_str()),
+                ("client_secret", app.client_secret.as_str()),
+                ("token", token.as_str()),
+            ])
+            .send()
+    };
+    let response = revoke(r.clone()).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(app.refresh(&r, None).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(
+        revoke("unknown".into()).await.unwrap().status(),
+        StatusCode::OK
+    );
+    let wrong_secret = app
+        .server
+        .http
+        .post(app.server.url("/oauth/revoke"))
+        .json(&json!({"client_id": app.client_id, "client_secret": "nope", "token": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong_secret.status(), StatusCode::UNAUTHORIZED);
+}

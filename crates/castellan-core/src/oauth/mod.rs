@@ -8,6 +8,7 @@ pub mod error;
 pub mod keyring;
 pub mod keys;
 pub mod password;
+pub mod refresh;
 pub mod scope;
 pub mod user_tokens;
 

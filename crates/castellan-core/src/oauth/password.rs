@@ -93,6 +93,7 @@ pub async fn issue(
             nonce: None,
             grant_type: Some("password"),
             auth_time: Some(services.clock.now()),
+            refresh_family: None,
         },
     )
     .await?;

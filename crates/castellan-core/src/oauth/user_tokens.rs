@@ -3,7 +3,7 @@
 
 use super::OAuthError;
 use super::access_token::{AccessTokenGrant, TokenService};
-use super::{audience, scope};
+use super::{audience, refresh, scope};
 use crate::model::{Client, ResourceServer, SigningAlg, TokenDialect, User};
 use crate::oidc::{self, id_token};
 use crate::store::Store;
@@ -17,6 +17,8 @@ pub struct UserTokenRequest<'a> {
     /// Auth0's `gty`, where it sets one (`password`).
     pub grant_type: Option<&'a str>,
     pub auth_time: Option<i64>,
+    /// Set when a refresh token is being rotated: the new one joins this family.
+    pub refresh_family: Option<&'a str>,
 }
 
 pub struct UserTokens {
@@ -24,6 +26,7 @@ pub struct UserTokens {
     pub expires_in: i64,
     pub scope: String,
     pub id_token: Option<String>,
+    pub refresh_token: Option<String>,
 }
 
 /// The stand-in API of tokens that are good for `/userinfo` only.
@@ -101,11 +104,26 @@ pub async fn issue(
             )
         })
         .transpose()?;
+    let refresh_token = if refresh::eligible(request.client, api.as_ref(), &scopes) {
+        let now = tokens.clock.now();
+        let new = refresh::NewRefreshToken {
+            family_id: request.refresh_family,
+            client_id: &request.client.client_id,
+            user_id: &request.user.user_id,
+            audience: api.as_ref().map(|a| a.identifier.as_str()),
+            scope: &scopes,
+            auth_time: request.auth_time.unwrap_or(now),
+        };
+        Some(refresh::mint(store, now, new).await?)
+    } else {
+        None
+    };
     Ok(UserTokens {
         access_token: minted.token,
         expires_in: minted.expires_in,
         scope: scopes.join(" "),
         id_token,
+        refresh_token,
     })
 }
 

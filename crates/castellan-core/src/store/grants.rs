@@ -14,7 +14,10 @@ pub trait AuthorizationCodeStore: Send + Sync {
     async fn create_authorization_code(&self, code: &AuthorizationCode) -> StoreResult<()>;
     /// Removes and returns the code in one step, so it can be redeemed once only, even by
     /// two nodes at the same moment.
-    async fn take_authorization_code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>>;
+    async fn take_authorization_code(
+        &self,
+        code_hash: &str,
+    ) -> StoreResult<Option<AuthorizationCode>>;
 }
 
 #[async_trait::async_trait]

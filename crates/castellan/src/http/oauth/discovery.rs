@@ -18,10 +18,12 @@ pub async fn openid_configuration(State(s): State<AppState>) -> Json<Value> {
         "token_endpoint": format!("{issuer}oauth/token"),
         "jwks_uri": format!("{issuer}.well-known/jwks.json"),
         "userinfo_endpoint": format!("{issuer}userinfo"),
+        "revocation_endpoint": format!("{issuer}oauth/revoke"),
         "grant_types_supported": [
             "client_credentials",
             "password",
             "http://auth0.com/oauth/grant-type/password-realm",
+            "refresh_token",
         ],
         "scopes_supported": castellan_core::oidc::OIDC_SCOPES,
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],

@@ -14,6 +14,7 @@ use castellan_core::oauth::OAuthError;
 use castellan_core::oauth::client_auth::{self, PresentedCredentials};
 use castellan_core::oauth::client_credentials::{self, ClientCredentialsRequest};
 use castellan_core::oauth::password::{self, PasswordGrantRequest};
+use castellan_core::oauth::refresh;
 use castellan_core::oauth::user_tokens::UserTokens;
 use serde_json::{Value, json};
 
@@ -26,21 +27,21 @@ use crate::http::error::{OAuthHttpError, no_store};
 const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
 
 /// Known grant names not served yet.
-const PLANNED_GRANTS: &[&str] = &["authorization_code", "refresh_token"];
+const PLANNED_GRANTS: &[&str] = &["authorization_code"];
 
-struct TokenParams(HashMap<String, String>);
+pub(super) struct TokenParams(HashMap<String, String>);
 
 impl TokenParams {
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(super) fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).map(String::as_str)
     }
 }
 
-fn invalid(description: impl Into<String>) -> OAuthHttpError {
+pub(super) fn invalid(description: impl Into<String>) -> OAuthHttpError {
     OAuthError::InvalidRequest(description.into()).into()
 }
 
-async fn parse(
+pub(super) async fn parse(
     request: Request,
 ) -> Result<(TokenParams, Option<(String, String)>), OAuthHttpError> {
     let basic = basic_credentials(&request)?;
@@ -115,7 +116,7 @@ fn basic_credentials(request: &Request) -> Result<Option<(String, String)>, OAut
     Ok(Some((unescape(id)?, unescape(secret)?)))
 }
 
-fn presented(
+pub(super) fn presented(
     params: &TokenParams,
     basic: Option<(String, String)>,
 ) -> Result<PresentedCredentials, OAuthHttpError> {
@@ -203,6 +204,23 @@ pub async fn token(
                 .map_err(with_basic)?;
             user_tokens_body(issued)
         }
+        refresh::GRANT_TYPE => {
+            let client = client_auth::authenticate(s.store.as_ref(), &credentials)
+                .await
+                .map_err(with_basic)?;
+            let services = password::Services {
+                store: s.store.as_ref(),
+                tokens: &s.tokens,
+                passwords: &s.passwords,
+                clock: s.clock.as_ref(),
+            };
+            let presented = params.get("refresh_token");
+            let issued =
+                refresh::exchange(&services, &client, presented, params.get("scope"), &ctx)
+                    .await
+                    .map_err(with_basic)?;
+            user_tokens_body(issued)
+        }
         planned if PLANNED_GRANTS.contains(&planned) => {
             return Err(OAuthError::UnsupportedGrantType(format!(
                 "Grant type '{planned}' is not served by this version of Castellan yet"
@@ -230,6 +248,9 @@ fn user_tokens_body(issued: UserTokens) -> Value {
     });
     if let Some(id_token) = issued.id_token {
         body["id_token"] = json!(id_token);
+    }
+    if let Some(refresh_token) = issued.refresh_token {
+        body["refresh_token"] = json!(refresh_token);
     }
     body
 }

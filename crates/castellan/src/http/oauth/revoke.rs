@@ -1,0 +1,28 @@
+//! `POST /oauth/revoke` (RFC 7009): ends a refresh token's family. The client
+//! authenticates as at the token endpoint; unknown tokens get the same empty 200.
+
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use castellan_core::oauth::{client_auth, refresh};
+
+use super::token::{invalid, parse, presented};
+use crate::app::AppState;
+use crate::http::error::{OAuthHttpError, no_store};
+
+pub async fn revoke(
+    State(s): State<AppState>,
+    request: Request,
+) -> Result<Response, OAuthHttpError> {
+    let (params, basic) = parse(request).await?;
+    let basic_auth = basic.is_some();
+    let credentials = presented(&params, basic)?;
+    let token = params
+        .get("token")
+        .ok_or_else(|| invalid("Missing required parameter: token"))?;
+    let client = client_auth::authenticate(s.store.as_ref(), &credentials)
+        .await
+        .map_err(|error| OAuthHttpError { error, basic_auth })?;
+    refresh::revoke(s.store.as_ref(), &client, token).await?;
+    Ok((StatusCode::OK, no_store()).into_response())
+}
