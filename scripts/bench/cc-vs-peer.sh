@@ -256,22 +256,23 @@ for line in open(sys.argv[1]):
     f = line.rstrip("\n").split("\t")
     label, conc, rps, per_cpu, cpu_pct = f[0], int(f[1]), float(f[2]), f[10], f[9]
     rows.setdefault((label, conc), []).append(
-        (rps, float(per_cpu) if per_cpu not in ("-", "") else float("nan"), cpu_pct))
+        (rps, float(per_cpu) if per_cpu not in ("-", "") else float("nan"),
+         float(cpu_pct) if cpu_pct not in ("-", "") else float("nan")))
 env = dict(l.strip().split("=", 1) for l in open(sys.argv[2]) if "=" in l)
 med = lambda xs: statistics.median(xs) if xs else float("nan")
 def get(label, conc, i):
     return med([r[i] for r in rows.get((label, conc), [])])
 C, E, P = "castellan-RS256", "castellan-EdDSA", "oidc-provider"
 concs = sorted({c for (_, c) in rows})
-print("tokens/s (server CPU %) and tokens per server CPU-second; ratios castellan/peer")
+rounds = max(len(v) for v in rows.values())
+print(f"tokens/s, server CPU %, tokens per server CPU-second (median of {rounds} round(s)); ratios castellan/peer")
 print(f"{'conc':>4} | {'RS256 t/s':>9} {'cpu%':>4} {'t/cpu-s':>7} | {'EdDSA t/s':>9} {'cpu%':>4} {'t/cpu-s':>7} | {'peer t/s':>8} {'cpu%':>4} {'t/cpu-s':>7} | {'RS/peer':>7} {'Ed/peer':>7} {'RS/peer cpu-s':>13} {'Ed/peer cpu-s':>13}")
 for c in concs:
     cells = []
     for lab in (C, E, P):
-        cpu = "/".join(r[2] for r in rows.get((lab, c), []))
-        cells.append((get(lab, c, 0), cpu, get(lab, c, 1)))
+        cells.append((get(lab, c, 0), get(lab, c, 2), get(lab, c, 1)))
     (r1, c1, k1), (r2, c2, k2), (r3, c3, k3) = cells
-    print(f"{c:>4} | {r1:>9.0f} {c1:>4} {k1:>7.0f} | {r2:>9.0f} {c2:>4} {k2:>7.0f} | {r3:>8.0f} {c3:>4} {k3:>7.0f} | "
+    print(f"{c:>4} | {r1:>9.0f} {c1:>4.0f} {k1:>7.0f} | {r2:>9.0f} {c2:>4.0f} {k2:>7.0f} | {r3:>8.0f} {c3:>4.0f} {k3:>7.0f} | "
           f"{r1/r3:>7.2f} {r2/r3:>7.2f} {k1/k3:>13.2f} {k2/k3:>13.2f}")
 print()
 print(f"idle RSS: castellan {env.get('castellan_idle_rss_mib', '?')} MiB, peer {env.get('peer_idle_rss_mib', '?')} MiB; "

@@ -39,6 +39,11 @@ pub fn token_digest(token: &str) -> String {
         .collect()
 }
 
+/// Equality of two secrets without an early exit on the first differing byte.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    constant_time::verify_slices_are_equal(a, b).is_ok()
+}
+
 /// `hmac-sha256$<salt>$<digest>`, both base64.
 pub fn hash_client_secret(secret: &str) -> String {
     let salt = random_bytes::<16>();

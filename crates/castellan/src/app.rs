@@ -23,6 +23,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use crate::config::Settings;
 use crate::http::error::ApiError;
+use crate::http::pages::{self, Pages};
 use crate::http::{dbconnections, management, oauth, ops, request_id};
 use crate::{master_key, telemetry};
 
@@ -40,6 +41,7 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub management_openapi: Arc<Value>,
     pub passwords: Arc<PasswordService>,
+    pub pages: Arc<Pages>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,6 +52,8 @@ pub enum StartError {
     MasterKey(#[from] master_key::MasterKeyError),
     #[error("cannot prepare the tenant: {0}")]
     Bootstrap(#[from] castellan_core::Error),
+    #[error(transparent)]
+    Templates(#[from] crate::http::pages::TemplateError),
     #[error("cannot listen on {addr}: {cause}")]
     Listen {
         addr: SocketAddr,
@@ -80,6 +84,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
     let mut management_audiences = vec![system_apis::management_api_identifier(&settings.issuer)];
     management_audiences.extend(system_apis::management_api_https_alias(&settings.issuer));
     let management_openapi = management::api().openapi(&settings.issuer);
+    let pages = Pages::load(settings.templates_dir.as_deref())?;
     Ok(AppState {
         tokens: Arc::new(TokenService {
             issuer: settings.issuer.clone(),
@@ -92,6 +97,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
         management_audiences: Arc::new(management_audiences),
         metrics: telemetry::metrics_handle(),
         management_openapi: Arc::new(management_openapi),
+        pages: Arc::new(pages),
         passwords: Arc::new(PasswordService::new(
             std::thread::available_parallelism().map_or(2, usize::from),
         )),
@@ -129,6 +135,13 @@ pub fn router(state: AppState) -> Router {
             get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
         )
         .route("/dbconnections/signup", post(dbconnections::signup))
+        .route("/authorize", get(pages::authorize::authorize))
+        .route("/authorize/login", post(pages::authorize::login))
+        .route("/authorize/signup", post(pages::authorize::signup))
+        .route("/authorize/consent", post(pages::authorize::consent))
+        .route("/v2/logout", get(pages::logout::v2_logout))
+        .route("/oidc/logout", get(pages::logout::oidc_logout))
+        .route("/static/castellan.css", get(pages::stylesheet))
         .route(
             "/api/v2/openapi.json",
             get(

@@ -40,6 +40,7 @@ struct FileSettings {
     secret_key: Option<String>,
     secret_key_file: Option<PathBuf>,
     max_body_bytes: Option<usize>,
+    templates_dir: Option<PathBuf>,
     bootstrap: Option<BootstrapFile>,
 }
 
@@ -90,6 +91,8 @@ pub struct Settings {
     pub secret_key: Option<Secret>,
     pub secret_key_file: Option<PathBuf>,
     pub max_body_bytes: usize,
+    /// Page templates here replace the built-in ones of the same name.
+    pub templates_dir: Option<PathBuf>,
     pub bootstrap: Option<(String, Secret)>,
 }
 
@@ -245,6 +248,10 @@ impl Settings {
             secret_key,
             secret_key_file,
             max_body_bytes,
+            templates_dir: env
+                .var("CASTELLAN_TEMPLATES_DIR")
+                .map(PathBuf::from)
+                .or(file.templates_dir),
             bootstrap,
         })
     }
@@ -276,6 +283,9 @@ impl Settings {
             put("secret_key_file", path.display().to_string().into());
         }
         put("max_body_bytes", (self.max_body_bytes as i64).into());
+        if let Some(dir) = &self.templates_dir {
+            put("templates_dir", dir.display().to_string().into());
+        }
         if let Some((id, _)) = &self.bootstrap {
             let mut b = toml::Table::new();
             b.insert("client_id".into(), id.clone().into());

@@ -1,4 +1,6 @@
 //! Log-in: the steps that turn credentials into a user, shared by the password grants and
 //! the log-in page.
 
+pub mod authorize;
 pub mod password;
+pub mod session;

@@ -2,6 +2,7 @@
 
 pub mod access_token;
 pub mod audience;
+pub mod authorization_code;
 pub mod client_auth;
 pub mod client_credentials;
 pub mod error;

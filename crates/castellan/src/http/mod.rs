@@ -9,4 +9,5 @@ pub mod guard;
 pub mod management;
 pub mod oauth;
 pub mod ops;
+pub mod pages;
 pub mod request_id;

@@ -50,6 +50,7 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         secret_key: None,
         secret_key_file: None,
         max_body_bytes: 64 * 1024,
+        templates_dir: None,
         bootstrap: Some((ADMIN_ID.into(), Secret(ADMIN_SECRET.into()))),
     }
 }

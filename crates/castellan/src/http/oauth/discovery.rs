@@ -15,11 +15,17 @@ pub async fn openid_configuration(State(s): State<AppState>) -> Json<Value> {
     let algs: Vec<&str> = SigningAlg::ALL.iter().map(|a| a.name()).collect();
     Json(json!({
         "issuer": issuer,
+        "authorization_endpoint": format!("{issuer}authorize"),
         "token_endpoint": format!("{issuer}oauth/token"),
+        "end_session_endpoint": format!("{issuer}oidc/logout"),
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "code_challenge_methods_supported": ["S256"],
         "jwks_uri": format!("{issuer}.well-known/jwks.json"),
         "userinfo_endpoint": format!("{issuer}userinfo"),
         "revocation_endpoint": format!("{issuer}oauth/revoke"),
         "grant_types_supported": [
+            "authorization_code",
             "client_credentials",
             "password",
             "http://auth0.com/oauth/grant-type/password-realm",

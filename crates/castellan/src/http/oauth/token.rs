@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use castellan_core::oauth::OAuthError;
+use castellan_core::oauth::authorization_code::{self, CodeExchange};
 use castellan_core::oauth::client_auth::{self, PresentedCredentials};
 use castellan_core::oauth::client_credentials::{self, ClientCredentialsRequest};
 use castellan_core::oauth::password::{self, PasswordGrantRequest};
@@ -25,9 +26,6 @@ use crate::http::error::{OAuthHttpError, no_store};
 
 /// Token requests are small; anything bigger is not one.
 const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
-
-/// Known grant names not served yet.
-const PLANNED_GRANTS: &[&str] = &["authorization_code"];
 
 pub(super) struct TokenParams(HashMap<String, String>);
 
@@ -221,11 +219,25 @@ pub async fn token(
                     .map_err(with_basic)?;
             user_tokens_body(issued)
         }
-        planned if PLANNED_GRANTS.contains(&planned) => {
-            return Err(OAuthError::UnsupportedGrantType(format!(
-                "Grant type '{planned}' is not served by this version of Castellan yet"
-            ))
-            .into());
+        authorization_code::GRANT_TYPE => {
+            let client = client_auth::authenticate(s.store.as_ref(), &credentials)
+                .await
+                .map_err(with_basic)?;
+            let services = password::Services {
+                store: s.store.as_ref(),
+                tokens: &s.tokens,
+                passwords: &s.passwords,
+                clock: s.clock.as_ref(),
+            };
+            let exchange = CodeExchange {
+                code: params.get("code"),
+                redirect_uri: params.get("redirect_uri"),
+                code_verifier: params.get("code_verifier"),
+            };
+            let issued = authorization_code::exchange(&services, &client, &exchange, &ctx)
+                .await
+                .map_err(with_basic)?;
+            user_tokens_body(issued)
         }
         other => {
             return Err(OAuthError::UnsupportedGrantType(format!(

@@ -1,0 +1,140 @@
+//! The `authorization_code` grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.6): the code
+//! is taken from the store in one step, so it is redeemed once at most.
+
+use aws_lc_rs::constant_time::verify_slices_are_equal;
+use aws_lc_rs::digest::{SHA256, digest};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::OAuthError;
+use super::password::Services;
+use super::user_tokens::{self, UserTokenRequest, UserTokens};
+use crate::events::{self, LogEventExt, RequestContext};
+use crate::model::Client;
+use crate::secrets::token_digest;
+
+pub const GRANT_TYPE: &str = "authorization_code";
+
+const INVALID: &str = "Invalid authorization code";
+
+pub struct CodeExchange<'a> {
+    pub code: Option<&'a str>,
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+}
+
+fn pkce_matches(verifier: &str, challenge: &str) -> bool {
+    // RFC 7636 §4.1: 43 to 128 unreserved characters.
+    let well_formed = (43..=128).contains(&verifier.len())
+        && verifier
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    let computed = URL_SAFE_NO_PAD.encode(digest(&SHA256, verifier.as_bytes()));
+    well_formed && verify_slices_are_equal(computed.as_bytes(), challenge.as_bytes()).is_ok()
+}
+
+pub async fn exchange(
+    services: &Services<'_>,
+    client: &Client,
+    request: &CodeExchange<'_>,
+    ctx: &RequestContext,
+) -> Result<UserTokens, OAuthError> {
+    let result = redeem(services, client, request).await;
+    let event = match &result {
+        Ok(_) => events::event(
+            "seacft",
+            "Successful exchange of authorization code for access token",
+            ctx,
+        ),
+        Err(e) => events::event("feacft", e.to_string(), ctx),
+    };
+    events::record(services.store, services.clock, event.client(client)).await;
+    result
+}
+
+async fn redeem(
+    services: &Services<'_>,
+    client: &Client,
+    request: &CodeExchange<'_>,
+) -> Result<UserTokens, OAuthError> {
+    let store = services.store;
+    if !client.has_grant(GRANT_TYPE) {
+        return Err(OAuthError::UnauthorizedClient(
+            "Grant type 'authorization_code' not allowed for the client.".into(),
+        ));
+    }
+    let code = request
+        .code
+        .ok_or_else(|| OAuthError::InvalidRequest("Missing required parameter: code".into()))?;
+    let redirect_uri = request.redirect_uri.ok_or_else(|| {
+        OAuthError::InvalidRequest("Missing required parameter: redirect_uri".into())
+    })?;
+    let record = store
+        .take_authorization_code(&token_digest(code))
+        .await?
+        .ok_or_else(|| OAuthError::InvalidGrant(INVALID.into()))?;
+    if record.client_id != client.client_id || record.expires_at <= services.clock.now() {
+        return Err(OAuthError::InvalidGrant(INVALID.into()));
+    }
+    if record.redirect_uri != redirect_uri {
+        return Err(OAuthError::InvalidGrant(
+            "redirect_uri does not match the one of the authorization request".into(),
+        ));
+    }
+    match (&record.code_challenge, request.code_verifier) {
+        (Some(challenge), Some(verifier)) if pkce_matches(verifier, challenge) => {}
+        (Some(_), _) => {
+            return Err(OAuthError::InvalidGrant(
+                "Failed to verify code verifier".into(),
+            ));
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::InvalidRequest(
+                "code_verifier given but the authorization request had no code_challenge".into(),
+            ));
+        }
+        (None, None) if client.is_public() => {
+            return Err(OAuthError::InvalidGrant(
+                "Public clients must use PKCE".into(),
+            ));
+        }
+        (None, None) => {}
+    }
+    let user = store
+        .find_user(&record.user_id)
+        .await?
+        .ok_or_else(|| OAuthError::InvalidGrant(INVALID.into()))?;
+    let scope = record.scope.join(" ");
+    user_tokens::issue(
+        store,
+        services.tokens,
+        UserTokenRequest {
+            client,
+            user: &user,
+            audience: record.audience.as_deref(),
+            scope: Some(&scope),
+            nonce: record.nonce.as_deref(),
+            grant_type: None,
+            auth_time: Some(record.auth_time),
+            refresh_family: None,
+        },
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pkce_matches;
+
+    #[test]
+    fn rfc7636_appendix_b() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+        assert!(pkce_matches(verifier, challenge));
+        assert!(!pkce_matches(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK",
+            challenge
+        ));
+        assert!(!pkce_matches("short", challenge));
+    }
+}

@@ -1,0 +1,429 @@
+//! `GET /authorize` and the forms it shows: log-in, sign-up and consent. Each form carries
+//! the original query (`q`), which is checked again on every post, and a CSRF token that
+//! must equal the CSRF cookie.
+
+use std::collections::HashMap;
+
+use axum::extract::rejection::FormRejection;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use castellan_core::directory::signup::{self, SignupError, SignupRequest};
+use castellan_core::events::{self, LogEventExt, RequestContext};
+use castellan_core::login::authorize::{self, AuthorizeError, AuthorizeRequest, Prompt};
+use castellan_core::login::password::{self, LoginError, PasswordLogin};
+use castellan_core::login::session;
+use castellan_core::model::User;
+use castellan_core::secrets::opaque_token;
+use minijinja::context;
+use serde::Deserialize;
+
+use super::{cookies, origin};
+use crate::app::AppState;
+use crate::http::context::Context;
+
+const CSRF_LIFETIME: i64 = 3600;
+
+fn secure(s: &AppState) -> bool {
+    s.settings.issuer.starts_with("https://")
+}
+
+fn parse_query(q: &str) -> Result<HashMap<String, String>, AuthorizeError> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q)
+        .map_err(|_| AuthorizeError::Page("The request's query string is malformed.".into()))?;
+    authorize::single_valued(pairs)
+}
+
+/// The same query with `screen_hint` set (or removed), for the links between the pages.
+fn with_screen_hint(q: &str, signup: bool) -> String {
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap_or_default();
+    pairs.retain(|(k, _)| k != "screen_hint" && k != "prompt");
+    if signup {
+        pairs.push(("screen_hint".into(), "signup".into()));
+    }
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+fn error_response(s: &AppState, error: AuthorizeError) -> Response {
+    match error {
+        AuthorizeError::Page(message) => s.pages.error(StatusCode::BAD_REQUEST, &message),
+        AuthorizeError::Redirect {
+            redirect_uri,
+            state,
+            error,
+            description,
+        } => {
+            let mut params = vec![
+                ("error", error.to_string()),
+                ("error_description", description),
+            ];
+            params.extend(state.map(|st| ("state", st)));
+            redirect_to(&redirect_uri, &params)
+        }
+    }
+}
+
+fn redirect_to(uri: &str, params: &[(&str, String)]) -> Response {
+    let query = serde_urlencoded::to_string(params).unwrap_or_default();
+    let separator = if uri.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{uri}{separator}{query}")).into_response()
+}
+
+async fn checked(s: &AppState, q: &str) -> Result<AuthorizeRequest, Response> {
+    let params = parse_query(q).map_err(|e| error_response(s, e))?;
+    authorize::validate(s.store.as_ref(), &s.settings.issuer, &params)
+        .await
+        .map_err(|e| error_response(s, e))
+}
+
+/// The CSRF token of this browser, and the cookie to set when it had none.
+fn csrf_token(s: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
+    match cookies::get(headers, cookies::CSRF) {
+        Some(token) => (token.to_string(), None),
+        None => {
+            let token = opaque_token();
+            let cookie = cookies::set(cookies::CSRF, &token, CSRF_LIFETIME, secure(s));
+            (token, Some(cookie))
+        }
+    }
+}
+
+fn with_cookies(
+    mut response: Response,
+    cookies: impl IntoIterator<Item = HeaderValue>,
+) -> Response {
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+struct PageForm<'a> {
+    q: &'a str,
+    csrf: &'a str,
+    error: Option<&'a str>,
+    filled: &'a str,
+}
+
+fn credentials_page(
+    s: &AppState,
+    status: StatusCode,
+    request: &AuthorizeRequest,
+    signup: bool,
+    form: PageForm<'_>,
+) -> Response {
+    let targets = origin(&request.redirect_uri)
+        .into_iter()
+        .collect::<Vec<_>>();
+    let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let context = context! {
+        client_name => request.client.name.clone(),
+        q => form.q,
+        csrf => form.csrf,
+        error => form.error,
+        username => form.filled,
+        email => form.filled,
+        q_signup => with_screen_hint(form.q, true),
+        q_login => with_screen_hint(form.q, false),
+    };
+    let template = if signup { "signup.html" } else { "login.html" };
+    s.pages.render(status, template, context, &targets)
+}
+
+/// The end of every path through the pages: consent where a third-party client needs it,
+/// then a code back to the client.
+async fn finish(
+    s: &AppState,
+    request: &AuthorizeRequest,
+    user: &User,
+    auth_time: i64,
+    consent_given: bool,
+    q: &str,
+    csrf: &str,
+) -> Response {
+    let wants_consent = authorize::needs_consent(request) || request.prompt == Prompt::Consent;
+    if wants_consent && !consent_given {
+        if request.prompt == Prompt::None {
+            return error_response(s, request.error("consent_required", "Consent required"));
+        }
+        let targets = origin(&request.redirect_uri)
+            .into_iter()
+            .collect::<Vec<_>>();
+        let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+        let context = context! {
+            client_name => request.client.name.clone(),
+            user_name => user.email.clone().or_else(|| user.username.clone()),
+            scopes => request.scope.clone(),
+            q => q,
+            csrf => csrf,
+        };
+        return s
+            .pages
+            .render(StatusCode::OK, "consent.html", context, &targets);
+    }
+    match authorize::issue_code(s.store.as_ref(), s.clock.as_ref(), request, user, auth_time).await
+    {
+        Ok(code) => {
+            let mut params = vec![("code", code)];
+            params.extend(request.state.clone().map(|st| ("state", st)));
+            redirect_to(&request.redirect_uri, &params)
+        }
+        Err(e) => {
+            tracing::error!(cause = %e, "could not issue an authorization code");
+            error_response(s, request.error("server_error", "Internal error"))
+        }
+    }
+}
+
+async fn current_session(s: &AppState, headers: &HeaderMap) -> Option<(i64, User)> {
+    let id = cookies::get(headers, cookies::SESSION)?;
+    match session::resume(s.store.as_ref(), s.clock.as_ref(), id).await {
+        Ok(found) => found.map(|(session, user)| (session.auth_time, user)),
+        Err(e) => {
+            tracing::warn!(cause = %e, "could not read a session");
+            None
+        }
+    }
+}
+
+pub async fn authorize(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let q = q.unwrap_or_default();
+    let request = match checked(&s, &q).await {
+        Ok(r) => r,
+        Err(response) => return response,
+    };
+    let (csrf, new_cookie) = csrf_token(&s, &headers);
+    let signed_in = current_session(&s, &headers).await;
+    let response = match (signed_in, request.prompt) {
+        (None, Prompt::None) => {
+            error_response(&s, request.error("login_required", "Login required"))
+        }
+        (Some((auth_time, user)), prompt) if prompt != Prompt::Login => {
+            finish(&s, &request, &user, auth_time, false, &q, &csrf).await
+        }
+        _ => {
+            let hint = request.login_hint.clone().unwrap_or_default();
+            let form = PageForm {
+                q: &q,
+                csrf: &csrf,
+                error: None,
+                filled: &hint,
+            };
+            credentials_page(&s, StatusCode::OK, &request, request.signup, form)
+        }
+    };
+    with_cookies(response, new_cookie)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CredentialsForm {
+    q: String,
+    csrf: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    decision: String,
+}
+
+/// The posted form, its CSRF token checked, and its authorization request checked again.
+async fn accepted(
+    s: &AppState,
+    headers: &HeaderMap,
+    form: Result<axum::extract::Form<CredentialsForm>, FormRejection>,
+) -> Result<(CredentialsForm, AuthorizeRequest), Response> {
+    let Ok(axum::extract::Form(form)) = form else {
+        return Err(s
+            .pages
+            .error(StatusCode::BAD_REQUEST, "The form is malformed."));
+    };
+    if !cookies::csrf_matches(headers, &form.csrf) {
+        return Err(s.pages.error(
+            StatusCode::FORBIDDEN,
+            "This form has expired or was not sent from this site. Go back and try again.",
+        ));
+    }
+    let request = checked(s, &form.q).await?;
+    Ok((form, request))
+}
+
+async fn signed_in(
+    s: &AppState,
+    request: &AuthorizeRequest,
+    user: &User,
+    form: &CredentialsForm,
+    ctx: &RequestContext,
+) -> Response {
+    let (id, session) = match session::start(s.store.as_ref(), s.clock.as_ref(), user).await {
+        Ok(started) => started,
+        Err(e) => {
+            tracing::error!(cause = %e, "could not start a session");
+            return s.pages.error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is temporarily unavailable.",
+            );
+        }
+    };
+    let event = events::event("s", "Success Login", ctx)
+        .client(&request.client)
+        .user(user);
+    events::record(s.store.as_ref(), s.clock.as_ref(), event).await;
+    let cookie = cookies::set(cookies::SESSION, &id, session::SESSION_LIFETIME, secure(s));
+    let response = finish(
+        s,
+        request,
+        user,
+        session.auth_time,
+        false,
+        &form.q,
+        &form.csrf,
+    )
+    .await;
+    with_cookies(response, [cookie])
+}
+
+pub async fn login(
+    State(s): State<AppState>,
+    Context(ctx): Context,
+    headers: HeaderMap,
+    form: Result<axum::extract::Form<CredentialsForm>, FormRejection>,
+) -> Response {
+    let (form, request) = match accepted(&s, &headers, form).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    let login = PasswordLogin {
+        connection: &request.connection,
+        identifier: &form.username,
+        password: &form.password,
+    };
+    match password::authenticate(
+        s.store.as_ref(),
+        &s.passwords,
+        s.clock.as_ref(),
+        login,
+        &ctx,
+    )
+    .await
+    {
+        Ok(user) => signed_in(&s, &request, &user, &form, &ctx).await,
+        Err(e) => {
+            let status = match &e {
+                LoginError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
+                LoginError::Failed(castellan_core::Error::Unavailable) => {
+                    StatusCode::SERVICE_UNAVAILABLE
+                }
+                LoginError::Failed(cause) => {
+                    tracing::error!(cause = %cause, "log-in failed");
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+                _ => StatusCode::UNAUTHORIZED,
+            };
+            let message = match &e {
+                LoginError::Failed(_) => "Something went wrong; try again shortly.".to_string(),
+                other => other.to_string(),
+            };
+            let page = PageForm {
+                q: &form.q,
+                csrf: &form.csrf,
+                error: Some(&message),
+                filled: &form.username,
+            };
+            credentials_page(&s, status, &request, false, page)
+        }
+    }
+}
+
+pub async fn signup(
+    State(s): State<AppState>,
+    Context(ctx): Context,
+    headers: HeaderMap,
+    form: Result<axum::extract::Form<CredentialsForm>, FormRejection>,
+) -> Response {
+    let (form, request) = match accepted(&s, &headers, form).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    let new_user = SignupRequest {
+        client_id: request.client.client_id.clone(),
+        connection: request.connection.clone(),
+        email: form.email.clone(),
+        password: form.password.clone(),
+        ..Default::default()
+    };
+    let result = signup::signup(
+        s.store.as_ref(),
+        &s.passwords,
+        s.clock.as_ref(),
+        new_user,
+        &ctx,
+    )
+    .await;
+    let user = match result {
+        Ok(user) => user,
+        Err(e) => {
+            let (status, message) = match &e {
+                SignupError::Failed(cause) => {
+                    tracing::error!(cause = %cause, "sign-up failed");
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Something went wrong; try again shortly.".to_string(),
+                    )
+                }
+                other => (StatusCode::BAD_REQUEST, other.to_string()),
+            };
+            let page = PageForm {
+                q: &form.q,
+                csrf: &form.csrf,
+                error: Some(&message),
+                filled: &form.email,
+            };
+            return credentials_page(&s, status, &request, true, page);
+        }
+    };
+    match s
+        .store
+        .record_login(&user.user_id, &ctx.ip, s.clock.now())
+        .await
+    {
+        Ok(user) => signed_in(&s, &request, &user, &form, &ctx).await,
+        Err(e) => {
+            tracing::error!(cause = %e, "could not record the first log-in");
+            s.pages.error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is temporarily unavailable.",
+            )
+        }
+    }
+}
+
+pub async fn consent(
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    form: Result<axum::extract::Form<CredentialsForm>, FormRejection>,
+) -> Response {
+    let (form, request) = match accepted(&s, &headers, form).await {
+        Ok(ok) => ok,
+        Err(response) => return response,
+    };
+    let Some((auth_time, user)) = current_session(&s, &headers).await else {
+        return s.pages.error(
+            StatusCode::UNAUTHORIZED,
+            "Your session has ended. Start again from the application.",
+        );
+    };
+    if form.decision != "allow" {
+        return error_response(
+            &s,
+            request.error("access_denied", "User did not authorize the request"),
+        );
+    }
+    finish(&s, &request, &user, auth_time, true, &form.q, &form.csrf).await
+}

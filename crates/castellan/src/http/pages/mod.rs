@@ -1,0 +1,147 @@
+//! Castellan's own pages: server-rendered HTML that works without JavaScript, under a
+//! strict Content-Security-Policy, with CSRF tokens and `SameSite` cookies. Templates are
+//! compiled into the binary; a file of the same name in `templates_dir` replaces one.
+
+pub mod authorize;
+mod cookies;
+pub mod logout;
+
+use std::path::Path;
+
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use minijinja::Environment;
+
+use super::request_id;
+
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "layout.html",
+        include_str!("../../../templates/layout.html"),
+    ),
+    ("login.html", include_str!("../../../templates/login.html")),
+    (
+        "signup.html",
+        include_str!("../../../templates/signup.html"),
+    ),
+    (
+        "consent.html",
+        include_str!("../../../templates/consent.html"),
+    ),
+    ("error.html", include_str!("../../../templates/error.html")),
+    (
+        "logged_out.html",
+        include_str!("../../../templates/logged_out.html"),
+    ),
+];
+
+const STYLESHEET: &str = include_str!("../../../templates/castellan.css");
+
+pub struct Pages {
+    env: Environment<'static>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("template {name}: {cause}")]
+pub struct TemplateError {
+    name: String,
+    cause: String,
+}
+
+impl Pages {
+    /// The built-in templates, each replaced by `{dir}/{name}` where such a file exists.
+    pub fn load(dir: Option<&Path>) -> Result<Self, TemplateError> {
+        let mut env = Environment::new();
+        for (name, builtin) in TEMPLATES {
+            let source = match dir.map(|d| d.join(name)).filter(|p| p.exists()) {
+                Some(path) => std::fs::read_to_string(&path).map_err(|e| TemplateError {
+                    name: path.display().to_string(),
+                    cause: e.to_string(),
+                })?,
+                None => builtin.to_string(),
+            };
+            env.add_template_owned(*name, source)
+                .map_err(|e| TemplateError {
+                    name: name.to_string(),
+                    cause: e.to_string(),
+                })?;
+        }
+        Ok(Self { env })
+    }
+
+    /// Renders `name`; `form_targets` are the origins a form on the page may lead to.
+    pub fn render(
+        &self,
+        status: StatusCode,
+        name: &str,
+        context: minijinja::Value,
+        form_targets: &[&str],
+    ) -> Response {
+        let rendered = self.env.get_template(name).and_then(|t| t.render(context));
+        match rendered {
+            Ok(html) => with_page_headers((status, Html(html)).into_response(), form_targets),
+            Err(e) => {
+                tracing::error!(template = name, cause = %e, "a page failed to render");
+                let body = "<!doctype html><title>Error</title><p>Internal error</p>";
+                with_page_headers(
+                    (StatusCode::INTERNAL_SERVER_ERROR, Html(body)).into_response(),
+                    &[],
+                )
+            }
+        }
+    }
+
+    pub fn error(&self, status: StatusCode, message: &str) -> Response {
+        let context =
+            minijinja::context! { message => message, request_id => request_id::current() };
+        self.render(status, "error.html", context, &[])
+    }
+}
+
+/// No script runs on these pages; styles come from our own stylesheet; forms post to us
+/// (and may be redirected on to the client's callback); nobody may frame them.
+fn with_page_headers(mut response: Response, form_targets: &[&str]) -> Response {
+    let mut form_action = String::from("'self'");
+    for target in form_targets {
+        form_action.push(' ');
+        form_action.push_str(target);
+    }
+    let csp = format!(
+        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; \
+         frame-ancestors 'none'; base-uri 'none'"
+    );
+    let headers = response.headers_mut();
+    let mut set = |name: HeaderName, value: &str| {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.insert(name, v);
+        }
+    };
+    set(header::CONTENT_SECURITY_POLICY, &csp);
+    set(header::X_FRAME_OPTIONS, "DENY");
+    set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(header::REFERRER_POLICY, "no-referrer");
+    set(header::CACHE_CONTROL, "no-store");
+    response
+}
+
+pub async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+/// `scheme://host[:port]` of a URL, for the CSP's `form-action`.
+fn origin(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty()
+        && !host.contains(char::is_whitespace)
+        && !host.contains(';')
+        && !host.contains('\''))
+    .then(|| format!("{scheme}://{host}"))
+}

@@ -1,0 +1,599 @@
+//! The browser flows through Castellan's own pages, over plain HTTP with the forms parsed
+//! and posted as a browser would: sign-up and log-in with authorization code + PKCE,
+//! single sign-on across clients, `prompt`, consent, log-out, and every way to get it wrong.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::*;
+use reqwest::{Method, StatusCode, redirect};
+use serde_json::{Value, json};
+
+const SPA_CALLBACK: &str = "https://spa.example/callback";
+const WEB_CALLBACK: &str = "https://web.example/callback";
+const PASSWORD: &str = "correct horse battery";
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// A browser without JavaScript: keeps cookies, does not follow redirects.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookies: HashMap<String, String>,
+}
+
+struct Page {
+    status: StatusCode,
+    location: Option<String>,
+    csp: Option<String>,
+    body: String,
+}
+
+impl Page {
+    /// The value of the hidden input `name`, as the browser would send it.
+    fn field(&self, name: &str) -> String {
+        let marker = format!("name=\"{name}\" value=\"");
+        let start = self
+            .body
+            .find(&marker)
+            .unwrap_or_else(|| panic!("no field {name} in {}", self.body))
+            + marker.len();
+        let end = start + self.body[start..].find('"').unwrap();
+        unescape(&self.body[start..end])
+    }
+
+    fn query(&self) -> HashMap<String, String> {
+        let location = self.location.as_deref().expect("a redirect");
+        let query = location.split_once('?').map(|(_, q)| q).unwrap_or_default();
+        serde_urlencoded::from_str(query).unwrap()
+    }
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&#x2f;", "/")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+impl Browser {
+    fn new(server: &TestServer) -> Self {
+        Browser {
+            http: reqwest::Client::builder()
+                .redirect(redirect::Policy::none())
+                .build()
+                .unwrap(),
+            base: server.base.clone(),
+            cookies: HashMap::new(),
+        }
+    }
+
+    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
+        let cookie = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let response = request.header("cookie", cookie).send().await.unwrap();
+        for set in response.headers().get_all("set-cookie") {
+            let pair = set.to_str().unwrap().split(';').next().unwrap();
+            let (name, value) = pair.split_once('=').unwrap();
+            if value.is_empty() {
+                self.cookies.remove(name);
+            } else {
+                self.cookies.insert(name.to_string(), value.to_string());
+            }
+        }
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_string())
+        };
+        Page {
+            status: response.status(),
+            location: header("location"),
+            csp: header("content-security-policy"),
+            body: response.text().await.unwrap(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        let request = self.http.get(format!("{}{path}", self.base));
+        self.send(request).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        let request = self.http.post(format!("{}{path}", self.base)).form(form);
+        self.send(request).await
+    }
+}
+
+struct Tenant {
+    server: TestServer,
+    spa: String,
+    web: String,
+    web_secret: String,
+}
+
+async fn tenant() -> Tenant {
+    let server = TestServer::start().await;
+    let (_, spa) = server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(
+                json!({"name": "Single page app", "app_type": "spa", "callbacks": [SPA_CALLBACK],
+                        "allowed_logout_urls": ["https://spa.example/bye"]}),
+            ),
+        )
+        .await;
+    let (_, web) = server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "Web app", "callbacks": [WEB_CALLBACK], "grant_types": ["authorization_code"]})),
+        )
+        .await;
+    Tenant {
+        spa: spa["client_id"].as_str().unwrap().into(),
+        web: web["client_id"].as_str().unwrap().into(),
+        web_secret: web["client_secret"].as_str().unwrap().into(),
+        server,
+    }
+}
+
+fn authorize_path(client_id: &str, callback: &str, extra: &[(&str, &str)]) -> String {
+    let mut params = vec![
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", callback),
+        ("scope", "openid profile email"),
+        ("state", "st-123"),
+        ("nonce", "n-456"),
+    ];
+    params.extend_from_slice(extra);
+    format!(
+        "/authorize?{}",
+        serde_urlencoded::to_string(params).unwrap()
+    )
+}
+
+fn pkce(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    let mut params = vec![
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    params.extend_from_slice(extra);
+    params
+}
+
+impl Tenant {
+    /// Signs up through the page and returns the redirect back to the SPA.
+    async fn sign_up(&self, browser: &mut Browser, email: &str) -> Page {
+        let page = browser
+            .get(&authorize_path(
+                &self.spa,
+                SPA_CALLBACK,
+                &pkce(&[("screen_hint", "signup")]),
+            ))
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        assert!(page.body.contains("action=\"/authorize/signup\""));
+        let (q, csrf) = (page.field("q"), page.field("csrf"));
+        browser
+            .post(
+                "/authorize/signup",
+                &[
+                    ("q", &q),
+                    ("csrf", &csrf),
+                    ("email", email),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await
+    }
+
+    async fn exchange_spa(&self, code: &str, verifier: &str) -> (StatusCode, Value) {
+        self.server
+            .token_request(
+                json!({"grant_type": "authorization_code", "client_id": self.spa, "code": code,
+                                  "redirect_uri": SPA_CALLBACK, "code_verifier": verifier}),
+            )
+            .await
+    }
+}
+
+#[tokio::test]
+async fn sign_up_log_in_and_single_sign_on_with_pkce() {
+    let t = tenant().await;
+    let mut browser = Browser::new(&t.server);
+    let back = t.sign_up(&mut browser, "ada@example.com").await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    assert!(back.location.as_deref().unwrap().starts_with(SPA_CALLBACK));
+    let query = back.query();
+    assert_eq!(query["state"], "st-123");
+    assert!(browser.cookies.contains_key("castellan_session"));
+
+    let (status, tokens) = t.exchange_spa(&query["code"], VERIFIER).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let id = verify_with_jwks(&t.server, tokens["id_token"].as_str().unwrap(), &t.spa).await;
+    assert_eq!(
+        (id["nonce"].as_str(), id["email"].as_str()),
+        (Some("n-456"), Some("ada@example.com"))
+    );
+    assert!(id["auth_time"].is_i64());
+    assert!(
+        tokens.get("refresh_token").is_none(),
+        "no offline_access asked"
+    );
+
+    let (status, replay) = t.exchange_spa(&query["code"], VERIFIER).await;
+    assert_eq!(
+        (status, replay["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "single use"
+    );
+
+    // Single sign-on: another client gets a code without any page.
+    let sso = browser
+        .get(&authorize_path(&t.web, WEB_CALLBACK, &[]))
+        .await;
+    assert_eq!(sso.status, StatusCode::SEE_OTHER, "{}", sso.body);
+    let code = sso.query()["code"].clone();
+    let (status, tokens) = t
+        .server
+        .token_request(json!({"grant_type": "authorization_code", "client_id": t.web, "client_secret": t.web_secret,
+                              "code": code, "redirect_uri": WEB_CALLBACK}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let id = verify_with_jwks(&t.server, tokens["id_token"].as_str().unwrap(), &t.web).await;
+    assert_eq!(id["email"], "ada@example.com");
+
+    // prompt=login shows the log-in page although there is a session; logging in again works.
+    let page = browser
+        .get(&authorize_path(
+            &t.spa,
+            SPA_CALLBACK,
+            &pkce(&[("prompt", "login")]),
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("action=\"/authorize/login\""));
+    let csp = page.csp.clone().unwrap();
+    assert!(
+        csp.contains("default-src 'none'")
+            && csp.contains("form-action 'self' https://spa.example"),
+        "{csp}"
+    );
+    let (q, csrf) = (page.field("q"), page.field("csrf"));
+    let wrong = browser
+        .post(
+            "/authorize/login",
+            &[
+                ("q", &q),
+                ("csrf", &csrf),
+                ("username", "ada@example.com"),
+                ("password", "nope"),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.body.contains("Wrong email or password."));
+    let right = browser
+        .post(
+            "/authorize/login",
+            &[
+                ("q", &q),
+                ("csrf", &csrf),
+                ("username", "ADA@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(right.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        t.exchange_spa(&right.query()["code"], VERIFIER).await.0,
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn prompt_none_and_log_out() {
+    let t = tenant().await;
+    let mut stranger = Browser::new(&t.server);
+    let none = stranger
+        .get(&authorize_path(
+            &t.spa,
+            SPA_CALLBACK,
+            &pkce(&[("prompt", "none")]),
+        ))
+        .await;
+    assert_eq!(none.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        (
+            none.query()["error"].as_str(),
+            none.query()["state"].as_str()
+        ),
+        ("login_required", "st-123")
+    );
+
+    let mut browser = Browser::new(&t.server);
+    t.sign_up(&mut browser, "ada@example.com").await;
+    let silent = browser
+        .get(&authorize_path(
+            &t.spa,
+            SPA_CALLBACK,
+            &pkce(&[("prompt", "none")]),
+        ))
+        .await;
+    assert!(
+        silent.query().contains_key("code"),
+        "silent authentication with a session"
+    );
+
+    let not_allowed = browser
+        .get(&format!(
+            "/v2/logout?client_id={}&returnTo=https://evil.example",
+            t.spa
+        ))
+        .await;
+    assert_eq!(not_allowed.status, StatusCode::BAD_REQUEST);
+    let out = browser
+        .get(&format!(
+            "/v2/logout?client_id={}&returnTo=https%3A%2F%2Fspa.example%2Fbye",
+            t.spa
+        ))
+        .await;
+    assert_eq!(
+        (out.status, out.location.as_deref()),
+        (StatusCode::SEE_OTHER, Some("https://spa.example/bye"))
+    );
+    assert!(!browser.cookies.contains_key("castellan_session"));
+    let after = browser
+        .get(&authorize_path(
+            &t.spa,
+            SPA_CALLBACK,
+            &pkce(&[("prompt", "none")]),
+        ))
+        .await;
+    assert_eq!(after.query()["error"], "login_required");
+
+    // RP-initiated log-out with an ID token hint.
+    let back = t
+        .sign_up(&mut Browser::new(&t.server), "bob@example.com")
+        .await;
+    let (_, tokens) = t.exchange_spa(&back.query()["code"], VERIFIER).await;
+    let hint = tokens["id_token"].as_str().unwrap();
+    let path = format!(
+        "/oidc/logout?id_token_hint={hint}&post_logout_redirect_uri=https%3A%2F%2Fspa.example%2Fbye&state=s9"
+    );
+    let out = browser.get(&path).await;
+    assert_eq!(
+        out.location.as_deref(),
+        Some("https://spa.example/bye?state=s9")
+    );
+    let forged = format!(
+        "/oidc/logout?id_token_hint={}x&post_logout_redirect_uri=https%3A%2F%2Fspa.example%2Fbye",
+        &hint[..hint.len() - 1]
+    );
+    assert_eq!(browser.get(&forged).await.status, StatusCode::BAD_REQUEST);
+    let logs = t
+        .server
+        .running()
+        .state
+        .store
+        .list_logs(None, 100)
+        .await
+        .unwrap();
+    assert!(
+        logs.iter().any(|e| e.event_type == "slo") && logs.iter().any(|e| e.event_type == "seacft")
+    );
+}
+
+#[tokio::test]
+async fn third_party_clients_ask_for_consent() {
+    let t = tenant().await;
+    let (_, partner) = t
+        .server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "Partner", "is_first_party": false, "callbacks": [WEB_CALLBACK], "grant_types": ["authorization_code"]})),
+        )
+        .await;
+    let partner_id = partner["client_id"].as_str().unwrap();
+    let mut browser = Browser::new(&t.server);
+    t.sign_up(&mut browser, "ada@example.com").await;
+    let none = browser
+        .get(&authorize_path(
+            partner_id,
+            WEB_CALLBACK,
+            &[("prompt", "none")],
+        ))
+        .await;
+    assert_eq!(none.query()["error"], "consent_required");
+    let page = browser
+        .get(&authorize_path(partner_id, WEB_CALLBACK, &[]))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Partner") && page.body.contains("profile"));
+    let (q, csrf) = (page.field("q"), page.field("csrf"));
+    let denied = browser
+        .post(
+            "/authorize/consent",
+            &[("q", &q), ("csrf", &csrf), ("decision", "deny")],
+        )
+        .await;
+    assert_eq!(denied.query()["error"], "access_denied");
+    let allowed = browser
+        .post(
+            "/authorize/consent",
+            &[("q", &q), ("csrf", &csrf), ("decision", "allow")],
+        )
+        .await;
+    assert!(allowed.query().contains_key("code"));
+}
+
+#[tokio::test]
+async fn bad_requests_are_shown_or_returned_and_change_nothing() {
+    let t = tenant().await;
+    let mut browser = Browser::new(&t.server);
+    // Shown on our own page: unknown client, wrong or missing redirect_uri, repeated or malformed parameters.
+    for path in [
+        authorize_path("nope", SPA_CALLBACK, &[]),
+        authorize_path(&t.spa, "https://evil.example/cb", &[]),
+        format!("/authorize?response_type=code&client_id={}", t.spa),
+        format!(
+            "{}&client_id={}",
+            authorize_path(&t.spa, SPA_CALLBACK, &pkce(&[])),
+            t.spa
+        ),
+        "/authorize?client_id=%zz".to_string(),
+    ] {
+        let page = browser.get(&path).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{path}");
+        assert!(
+            page.location.is_none(),
+            "never redirected to an unchecked URI: {path}"
+        );
+        assert!(page.body.contains("Something went wrong"));
+    }
+    // Returned to the client: the redirect URI is known to be the client's.
+    for (extra, error) in [
+        (vec![], "invalid_request"),
+        (
+            vec![
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "plain"),
+            ],
+            "invalid_request",
+        ),
+        (pkce(&[("prompt", "sometimes")]), "invalid_request"),
+        (
+            pkce(&[("audience", "https://unknown.example")]),
+            "access_denied",
+        ),
+        (pkce(&[("connection", "nope")]), "invalid_request"),
+    ] {
+        let page = browser
+            .get(&authorize_path(&t.spa, SPA_CALLBACK, &extra))
+            .await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{extra:?}");
+        assert_eq!(page.query()["error"], error, "{extra:?}");
+        assert_eq!(page.query()["state"], "st-123");
+    }
+    let wrong_type = browser.get(&format!(
+        "/authorize?response_type=token&client_id={}&redirect_uri={SPA_CALLBACK}&code_challenge={CHALLENGE}&code_challenge_method=S256",
+        t.spa
+    )).await;
+    assert_eq!(wrong_type.query()["error"], "unsupported_response_type");
+
+    // A forged CSRF token, and no CSRF cookie at all.
+    let page = browser
+        .get(&authorize_path(
+            &t.spa,
+            SPA_CALLBACK,
+            &pkce(&[("screen_hint", "signup")]),
+        ))
+        .await;
+    let q = page.field("q");
+    let forged = browser
+        .post(
+            "/authorize/signup",
+            &[
+                ("q", &q),
+                ("csrf", "forged"),
+                ("email", "x@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    let csrf = page.field("csrf");
+    let mut other = Browser::new(&t.server);
+    let no_cookie = other
+        .post(
+            "/authorize/signup",
+            &[
+                ("q", &q),
+                ("csrf", &csrf),
+                ("email", "x@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(no_cookie.status, StatusCode::FORBIDDEN);
+    let (status, _) = t
+        .server
+        .token_request(json!({"grant_type": "password", "client_id": t.spa, "username": "x@example.com", "password": PASSWORD}))
+        .await;
+    assert_ne!(status, StatusCode::OK, "nothing was created");
+    let weak = browser
+        .post(
+            "/authorize/signup",
+            &[
+                ("q", &q),
+                ("csrf", &csrf),
+                ("email", "x@example.com"),
+                ("password", "short"),
+            ],
+        )
+        .await;
+    assert_eq!(weak.status, StatusCode::BAD_REQUEST);
+    assert!(weak.body.contains("too short"));
+}
+
+#[tokio::test]
+async fn code_exchange_checks_verifier_redirect_client_and_expiry() {
+    let t = tenant().await;
+    let mut browser = Browser::new(&t.server);
+    let code_of = |page: Page| page.query()["code"].clone();
+    let code = code_of(t.sign_up(&mut browser, "ada@example.com").await);
+    let (status, error) = t
+        .exchange_spa(&code, "wrong-verifier-wrong-verifier-wrong-verifier-00")
+        .await;
+    assert_eq!(
+        (status, error["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant"))
+    );
+    assert_eq!(
+        t.exchange_spa(&code, VERIFIER).await.0,
+        StatusCode::FORBIDDEN,
+        "a failed attempt used the code up"
+    );
+
+    let path = authorize_path(&t.spa, SPA_CALLBACK, &pkce(&[]));
+    let code = code_of(browser.get(&path).await);
+    let wrong_redirect = json!({"grant_type": "authorization_code", "client_id": t.spa, "code": code,
+                                "redirect_uri": "https://spa.example/other", "code_verifier": VERIFIER});
+    assert_eq!(
+        t.server.token_request(wrong_redirect).await.1["error"],
+        "invalid_grant"
+    );
+
+    let code = code_of(browser.get(&path).await);
+    let other_client = json!({"grant_type": "authorization_code", "client_id": t.web, "client_secret": t.web_secret,
+                              "code": code, "redirect_uri": SPA_CALLBACK});
+    assert_eq!(
+        t.server.token_request(other_client).await.1["error"],
+        "invalid_grant"
+    );
+
+    let code = code_of(browser.get(&path).await);
+    t.server.clock.advance(61);
+    assert_eq!(
+        t.exchange_spa(&code, VERIFIER).await.1["error"],
+        "invalid_grant",
+        "expired"
+    );
+    let missing = json!({"grant_type": "authorization_code", "client_id": t.spa, "redirect_uri": SPA_CALLBACK});
+    assert_eq!(
+        t.server.token_request(missing).await.1["error"],
+        "invalid_request"
+    );
+}
