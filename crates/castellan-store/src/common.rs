@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 
 use castellan_core::model::{
-    AuthorizationCode, Client, ClientGrant, Connection, LogEvent, Named, RefreshToken, ResourceServer, Session,
-    SigningAlg, SigningKeyRecord, User,
+    AuthorizationCode, Client, ClientGrant, Connection, LogEvent, Mail, Named, RefreshToken, ResourceServer, Session,
+    SigningAlg, SigningKeyRecord, Ticket, TicketKind, User,
 };
 use castellan_core::paging::{Page, PageRequest};
 use castellan_core::store::{
     AuthorizationCodeStore, ClientGrantFilter, ClientGrantStore, ClientStore, ConnectionStore, LogStore,
-    LoginFailureStore, RefreshTokenStore, ResourceServerStore, SessionStore, SigningKeyStore, Store, StoreError,
-    StoreResult, UserStore,
+    LoginFailureStore, OutboxStore, RefreshTokenStore, ResourceServerStore, SessionStore, SigningKeyStore, Store,
+    StoreError, StoreResult, TicketStore, UserStore,
 };
 use sqlx::{Pool, Row};
 
@@ -711,6 +711,35 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
+    async fn reset_password(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $2, last_password_reset = $3, updated_at = $3 WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .bind(hash)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn set_email_verified(&self, user_id: &str, now: i64) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE user_id = $1")
+            .bind(user_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
     async fn record_login(&self, user_id: &str, ip: &str, now: i64) -> StoreResult<User> {
         let done = sqlx::query(
             "UPDATE users SET logins_count = logins_count + 1, last_login = $2, last_ip = $3, updated_at = $2 \
@@ -1001,6 +1030,89 @@ impl RefreshTokenStore for SqlStore {
             .await
             .map_err(map)?;
         Ok(())
+    }
+}
+
+impl SqlStore {
+    async fn ticket_query(&self, sql: &'static str, ticket_hash: &str) -> StoreResult<Option<Ticket>> {
+        let row = sqlx::query(sql)
+            .bind(ticket_hash)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?;
+        row.map(|row| {
+            Ok(Ticket {
+                ticket_hash: row.try_get("ticket_hash").map_err(map)?,
+                kind: parse_named::<TicketKind>("kind", &row.try_get::<String, _>("kind").map_err(map)?)?,
+                user_id: row.try_get("user_id").map_err(map)?,
+                client_id: row.try_get("client_id").map_err(map)?,
+                expires_at: row.try_get("expires_at").map_err(map)?,
+            })
+        })
+        .transpose()
+    }
+}
+
+#[async_trait::async_trait]
+impl TicketStore for SqlStore {
+    async fn create_ticket(&self, t: &Ticket) -> StoreResult<()> {
+        sqlx::query("INSERT INTO tickets (ticket_hash, kind, user_id, client_id, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&t.ticket_hash)
+            .bind(t.kind.name())
+            .bind(&t.user_id)
+            .bind(&t.client_id)
+            .bind(t.expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+
+    async fn find_ticket(&self, ticket_hash: &str) -> StoreResult<Option<Ticket>> {
+        self.ticket_query("SELECT ticket_hash, kind, user_id, client_id, expires_at FROM tickets WHERE ticket_hash = $1", ticket_hash)
+            .await
+    }
+
+    async fn take_ticket(&self, ticket_hash: &str) -> StoreResult<Option<Ticket>> {
+        self.ticket_query(
+            "DELETE FROM tickets WHERE ticket_hash = $1 RETURNING ticket_hash, kind, user_id, client_id, expires_at",
+            ticket_hash,
+        )
+        .await
+    }
+}
+
+#[async_trait::async_trait]
+impl OutboxStore for SqlStore {
+    async fn push_mail(&self, m: &Mail) -> StoreResult<()> {
+        sqlx::query("INSERT INTO outbox (id, recipient, subject, body, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&m.id)
+            .bind(&m.recipient)
+            .bind(&m.subject)
+            .bind(&m.body)
+            .bind(m.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(())
+    }
+
+    async fn list_mail(&self) -> StoreResult<Vec<Mail>> {
+        let rows = sqlx::query("SELECT id, recipient, subject, body, created_at FROM outbox ORDER BY id")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        rows.iter()
+            .map(|row| {
+                Ok(Mail {
+                    id: row.try_get("id").map_err(map)?,
+                    recipient: row.try_get("recipient").map_err(map)?,
+                    subject: row.try_get("subject").map_err(map)?,
+                    body: row.try_get("body").map_err(map)?,
+                    created_at: row.try_get("created_at").map_err(map)?,
+                })
+            })
+            .collect()
     }
 }
 

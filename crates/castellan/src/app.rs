@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use castellan_core::clock::Clock;
 use castellan_core::directory::bootstrap::{self, AdminCredentials, AdminOutcome};
+use castellan_core::login::recovery::{Mailer, OutboxMailer, Recovery};
 use castellan_core::oauth::access_token::TokenService;
 use castellan_core::oauth::keyring::Keyring;
 use castellan_core::passwords::PasswordService;
@@ -42,6 +43,18 @@ pub struct AppState {
     pub management_openapi: Arc<Value>,
     pub passwords: Arc<PasswordService>,
     pub pages: Arc<Pages>,
+    pub mailer: Arc<dyn Mailer>,
+}
+
+impl AppState {
+    pub fn recovery(&self) -> Recovery<'_> {
+        Recovery {
+            store: self.store.as_ref(),
+            mailer: self.mailer.as_ref(),
+            clock: self.clock.as_ref(),
+            issuer: &self.settings.issuer,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -85,6 +98,10 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
     management_audiences.extend(system_apis::management_api_https_alias(&settings.issuer));
     let management_openapi = management::api().openapi(&settings.issuer);
     let pages = Pages::load(settings.templates_dir.as_deref())?;
+    let mailer: Arc<dyn Mailer> = Arc::new(OutboxMailer {
+        store: store.clone(),
+        clock: clock.clone(),
+    });
     Ok(AppState {
         tokens: Arc::new(TokenService {
             issuer: settings.issuer.clone(),
@@ -98,6 +115,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
         metrics: telemetry::metrics_handle(),
         management_openapi: Arc::new(management_openapi),
         pages: Arc::new(pages),
+        mailer,
         passwords: Arc::new(PasswordService::new(
             std::thread::available_parallelism().map_or(2, usize::from),
         )),
@@ -139,6 +157,19 @@ pub fn router(state: AppState) -> Router {
         .route("/authorize/login", post(pages::authorize::login))
         .route("/authorize/signup", post(pages::authorize::signup))
         .route("/authorize/consent", post(pages::authorize::consent))
+        .route(
+            "/authorize/forgot",
+            get(pages::recovery::forgot_page).post(pages::recovery::forgot_submit),
+        )
+        .route(
+            "/reset-password",
+            get(pages::recovery::reset_page).post(pages::recovery::reset_submit),
+        )
+        .route("/verify-email", get(pages::recovery::verify_email))
+        .route(
+            "/dbconnections/change_password",
+            post(dbconnections::change_password),
+        )
         .route("/v2/logout", get(pages::logout::v2_logout))
         .route("/oidc/logout", get(pages::logout::oidc_logout))
         .route("/static/castellan.css", get(pages::stylesheet))

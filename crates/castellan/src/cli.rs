@@ -35,6 +35,8 @@ enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Print the mail waiting in the outbox (used when no SMTP server is configured).
+    Outbox,
     /// Manage signing keys.
     Keys {
         #[command(subcommand)]
@@ -88,6 +90,7 @@ pub fn main() -> ExitCode {
             Command::Keys {
                 action: KeysAction::Rotate { alg },
             } => rotate(settings, &alg).await,
+            Command::Outbox => outbox(settings).await,
         }
     });
     match result {
@@ -149,4 +152,25 @@ async fn shutdown_signal() {
     }
     #[cfg(not(unix))]
     interrupt.await.unwrap_or(());
+}
+
+async fn outbox(settings: Settings) -> Result<(), String> {
+    let store = castellan_store::open(&settings.database_url)
+        .await
+        .map_err(|e| e.to_string())?;
+    let mail = store.list_mail().await.map_err(|e| e.to_string())?;
+    if mail.is_empty() {
+        println!("The outbox is empty.");
+    }
+    for m in mail {
+        let date = castellan_core::oidc::claims::timestamp(m.created_at);
+        println!(
+            "To: {}\nSubject: {}\nDate: {}\n\n{}\n----",
+            m.recipient,
+            m.subject,
+            date.as_str().unwrap_or(""),
+            m.body
+        );
+    }
+    Ok(())
 }

@@ -280,3 +280,15 @@ fn json_logs_carry_the_request_id() {
         "{stderr}"
     );
 }
+
+#[test]
+fn outbox_prints_what_is_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(castellan(dir.path(), &["outbox"]));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("The outbox is empty."));
+}

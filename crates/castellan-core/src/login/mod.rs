@@ -3,4 +3,5 @@
 
 pub mod authorize;
 pub mod password;
+pub mod recovery;
 pub mod session;

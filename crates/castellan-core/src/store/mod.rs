@@ -6,6 +6,7 @@ mod clients;
 mod connections;
 mod grants;
 mod logs;
+mod mail;
 mod resource_servers;
 mod signing_keys;
 mod users;
@@ -15,6 +16,7 @@ pub use clients::ClientStore;
 pub use connections::ConnectionStore;
 pub use grants::{AuthorizationCodeStore, RefreshTokenStore, SessionStore};
 pub use logs::LogStore;
+pub use mail::{OutboxStore, TicketStore};
 pub use resource_servers::ResourceServerStore;
 pub use signing_keys::SigningKeyStore;
 pub use users::{LoginFailureStore, UserStore};
@@ -49,6 +51,8 @@ pub trait Store:
     + SessionStore
     + AuthorizationCodeStore
     + RefreshTokenStore
+    + TicketStore
+    + OutboxStore
 {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

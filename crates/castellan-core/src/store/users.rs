@@ -16,6 +16,9 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<Option<User>>;
     async fn find_password_hash(&self, user_id: &str) -> StoreResult<Option<String>>;
     async fn set_password_hash(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()>;
+    /// A new password after a reset: also records when.
+    async fn reset_password(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()>;
+    async fn set_email_verified(&self, user_id: &str, now: i64) -> StoreResult<()>;
     /// Counts a successful log-in and returns the user as it is afterwards.
     async fn record_login(&self, user_id: &str, ip: &str, now: i64) -> StoreResult<User>;
 }

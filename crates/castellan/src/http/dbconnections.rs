@@ -127,6 +127,7 @@ pub async fn signup(
         family_name: body.family_name,
         user_metadata: body.user_metadata,
     };
+    let client_id = request.client_id.clone();
     let user = signup::signup(
         s.store.as_ref(),
         &s.passwords,
@@ -135,6 +136,7 @@ pub async fn signup(
         &ctx,
     )
     .await?;
+    send_verification(&s, &user, &client_id).await;
     let mut answer = json!({
         "_id": user.local_id(),
         "email": user.email,
@@ -156,4 +158,54 @@ pub async fn signup(
         answer["user_metadata"] = Value::Object(user.user_metadata);
     }
     Ok((StatusCode::OK, Json(answer)).into_response())
+}
+
+/// A new user gets a link to verify the address; a mail failure does not undo the sign-up.
+pub async fn send_verification(s: &AppState, user: &castellan_core::model::User, client_id: &str) {
+    if let Err(e) = s.recovery().send_verification(user, Some(client_id)).await {
+        tracing::warn!(cause = %e, "could not send the verification email");
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ChangePasswordBody {
+    client_id: String,
+    email: String,
+    connection: String,
+}
+
+/// `POST /dbconnections/change_password`: mails a reset link if the address has an account;
+/// the answer is the same either way.
+pub async fn change_password(
+    State(s): State<AppState>,
+    Context(ctx): Context,
+    request: Request,
+) -> Result<Response, DbConnectionError> {
+    if content_type(&request) != "application/json" {
+        return Err(DbConnectionError::bad_request(
+            "invalid_body",
+            "Content-Type must be application/json",
+        ));
+    }
+    let bytes = read_limited(request, MAX_SIGNUP_BYTES).await.map_err(|_| {
+        DbConnectionError::bad_request("invalid_body", "The request body is too large")
+    })?;
+    let body: ChangePasswordBody = serde_json::from_slice(&bytes).map_err(|e| {
+        DbConnectionError::bad_request("invalid_body", format!("Invalid request: {e}"))
+    })?;
+    match s
+        .recovery()
+        .request_reset(&body.client_id, &body.connection, &body.email, &ctx)
+        .await
+    {
+        Ok(()) => Ok((
+            StatusCode::OK,
+            "We've just sent you an email to reset your password.",
+        )
+            .into_response()),
+        Err(castellan_core::Error::Invalid(message)) => {
+            Err(DbConnectionError::bad_request("bad.request", message))
+        }
+        Err(other) => Err(SignupError::Failed(other).into()),
+    }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use castellan_core::directory::signup::{self, SignupError, SignupRequest};
 use castellan_core::events::{self, LogEventExt, RequestContext};
@@ -14,7 +14,6 @@ use castellan_core::login::authorize::{self, AuthorizeError, AuthorizeRequest, P
 use castellan_core::login::password::{self, LoginError, PasswordLogin};
 use castellan_core::login::session;
 use castellan_core::model::User;
-use castellan_core::secrets::opaque_token;
 use minijinja::context;
 use serde::Deserialize;
 
@@ -22,20 +21,18 @@ use super::{cookies, origin};
 use crate::app::AppState;
 use crate::http::context::Context;
 
-const CSRF_LIFETIME: i64 = 3600;
-
-fn secure(s: &AppState) -> bool {
+pub(super) fn secure(s: &AppState) -> bool {
     s.settings.issuer.starts_with("https://")
 }
 
-fn parse_query(q: &str) -> Result<HashMap<String, String>, AuthorizeError> {
+pub(super) fn parse_query(q: &str) -> Result<HashMap<String, String>, AuthorizeError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q)
         .map_err(|_| AuthorizeError::Page("The request's query string is malformed.".into()))?;
     authorize::single_valued(pairs)
 }
 
 /// The same query with `screen_hint` set (or removed), for the links between the pages.
-fn with_screen_hint(q: &str, signup: bool) -> String {
+pub(super) fn with_screen_hint(q: &str, signup: bool) -> String {
     let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(q).unwrap_or_default();
     pairs.retain(|(k, _)| k != "screen_hint" && k != "prompt");
     if signup {
@@ -69,33 +66,11 @@ fn redirect_to(uri: &str, params: &[(&str, String)]) -> Response {
     Redirect::to(&format!("{uri}{separator}{query}")).into_response()
 }
 
-async fn checked(s: &AppState, q: &str) -> Result<AuthorizeRequest, Response> {
+pub(super) async fn checked(s: &AppState, q: &str) -> Result<AuthorizeRequest, Response> {
     let params = parse_query(q).map_err(|e| error_response(s, e))?;
     authorize::validate(s.store.as_ref(), &s.settings.issuer, &params)
         .await
         .map_err(|e| error_response(s, e))
-}
-
-/// The CSRF token of this browser, and the cookie to set when it had none.
-fn csrf_token(s: &AppState, headers: &HeaderMap) -> (String, Option<HeaderValue>) {
-    match cookies::get(headers, cookies::CSRF) {
-        Some(token) => (token.to_string(), None),
-        None => {
-            let token = opaque_token();
-            let cookie = cookies::set(cookies::CSRF, &token, CSRF_LIFETIME, secure(s));
-            (token, Some(cookie))
-        }
-    }
-}
-
-fn with_cookies(
-    mut response: Response,
-    cookies: impl IntoIterator<Item = HeaderValue>,
-) -> Response {
-    for cookie in cookies {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
 }
 
 struct PageForm<'a> {
@@ -196,7 +171,7 @@ pub async fn authorize(
         Ok(r) => r,
         Err(response) => return response,
     };
-    let (csrf, new_cookie) = csrf_token(&s, &headers);
+    let (csrf, new_cookie) = cookies::csrf_token(&headers, secure(&s));
     let signed_in = current_session(&s, &headers).await;
     let response = match (signed_in, request.prompt) {
         (None, Prompt::None) => {
@@ -216,17 +191,17 @@ pub async fn authorize(
             credentials_page(&s, StatusCode::OK, &request, request.signup, form)
         }
     };
-    with_cookies(response, new_cookie)
+    cookies::attach(response, new_cookie)
 }
 
 #[derive(Debug, Deserialize)]
 pub struct CredentialsForm {
-    q: String,
-    csrf: String,
+    pub(super) q: String,
+    pub(super) csrf: String,
     #[serde(default)]
     username: String,
     #[serde(default)]
-    email: String,
+    pub(super) email: String,
     #[serde(default)]
     password: String,
     #[serde(default)]
@@ -234,7 +209,7 @@ pub struct CredentialsForm {
 }
 
 /// The posted form, its CSRF token checked, and its authorization request checked again.
-async fn accepted(
+pub(super) async fn accepted(
     s: &AppState,
     headers: &HeaderMap,
     form: Result<axum::extract::Form<CredentialsForm>, FormRejection>,
@@ -286,7 +261,7 @@ async fn signed_in(
         &form.csrf,
     )
     .await;
-    with_cookies(response, [cookie])
+    cookies::attach(response, [cookie])
 }
 
 pub async fn login(
@@ -388,6 +363,7 @@ pub async fn signup(
             return credentials_page(&s, status, &request, true, page);
         }
     };
+    crate::http::dbconnections::send_verification(&s, &user, &request.client.client_id).await;
     match s
         .store
         .record_login(&user.user_id, &ctx.ip, s.clock.now())

@@ -2,7 +2,8 @@
 //! `HttpOnly` and `SameSite=Lax`, and `Secure` when the issuer is served over https.
 
 use axum::http::{HeaderMap, HeaderValue, header};
-use castellan_core::secrets::constant_time_eq;
+use axum::response::Response;
+use castellan_core::secrets::{constant_time_eq, opaque_token};
 
 pub const SESSION: &str = "castellan_session";
 pub const CSRF: &str = "castellan_csrf";
@@ -35,4 +36,25 @@ pub fn clear(name: &str, secure: bool) -> HeaderValue {
 pub fn csrf_matches(headers: &HeaderMap, presented: &str) -> bool {
     get(headers, CSRF)
         .is_some_and(|cookie| constant_time_eq(cookie.as_bytes(), presented.as_bytes()))
+}
+
+const CSRF_LIFETIME: i64 = 3600;
+
+/// This browser's CSRF token, and the cookie to set when it had none yet.
+pub fn csrf_token(headers: &HeaderMap, secure: bool) -> (String, Option<HeaderValue>) {
+    match get(headers, CSRF) {
+        Some(token) => (token.to_string(), None),
+        None => {
+            let token = opaque_token();
+            let cookie = set(CSRF, &token, CSRF_LIFETIME, secure);
+            (token, Some(cookie))
+        }
+    }
+}
+
+pub fn attach(mut response: Response, cookies: impl IntoIterator<Item = HeaderValue>) -> Response {
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
 }

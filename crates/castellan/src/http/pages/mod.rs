@@ -5,6 +5,7 @@
 pub mod authorize;
 mod cookies;
 pub mod logout;
+pub mod recovery;
 
 use std::path::Path;
 
@@ -14,25 +15,22 @@ use minijinja::Environment;
 
 use super::request_id;
 
-const TEMPLATES: &[(&str, &str)] = &[
-    (
-        "layout.html",
-        include_str!("../../../templates/layout.html"),
-    ),
-    ("login.html", include_str!("../../../templates/login.html")),
-    (
-        "signup.html",
-        include_str!("../../../templates/signup.html"),
-    ),
-    (
-        "consent.html",
-        include_str!("../../../templates/consent.html"),
-    ),
-    ("error.html", include_str!("../../../templates/error.html")),
-    (
-        "logged_out.html",
-        include_str!("../../../templates/logged_out.html"),
-    ),
+macro_rules! builtin_templates {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("../../../templates/", $name)))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = builtin_templates![
+    "layout.html",
+    "login.html",
+    "signup.html",
+    "consent.html",
+    "error.html",
+    "logged_out.html",
+    "message.html",
+    "reset_password.html",
+    "forgot.html",
 ];
 
 const STYLESHEET: &str = include_str!("../../../templates/castellan.css");
@@ -89,6 +87,15 @@ impl Pages {
                 )
             }
         }
+    }
+
+    pub fn message(&self, status: StatusCode, title: &str, message: &str) -> Response {
+        self.render(
+            status,
+            "message.html",
+            minijinja::context! { title => title, message => message },
+            &[],
+        )
     }
 
     pub fn error(&self, status: StatusCode, message: &str) -> Response {
