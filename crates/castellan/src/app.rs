@@ -25,6 +25,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use crate::config::Settings;
 use crate::http::error::ApiError;
 use crate::http::pages::{self, Pages};
+use crate::http::rate_limit::{self, RateLimits};
 use crate::http::{dbconnections, management, oauth, ops, request_id};
 use crate::{master_key, telemetry};
 
@@ -44,6 +45,7 @@ pub struct AppState {
     pub passwords: Arc<PasswordService>,
     pub pages: Arc<Pages>,
     pub mailer: Arc<dyn Mailer>,
+    pub rate_limits: RateLimits,
 }
 
 impl AppState {
@@ -98,6 +100,10 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
     management_audiences.extend(system_apis::management_api_https_alias(&settings.issuer));
     let management_openapi = management::api().openapi(&settings.issuer);
     let pages = Pages::load(settings.templates_dir.as_deref())?;
+    let rate_limits = RateLimits::new(
+        settings.authentication_per_second,
+        settings.client_credentials_per_second,
+    );
     let mailer: Arc<dyn Mailer> = Arc::new(OutboxMailer {
         store: store.clone(),
         clock: clock.clone(),
@@ -116,6 +122,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
         management_openapi: Arc::new(management_openapi),
         pages: Arc::new(pages),
         mailer,
+        rate_limits,
         passwords: Arc::new(PasswordService::new(
             std::thread::available_parallelism().map_or(2, usize::from),
         )),
@@ -137,6 +144,20 @@ fn print_generated_admin(issuer: &str, c: &AdminCredentials) {
 
 pub fn router(state: AppState) -> Router {
     let management = management::api();
+    let limited =
+        || axum::middleware::from_fn_with_state(state.clone(), rate_limit::authentication);
+    // Endpoints that check credentials or create accounts, limited per address.
+    let authentication = Router::new()
+        .route("/dbconnections/signup", post(dbconnections::signup))
+        .route(
+            "/dbconnections/change_password",
+            post(dbconnections::change_password),
+        )
+        .route("/authorize/login", post(pages::authorize::login))
+        .route("/authorize/signup", post(pages::authorize::signup))
+        .route("/authorize/forgot", post(pages::recovery::forgot_submit))
+        .route("/reset-password", post(pages::recovery::reset_submit))
+        .route_layer(limited());
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -152,24 +173,11 @@ pub fn router(state: AppState) -> Router {
             "/userinfo",
             get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
         )
-        .route("/dbconnections/signup", post(dbconnections::signup))
         .route("/authorize", get(pages::authorize::authorize))
-        .route("/authorize/login", post(pages::authorize::login))
-        .route("/authorize/signup", post(pages::authorize::signup))
         .route("/authorize/consent", post(pages::authorize::consent))
-        .route(
-            "/authorize/forgot",
-            get(pages::recovery::forgot_page).post(pages::recovery::forgot_submit),
-        )
-        .route(
-            "/reset-password",
-            get(pages::recovery::reset_page).post(pages::recovery::reset_submit),
-        )
+        .route("/authorize/forgot", get(pages::recovery::forgot_page))
+        .route("/reset-password", get(pages::recovery::reset_page))
         .route("/verify-email", get(pages::recovery::verify_email))
-        .route(
-            "/dbconnections/change_password",
-            post(dbconnections::change_password),
-        )
         .route("/v2/logout", get(pages::logout::v2_logout))
         .route("/oidc/logout", get(pages::logout::oidc_logout))
         .route("/static/castellan.css", get(pages::stylesheet))
@@ -181,6 +189,7 @@ pub fn router(state: AppState) -> Router {
                 },
             ),
         )
+        .merge(authentication)
         .nest(management::PREFIX, management.router(&state))
         .fallback(not_found)
         .layer(middleware::from_fn(ops::record))
@@ -245,7 +254,10 @@ pub async fn start(
         cause,
     })?;
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
-    let refresher = tokio::spawn(refresh_keys(state.tokens.keyring.clone()));
+    let refresher = tokio::spawn(housekeeping(
+        state.tokens.keyring.clone(),
+        state.rate_limits.clone(),
+    ));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         let result = axum::serve(listener, app)
@@ -267,11 +279,13 @@ pub async fn start(
     })
 }
 
-async fn refresh_keys(keyring: Arc<Keyring>) {
+/// Periodic chores: reload signing keys, forget quiet addresses of the rate limiter.
+async fn housekeeping(keyring: Arc<Keyring>, rate_limits: RateLimits) {
     let mut tick = tokio::time::interval(KEY_REFRESH_INTERVAL);
     tick.tick().await;
     loop {
         tick.tick().await;
+        rate_limits.forget_quiet_addresses();
         if let Err(e) = keyring.refresh().await {
             tracing::warn!(cause = %e, "could not refresh signing keys; keeping the ones loaded");
         }

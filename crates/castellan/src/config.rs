@@ -42,6 +42,14 @@ struct FileSettings {
     max_body_bytes: Option<usize>,
     templates_dir: Option<PathBuf>,
     bootstrap: Option<BootstrapFile>,
+    rate_limits: Option<RateLimitsFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RateLimitsFile {
+    authentication_per_second: Option<u32>,
+    client_credentials_per_second: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -94,7 +102,13 @@ pub struct Settings {
     /// Page templates here replace the built-in ones of the same name.
     pub templates_dir: Option<PathBuf>,
     pub bootstrap: Option<(String, Secret)>,
+    /// Requests a second per address on log-in, sign-up and reset endpoints; 0 is off.
+    pub authentication_per_second: u32,
+    /// The same for client credentials; off unless set.
+    pub client_credentials_per_second: u32,
 }
+
+const DEFAULT_AUTHENTICATION_PER_SECOND: u32 = 100;
 
 /// The environment as a lookup, so tests can pass their own.
 pub trait Env {
@@ -220,6 +234,28 @@ impl Settings {
             None => file.max_body_bytes.unwrap_or(DEFAULT_MAX_BODY_BYTES),
         };
 
+        let limits = file.rate_limits.unwrap_or_default();
+        let per_second = |name: &'static str, var: &str, from_file: Option<u32>, default: u32| {
+            match env.var(var) {
+                Some(v) => v.parse::<u32>().map_err(|_| ConfigError::Value {
+                    name,
+                    message: format!("\"{v}\" is not a whole number of requests per second"),
+                }),
+                None => Ok(from_file.unwrap_or(default)),
+            }
+        };
+        let authentication_per_second = per_second(
+            "rate_limits.authentication_per_second",
+            "CASTELLAN_RATE_LIMIT_AUTHENTICATION",
+            limits.authentication_per_second,
+            DEFAULT_AUTHENTICATION_PER_SECOND,
+        )?;
+        let client_credentials_per_second = per_second(
+            "rate_limits.client_credentials_per_second",
+            "CASTELLAN_RATE_LIMIT_CLIENT_CREDENTIALS",
+            limits.client_credentials_per_second,
+            0,
+        )?;
         let file_bootstrap = file.bootstrap.unwrap_or_default();
         let admin_id = env
             .var("CASTELLAN_ADMIN_CLIENT_ID")
@@ -248,6 +284,8 @@ impl Settings {
             secret_key,
             secret_key_file,
             max_body_bytes,
+            authentication_per_second,
+            client_credentials_per_second,
             templates_dir: env
                 .var("CASTELLAN_TEMPLATES_DIR")
                 .map(PathBuf::from)
@@ -286,6 +324,16 @@ impl Settings {
         if let Some(dir) = &self.templates_dir {
             put("templates_dir", dir.display().to_string().into());
         }
+        let mut limits = toml::Table::new();
+        limits.insert(
+            "authentication_per_second".into(),
+            i64::from(self.authentication_per_second).into(),
+        );
+        limits.insert(
+            "client_credentials_per_second".into(),
+            i64::from(self.client_credentials_per_second).into(),
+        );
+        put("rate_limits", limits.into());
         if let Some((id, _)) = &self.bootstrap {
             let mut b = toml::Table::new();
             b.insert("client_id".into(), id.clone().into());

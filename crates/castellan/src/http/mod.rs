@@ -10,4 +10,5 @@ pub mod management;
 pub mod oauth;
 pub mod ops;
 pub mod pages;
+pub mod rate_limit;
 pub mod request_id;

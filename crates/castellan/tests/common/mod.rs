@@ -51,6 +51,8 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         secret_key_file: None,
         max_body_bytes: 64 * 1024,
         templates_dir: None,
+        authentication_per_second: 100,
+        client_credentials_per_second: 0,
         bootstrap: Some((ADMIN_ID.into(), Secret(ADMIN_SECRET.into()))),
     }
 }

@@ -23,6 +23,7 @@ use crate::app::AppState;
 use crate::http::body::{content_type, read_limited};
 use crate::http::context::Context;
 use crate::http::error::{OAuthHttpError, no_store};
+use crate::http::rate_limit::{Limited, peer_ip, too_many_requests};
 
 /// Token requests are small; anything bigger is not one.
 const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
@@ -152,6 +153,7 @@ pub async fn token(
     Context(ctx): Context,
     request: Request,
 ) -> Result<Response, OAuthHttpError> {
+    let ip = peer_ip(&request);
     let (params, basic) = parse(request).await?;
     let basic_auth = basic.is_some();
     let with_basic = |error: OAuthError| OAuthHttpError { error, basic_auth };
@@ -160,6 +162,14 @@ pub async fn token(
         .ok_or_else(|| invalid("Missing required parameter: grant_type"))?
         .to_string();
     let credentials = presented(&params, basic)?;
+    let limit = if grant_type == client_credentials::GRANT_TYPE {
+        Limited::ClientCredentials
+    } else {
+        Limited::Authentication
+    };
+    if ip.is_some_and(|ip| !s.rate_limits.allows(limit, ip)) {
+        return Ok(too_many_requests());
+    }
     let body = match grant_type.as_str() {
         client_credentials::GRANT_TYPE => {
             let client = client_auth::authenticate(s.store.as_ref(), &credentials)
