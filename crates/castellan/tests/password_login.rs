@@ -539,7 +539,9 @@ async fn refresh_tokens_rotate_and_reuse_revokes_the_family() {
         StatusCode::FORBIDDEN,
         "the whole family is revoked after a reuse"
     );
-    assert!(app.log_types().await.contains(&"ferrt".to_string()));
+    let types = app.log_types().await;
+    assert!(types.contains(&"ferrt".to_string()) && types.contains(&"fertft".to_string()));
+    assert!(types.contains(&"sertft".to_string()) && types.contains(&"sepft".to_string()));
 }
 
 #[tokio::test]

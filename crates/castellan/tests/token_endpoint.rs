@@ -257,6 +257,18 @@ async fn every_error_case_has_its_code_and_status() {
     let (_, _, unknown) = error_of(&server, with(json!({"client_id": "unknown"}))).await;
     let (_, _, wrong) = error_of(&server, with(json!({"client_secret": "wrong"}))).await;
     assert_eq!(unknown, wrong, "unknown client and wrong secret look alike");
+    let logs = server
+        .running()
+        .state
+        .store
+        .list_logs(None, 500)
+        .await
+        .unwrap();
+    let types: Vec<&str> = logs.iter().map(|e| e.event_type.as_str()).collect();
+    assert!(
+        types.contains(&"seccft") && types.contains(&"feccft"),
+        "{types:?}"
+    );
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 use super::OAuthError;
 use super::access_token::{AccessTokenGrant, MintedToken, TokenService};
 use super::{audience, scope};
+use crate::events::{self, LogEventExt, RequestContext};
 use crate::model::Client;
 use crate::store::Store;
 
@@ -20,6 +21,26 @@ pub struct IssuedToken {
 }
 
 pub async fn issue(
+    store: &dyn Store,
+    tokens: &TokenService,
+    client: &Client,
+    request: &ClientCredentialsRequest,
+    ctx: &RequestContext,
+) -> Result<IssuedToken, OAuthError> {
+    let result = grant(store, tokens, client, request).await;
+    let event = match &result {
+        Ok(_) => events::event(
+            "seccft",
+            "Successful exchange of client credentials for access token",
+            ctx,
+        ),
+        Err(e) => events::event("feccft", e.to_string(), ctx),
+    };
+    events::record(store, tokens.clock.as_ref(), event.client(client)).await;
+    result
+}
+
+async fn grant(
     store: &dyn Store,
     tokens: &TokenService,
     client: &Client,

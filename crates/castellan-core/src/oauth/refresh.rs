@@ -67,6 +67,21 @@ pub async fn exchange(
     requested_scope: Option<&str>,
     ctx: &RequestContext,
 ) -> Result<UserTokens, OAuthError> {
+    let result = rotate(services, client, presented, requested_scope, ctx).await;
+    if let Err(e) = &result {
+        let event = events::event("fertft", e.to_string(), ctx).client(client);
+        events::record(services.store, services.clock, event).await;
+    }
+    result
+}
+
+async fn rotate(
+    services: &Services<'_>,
+    client: &Client,
+    presented: Option<&str>,
+    requested_scope: Option<&str>,
+    ctx: &RequestContext,
+) -> Result<UserTokens, OAuthError> {
     let store = services.store;
     if !client.has_grant(GRANT_TYPE) {
         return Err(OAuthError::UnauthorizedClient(

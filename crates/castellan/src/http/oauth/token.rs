@@ -179,9 +179,10 @@ pub async fn token(
                 audience: params.get("audience").map(str::to_string),
                 scope: params.get("scope").map(str::to_string),
             };
-            let issued = client_credentials::issue(s.store.as_ref(), &s.tokens, &client, &request)
-                .await
-                .map_err(with_basic)?;
+            let issued =
+                client_credentials::issue(s.store.as_ref(), &s.tokens, &client, &request, &ctx)
+                    .await
+                    .map_err(with_basic)?;
             json!({
                 "access_token": issued.minted.token,
                 "token_type": "Bearer",
