@@ -68,6 +68,8 @@ pub enum StartError {
     #[error("cannot prepare the tenant: {0}")]
     Bootstrap(#[from] castellan_core::Error),
     #[error(transparent)]
+    Smtp(#[from] crate::mail::SmtpError),
+    #[error(transparent)]
     Templates(#[from] crate::http::pages::TemplateError),
     #[error("cannot listen on {addr}: {cause}")]
     Listen {
@@ -104,10 +106,13 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
         settings.authentication_per_second,
         settings.client_credentials_per_second,
     );
-    let mailer: Arc<dyn Mailer> = Arc::new(OutboxMailer {
-        store: store.clone(),
-        clock: clock.clone(),
-    });
+    let mailer: Arc<dyn Mailer> = match &settings.smtp {
+        Some(smtp) => Arc::new(crate::mail::SmtpMailer::new(smtp)?),
+        None => Arc::new(OutboxMailer {
+            store: store.clone(),
+            clock: clock.clone(),
+        }),
+    };
     Ok(AppState {
         tokens: Arc::new(TokenService {
             issuer: settings.issuer.clone(),

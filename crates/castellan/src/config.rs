@@ -43,6 +43,39 @@ struct FileSettings {
     templates_dir: Option<PathBuf>,
     bootstrap: Option<BootstrapFile>,
     rate_limits: Option<RateLimitsFile>,
+    smtp: Option<SmtpFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SmtpFile {
+    host: Option<String>,
+    port: Option<u16>,
+    username: Option<String>,
+    password: Option<String>,
+    from: Option<String>,
+    tls: Option<SmtpTls>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain SMTP, for a relay on the same host or network.
+    None,
+    #[default]
+    StartTls,
+    Tls,
+}
+
+/// Where mail goes when configured (`[smtp]`, `CASTELLAN_SMTP_*`).
+#[derive(Debug, Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub from: String,
+    pub tls: SmtpTls,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -106,6 +139,7 @@ pub struct Settings {
     pub authentication_per_second: u32,
     /// The same for client credentials; off unless set.
     pub client_credentials_per_second: u32,
+    pub smtp: Option<SmtpSettings>,
 }
 
 const DEFAULT_AUTHENTICATION_PER_SECOND: u32 = 100;
@@ -256,6 +290,7 @@ impl Settings {
             limits.client_credentials_per_second,
             0,
         )?;
+        let smtp = smtp_settings(env, file.smtp.unwrap_or_default())?;
         let file_bootstrap = file.bootstrap.unwrap_or_default();
         let admin_id = env
             .var("CASTELLAN_ADMIN_CLIENT_ID")
@@ -286,6 +321,7 @@ impl Settings {
             max_body_bytes,
             authentication_per_second,
             client_credentials_per_second,
+            smtp,
             templates_dir: env
                 .var("CASTELLAN_TEMPLATES_DIR")
                 .map(PathBuf::from)
@@ -334,6 +370,19 @@ impl Settings {
             i64::from(self.client_credentials_per_second).into(),
         );
         put("rate_limits", limits.into());
+        if let Some(smtp) = &self.smtp {
+            let mut t = toml::Table::new();
+            t.insert("host".into(), smtp.host.clone().into());
+            t.insert("port".into(), i64::from(smtp.port).into());
+            t.insert("from".into(), smtp.from.clone().into());
+            if let Some(user) = &smtp.username {
+                t.insert("username".into(), user.clone().into());
+            }
+            if smtp.password.is_some() {
+                t.insert("password".into(), "<redacted>".into());
+            }
+            put("smtp", t.into());
+        }
         if let Some((id, _)) = &self.bootstrap {
             let mut b = toml::Table::new();
             b.insert("client_id".into(), id.clone().into());
@@ -342,6 +391,52 @@ impl Settings {
         }
         toml::to_string(&doc).unwrap_or_default()
     }
+}
+
+fn smtp_settings(env: &dyn Env, file: SmtpFile) -> Result<Option<SmtpSettings>, ConfigError> {
+    let Some(host) = env.var("CASTELLAN_SMTP_HOST").or(file.host) else {
+        return Ok(None);
+    };
+    let invalid = |name: &'static str, message: String| ConfigError::Value { name, message };
+    let tls = match env.var("CASTELLAN_SMTP_TLS").as_deref() {
+        Some("none") => SmtpTls::None,
+        Some("starttls") => SmtpTls::StartTls,
+        Some("tls") => SmtpTls::Tls,
+        Some(other) => {
+            return Err(invalid(
+                "smtp.tls",
+                format!("\"{other}\" is not one of none, starttls, tls"),
+            ));
+        }
+        None => file.tls.unwrap_or_default(),
+    };
+    let port = match env.var("CASTELLAN_SMTP_PORT") {
+        Some(p) => p
+            .parse()
+            .map_err(|_| invalid("smtp.port", format!("\"{p}\" is not a port")))?,
+        None => file
+            .port
+            .unwrap_or(if tls == SmtpTls::Tls { 465 } else { 587 }),
+    };
+    let from = env
+        .var("CASTELLAN_SMTP_FROM")
+        .or(file.from)
+        .ok_or_else(|| {
+            invalid(
+                "smtp.from",
+                "the sender address is required with an SMTP host".into(),
+            )
+        })?;
+    Ok(Some(SmtpSettings {
+        host,
+        port,
+        username: env.var("CASTELLAN_SMTP_USERNAME").or(file.username),
+        password: env_secret(env, "CASTELLAN_SMTP_PASSWORD")?
+            .or(file.password)
+            .map(Secret),
+        from,
+        tls,
+    }))
 }
 
 fn normalise_issuer(text: &str) -> Result<String, ConfigError> {

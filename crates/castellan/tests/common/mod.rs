@@ -53,6 +53,7 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         templates_dir: None,
         authentication_per_second: 100,
         client_credentials_per_second: 0,
+        smtp: None,
         bootstrap: Some((ADMIN_ID.into(), Secret(ADMIN_SECRET.into()))),
     }
 }
