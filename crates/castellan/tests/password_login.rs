@@ -665,3 +665,25 @@ async fn revocation_ends_the_family() {
         .unwrap();
     assert_eq!(wrong_secret.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn unicode_and_case_variants_of_an_email_are_one_account() {
+    let app = app().await;
+    let decomposed = "A\u{308}DA@Example.com";
+    assert_eq!(app.signup(decomposed, PASSWORD).await.0, StatusCode::OK);
+    let (status, body) = app.signup("äda@example.com", PASSWORD).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("user_exists"))
+    );
+    assert_eq!(
+        app.login("ÄDA@EXAMPLE.COM", PASSWORD, json!({})).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.login("a\u{308}da@example.com", PASSWORD, json!({}))
+            .await
+            .0,
+        StatusCode::OK
+    );
+}

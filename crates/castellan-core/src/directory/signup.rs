@@ -50,9 +50,16 @@ const MAX_METADATA_KEYS: usize = 10;
 const MAX_METADATA_KEY: usize = 100;
 const MAX_METADATA_VALUE: usize = 500;
 
+/// How an address is stored and looked up: NFC-normalised (so a composed and a decomposed
+/// "ä" are one address) and lower-cased.
+pub fn canonical_email(email: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    email.trim().nfc().collect::<String>().to_lowercase()
+}
+
 /// A plausible address: one `@`, something on both sides, a dot in the domain, no spaces.
 pub fn normalise_email(email: &str) -> Option<String> {
-    let email = email.trim().to_lowercase();
+    let email = canonical_email(email);
     let (local, domain) = email.split_once('@')?;
     let plausible = !local.is_empty()
         && domain.contains('.')

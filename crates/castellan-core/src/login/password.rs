@@ -4,6 +4,7 @@
 //! wrong password are indistinguishable to the caller, in answer and in time.
 
 use crate::clock::Clock;
+use crate::directory::signup::canonical_email;
 use crate::error::Error;
 use crate::events::{self, LogEventExt, RequestContext};
 use crate::model::User;
@@ -46,7 +47,7 @@ pub async fn authenticate(
 ) -> Result<User, LoginError> {
     let user = if login.identifier.contains('@') {
         store
-            .find_user_by_email(login.connection, &login.identifier.trim().to_lowercase())
+            .find_user_by_email(login.connection, &canonical_email(login.identifier))
             .await?
     } else {
         store

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::clock::Clock;
 use crate::directory::password_policy::PasswordPolicy;
+use crate::directory::signup::canonical_email;
 use crate::error::{Error, Result};
 use crate::events::{self, LogEventExt, RequestContext};
 use crate::model::{Mail, Ticket, TicketKind, User};
@@ -112,7 +113,7 @@ impl Recovery<'_> {
         }
         let Some(user) = self
             .store
-            .find_user_by_email(connection, &email.trim().to_lowercase())
+            .find_user_by_email(connection, &canonical_email(email))
             .await?
         else {
             return Ok(());

@@ -1,0 +1,304 @@
+//! Compatibility with people's existing code: real third-party client libraries against the
+//! real `castellan` binary. The official Python SDK's authentication layer (auth0-python:
+//! sign-up, the password-realm grant, userinfo, ID token verification, refresh, revocation,
+//! client credentials) and openid-client from npm (discovery, authorization code + PKCE
+//! through the server's own pages, userinfo, refresh).
+//!
+//! The libraries are installed by `compat/setup.sh` (which `scripts/test` runs first) into
+//! `compat/.python` and `compat/node/node_modules`; the checks themselves are the scripts
+//! `compat/python/test_auth0_python.py` and `compat/node/test_openid_client.mjs`. Without
+//! the libraries this test fails and says to run `compat/setup.sh`.
+
+mod common;
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const BIN: &str = env!("CARGO_BIN_EXE_castellan");
+const COMPAT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../compat");
+const ADMIN_ID: &str = "compat-admin";
+const ADMIN_SECRET: &str = "compat-admin-secret-that-is-long-enough";
+/// How long one library's script may take before it is stopped and the test fails.
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
+
+fn compat(path: &str) -> PathBuf {
+    Path::new(COMPAT).join(path)
+}
+
+/// The libraries must be there: a missing install is a failure, never a silent skip.
+fn require_installed() {
+    let missing: Vec<&str> = ["python/test_auth0_python.py", ".python/auth0", ".python/jwt"]
+        .into_iter()
+        .chain(["node/node_modules/openid-client/package.json"])
+        .filter(|p| !compat(p).exists())
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "the compatibility tests' client libraries are not installed (missing {missing:?} \
+         under {COMPAT}): run compat/setup.sh from the workspace root first"
+    );
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The real binary on a free port, its log in a file; killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let port = free_port();
+        let listen = format!("127.0.0.1:{port}");
+        let base = format!("http://{listen}");
+        let database = common::database_url(dir.path()).await;
+        let log = dir.path().join("server.log");
+        let mut command = Command::new(BIN);
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CASTELLAN_")) {
+            command.env_remove(k);
+        }
+        let child = command
+            .current_dir(dir.path())
+            .args(["serve", "--listen", &listen])
+            .args(["--issuer", &format!("{base}/")])
+            .args(["--database", &database])
+            .env("CASTELLAN_DATA_DIR", dir.path())
+            .env("CASTELLAN_ADMIN_CLIENT_ID", ADMIN_ID)
+            .env("CASTELLAN_ADMIN_CLIENT_SECRET", ADMIN_SECRET)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let server = Server {
+            child,
+            base,
+            log,
+            _dir: dir,
+        };
+        server.wait_ready().await;
+        server
+    }
+
+    async fn wait_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(r) = reqwest::get(format!("{}/healthz", self.base)).await
+                && r.status().is_success()
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server did not come up:\n{}", self.log());
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Management API with the bootstrap administrator's token.
+struct Admin {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Admin {
+    async fn new(server: &Server) -> Admin {
+        let http = reqwest::Client::new();
+        let answer: Value = http
+            .post(format!("{}/oauth/token", server.base))
+            .json(&json!({
+                "grant_type": "client_credentials",
+                "client_id": ADMIN_ID,
+                "client_secret": ADMIN_SECRET,
+                "audience": format!("{}/api/v2/", server.base),
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = answer["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no admin token: {answer}"))
+            .to_string();
+        Admin {
+            http,
+            base: server.base.clone(),
+            token,
+        }
+    }
+
+    async fn post(&self, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .post(format!("{}/api/v2/{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(
+            status.is_success(),
+            "POST /api/v2/{path} {body}: {status} {answer}"
+        );
+        answer
+    }
+
+    /// A new client: its id and its secret (empty for a public client).
+    async fn client(&self, body: Value) -> (String, String) {
+        let client = self.post("clients", body).await;
+        (
+            client["client_id"].as_str().unwrap().to_string(),
+            client["client_secret"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    }
+}
+
+/// Runs one library's script to its end (or the timeout); on failure, panics with its
+/// output and the server's log.
+async fn run_script(server: &Server, library: &str, mut command: Command) {
+    // One file for both streams, through one shared offset, so that lines interleave.
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let file = out.reopen().unwrap();
+    let mut child = command
+        .current_dir(COMPAT)
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start the {library} checks ({command:?}): {e}"));
+    let deadline = Instant::now() + SCRIPT_TIMEOUT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let output = std::fs::read_to_string(out.path()).unwrap_or_default();
+    println!("{output}");
+    match status {
+        Some(status) if status.success() => {}
+        Some(status) => panic!(
+            "the {library} checks failed ({status}):\n{output}\n--- server log ---\n{}",
+            server.log()
+        ),
+        None => panic!(
+            "the {library} checks did not finish within {SCRIPT_TIMEOUT:?}:\n{output}\n\
+             --- server log ---\n{}",
+            server.log()
+        ),
+    }
+}
+
+#[tokio::test]
+async fn real_client_libraries_work_against_the_real_binary() {
+    require_installed();
+    let server = Server::start().await;
+    let admin = Admin::new(&server).await;
+    let callback = format!("{}/cb", server.base);
+
+    // auth0-python: a regular web application with the password grants, and an M2M client.
+    let (py_id, py_secret) = admin
+        .client(json!({
+            "name": "auth0-python web app",
+            "app_type": "regular_web",
+            "grant_types": [
+                "password",
+                "http://auth0.com/oauth/grant-type/password-realm",
+                "authorization_code",
+                "refresh_token",
+            ],
+            "callbacks": [callback],
+        }))
+        .await;
+    let (m2m_id, m2m_secret) = admin
+        .client(json!({
+            "name": "auth0-python m2m",
+            "app_type": "non_interactive",
+            "grant_types": ["client_credentials"],
+        }))
+        .await;
+    admin
+        .post(
+            "client-grants",
+            json!({
+                "client_id": m2m_id,
+                "audience": format!("{}/api/v2/", server.base),
+                "scope": ["read:clients"],
+            }),
+        )
+        .await;
+
+    // openid-client: a public SPA (PKCE, no secret) and a confidential web application
+    // authenticating with HTTP Basic.
+    let (spa_id, _) = admin
+        .client(json!({
+            "name": "openid-client spa",
+            "app_type": "spa",
+            "callbacks": [callback],
+        }))
+        .await;
+    let (web_id, web_secret) = admin
+        .client(json!({
+            "name": "openid-client web app",
+            "app_type": "regular_web",
+            "grant_types": ["authorization_code", "refresh_token"],
+            "token_endpoint_auth_method": "client_secret_basic",
+            "callbacks": [callback],
+        }))
+        .await;
+
+    let mut python = Command::new("python3");
+    python
+        .arg(compat("python/test_auth0_python.py"))
+        .env("PYTHONPATH", compat(".python"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .args(["--base", &server.base])
+        .args(["--client-id", &py_id, "--client-secret", &py_secret])
+        .args(["--m2m-id", &m2m_id, "--m2m-secret", &m2m_secret]);
+    run_script(&server, "auth0-python", python).await;
+
+    let mut node = Command::new("node");
+    node.arg(compat("node/test_openid_client.mjs"))
+        .args(["--base", &server.base])
+        .args(["--redirect-uri", &callback])
+        .args(["--spa-id", &spa_id])
+        .args(["--web-id", &web_id, "--web-secret", &web_secret]);
+    run_script(&server, "openid-client", node).await;
+}
