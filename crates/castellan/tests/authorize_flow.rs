@@ -597,3 +597,39 @@ async fn code_exchange_checks_verifier_redirect_client_and_expiry() {
         "invalid_request"
     );
 }
+
+#[tokio::test]
+async fn a_template_in_templates_dir_replaces_the_built_in_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("templates");
+    std::fs::create_dir_all(&templates).unwrap();
+    std::fs::write(
+        templates.join("login.html"),
+        "{% extends \"layout.html\" %}{% block content %}<p>Welcome to ACME, {{ client_name }}</p>{% endblock %}",
+    )
+    .unwrap();
+    let mut settings = settings(database_url(dir.path()).await, dir.path().to_path_buf());
+    settings.templates_dir = Some(templates);
+    let server = TestServer::start_with(settings, std::sync::Arc::new(dir)).await;
+    let (_, web) = server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "Web app", "callbacks": [WEB_CALLBACK]})),
+        )
+        .await;
+    let mut browser = Browser::new(&server);
+    let page = browser
+        .get(&authorize_path(
+            web["client_id"].as_str().unwrap(),
+            WEB_CALLBACK,
+            &[],
+        ))
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Welcome to ACME, Web app"),
+        "{}",
+        page.body
+    );
+}

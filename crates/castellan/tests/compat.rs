@@ -31,11 +31,15 @@ fn compat(path: &str) -> PathBuf {
 
 /// The libraries must be there: a missing install is a failure, never a silent skip.
 fn require_installed() {
-    let missing: Vec<&str> = ["python/test_auth0_python.py", ".python/auth0", ".python/jwt"]
-        .into_iter()
-        .chain(["node/node_modules/openid-client/package.json"])
-        .filter(|p| !compat(p).exists())
-        .collect();
+    let missing: Vec<&str> = [
+        "python/test_auth0_python.py",
+        ".python/auth0",
+        ".python/jwt",
+    ]
+    .into_iter()
+    .chain(["node/node_modules/openid-client/package.json"])
+    .filter(|p| !compat(p).exists())
+    .collect();
     assert!(
         missing.is_empty(),
         "the compatibility tests' client libraries are not installed (missing {missing:?} \
