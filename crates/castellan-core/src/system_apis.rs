@@ -1,7 +1,7 @@
 //! The two APIs every tenant has from its first start, with the scope lists Auth0 tooling
 //! expects to find on them.
 
-use crate::model::{ResourceServer, Scope, SigningAlg, TokenDialect};
+use crate::model::{ResourceServer, Scope};
 
 pub const MANAGEMENT_API_NAME: &str = "Castellan Management API";
 pub const AUTHZ_API_NAME: &str = "auth0-authorization-extension-api";
@@ -175,17 +175,9 @@ pub fn authz_api(id: String) -> ResourceServer {
 
 fn system_api(id: String, name: &str, identifier: String, values: &[&str]) -> ResourceServer {
     ResourceServer {
-        id,
-        name: name.to_string(),
-        identifier,
         scopes: scopes(values),
-        token_lifetime: 86_400,
-        signing_alg: SigningAlg::Rs256,
-        enforce_policies: false,
-        token_dialect: TokenDialect::AccessToken,
-        allow_offline_access: false,
-        skip_consent_for_verifiable_first_party_clients: false,
         is_system: true,
+        ..ResourceServer::new(id, name.to_string(), identifier)
     }
 }
 

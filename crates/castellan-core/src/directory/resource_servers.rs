@@ -72,19 +72,11 @@ pub async fn create(store: &dyn Store, mut fields: ResourceServerFields) -> Resu
         return Err(Error::Invalid("identifier is required".into()));
     };
     validate::non_empty("identifier", &identifier, 600)?;
-    let mut api = ResourceServer {
-        id: crate::ids::resource_server_id(),
-        name: identifier.clone(),
+    let mut api = ResourceServer::new(
+        crate::ids::resource_server_id(),
+        identifier.clone(),
         identifier,
-        scopes: vec![],
-        token_lifetime: 86_400,
-        signing_alg: SigningAlg::Rs256,
-        enforce_policies: false,
-        token_dialect: TokenDialect::AccessToken,
-        allow_offline_access: false,
-        skip_consent_for_verifiable_first_party_clients: false,
-        is_system: false,
-    };
+    );
     apply(&mut api, fields)?;
     store.create_resource_server(&api).await?;
     Ok(api)

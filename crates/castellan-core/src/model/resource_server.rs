@@ -79,6 +79,23 @@ pub struct ResourceServer {
 }
 
 impl ResourceServer {
+    /// An API with Auth0's defaults: no scopes, a day's tokens, RS256, no RBAC.
+    pub fn new(id: String, name: String, identifier: String) -> Self {
+        Self {
+            id,
+            name,
+            identifier,
+            scopes: vec![],
+            token_lifetime: 86_400,
+            signing_alg: SigningAlg::Rs256,
+            enforce_policies: false,
+            token_dialect: TokenDialect::AccessToken,
+            allow_offline_access: false,
+            skip_consent_for_verifiable_first_party_clients: false,
+            is_system: false,
+        }
+    }
+
     pub fn has_scope(&self, value: &str) -> bool {
         self.scopes.iter().any(|s| s.value == value)
     }

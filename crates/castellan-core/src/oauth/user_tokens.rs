@@ -4,7 +4,7 @@
 use super::OAuthError;
 use super::access_token::{AccessTokenGrant, TokenService};
 use super::{audience, refresh, scope};
-use crate::model::{Client, ResourceServer, SigningAlg, TokenDialect, User};
+use crate::model::{Client, ResourceServer, User};
 use crate::oidc::{self, id_token};
 use crate::store::Store;
 
@@ -31,19 +31,11 @@ pub struct UserTokens {
 
 /// The stand-in API of tokens that are good for `/userinfo` only.
 fn userinfo_api(issuer: &str) -> ResourceServer {
-    ResourceServer {
-        id: String::new(),
-        name: "userinfo".into(),
-        identifier: oidc::userinfo_audience(issuer),
-        scopes: vec![],
-        token_lifetime: 86_400,
-        signing_alg: SigningAlg::Rs256,
-        enforce_policies: false,
-        token_dialect: TokenDialect::AccessToken,
-        allow_offline_access: false,
-        skip_consent_for_verifiable_first_party_clients: false,
-        is_system: false,
-    }
+    ResourceServer::new(
+        String::new(),
+        "userinfo".into(),
+        oidc::userinfo_audience(issuer),
+    )
 }
 
 /// Scopes granted to a user: OIDC scopes as asked, API scopes only where the API defines

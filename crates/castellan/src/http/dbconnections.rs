@@ -94,26 +94,33 @@ struct SignupBody {
     user_metadata: Option<Map<String, Value>>,
 }
 
-/// Sign-up bodies are small; anything bigger is refused before parsing.
-const MAX_SIGNUP_BYTES: usize = 16 * 1024;
-
-pub async fn signup(
-    State(s): State<AppState>,
-    Context(ctx): Context,
+/// A small JSON body; `code` names a body that does not parse.
+async fn json_body<T: serde::de::DeserializeOwned>(
     request: Request,
-) -> Result<Response, DbConnectionError> {
+    code: &'static str,
+) -> Result<T, DbConnectionError> {
     if content_type(&request) != "application/json" {
         return Err(DbConnectionError::bad_request(
             "invalid_body",
             "Content-Type must be application/json",
         ));
     }
-    let bytes = read_limited(request, MAX_SIGNUP_BYTES).await.map_err(|_| {
+    let bytes = read_limited(request, MAX_BODY_BYTES).await.map_err(|_| {
         DbConnectionError::bad_request("invalid_body", "The request body is too large")
     })?;
-    let body: SignupBody = serde_json::from_slice(&bytes).map_err(|e| {
-        DbConnectionError::bad_request("invalid_signup", format!("Invalid sign-up request: {e}"))
-    })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| DbConnectionError::bad_request(code, format!("Invalid request: {e}")))
+}
+
+/// These bodies are small; anything bigger is refused before parsing.
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub async fn signup(
+    State(s): State<AppState>,
+    Context(ctx): Context,
+    request: Request,
+) -> Result<Response, DbConnectionError> {
+    let body: SignupBody = json_body(request, "invalid_signup").await?;
     let request = SignupRequest {
         client_id: body.client_id,
         connection: body.connection,
@@ -181,18 +188,7 @@ pub async fn change_password(
     Context(ctx): Context,
     request: Request,
 ) -> Result<Response, DbConnectionError> {
-    if content_type(&request) != "application/json" {
-        return Err(DbConnectionError::bad_request(
-            "invalid_body",
-            "Content-Type must be application/json",
-        ));
-    }
-    let bytes = read_limited(request, MAX_SIGNUP_BYTES).await.map_err(|_| {
-        DbConnectionError::bad_request("invalid_body", "The request body is too large")
-    })?;
-    let body: ChangePasswordBody = serde_json::from_slice(&bytes).map_err(|e| {
-        DbConnectionError::bad_request("invalid_body", format!("Invalid request: {e}"))
-    })?;
+    let body: ChangePasswordBody = json_body(request, "invalid_body").await?;
     match s
         .recovery()
         .request_reset(&body.client_id, &body.connection, &body.email, &ctx)

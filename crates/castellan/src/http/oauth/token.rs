@@ -148,6 +148,27 @@ pub(super) fn presented(
     }
 }
 
+/// The grants this endpoint serves, dispatched by `match`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grant {
+    ClientCredentials,
+    Password,
+    RefreshToken,
+    AuthorizationCode,
+}
+
+impl Grant {
+    fn parse(grant_type: &str) -> Option<Self> {
+        match grant_type {
+            client_credentials::GRANT_TYPE => Some(Self::ClientCredentials),
+            password::PASSWORD | password::PASSWORD_REALM => Some(Self::Password),
+            refresh::GRANT_TYPE => Some(Self::RefreshToken),
+            authorization_code::GRANT_TYPE => Some(Self::AuthorizationCode),
+            _ => None,
+        }
+    }
+}
+
 pub async fn token(
     State(s): State<AppState>,
     Context(ctx): Context,
@@ -162,19 +183,28 @@ pub async fn token(
         .ok_or_else(|| invalid("Missing required parameter: grant_type"))?
         .to_string();
     let credentials = presented(&params, basic)?;
-    let limit = if grant_type == client_credentials::GRANT_TYPE {
-        Limited::ClientCredentials
-    } else {
-        Limited::Authentication
+    let Some(grant) = Grant::parse(&grant_type) else {
+        let unsupported = format!("Unsupported grant type: {grant_type}");
+        return Err(OAuthError::UnsupportedGrantType(unsupported).into());
+    };
+    let limit = match grant {
+        Grant::ClientCredentials => Limited::ClientCredentials,
+        _ => Limited::Authentication,
     };
     if ip.is_some_and(|ip| !s.rate_limits.allows(limit, ip)) {
         return Ok(too_many_requests());
     }
-    let body = match grant_type.as_str() {
-        client_credentials::GRANT_TYPE => {
-            let client = client_auth::authenticate(s.store.as_ref(), &credentials)
-                .await
-                .map_err(with_basic)?;
+    let client = client_auth::authenticate(s.store.as_ref(), &credentials)
+        .await
+        .map_err(with_basic)?;
+    let services = password::Services {
+        store: s.store.as_ref(),
+        tokens: &s.tokens,
+        passwords: &s.passwords,
+        clock: s.clock.as_ref(),
+    };
+    let body = match grant {
+        Grant::ClientCredentials => {
             let request = ClientCredentialsRequest {
                 audience: params.get("audience").map(str::to_string),
                 scope: params.get("scope").map(str::to_string),
@@ -190,10 +220,7 @@ pub async fn token(
                 "scope": issued.scope,
             })
         }
-        password::PASSWORD | password::PASSWORD_REALM => {
-            let client = client_auth::authenticate(s.store.as_ref(), &credentials)
-                .await
-                .map_err(with_basic)?;
+        Grant::Password => {
             let request = PasswordGrantRequest {
                 grant_type: &grant_type,
                 username: params.get("username"),
@@ -202,27 +229,12 @@ pub async fn token(
                 audience: params.get("audience"),
                 scope: params.get("scope"),
             };
-            let services = password::Services {
-                store: s.store.as_ref(),
-                tokens: &s.tokens,
-                passwords: &s.passwords,
-                clock: s.clock.as_ref(),
-            };
             let issued = password::issue(&services, &client, &request, &ctx)
                 .await
                 .map_err(with_basic)?;
             user_tokens_body(issued)
         }
-        refresh::GRANT_TYPE => {
-            let client = client_auth::authenticate(s.store.as_ref(), &credentials)
-                .await
-                .map_err(with_basic)?;
-            let services = password::Services {
-                store: s.store.as_ref(),
-                tokens: &s.tokens,
-                passwords: &s.passwords,
-                clock: s.clock.as_ref(),
-            };
+        Grant::RefreshToken => {
             let presented = params.get("refresh_token");
             let issued =
                 refresh::exchange(&services, &client, presented, params.get("scope"), &ctx)
@@ -230,16 +242,7 @@ pub async fn token(
                     .map_err(with_basic)?;
             user_tokens_body(issued)
         }
-        authorization_code::GRANT_TYPE => {
-            let client = client_auth::authenticate(s.store.as_ref(), &credentials)
-                .await
-                .map_err(with_basic)?;
-            let services = password::Services {
-                store: s.store.as_ref(),
-                tokens: &s.tokens,
-                passwords: &s.passwords,
-                clock: s.clock.as_ref(),
-            };
+        Grant::AuthorizationCode => {
             let exchange = CodeExchange {
                 code: params.get("code"),
                 redirect_uri: params.get("redirect_uri"),
@@ -249,12 +252,6 @@ pub async fn token(
                 .await
                 .map_err(with_basic)?;
             user_tokens_body(issued)
-        }
-        other => {
-            return Err(OAuthError::UnsupportedGrantType(format!(
-                "Unsupported grant type: {other}"
-            ))
-            .into());
         }
     };
     metrics::counter!("castellan_tokens_issued_total", "grant" => grant_type).increment(1);

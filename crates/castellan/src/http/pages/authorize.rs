@@ -264,6 +264,21 @@ async fn signed_in(
     cookies::attach(response, [cookie])
 }
 
+/// A failure that is not the user's: logged, and told in general words.
+fn unexpected(cause: &castellan_core::Error) -> (StatusCode, String) {
+    let status = match cause {
+        castellan_core::Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        _ => {
+            tracing::error!(cause = %cause, "a page's request failed");
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+    };
+    (
+        status,
+        "Something went wrong; try again shortly.".to_string(),
+    )
+}
+
 pub async fn login(
     State(s): State<AppState>,
     Context(ctx): Context,
@@ -290,20 +305,10 @@ pub async fn login(
     {
         Ok(user) => signed_in(&s, &request, &user, &form, &ctx).await,
         Err(e) => {
-            let status = match &e {
-                LoginError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
-                LoginError::Failed(castellan_core::Error::Unavailable) => {
-                    StatusCode::SERVICE_UNAVAILABLE
-                }
-                LoginError::Failed(cause) => {
-                    tracing::error!(cause = %cause, "log-in failed");
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
-                _ => StatusCode::UNAUTHORIZED,
-            };
-            let message = match &e {
-                LoginError::Failed(_) => "Something went wrong; try again shortly.".to_string(),
-                other => other.to_string(),
+            let (status, message) = match &e {
+                LoginError::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+                LoginError::Failed(cause) => unexpected(cause),
+                _ => (StatusCode::UNAUTHORIZED, e.to_string()),
             };
             let page = PageForm {
                 q: &form.q,
@@ -345,13 +350,7 @@ pub async fn signup(
         Ok(user) => user,
         Err(e) => {
             let (status, message) = match &e {
-                SignupError::Failed(cause) => {
-                    tracing::error!(cause = %cause, "sign-up failed");
-                    (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Something went wrong; try again shortly.".to_string(),
-                    )
-                }
+                SignupError::Failed(cause) => unexpected(cause),
                 other => (StatusCode::BAD_REQUEST, other.to_string()),
             };
             let page = PageForm {
