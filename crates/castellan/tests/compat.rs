@@ -32,12 +32,12 @@ fn compat(path: &str) -> PathBuf {
 /// The libraries must be there: a missing install is a failure, never a silent skip.
 fn require_installed() {
     let missing: Vec<&str> = [
-        "python/test_auth0_python.py",
-        ".python/auth0",
+        ".python/auth0/authentication",
         ".python/jwt",
+        "node/node_modules/openid-client/package.json",
+        "node/node_modules/jose/package.json",
     ]
     .into_iter()
-    .chain(["node/node_modules/openid-client/package.json"])
     .filter(|p| !compat(p).exists())
     .collect();
     assert!(
@@ -84,6 +84,7 @@ impl Server {
             .env("CASTELLAN_ADMIN_CLIENT_ID", ADMIN_ID)
             .env("CASTELLAN_ADMIN_CLIENT_SECRET", ADMIN_SECRET)
             .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -189,9 +190,9 @@ impl Admin {
     }
 }
 
-/// Runs one library's script to its end (or the timeout); on failure, panics with its
-/// output and the server's log.
-async fn run_script(server: &Server, library: &str, mut command: Command) {
+/// Runs one library's script to its end (or the timeout): its output, as `Err` when it
+/// failed.
+async fn run_script(library: &str, mut command: Command) -> Result<String, String> {
     // One file for both streams, through one shared offset, so that lines interleave.
     let out = tempfile::NamedTempFile::new().unwrap();
     let file = out.reopen().unwrap();
@@ -215,18 +216,17 @@ async fn run_script(server: &Server, library: &str, mut command: Command) {
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let output = std::fs::read_to_string(out.path()).unwrap_or_default();
-    println!("{output}");
     match status {
-        Some(status) if status.success() => {}
-        Some(status) => panic!(
-            "the {library} checks failed ({status}):\n{output}\n--- server log ---\n{}",
-            server.log()
-        ),
-        None => panic!(
-            "the {library} checks did not finish within {SCRIPT_TIMEOUT:?}:\n{output}\n\
-             --- server log ---\n{}",
-            server.log()
-        ),
+        Some(status) if status.success() => {
+            println!("=== the {library} checks passed:\n{output}");
+            Ok(output)
+        }
+        Some(status) => Err(format!(
+            "=== the {library} checks failed ({status}):\n{output}"
+        )),
+        None => Err(format!(
+            "=== the {library} checks did not finish within {SCRIPT_TIMEOUT:?}:\n{output}"
+        )),
     }
 }
 
@@ -296,7 +296,7 @@ async fn real_client_libraries_work_against_the_real_binary() {
         .args(["--base", &server.base])
         .args(["--client-id", &py_id, "--client-secret", &py_secret])
         .args(["--m2m-id", &m2m_id, "--m2m-secret", &m2m_secret]);
-    run_script(&server, "auth0-python", python).await;
+    let python = run_script("auth0-python", python).await;
 
     let mut node = Command::new("node");
     node.arg(compat("node/test_openid_client.mjs"))
@@ -304,5 +304,14 @@ async fn real_client_libraries_work_against_the_real_binary() {
         .args(["--redirect-uri", &callback])
         .args(["--spa-id", &spa_id])
         .args(["--web-id", &web_id, "--web-secret", &web_secret]);
-    run_script(&server, "openid-client", node).await;
+    let node = run_script("openid-client", node).await;
+
+    // Both libraries always run, and a failure shows both outputs and the server's log.
+    let failures: Vec<String> = [python, node].into_iter().filter_map(Result::err).collect();
+    assert!(
+        failures.is_empty(),
+        "{}\n=== server log:\n{}",
+        failures.join("\n"),
+        server.log()
+    );
 }

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the third-party client libraries of the compatibility tests
+# (crates/castellan/tests/compat.rs): auth0-python into compat/.python, and openid-client
+# into compat/node/node_modules. Does nothing when what is installed matches the pins.
+set -euo pipefail
+cd "$(dirname "$0")"
+
+stamp() { sha256sum "$1" | cut -d' ' -f1; }
+
+python_want="$(stamp python/requirements.txt)"
+if [ "$(cat .python/.installed 2>/dev/null)" != "$python_want" ]; then
+  echo "compat: installing auth0-python into compat/.python"
+  rm -rf .python
+  # Every package is pinned in requirements.txt, hence --no-deps.
+  python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+    --root-user-action=ignore --no-deps --target .python --requirement python/requirements.txt
+  echo "$python_want" > .python/.installed
+fi
+
+node_want="$(stamp node/package-lock.json)"
+if [ "$(cat node/node_modules/.installed 2>/dev/null)" != "$node_want" ]; then
+  echo "compat: installing openid-client into compat/node/node_modules"
+  (cd node && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$node_want" > node/node_modules/.installed
+fi
