@@ -283,6 +283,14 @@ impl ResourceServerStore for SqlStore {
         Ok(())
     }
 
+    async fn signing_algs_in_use(&self) -> StoreResult<Vec<SigningAlg>> {
+        let names: Vec<String> = sqlx::query_scalar("SELECT DISTINCT signing_alg FROM resource_servers")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        names.iter().map(|n| parse_named("signing_alg", n)).collect()
+    }
+
     async fn delete_resource_server(&self, id: &str) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM resource_servers WHERE id = $1")
             .bind(id)

@@ -204,6 +204,10 @@ async fn resource_server_identifiers_are_unique(store: &dyn Store) {
             .total,
         1
     );
+    assert_eq!(
+        store.signing_algs_in_use().await.unwrap(),
+        vec![SigningAlg::Es256]
+    );
 }
 
 async fn client_grants_are_unique_per_audience_and_cascade(store: &dyn Store) {

@@ -189,15 +189,22 @@ async fn two_nodes_on_one_database_serve_one_tenant() {
         jwks(&b).await.unwrap().json().await.unwrap(),
     );
     assert_eq!(ja, jb);
+    let store = castellan_store::open(&url).await.unwrap();
+    let current: Vec<_> = store
+        .list_signing_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.retired_at.is_none())
+        .collect();
     assert_eq!(
-        ja["keys"].as_array().unwrap().len(),
+        current.len(),
         3,
-        "one key per algorithm despite the race"
+        "one current key per algorithm despite the race"
     );
 
     // A key rotated elsewhere (here: straight in the store) is picked up by B as soon as it
     // meets a token signed with it.
-    let store = castellan_store::open(&url).await.unwrap();
     let master = castellan_core::secrets::MasterKey::parse(SECRET_KEY).unwrap();
     let now = castellan_core::clock::Clock::now(&castellan_core::clock::SystemClock);
     let kid = castellan_core::oauth::keyring::rotate(

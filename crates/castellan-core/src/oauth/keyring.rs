@@ -31,7 +31,8 @@ pub struct Verifier {
 pub struct KeySet {
     signers: HashMap<SigningAlg, Arc<Signer>>,
     verifiers: HashMap<String, Verifier>,
-    jwks: Value,
+    /// Every key whose tokens may still be alive, with its algorithm.
+    published: Vec<(SigningAlg, Value)>,
 }
 
 impl KeySet {
@@ -43,9 +44,17 @@ impl KeySet {
         self.verifiers.get(kid)
     }
 
-    /// The `/.well-known/jwks.json` document.
-    pub fn jwks(&self) -> &Value {
-        &self.jwks
+    /// The `/.well-known/jwks.json` document with the keys of `algs`. Some verifiers
+    /// (auth0-python's) refuse a key set that holds any non-RSA key, so keys of an
+    /// algorithm no API uses are left out.
+    pub fn jwks(&self, algs: &[SigningAlg]) -> Value {
+        let keys: Vec<&Value> = self
+            .published
+            .iter()
+            .filter(|(alg, _)| algs.contains(alg))
+            .map(|(_, jwk)| jwk)
+            .collect();
+        json!({ "keys": keys })
     }
 }
 
@@ -168,10 +177,13 @@ async fn load(store: &dyn Store, master: &MasterKey, now: i64) -> Result<KeySet>
             },
         );
     }
-    let jwks = json!({"keys": published.iter().map(|r| r.public_jwk.clone()).collect::<Vec<_>>()});
+    let published = published
+        .iter()
+        .map(|r| (r.alg, r.public_jwk.clone()))
+        .collect();
     Ok(KeySet {
         signers,
         verifiers,
-        jwks,
+        published,
     })
 }

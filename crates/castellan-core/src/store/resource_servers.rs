@@ -1,4 +1,4 @@
-use crate::model::ResourceServer;
+use crate::model::{ResourceServer, SigningAlg};
 use crate::paging::{Page, PageRequest};
 
 use super::StoreResult;
@@ -14,6 +14,8 @@ pub trait ResourceServerStore: Send + Sync {
     ) -> StoreResult<Option<ResourceServer>>;
     async fn list_resource_servers(&self, page: PageRequest) -> StoreResult<Page<ResourceServer>>;
     async fn update_resource_server(&self, api: &ResourceServer) -> StoreResult<()>;
+    /// The algorithms some API signs its tokens with.
+    async fn signing_algs_in_use(&self) -> StoreResult<Vec<SigningAlg>>;
     /// Also removes the client grants for its identifier.
     async fn delete_resource_server(&self, id: &str) -> StoreResult<bool>;
 }

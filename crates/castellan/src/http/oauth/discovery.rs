@@ -45,13 +45,22 @@ pub async fn openid_configuration(State(s): State<AppState>) -> Json<Value> {
     }))
 }
 
+/// RS256 always (ID tokens use it), and the algorithms of the APIs. While the store cannot
+/// say, every key is published: verifying tokens matters more than one SDK's taste.
 pub async fn jwks(State(s): State<AppState>) -> impl IntoResponse {
+    let algs = match s.store.signing_algs_in_use().await {
+        Ok(mut algs) => {
+            algs.push(SigningAlg::Rs256);
+            algs
+        }
+        Err(_) => SigningAlg::ALL.to_vec(),
+    };
     let keys = s.tokens.keyring.keys();
     (
         [(
             header::CACHE_CONTROL,
             HeaderValue::from_static("public, max-age=300"),
         )],
-        Json(keys.jwks().clone()),
+        Json(keys.jwks(&algs)),
     )
 }
