@@ -9,14 +9,19 @@
 # cargo build --release -p castellan; cargo bench -p castellan-core --bench signing;
 # openssl speed / node sign-bench for context; start Castellan on SQLite in the temp dir,
 # read its idle RSS, set up two APIs (RS256, EdDSA), one M2M client and its grants through the
-# Management API; load Castellan RS256, Castellan EdDSA and the peer with
-# bench-client-credentials.sh (wrk, concurrency 1/16/64); print a summary with the ratios.
+# Management API; start the peer; for each round, load Castellan RS256, Castellan EdDSA and the
+# peer with bench-client-credentials.sh (wrk, concurrency 1/16/64), each after waiting for the
+# machine to be idle and noting how much CPU other processes took meanwhile; break Castellan's
+# CPU per token down (threads, context switches, system calls, perf); print a summary with the
+# ratios and the targets of BENCHMARKS.md. Takes about 10 minutes plus the build.
 #
 # Environment:
 #   PEERS_SRC=/work/shared/peers   where the reference peers are laid out (read-only)
 #   PEERS_DIR=<tmp>/peers          writable copy to use (reuse one to skip npm ci next time)
 #   PORT=18080  PEER_PORT=4010
-#   ROUNDS=2                       repeat the three load runs (summary takes the median)
+#   ROUNDS=3                       repeat the three load runs (summary takes the median)
+#   QUIET_WAIT=120                 seconds to wait for the machine to be idle before each load run
+#   CASTELLAN_BIN=path             benchmark this binary instead of building the working tree
 #   SKIP_BUILD=1  SKIP_SIGNING=1  SKIP_CONTEXT=1   skip those steps
 #   PROFILE=0                      skip the per-token cost breakdown (/proc, strace, perf)
 #   KEEP=1                         keep the temp dir (logs, database, results.tsv)
@@ -27,7 +32,7 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 PEERS_SRC="${PEERS_SRC:-/work/shared/peers}"
 PORT="${PORT:-18080}"
 PEER_PORT="${PEER_PORT:-4010}"
-ROUNDS="${ROUNDS:-2}"
+ROUNDS="${ROUNDS:-3}"
 work="$(mktemp -d "${TMPDIR:-/tmp}/castellan-bench.XXXXXX")"
 PEERS_DIR="${PEERS_DIR:-$work/peers}"
 results="$work/results.tsv"
@@ -78,15 +83,19 @@ fi
 bench="$PEERS_DIR/bench/bench-client-credentials.sh"
 
 cd "$repo"
-if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
-  say "cargo build --release -p castellan"
-  cargo build --release -p castellan
+if [[ -n "${CASTELLAN_BIN:-}" ]]; then
+  bin="$CASTELLAN_BIN"
+else
+  if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    say "cargo build --release -p castellan"
+    cargo build --release -p castellan
+  fi
+  bin="$repo/target/release/castellan"
 fi
-bin="$repo/target/release/castellan"
 
 say "machine"
 echo "$(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -sr), $(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "castellan $(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- crates || echo ' (+ uncommitted changes)'), wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), node $(node --version)"
+echo "castellan ${CASTELLAN_BIN:-$(git -C "$repo" rev-parse --short HEAD)$(git -C "$repo" diff --quiet HEAD -- crates Cargo.toml Cargo.lock || echo ' (+ uncommitted changes)')}, wrk $(wrk -v 2>&1 | awk 'NR==1 {print $2}'), node $(node --version)"
 
 # --- single-thread signing rates ------------------------------------------------
 if [[ "${SKIP_SIGNING:-0}" != 1 ]]; then
@@ -170,12 +179,46 @@ note peer_idle_rss_mib "$peer_idle_rss"
 
 # --- load ---------------------------------------------------------------------
 status=0
+hz="$(getconf CLK_TCK)"
+cpu_busy_idle() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9, $5 + $6}' /proc/stat; }
+proc_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
+# CPU seconds used by this script's finished children (wrk, curl, ...), from a saved `times`
+# (which must run in this shell, not in a $(...) subshell).
+children_cpu() {
+  awk 'NR == 2 {split($1, u, "m"); split($2, s, "m"); printf "%.2f", u[1] * 60 + u[2] + s[1] * 60 + s[2]}' "$1"
+}
+# Other people's work on a shared machine skews a run: wait (up to QUIET_WAIT s) until the
+# machine is under 15 % busy over 2 s before each load run.
+wait_quiet() {
+  local b0 i0 b1 i1 pct=0 waited=0
+  while (( waited < ${QUIET_WAIT:-120} )); do
+    read -r b0 i0 < <(cpu_busy_idle); sleep 2; read -r b1 i1 < <(cpu_busy_idle)
+    pct=$(( 100 * (b1 - b0) / (b1 - b0 + i1 - i0 + 1) ))
+    (( pct < 15 )) && return 0
+    waited=$(( waited + 2 ))
+  done
+  echo "machine still ${pct} % busy after ${QUIET_WAIT:-120} s of waiting; measuring anyway"
+}
 load() {  # LABEL PID URL BODY AUTH
+  wait_quiet
   say "load: $1 (load average $(cut -d' ' -f1-3 /proc/loadavg))"
+  local b0 i0 b1 i1 t0 t1 w0 w1
+  read -r b0 i0 < <(cpu_busy_idle); t0="$(proc_ticks "$2")"; times >"$work/times0"; w0="$(date +%s.%N)"
   LABEL="$1" SERVER_PIDS="$2" RESULTS="$results" "$bench" "$3" "$4" "$5" || {
     rc=$?; echo "bench-client-credentials.sh exited $rc for $1" >&2; status=$rc
   }
+  read -r b1 i1 < <(cpu_busy_idle); t1="$(proc_ticks "$2")"; times >"$work/times1"; w1="$(date +%s.%N)"
+  # Whole-machine busy time minus the server's and the load driver's: everyone else.
+  awk -v b="$((b1 - b0))" -v t="$((t1 - t0))" -v d0="$(children_cpu "$work/times0")" -v d1="$(children_cpu "$work/times1")" -v w0="$w0" -v w1="$w1" \
+      -v hz="$hz" -v n="$(nproc)" -v label="$1" -v round="$round" 'BEGIN {
+    wall = w1 - w0; server = t / hz; driver = d1 - d0; other = b / hz - server - driver
+    if (other < 0) other = 0   # tick rounding
+    printf "CPU during this run (%% of all %d cores): server %.0f, load driver (wrk, curl) %.0f, other processes %.0f\n", n, 100 * server / wall / n, 100 * driver / wall / n, 100 * other / wall / n
+    printf "%s\t%d\t%.1f\t%.1f\t%.1f\n", label, round, 100 * server / wall / n, 100 * driver / wall / n, 100 * other / wall / n >> ENVIRON["BG_FILE"]
+  }'
 }
+export BG_FILE="$work/background.tsv"
+: >"$BG_FILE"
 for round in $(seq 1 "$ROUNDS"); do
   load castellan-RS256 "$castellan_pid" "$base/oauth/token" \
     "grant_type=client_credentials&audience=https%3A%2F%2Fapi.bench.local&$scope" "$castellan_basic"
@@ -243,13 +286,14 @@ fi
 kill -TERM "$peer_pid"; wait "$peer_pid" 2>/dev/null || true; peer_pid=
 sed -n 's/^\(.*pid=.*issued=.*\)$/peer: \1/p' "$peer_log"
 kill -TERM "$castellan_pid"; wait "$castellan_pid" 2>/dev/null || true; castellan_pid=
-if grep -qiE 'panic|error' "$work/castellan.log"; then
-  echo "Castellan log has errors:" >&2; grep -iE 'panic|error' "$work/castellan.log" | head -20 >&2
+if grep -qiE 'panic|error|warn' "$work/castellan.log"; then
+  echo "Castellan logged $(grep -ciE 'panic|error|warn' "$work/castellan.log") warning/error lines, first ones:" >&2
+  grep -iE 'panic|error|warn' "$work/castellan.log" | head -5 | cut -c1-300 >&2
 fi
 
 # --- summary ------------------------------------------------------------------
 say "summary"
-python3 - "$results" "$summary_env" <<'PY'
+python3 - "$results" "$summary_env" "$BG_FILE" <<'PY'
 import statistics, sys
 rows = {}
 for line in open(sys.argv[1]):
@@ -281,6 +325,10 @@ ctx = [f"{k}={env[k]}" for k in ("raw_rs256_wall", "raw_rs256_cpu", "jwt_rs256_c
                                   "openssl_rsa2048_sign", "node_rs256_sign") if k in env]
 if ctx:
     print("single-thread signing (per s / per CPU-s):", ", ".join(ctx))
+bg = [l.rstrip("\n").split("\t") for l in open(sys.argv[3]) if l.strip()]
+if bg:
+    print("CPU share of other processes during each load run (% of all cores; wrk and curl excluded):",
+          ", ".join(f"{b[0]} r{b[1]} {float(b[4]):.0f}%" for b in bg))
 print()
 print("targets (best concurrency level for throughput):")
 def best(lab, i):
