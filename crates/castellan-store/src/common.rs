@@ -23,6 +23,69 @@ type DbRow = <Db as sqlx::Database>::Row;
 #[derive(Clone)]
 pub struct SqlStore {
     pool: Pool<Db>,
+    logs: tokio::sync::mpsc::Sender<LogCommand>,
+}
+
+/// Log events are written by one task in batches, one transaction each, so that a busy
+/// token endpoint pays for a channel send per event instead of a database write.
+enum LogCommand {
+    Append(Box<LogEvent>),
+    /// Answered once everything queued before it is written.
+    Flush(tokio::sync::oneshot::Sender<()>),
+}
+
+const LOG_QUEUE: usize = 10_000;
+const LOG_BATCH: usize = 500;
+
+async fn write_logs(pool: Pool<Db>, mut queue: tokio::sync::mpsc::Receiver<LogCommand>) {
+    while let Some(first) = queue.recv().await {
+        let mut batch = Vec::new();
+        let mut flushes = Vec::new();
+        let mut next = Some(first);
+        while let Some(command) = next.take() {
+            match command {
+                LogCommand::Append(event) => batch.push(event),
+                LogCommand::Flush(done) => flushes.push(done),
+            }
+            if batch.len() < LOG_BATCH {
+                next = queue.try_recv().ok();
+            }
+        }
+        if !batch.is_empty()
+            && let Err(e) = insert_logs(&pool, &batch).await
+        {
+            tracing::warn!(cause = %e, lost = batch.len(), "could not write log events");
+        }
+        for done in flushes {
+            let _ = done.send(());
+        }
+    }
+}
+
+async fn insert_logs(pool: &Pool<Db>, batch: &[Box<LogEvent>]) -> StoreResult<()> {
+    let mut tx = pool.begin().await.map_err(map)?;
+    for e in batch {
+        sqlx::query(
+            "INSERT INTO logs (log_id, date, type, description, client_id, client_name, connection, user_id, \
+             user_name, ip, user_agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&e.log_id)
+        .bind(e.date)
+        .bind(&e.event_type)
+        .bind(&e.description)
+        .bind(&e.client_id)
+        .bind(&e.client_name)
+        .bind(&e.connection)
+        .bind(&e.user_id)
+        .bind(&e.user_name)
+        .bind(&e.ip)
+        .bind(&e.user_agent)
+        .bind(json_text(&e.details))
+        .execute(&mut *tx)
+        .await
+        .map_err(map)?;
+    }
+    tx.commit().await.map_err(map)
 }
 
 impl SqlStore {
@@ -35,7 +98,9 @@ impl SqlStore {
             .run(&pool)
             .await
             .map_err(|e| crate::OpenError::Migration(e.to_string()))?;
-        Ok(Self { pool })
+        let (logs, queue) = tokio::sync::mpsc::channel(LOG_QUEUE);
+        tokio::spawn(write_logs(pool.clone(), queue));
+        Ok(Self { pool, logs })
     }
 
     async fn total(&self, sql: &'static str) -> StoreResult<u64> {
@@ -179,14 +244,20 @@ impl ClientStore for SqlStore {
 }
 
 fn resource_server_from_row(row: &DbRow) -> StoreResult<ResourceServer> {
-    let get = |c: &str| row.try_get::<String, _>(c).map_err(map);
-    let flag = |c: &str| row.try_get::<bool, _>(c).map_err(map);
+    resource_server_from_prefixed_row(row, "")
+}
+
+/// Columns named `{prefix}{column}`, for joins where names would clash.
+fn resource_server_from_prefixed_row(row: &DbRow, prefix: &str) -> StoreResult<ResourceServer> {
+    let column = |c: &str| format!("{prefix}{c}");
+    let get = |c: &str| row.try_get::<String, _>(column(c).as_str()).map_err(map);
+    let flag = |c: &str| row.try_get::<bool, _>(column(c).as_str()).map_err(map);
     Ok(ResourceServer {
         id: get("id")?,
         name: get("name")?,
         identifier: get("identifier")?,
         scopes: from_json("scopes", &get("scopes")?)?,
-        token_lifetime: row.try_get("token_lifetime").map_err(map)?,
+        token_lifetime: row.try_get(column("token_lifetime").as_str()).map_err(map)?,
         signing_alg: parse_named("signing_alg", &get("signing_alg")?)?,
         enforce_policies: flag("enforce_policies")?,
         token_dialect: parse_named("token_dialect", &get("token_dialect")?)?,
@@ -347,6 +418,44 @@ impl ClientGrantStore for SqlStore {
             .as_ref()
             .map(client_grant_from_row)
             .transpose()
+    }
+
+    async fn find_client_with_grant(
+        &self,
+        client_id: &str,
+        identifier: &str,
+    ) -> StoreResult<Option<(Client, ResourceServer, ClientGrant)>> {
+        let row = sqlx::query(
+            "SELECT c.client_id, c.name, c.description, c.app_type, c.is_first_party, c.grant_types, c.callbacks, \
+             c.allowed_logout_urls, c.web_origins, c.token_endpoint_auth_method, c.client_metadata, c.secret_hash, \
+             c.created_at, c.updated_at, \
+             r.id AS rs_id, r.name AS rs_name, r.identifier AS rs_identifier, r.scopes AS rs_scopes, \
+             r.token_lifetime AS rs_token_lifetime, r.signing_alg AS rs_signing_alg, \
+             r.enforce_policies AS rs_enforce_policies, r.token_dialect AS rs_token_dialect, \
+             r.allow_offline_access AS rs_allow_offline_access, r.skip_consent AS rs_skip_consent, \
+             r.is_system AS rs_is_system, g.id AS grant_id, g.scope AS grant_scope \
+             FROM client_grants g \
+             JOIN clients c ON c.client_id = g.client_id \
+             JOIN resource_servers r ON r.identifier = g.audience \
+             WHERE g.client_id = $1 AND g.audience = $2",
+        )
+        .bind(client_id)
+        .bind(identifier)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
+        let client = client_from_row(&row)?;
+        let api = resource_server_from_prefixed_row(&row, "rs_")?;
+        let grant = ClientGrant {
+            id: row.try_get("grant_id").map_err(map)?,
+            client_id: client.client_id.clone(),
+            audience: api.identifier.clone(),
+            scope: from_json("grant_scope", &row.try_get::<String, _>("grant_scope").map_err(map)?)?,
+        };
+        Ok(Some((client, api, grant)))
     }
 
     async fn list_client_grants(&self, filter: &ClientGrantFilter, page: PageRequest) -> StoreResult<Page<ClientGrant>> {
@@ -839,30 +948,20 @@ fn log_from_row(row: &DbRow) -> StoreResult<LogEvent> {
 
 #[async_trait::async_trait]
 impl LogStore for SqlStore {
+    /// Queued; written within moments by the log writer (see `LogCommand`).
     async fn append_log(&self, e: &LogEvent) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO logs (log_id, date, type, description, client_id, client_name, connection, user_id, \
-             user_name, ip, user_agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&e.log_id)
-        .bind(e.date)
-        .bind(&e.event_type)
-        .bind(&e.description)
-        .bind(&e.client_id)
-        .bind(&e.client_name)
-        .bind(&e.connection)
-        .bind(&e.user_id)
-        .bind(&e.user_name)
-        .bind(&e.ip)
-        .bind(&e.user_agent)
-        .bind(json_text(&e.details))
-        .execute(&self.pool)
-        .await
-        .map_err(map)?;
-        Ok(())
+        self.logs
+            .send(LogCommand::Append(Box::new(e.clone())))
+            .await
+            .map_err(|_| StoreError::Unavailable("the log writer has stopped".into()))
     }
 
     async fn list_logs(&self, user_id: Option<&str>, limit: u64) -> StoreResult<Vec<LogEvent>> {
+        // What this node has queued is visible to its own readers.
+        let (done, written) = tokio::sync::oneshot::channel();
+        if self.logs.send(LogCommand::Flush(done)).await.is_ok() {
+            let _ = written.await;
+        }
         let rows = sqlx::query(
             "SELECT log_id, date, type, description, client_id, client_name, connection, user_id, user_name, ip, \
              user_agent, details FROM logs WHERE ($1 IS NULL OR user_id = $1) ORDER BY log_id DESC LIMIT $2",

@@ -10,15 +10,19 @@ pub async fn resolve(
     issuer: &str,
     audience: &str,
 ) -> Result<Option<ResourceServer>> {
-    if let Some(api) = store.find_resource_server_by_identifier(audience).await? {
-        return Ok(Some(api));
-    }
+    Ok(store
+        .find_resource_server_by_identifier(&canonical(issuer, audience))
+        .await?)
+}
+
+/// The identifier an audience stands for: the Management API's `https://` alias is
+/// replaced by its identifier; anything else is itself.
+pub fn canonical(issuer: &str, audience: &str) -> String {
     if management_api_https_alias(issuer).as_deref() == Some(audience) {
-        return Ok(store
-            .find_resource_server_by_identifier(&management_api_identifier(issuer))
-            .await?);
+        management_api_identifier(issuer)
+    } else {
+        audience.to_string()
     }
-    Ok(None)
 }
 
 /// Every string a token's `aud` may hold to count as addressed to `api`.

@@ -20,18 +20,18 @@ pub async fn authenticate(
     presented: &PresentedCredentials,
 ) -> Result<Client, OAuthError> {
     let client = store.find_client(&presented.client_id).await?;
-    let Some(client) = client else {
-        return Err(OAuthError::InvalidClient(UNAUTHORIZED.into()));
-    };
+    let client = client.ok_or_else(|| OAuthError::InvalidClient(UNAUTHORIZED.into()))?;
+    check_secret(&client, presented)?;
+    Ok(client)
+}
+
+/// Whether the presented secret is this (already loaded) client's.
+pub fn check_secret(client: &Client, presented: &PresentedCredentials) -> Result<(), OAuthError> {
     if client.is_public() {
-        return Ok(client);
+        return Ok(());
     }
-    let (Some(secret), Some(hash)) = (&presented.client_secret, &client.secret_hash) else {
-        return Err(OAuthError::InvalidClient(UNAUTHORIZED.into()));
-    };
-    if verify_client_secret(secret, hash) {
-        Ok(client)
-    } else {
-        Err(OAuthError::InvalidClient(UNAUTHORIZED.into()))
+    match (&presented.client_secret, &client.secret_hash) {
+        (Some(secret), Some(hash)) if verify_client_secret(secret, hash) => Ok(()),
+        _ => Err(OAuthError::InvalidClient(UNAUTHORIZED.into())),
     }
 }

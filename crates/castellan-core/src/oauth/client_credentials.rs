@@ -3,9 +3,10 @@
 
 use super::OAuthError;
 use super::access_token::{AccessTokenGrant, MintedToken, TokenService};
+use super::client_auth::{self, PresentedCredentials};
 use super::{audience, scope};
 use crate::events::{self, LogEventExt, RequestContext};
-use crate::model::Client;
+use crate::model::{Client, ClientGrant, ResourceServer};
 use crate::store::Store;
 
 pub const GRANT_TYPE: &str = "client_credentials";
@@ -20,14 +21,40 @@ pub struct IssuedToken {
     pub scope: String,
 }
 
+/// Authenticates the client and issues its token. The usual case (known client, known API,
+/// a grant between them) costs one store round trip; anything else takes the long way, which
+/// also finds the precise error.
 pub async fn issue(
     store: &dyn Store,
     tokens: &TokenService,
-    client: &Client,
+    presented: &PresentedCredentials,
     request: &ClientCredentialsRequest,
     ctx: &RequestContext,
 ) -> Result<IssuedToken, OAuthError> {
-    let result = grant(store, tokens, client, request).await;
+    let identifier = request
+        .audience
+        .as_deref()
+        .map(|a| audience::canonical(&tokens.issuer, a));
+    let known = match &identifier {
+        Some(identifier) => {
+            store
+                .find_client_with_grant(&presented.client_id, identifier)
+                .await?
+        }
+        None => None,
+    };
+    let (client, result) = match known {
+        Some((client, api, grant)) => {
+            client_auth::check_secret(&client, presented)?;
+            let result = mint(tokens, &client, &api, grant, request);
+            (client, result)
+        }
+        None => {
+            let client = client_auth::authenticate(store, presented).await?;
+            let result = resolve_and_mint(store, tokens, &client, request).await;
+            (client, result)
+        }
+    };
     let event = match &result {
         Ok(_) => events::event(
             "seccft",
@@ -36,11 +63,11 @@ pub async fn issue(
         ),
         Err(e) => events::event("feccft", e.to_string(), ctx),
     };
-    events::record(store, tokens.clock.as_ref(), event.client(client)).await;
+    events::record(store, tokens.clock.as_ref(), event.client(&client)).await;
     result
 }
 
-async fn grant(
+async fn resolve_and_mint(
     store: &dyn Store,
     tokens: &TokenService,
     client: &Client,
@@ -71,6 +98,21 @@ async fn grant(
             api.identifier
         )));
     };
+    mint(tokens, client, &api, grant, request)
+}
+
+fn mint(
+    tokens: &TokenService,
+    client: &Client,
+    api: &ResourceServer,
+    grant: ClientGrant,
+    request: &ClientCredentialsRequest,
+) -> Result<IssuedToken, OAuthError> {
+    if client.is_public() || !client.has_grant(GRANT_TYPE) {
+        return Err(OAuthError::UnauthorizedClient(
+            "Grant type 'client_credentials' not allowed for the client.".into(),
+        ));
+    }
     // A scope removed from the API since the grant was made is no longer grantable.
     let allowed: Vec<String> = grant
         .scope
@@ -81,7 +123,7 @@ async fn grant(
         OAuthError::AccessDenied(format!("Client has not been granted scopes: {missing}"))
     })?;
     let minted = tokens.mint(AccessTokenGrant {
-        api: &api,
+        api,
         subject: format!("{}@clients", client.client_id),
         client_id: &client.client_id,
         scopes: &scopes,

@@ -48,10 +48,11 @@ impl KeySet {
     /// (auth0-python's) refuse a key set that holds any non-RSA key, so keys of an
     /// algorithm no API uses are left out.
     pub fn jwks(&self, algs: &[SigningAlg]) -> Value {
-        let keys: Vec<&Value> = self
-            .published
+        // RSA first: some clients simply take the first key.
+        let keys: Vec<&Value> = SigningAlg::ALL
             .iter()
-            .filter(|(alg, _)| algs.contains(alg))
+            .filter(|alg| algs.contains(alg))
+            .flat_map(|alg| self.published.iter().filter(move |(a, _)| a == alg))
             .map(|(_, jwk)| jwk)
             .collect();
         json!({ "keys": keys })

@@ -1,4 +1,4 @@
-use crate::model::ClientGrant;
+use crate::model::{Client, ClientGrant, ResourceServer};
 use crate::paging::{Page, PageRequest};
 
 use super::StoreResult;
@@ -19,6 +19,13 @@ pub trait ClientGrantStore: Send + Sync {
         client_id: &str,
         audience: &str,
     ) -> StoreResult<Option<ClientGrant>>;
+    /// The client, the API `identifier` names and the client's grant for it, in one round
+    /// trip (the client-credentials hot path); `None` if any of the three is missing.
+    async fn find_client_with_grant(
+        &self,
+        client_id: &str,
+        identifier: &str,
+    ) -> StoreResult<Option<(Client, ResourceServer, ClientGrant)>>;
     async fn list_client_grants(
         &self,
         filter: &ClientGrantFilter,

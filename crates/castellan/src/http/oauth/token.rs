@@ -194,14 +194,16 @@ pub async fn token(
     if ip.is_some_and(|ip| !s.rate_limits.allows(limit, ip)) {
         return Ok(too_many_requests());
     }
-    let client = client_auth::authenticate(s.store.as_ref(), &credentials)
-        .await
-        .map_err(with_basic)?;
     let services = password::Services {
         store: s.store.as_ref(),
         tokens: &s.tokens,
         passwords: &s.passwords,
         clock: s.clock.as_ref(),
+    };
+    let authenticated = || async {
+        client_auth::authenticate(s.store.as_ref(), &credentials)
+            .await
+            .map_err(with_basic)
     };
     let body = match grant {
         Grant::ClientCredentials => {
@@ -209,10 +211,15 @@ pub async fn token(
                 audience: params.get("audience").map(str::to_string),
                 scope: params.get("scope").map(str::to_string),
             };
-            let issued =
-                client_credentials::issue(s.store.as_ref(), &s.tokens, &client, &request, &ctx)
-                    .await
-                    .map_err(with_basic)?;
+            let issued = client_credentials::issue(
+                s.store.as_ref(),
+                &s.tokens,
+                &credentials,
+                &request,
+                &ctx,
+            )
+            .await
+            .map_err(with_basic)?;
             json!({
                 "access_token": issued.minted.token,
                 "token_type": "Bearer",
@@ -229,13 +236,14 @@ pub async fn token(
                 audience: params.get("audience"),
                 scope: params.get("scope"),
             };
-            let issued = password::issue(&services, &client, &request, &ctx)
+            let issued = password::issue(&services, &authenticated().await?, &request, &ctx)
                 .await
                 .map_err(with_basic)?;
             user_tokens_body(issued)
         }
         Grant::RefreshToken => {
             let presented = params.get("refresh_token");
+            let client = authenticated().await?;
             let issued =
                 refresh::exchange(&services, &client, presented, params.get("scope"), &ctx)
                     .await
@@ -248,6 +256,7 @@ pub async fn token(
                 redirect_uri: params.get("redirect_uri"),
                 code_verifier: params.get("code_verifier"),
             };
+            let client = authenticated().await?;
             let issued = authorization_code::exchange(&services, &client, &exchange, &ctx)
                 .await
                 .map_err(with_basic)?;
