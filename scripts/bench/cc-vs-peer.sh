@@ -232,7 +232,58 @@ note castellan_rss_after_load_mib "$(rss_mib "$castellan_pid")"
 
 # --- where Castellan's CPU goes per token (PROFILE=0 to skip) -----------------------------
 # One 8 s run at concurrency 16 per algorithm, counting context switches and CPU per thread
-# kind from /proc, then a second one under `perf record` (which itself slows the server down).
+# kind from /proc, then one under strace (counts only), then one under `perf record`.
+# perf samples the whole machine (-a) and keeps the server's samples afterwards: sampling the
+# process (-p) adds a cost to each of its context switches, which halved its token rate here
+# and inflated exactly the costs being measured; -a slows it by about 5 %.
+# The perf samples are then sorted into buckets (signing, malloc, the channel to sqlx's SQLite
+# worker threads, TCP writes, ...) and turned into microseconds per token using the server CPU
+# time measured during that same run.
+cat >"$work/perf-buckets.py" <<'PY'
+import collections, re, sys
+us_per_token, server_cpu_s, tokens = float(sys.argv[1]), sys.argv[2], sys.argv[3]
+def samples(lines):
+    comm, frames = None, []
+    for line in lines:
+        if not line.strip():
+            if comm: yield comm, frames
+            comm, frames = None, []
+        elif not line[0].isspace():
+            comm = line.split()[0]
+        else:
+            parts = line.strip().split(None, 1)
+            frames.append((parts[0], parts[1] if len(parts) > 1 else ""))
+    if comm: yield comm, frames
+buckets, n = collections.Counter(), 0
+for comm, frames in samples(sys.stdin):
+    n += 1
+    kernel = [s for a, s in frames if a.startswith("ffffffff")]
+    user = [s for a, s in frames if not a.startswith("ffffffff")]
+    thread = "tokio" if comm.startswith("tokio") else "sqlite-worker" if comm.startswith("sqlx") else comm
+    if kernel:
+        caller = " ".join(user[:3])   # the user frames that made the system call
+        if "flume" in caller: k = "kernel: flume channel to/from sqlx's SQLite worker (futex wake/wait, switches)"
+        elif "writev" in caller: k = "kernel: writev (TCP send on loopback, incl. waking wrk)"
+        elif re.search(r"pread|pwrite|fsync|fdatasync|fcntl", caller): k = "kernel: SQLite file I/O (pread/pwrite/fcntl/fsync)"
+        elif "recv" in caller: k = "kernel: recv"
+        elif re.search(r"lll_lock|mutex", caller): k = "kernel: futex (lock contention)"
+        elif re.search(r"epoll|park", caller): k = "kernel: epoll/park"
+        elif "getrandom" in caller: k = "kernel: getrandom"
+        elif any("asm_sysvec" in s or "irqentry" in s for s in kernel): k = "kernel: interrupts, IPIs, preemption"
+        else: k = "kernel: other"
+    else:
+        s = user[0] if user else "?"
+        if re.search(r"aws_lc|edwards25519|sha512|sha256|rsaz|bn_|x25519|ed25519", s, re.I): k = "user: aws-lc (signing; the client-secret SHA-256 is under 1 us)"
+        elif re.search(r"malloc|free|realloc|calloc|unlink_chunk|consolidate|_int_", s): k = "user: malloc/free"
+        elif s.startswith("sqlite3") or s.startswith("pcache"): k = "user: SQLite engine (sqlite3*)"
+        elif "sqlx" in s or "flume" in s or re.search(r"^syscall$|pthread_mutex", s): k = "user: sqlx, flume, locks"
+        else: k = "user: other (hyper, axum, serde, castellan, tokio, memcpy)"
+    buckets[(thread, k)] += 1
+print(f"  {n} samples of the server; {tokens} tokens, {server_cpu_s} s of server CPU = {us_per_token:.1f} us CPU/token")
+for (thread, k), c in sorted(buckets.items(), key=lambda x: -x[1]):
+    if c / n >= 0.003:
+        print(f"  {100 * c / n:5.1f} %  {us_per_token * c / n:6.1f} us/token  {thread:<14} {k}")
+PY
 if [[ "${PROFILE:-1}" == 1 ]]; then
   for alg in RS256 EdDSA; do
     say "per-token costs: castellan-$alg at concurrency 16"
@@ -271,14 +322,22 @@ if [[ "${PROFILE:-1}" == 1 ]]; then
         sort -k2 -nr | awk -v n="$n" 'BEGIN {printf "  system calls per token (%d tokens under strace):", n} {printf " %s %s", $1, $2} END {print ""}'
     fi
     if command -v perf >/dev/null; then
-      perf record -q -F 499 -g -p "$castellan_pid" -o "$work/perf-$alg.data" -- sleep 8 2>/dev/null &
+      perf record -q -a -F 499 -g -o "$work/perf-$alg.data" -- sleep 9 2>/dev/null &
       perf_pid=$!
-      wrk -t1 -c16 -d8s -s "$PEERS_DIR/bench/client-credentials.lua" "$base/oauth/token" | grep '^RESULT' | sed 's/^/under perf: /'
+      sleep 0.5
+      t0="$(proc_ticks "$castellan_pid")"
+      out="$(wrk -t1 -c16 -d8s -s "$PEERS_DIR/bench/client-credentials.lua" "$base/oauth/token" | grep '^RESULT')"
+      t1="$(proc_ticks "$castellan_pid")"
+      echo "under perf: $out"
       wait "$perf_pid" || true
-      # Self time by thread kind and shared object, then the hottest symbols.
-      perf report -q -i "$work/perf-$alg.data" --no-children --sort comm,dso -g none >"$work/perf-$alg-dso.txt" 2>/dev/null || true
-      perf report -q -i "$work/perf-$alg.data" --no-children --sort sym -g none >"$work/perf-$alg-sym.txt" 2>/dev/null || true
-      head -8 "$work/perf-$alg-dso.txt"; echo; head -16 "$work/perf-$alg-sym.txt"
+      n="$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$out")"
+      # Self time by thread kind and shared object, then the hottest symbols (% of the server's samples).
+      perf report -q -i "$work/perf-$alg.data" --pid "$castellan_pid" --percentage relative --no-children --sort comm,dso -g none >"$work/perf-$alg-dso.txt" 2>/dev/null || true
+      perf report -q -i "$work/perf-$alg.data" --pid "$castellan_pid" --percentage relative --no-children --sort sym -g none >"$work/perf-$alg-sym.txt" 2>/dev/null || true
+      head -8 "$work/perf-$alg-dso.txt"; echo; head -16 "$work/perf-$alg-sym.txt"; echo
+      perf script -i "$work/perf-$alg.data" --pid "$castellan_pid" -F comm,ip,sym 2>/dev/null |
+        python3 "$work/perf-buckets.py" "$(awk -v t="$((t1 - t0))" -v hz="$hz" -v n="$n" 'BEGIN {print t / hz / n * 1e6}')" \
+          "$(awk -v t="$((t1 - t0))" -v hz="$hz" 'BEGIN {printf "%.2f", t / hz}')" "$n" | tee "$work/perf-$alg-buckets.txt"
     fi
   done
 fi
