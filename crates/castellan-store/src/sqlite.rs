@@ -38,6 +38,9 @@ impl SqlStore {
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // A local file does not drop connections; pinging before each use would cost a
+            // round trip to the connection's worker thread per query.
+            .test_before_acquire(false)
             .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await

@@ -31,6 +31,7 @@ use crate::{master_key, telemetry};
 
 /// How often a node reloads the signing keys, so a rotation made elsewhere reaches it.
 const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+const METRICS_UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -262,6 +263,7 @@ pub async fn start(
     let refresher = tokio::spawn(housekeeping(
         state.tokens.keyring.clone(),
         state.rate_limits.clone(),
+        state.metrics.clone(),
     ));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
@@ -284,12 +286,19 @@ pub async fn start(
     })
 }
 
-/// Periodic chores: reload signing keys, forget quiet addresses of the rate limiter.
-async fn housekeeping(keyring: Arc<Keyring>, rate_limits: RateLimits) {
-    let mut tick = tokio::time::interval(KEY_REFRESH_INTERVAL);
-    tick.tick().await;
+/// Periodic chores: fold recorded latencies into the histograms (otherwise samples pile up
+/// until someone scrapes `/metrics`), reload signing keys, forget quiet addresses of the
+/// rate limiter.
+async fn housekeeping(keyring: Arc<Keyring>, rate_limits: RateLimits, metrics: PrometheusHandle) {
+    let mut tick = tokio::time::interval(METRICS_UPKEEP_INTERVAL);
+    let mut last_refresh = tokio::time::Instant::now();
     loop {
         tick.tick().await;
+        metrics.run_upkeep();
+        if last_refresh.elapsed() < KEY_REFRESH_INTERVAL {
+            continue;
+        }
+        last_refresh = tokio::time::Instant::now();
         rate_limits.forget_quiet_addresses();
         if let Err(e) = keyring.refresh().await {
             tracing::warn!(cause = %e, "could not refresh signing keys; keeping the ones loaded");
