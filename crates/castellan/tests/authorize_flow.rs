@@ -487,6 +487,39 @@ async fn bad_requests_are_shown_or_returned_and_change_nothing() {
         assert_eq!(page.query()["error"], error, "{extra:?}");
         assert_eq!(page.query()["state"], "st-123");
     }
+    let no_type = browser
+        .get(&format!(
+            "/authorize?client_id={}&redirect_uri={}&state=st-123",
+            t.spa, "https%3A%2F%2Fspa.example%2Fcallback"
+        ))
+        .await;
+    assert_eq!(
+        no_type.query()["error"],
+        "invalid_request",
+        "response_type missing"
+    );
+    let no_client = browser
+        .get(&format!(
+            "/authorize?response_type=code&redirect_uri={SPA_CALLBACK}"
+        ))
+        .await;
+    assert_eq!(
+        no_client.status,
+        StatusCode::BAD_REQUEST,
+        "client_id missing: shown, not redirected"
+    );
+    let short = [
+        ("code_challenge", "too-short"),
+        ("code_challenge_method", "S256"),
+    ];
+    let malformed = browser
+        .get(&authorize_path(&t.spa, SPA_CALLBACK, &short))
+        .await;
+    assert_eq!(
+        malformed.query()["error"],
+        "invalid_request",
+        "malformed code_challenge"
+    );
     let wrong_type = browser.get(&format!(
         "/authorize?response_type=token&client_id={}&redirect_uri={SPA_CALLBACK}&code_challenge={CHALLENGE}&code_challenge_method=S256",
         t.spa
