@@ -103,6 +103,27 @@ impl SqlStore {
         Ok(Self { pool, logs })
     }
 
+    /// One page of `sql` (which takes `LIMIT $1 OFFSET $2`) and the total `count_sql` gives.
+    async fn page_of<T>(
+        &self,
+        sql: String,
+        count_sql: &'static str,
+        page: PageRequest,
+        row: fn(&DbRow) -> StoreResult<T>,
+    ) -> StoreResult<Page<T>> {
+        let (lim, off) = limit(page);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(lim)
+            .bind(off)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(Page {
+            items: rows.iter().map(row).collect::<StoreResult<_>>()?,
+            total: self.total(count_sql).await?,
+        })
+    }
+
     async fn total(&self, sql: &'static str) -> StoreResult<u64> {
         let n: i64 = sqlx::query_scalar(sql).fetch_one(&self.pool).await.map_err(map)?;
         Ok(n as u64)
@@ -202,18 +223,8 @@ impl ClientStore for SqlStore {
     }
 
     async fn list_clients(&self, page: PageRequest) -> StoreResult<Page<Client>> {
-        let (lim, off) = limit(page);
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id LIMIT $1 OFFSET $2");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(lim)
-            .bind(off)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(Page {
-            items: rows.iter().map(client_from_row).collect::<StoreResult<_>>()?,
-            total: self.total("SELECT COUNT(*) FROM clients").await?,
-        })
+        self.page_of(sql, "SELECT COUNT(*) FROM clients", page, client_from_row).await
     }
 
     async fn update_client(&self, c: &Client) -> StoreResult<()> {
@@ -325,20 +336,10 @@ impl ResourceServerStore for SqlStore {
     }
 
     async fn list_resource_servers(&self, page: PageRequest) -> StoreResult<Page<ResourceServer>> {
-        let (lim, off) = limit(page);
         let sql = format!(
             "SELECT {RESOURCE_SERVER_COLUMNS} FROM resource_servers ORDER BY is_system DESC, created_at, id LIMIT $1 OFFSET $2"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(lim)
-            .bind(off)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(Page {
-            items: rows.iter().map(resource_server_from_row).collect::<StoreResult<_>>()?,
-            total: self.total("SELECT COUNT(*) FROM resource_servers").await?,
-        })
+        self.page_of(sql, "SELECT COUNT(*) FROM resource_servers", page, resource_server_from_row).await
     }
 
     async fn update_resource_server(&self, api: &ResourceServer) -> StoreResult<()> {
