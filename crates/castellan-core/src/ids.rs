@@ -40,6 +40,14 @@ pub fn client_grant_id() -> String {
     format!("cgr_{}", alphanumeric(16))
 }
 
+pub fn role_id() -> String {
+    format!("rol_{}", alphanumeric(16))
+}
+
+pub fn guid() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
 pub fn connection_id() -> String {
     format!("con_{}", alphanumeric(16))
 }

@@ -4,14 +4,14 @@
 use std::collections::BTreeMap;
 
 use castellan_core::model::{
-    AuthorizationCode, Client, ClientGrant, Connection, LogEvent, Mail, Named, RefreshToken, ResourceServer, Session,
-    SigningAlg, SigningKeyRecord, Ticket, TicketKind, User,
+    AuthorizationCode, Client, ClientGrant, Connection, LogEvent, Mail, Named, Permission, RefreshToken,
+    ResourceServer, Role, Session, SigningAlg, SigningKeyRecord, Ticket, TicketKind, User,
 };
 use castellan_core::paging::{Page, PageRequest};
 use castellan_core::store::{
     AuthorizationCodeStore, ClientGrantFilter, ClientGrantStore, ClientStore, ConnectionStore, LogStore,
-    LoginFailureStore, OutboxStore, RefreshTokenStore, ResourceServerStore, SessionStore, SigningKeyStore, Store,
-    StoreError, StoreResult, TicketStore, UserStore,
+    LoginFailureStore, OutboxStore, RefreshTokenStore, ResourceServerStore, RoleStore, SessionStore, SigningKeyStore,
+    Store, StoreError, StoreResult, TicketStore, UserStore,
 };
 use sqlx::{Pool, Row};
 
@@ -1221,6 +1221,161 @@ impl OutboxStore for SqlStore {
                 })
             })
             .collect()
+    }
+}
+
+fn role_from_row(row: &DbRow) -> StoreResult<Role> {
+    let application_id: String = row.try_get("application_id").map_err(map)?;
+    Ok(Role {
+        id: row.try_get("id").map_err(map)?,
+        guid: row.try_get("guid").map_err(map)?,
+        name: row.try_get("name").map_err(map)?,
+        description: row.try_get("description").map_err(map)?,
+        application_id: (!application_id.is_empty()).then_some(application_id),
+        application_type: row.try_get("application_type").map_err(map)?,
+        created_at: row.try_get("created_at").map_err(map)?,
+    })
+}
+
+fn permission_from_row(row: &DbRow) -> StoreResult<Permission> {
+    Ok(Permission {
+        resource_server_identifier: row.try_get("resource_server_identifier").map_err(map)?,
+        permission_name: row.try_get("permission_name").map_err(map)?,
+    })
+}
+
+const ROLE_COLUMNS: &str = "id, guid, name, description, application_id, application_type, created_at";
+
+#[async_trait::async_trait]
+impl RoleStore for SqlStore {
+    async fn create_role(&self, r: &Role) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO roles (id, guid, name, name_lower, description, application_id, application_type, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&r.id)
+        .bind(&r.guid)
+        .bind(&r.name)
+        .bind(r.name.to_lowercase())
+        .bind(&r.description)
+        .bind(r.application_id.as_deref().unwrap_or(""))
+        .bind(&r.application_type)
+        .bind(r.created_at)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_as("A role with this name already exists"))?;
+        Ok(())
+    }
+
+    async fn find_role(&self, id_or_guid: &str) -> StoreResult<Option<Role>> {
+        let sql = format!("SELECT {ROLE_COLUMNS} FROM roles WHERE id = $1 OR guid = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id_or_guid)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?
+            .as_ref()
+            .map(role_from_row)
+            .transpose()
+    }
+
+    async fn list_roles(&self, name_filter: Option<&str>, page: PageRequest) -> StoreResult<Page<Role>> {
+        let (lim, off) = limit(page);
+        let pattern = name_filter.map(|f| format!("%{}%", f.to_lowercase().replace(['%', '_'], "")));
+        let sql = format!(
+            "SELECT {ROLE_COLUMNS} FROM roles WHERE ($1 IS NULL OR name_lower LIKE $1) ORDER BY name_lower, id LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&pattern)
+            .bind(lim)
+            .bind(off)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM roles WHERE ($1 IS NULL OR name_lower LIKE $1)")
+            .bind(&pattern)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(Page { items: rows.iter().map(role_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+    }
+
+    async fn update_role(&self, r: &Role) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE roles SET name = $2, name_lower = $3, description = $4 WHERE id = $1")
+            .bind(&r.id)
+            .bind(&r.name)
+            .bind(r.name.to_lowercase())
+            .bind(&r.description)
+            .execute(&self.pool)
+            .await
+            .map_err(conflict_as("A role with this name already exists"))?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        Ok(())
+    }
+
+    async fn delete_role(&self, id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM roles WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn add_role_permissions(&self, role_id: &str, permissions: &[Permission]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        for p in permissions {
+            sqlx::query(
+                "INSERT INTO role_permissions (role_id, resource_server_identifier, permission_name) \
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(role_id)
+            .bind(&p.resource_server_identifier)
+            .bind(&p.permission_name)
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
+        }
+        tx.commit().await.map_err(map)
+    }
+
+    async fn remove_role_permissions(&self, role_id: &str, permissions: &[Permission]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        for p in permissions {
+            sqlx::query(
+                "DELETE FROM role_permissions WHERE role_id = $1 AND resource_server_identifier = $2 \
+                 AND permission_name = $3",
+            )
+            .bind(role_id)
+            .bind(&p.resource_server_identifier)
+            .bind(&p.permission_name)
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
+        }
+        tx.commit().await.map_err(map)
+    }
+
+    async fn list_role_permissions(&self, role_id: &str, page: PageRequest) -> StoreResult<Page<Permission>> {
+        let (lim, off) = limit(page);
+        let rows = sqlx::query(
+            "SELECT resource_server_identifier, permission_name FROM role_permissions WHERE role_id = $1 \
+             ORDER BY resource_server_identifier, permission_name LIMIT $2 OFFSET $3",
+        )
+        .bind(role_id)
+        .bind(lim)
+        .bind(off)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM role_permissions WHERE role_id = $1")
+            .bind(role_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(Page { items: rows.iter().map(permission_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
     }
 }
 

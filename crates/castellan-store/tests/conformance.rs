@@ -60,6 +60,7 @@ conformance!(
     login_failures_block_at_the_threshold_until_unblocked,
     logs_come_back_newest_first,
     codes_are_taken_once_and_refresh_tokens_used_once,
+    roles_are_found_by_either_id_and_named_once_per_application,
 );
 
 fn client(id: &str) -> Client {
@@ -594,4 +595,89 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
     assert_eq!(store.find_session("s1").await.unwrap(), Some(session));
     store.delete_session("s1").await.unwrap();
     assert_eq!(store.find_session("s1").await.unwrap(), None);
+}
+
+async fn roles_are_found_by_either_id_and_named_once_per_application(store: &dyn Store) {
+    let role = |id: &str, name: &str, app: Option<&str>| Role {
+        id: id.into(),
+        guid: format!("guid-{id}"),
+        name: name.into(),
+        description: String::new(),
+        application_id: app.map(str::to_string),
+        application_type: app.map(|_| "client".to_string()),
+        created_at: 1,
+    };
+    store
+        .create_role(&role("rol_1", "Admin", None))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.create_role(&role("rol_2", "ADMIN", None)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .create_role(&role("rol_3", "admin", Some("app")))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_role("guid-rol_3").await.unwrap(),
+        Some(role("rol_3", "admin", Some("app")))
+    );
+    assert_eq!(
+        store
+            .list_roles(Some("adm"), PageRequest::ALL)
+            .await
+            .unwrap()
+            .total,
+        2
+    );
+
+    store
+        .create_resource_server(&api("rs1", "urn:api"))
+        .await
+        .unwrap();
+    let read = Permission {
+        resource_server_identifier: "urn:api".into(),
+        permission_name: "read:x".into(),
+    };
+    store
+        .add_role_permissions("rol_1", &[read.clone(), read.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .list_role_permissions("rol_1", PageRequest::ALL)
+            .await
+            .unwrap()
+            .items,
+        vec![read.clone()]
+    );
+    let ghost = Permission {
+        resource_server_identifier: "urn:ghost".into(),
+        permission_name: "x".into(),
+    };
+    assert!(
+        store
+            .add_role_permissions("rol_3", &[read.clone(), ghost])
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        store
+            .list_role_permissions("rol_3", PageRequest::ALL)
+            .await
+            .unwrap()
+            .total,
+        0,
+        "all or nothing"
+    );
+    assert!(store.delete_role("rol_1").await.unwrap());
+    assert_eq!(
+        store
+            .list_role_permissions("rol_1", PageRequest::ALL)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
 }

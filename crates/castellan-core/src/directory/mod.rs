@@ -7,5 +7,6 @@ pub mod clients;
 pub mod connections;
 pub mod password_policy;
 pub mod resource_servers;
+pub mod roles;
 pub mod signup;
 mod validate;

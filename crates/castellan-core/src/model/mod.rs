@@ -7,6 +7,7 @@ mod grants;
 mod log_event;
 mod mail;
 mod resource_server;
+mod role;
 mod signing_key;
 mod user;
 
@@ -17,6 +18,7 @@ pub use grants::{AuthorizationCode, RefreshToken, Session};
 pub use log_event::LogEvent;
 pub use mail::{Mail, Ticket, TicketKind};
 pub use resource_server::{ResourceServer, Scope, SigningAlg, TokenDialect};
+pub use role::{Permission, Role};
 pub use signing_key::SigningKeyRecord;
 pub use user::User;
 

@@ -8,6 +8,7 @@ mod grants;
 mod logs;
 mod mail;
 mod resource_servers;
+mod roles;
 mod signing_keys;
 mod users;
 
@@ -18,6 +19,7 @@ pub use grants::{AuthorizationCodeStore, RefreshTokenStore, SessionStore};
 pub use logs::LogStore;
 pub use mail::{OutboxStore, TicketStore};
 pub use resource_servers::ResourceServerStore;
+pub use roles::RoleStore;
 pub use signing_keys::SigningKeyStore;
 pub use users::{LoginFailureStore, UserStore};
 
@@ -53,6 +55,7 @@ pub trait Store:
     + RefreshTokenStore
     + TicketStore
     + OutboxStore
+    + RoleStore
 {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

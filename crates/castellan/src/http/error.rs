@@ -85,6 +85,7 @@ fn not_found_code(kind: &str) -> &'static str {
         "resource server" => "inexistent_resource_server",
         "client grant" => "inexistent_client_grant",
         "connection" => "inexistent_connection",
+        "role" => "inexistent_role",
         _ => "inexistent_resource",
     }
 }

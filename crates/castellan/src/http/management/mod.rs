@@ -6,6 +6,7 @@ mod clients;
 mod connections;
 mod paging;
 mod resource_servers;
+mod roles;
 
 use super::endpoint::ProtectedApi;
 use super::guard::Protected;
@@ -22,6 +23,7 @@ pub fn api() -> ProtectedApi {
             resource_servers::endpoints(),
             client_grants::endpoints(),
             connections::endpoints(),
+            roles::endpoints(),
         ]
         .into_iter()
         .flatten()

@@ -1,0 +1,244 @@
+//! `/roles`: roles and their permissions. Ids are `rol_…`; the Authorization Extension's
+//! GUID of the same role is accepted too.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, patch, post};
+use castellan_core::directory::roles;
+use castellan_core::model::{Permission, Role};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::paging::Listing;
+use crate::app::AppState;
+use crate::http::body::{JsonBody, QueryParams};
+use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
+use crate::http::error::ApiError;
+
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        endpoint(
+            Method::GET,
+            "/roles",
+            AnyOf(&["read:roles"]),
+            "List roles",
+            get(list),
+        ),
+        endpoint(
+            Method::POST,
+            "/roles",
+            AnyOf(&["create:roles"]),
+            "Create a role",
+            post(create),
+        ),
+        endpoint(
+            Method::GET,
+            "/roles/{id}",
+            AnyOf(&["read:roles"]),
+            "Get a role",
+            get(read),
+        ),
+        endpoint(
+            Method::PATCH,
+            "/roles/{id}",
+            AnyOf(&["update:roles"]),
+            "Update a role",
+            patch(update),
+        ),
+        endpoint(
+            Method::DELETE,
+            "/roles/{id}",
+            AnyOf(&["delete:roles"]),
+            "Delete a role",
+            delete(remove),
+        ),
+        endpoint(
+            Method::GET,
+            "/roles/{id}/permissions",
+            AnyOf(&["read:roles"]),
+            "List a role's permissions",
+            get(permissions),
+        ),
+        endpoint(
+            Method::POST,
+            "/roles/{id}/permissions",
+            AnyOf(&["update:roles"]),
+            "Add permissions to a role",
+            post(add_permissions),
+        ),
+        endpoint(
+            Method::DELETE,
+            "/roles/{id}/permissions",
+            AnyOf(&["update:roles"]),
+            "Remove permissions from a role",
+            delete(remove_permissions),
+        ),
+    ]
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RoleRequest {
+    name: Option<String>,
+    description: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RoleResponse {
+    id: String,
+    name: String,
+    description: String,
+}
+
+fn wire(role: Role) -> RoleResponse {
+    RoleResponse {
+        id: role.id,
+        name: role.name,
+        description: role.description,
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PermissionsRequest {
+    permissions: Vec<PermissionRequest>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PermissionRequest {
+    resource_server_identifier: String,
+    permission_name: String,
+}
+
+impl PermissionsRequest {
+    fn into_permissions(self) -> Vec<Permission> {
+        self.permissions
+            .into_iter()
+            .map(|p| Permission {
+                resource_server_identifier: p.resource_server_identifier,
+                permission_name: p.permission_name,
+            })
+            .collect()
+    }
+}
+
+async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, ApiError> {
+    let listing = Listing::from_query(&q, false)?;
+    let page = s
+        .store
+        .list_roles(q.get("name_filter"), listing.request())
+        .await
+        .map_err(castellan_core::Error::from)?;
+    Ok(listing.respond("roles", page, wire))
+}
+
+async fn create(
+    State(s): State<AppState>,
+    JsonBody(body): JsonBody<RoleRequest>,
+) -> Result<Json<RoleResponse>, ApiError> {
+    let name = body.name.as_deref().ok_or_else(|| {
+        ApiError::bad_request("invalid_body", "Payload validation error: name is required")
+    })?;
+    let role = roles::create(
+        s.store.as_ref(),
+        s.clock.as_ref(),
+        name,
+        body.description.as_deref(),
+    )
+    .await?;
+    Ok(Json(wire(role)))
+}
+
+async fn read(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<RoleResponse>, ApiError> {
+    Ok(Json(wire(roles::get(s.store.as_ref(), &id).await?)))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RoleRequest>,
+) -> Result<Json<RoleResponse>, ApiError> {
+    let role = roles::update(
+        s.store.as_ref(),
+        &id,
+        body.name.as_deref(),
+        body.description.as_deref(),
+    )
+    .await?;
+    Ok(Json(wire(role)))
+}
+
+async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    roles::delete(s.store.as_ref(), &id).await?;
+    Ok(StatusCode::OK)
+}
+
+#[derive(Debug, Serialize)]
+struct PermissionResponse {
+    resource_server_identifier: String,
+    permission_name: String,
+    resource_server_name: String,
+    description: String,
+}
+
+async fn permissions(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    q: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    let listing = Listing::from_query(&q, false)?;
+    let role = roles::get(s.store.as_ref(), &id).await?;
+    let page = s
+        .store
+        .list_role_permissions(&role.id, listing.request())
+        .await
+        .map_err(castellan_core::Error::from)?;
+    // Names and descriptions come from the APIs, read once per API on this page.
+    let mut apis = HashMap::new();
+    for p in &page.items {
+        if !apis.contains_key(&p.resource_server_identifier) {
+            let api = s
+                .store
+                .find_resource_server_by_identifier(&p.resource_server_identifier)
+                .await
+                .map_err(castellan_core::Error::from)?;
+            apis.insert(p.resource_server_identifier.clone(), api);
+        }
+    }
+    Ok(listing.respond("permissions", page, |p| {
+        let api = apis
+            .get(&p.resource_server_identifier)
+            .and_then(Option::as_ref);
+        PermissionResponse {
+            resource_server_name: api.map(|a| a.name.clone()).unwrap_or_default(),
+            description: api
+                .and_then(|a| a.scopes.iter().find(|sc| sc.value == p.permission_name))
+                .map(|sc| sc.description.clone())
+                .unwrap_or_default(),
+            resource_server_identifier: p.resource_server_identifier,
+            permission_name: p.permission_name,
+        }
+    }))
+}
+
+async fn add_permissions(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PermissionsRequest>,
+) -> Result<StatusCode, ApiError> {
+    roles::add_permissions(s.store.as_ref(), &id, &body.into_permissions()).await?;
+    Ok(StatusCode::CREATED)
+}
+
+async fn remove_permissions(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PermissionsRequest>,
+) -> Result<StatusCode, ApiError> {
+    roles::remove_permissions(s.store.as_ref(), &id, &body.into_permissions()).await?;
+    Ok(StatusCode::OK)
+}
