@@ -1377,6 +1377,66 @@ impl RoleStore for SqlStore {
             .map_err(map)?;
         Ok(Page { items: rows.iter().map(permission_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
     }
+
+    async fn assign_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        for role_id in role_ids {
+            sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(user_id)
+                .bind(role_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map)?;
+        }
+        tx.commit().await.map_err(map)
+    }
+
+    async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        for role_id in role_ids {
+            sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2")
+                .bind(user_id)
+                .bind(role_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map)?;
+        }
+        tx.commit().await.map_err(map)
+    }
+
+    async fn list_user_roles(&self, user_id: &str, page: PageRequest) -> StoreResult<Page<Role>> {
+        let (lim, off) = limit(page);
+        let rows = sqlx::query(
+            "SELECT r.id, r.guid, r.name, r.description, r.application_id, r.application_type, r.created_at \
+             FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1 \
+             ORDER BY r.name_lower, r.id LIMIT $2 OFFSET $3",
+        )
+        .bind(user_id)
+        .bind(lim)
+        .bind(off)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_roles WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(Page { items: rows.iter().map(role_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+    }
+
+    async fn user_permissions(&self, user_id: &str, api_identifier: &str) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT DISTINCT rp.permission_name FROM user_roles ur \
+             JOIN role_permissions rp ON rp.role_id = ur.role_id \
+             WHERE ur.user_id = $1 AND rp.resource_server_identifier = $2 ORDER BY rp.permission_name",
+        )
+        .bind(user_id)
+        .bind(api_identifier)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)
+    }
 }
 
 #[async_trait::async_trait]

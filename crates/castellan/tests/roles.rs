@@ -208,3 +208,121 @@ async fn role_permissions_are_checked_all_or_nothing() {
         StatusCode::NOT_FOUND
     );
 }
+
+const REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+const DB: &str = "Username-Password-Authentication";
+
+#[tokio::test]
+async fn a_users_roles_put_permissions_in_the_token_under_rbac() {
+    let server = TestServer::start().await;
+    let api = json!({"identifier": API, "enforce_policies": true, "token_dialect": "access_token_authz",
+                     "scopes": [{"value": "read:reports"}, {"value": "write:reports"}]});
+    assert_eq!(
+        server
+            .admin(Method::POST, "/resource-servers", Some(api))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    let (_, client) = server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "web", "grant_types": [REALM]})),
+        )
+        .await;
+    let signup = json!({"client_id": client["client_id"], "email": "ada@example.com", "password": "correct horse battery", "connection": DB});
+    let user: Value = server
+        .http
+        .post(server.url("/dbconnections/signup"))
+        .json(&signup)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let user_id = format!("auth0|{}", user["_id"].as_str().unwrap());
+    let encoded = user_id.replace('|', "%7C");
+    let login = || {
+        server.token_request(json!({"grant_type": REALM, "client_id": client["client_id"], "client_secret": client["client_secret"],
+            "username": "ada@example.com", "password": "correct horse battery", "realm": DB, "audience": API,
+            "scope": "read:reports write:reports"}))
+    };
+
+    let (_, before) = login().await;
+    assert_eq!(before["scope"], "", "no role, no API scope under RBAC");
+    assert_eq!(
+        claims(before["access_token"].as_str().unwrap())["permissions"],
+        json!([])
+    );
+
+    let (_, role) = server
+        .admin(Method::POST, "/roles", Some(json!({"name": "reader"})))
+        .await;
+    let role_id = role["id"].as_str().unwrap();
+    let grant = json!({"permissions": [perm("read:reports")]});
+    server
+        .admin(
+            Method::POST,
+            &format!("/roles/{role_id}/permissions"),
+            Some(grant),
+        )
+        .await;
+    let (status, _) = server
+        .admin(
+            Method::POST,
+            &format!("/users/{encoded}/roles"),
+            Some(json!({"roles": [role_id]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, raw_pipe) = server
+        .admin(Method::GET, &format!("/users/{user_id}/roles"), None)
+        .await;
+    assert_eq!(
+        raw_pipe[0]["name"], "reader",
+        "a raw | in the path works too"
+    );
+
+    let (_, after) = login().await;
+    assert_eq!(after["scope"], "read:reports");
+    let token_claims =
+        verify_with_jwks(&server, after["access_token"].as_str().unwrap(), API).await;
+    assert_eq!(token_claims["permissions"], json!(["read:reports"]));
+
+    let (status, _) = server
+        .admin(
+            Method::DELETE,
+            &format!("/users/{encoded}/roles"),
+            Some(json!({"roles": [role_id]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, removed) = login().await;
+    assert_eq!(removed["scope"], "", "removed, and not re-added");
+
+    let ghost = json!({"roles": [role_id, "rol_doesnotexist00"]});
+    let (status, body) = server
+        .admin(
+            Method::POST,
+            &format!("/users/{encoded}/roles"),
+            Some(ghost),
+        )
+        .await;
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (StatusCode::NOT_FOUND, Some("inexistent_role"))
+    );
+    let (_, none) = server
+        .admin(Method::GET, &format!("/users/{encoded}/roles"), None)
+        .await;
+    assert_eq!(none, json!([]), "nothing half-assigned");
+    let (status, body) = server
+        .admin(Method::GET, "/users/auth0%7Cnobody/roles", None)
+        .await;
+    assert_eq!(
+        (status, body["errorCode"].as_str()),
+        (StatusCode::NOT_FOUND, Some("inexistent_user"))
+    );
+}

@@ -9,4 +9,5 @@ pub mod password_policy;
 pub mod resource_servers;
 pub mod roles;
 pub mod signup;
+pub mod user_roles;
 mod validate;

@@ -39,14 +39,19 @@ fn userinfo_api(issuer: &str) -> ResourceServer {
 }
 
 /// Scopes granted to a user: OIDC scopes as asked, API scopes only where the API defines
-/// them. Under RBAC (`enforce_policies`) API scopes need a permission, and this version has
-/// no permissions yet, so none are granted.
-fn granted_scopes(api: Option<&ResourceServer>, requested: &[String]) -> Vec<String> {
+/// them, and under RBAC (`enforce_policies`) only those the user holds as permissions.
+fn granted_scopes(
+    api: Option<&ResourceServer>,
+    permissions: &[String],
+    requested: &[String],
+) -> Vec<String> {
     requested
         .iter()
         .filter(|s| {
             oidc::is_oidc_scope(s)
-                || api.is_some_and(|api| api.has_scope(s) && !api.enforce_policies)
+                || api.is_some_and(|api| {
+                    api.has_scope(s) && (!api.enforce_policies || permissions.contains(s))
+                })
         })
         .cloned()
         .collect()
@@ -70,7 +75,20 @@ pub async fn issue(
         None => None,
     };
     let requested = request.scope.map(scope::parse).unwrap_or_default();
-    let scopes = granted_scopes(api.as_ref(), &requested);
+    // One query, whatever the number of roles the user has.
+    let permissions = match api.as_ref().filter(|a| a.enforce_policies) {
+        Some(api) => Some(
+            store
+                .user_permissions(&request.user.user_id, &api.identifier)
+                .await?,
+        ),
+        None => None,
+    };
+    let scopes = granted_scopes(
+        api.as_ref(),
+        permissions.as_deref().unwrap_or_default(),
+        &requested,
+    );
     let openid = scopes.iter().any(|s| s == "openid");
     let target = api.clone().unwrap_or_else(|| userinfo_api(&tokens.issuer));
     let minted = tokens.mint(AccessTokenGrant {
@@ -79,7 +97,7 @@ pub async fn issue(
         client_id: &request.client.client_id,
         scopes: &scopes,
         grant_type: request.grant_type,
-        permissions: Some(&[]),
+        permissions: permissions.as_deref(),
         also_userinfo: openid,
     })?;
     let id_token = openid
@@ -124,7 +142,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn api_scopes_only_where_defined_and_not_under_rbac() {
+    fn api_scopes_only_where_defined_and_under_rbac_only_with_permission() {
         let mut api = userinfo_api("http://x/");
         api.scopes = vec![crate::model::Scope {
             value: "read:a".into(),
@@ -134,9 +152,16 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        assert_eq!(granted_scopes(Some(&api), &asked), ["openid", "read:a"]);
+        assert_eq!(
+            granted_scopes(Some(&api), &[], &asked),
+            ["openid", "read:a"]
+        );
         api.enforce_policies = true;
-        assert_eq!(granted_scopes(Some(&api), &asked), ["openid"]);
-        assert_eq!(granted_scopes(None, &asked), ["openid"]);
+        assert_eq!(granted_scopes(Some(&api), &[], &asked), ["openid"]);
+        assert_eq!(
+            granted_scopes(Some(&api), &["read:a".into()], &asked),
+            ["openid", "read:a"]
+        );
+        assert_eq!(granted_scopes(None, &[], &asked), ["openid"]);
     }
 }

@@ -33,4 +33,15 @@ pub trait RoleStore: Send + Sync {
         role_id: &str,
         page: PageRequest,
     ) -> StoreResult<Page<Permission>>;
+    /// Assigns all or none; roles the user already has are kept once.
+    async fn assign_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
+    async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
+    async fn list_user_roles(&self, user_id: &str, page: PageRequest) -> StoreResult<Page<Role>>;
+    /// The names of the permissions on one API that the user holds through their roles, in
+    /// one query whatever the number of roles.
+    async fn user_permissions(
+        &self,
+        user_id: &str,
+        api_identifier: &str,
+    ) -> StoreResult<Vec<String>>;
 }

@@ -86,6 +86,7 @@ fn not_found_code(kind: &str) -> &'static str {
         "client grant" => "inexistent_client_grant",
         "connection" => "inexistent_connection",
         "role" => "inexistent_role",
+        "user" => "inexistent_user",
         _ => "inexistent_resource",
     }
 }

@@ -7,6 +7,7 @@ mod connections;
 mod paging;
 mod resource_servers;
 mod roles;
+mod user_roles;
 
 use super::endpoint::ProtectedApi;
 use super::guard::Protected;
@@ -24,6 +25,7 @@ pub fn api() -> ProtectedApi {
             client_grants::endpoints(),
             connections::endpoints(),
             roles::endpoints(),
+            user_roles::endpoints(),
         ]
         .into_iter()
         .flatten()

@@ -1,0 +1,91 @@
+//! `/users/{id}/roles`: roles assigned to a user directly. Ids arrive percent-encoded
+//! (`auth0%7C…`) or raw; role ids may be `rol_…` or the extension's GUIDs.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, post};
+use castellan_core::directory::user_roles;
+use castellan_core::model::Role;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::paging::Listing;
+use crate::app::AppState;
+use crate::http::body::{JsonBody, QueryParams};
+use crate::http::endpoint::{Endpoint, Scopes::AllOf, Scopes::AnyOf, endpoint};
+use crate::http::error::ApiError;
+
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        endpoint(
+            Method::GET,
+            "/users/{id}/roles",
+            AllOf(&["read:users", "read:roles"]),
+            "List a user's roles",
+            get(list),
+        ),
+        endpoint(
+            Method::POST,
+            "/users/{id}/roles",
+            AnyOf(&["update:users", "create:role_members"]),
+            "Assign roles to a user",
+            post(assign),
+        ),
+        endpoint(
+            Method::DELETE,
+            "/users/{id}/roles",
+            AnyOf(&["update:users", "delete:role_members"]),
+            "Remove roles from a user",
+            delete(remove),
+        ),
+    ]
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RolesRequest {
+    roles: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct RoleResponse {
+    id: String,
+    name: String,
+    description: String,
+}
+
+fn wire(role: Role) -> RoleResponse {
+    RoleResponse {
+        id: role.id,
+        name: role.name,
+        description: role.description,
+    }
+}
+
+async fn list(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    q: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    let listing = Listing::from_query(&q, false)?;
+    let page = user_roles::list(s.store.as_ref(), &id, listing.request()).await?;
+    Ok(listing.respond("roles", page, wire))
+}
+
+async fn assign(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RolesRequest>,
+) -> Result<StatusCode, ApiError> {
+    user_roles::assign(s.store.as_ref(), &id, &body.roles).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<RolesRequest>,
+) -> Result<StatusCode, ApiError> {
+    user_roles::remove(s.store.as_ref(), &id, &body.roles).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
