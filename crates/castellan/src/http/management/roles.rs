@@ -86,13 +86,13 @@ pub struct RoleRequest {
 }
 
 #[derive(Debug, Serialize)]
-pub struct RoleResponse {
+pub(super) struct RoleResponse {
     id: String,
     name: String,
     description: String,
 }
 
-fn wire(role: Role) -> RoleResponse {
+pub(super) fn wire(role: Role) -> RoleResponse {
     RoleResponse {
         id: role.id,
         name: role.name,

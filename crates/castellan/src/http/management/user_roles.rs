@@ -6,11 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
 use castellan_core::directory::user_roles;
-use castellan_core::model::Role;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::paging::Listing;
+use super::roles::wire;
 use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AllOf, Scopes::AnyOf, endpoint};
@@ -45,21 +45,6 @@ pub fn endpoints() -> Vec<Endpoint> {
 #[derive(Debug, Deserialize)]
 pub struct RolesRequest {
     roles: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct RoleResponse {
-    id: String,
-    name: String,
-    description: String,
-}
-
-fn wire(role: Role) -> RoleResponse {
-    RoleResponse {
-        id: role.id,
-        name: role.name,
-        description: role.description,
-    }
 }
 
 async fn list(
