@@ -103,6 +103,12 @@ impl SqlStore {
         Ok(Self { pool, logs })
     }
 
+    /// Deletes the row whose key `sql` binds as `$1`; false if there was none.
+    async fn delete_one(&self, sql: &'static str, key: &str) -> StoreResult<bool> {
+        let done = sqlx::query(sql).bind(key).execute(&self.pool).await.map_err(map)?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// One page of `sql` (which takes `LIMIT $1 OFFSET $2`) and the total `count_sql` gives.
     async fn page_of<T>(
         &self,
@@ -128,6 +134,11 @@ impl SqlStore {
         let n: i64 = sqlx::query_scalar(sql).fetch_one(&self.pool).await.map_err(map)?;
         Ok(n as u64)
     }
+}
+
+/// An update that touched no row names a record that does not exist.
+fn found(rows_affected: u64) -> StoreResult<()> {
+    if rows_affected == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }
 
 fn limit(page: PageRequest) -> (i64, i64) {
@@ -234,19 +245,11 @@ impl ClientStore for SqlStore {
              client_metadata = $11, secret_hash = $12, updated_at = $13 WHERE client_id = $1",
         );
         let done = bind_client(update, c).execute(&self.pool).await.map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done.rows_affected())
     }
 
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
-            .bind(client_id)
-            .execute(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(done.rows_affected() > 0)
+        self.delete_one("DELETE FROM clients WHERE client_id = $1", client_id).await
     }
 
     async fn count_clients(&self) -> StoreResult<u64> {
@@ -349,10 +352,7 @@ impl ResourceServerStore for SqlStore {
              WHERE id = $1",
         );
         let done = bind_resource_server(update, api).execute(&self.pool).await.map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done.rows_affected())
     }
 
     async fn signing_algs_in_use(&self) -> StoreResult<Vec<SigningAlg>> {
@@ -364,12 +364,7 @@ impl ResourceServerStore for SqlStore {
     }
 
     async fn delete_resource_server(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM resource_servers WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(done.rows_affected() > 0)
+        self.delete_one("DELETE FROM resource_servers WHERE id = $1", id).await
     }
 }
 
@@ -494,19 +489,11 @@ impl ClientGrantStore for SqlStore {
             .execute(&self.pool)
             .await
             .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done.rows_affected())
     }
 
     async fn delete_client_grant(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM client_grants WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(done.rows_affected() > 0)
+        self.delete_one("DELETE FROM client_grants WHERE id = $1", id).await
     }
 }
 
@@ -618,20 +605,13 @@ impl ConnectionStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(done.rows_affected())?;
         Self::replace_enabled_clients(&mut tx, c).await?;
         tx.commit().await.map_err(map)
     }
 
     async fn delete_connection(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM connections WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(done.rows_affected() > 0)
+        self.delete_one("DELETE FROM connections WHERE id = $1", id).await
     }
 }
 
@@ -823,10 +803,7 @@ impl UserStore for SqlStore {
             .execute(&self.pool)
             .await
             .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done.rows_affected())
     }
 
     async fn reset_password(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()> {
@@ -839,10 +816,7 @@ impl UserStore for SqlStore {
         .execute(&self.pool)
         .await
         .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done.rows_affected())
     }
 
     async fn set_email_verified(&self, user_id: &str, now: i64) -> StoreResult<()> {
@@ -852,10 +826,7 @@ impl UserStore for SqlStore {
             .execute(&self.pool)
             .await
             .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done.rows_affected())
     }
 
     async fn record_login(&self, user_id: &str, ip: &str, now: i64) -> StoreResult<User> {
@@ -869,9 +840,7 @@ impl UserStore for SqlStore {
         .execute(&self.pool)
         .await
         .map_err(map)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
+        found(done.rows_affected())?;
         self.find_user(user_id).await?.ok_or(StoreError::NotFound)
     }
 }
@@ -1309,19 +1278,11 @@ impl RoleStore for SqlStore {
             .execute(&self.pool)
             .await
             .map_err(conflict_as("A role with this name already exists"))?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
-        Ok(())
+        found(done.rows_affected())
     }
 
     async fn delete_role(&self, id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM roles WHERE id = $1")
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(done.rows_affected() > 0)
+        self.delete_one("DELETE FROM roles WHERE id = $1", id).await
     }
 
     async fn add_role_permissions(&self, role_id: &str, permissions: &[Permission]) -> StoreResult<()> {
