@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use castellan_core::model::{
-    AuthorizationCode, Client, ClientGrant, Connection, LogEvent, Mail, Named, Permission, RefreshToken,
+    AuthorizationCode, Client, ClientGrant, Connection, DefaultAssignments, LogEvent, Mail, Named, Permission, RefreshToken,
     ResourceServer, Role, Session, SigningAlg, SigningKeyRecord, Ticket, TicketKind, User,
 };
 use castellan_core::paging::{Page, PageRequest};
 use castellan_core::store::{
-    AuthorizationCodeStore, ClientGrantFilter, ClientGrantStore, ClientStore, ConnectionStore, LogStore,
+    AuthorizationCodeStore, DefaultGrant, ClientGrantFilter, ClientGrantStore, ClientStore, ConnectionStore, LogStore,
     LoginFailureStore, OutboxStore, RefreshTokenStore, ResourceServerStore, RoleStore, SessionStore, SigningKeyStore,
     Store, StoreError, StoreResult, TicketStore, UserStore,
 };
@@ -497,6 +497,22 @@ impl ClientGrantStore for SqlStore {
     }
 }
 
+fn default_assignments_to_json(d: &DefaultAssignments) -> String {
+    serde_json::json!({"roles": d.roles, "groups": d.groups, "on": d.on.name()}).to_string()
+}
+
+fn default_assignments_from_json(text: &str) -> StoreResult<DefaultAssignments> {
+    let value: serde_json::Value = from_json("default_assignments", text)?;
+    let names = |key: &str| -> Vec<String> {
+        value[key].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect()
+    };
+    Ok(DefaultAssignments {
+        roles: names("roles"),
+        groups: names("groups"),
+        on: parse_named("default_assignments.on", value["on"].as_str().unwrap_or_default())?,
+    })
+}
+
 impl SqlStore {
     async fn connection_from_row(&self, row: &DbRow) -> StoreResult<Connection> {
         let get = |c: &str| row.try_get::<String, _>(c).map_err(map);
@@ -514,11 +530,16 @@ impl SqlStore {
             strategy: get("strategy")?,
             options: from_json("options", &get("options")?)?,
             enabled_clients,
+            default_assignments: row
+                .try_get::<Option<String>, _>("default_assignments")
+                .map_err(map)?
+                .map(|text| default_assignments_from_json(&text))
+                .transpose()?,
         })
     }
 
     async fn find_connection_where(&self, column: &'static str, value: &str) -> StoreResult<Option<Connection>> {
-        let sql = format!("SELECT id, name, strategy, options FROM connections WHERE {column} = $1");
+        let sql = format!("SELECT id, name, strategy, options, default_assignments FROM connections WHERE {column} = $1");
         match sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(value)
             .fetch_optional(&self.pool)
@@ -558,11 +579,13 @@ impl SqlStore {
 impl ConnectionStore for SqlStore {
     async fn create_connection(&self, c: &Connection) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map)?;
-        sqlx::query("INSERT INTO connections (id, name, strategy, options, created_at) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO connections (id, name, strategy, options, default_assignments, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&c.id)
             .bind(&c.name)
             .bind(&c.strategy)
             .bind(json_text(&c.options))
+            .bind(c.default_assignments.as_ref().map(default_assignments_to_json))
             .bind(now())
             .execute(&mut *tx)
             .await
@@ -581,7 +604,7 @@ impl ConnectionStore for SqlStore {
 
     async fn list_connections(&self, page: PageRequest) -> StoreResult<Page<Connection>> {
         let (lim, off) = limit(page);
-        let rows = sqlx::query("SELECT id, name, strategy, options FROM connections ORDER BY created_at, id LIMIT $1 OFFSET $2")
+        let rows = sqlx::query("SELECT id, name, strategy, options, default_assignments FROM connections ORDER BY created_at, id LIMIT $1 OFFSET $2")
             .bind(lim)
             .bind(off)
             .fetch_all(&self.pool)
@@ -599,9 +622,10 @@ impl ConnectionStore for SqlStore {
 
     async fn update_connection(&self, c: &Connection) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map)?;
-        let done = sqlx::query("UPDATE connections SET options = $2 WHERE id = $1")
+        let done = sqlx::query("UPDATE connections SET options = $2, default_assignments = $3 WHERE id = $1")
             .bind(&c.id)
             .bind(json_text(&c.options))
+            .bind(c.default_assignments.as_ref().map(default_assignments_to_json))
             .execute(&mut *tx)
             .await
             .map_err(map)?;
@@ -739,7 +763,8 @@ impl SqlStore {
 
 #[async_trait::async_trait]
 impl UserStore for SqlStore {
-    async fn create_user(&self, u: &User, password_hash: Option<&str>) -> StoreResult<()> {
+    async fn create_user(&self, u: &User, password_hash: Option<&str>, defaults: Option<&DefaultGrant>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
         sqlx::query(
             "INSERT INTO users (user_id, connection, email, email_verified, username, username_lower, name, nickname, \
              picture, given_name, family_name, app_metadata, user_metadata, password_hash, created_at, updated_at, \
@@ -767,10 +792,13 @@ impl UserStore for SqlStore {
         .bind(u.logins_count)
         .bind(u.blocked)
         .bind(u.last_password_reset)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(conflict_as("The user already exists."))?;
-        Ok(())
+        if let Some(grant) = defaults {
+            apply_default_grant(&mut tx, &u.user_id, grant).await?;
+        }
+        tx.commit().await.map_err(map)
     }
 
     async fn find_user(&self, user_id: &str) -> StoreResult<Option<User>> {
@@ -819,29 +847,54 @@ impl UserStore for SqlStore {
         found(done.rows_affected())
     }
 
-    async fn set_email_verified(&self, user_id: &str, now: i64) -> StoreResult<()> {
+    async fn set_email_verified(&self, user_id: &str, now: i64, defaults: Option<&DefaultGrant>) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
         let done = sqlx::query("UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE user_id = $1")
             .bind(user_id)
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(map)?;
-        found(done.rows_affected())
+        found(done.rows_affected())?;
+        let applied = match defaults {
+            Some(grant) => apply_default_grant_once(&mut tx, user_id, grant).await?,
+            None => false,
+        };
+        tx.commit().await.map_err(map)?;
+        Ok(applied)
     }
 
-    async fn record_login(&self, user_id: &str, ip: &str, now: i64) -> StoreResult<User> {
-        let done = sqlx::query(
+    async fn record_login(
+        &self,
+        user_id: &str,
+        ip: &str,
+        now: i64,
+        defaults: Option<&DefaultGrant>,
+    ) -> StoreResult<(User, bool)> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        // The row lock this update takes orders concurrent first log-ins of one user: only
+        // the one that moves the count from 0 to 1 sees `logins_count = 1`.
+        let sql = format!(
             "UPDATE users SET logins_count = logins_count + 1, last_login = $2, last_ip = $3, updated_at = $2 \
-             WHERE user_id = $1",
-        )
-        .bind(user_id)
-        .bind(now)
-        .bind(ip)
-        .execute(&self.pool)
-        .await
-        .map_err(map)?;
-        found(done.rows_affected())?;
-        self.find_user(user_id).await?.ok_or(StoreError::NotFound)
+             WHERE user_id = $1 RETURNING {USER_COLUMNS}"
+        );
+        let user = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(now)
+            .bind(ip)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(map)?
+            .as_ref()
+            .map(user_from_row)
+            .transpose()?
+            .ok_or(StoreError::NotFound)?;
+        let applied = match defaults {
+            Some(grant) if user.logins_count == 1 => apply_default_grant_once(&mut tx, user_id, grant).await?,
+            _ => false,
+        };
+        tx.commit().await.map_err(map)?;
+        Ok((user, applied))
     }
 }
 
@@ -1384,19 +1437,6 @@ impl RoleStore for SqlStore {
             .await
             .map_err(map)?;
         Ok(Page { items: rows.iter().map(role_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
-    }
-
-    async fn user_permissions(&self, user_id: &str, api_identifier: &str) -> StoreResult<Vec<String>> {
-        sqlx::query_scalar(
-            "SELECT DISTINCT rp.permission_name FROM user_roles ur \
-             JOIN role_permissions rp ON rp.role_id = ur.role_id \
-             WHERE ur.user_id = $1 AND rp.resource_server_identifier = $2 ORDER BY rp.permission_name",
-        )
-        .bind(user_id)
-        .bind(api_identifier)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map)
     }
 }
 

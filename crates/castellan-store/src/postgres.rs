@@ -9,6 +9,10 @@ use crate::OpenError;
 type Db = sqlx::Postgres;
 
 include!("common.rs");
+include!("sql/authorization.rs");
+include!("sql/groups.rs");
+include!("sql/extension.rs");
+include!("sql/rules.rs");
 
 impl SqlStore {
     pub async fn open(url: &str) -> Result<Self, OpenError> {

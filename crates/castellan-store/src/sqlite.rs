@@ -11,6 +11,10 @@ use crate::OpenError;
 type Db = sqlx::Sqlite;
 
 include!("common.rs");
+include!("sql/authorization.rs");
+include!("sql/groups.rs");
+include!("sql/extension.rs");
+include!("sql/rules.rs");
 
 impl SqlStore {
     /// `sqlite://PATH` (relative or absolute).

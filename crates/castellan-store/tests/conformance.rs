@@ -108,6 +108,7 @@ fn connection(id: &str, name: &str, enabled: Vec<String>) -> Connection {
         strategy: "auth0".into(),
         options: serde_json::json!({"requires_username": false}),
         enabled_clients: enabled,
+        default_assignments: None,
     }
 }
 
@@ -366,22 +367,31 @@ async fn users_are_unique_per_connection_by_email_and_username(store: &dyn Store
         .await
         .unwrap();
     store
-        .create_user(&user("1", "ada@example.com", Some("Ada")), Some("hash1"))
+        .create_user(
+            &user("1", "ada@example.com", Some("Ada")),
+            Some("hash1"),
+            None,
+        )
         .await
         .unwrap();
     let dup_email = store
-        .create_user(&user("2", "ada@example.com", None), None)
+        .create_user(&user("2", "ada@example.com", None), None, None)
         .await;
     assert!(matches!(dup_email, Err(StoreError::Conflict(_))));
     let dup_username = store
-        .create_user(&user("3", "other@example.com", Some("ADA")), None)
+        .create_user(&user("3", "other@example.com", Some("ADA")), None, None)
         .await;
     assert!(matches!(dup_username, Err(StoreError::Conflict(_))));
     let ghost_connection = User {
         connection: "nowhere".into(),
         ..user("4", "x@example.com", None)
     };
-    assert!(store.create_user(&ghost_connection, None).await.is_err());
+    assert!(
+        store
+            .create_user(&ghost_connection, None, None)
+            .await
+            .is_err()
+    );
 
     let found = store
         .find_user_by_email("db-users", "ada@example.com")
@@ -418,7 +428,10 @@ async fn users_are_unique_per_connection_by_email_and_username(store: &dyn Store
             .as_deref(),
         Some("hash2")
     );
-    let after = store.record_login("auth0|1", "10.0.0.1", 9).await.unwrap();
+    let (after, _) = store
+        .record_login("auth0|1", "10.0.0.1", 9, None)
+        .await
+        .unwrap();
     assert_eq!(
         (
             after.logins_count,
@@ -428,7 +441,10 @@ async fn users_are_unique_per_connection_by_email_and_username(store: &dyn Store
         (1, Some(9), Some("10.0.0.1"))
     );
     assert!(matches!(
-        store.record_login("auth0|nobody", "ip", 1).await,
+        store
+            .record_login("auth0|nobody", "ip", 1, None)
+            .await
+            .map(|(u, _)| u),
         Err(StoreError::NotFound)
     ));
 }
@@ -439,7 +455,7 @@ async fn login_failures_block_at_the_threshold_until_unblocked(store: &dyn Store
         .await
         .unwrap();
     store
-        .create_user(&user("1", "ada@example.com", None), None)
+        .create_user(&user("1", "ada@example.com", None), None, None)
         .await
         .unwrap();
     for _ in 0..2 {
@@ -515,7 +531,7 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
         .await
         .unwrap();
     store
-        .create_user(&user("1", "ada@example.com", None), None)
+        .create_user(&user("1", "ada@example.com", None), None, None)
         .await
         .unwrap();
     store.create_client(&client("app")).await.unwrap();

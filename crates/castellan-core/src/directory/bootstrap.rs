@@ -50,6 +50,7 @@ pub async fn ensure_tenant(store: &dyn Store, issuer: &str) -> Result<()> {
     {
         let created = store
             .create_connection(&Connection {
+                default_assignments: None,
                 id: crate::ids::connection_id(),
                 name: DATABASE_CONNECTION.into(),
                 strategy: super::connections::DATABASE_STRATEGY.into(),

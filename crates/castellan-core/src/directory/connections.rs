@@ -1,8 +1,9 @@
 //! Connections: where users come from. Only database connections (`auth0`) exist so far.
 
+use super::default_assignments;
 use super::validate;
 use crate::error::{Error, Result};
-use crate::model::Connection;
+use crate::model::{Connection, DefaultAssignments};
 use crate::store::Store;
 
 pub const DATABASE_STRATEGY: &str = "auth0";
@@ -13,6 +14,8 @@ pub struct ConnectionFields {
     pub strategy: Option<String>,
     pub options: Option<serde_json::Value>,
     pub enabled_clients: Option<Vec<String>>,
+    /// `Some(None)` removes them.
+    pub default_assignments: Option<Option<DefaultAssignments>>,
 }
 
 /// Auth0's rule: letters and digits, single hyphens between them, at most 128 characters.
@@ -32,7 +35,11 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
-fn apply(connection: &mut Connection, fields: ConnectionFields) -> Result<()> {
+async fn apply(
+    store: &dyn Store,
+    connection: &mut Connection,
+    fields: ConnectionFields,
+) -> Result<()> {
     if let Some(options) = fields.options {
         if !options.is_object() {
             return Err(Error::Invalid("options must be an object".into()));
@@ -42,6 +49,14 @@ fn apply(connection: &mut Connection, fields: ConnectionFields) -> Result<()> {
     if let Some(clients) = fields.enabled_clients {
         validate::no_duplicates("enabled_clients", &clients)?;
         connection.enabled_clients = clients;
+    }
+    if let Some(defaults) = fields.default_assignments {
+        if let Some(d) = &defaults {
+            validate::no_duplicates("default_assignments.roles", &d.roles)?;
+            validate::no_duplicates("default_assignments.groups", &d.groups)?;
+            default_assignments::validate(store, d).await?;
+        }
+        connection.default_assignments = defaults;
     }
     Ok(())
 }
@@ -67,15 +82,18 @@ pub async fn create(store: &dyn Store, fields: ConnectionFields) -> Result<Conne
         strategy,
         options: serde_json::json!({}),
         enabled_clients: vec![],
+        default_assignments: None,
     };
     apply(
+        store,
         &mut connection,
         ConnectionFields {
             name: None,
             strategy: None,
             ..fields
         },
-    )?;
+    )
+    .await?;
     store.create_connection(&connection).await?;
     Ok(connection)
 }
@@ -99,7 +117,7 @@ pub async fn update(store: &dyn Store, id: &str, fields: ConnectionFields) -> Re
             "name and strategy of a connection cannot be changed".into(),
         ));
     }
-    apply(&mut connection, fields)?;
+    apply(store, &mut connection, fields).await?;
     store.update_connection(&connection).await?;
     Ok(connection)
 }

@@ -5,6 +5,7 @@ pub mod bootstrap;
 pub mod client_grants;
 pub mod clients;
 pub mod connections;
+pub mod default_assignments;
 pub mod password_policy;
 pub mod resource_servers;
 pub mod roles;

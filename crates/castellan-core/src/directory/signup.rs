@@ -6,7 +6,7 @@ use super::password_policy::PasswordPolicy;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::events::{self, LogEventExt, RequestContext};
-use crate::model::{Client, User};
+use crate::model::{AssignOn, Client, User};
 use crate::passwords::PasswordService;
 use crate::store::{Store, StoreError};
 
@@ -173,7 +173,7 @@ async fn create(
         .or_else(|| email.split('@').next().map(str::to_string));
     let user = User {
         user_id: format!("auth0|{}", crate::ids::hex(12)),
-        connection: connection.name,
+        connection: connection.name.clone(),
         name: request.name.or_else(|| Some(email.clone())),
         email: Some(email),
         email_verified: false,
@@ -192,8 +192,21 @@ async fn create(
         blocked: false,
         last_password_reset: None,
     };
-    match store.create_user(&user, Some(&hash)).await {
-        Ok(()) => Ok(user),
+    let grant = super::default_assignments::grant_on(store, &connection, AssignOn::Signup).await?;
+    match store.create_user(&user, Some(&hash), grant.as_ref()).await {
+        Ok(()) => {
+            if let Some(grant) = &grant {
+                super::default_assignments::record_applied(
+                    store,
+                    clock,
+                    &user.user_id,
+                    AssignOn::Signup,
+                    grant,
+                )
+                .await;
+            }
+            Ok(user)
+        }
         Err(StoreError::Conflict(_)) => Err(SignupError::UserExists),
         Err(e) => Err(e.into()),
     }

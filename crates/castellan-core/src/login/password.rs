@@ -98,9 +98,9 @@ pub async fn authenticate(
                     .await?;
             }
             store.clear_login_failures(&user.user_id, &ctx.ip).await?;
-            Ok(store
-                .record_login(&user.user_id, &ctx.ip, clock.now())
-                .await?)
+            super::first_login::record_login(store, clock, &user, &ctx.ip)
+                .await
+                .map_err(|e| LoginError::Failed(e.into()))
         }
     }
 }

@@ -5,11 +5,12 @@
 use std::sync::Arc;
 
 use crate::clock::Clock;
+use crate::directory::default_assignments;
 use crate::directory::password_policy::PasswordPolicy;
 use crate::directory::signup::canonical_email;
 use crate::error::{Error, Result};
 use crate::events::{self, LogEventExt, RequestContext};
-use crate::model::{Mail, Ticket, TicketKind, User};
+use crate::model::{AssignOn, Mail, Ticket, TicketKind, User};
 use crate::passwords::PasswordService;
 use crate::secrets::{opaque_token, token_digest};
 use crate::store::Store;
@@ -226,14 +227,28 @@ impl Recovery<'_> {
         if self.store.take_ticket(&ticket.ticket_hash).await?.is_none() {
             return Err(TicketError::Invalid);
         }
-        self.store
-            .set_email_verified(&ticket.user_id, self.clock.now())
-            .await?;
         let user = self
             .store
             .find_user(&ticket.user_id)
             .await?
             .ok_or(TicketError::Invalid)?;
+        let grant =
+            default_assignments::grant_for(self.store, &user.connection, AssignOn::EmailVerified)
+                .await?;
+        let applied = self
+            .store
+            .set_email_verified(&ticket.user_id, self.clock.now(), grant.as_ref())
+            .await?;
+        if let (true, Some(grant)) = (applied, &grant) {
+            default_assignments::record_applied(
+                self.store,
+                self.clock,
+                &user.user_id,
+                AssignOn::EmailVerified,
+                grant,
+            )
+            .await;
+        }
         events::record(
             self.store,
             self.clock,

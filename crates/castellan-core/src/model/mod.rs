@@ -13,7 +13,7 @@ mod user;
 
 pub use client::{AppType, Client, TokenEndpointAuthMethod};
 pub use client_grant::ClientGrant;
-pub use connection::{Connection, DATABASE_CONNECTION};
+pub use connection::{AssignOn, Connection, DATABASE_CONNECTION, DefaultAssignments};
 pub use grants::{AuthorizationCode, RefreshToken, Session};
 pub use log_event::LogEvent;
 pub use mail::{Mail, Ticket, TicketKind};

@@ -79,7 +79,7 @@ pub async fn issue(
     let permissions = match api.as_ref().filter(|a| a.enforce_policies) {
         Some(api) => Some(
             store
-                .user_permissions(&request.user.user_id, &api.identifier)
+                .effective_permissions(&request.user.user_id, &api.identifier)
                 .await?,
         ),
         None => None,

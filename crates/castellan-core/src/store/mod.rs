@@ -1,25 +1,33 @@
 //! Storage traits, one per aggregate. `castellan-store` implements them for SQLite and
 //! PostgreSQL; multi-row changes are one transaction inside a single method.
 
+mod authorization;
 mod client_grants;
 mod clients;
 mod connections;
+mod extension;
 mod grants;
+mod groups;
 mod logs;
 mod mail;
 mod resource_servers;
 mod roles;
+mod rules;
 mod signing_keys;
 mod users;
 
+pub use authorization::{AuthorizationStore, DefaultGrant};
 pub use client_grants::{ClientGrantFilter, ClientGrantStore};
 pub use clients::ClientStore;
 pub use connections::ConnectionStore;
+pub use extension::ExtensionStore;
 pub use grants::{AuthorizationCodeStore, RefreshTokenStore, SessionStore};
+pub use groups::GroupStore;
 pub use logs::LogStore;
 pub use mail::{OutboxStore, TicketStore};
 pub use resource_servers::ResourceServerStore;
 pub use roles::RoleStore;
+pub use rules::RuleStore;
 pub use signing_keys::SigningKeyStore;
 pub use users::{LoginFailureStore, UserStore};
 
@@ -56,6 +64,10 @@ pub trait Store:
     + TicketStore
     + OutboxStore
     + RoleStore
+    + AuthorizationStore
+    + GroupStore
+    + ExtensionStore
+    + RuleStore
 {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

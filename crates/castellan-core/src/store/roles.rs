@@ -37,11 +37,4 @@ pub trait RoleStore: Send + Sync {
     async fn assign_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
     async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
     async fn list_user_roles(&self, user_id: &str, page: PageRequest) -> StoreResult<Page<Role>>;
-    /// The names of the permissions on one API that the user holds through their roles, in
-    /// one query whatever the number of roles.
-    async fn user_permissions(
-        &self,
-        user_id: &str,
-        api_identifier: &str,
-    ) -> StoreResult<Vec<String>>;
 }

@@ -1,11 +1,17 @@
 use crate::model::User;
 
-use super::StoreResult;
+use super::{DefaultGrant, StoreResult};
 
 #[async_trait::async_trait]
 pub trait UserStore: Send + Sync {
-    /// `Conflict` when the email or username is taken in that connection.
-    async fn create_user(&self, user: &User, password_hash: Option<&str>) -> StoreResult<()>;
+    /// `Conflict` when the email or username is taken in that connection. `defaults` are
+    /// assigned in the same transaction and marked as applied.
+    async fn create_user(
+        &self,
+        user: &User,
+        password_hash: Option<&str>,
+        defaults: Option<&DefaultGrant>,
+    ) -> StoreResult<()>;
     async fn find_user(&self, user_id: &str) -> StoreResult<Option<User>>;
     /// `email` must already be lower-cased.
     async fn find_user_by_email(&self, connection: &str, email: &str) -> StoreResult<Option<User>>;
@@ -18,9 +24,24 @@ pub trait UserStore: Send + Sync {
     async fn set_password_hash(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()>;
     /// A new password after a reset: also records when.
     async fn reset_password(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()>;
-    async fn set_email_verified(&self, user_id: &str, now: i64) -> StoreResult<()>;
-    /// Counts a successful log-in and returns the user as it is afterwards.
-    async fn record_login(&self, user_id: &str, ip: &str, now: i64) -> StoreResult<User>;
+    /// Marks the email verified; `defaults` are applied in the same transaction unless the
+    /// user's defaults were applied before. Returns whether they were applied now.
+    async fn set_email_verified(
+        &self,
+        user_id: &str,
+        now: i64,
+        defaults: Option<&DefaultGrant>,
+    ) -> StoreResult<bool>;
+    /// Counts a successful log-in and returns the user as it is afterwards. On the user's
+    /// first log-in, `defaults` are applied in the same transaction unless they were applied
+    /// before; the flag says whether they were applied now.
+    async fn record_login(
+        &self,
+        user_id: &str,
+        ip: &str,
+        now: i64,
+        defaults: Option<&DefaultGrant>,
+    ) -> StoreResult<(User, bool)>;
 }
 
 /// Consecutive failed log-ins per user and IP address, and the blocks they cause.

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
 use castellan_core::directory::connections::{self, ConnectionFields};
-use castellan_core::model::Connection;
+use castellan_core::model::{AssignOn, Connection, DefaultAssignments, Named};
 use serde::{Deserialize, Serialize};
 
 use super::paging::Listing;
@@ -60,16 +60,72 @@ pub struct ConnectionRequest {
     strategy: Option<String>,
     options: Option<serde_json::Value>,
     enabled_clients: Option<Vec<String>>,
+    /// Absent: unchanged; `null`: removed.
+    #[serde(default, deserialize_with = "present")]
+    default_assignments: Option<Option<DefaultAssignmentsWire>>,
 }
 
-impl From<ConnectionRequest> for ConnectionFields {
-    fn from(r: ConnectionRequest) -> Self {
-        ConnectionFields {
-            name: r.name,
-            strategy: r.strategy,
-            options: r.options,
-            enabled_clients: r.enabled_clients,
+/// Tells an explicit `null` (`Some(None)`) from an absent field (`None`).
+fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DefaultAssignmentsWire {
+    #[serde(default)]
+    roles: Vec<String>,
+    #[serde(default)]
+    groups: Vec<String>,
+    #[serde(default)]
+    on: Option<String>,
+}
+
+impl DefaultAssignmentsWire {
+    fn into_model(self) -> Result<DefaultAssignments, ApiError> {
+        let on = match self.on.as_deref() {
+            None => AssignOn::Signup,
+            Some(text) => AssignOn::parse(text).ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_body",
+                    format!(
+                        "default_assignments.on must be one of: {}",
+                        AssignOn::expected()
+                    ),
+                )
+            })?,
+        };
+        Ok(DefaultAssignments {
+            roles: self.roles,
+            groups: self.groups,
+            on,
+        })
+    }
+
+    fn from_model(d: DefaultAssignments) -> Self {
+        DefaultAssignmentsWire {
+            roles: d.roles,
+            groups: d.groups,
+            on: Some(d.on.name().to_string()),
         }
+    }
+}
+
+impl ConnectionRequest {
+    fn into_fields(self) -> Result<ConnectionFields, ApiError> {
+        Ok(ConnectionFields {
+            name: self.name,
+            strategy: self.strategy,
+            options: self.options,
+            enabled_clients: self.enabled_clients,
+            default_assignments: match self.default_assignments {
+                None => None,
+                Some(None) => Some(None),
+                Some(Some(d)) => Some(Some(d.into_model()?)),
+            },
+        })
     }
 }
 
@@ -82,6 +138,8 @@ pub struct ConnectionResponse {
     enabled_clients: Vec<String>,
     is_domain_connection: bool,
     realms: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    default_assignments: Option<DefaultAssignmentsWire>,
 }
 
 fn wire(c: Connection) -> ConnectionResponse {
@@ -93,6 +151,9 @@ fn wire(c: Connection) -> ConnectionResponse {
         options: c.options,
         enabled_clients: c.enabled_clients,
         is_domain_connection: false,
+        default_assignments: c
+            .default_assignments
+            .map(DefaultAssignmentsWire::from_model),
     }
 }
 
@@ -113,7 +174,7 @@ async fn create(
     State(s): State<AppState>,
     JsonBody(body): JsonBody<ConnectionRequest>,
 ) -> Result<(StatusCode, Json<ConnectionResponse>), ApiError> {
-    let connection = connections::create(s.store.as_ref(), body.into()).await?;
+    let connection = connections::create(s.store.as_ref(), body.into_fields()?).await?;
     Ok((StatusCode::CREATED, Json(wire(connection))))
 }
 
@@ -130,7 +191,7 @@ async fn update(
     JsonBody(body): JsonBody<ConnectionRequest>,
 ) -> Result<Json<ConnectionResponse>, ApiError> {
     Ok(Json(wire(
-        connections::update(s.store.as_ref(), &id, body.into()).await?,
+        connections::update(s.store.as_ref(), &id, body.into_fields()?).await?,
     )))
 }
 

@@ -4,10 +4,18 @@
 mod client_grants;
 mod clients;
 mod connections;
+mod effective;
+mod groups;
+mod logs;
 mod paging;
 mod resource_servers;
+mod role_users;
 mod roles;
+mod rules;
+mod rules_configs;
+mod user_permissions;
 mod user_roles;
+mod users;
 
 use super::endpoint::ProtectedApi;
 use super::guard::Protected;
@@ -26,6 +34,14 @@ pub fn api() -> ProtectedApi {
             connections::endpoints(),
             roles::endpoints(),
             user_roles::endpoints(),
+            users::endpoints(),
+            user_permissions::endpoints(),
+            role_users::endpoints(),
+            logs::endpoints(),
+            rules::endpoints(),
+            rules_configs::endpoints(),
+            groups::endpoints(),
+            effective::endpoints(),
         ]
         .into_iter()
         .flatten()

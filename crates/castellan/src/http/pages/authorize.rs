@@ -363,10 +363,13 @@ pub async fn signup(
         }
     };
     crate::http::dbconnections::send_verification(&s, &user, &request.client.client_id).await;
-    match s
-        .store
-        .record_login(&user.user_id, &ctx.ip, s.clock.now())
-        .await
+    match castellan_core::login::first_login::record_login(
+        s.store.as_ref(),
+        s.clock.as_ref(),
+        &user,
+        &ctx.ip,
+    )
+    .await
     {
         Ok(user) => signed_in(&s, &request, &user, &form, &ctx).await,
         Err(e) => {

@@ -1,0 +1,36 @@
+use crate::model::Role;
+
+use super::StoreResult;
+
+/// Resolved default assignments of a connection: stored ids, applied in the transaction of
+/// the event that triggers them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DefaultGrant {
+    pub role_ids: Vec<String>,
+    pub group_ids: Vec<String>,
+}
+
+impl DefaultGrant {
+    pub fn is_empty(&self) -> bool {
+        self.role_ids.is_empty() && self.group_ids.is_empty()
+    }
+}
+
+/// What a user holds, computed from direct roles, groups (direct, dynamic through the
+/// connection's mappings, and every ancestor through nesting) and direct permissions. Each
+/// answer is one query, whatever the number of roles and groups.
+#[async_trait::async_trait]
+pub trait AuthorizationStore: Send + Sync {
+    /// The names of the permissions on one API the user holds, sorted.
+    async fn effective_permissions(
+        &self,
+        user_id: &str,
+        api_identifier: &str,
+    ) -> StoreResult<Vec<String>>;
+    /// Every role the user holds, directly or through a group, ordered by name.
+    async fn effective_roles(&self, user_id: &str) -> StoreResult<Vec<Role>>;
+    /// For each of `refs` (a role's `rol_…` id, GUID or name) its id, or `None`.
+    async fn resolve_role_refs(&self, refs: &[String]) -> StoreResult<Vec<Option<String>>>;
+    /// For each of `refs` (a group's `grp_…` id, GUID or name) its id, or `None`.
+    async fn resolve_group_refs(&self, refs: &[String]) -> StoreResult<Vec<Option<String>>>;
+}

@@ -1,0 +1,146 @@
+// Effective authorization and default assignments; included by `sqlite.rs` and `postgres.rs`
+// after `common.rs`.
+
+use castellan_core::store::AuthorizationStore;
+
+/// The ids of the user's roles, direct and through groups: groups the user is a member of,
+/// groups mapped to one of those by name for the user's connection, and every ancestor of
+/// either through nesting. Expects the user id as `$1`.
+const EFFECTIVE_ROLES: &str = "WITH RECURSIVE \
+    direct_groups(group_id) AS (SELECT group_id FROM group_members WHERE user_id = $1), \
+    mapped_groups(group_id) AS ( \
+        SELECT m.group_id FROM users u \
+        JOIN group_mappings m ON m.connection_name = u.connection \
+        JOIN directory_groups g ON g.name = m.group_name \
+        JOIN direct_groups d ON d.group_id = g.id \
+        WHERE u.user_id = $1), \
+    member_of(group_id) AS ( \
+        SELECT group_id FROM direct_groups \
+        UNION SELECT group_id FROM mapped_groups \
+        UNION SELECT n.parent_id FROM group_nesting n JOIN member_of c ON n.child_id = c.group_id), \
+    held_roles(role_id) AS ( \
+        SELECT role_id FROM user_roles WHERE user_id = $1 \
+        UNION SELECT gr.role_id FROM group_roles gr JOIN member_of m ON gr.group_id = m.group_id) ";
+
+/// Inserts the grant's roles and groups (skipping any deleted since they were resolved) and
+/// marks the user's defaults as applied.
+async fn apply_default_grant(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    user_id: &str,
+    grant: &DefaultGrant,
+) -> StoreResult<()> {
+    for role_id in &grant.role_ids {
+        sqlx::query(
+            "INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE id = $2 ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(role_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(map)?;
+    }
+    for group_id in &grant.group_ids {
+        sqlx::query(
+            "INSERT INTO group_members (group_id, user_id) SELECT id, $1 FROM directory_groups WHERE id = $2 \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(user_id)
+        .bind(group_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(map)?;
+    }
+    sqlx::query("UPDATE users SET defaults_applied = TRUE WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(map)?;
+    Ok(())
+}
+
+/// Applies the grant unless the user's defaults were applied before; the conditional update
+/// decides, so of two concurrent transactions only one applies them.
+async fn apply_default_grant_once(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    user_id: &str,
+    grant: &DefaultGrant,
+) -> StoreResult<bool> {
+    let claimed = sqlx::query("UPDATE users SET defaults_applied = TRUE WHERE user_id = $1 AND defaults_applied = FALSE")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(map)?
+        .rows_affected();
+    if claimed == 0 {
+        return Ok(false);
+    }
+    apply_default_grant(tx, user_id, grant).await?;
+    Ok(true)
+}
+
+impl SqlStore {
+    /// For each reference its id: `sql` takes the reference as `$1` and its lower-cased form
+    /// as `$2`.
+    async fn resolve_refs(&self, sql: &'static str, refs: &[String]) -> StoreResult<Vec<Option<String>>> {
+        let mut ids = Vec::with_capacity(refs.len());
+        for r in refs {
+            let id: Option<String> = sqlx::query_scalar(sql)
+                .bind(r)
+                .bind(r.to_lowercase())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map)?;
+            ids.push(id);
+        }
+        Ok(ids)
+    }
+}
+
+#[async_trait::async_trait]
+impl AuthorizationStore for SqlStore {
+    async fn effective_permissions(&self, user_id: &str, api_identifier: &str) -> StoreResult<Vec<String>> {
+        let sql = format!(
+            "{EFFECTIVE_ROLES} \
+             SELECT rp.permission_name FROM role_permissions rp JOIN held_roles h ON rp.role_id = h.role_id \
+             WHERE rp.resource_server_identifier = $2 \
+             UNION SELECT permission_name FROM user_permissions WHERE user_id = $1 AND resource_server_identifier = $2 \
+             UNION SELECT p.name FROM role_extension_permissions x JOIN held_roles h ON x.role_id = h.role_id \
+             JOIN extension_permissions p ON p.guid = x.permission_guid \
+             WHERE p.application_type = 'resource_server' AND p.application_id = $2 \
+             ORDER BY 1"
+        );
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(api_identifier)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)
+    }
+
+    async fn effective_roles(&self, user_id: &str) -> StoreResult<Vec<Role>> {
+        let sql = format!(
+            "{EFFECTIVE_ROLES} SELECT {} FROM roles r JOIN held_roles h ON r.id = h.role_id ORDER BY r.name_lower, r.id",
+            ROLE_COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ")
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_all(&self.pool).await.map_err(map)?;
+        rows.iter().map(role_from_row).collect()
+    }
+
+    async fn resolve_role_refs(&self, refs: &[String]) -> StoreResult<Vec<Option<String>>> {
+        self.resolve_refs(
+            "SELECT id FROM roles WHERE id = $1 OR guid = $1 OR (name_lower = $2 AND application_id = '') \
+             ORDER BY CASE WHEN id = $1 OR guid = $1 THEN 0 ELSE 1 END LIMIT 1",
+            refs,
+        )
+        .await
+    }
+
+    async fn resolve_group_refs(&self, refs: &[String]) -> StoreResult<Vec<Option<String>>> {
+        self.resolve_refs(
+            "SELECT id FROM directory_groups WHERE id = $1 OR guid = $1 OR name_lower = $2 \
+             ORDER BY CASE WHEN id = $1 OR guid = $1 THEN 0 ELSE 1 END LIMIT 1",
+            refs,
+        )
+        .await
+    }
+}
