@@ -34,6 +34,17 @@ pub struct Caller {
     pub scopes: Vec<String>,
 }
 
+impl Caller {
+    /// The audit log's name for whoever holds this token.
+    pub fn actor(&self) -> castellan_core::audit::Actor {
+        use castellan_core::audit::Actor;
+        match &self.client_id {
+            Some(client_id) => Actor::Client(client_id.clone()),
+            None => Actor::User(self.subject.clone()),
+        }
+    }
+}
+
 fn unauthorized(message: &str, error: &str) -> ApiError {
     let mut e = ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", message);
     e.www_authenticate = Some(format!(
