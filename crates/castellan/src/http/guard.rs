@@ -38,9 +38,9 @@ impl Caller {
     /// The audit log's name for whoever holds this token.
     pub fn actor(&self) -> castellan_core::audit::Actor {
         use castellan_core::audit::Actor;
-        match &self.client_id {
-            Some(client_id) => Actor::Client(client_id.clone()),
-            None => Actor::User(self.subject.clone()),
+        match (&self.client_id, self.subject.ends_with("@clients")) {
+            (Some(client_id), true) => Actor::Client(client_id.clone()),
+            _ => Actor::User(self.subject.clone()),
         }
     }
 }
