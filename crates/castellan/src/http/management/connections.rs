@@ -4,15 +4,18 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
+use castellan_core::audit::{self, Change};
 use castellan_core::directory::connections::{self, ConnectionFields};
 use castellan_core::model::{AssignOn, Connection, DefaultAssignments, Named};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 
 use super::paging::Listing;
 use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
+use crate::http::guard::Caller;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -172,10 +175,28 @@ async fn list(
 
 async fn create(
     State(s): State<AppState>,
+    caller: Caller,
     JsonBody(body): JsonBody<ConnectionRequest>,
 ) -> Result<(StatusCode, Json<ConnectionResponse>), ApiError> {
-    let connection = connections::create(s.store.as_ref(), body.into_fields()?).await?;
+    let fields = body.into_fields()?;
+    let audited = fields.default_assignments.is_some();
+    let connection = connections::create(s.store.as_ref(), fields).await?;
+    if audited {
+        audit_defaults(&s, &caller, &connection).await;
+    }
     Ok((StatusCode::CREATED, Json(wire(connection))))
+}
+
+/// Default assignments decide who gets which roles, so setting them is audited like a role
+/// assignment.
+async fn audit_defaults(s: &AppState, caller: &Caller, c: &Connection) {
+    let change = Change {
+        action: "set_default_assignments",
+        description: format!("Default assignments of connection {} set", c.name),
+        target: json!({"connection_id": c.id, "connection": c.name}),
+        changes: json!({"default_assignments": c.default_assignments.clone().map(DefaultAssignmentsWire::from_model)}),
+    };
+    audit::record(s.store.as_ref(), s.clock.as_ref(), &caller.actor(), change).await;
 }
 
 async fn read(
@@ -187,12 +208,17 @@ async fn read(
 
 async fn update(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ConnectionRequest>,
 ) -> Result<Json<ConnectionResponse>, ApiError> {
-    Ok(Json(wire(
-        connections::update(s.store.as_ref(), &id, body.into_fields()?).await?,
-    )))
+    let fields = body.into_fields()?;
+    let audited = fields.default_assignments.is_some();
+    let connection = connections::update(s.store.as_ref(), &id, fields).await?;
+    if audited {
+        audit_defaults(&s, &caller, &connection).await;
+    }
+    Ok(Json(wire(connection)))
 }
 
 async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
