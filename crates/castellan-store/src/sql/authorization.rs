@@ -117,6 +117,23 @@ impl AuthorizationStore for SqlStore {
             .map_err(map)
     }
 
+    async fn effective_permission_grants(&self, user_id: &str) -> StoreResult<Vec<Permission>> {
+        let sql = format!(
+            "{EFFECTIVE_ROLES} \
+             SELECT rp.resource_server_identifier, rp.permission_name FROM role_permissions rp \
+             JOIN held_roles h ON rp.role_id = h.role_id \
+             UNION SELECT resource_server_identifier, permission_name FROM user_permissions WHERE user_id = $1 \
+             UNION SELECT p.application_id, p.name FROM role_extension_permissions x \
+             JOIN held_roles h ON x.role_id = h.role_id \
+             JOIN extension_permissions p ON p.guid = x.permission_guid \
+             JOIN resource_servers api ON api.identifier = p.application_id \
+             WHERE p.application_type = 'resource_server' \
+             ORDER BY 1, 2"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_all(&self.pool).await.map_err(map)?;
+        rows.iter().map(permission_from_row).collect()
+    }
+
     async fn effective_roles(&self, user_id: &str) -> StoreResult<Vec<Role>> {
         let sql = format!(
             "{EFFECTIVE_ROLES} SELECT {} FROM roles r JOIN held_roles h ON r.id = h.role_id ORDER BY r.name_lower, r.id",

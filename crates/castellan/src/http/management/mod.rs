@@ -8,6 +8,7 @@ mod effective;
 mod groups;
 mod logs;
 mod paging;
+mod permission_wire;
 mod resource_servers;
 mod role_users;
 mod roles;

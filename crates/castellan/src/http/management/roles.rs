@@ -1,8 +1,6 @@
 //! `/roles`: roles and their permissions. Ids are `rol_…`; the Authorization Extension's
 //! GUID of the same role is accepted too.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
@@ -13,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::paging::Listing;
+use super::permission_wire;
 use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
@@ -177,14 +176,6 @@ async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> Result<Sta
     Ok(StatusCode::OK)
 }
 
-#[derive(Debug, Serialize)]
-struct PermissionResponse {
-    resource_server_identifier: String,
-    permission_name: String,
-    resource_server_name: String,
-    description: String,
-}
-
 async fn permissions(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -197,32 +188,8 @@ async fn permissions(
         .list_role_permissions(&role.id, listing.request())
         .await
         .map_err(castellan_core::Error::from)?;
-    // Names and descriptions come from the APIs, read once per API on this page.
-    let mut apis = HashMap::new();
-    for p in &page.items {
-        if !apis.contains_key(&p.resource_server_identifier) {
-            let api = s
-                .store
-                .find_resource_server_by_identifier(&p.resource_server_identifier)
-                .await
-                .map_err(castellan_core::Error::from)?;
-            apis.insert(p.resource_server_identifier.clone(), api);
-        }
-    }
-    Ok(listing.respond("permissions", page, |p| {
-        let api = apis
-            .get(&p.resource_server_identifier)
-            .and_then(Option::as_ref);
-        PermissionResponse {
-            resource_server_name: api.map(|a| a.name.clone()).unwrap_or_default(),
-            description: api
-                .and_then(|a| a.scopes.iter().find(|sc| sc.value == p.permission_name))
-                .map(|sc| sc.description.clone())
-                .unwrap_or_default(),
-            resource_server_identifier: p.resource_server_identifier,
-            permission_name: p.permission_name,
-        }
-    }))
+    let apis = permission_wire::apis_of(&s, &page).await?;
+    Ok(listing.respond("permissions", page, |p| permission_wire::describe(&apis, p)))
 }
 
 async fn add_permissions(

@@ -1,0 +1,42 @@
+//! What a user holds in the end: direct roles plus the roles of every group they are in
+//! (directly, through a connection mapping, or through nesting), and the permissions of all
+//! of them plus those given directly.
+
+use crate::error::{Error, Result};
+use crate::model::{Permission, Role};
+use crate::paging::{Page, PageRequest};
+use crate::store::Store;
+
+fn page_of<T>(items: Vec<T>, page: PageRequest) -> Page<T> {
+    let total = items.len() as u64;
+    let items = items
+        .into_iter()
+        .skip(usize::try_from(page.offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(page.limit).unwrap_or(usize::MAX))
+        .collect();
+    Page { items, total }
+}
+
+async fn existing_user(store: &dyn Store, user_id: &str) -> Result<()> {
+    match store.find_user(user_id).await? {
+        Some(_) => Ok(()),
+        None => Err(Error::NotFound { kind: "user" }),
+    }
+}
+
+pub async fn roles(store: &dyn Store, user_id: &str, page: PageRequest) -> Result<Page<Role>> {
+    existing_user(store, user_id).await?;
+    Ok(page_of(store.effective_roles(user_id).await?, page))
+}
+
+pub async fn permissions(
+    store: &dyn Store,
+    user_id: &str,
+    page: PageRequest,
+) -> Result<Page<Permission>> {
+    existing_user(store, user_id).await?;
+    Ok(page_of(
+        store.effective_permission_grants(user_id).await?,
+        page,
+    ))
+}
