@@ -6,6 +6,9 @@ use castellan_core::store::AuthorizationStore;
 /// The ids of the user's roles, direct and through groups: groups the user is a member of,
 /// groups mapped to one of those by name for the user's connection, and every ancestor of
 /// either through nesting. Expects the user id as `$1`.
+///
+/// `CROSS JOIN` fixes SQLite's join order (PostgreSQL plans it freely): from the user's few
+/// groups into `group_roles` by key, instead of scanning every group's roles.
 const EFFECTIVE_ROLES: &str = "WITH RECURSIVE \
     direct_groups(group_id) AS (SELECT group_id FROM group_members WHERE user_id = $1), \
     mapped_groups(group_id) AS ( \
@@ -20,7 +23,7 @@ const EFFECTIVE_ROLES: &str = "WITH RECURSIVE \
         UNION SELECT n.parent_id FROM group_nesting n JOIN member_of c ON n.child_id = c.group_id), \
     held_roles(role_id) AS ( \
         SELECT role_id FROM user_roles WHERE user_id = $1 \
-        UNION SELECT gr.role_id FROM group_roles gr JOIN member_of m ON gr.group_id = m.group_id) ";
+        UNION SELECT gr.role_id FROM member_of m CROSS JOIN group_roles gr WHERE gr.group_id = m.group_id) ";
 
 /// Inserts the grant's roles and groups (skipping any deleted since they were resolved) and
 /// marks the user's defaults as applied.
