@@ -8,7 +8,9 @@ use castellan_core::store::AuthorizationStore;
 /// either through nesting. Expects the user id as `$1`.
 ///
 /// `CROSS JOIN` fixes SQLite's join order (PostgreSQL plans it freely): from the user's few
-/// groups into `group_roles` by key, instead of scanning every group's roles.
+/// groups into `group_roles` by key, instead of scanning every group's roles. `held_roles` may
+/// list a role twice (`UNION ALL`): callers only test membership, and skipping the
+/// de-duplication halves the cost for a user with thousands of roles.
 const EFFECTIVE_ROLES: &str = "WITH RECURSIVE \
     direct_groups(group_id) AS (SELECT group_id FROM group_members WHERE user_id = $1), \
     mapped_groups(group_id) AS ( \
@@ -23,7 +25,7 @@ const EFFECTIVE_ROLES: &str = "WITH RECURSIVE \
         UNION SELECT n.parent_id FROM group_nesting n JOIN member_of c ON n.child_id = c.group_id), \
     held_roles(role_id) AS ( \
         SELECT role_id FROM user_roles WHERE user_id = $1 \
-        UNION SELECT gr.role_id FROM member_of m CROSS JOIN group_roles gr WHERE gr.group_id = m.group_id) ";
+        UNION ALL SELECT gr.role_id FROM member_of m CROSS JOIN group_roles gr WHERE gr.group_id = m.group_id) ";
 
 /// Inserts the grant's roles and groups (skipping any deleted since they were resolved) and
 /// marks the user's defaults as applied.
@@ -104,12 +106,13 @@ impl AuthorizationStore for SqlStore {
     async fn effective_permissions(&self, user_id: &str, api_identifier: &str) -> StoreResult<Vec<String>> {
         let sql = format!(
             "{EFFECTIVE_ROLES} \
-             SELECT rp.permission_name FROM role_permissions rp JOIN held_roles h ON rp.role_id = h.role_id \
-             WHERE rp.resource_server_identifier = $2 \
+             SELECT rp.permission_name FROM role_permissions rp \
+             WHERE rp.resource_server_identifier = $2 AND rp.role_id IN (SELECT role_id FROM held_roles) \
              UNION SELECT permission_name FROM user_permissions WHERE user_id = $1 AND resource_server_identifier = $2 \
-             UNION SELECT p.name FROM role_extension_permissions x JOIN held_roles h ON x.role_id = h.role_id \
+             UNION SELECT p.name FROM role_extension_permissions x \
              JOIN extension_permissions p ON p.guid = x.permission_guid \
              WHERE p.application_type = 'resource_server' AND p.application_id = $2 \
+             AND x.role_id IN (SELECT role_id FROM held_roles) \
              ORDER BY 1"
         );
         sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
@@ -124,13 +127,12 @@ impl AuthorizationStore for SqlStore {
         let sql = format!(
             "{EFFECTIVE_ROLES} \
              SELECT rp.resource_server_identifier, rp.permission_name FROM role_permissions rp \
-             JOIN held_roles h ON rp.role_id = h.role_id \
+             WHERE rp.role_id IN (SELECT role_id FROM held_roles) \
              UNION SELECT resource_server_identifier, permission_name FROM user_permissions WHERE user_id = $1 \
              UNION SELECT p.application_id, p.name FROM role_extension_permissions x \
-             JOIN held_roles h ON x.role_id = h.role_id \
              JOIN extension_permissions p ON p.guid = x.permission_guid \
              JOIN resource_servers api ON api.identifier = p.application_id \
-             WHERE p.application_type = 'resource_server' \
+             WHERE p.application_type = 'resource_server' AND x.role_id IN (SELECT role_id FROM held_roles) \
              ORDER BY 1, 2"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_all(&self.pool).await.map_err(map)?;
@@ -139,8 +141,8 @@ impl AuthorizationStore for SqlStore {
 
     async fn effective_roles(&self, user_id: &str) -> StoreResult<Vec<Role>> {
         let sql = format!(
-            "{EFFECTIVE_ROLES} SELECT {} FROM roles r JOIN held_roles h ON r.id = h.role_id ORDER BY r.name_lower, r.id",
-            ROLE_COLUMNS.split(", ").map(|c| format!("r.{c}")).collect::<Vec<_>>().join(", ")
+            "{EFFECTIVE_ROLES} SELECT {ROLE_COLUMNS} FROM roles WHERE id IN (SELECT role_id FROM held_roles) \
+             ORDER BY name_lower, id"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_all(&self.pool).await.map_err(map)?;
         rows.iter().map(role_from_row).collect()
