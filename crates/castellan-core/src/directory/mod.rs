@@ -6,6 +6,8 @@ pub mod client_grants;
 pub mod clients;
 pub mod connections;
 pub mod default_assignments;
+pub mod extension;
+pub mod groups;
 pub mod password_policy;
 pub mod resource_servers;
 pub mod roles;

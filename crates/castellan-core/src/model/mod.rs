@@ -16,7 +16,9 @@ mod user;
 pub use client::{AppType, Client, TokenEndpointAuthMethod};
 pub use client_grant::ClientGrant;
 pub use connection::{AssignOn, Connection, DATABASE_CONNECTION, DefaultAssignments};
-pub use extension::{ExtensionConfiguration, ExtensionData, ExtensionPermission, Policy, RoleRecord};
+pub use extension::{
+    ExtensionConfiguration, ExtensionData, ExtensionPermission, Policy, RoleRecord,
+};
 pub use grants::{AuthorizationCode, RefreshToken, Session};
 pub use group::{GrantedRole, Group, GroupMapping, GroupRecord, NestedMember};
 pub use log_event::LogEvent;

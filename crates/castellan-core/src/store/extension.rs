@@ -1,4 +1,6 @@
-use crate::model::{ExtensionConfiguration, ExtensionData, ExtensionPermission, Policy, Role, RoleRecord, User};
+use crate::model::{
+    ExtensionConfiguration, ExtensionData, ExtensionPermission, Policy, Role, RoleRecord, User,
+};
 use crate::paging::{Page, PageRequest};
 
 use super::StoreResult;
@@ -21,10 +23,18 @@ pub trait ExtensionStore: Send + Sync {
     async fn roles_using_permission(&self, guid: &str) -> StoreResult<Vec<Role>>;
 
     /// Creates the role with its permissions, in one transaction.
-    async fn create_extension_role(&self, role: &Role, permission_guids: &[String]) -> StoreResult<()>;
+    async fn create_extension_role(
+        &self,
+        role: &Role,
+        permission_guids: &[String],
+    ) -> StoreResult<()>;
     /// Name, description and application type, and replaces its permissions, in one
     /// transaction. `NotFound` if the role is gone.
-    async fn update_extension_role(&self, role: &Role, permission_guids: &[String]) -> StoreResult<()>;
+    async fn update_extension_role(
+        &self,
+        role: &Role,
+        permission_guids: &[String],
+    ) -> StoreResult<()>;
     /// Every role with its permission GUIDs and direct users, ordered by name.
     async fn role_records(&self) -> StoreResult<Vec<RoleRecord>>;
     /// The extension permissions of each role in `role_ids`, as (role id, permission).
@@ -43,7 +53,11 @@ pub trait ExtensionStore: Send + Sync {
     ) -> StoreResult<Page<User>>;
 
     async fn configuration(&self) -> StoreResult<Option<ExtensionConfiguration>>;
-    async fn save_settings(&self, settings: &serde_json::Map<String, serde_json::Value>, now: i64) -> StoreResult<()>;
+    async fn save_settings(
+        &self,
+        settings: &serde_json::Map<String, serde_json::Value>,
+        now: i64,
+    ) -> StoreResult<()>;
     async fn save_api_key_digest(&self, digest: &str, now: i64) -> StoreResult<()>;
 
     /// The user's groups (direct, mapped through `connection_name` from `idp_groups` and the

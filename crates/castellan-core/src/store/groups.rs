@@ -25,10 +25,18 @@ pub trait GroupStore: Send + Sync {
     async fn group_parents(&self, id: &str) -> StoreResult<Vec<Group>>;
 
     /// Adds the users that exist (the others are skipped) and returns their ids.
-    async fn add_group_members(&self, group_id: &str, user_ids: &[String]) -> StoreResult<Vec<String>>;
+    async fn add_group_members(
+        &self,
+        group_id: &str,
+        user_ids: &[String],
+    ) -> StoreResult<Vec<String>>;
     async fn remove_group_members(&self, group_id: &str, user_ids: &[String]) -> StoreResult<()>;
     /// Direct members, ordered by user id.
-    async fn list_group_members(&self, group_id: &str, page: PageRequest) -> StoreResult<Page<User>>;
+    async fn list_group_members(
+        &self,
+        group_id: &str,
+        page: PageRequest,
+    ) -> StoreResult<Page<User>>;
     /// Members of the group and of all its descendants, ordered by user name.
     async fn list_nested_group_members(
         &self,
@@ -52,8 +60,16 @@ pub trait GroupStore: Send + Sync {
     /// The direct children, ordered by name.
     async fn list_nested_groups(&self, parent_id: &str) -> StoreResult<Vec<Group>>;
 
-    async fn add_group_mappings(&self, group_id: &str, mappings: &[GroupMapping]) -> StoreResult<()>;
-    async fn remove_group_mappings(&self, group_id: &str, mapping_ids: &[String]) -> StoreResult<()>;
+    async fn add_group_mappings(
+        &self,
+        group_id: &str,
+        mappings: &[GroupMapping],
+    ) -> StoreResult<()>;
+    async fn remove_group_mappings(
+        &self,
+        group_id: &str,
+        mapping_ids: &[String],
+    ) -> StoreResult<()>;
     async fn list_group_mappings(&self, group_id: &str) -> StoreResult<Vec<GroupMapping>>;
 
     /// The groups the user is a direct member of, ordered by name.
