@@ -132,3 +132,50 @@ pub async fn import(ed: &Editor<'_>, data: &ExtensionData) -> Result<()> {
     .await;
     Ok(())
 }
+
+/// The extension's "API access" is Castellan's built-in `urn:auth0-authz-api`: always there.
+pub async fn api(store: &dyn Store) -> Result<crate::model::ResourceServer> {
+    store
+        .find_resource_server_by_identifier(crate::system_apis::AUTHZ_API_IDENTIFIER)
+        .await?
+        .ok_or_else(|| {
+            super::not_found("resource-server", crate::system_apis::AUTHZ_API_IDENTIFIER)
+        })
+}
+
+/// Access tokens for this API live `seconds`; turning API access off is refused, because the
+/// API is part of Castellan rather than something the extension created.
+pub async fn update_api_access(
+    ed: &Editor<'_>,
+    api_access: bool,
+    token_lifetime: Option<i64>,
+) -> Result<()> {
+    if !api_access {
+        return Err(built_in());
+    }
+    let mut api = api(ed.store).await?;
+    if let Some(seconds) = token_lifetime {
+        if seconds <= 0 {
+            return Err(ExtensionError::Validation(
+                "\"token_lifetime\" must be a positive number".into(),
+            ));
+        }
+        api.token_lifetime = seconds;
+        ed.store.update_resource_server(&api).await?;
+        ed.audit(
+            "update_extension_api",
+            "Changed the token lifetime of the Authorization Extension API".into(),
+            json!({"resource_server": api.identifier}),
+            json!({"token_lifetime": seconds}),
+        )
+        .await;
+    }
+    Ok(())
+}
+
+pub fn built_in() -> ExtensionError {
+    ExtensionError::Validation(
+        "API access cannot be turned off: the Authorization Extension API is built into Castellan"
+            .into(),
+    )
+}

@@ -63,7 +63,7 @@ pub(crate) fn not_found(collection: &'static str, id: &str) -> ExtensionError {
 pub struct Editor<'a> {
     pub store: &'a dyn Store,
     pub clock: &'a dyn Clock,
-    pub actor: &'a Actor,
+    pub actor: Actor,
 }
 
 impl Editor<'_> {
@@ -77,7 +77,7 @@ impl Editor<'_> {
         audit::record(
             self.store,
             self.clock,
-            self.actor,
+            &self.actor,
             Change {
                 action,
                 description,

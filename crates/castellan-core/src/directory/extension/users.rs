@@ -51,7 +51,7 @@ pub async fn expanded_groups(
             }
         }
     }
-    roles.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+    roles.sort_by_key(|a| a.name.to_lowercase());
     Ok((groups, super::roles::with_permissions(store, roles).await?))
 }
 
