@@ -77,10 +77,10 @@ impl SqlStore {
 /// descendants. Runs inside the inserting transaction, after the lock that orders nesting
 /// changes, so two concurrent changes cannot close a cycle between them.
 async fn refuse_cycle(tx: &mut sqlx::Transaction<'_, Db>, parent_id: &str, child_id: &str) -> StoreResult<()> {
-    let closes: Option<i64> = sqlx::query_scalar(
+    let closes: Option<String> = sqlx::query_scalar(
         "WITH RECURSIVE below(group_id) AS (SELECT CAST($1 AS TEXT) \
          UNION SELECT n.child_id FROM group_nesting n JOIN below b ON n.parent_id = b.group_id) \
-         SELECT 1 FROM below WHERE group_id = $2 LIMIT 1",
+         SELECT group_id FROM below WHERE group_id = $2 LIMIT 1",
     )
     .bind(child_id)
     .bind(parent_id)
@@ -106,16 +106,24 @@ async fn group_name(tx: &mut sqlx::Transaction<'_, Db>, id: &str) -> StoreResult
     Ok(name.unwrap_or_else(|| id.to_string()))
 }
 
-/// PostgreSQL checks the cycle under READ COMMITTED, so two transactions could each nest one
-/// way and close a cycle together; this lock orders nesting changes. SQLite has one writer.
-async fn lock_nesting(tx: &mut sqlx::Transaction<'_, Db>) -> StoreResult<()> {
-    if <Db as sqlx::Database>::NAME == "PostgreSQL" {
-        sqlx::query("LOCK TABLE group_nesting IN SHARE ROW EXCLUSIVE MODE")
-            .execute(&mut **tx)
-            .await
-            .map_err(map)?;
+impl SqlStore {
+    /// A transaction for changing nesting, which reads (the cycle check) before it writes.
+    /// PostgreSQL checks under READ COMMITTED, so two transactions could each nest one way
+    /// and close a cycle together: a table lock orders nesting changes. SQLite (WAL) refuses
+    /// a read transaction's upgrade to writing once another writer (the log writer, say) has
+    /// committed; `BEGIN IMMEDIATE` takes the write lock first, waiting its turn.
+    async fn begin_nesting(&self) -> StoreResult<sqlx::Transaction<'static, Db>> {
+        if <Db as sqlx::Database>::NAME == "PostgreSQL" {
+            let mut tx = self.pool.begin().await.map_err(map)?;
+            sqlx::query("LOCK TABLE group_nesting IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *tx)
+                .await
+                .map_err(map)?;
+            Ok(tx)
+        } else {
+            self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map)
+        }
     }
-    Ok(())
 }
 
 #[async_trait::async_trait]
@@ -366,8 +374,7 @@ impl GroupStore for SqlStore {
     }
 
     async fn add_nested_groups(&self, parent_id: &str, child_ids: &[String]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
-        lock_nesting(&mut tx).await?;
+        let mut tx = self.begin_nesting().await?;
         for child_id in child_ids {
             refuse_cycle(&mut tx, parent_id, child_id).await?;
             sqlx::query("INSERT INTO group_nesting (parent_id, child_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
