@@ -13,6 +13,11 @@ pub fn map(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
             StoreError::Conflict("refers to a record that does not exist".into())
         }
+        // SQLite reports an `ON DELETE RESTRICT` refusal as SQLITE_CONSTRAINT_TRIGGER (1811),
+        // which sqlx does not count as a foreign-key violation: the record is still used.
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("1811") => {
+            StoreError::Conflict("is still referred to by another record".into())
+        }
         // PostgreSQL classes 08 (connection) and 57 (operator intervention, e.g. shutdown).
         sqlx::Error::Database(db)
             if db

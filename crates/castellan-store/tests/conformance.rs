@@ -61,6 +61,9 @@ conformance!(
     logs_come_back_newest_first,
     codes_are_taken_once_and_refresh_tokens_used_once,
     roles_are_found_by_either_id_and_named_once_per_application,
+    groups_nest_without_cycles_and_restrict_deleting_what_is_used,
+    policy_follows_groups_mappings_and_the_application,
+    import_replaces_extension_data_in_one_transaction,
 );
 
 fn client(id: &str) -> Client {
@@ -695,5 +698,357 @@ async fn roles_are_found_by_either_id_and_named_once_per_application(store: &dyn
             .unwrap()
             .total,
         0
+    );
+}
+
+fn group(id: &str, name: &str) -> Group {
+    Group {
+        id: id.into(),
+        guid: format!("guid-{id}"),
+        name: name.into(),
+        description: format!("{name} group"),
+        created_at: 1,
+    }
+}
+
+fn bound_role(id: &str, name: &str, app: &str) -> Role {
+    Role {
+        id: id.into(),
+        guid: format!("guid-{id}"),
+        name: name.into(),
+        description: String::new(),
+        application_id: Some(app.into()),
+        application_type: Some("client".into()),
+        created_at: 1,
+    }
+}
+
+fn permission(guid: &str, name: &str, app: &str) -> ExtensionPermission {
+    ExtensionPermission {
+        guid: guid.into(),
+        name: name.into(),
+        description: String::new(),
+        application_type: "client".into(),
+        application_id: app.into(),
+        created_at: 1,
+    }
+}
+
+fn names_of(groups: &[Group]) -> Vec<&str> {
+    groups.iter().map(|g| g.name.as_str()).collect()
+}
+
+async fn groups_nest_without_cycles_and_restrict_deleting_what_is_used(store: &dyn Store) {
+    for (id, name) in [("grp_a", "A"), ("grp_b", "B"), ("grp_c", "C")] {
+        store.create_group(&group(id, name)).await.unwrap();
+    }
+    assert!(matches!(
+        store.create_group(&group("grp_x", "a")).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.find_group("guid-grp_b").await.unwrap().unwrap().id,
+        "grp_b"
+    );
+
+    store
+        .add_nested_groups("grp_a", &["grp_b".into()])
+        .await
+        .unwrap();
+    store
+        .add_nested_groups("grp_b", &["grp_c".into()])
+        .await
+        .unwrap();
+    match store.add_nested_groups("grp_c", &["grp_a".into()]).await {
+        Err(StoreError::Conflict(message)) => assert!(
+            message.contains("\"A\"") && message.contains("\"C\""),
+            "{message}"
+        ),
+        other => panic!("a cycle must be refused: {other:?}"),
+    }
+    assert_eq!(
+        names_of(&store.list_nested_groups("grp_c").await.unwrap()),
+        Vec::<&str>::new(),
+        "nothing written"
+    );
+    let nested_in_a = store.delete_group("grp_b").await;
+    assert!(
+        matches!(nested_in_a, Err(StoreError::Conflict(_))),
+        "nested in A: {nested_in_a:?}"
+    );
+    assert_eq!(
+        names_of(&store.group_parents("grp_b").await.unwrap()),
+        ["A"]
+    );
+
+    store
+        .create_connection(&connection("con_u", "db-users", vec![]))
+        .await
+        .unwrap();
+    store
+        .create_user(&user("u1", "u1@example.com", None), None, None)
+        .await
+        .unwrap();
+    let added = store
+        .add_group_members("grp_c", &["auth0|u1".into(), "auth0|ghost".into()])
+        .await
+        .unwrap();
+    assert_eq!(added, ["auth0|u1"], "unknown users are skipped");
+    assert_eq!(
+        names_of(&store.user_groups_with_ancestors("auth0|u1").await.unwrap()),
+        ["A", "B", "C"]
+    );
+    let nested = store
+        .list_nested_group_members("grp_a", PageRequest::ALL)
+        .await
+        .unwrap();
+    assert_eq!(
+        (nested.total, nested.items[0].group.name.as_str()),
+        (1, "C")
+    );
+
+    store
+        .create_role(&bound_role("rol_r", "Reader", "app"))
+        .await
+        .unwrap();
+    store
+        .add_group_roles("grp_a", &["rol_r".into()])
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.delete_role("rol_r").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        names_of(&store.groups_using_role("rol_r").await.unwrap()),
+        ["A"]
+    );
+    let granted = store.roles_of_group_and_ancestors("grp_c").await.unwrap();
+    assert_eq!(
+        (
+            granted[0].role.name.as_str(),
+            granted[0].group.name.as_str()
+        ),
+        ("Reader", "A")
+    );
+    assert_eq!(
+        store.calculated_user_roles("auth0|u1").await.unwrap()[0].name,
+        "Reader"
+    );
+
+    store
+        .create_permission(&permission("p1", "read", "app"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .create_permission(&permission("p2", "READ", "app"))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .update_extension_role(&bound_role("rol_r", "Reader", "app"), &["p1".into()])
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.delete_permission("p1").await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .update_permission(&permission("p1", "write", "app"))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.roles_using_permission("p1").await.unwrap()[0].name,
+        "Reader"
+    );
+
+    store
+        .remove_nested_groups("grp_a", &["grp_b".into()])
+        .await
+        .unwrap();
+    assert!(store.delete_group("grp_b").await.unwrap());
+    assert_eq!(store.list_groups(PageRequest::ALL).await.unwrap().total, 2);
+}
+
+async fn policy_follows_groups_mappings_and_the_application(store: &dyn Store) {
+    store
+        .create_connection(&connection("con_u", "db-users", vec![]))
+        .await
+        .unwrap();
+    store
+        .create_user(&user("u1", "u1@example.com", None), None, None)
+        .await
+        .unwrap();
+    for (id, name) in [
+        ("grp_p", "Parent"),
+        ("grp_c", "Child"),
+        ("grp_m", "Mapped"),
+        ("grp_i", "Idp"),
+    ] {
+        store.create_group(&group(id, name)).await.unwrap();
+    }
+    store
+        .add_nested_groups("grp_p", &["grp_c".into()])
+        .await
+        .unwrap();
+    store
+        .add_group_members("grp_c", &["auth0|u1".into()])
+        .await
+        .unwrap();
+    let mapping = |id: &str, name: &str| GroupMapping {
+        id: id.into(),
+        group_name: name.into(),
+        connection_name: "db-users".into(),
+    };
+    store
+        .add_group_mappings("grp_m", &[mapping("m1", "Child")])
+        .await
+        .unwrap();
+    store
+        .add_group_mappings("grp_i", &[mapping("m2", "ad-group")])
+        .await
+        .unwrap();
+    store
+        .create_permission(&permission("p1", "approve", "app"))
+        .await
+        .unwrap();
+    store
+        .create_permission(&permission("p2", "other", "app2"))
+        .await
+        .unwrap();
+    store
+        .create_extension_role(&bound_role("rol_a", "Approver", "app"), &["p1".into()])
+        .await
+        .unwrap();
+    store
+        .create_extension_role(&bound_role("rol_o", "Other", "app2"), &["p2".into()])
+        .await
+        .unwrap();
+    store
+        .add_group_roles("grp_p", &["rol_a".into(), "rol_o".into()])
+        .await
+        .unwrap();
+
+    let policy = store
+        .policy("auth0|u1", "app", "db-users", &["ad-group".into()])
+        .await
+        .unwrap();
+    assert_eq!(policy.groups, ["Child", "Idp", "Mapped", "Parent"]);
+    assert_eq!(
+        (policy.roles, policy.permissions),
+        (vec!["Approver".to_string()], vec!["approve".to_string()])
+    );
+    let other = store
+        .policy("auth0|u1", "app2", "elsewhere", &[])
+        .await
+        .unwrap();
+    assert_eq!(other.groups, ["Child", "Parent"]);
+    assert_eq!(
+        (other.roles, other.permissions),
+        (vec!["Other".to_string()], vec!["other".to_string()])
+    );
+    assert_eq!(
+        store
+            .policy("auth0|nobody", "app", "db-users", &[])
+            .await
+            .unwrap(),
+        Policy::default()
+    );
+}
+
+async fn import_replaces_extension_data_in_one_transaction(store: &dyn Store) {
+    store
+        .create_connection(&connection("con_u", "db-users", vec![]))
+        .await
+        .unwrap();
+    store
+        .create_user(&user("u1", "u1@example.com", None), None, None)
+        .await
+        .unwrap();
+    store.create_group(&group("grp_old", "Old")).await.unwrap();
+    store
+        .create_role(&bound_role("rol_old", "Old role", "app"))
+        .await
+        .unwrap();
+    store
+        .create_role(&Role {
+            application_id: None,
+            application_type: None,
+            ..bound_role("rol_mgmt", "Management role", "")
+        })
+        .await
+        .unwrap();
+    let record = |g: Group, members: &[&str], nested: &[&str]| GroupRecord {
+        group: g,
+        members: members.iter().map(|s| s.to_string()).collect(),
+        roles: vec!["guid-rol_new".into()],
+        nested: nested.iter().map(|s| s.to_string()).collect(),
+        mappings: vec![],
+    };
+    let data = ExtensionData {
+        settings: Some(
+            serde_json::json!({"groupsInToken": true})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ),
+        groups: vec![
+            record(
+                group("grp_1", "One"),
+                &["auth0|u1", "auth0|ghost"],
+                &["guid-grp_2"],
+            ),
+            record(group("grp_2", "Two"), &[], &[]),
+        ],
+        roles: vec![RoleRecord {
+            role: bound_role("rol_new", "New role", "app"),
+            permissions: vec!["p1".into()],
+            users: vec!["auth0|u1".into(), "auth0|ghost".into()],
+        }],
+        permissions: vec![permission("p1", "approve", "app")],
+    };
+    store.replace_extension_data(&data, 5).await.unwrap();
+    let groups = store.group_records().await.unwrap();
+    assert_eq!(
+        groups
+            .iter()
+            .map(|r| r.group.name.as_str())
+            .collect::<Vec<_>>(),
+        ["One", "Two"]
+    );
+    assert_eq!(
+        (groups[0].members.clone(), groups[0].nested.clone()),
+        (vec!["auth0|u1".to_string()], vec!["guid-grp_2".to_string()])
+    );
+    let roles = store.role_records().await.unwrap();
+    let names: Vec<&str> = roles.iter().map(|r| r.role.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Management role", "New role"],
+        "bound roles replaced, unbound kept"
+    );
+    assert_eq!(
+        (roles[1].permissions.clone(), roles[1].users.clone()),
+        (vec!["p1".to_string()], vec!["auth0|u1".to_string()])
+    );
+    assert_eq!(
+        store.configuration().await.unwrap().unwrap().settings["groupsInToken"],
+        true
+    );
+
+    let mut cyclic = data.clone();
+    cyclic.groups[1].nested = vec!["guid-grp_1".into()];
+    cyclic.permissions.clear();
+    assert!(matches!(
+        store.replace_extension_data(&cyclic, 6).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(
+        store.list_permissions().await.unwrap().len(),
+        1,
+        "the failed import changed nothing"
     );
 }

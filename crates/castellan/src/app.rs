@@ -26,7 +26,7 @@ use crate::config::Settings;
 use crate::http::error::ApiError;
 use crate::http::pages::{self, Pages};
 use crate::http::rate_limit::{self, RateLimits};
-use crate::http::{dbconnections, management, oauth, ops, request_id};
+use crate::http::{authz, dbconnections, management, oauth, ops, request_id};
 use crate::{master_key, telemetry};
 
 /// How often a node reloads the signing keys, so a rotation made elsewhere reaches it.
@@ -43,6 +43,7 @@ pub struct AppState {
     pub management_audiences: Arc<Vec<String>>,
     pub metrics: PrometheusHandle,
     pub management_openapi: Arc<Value>,
+    pub authz_openapi: Arc<Value>,
     pub passwords: Arc<PasswordService>,
     pub pages: Arc<Pages>,
     pub mailer: Arc<dyn Mailer>,
@@ -102,6 +103,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
     let mut management_audiences = vec![system_apis::management_api_identifier(&settings.issuer)];
     management_audiences.extend(system_apis::management_api_https_alias(&settings.issuer));
     let management_openapi = management::api().openapi(&settings.issuer);
+    let authz_openapi = authz::api().openapi(&settings.issuer);
     let pages = Pages::load(settings.templates_dir.as_deref())?;
     let rate_limits = RateLimits::new(
         settings.authentication_per_second,
@@ -126,6 +128,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
         management_audiences: Arc::new(management_audiences),
         metrics: telemetry::metrics_handle(),
         management_openapi: Arc::new(management_openapi),
+        authz_openapi: Arc::new(authz_openapi),
         pages: Arc::new(pages),
         mailer,
         rate_limits,
@@ -150,6 +153,7 @@ fn print_generated_admin(issuer: &str, c: &AdminCredentials) {
 
 pub fn router(state: AppState) -> Router {
     let management = management::api();
+    let authz = authz::api();
     let limited =
         || axum::middleware::from_fn_with_state(state.clone(), rate_limit::authentication);
     // Endpoints that check credentials or create accounts, limited per address.
@@ -195,8 +199,17 @@ pub fn router(state: AppState) -> Router {
                 },
             ),
         )
+        .route(
+            "/authz/api/openapi.json",
+            get(
+                |axum::extract::State(s): axum::extract::State<AppState>| async move {
+                    axum::Json(s.authz_openapi.as_ref().clone())
+                },
+            ),
+        )
         .merge(authentication)
         .nest(management::PREFIX, management.router(&state))
+        .nest(authz::PREFIX, authz.router(&state))
         .fallback(not_found)
         .layer(middleware::from_fn(ops::record))
         .layer(CatchPanicLayer::custom(|_| panic_response()))

@@ -5,7 +5,7 @@
 mod common;
 
 use castellan::http::endpoint::Scopes;
-use castellan::http::management;
+use castellan::http::{authz, management};
 use common::*;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -24,7 +24,8 @@ fn concrete(path: &str) -> String {
 }
 
 fn body_for(method: &Method) -> Option<Value> {
-    (*method == Method::POST || *method == Method::PATCH).then(|| json!({}))
+    (*method == Method::POST || *method == Method::PATCH || *method == Method::PUT)
+        .then(|| json!({}))
 }
 
 #[tokio::test]
@@ -125,6 +126,119 @@ async fn every_management_route_enforces_its_declared_scopes() {
         documented_operations,
         api.endpoints.len(),
         "the document lists exactly the declared routes"
+    );
+}
+
+/// The Authorization Extension API: the same walk, with its error shape (no `errorCode`),
+/// machine-to-machine tokens for `urn:auth0-authz-api`, and the one route without a scope
+/// (the policy) allowed with any scope.
+#[tokio::test]
+async fn every_authz_route_enforces_its_declared_scopes() {
+    const AUTHZ: &str = "urn:auth0-authz-api";
+    let server = TestServer::start().await;
+    let api = authz::api();
+    let openapi: Value = server.get_json("/authz/api/openapi.json").await;
+    assert!(!api.endpoints.is_empty());
+    for e in &api.endpoints {
+        let path = format!("/authz/api{}", concrete(e.path));
+        let method = Method::from_bytes(e.method.as_str().as_bytes()).unwrap();
+
+        let no_token = server
+            .http
+            .request(method.clone(), server.url(&path))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            no_token.status(),
+            StatusCode::UNAUTHORIZED,
+            "{method} {path} without a token"
+        );
+
+        // A token holding some other scope of this API.
+        let other = castellan_core::system_apis::AUTHZ_SCOPES
+            .iter()
+            .find(|s| !e.scopes.list().contains(s))
+            .unwrap();
+        let unrelated = server
+            .token(ADMIN_ID, ADMIN_SECRET, AUTHZ, Some(other))
+            .await;
+        if e.scopes.list().is_empty() {
+            let (status, body) = server
+                .call(method.clone(), &path, &unrelated, body_for(&method))
+                .await;
+            assert!(
+                status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
+                "{method} {path} needs no scope: {status} {body}"
+            );
+        } else {
+            let response = server
+                .http
+                .request(method.clone(), server.url(&path))
+                .bearer_auth(&unrelated)
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                response.status(),
+                StatusCode::FORBIDDEN,
+                "{method} {path} without its scope"
+            );
+            let challenge = response.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .to_string();
+            assert!(
+                challenge.contains(&format!("scope=\"{}\"", e.scopes.list().join(" "))),
+                "{challenge}"
+            );
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(
+                body,
+                json!({"statusCode": 403, "error": "Forbidden", "message": e.scopes.message()}),
+                "{method} {path}"
+            );
+            for scope in e.scopes.list() {
+                let token = server
+                    .token(ADMIN_ID, ADMIN_SECRET, AUTHZ, Some(scope))
+                    .await;
+                let (status, body) = server
+                    .call(method.clone(), &path, &token, body_for(&method))
+                    .await;
+                assert!(
+                    status != StatusCode::FORBIDDEN && status != StatusCode::UNAUTHORIZED,
+                    "{method} {path} with {scope}: {status} {body}"
+                );
+            }
+        }
+
+        let operation = &openapi["paths"][e.path][e.method.as_str().to_ascii_lowercase()];
+        let documented: Vec<String> = operation["security"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{method} {} is not in the OpenAPI document", e.path))
+            .iter()
+            .flat_map(|req| {
+                req["oauth2"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|s| s.as_str().unwrap().to_string())
+            })
+            .collect();
+        assert_eq!(documented, e.scopes.list(), "{method} {}", e.path);
+    }
+    let documented_operations: usize = openapi["paths"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p.as_object().unwrap().len())
+        .sum();
+    assert_eq!(documented_operations, api.endpoints.len());
+    assert_eq!(
+        openapi["servers"][0]["url"],
+        "http://castellan.test/authz/api"
     );
 }
 

@@ -7,6 +7,8 @@ pub mod clients;
 pub mod connections;
 pub mod default_assignments;
 pub mod effective;
+pub mod extension;
+pub mod groups;
 pub mod password_policy;
 pub mod resource_servers;
 pub mod roles;

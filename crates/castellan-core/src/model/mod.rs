@@ -3,7 +3,9 @@
 mod client;
 mod client_grant;
 mod connection;
+mod extension;
 mod grants;
+mod group;
 mod log_event;
 mod mail;
 mod resource_server;
@@ -14,7 +16,11 @@ mod user;
 pub use client::{AppType, Client, TokenEndpointAuthMethod};
 pub use client_grant::ClientGrant;
 pub use connection::{AssignOn, Connection, DATABASE_CONNECTION, DefaultAssignments};
+pub use extension::{
+    ExtensionConfiguration, ExtensionData, ExtensionPermission, Policy, RoleRecord,
+};
 pub use grants::{AuthorizationCode, RefreshToken, Session};
+pub use group::{GrantedRole, Group, GroupMapping, GroupRecord, NestedMember};
 pub use log_event::LogEvent;
 pub use mail::{Mail, Ticket, TicketKind};
 pub use resource_server::{ResourceServer, Scope, SigningAlg, TokenDialect};

@@ -17,6 +17,9 @@ use crate::app::AppState;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protected {
     Management,
+    /// The Authorization Extension API: machine-to-machine tokens only, its own error shape,
+    /// and on routes that need no scope (the policy) the extension's `x-api-key` too.
+    Authz,
 }
 
 #[derive(Clone)]
@@ -86,14 +89,57 @@ pub async fn check(State(guard): State<Guard>, request: Request, next: Next) -> 
             parts.extensions.insert(caller);
             next.run(Request::from_parts(parts, body)).await
         }
-        Err(e) => e.into_response(),
+        Err(e) => match guard.protected {
+            Protected::Management => e.into_response(),
+            Protected::Authz => super::authz::error::AuthzError::from(e).into_response(),
+        },
     }
 }
 
+/// The extension's `extension-secret` strategy: on a route that needs no scope, a request
+/// without a bearer token may show the API key that `rotate-apikey` produced.
+async fn api_key_caller(guard: &Guard, parts: &Parts) -> Option<Result<Caller, ApiError>> {
+    if guard.protected != Protected::Authz
+        || !guard.scopes.list().is_empty()
+        || parts.headers.contains_key(header::AUTHORIZATION)
+    {
+        return None;
+    }
+    let key = parts.headers.get("x-api-key")?.to_str().unwrap_or_default();
+    let store = guard.state.store.as_ref();
+    Some(
+        match castellan_core::directory::extension::policy::api_key_is_valid(store, key).await {
+            Ok(true) => Ok(Caller {
+                subject: "x-api-key".into(),
+                client_id: None,
+                scopes: vec![],
+            }),
+            Ok(false) => Err(unauthorized("Invalid API key", "invalid_token")),
+            Err(e) => Err(super::authz::error::AuthzError::from(e).into_api_error()),
+        },
+    )
+}
+
+/// The extension accepts only client-credentials tokens: `sub` ends in `@clients` and `gty`
+/// is absent or `client-credentials`. End users never call it.
+fn machine_to_machine(claims: &serde_json::Map<String, serde_json::Value>) -> bool {
+    let sub = claims
+        .get("sub")
+        .and_then(|s| s.as_str())
+        .unwrap_or_default();
+    let gty = claims.get("gty").and_then(|s| s.as_str());
+    sub.ends_with("@clients") && matches!(gty, None | Some("client-credentials"))
+}
+
 async fn authorize(guard: &Guard, parts: &Parts) -> Result<Caller, ApiError> {
+    if let Some(result) = api_key_caller(guard, parts).await {
+        return result;
+    }
     let token = bearer(parts)?;
-    let audiences = match guard.protected {
+    let authz_audience = [castellan_core::system_apis::AUTHZ_API_IDENTIFIER.to_string()];
+    let audiences: &[String] = match guard.protected {
         Protected::Management => &guard.state.management_audiences,
+        Protected::Authz => &authz_audience,
     };
     let claims = guard
         .state
@@ -104,6 +150,12 @@ async fn authorize(guard: &Guard, parts: &Parts) -> Result<Caller, ApiError> {
             TokenRejection::Expired => unauthorized("Expired token", "invalid_token"),
             _ => unauthorized("Invalid token", "invalid_token"),
         })?;
+    if guard.protected == Protected::Authz && !machine_to_machine(&claims) {
+        return Err(unauthorized(
+            "Only machine-to-machine (client credentials) tokens may call this API",
+            "invalid_token",
+        ));
+    }
     let scopes: Vec<String> = claims
         .get("scope")
         .and_then(|s| s.as_str())

@@ -1,5 +1,6 @@
 //! HTTP: routes, extractors, the guard, and the mapping of errors to responses.
 
+pub mod authz;
 pub mod body;
 pub mod context;
 pub mod dbconnections;

@@ -1,0 +1,51 @@
+//! The Authorization Extension API (v2-compatible) at `/authz/api`, the extension's base URL:
+//! machine-to-machine tokens for `urn:auth0-authz-api` with the extension's code-level
+//! scopes, its status codes (200 on POST, 204 on PATCH and DELETE), its envelopes and its
+//! error shape. Ids on this API are GUIDs; Castellan's `rol_…`/`grp_…` ids work too.
+
+mod applications;
+mod configuration;
+mod document;
+pub mod error;
+mod extract;
+mod groups;
+mod permissions;
+mod roles;
+mod users;
+mod wire;
+
+use castellan_core::directory::extension::Editor;
+
+use super::endpoint::ProtectedApi;
+use super::guard::{Caller, Protected};
+use crate::app::AppState;
+
+pub const PREFIX: &str = "/authz/api";
+
+pub fn api() -> ProtectedApi {
+    ProtectedApi {
+        title: "Castellan Authorization Extension API",
+        prefix: PREFIX,
+        protected: Protected::Authz,
+        endpoints: [
+            groups::endpoints(),
+            roles::endpoints(),
+            permissions::endpoints(),
+            users::endpoints(),
+            configuration::endpoints(),
+            applications::endpoints(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+    }
+}
+
+/// The caller as the author of a change, for the audit log.
+fn editor<'a>(s: &'a AppState, caller: &Caller) -> Editor<'a> {
+    Editor {
+        store: s.store.as_ref(),
+        clock: s.clock.as_ref(),
+        actor: caller.actor(),
+    }
+}

@@ -1,0 +1,126 @@
+//! `/permissions`: the extension's permissions.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, post, put};
+use castellan_core::directory::extension::permissions::{self, PermissionInput};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::error::AuthzError;
+use super::extract::{Body, Query};
+use super::groups::{filtered, required};
+use super::{editor, wire};
+use crate::app::AppState;
+use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
+use crate::http::guard::Caller;
+
+pub fn endpoints() -> Vec<Endpoint> {
+    vec![
+        endpoint(
+            Method::GET,
+            "/permissions",
+            AnyOf(&["read:permissions"]),
+            "List permissions",
+            get(list),
+        ),
+        endpoint(
+            Method::POST,
+            "/permissions",
+            AnyOf(&["create:permissions"]),
+            "Create a permission",
+            post(create),
+        ),
+        endpoint(
+            Method::GET,
+            "/permissions/{id}",
+            AnyOf(&["read:permissions"]),
+            "Get a permission",
+            get(read),
+        ),
+        endpoint(
+            Method::PUT,
+            "/permissions/{id}",
+            AnyOf(&["update:permissions"]),
+            "Update a permission",
+            put(update),
+        ),
+        endpoint(
+            Method::DELETE,
+            "/permissions/{id}",
+            AnyOf(&["delete:permissions"]),
+            "Delete a permission",
+            delete(remove),
+        ),
+    ]
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PermissionBody {
+    name: Option<String>,
+    description: Option<String>,
+    application_type: Option<String>,
+    application_id: Option<String>,
+}
+
+impl PermissionBody {
+    fn input(self) -> Result<PermissionInput, AuthzError> {
+        Ok(PermissionInput {
+            name: self.name.ok_or_else(|| required("name"))?,
+            description: self.description.ok_or_else(|| required("description"))?,
+            application_type: self
+                .application_type
+                .ok_or_else(|| required("applicationType"))?,
+            application_id: self
+                .application_id
+                .ok_or_else(|| required("applicationId"))?,
+        })
+    }
+}
+
+async fn list(State(s): State<AppState>, q: Query) -> Result<Json<Value>, AuthzError> {
+    let all = permissions::list(s.store.as_ref()).await?;
+    let total = all.len();
+    let items = filtered(all.iter().map(wire::permission_record).collect(), &q);
+    Ok(Json(json!({"permissions": items, "total": total})))
+}
+
+async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    Body(body): Body<PermissionBody>,
+) -> Result<Json<Value>, AuthzError> {
+    let p = permissions::create(&editor(&s, &caller), body.input()?).await?;
+    Ok(Json(wire::permission_record(&p)))
+}
+
+/// Only `{_id, name, description}`, as the extension answers.
+async fn read(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AuthzError> {
+    Ok(Json(wire::permission(
+        &permissions::find(s.store.as_ref(), &id).await?,
+    )))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Body(body): Body<PermissionBody>,
+) -> Result<Json<Value>, AuthzError> {
+    let p = permissions::update(&editor(&s, &caller), &id, body.input()?).await?;
+    Ok(Json(wire::permission_record(&p)))
+}
+
+async fn remove(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AuthzError> {
+    permissions::delete(&editor(&s, &caller), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
