@@ -1,6 +1,6 @@
 //! The Lucene subset that Auth0's search strings use (`q` of `/api/v2/users` with
 //! `search_engine=v3`, `q`/`search` of `/api/v2/logs`): `field:value`, `field:"quoted value"`,
-//! a `*` at the end of a value (prefix), `field:*` (has a value), ranges `field:[a TO b]`
+//! a `*` at the end of a value (prefix) or at its start (suffix), `field:*` (has a value), ranges `field:[a TO b]`
 //! (`{}` exclusive, `*` open), `AND`, `OR`, `NOT` and parentheses.
 //!
 //! Terms must be joined with `AND` or `OR`: Elasticsearch and Lucene disagree on what two
@@ -62,6 +62,7 @@ pub struct Term {
 pub enum Pattern {
     Exact(String),
     Prefix(String),
+    Suffix(String),
     Range {
         from: Option<String>,
         to: Option<String>,
@@ -83,6 +84,8 @@ pub enum Test {
     Equals(Scalar),
     /// Text starting with this.
     Prefix(String),
+    /// Text ending with this.
+    Suffix(String),
     Range {
         from: Option<Scalar>,
         to: Option<Scalar>,
@@ -179,13 +182,15 @@ pub fn typed(field: &str, kind: Kind, pattern: Pattern) -> Result<Test, SyntaxEr
     };
     match pattern {
         Pattern::Any => Ok(Test::Exists),
-        Pattern::Prefix(p) => match kind {
-            Kind::Text => Ok(Test::Prefix(p)),
-            Kind::Folded => Ok(Test::Prefix(p.to_lowercase())),
-            _ => Err(SyntaxError(format!(
+        Pattern::Prefix(_) | Pattern::Suffix(_) if !matches!(kind, Kind::Text | Kind::Folded) => {
+            Err(SyntaxError(format!(
                 "{field} does not take a wildcard; use a range instead"
-            ))),
-        },
+            )))
+        }
+        Pattern::Prefix(p) if kind == Kind::Folded => Ok(Test::Prefix(p.to_lowercase())),
+        Pattern::Prefix(p) => Ok(Test::Prefix(p)),
+        Pattern::Suffix(p) if kind == Kind::Folded => Ok(Test::Suffix(p.to_lowercase())),
+        Pattern::Suffix(p) => Ok(Test::Suffix(p)),
         // A bare date is the whole day.
         Pattern::Exact(text) if kind == Kind::Time => match instant(&text) {
             Some((t, true)) => Ok(Test::Range {
@@ -465,20 +470,20 @@ fn pattern(field: &str, text: String, quoted: bool) -> Result<Pattern, SyntaxErr
     if text == "*" {
         return Ok(Pattern::Any);
     }
-    let (stem, wildcard) = match text.strip_suffix('*') {
-        Some(stem) => (stem, true),
-        None => (text.as_str(), false),
+    let (stem, pattern): (&str, fn(String) -> Pattern) = if let Some(stem) = text.strip_suffix('*')
+    {
+        (stem, Pattern::Prefix)
+    } else if let Some(stem) = text.strip_prefix('*') {
+        (stem, Pattern::Suffix)
+    } else {
+        (text.as_str(), Pattern::Exact)
     };
     if stem.contains(['*', '?']) {
         return Err(SyntaxError(format!(
-            "{field}: wildcards are only supported at the end of a value"
+            "{field}: a wildcard may only start or end a value, once"
         )));
     }
-    Ok(if wildcard {
-        Pattern::Prefix(stem.to_string())
-    } else {
-        Pattern::Exact(text)
-    })
+    Ok(pattern(stem.to_string()))
 }
 
 #[cfg(test)]
@@ -534,7 +539,8 @@ mod tests {
             ("email:", "has no value"),
             ("email:a name:b", "AND or OR"),
             ("email:a AND", "ends where"),
-            ("name:a*b*", "wildcards"),
+            ("name:a*b*", "wildcard"),
+            ("name:*a*", "wildcard"),
             ("date:[1 2]", "[from TO to]"),
             ("", "empty"),
         ] {

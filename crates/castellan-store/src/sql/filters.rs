@@ -55,7 +55,12 @@ impl Where {
                     Test::Prefix(stem) => {
                         let length = self.param(Bind::Int(stem.chars().count() as i64));
                         let stem = self.param(Bind::Text(stem.clone()));
-                        format!("(substr({col}, 1, {length}) = {stem})")
+                        format!("(substr({col}, 1, CAST({length} AS INTEGER)) = {stem})")
+                    }
+                    Test::Suffix(stem) => {
+                        let length = self.param(Bind::Int(stem.chars().count() as i64));
+                        let stem = self.param(Bind::Text(stem.clone()));
+                        format!("(substr({col}, CAST(length({col}) - {length} + 1 AS INTEGER)) = {stem})")
                     }
                     Test::Range { from, to, inclusive } => {
                         let (lower, upper) = if *inclusive { (">=", "<=") } else { (">", "<") };
