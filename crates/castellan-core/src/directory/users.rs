@@ -446,13 +446,13 @@ pub async fn update(
     }
     let mut user = get(store, user_id).await?;
     let connection = database_connection(store, &user.connection).await?;
-    if let Some(c) = patch.get("connection") {
-        if c.as_str() != Some(user.connection.as_str()) {
-            return Err(Error::Invalid(format!(
-                "connection must be the user's connection, {}",
-                user.connection
-            )));
-        }
+    if let Some(c) = patch.get("connection")
+        && c.as_str() != Some(user.connection.as_str())
+    {
+        return Err(Error::Invalid(format!(
+            "connection must be the user's connection, {}",
+            user.connection
+        )));
     }
     for name in ["client_id"] {
         if let Some(v) = patch.get(name) {

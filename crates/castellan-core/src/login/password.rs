@@ -100,7 +100,7 @@ pub async fn authenticate(
             store.clear_login_failures(&user.user_id, &ctx.ip).await?;
             super::first_login::record_login(store, clock, &user, &ctx.ip)
                 .await
-                .map_err(|e| LoginError::Failed(e.into()))
+                .map_err(LoginError::Failed)
         }
     }
 }
