@@ -16,6 +16,12 @@ pub enum Error {
     /// The request is well-formed but its content is not acceptable.
     #[error("{0}")]
     Invalid(String),
+    /// A search or filter string (`q`) that cannot be read; the text says why.
+    #[error("{0}")]
+    InvalidQuery(String),
+    /// A password the connection's policy refuses; the text says what it lacks.
+    #[error("{0}")]
+    WeakPassword(String),
     /// The store cannot be reached; the request may succeed later.
     #[error("storage unavailable")]
     Unavailable,

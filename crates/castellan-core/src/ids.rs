@@ -44,6 +44,10 @@ pub fn role_id() -> String {
     format!("rol_{}", alphanumeric(16))
 }
 
+pub fn rule_id() -> String {
+    format!("rul_{}", alphanumeric(16))
+}
+
 pub fn guid() -> String {
     uuid::Uuid::new_v4().to_string()
 }

@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod oidc;
 pub mod paging;
 pub mod passwords;
+pub mod search;
 pub mod secrets;
 pub mod store;
 pub mod system_apis;

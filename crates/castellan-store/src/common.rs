@@ -10,8 +10,8 @@ use castellan_core::model::{
 use castellan_core::paging::{Page, PageRequest};
 use castellan_core::store::{
     AuthorizationCodeStore, DefaultGrant, ClientGrantFilter, ClientGrantStore, ClientStore, ConnectionStore, LogStore,
-    LoginFailureStore, OutboxStore, RefreshTokenStore, ResourceServerStore, RoleStore, SessionStore, SigningKeyStore,
-    Store, StoreError, StoreResult, TicketStore, UserStore,
+    LogField, LogQuery, LoginFailureStore, OutboxStore, RefreshTokenStore, ResourceServerStore, RoleStore, SessionStore,
+    SigningKeyStore, Store, StoreError, StoreResult, TicketStore, UserField, UserQuery, UserStore,
 };
 use sqlx::{Pool, Row};
 
@@ -896,6 +896,103 @@ impl UserStore for SqlStore {
         tx.commit().await.map_err(map)?;
         Ok((user, applied))
     }
+
+    async fn search_users(&self, q: &UserQuery, page: PageRequest) -> StoreResult<Page<User>> {
+        let mut w = Where::new();
+        let condition = match &q.filter {
+            Some(filter) => w.filter(filter, &user_column),
+            None => "TRUE".to_string(),
+        };
+        let order = match &q.sort {
+            Some((field, ascending)) => {
+                let col = user_column(field, &mut Where::new());
+                // NULLs last on both backends (they disagree on the default).
+                format!("({col} IS NULL), {col} {}, user_id", if *ascending { "ASC" } else { "DESC" })
+            }
+            None => "created_at, user_id".to_string(),
+        };
+        let count = format!("SELECT COUNT(*) FROM users WHERE {condition}");
+        let total: i64 = w
+            .bind_to(sqlx::query(sqlx::AssertSqlSafe(count)))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map)?
+            .try_get(0)
+            .map_err(map)?;
+        let (lim, off) = limit(page);
+        let n = w.binds.len();
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE {condition} ORDER BY {order} LIMIT ${} OFFSET ${}",
+            n + 1,
+            n + 2
+        );
+        let rows = w
+            .bind_to(sqlx::query(sqlx::AssertSqlSafe(sql)))
+            .bind(lim)
+            .bind(off)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(Page { items: rows.iter().map(user_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+    }
+
+    async fn update_user(&self, u: &User, password_hash: Option<&str>) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE users SET email = $2, email_verified = $3, username = $4, username_lower = $5, name = $6, \
+             nickname = $7, picture = $8, given_name = $9, family_name = $10, app_metadata = $11, user_metadata = $12, \
+             blocked = $13, updated_at = $14, last_password_reset = $15, password_hash = COALESCE($16, password_hash) \
+             WHERE user_id = $1",
+        )
+        .bind(&u.user_id)
+        .bind(&u.email)
+        .bind(u.email_verified)
+        .bind(&u.username)
+        .bind(u.username.as_ref().map(|n| n.to_lowercase()))
+        .bind(&u.name)
+        .bind(&u.nickname)
+        .bind(&u.picture)
+        .bind(&u.given_name)
+        .bind(&u.family_name)
+        .bind(json_text(&u.app_metadata))
+        .bind(json_text(&u.user_metadata))
+        .bind(u.blocked)
+        .bind(u.updated_at)
+        .bind(u.last_password_reset)
+        .bind(password_hash)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_as("The specified new email or username already exists"))?;
+        found(done.rows_affected())
+    }
+
+    async fn delete_user(&self, user_id: &str) -> StoreResult<bool> {
+        // Roles, groups, permissions, sessions, tokens and tickets go with it (ON DELETE CASCADE).
+        self.delete_one("DELETE FROM users WHERE user_id = $1", user_id).await
+    }
+}
+
+/// The SQL expression of a searchable user field. Names are compared lower-cased; email
+/// and username are stored lower-cased already.
+fn user_column(field: &UserField, w: &mut Where) -> String {
+    match field {
+        UserField::UserId => "user_id".into(),
+        UserField::Email => "email".into(),
+        UserField::Username => "username_lower".into(),
+        UserField::Name => "LOWER(name)".into(),
+        UserField::Nickname => "LOWER(nickname)".into(),
+        UserField::GivenName => "LOWER(given_name)".into(),
+        UserField::FamilyName => "LOWER(family_name)".into(),
+        UserField::Connection => "connection".into(),
+        UserField::EmailVerified => "email_verified".into(),
+        UserField::Blocked => "blocked".into(),
+        UserField::LoginsCount => "logins_count".into(),
+        UserField::CreatedAt => "created_at".into(),
+        UserField::UpdatedAt => "updated_at".into(),
+        UserField::LastLogin => "last_login".into(),
+        UserField::LastIp => "last_ip".into(),
+        UserField::AppMetadata(path) => json_text_at("app_metadata", path, w),
+        UserField::UserMetadata(path) => json_text_at("user_metadata", path, w),
+    }
 }
 
 #[async_trait::async_trait]
@@ -980,11 +1077,7 @@ impl LogStore for SqlStore {
     }
 
     async fn list_logs(&self, user_id: Option<&str>, limit: u64) -> StoreResult<Vec<LogEvent>> {
-        // What this node has queued is visible to its own readers.
-        let (done, written) = tokio::sync::oneshot::channel();
-        if self.logs.send(LogCommand::Flush(done)).await.is_ok() {
-            let _ = written.await;
-        }
+        self.flush_logs().await;
         let rows = sqlx::query(
             "SELECT log_id, date, type, description, client_id, client_name, connection, user_id, user_name, ip, \
              user_agent, details FROM logs WHERE ($1 IS NULL OR user_id = $1) ORDER BY log_id DESC LIMIT $2",
@@ -995,6 +1088,80 @@ impl LogStore for SqlStore {
         .await
         .map_err(map)?;
         rows.iter().map(log_from_row).collect()
+    }
+
+    async fn query_logs(&self, q: &LogQuery, page: PageRequest) -> StoreResult<Page<LogEvent>> {
+        self.flush_logs().await;
+        let mut w = Where::new();
+        let condition = match &q.filter {
+            Some(filter) => w.filter(filter, &|field, _| log_column(*field).to_string()),
+            None => "TRUE".to_string(),
+        };
+        let count = format!("SELECT COUNT(*) FROM logs WHERE {condition}");
+        let total: i64 = w
+            .bind_to(sqlx::query(sqlx::AssertSqlSafe(count)))
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map)?
+            .try_get(0)
+            .map_err(map)?;
+        let (lim, off) = limit(page);
+        let n = w.binds.len();
+        let sql = format!(
+            "SELECT {LOG_COLUMNS} FROM logs WHERE {condition} ORDER BY log_id {} LIMIT ${} OFFSET ${}",
+            if q.oldest_first { "ASC" } else { "DESC" },
+            n + 1,
+            n + 2
+        );
+        let rows = w
+            .bind_to(sqlx::query(sqlx::AssertSqlSafe(sql)))
+            .bind(lim)
+            .bind(off)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(Page { items: rows.iter().map(log_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+    }
+
+    async fn find_log(&self, log_id: &str) -> StoreResult<Option<LogEvent>> {
+        self.flush_logs().await;
+        let sql = format!("SELECT {LOG_COLUMNS} FROM logs WHERE log_id = $1");
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(log_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map)?
+            .as_ref()
+            .map(log_from_row)
+            .transpose()
+    }
+}
+
+const LOG_COLUMNS: &str =
+    "log_id, date, type, description, client_id, client_name, connection, user_id, user_name, ip, user_agent, details";
+
+fn log_column(field: LogField) -> &'static str {
+    match field {
+        LogField::LogId => "log_id",
+        LogField::Type => "type",
+        LogField::Description => "LOWER(description)",
+        LogField::UserId => "user_id",
+        LogField::UserName => "LOWER(user_name)",
+        LogField::ClientId => "client_id",
+        LogField::ClientName => "LOWER(client_name)",
+        LogField::Connection => "connection",
+        LogField::Ip => "ip",
+        LogField::Date => "date",
+    }
+}
+
+impl SqlStore {
+    /// What this node has queued is visible to its own readers.
+    async fn flush_logs(&self) {
+        let (done, written) = tokio::sync::oneshot::channel();
+        if self.logs.send(LogCommand::Flush(done)).await.is_ok() {
+            let _ = written.await;
+        }
     }
 }
 
@@ -1437,6 +1604,41 @@ impl RoleStore for SqlStore {
             .await
             .map_err(map)?;
         Ok(Page { items: rows.iter().map(role_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+    }
+
+    async fn list_role_users(&self, role_id: &str, page: PageRequest) -> StoreResult<Page<User>> {
+        let (lim, off) = limit(page);
+        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM user_roles ur JOIN users u ON u.user_id = ur.user_id WHERE ur.role_id = $1 \
+             ORDER BY u.user_id LIMIT $2 OFFSET $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(role_id)
+            .bind(lim)
+            .bind(off)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_roles WHERE role_id = $1")
+            .bind(role_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(Page { items: rows.iter().map(user_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+    }
+
+    async fn add_role_users(&self, role_id: &str, user_ids: &[String]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        for user_id in user_ids {
+            sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+                .bind(user_id)
+                .bind(role_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map)?;
+        }
+        tx.commit().await.map_err(map)
     }
 }
 

@@ -13,6 +13,18 @@ include!("sql/authorization.rs");
 include!("sql/groups.rs");
 include!("sql/extension.rs");
 include!("sql/rules.rs");
+include!("sql/filters.rs");
+include!("sql/user_permissions.rs");
+
+/// The JSON scalar at `path` (keys of letters, digits, `_`, `-`) in a metadata column, as
+/// text: `gold`, `12`, `true`; NULL for missing keys. SQLite's version gives the same text.
+fn json_text_at(column: &str, path: &[String], w: &mut Where) -> String {
+    let path = w.param(Bind::Text(format!("{{{}}}", path.join(","))));
+    format!(
+        "(CASE WHEN jsonb_typeof(CAST({column} AS jsonb) #> CAST({path} AS text[])) IN ('object', 'array') THEN NULL \
+             ELSE CAST({column} AS jsonb) #>> CAST({path} AS text[]) END)"
+    )
+}
 
 impl SqlStore {
     pub async fn open(url: &str) -> Result<Self, OpenError> {

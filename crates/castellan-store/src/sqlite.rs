@@ -15,6 +15,23 @@ include!("sql/authorization.rs");
 include!("sql/groups.rs");
 include!("sql/extension.rs");
 include!("sql/rules.rs");
+include!("sql/filters.rs");
+include!("sql/user_permissions.rs");
+
+/// The JSON scalar at `path` (keys of letters, digits, `_`, `-`) in a metadata column, as
+/// text: `gold`, `12`, `true`; NULL for objects, arrays and missing keys. PostgreSQL's
+/// `#>>` gives the same text.
+fn json_text_at(column: &str, path: &[String], w: &mut Where) -> String {
+    let json_path: String = std::iter::once("$".to_string())
+        .chain(path.iter().map(|k| format!(".\"{k}\"")))
+        .collect();
+    let kind = w.param(Bind::Text(json_path.clone()));
+    let value = w.param(Bind::Text(json_path));
+    format!(
+        "(CASE json_type({column}, {kind}) WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' \
+         WHEN 'object' THEN NULL WHEN 'array' THEN NULL ELSE CAST(json_extract({column}, {value}) AS TEXT) END)"
+    )
+}
 
 impl SqlStore {
     /// `sqlite://PATH` (relative or absolute).

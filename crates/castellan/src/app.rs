@@ -15,6 +15,7 @@ use castellan_core::login::recovery::{Mailer, OutboxMailer, Recovery};
 use castellan_core::oauth::access_token::TokenService;
 use castellan_core::oauth::keyring::Keyring;
 use castellan_core::passwords::PasswordService;
+use castellan_core::secrets::MasterKey;
 use castellan_core::store::Store;
 use castellan_core::system_apis;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -48,6 +49,8 @@ pub struct AppState {
     pub pages: Arc<Pages>,
     pub mailer: Arc<dyn Mailer>,
     pub rate_limits: RateLimits,
+    /// Seals secrets at rest other than signing keys (rules configuration values).
+    pub master_key: Arc<MasterKey>,
 }
 
 impl AppState {
@@ -85,7 +88,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
     let store = castellan_store::open(&settings.database_url).await?;
     let master = master_key::load(&settings)?;
     bootstrap::ensure_tenant(store.as_ref(), &settings.issuer).await?;
-    let keyring = Keyring::open(store.clone(), master, clock.clone()).await?;
+    let keyring = Keyring::open(store.clone(), master.clone(), clock.clone()).await?;
     let configured = settings
         .bootstrap
         .as_ref()
@@ -132,6 +135,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
         pages: Arc::new(pages),
         mailer,
         rate_limits,
+        master_key: Arc::new(master),
         passwords: Arc::new(PasswordService::new(
             std::thread::available_parallelism().map_or(2, usize::from),
         )),

@@ -70,7 +70,7 @@ pub async fn delete(store: &dyn Store, id: &str) -> Result<()> {
 }
 
 /// Every permission must name a scope the API defines; otherwise nothing is changed.
-async fn check_permissions(store: &dyn Store, permissions: &[Permission]) -> Result<()> {
+pub(crate) async fn check_permissions(store: &dyn Store, permissions: &[Permission]) -> Result<()> {
     if permissions.is_empty() {
         return Err(Error::Invalid(
             "permissions must hold at least one permission".into(),

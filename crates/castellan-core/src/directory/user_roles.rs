@@ -24,7 +24,7 @@ async fn resolve(store: &dyn Store, ids: &[String]) -> Result<Vec<String>> {
     Ok(resolved)
 }
 
-async fn existing_user(store: &dyn Store, user_id: &str) -> Result<()> {
+pub(crate) async fn existing_user(store: &dyn Store, user_id: &str) -> Result<()> {
     store
         .find_user(user_id)
         .await?

@@ -10,6 +10,7 @@ mod log_event;
 mod mail;
 mod resource_server;
 mod role;
+mod rule;
 mod signing_key;
 mod user;
 
@@ -25,6 +26,7 @@ pub use log_event::LogEvent;
 pub use mail::{Mail, Ticket, TicketKind};
 pub use resource_server::{ResourceServer, Scope, SigningAlg, TokenDialect};
 pub use role::{Permission, Role};
+pub use rule::Rule;
 pub use signing_key::SigningKeyRecord;
 pub use user::User;
 

@@ -45,7 +45,7 @@ pub trait ExtensionStore: Send + Sync {
 
     /// Users whose `field` (or, without one, email, name, nickname or user id) contains
     /// `q` case-insensitively; all users without `q`. Ordered by user id.
-    async fn search_users(
+    async fn find_users_containing(
         &self,
         field: Option<&str>,
         q: Option<&str>,

@@ -14,6 +14,7 @@ mod resource_servers;
 mod roles;
 mod rules;
 mod signing_keys;
+mod user_permissions;
 mod users;
 
 pub use authorization::{AuthorizationStore, DefaultGrant};
@@ -23,13 +24,14 @@ pub use connections::ConnectionStore;
 pub use extension::ExtensionStore;
 pub use grants::{AuthorizationCodeStore, RefreshTokenStore, SessionStore};
 pub use groups::GroupStore;
-pub use logs::LogStore;
+pub use logs::{LogField, LogQuery, LogStore};
 pub use mail::{OutboxStore, TicketStore};
 pub use resource_servers::ResourceServerStore;
 pub use roles::RoleStore;
 pub use rules::RuleStore;
 pub use signing_keys::SigningKeyStore;
-pub use users::{LoginFailureStore, UserStore};
+pub use user_permissions::UserPermissionStore;
+pub use users::{LoginFailureStore, UserField, UserQuery, UserStore};
 
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
@@ -68,6 +70,7 @@ pub trait Store:
     + GroupStore
     + ExtensionStore
     + RuleStore
+    + UserPermissionStore
 {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

@@ -1,4 +1,4 @@
-use crate::model::{Permission, Role};
+use crate::model::{Permission, Role, User};
 use crate::paging::{Page, PageRequest};
 
 use super::StoreResult;
@@ -37,4 +37,8 @@ pub trait RoleStore: Send + Sync {
     async fn assign_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
     async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()>;
     async fn list_user_roles(&self, user_id: &str, page: PageRequest) -> StoreResult<Page<Role>>;
+    /// The users holding the role directly, ordered by user id.
+    async fn list_role_users(&self, role_id: &str, page: PageRequest) -> StoreResult<Page<User>>;
+    /// Gives the role to every user, all or none; users who hold it already keep it once.
+    async fn add_role_users(&self, role_id: &str, user_ids: &[String]) -> StoreResult<()>;
 }

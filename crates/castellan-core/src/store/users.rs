@@ -1,6 +1,40 @@
 use crate::model::User;
+use crate::paging::{Page, PageRequest};
+use crate::search::{Condition, Filter};
 
 use super::{DefaultGrant, StoreResult};
+
+/// What `/api/v2/users` can search and sort on. Text fields other than ids compare
+/// case-insensitively (see `directory::users`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserField {
+    UserId,
+    Email,
+    Username,
+    Name,
+    Nickname,
+    GivenName,
+    FamilyName,
+    Connection,
+    EmailVerified,
+    Blocked,
+    LoginsCount,
+    CreatedAt,
+    UpdatedAt,
+    LastLogin,
+    LastIp,
+    /// A value inside `app_metadata`, by its path of keys.
+    AppMetadata(Vec<String>),
+    UserMetadata(Vec<String>),
+}
+
+/// A search: the users `filter` matches (every user without one), in `sort` order
+/// (by creation otherwise).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UserQuery {
+    pub filter: Option<Filter<Condition<UserField>>>,
+    pub sort: Option<(UserField, bool)>,
+}
 
 #[async_trait::async_trait]
 pub trait UserStore: Send + Sync {
@@ -42,6 +76,16 @@ pub trait UserStore: Send + Sync {
         now: i64,
         defaults: Option<&DefaultGrant>,
     ) -> StoreResult<(User, bool)>;
+    /// One page of the users `query` matches, and how many match in all. The sort field
+    /// of `query.sort` (`true` = ascending) is a plain column, never metadata.
+    async fn search_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Page<User>>;
+    /// Writes every attribute of `user` (and the password hash, when given) in one
+    /// statement. `NotFound` if the user is gone, `Conflict` when the email or username is
+    /// taken in the connection.
+    async fn update_user(&self, user: &User, password_hash: Option<&str>) -> StoreResult<()>;
+    /// Deletes the user with their roles, groups, permissions and log-in failures; false if
+    /// there was none.
+    async fn delete_user(&self, user_id: &str) -> StoreResult<bool>;
 }
 
 /// Consecutive failed log-ins per user and IP address, and the blocks they cause.

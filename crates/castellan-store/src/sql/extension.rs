@@ -264,7 +264,7 @@ impl ExtensionStore for SqlStore {
         Ok(out)
     }
 
-    async fn search_users(&self, field: Option<&str>, q: Option<&str>, page: PageRequest) -> StoreResult<Page<User>> {
+    async fn find_users_containing(&self, field: Option<&str>, q: Option<&str>, page: PageRequest) -> StoreResult<Page<User>> {
         // Only known columns are ever put into the SQL text; the value is bound.
         let columns: &[&str] = match field {
             Some("email") => &["email"],

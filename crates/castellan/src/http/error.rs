@@ -70,6 +70,15 @@ impl From<Error> for ApiError {
                 "invalid_body",
                 format!("Payload validation error: {message}"),
             ),
+            Error::InvalidQuery(message) => Self::bad_request(
+                "invalid_query_string",
+                format!("Query validation error: {message}"),
+            ),
+            // Auth0's wording for a password the connection's policy refuses.
+            Error::WeakPassword(message) => Self::bad_request(
+                "invalid_password",
+                format!("PasswordStrengthError: {message}"),
+            ),
             Error::Unavailable => {
                 tracing::warn!("store unavailable");
                 Self::unavailable()
@@ -87,6 +96,8 @@ fn not_found_code(kind: &str) -> &'static str {
         "connection" => "inexistent_connection",
         "role" => "inexistent_role",
         "user" => "inexistent_user",
+        "rule" => "inexistent_rule",
+        "log" => "inexistent_log",
         _ => "inexistent_resource",
     }
 }

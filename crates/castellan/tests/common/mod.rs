@@ -244,3 +244,25 @@ pub async fn verify_with_jwks(server: &TestServer, token: &str, audience: &str) 
         .unwrap()
         .claims
 }
+
+pub const DATABASE: &str = "Username-Password-Authentication";
+
+/// A user id as the SDKs put it in a path: `auth0%7C…`.
+pub fn encoded(user_id: &str) -> String {
+    user_id.replace('|', "%7C")
+}
+
+impl TestServer {
+    /// Creates a user in the database connection through `POST /api/v2/users`; returns
+    /// the user object.
+    pub async fn create_user(&self, email: &str, extra: Value) -> Value {
+        let mut body =
+            json!({"connection": DATABASE, "email": email, "password": "correct horse battery"});
+        if let (Some(body), Some(extra)) = (body.as_object_mut(), extra.as_object()) {
+            body.extend(extra.clone());
+        }
+        let (status, user) = self.admin(Method::POST, "/users", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{user}");
+        user
+    }
+}

@@ -21,7 +21,7 @@ pub async fn search(
     q: Option<&str>,
     page: PageRequest,
 ) -> Result<Page<User>> {
-    Ok(store.search_users(field, q, page).await?)
+    Ok(store.find_users_containing(field, q, page).await?)
 }
 
 pub async fn groups(store: &dyn Store, user_id: &str) -> Result<Vec<Group>> {

@@ -1,7 +1,146 @@
-//! Placeholder: filled in by the work on issue 4.
+//! `/logs`, `/logs/{id}` and `/users/{id}/logs`: the tenant log in Auth0's shape. Searches
+//! come as `q` (Auth0's documentation, legacy SDK) or `search` (OpenAPI, Fern SDKs); `from`
+//! (a log id) reads forward from that event and wins over a search, as in Auth0.
 
-use crate::http::endpoint::Endpoint;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::Method;
+use axum::routing::get;
+use castellan_core::directory::logs;
+use castellan_core::model::LogEvent;
+use castellan_core::oidc::claims::timestamp;
+use serde_json::{Value, json};
+
+use super::fields::{Fields, select};
+use super::paging::Listing;
+use crate::app::AppState;
+use crate::http::body::QueryParams;
+use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
+use crate::http::error::ApiError;
+
+/// Auth0 serves the first 1000 results of a log search.
+const SEARCH_WINDOW: u64 = 1000;
+const DEFAULT_TAKE: u64 = 50;
+const MAX_TAKE: u64 = 100;
+const SCOPES: &[&str] = &["read:logs", "read:logs_users"];
 
 pub fn endpoints() -> Vec<Endpoint> {
-    vec![]
+    vec![
+        endpoint(
+            Method::GET,
+            "/logs",
+            AnyOf(SCOPES),
+            "Search the log",
+            get(list),
+        ),
+        endpoint(
+            Method::GET,
+            "/logs/{id}",
+            AnyOf(SCOPES),
+            "Get a log event",
+            get(read),
+        ),
+        endpoint(
+            Method::GET,
+            "/users/{id}/logs",
+            AnyOf(SCOPES),
+            "List a user's log events",
+            get(user_logs),
+        ),
+    ]
+}
+
+/// Auth0's log event; attributes the event does not have are left out.
+fn wire(e: LogEvent) -> Value {
+    let mut body = json!({
+        "_id": e.log_id,
+        "log_id": e.log_id,
+        "date": timestamp(e.date),
+        "type": e.event_type,
+        "description": e.description,
+        "details": e.details,
+        "isMobile": false,
+    });
+    for (key, value) in [
+        ("client_id", e.client_id),
+        ("client_name", e.client_name),
+        ("connection", e.connection),
+        ("user_id", e.user_id),
+        ("user_name", e.user_name),
+        ("ip", e.ip),
+        ("user_agent", e.user_agent),
+    ] {
+        if let Some(v) = value {
+            body[key] = json!(v);
+        }
+    }
+    body
+}
+
+/// `sort=date:1` (oldest first) or `date:-1` (newest first, the default).
+fn oldest_first(q: &QueryParams) -> Result<bool, ApiError> {
+    match q.get("sort") {
+        None | Some("date:-1") => Ok(false),
+        Some("date:1") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(
+            "invalid_query_string",
+            format!("Query validation error: sort must be date:1 or date:-1, not \"{other}\""),
+        )),
+    }
+}
+
+async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, ApiError> {
+    let fields = Fields::from_query(&q)?;
+    if let Some(from) = q.get("from") {
+        let take = q.number("take")?.unwrap_or(DEFAULT_TAKE);
+        if take > MAX_TAKE {
+            return Err(ApiError::bad_request(
+                "invalid_query_string",
+                format!("Query validation error: 'take' must be at most {MAX_TAKE}"),
+            ));
+        }
+        let events = logs::after(s.store.as_ref(), from, take).await?;
+        return Ok(Json(Value::Array(
+            events
+                .into_iter()
+                .map(|e| select(&fields, wire(e)))
+                .collect(),
+        )));
+    }
+    let search = q.get("q").or_else(|| q.get("search"));
+    let mut listing = Listing::from_query(&q, false)?;
+    if search.is_some() {
+        listing = listing.within(SEARCH_WINDOW)?;
+    }
+    let page = logs::search(
+        s.store.as_ref(),
+        search,
+        None,
+        oldest_first(&q)?,
+        listing.request(),
+    )
+    .await?;
+    Ok(listing.respond_counted("logs", page, |e| select(&fields, wire(e))))
+}
+
+async fn read(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(wire(logs::get(s.store.as_ref(), &id).await?)))
+}
+
+/// The events about one user; a deleted user's events stay readable.
+async fn user_logs(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    q: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    let listing = Listing::from_query(&q, false)?;
+    let page = logs::search(
+        s.store.as_ref(),
+        None,
+        Some(&id),
+        oldest_first(&q)?,
+        listing.request(),
+    )
+    .await?;
+    Ok(listing.respond_counted("logs", page, wire))
 }

@@ -1,10 +1,12 @@
 //! Management API v2 (Auth0-compatible subset) at `/api/v2/`: wire shapes over
 //! `castellan_core::directory`, every route with its declared scopes.
 
+mod audit;
 mod client_grants;
 mod clients;
 mod connections;
 mod effective;
+mod fields;
 mod groups;
 mod logs;
 mod paging;

@@ -63,6 +63,21 @@ impl Listing {
         })
     }
 
+    /// Auth0 serves only the first `window` results of a search (1000 for users and logs);
+    /// a page reaching beyond them is refused rather than silently cut.
+    pub fn within(self, window: u64) -> Result<Self, ApiError> {
+        let r = self.request();
+        if r.offset.saturating_add(r.limit) > window {
+            return Err(ApiError::bad_request(
+                "invalid_paging",
+                format!(
+                    "You can only page through the first {window} records; narrow the search instead"
+                ),
+            ));
+        }
+        Ok(self)
+    }
+
     pub fn request(self) -> PageRequest {
         match self {
             Listing::Offset { page, per_page, .. } => PageRequest {
@@ -109,5 +124,22 @@ impl Listing {
                 body
             }
         })
+    }
+}
+
+impl Listing {
+    /// `respond`, with the `length` (items on this page) that users and logs carry too.
+    pub fn respond_counted<T, W: Serialize>(
+        self,
+        collection: &str,
+        page: Page<T>,
+        wire: impl Fn(T) -> W,
+    ) -> Json<Value> {
+        let count = page.items.len();
+        let Json(mut body) = self.respond(collection, page, wire);
+        if body.get("total").is_some() {
+            body["length"] = json!(count);
+        }
+        Json(body)
     }
 }

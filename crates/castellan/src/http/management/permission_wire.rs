@@ -4,10 +4,13 @@
 
 use std::collections::HashMap;
 
+use axum::Json;
 use castellan_core::model::{Permission, ResourceServer};
 use castellan_core::paging::Page;
 use serde::Serialize;
+use serde_json::Value;
 
+use super::paging::Listing;
 use crate::app::AppState;
 use crate::http::error::ApiError;
 
@@ -36,6 +39,16 @@ pub async fn apis_of(
         }
     }
     Ok(apis)
+}
+
+/// A page of permissions in the shape the caller asked for.
+pub async fn respond(
+    s: &AppState,
+    listing: Listing,
+    page: Page<Permission>,
+) -> Result<Json<Value>, ApiError> {
+    let apis = apis_of(s, &page).await?;
+    Ok(listing.respond("permissions", page, |p| describe(&apis, p)))
 }
 
 pub fn describe(

@@ -8,14 +8,16 @@ use axum::routing::{delete, get, patch, post};
 use castellan_core::directory::roles;
 use castellan_core::model::{Permission, Role};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::audit;
 use super::paging::Listing;
 use super::permission_wire;
 use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
+use crate::http::guard::Caller;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -104,6 +106,16 @@ pub struct PermissionsRequest {
     permissions: Vec<PermissionRequest>,
 }
 
+/// For the audit trail: `["https://api.example.com read:reports", …]`.
+pub(super) fn permission_names(permissions: &[Permission]) -> Value {
+    json!(
+        permissions
+            .iter()
+            .map(|p| format!("{} {}", p.resource_server_identifier, p.permission_name))
+            .collect::<Vec<_>>()
+    )
+}
+
 #[derive(Debug, Deserialize)]
 struct PermissionRequest {
     resource_server_identifier: String,
@@ -111,7 +123,7 @@ struct PermissionRequest {
 }
 
 impl PermissionsRequest {
-    fn into_permissions(self) -> Vec<Permission> {
+    pub(super) fn into_permissions(self) -> Vec<Permission> {
         self.permissions
             .into_iter()
             .map(|p| Permission {
@@ -134,6 +146,7 @@ async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, 
 
 async fn create(
     State(s): State<AppState>,
+    caller: Caller,
     JsonBody(body): JsonBody<RoleRequest>,
 ) -> Result<Json<RoleResponse>, ApiError> {
     let name = body.name.as_deref().ok_or_else(|| {
@@ -146,6 +159,15 @@ async fn create(
         body.description.as_deref(),
     )
     .await?;
+    audit::record(
+        &s,
+        &caller,
+        "create_role",
+        format!("Create the role {}", role.name),
+        json!({"role_id": role.id}),
+        json!({"name": role.name, "description": role.description}),
+    )
+    .await;
     Ok(Json(wire(role)))
 }
 
@@ -158,6 +180,7 @@ async fn read(
 
 async fn update(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RoleRequest>,
 ) -> Result<Json<RoleResponse>, ApiError> {
@@ -168,11 +191,34 @@ async fn update(
         body.description.as_deref(),
     )
     .await?;
+    audit::record(
+        &s,
+        &caller,
+        "update_role",
+        format!("Update the role {}", role.name),
+        json!({"role_id": role.id}),
+        json!({"name": body.name, "description": body.description}),
+    )
+    .await;
     Ok(Json(wire(role)))
 }
 
-async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    roles::delete(s.store.as_ref(), &id).await?;
+async fn remove(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let role = roles::get(s.store.as_ref(), &id).await?;
+    roles::delete(s.store.as_ref(), &role.id).await?;
+    audit::record(
+        &s,
+        &caller,
+        "delete_role",
+        format!("Delete the role {}", role.name),
+        json!({"role_id": role.id}),
+        json!({"name": role.name}),
+    )
+    .await;
     Ok(StatusCode::OK)
 }
 
@@ -188,24 +234,47 @@ async fn permissions(
         .list_role_permissions(&role.id, listing.request())
         .await
         .map_err(castellan_core::Error::from)?;
-    let apis = permission_wire::apis_of(&s, &page).await?;
-    Ok(listing.respond("permissions", page, |p| permission_wire::describe(&apis, p)))
+    permission_wire::respond(&s, listing, page).await
 }
 
 async fn add_permissions(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PermissionsRequest>,
 ) -> Result<StatusCode, ApiError> {
-    roles::add_permissions(s.store.as_ref(), &id, &body.into_permissions()).await?;
+    let permissions = body.into_permissions();
+    roles::add_permissions(s.store.as_ref(), &id, &permissions).await?;
+    let role = roles::get(s.store.as_ref(), &id).await?;
+    audit::record(
+        &s,
+        &caller,
+        "add_role_permissions",
+        format!("Add permissions to the role {}", role.name),
+        json!({"role_id": role.id}),
+        json!({"added": permission_names(&permissions)}),
+    )
+    .await;
     Ok(StatusCode::CREATED)
 }
 
 async fn remove_permissions(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<PermissionsRequest>,
 ) -> Result<StatusCode, ApiError> {
-    roles::remove_permissions(s.store.as_ref(), &id, &body.into_permissions()).await?;
+    let permissions = body.into_permissions();
+    roles::remove_permissions(s.store.as_ref(), &id, &permissions).await?;
+    let role = roles::get(s.store.as_ref(), &id).await?;
+    audit::record(
+        &s,
+        &caller,
+        "remove_role_permissions",
+        format!("Remove permissions from the role {}", role.name),
+        json!({"role_id": role.id}),
+        json!({"removed": permission_names(&permissions)}),
+    )
+    .await;
     Ok(StatusCode::OK)
 }

@@ -1,7 +1,183 @@
-//! Placeholder: filled in by the work on issue 4.
+//! `/rules`: rules with their order and flag. Scripts are stored here and run by the rules
+//! runtime at log-in.
 
-use crate::http::endpoint::Endpoint;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, patch, post};
+use castellan_core::directory::rules::{self, RuleChange, STAGE};
+use castellan_core::model::Rule;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::audit;
+use super::fields::{Fields, select};
+use super::paging::Listing;
+use crate::app::AppState;
+use crate::http::body::{JsonBody, QueryParams};
+use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
+use crate::http::error::ApiError;
+use crate::http::guard::Caller;
 
 pub fn endpoints() -> Vec<Endpoint> {
-    vec![]
+    vec![
+        endpoint(
+            Method::GET,
+            "/rules",
+            AnyOf(&["read:rules"]),
+            "List rules",
+            get(list),
+        ),
+        endpoint(
+            Method::POST,
+            "/rules",
+            AnyOf(&["create:rules"]),
+            "Create a rule",
+            post(create),
+        ),
+        endpoint(
+            Method::GET,
+            "/rules/{id}",
+            AnyOf(&["read:rules"]),
+            "Get a rule",
+            get(read),
+        ),
+        endpoint(
+            Method::PATCH,
+            "/rules/{id}",
+            AnyOf(&["update:rules"]),
+            "Update a rule",
+            patch(update),
+        ),
+        endpoint(
+            Method::DELETE,
+            "/rules/{id}",
+            AnyOf(&["delete:rules"]),
+            "Delete a rule",
+            delete(remove),
+        ),
+    ]
+}
+
+fn wire(rule: Rule) -> Value {
+    json!({
+        "id": rule.id,
+        "name": rule.name,
+        "script": rule.script,
+        "order": rule.order,
+        "enabled": rule.enabled,
+        "stage": rule.stage,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRuleRequest {
+    name: Option<String>,
+    script: Option<String>,
+    order: Option<i64>,
+    enabled: Option<bool>,
+    stage: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateRuleRequest {
+    name: Option<String>,
+    script: Option<String>,
+    order: Option<i64>,
+    enabled: Option<bool>,
+}
+
+async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateRuleRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    if let Some(stage) = body.stage.as_deref().filter(|st| *st != STAGE) {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            format!("Payload validation error: stage must be {STAGE}, not \"{stage}\""),
+        ));
+    }
+    let change = RuleChange {
+        name: body.name,
+        script: body.script,
+        order: body.order,
+        enabled: body.enabled,
+    };
+    let rule = rules::create(s.store.as_ref(), s.clock.as_ref(), change).await?;
+    audit::record(
+        &s,
+        &caller,
+        "create_rule",
+        format!("Create the rule {}", rule.name),
+        json!({"rule_id": rule.id}),
+        json!({"name": rule.name, "order": rule.order, "enabled": rule.enabled}),
+    )
+    .await;
+    Ok((StatusCode::CREATED, Json(wire(rule))))
+}
+
+async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, ApiError> {
+    let listing = Listing::from_query(&q, false)?;
+    let fields = Fields::from_query(&q)?;
+    let enabled = q.get("enabled").map(|_| q.flag("enabled")).transpose()?;
+    let page = rules::list(s.store.as_ref(), enabled, listing.request()).await?;
+    Ok(listing.respond("rules", page, |r| select(&fields, wire(r))))
+}
+
+async fn read(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    q: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    let fields = Fields::from_query(&q)?;
+    let rule = rules::get(s.store.as_ref(), &id).await?;
+    Ok(Json(select(&fields, wire(rule))))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<UpdateRuleRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let change = RuleChange {
+        name: body.name,
+        script: body.script,
+        order: body.order,
+        enabled: body.enabled,
+    };
+    let script_changed = change.script.is_some();
+    let rule = rules::update(s.store.as_ref(), s.clock.as_ref(), &id, change).await?;
+    audit::record(
+        &s,
+        &caller,
+        "update_rule",
+        format!("Update the rule {}", rule.name),
+        json!({"rule_id": rule.id}),
+        json!({"name": rule.name, "order": rule.order, "enabled": rule.enabled, "script_changed": script_changed}),
+    )
+    .await;
+    Ok(Json(wire(rule)))
+}
+
+async fn remove(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    rules::delete(s.store.as_ref(), &id).await?;
+    audit::record(
+        &s,
+        &caller,
+        "delete_rule",
+        "Delete a rule",
+        json!({"rule_id": id}),
+        json!({}),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,109 @@
-//! Placeholder: filled in by the work on issue 4.
+//! `/rules-configs`: secret values rules read as `configuration.KEY`. The API lists keys
+//! only; values are sealed at rest with the master key.
 
-use crate::http::endpoint::Endpoint;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, put};
+use castellan_core::directory::rules_configs;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::audit;
+use crate::app::AppState;
+use crate::http::body::JsonBody;
+use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
+use crate::http::error::ApiError;
+use crate::http::guard::Caller;
 
 pub fn endpoints() -> Vec<Endpoint> {
-    vec![]
+    vec![
+        endpoint(
+            Method::GET,
+            "/rules-configs",
+            AnyOf(&["read:rules_configs"]),
+            "List rules configuration keys",
+            get(list),
+        ),
+        endpoint(
+            Method::PUT,
+            "/rules-configs/{key}",
+            AnyOf(&["update:rules_configs"]),
+            "Set a rules configuration value",
+            put(set),
+        ),
+        endpoint(
+            Method::DELETE,
+            "/rules-configs/{key}",
+            AnyOf(&["delete:rules_configs"]),
+            "Delete a rules configuration value",
+            delete(remove),
+        ),
+    ]
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRequest {
+    value: String,
+}
+
+/// The key is part of the path: a bad one is Auth0's `invalid_uri`.
+fn checked_key(key: &str) -> Result<(), ApiError> {
+    rules_configs::check_key(key)
+        .map_err(|e| ApiError::bad_request("invalid_uri", format!("Path validation error: {e}")))
+}
+
+async fn list(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let keys = rules_configs::keys(s.store.as_ref()).await?;
+    Ok(Json(Value::Array(
+        keys.into_iter().map(|key| json!({"key": key})).collect(),
+    )))
+}
+
+/// Answers `{key, value}` as Auth0 does: the caller sent the value, so nothing leaks.
+async fn set(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+    JsonBody(body): JsonBody<SetRequest>,
+) -> Result<Json<Value>, ApiError> {
+    checked_key(&key)?;
+    rules_configs::set(
+        s.store.as_ref(),
+        &s.master_key,
+        s.clock.as_ref(),
+        &key,
+        &body.value,
+    )
+    .await?;
+    audit::record(
+        &s,
+        &caller,
+        "set_rules_config",
+        format!("Set the rules configuration key {key}"),
+        json!({"key": key}),
+        json!({}),
+    )
+    .await;
+    Ok(Json(json!({"key": key, "value": body.value})))
+}
+
+async fn remove(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(key): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    checked_key(&key)?;
+    rules_configs::delete(s.store.as_ref(), &key).await?;
+    audit::record(
+        &s,
+        &caller,
+        "delete_rules_config",
+        format!("Delete the rules configuration key {key}"),
+        json!({"key": key}),
+        json!({}),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,7 +1,95 @@
-//! Placeholder: filled in by the work on issue 4.
+//! `/users/{id}/permissions`: permissions given to a user directly. Under RBAC they count
+//! towards the user's tokens like the permissions of their roles.
 
-use crate::http::endpoint::Endpoint;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{delete, get, post};
+use castellan_core::directory::user_permissions;
+use serde_json::{Value, json};
+
+use super::audit;
+use super::paging::Listing;
+use super::permission_wire;
+use super::roles::{PermissionsRequest, permission_names};
+use crate::app::AppState;
+use crate::http::body::{JsonBody, QueryParams};
+use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
+use crate::http::error::ApiError;
+use crate::http::guard::Caller;
 
 pub fn endpoints() -> Vec<Endpoint> {
-    vec![]
+    vec![
+        endpoint(
+            Method::GET,
+            "/users/{id}/permissions",
+            AnyOf(&["read:users"]),
+            "List a user's direct permissions",
+            get(list),
+        ),
+        endpoint(
+            Method::POST,
+            "/users/{id}/permissions",
+            AnyOf(&["update:users"]),
+            "Give permissions to a user",
+            post(add),
+        ),
+        endpoint(
+            Method::DELETE,
+            "/users/{id}/permissions",
+            AnyOf(&["update:users"]),
+            "Take permissions from a user",
+            delete(remove),
+        ),
+    ]
+}
+
+async fn list(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    q: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    let listing = Listing::from_query(&q, false)?;
+    let page = user_permissions::list(s.store.as_ref(), &id, listing.request()).await?;
+    permission_wire::respond(&s, listing, page).await
+}
+
+async fn add(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PermissionsRequest>,
+) -> Result<StatusCode, ApiError> {
+    let permissions = body.into_permissions();
+    user_permissions::add(s.store.as_ref(), &id, &permissions).await?;
+    audit::record(
+        &s,
+        &caller,
+        "add_user_permissions",
+        "Give permissions to a user",
+        json!({"user_id": id}),
+        json!({"added": permission_names(&permissions)}),
+    )
+    .await;
+    Ok(StatusCode::CREATED)
+}
+
+async fn remove(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<PermissionsRequest>,
+) -> Result<StatusCode, ApiError> {
+    let permissions = body.into_permissions();
+    user_permissions::remove(s.store.as_ref(), &id, &permissions).await?;
+    audit::record(
+        &s,
+        &caller,
+        "remove_user_permissions",
+        "Take permissions from a user",
+        json!({"user_id": id}),
+        json!({"removed": permission_names(&permissions)}),
+    )
+    .await;
+    Ok(StatusCode::NO_CONTENT)
 }

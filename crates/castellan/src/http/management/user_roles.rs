@@ -7,14 +7,16 @@ use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
 use castellan_core::directory::user_roles;
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
+use super::audit;
 use super::paging::Listing;
 use super::roles::wire;
 use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AllOf, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
+use crate::http::guard::Caller;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -59,18 +61,38 @@ async fn list(
 
 async fn assign(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RolesRequest>,
 ) -> Result<StatusCode, ApiError> {
     user_roles::assign(s.store.as_ref(), &id, &body.roles).await?;
+    audit::record(
+        &s,
+        &caller,
+        "assign_user_roles",
+        "Assign roles to a user",
+        json!({"user_id": id}),
+        json!({"added": body.roles}),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn remove(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RolesRequest>,
 ) -> Result<StatusCode, ApiError> {
     user_roles::remove(s.store.as_ref(), &id, &body.roles).await?;
+    audit::record(
+        &s,
+        &caller,
+        "remove_user_roles",
+        "Remove roles from a user",
+        json!({"user_id": id}),
+        json!({"removed": body.roles}),
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }

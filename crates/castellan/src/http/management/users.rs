@@ -1,7 +1,294 @@
-//! Placeholder: filled in by the work on issue 4.
+//! `/users` and `/users-by-email`: users of database connections in Auth0's wire shape.
+//! Ids arrive percent-encoded (`auth0%7C…`) or raw.
 
-use crate::http::endpoint::Endpoint;
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{Method, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::{delete, get, patch, post};
+use castellan_core::directory::users::{self, NewUser};
+use castellan_core::model::User;
+use castellan_core::oidc::claims::timestamp;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use super::audit;
+use super::fields::{Fields, select};
+use super::paging::Listing;
+use crate::app::AppState;
+use crate::http::body::{JsonBody, QueryParams};
+use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
+use crate::http::error::ApiError;
+use crate::http::guard::Caller;
+
+/// Auth0 serves the first 1000 results of a user search.
+const SEARCH_WINDOW: u64 = 1000;
 
 pub fn endpoints() -> Vec<Endpoint> {
-    vec![]
+    vec![
+        endpoint(
+            Method::GET,
+            "/users",
+            AnyOf(&["read:users"]),
+            "List or search users",
+            get(list),
+        ),
+        endpoint(
+            Method::POST,
+            "/users",
+            AnyOf(&["create:users"]),
+            "Create a user",
+            post(create),
+        ),
+        endpoint(
+            Method::GET,
+            "/users/{id}",
+            AnyOf(&["read:users"]),
+            "Get a user",
+            get(read),
+        ),
+        endpoint(
+            Method::PATCH,
+            "/users/{id}",
+            AnyOf(&["update:users"]),
+            "Update a user",
+            patch(update),
+        ),
+        endpoint(
+            Method::DELETE,
+            "/users/{id}",
+            AnyOf(&["delete:users"]),
+            "Delete a user",
+            delete(remove),
+        ),
+        endpoint(
+            Method::GET,
+            "/users-by-email",
+            AnyOf(&["read:users"]),
+            "Find users by email",
+            get(by_email),
+        ),
+    ]
+}
+
+/// Auth0's user object. Attributes the user does not have are left out, as Auth0 does.
+pub(super) fn wire(user: &User) -> Value {
+    let mut body = json!({
+        "user_id": user.user_id,
+        "email_verified": user.email_verified,
+        "created_at": timestamp(user.created_at),
+        "updated_at": timestamp(user.updated_at),
+        "identities": [{
+            "connection": user.connection,
+            "user_id": user.local_id(),
+            "provider": User::PROVIDER,
+            "isSocial": false,
+        }],
+        "app_metadata": user.app_metadata,
+        "user_metadata": user.user_metadata,
+        "logins_count": user.logins_count,
+        "blocked": user.blocked,
+    });
+    for (key, value) in [
+        ("email", &user.email),
+        ("username", &user.username),
+        ("name", &user.name),
+        ("nickname", &user.nickname),
+        ("picture", &user.picture),
+        ("given_name", &user.given_name),
+        ("family_name", &user.family_name),
+        ("last_ip", &user.last_ip),
+    ] {
+        if let Some(v) = value {
+            body[key] = json!(v);
+        }
+    }
+    for (key, value) in [
+        ("last_login", user.last_login),
+        ("last_password_reset", user.last_password_reset),
+    ] {
+        if let Some(t) = value {
+            body[key] = timestamp(t);
+        }
+    }
+    body
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    connection: Option<String>,
+    email: Option<String>,
+    password: Option<String>,
+    username: Option<String>,
+    user_id: Option<String>,
+    #[serde(default)]
+    email_verified: bool,
+    verify_email: Option<bool>,
+    #[serde(default)]
+    blocked: bool,
+    name: Option<String>,
+    nickname: Option<String>,
+    picture: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    #[serde(default)]
+    user_metadata: Map<String, Value>,
+    #[serde(default)]
+    app_metadata: Map<String, Value>,
+}
+
+async fn create(
+    State(s): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateUserRequest>,
+) -> Result<impl IntoResponse, ApiError> {
+    let connection = body.connection.ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_body",
+            "Payload validation error: Missing required property: connection",
+        )
+    })?;
+    // Auth0 mails a verification link unless the address is verified or the caller says not to.
+    let verify = body.verify_email.unwrap_or(!body.email_verified);
+    let request = NewUser {
+        connection,
+        email: body.email,
+        password: body.password,
+        username: body.username,
+        user_id: body.user_id,
+        email_verified: body.email_verified,
+        blocked: body.blocked,
+        name: body.name,
+        nickname: body.nickname,
+        picture: body.picture,
+        given_name: body.given_name,
+        family_name: body.family_name,
+        user_metadata: body.user_metadata,
+        app_metadata: body.app_metadata,
+    };
+    let user = users::create(s.store.as_ref(), &s.passwords, s.clock.as_ref(), request).await?;
+    audit::record(
+        &s,
+        &caller,
+        "create_user",
+        "Create a user",
+        json!({"user_id": user.user_id}),
+        json!({"connection": user.connection}),
+    )
+    .await;
+    if verify && !user.email_verified {
+        send_verification(&s, &user).await;
+    }
+    Ok((StatusCode::CREATED, Json(wire(&user))))
+}
+
+/// A mail failure does not undo the change it follows.
+async fn send_verification(s: &AppState, user: &User) {
+    if let Err(e) = s.recovery().send_verification(user, None).await {
+        tracing::warn!(cause = %e, "could not send the verification email");
+    }
+}
+
+async fn read(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    q: QueryParams,
+) -> Result<Json<Value>, ApiError> {
+    let fields = Fields::from_query(&q)?;
+    let user = users::get(s.store.as_ref(), &id).await?;
+    Ok(Json(select(&fields, wire(&user))))
+}
+
+async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, ApiError> {
+    let listing = Listing::from_query(&q, false)?.within(SEARCH_WINDOW)?;
+    let fields = Fields::from_query(&q)?;
+    match q.get("search_engine") {
+        None | Some("v3") | Some("v2") => {}
+        Some(other) => {
+            return Err(ApiError::bad_request(
+                "invalid_query_string",
+                format!("Query validation error: search_engine {other} is not supported; use v3"),
+            ));
+        }
+    }
+    let page = users::search(
+        s.store.as_ref(),
+        q.get("q"),
+        q.get("connection"),
+        q.get("sort"),
+        listing.request(),
+    )
+    .await?;
+    Ok(listing.respond_counted("users", page, |u| select(&fields, wire(&u))))
+}
+
+async fn update(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let Value::Object(patch) = body else {
+        return Err(ApiError::bad_request(
+            "invalid_body",
+            "Payload validation error: the body must be an object",
+        ));
+    };
+    let user = users::update(
+        s.store.as_ref(),
+        &s.passwords,
+        s.clock.as_ref(),
+        &id,
+        &patch,
+    )
+    .await?;
+    // Names only: the values may be secrets (a password) or personal data.
+    let changed: Vec<&String> = patch.keys().collect();
+    audit::record(
+        &s,
+        &caller,
+        "update_user",
+        "Update a user",
+        json!({"user_id": user.user_id}),
+        json!({"attributes": changed}),
+    )
+    .await;
+    if patch.get("verify_email") == Some(&Value::Bool(true)) && !user.email_verified {
+        send_verification(&s, &user).await;
+    }
+    Ok(Json(wire(&user)))
+}
+
+async fn remove(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if users::delete(s.store.as_ref(), &id).await? {
+        audit::record(
+            &s,
+            &caller,
+            "delete_user",
+            "Delete a user",
+            json!({"user_id": id}),
+            json!({}),
+        )
+        .await;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn by_email(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, ApiError> {
+    let fields = Fields::from_query(&q)?;
+    let email = q.get("email").ok_or_else(|| {
+        ApiError::bad_request(
+            "invalid_query_string",
+            "Query validation error: Missing required property: email",
+        )
+    })?;
+    let found = users::by_email(s.store.as_ref(), email).await?;
+    Ok(Json(Value::Array(
+        found.iter().map(|u| select(&fields, wire(u))).collect(),
+    )))
 }

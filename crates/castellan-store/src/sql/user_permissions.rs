@@ -1,0 +1,60 @@
+// Included by `sqlite.rs` and `postgres.rs` after `common.rs`.
+
+use castellan_core::store::UserPermissionStore;
+
+#[async_trait::async_trait]
+impl UserPermissionStore for SqlStore {
+    async fn add_user_permissions(&self, user_id: &str, permissions: &[Permission]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        for p in permissions {
+            sqlx::query(
+                "INSERT INTO user_permissions (user_id, resource_server_identifier, permission_name) \
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            )
+            .bind(user_id)
+            .bind(&p.resource_server_identifier)
+            .bind(&p.permission_name)
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
+        }
+        tx.commit().await.map_err(map)
+    }
+
+    async fn remove_user_permissions(&self, user_id: &str, permissions: &[Permission]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        for p in permissions {
+            sqlx::query(
+                "DELETE FROM user_permissions WHERE user_id = $1 AND resource_server_identifier = $2 \
+                 AND permission_name = $3",
+            )
+            .bind(user_id)
+            .bind(&p.resource_server_identifier)
+            .bind(&p.permission_name)
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
+        }
+        tx.commit().await.map_err(map)
+    }
+
+    async fn list_user_permissions(&self, user_id: &str, page: PageRequest) -> StoreResult<Page<Permission>> {
+        let (lim, off) = limit(page);
+        let rows = sqlx::query(
+            "SELECT resource_server_identifier, permission_name FROM user_permissions WHERE user_id = $1 \
+             ORDER BY resource_server_identifier, permission_name LIMIT $2 OFFSET $3",
+        )
+        .bind(user_id)
+        .bind(lim)
+        .bind(off)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_permissions WHERE user_id = $1")
+            .bind(user_id)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(Page { items: rows.iter().map(permission_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+    }
+}
