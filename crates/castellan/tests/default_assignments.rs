@@ -1,7 +1,8 @@
 //! Default assignments on connections: set through `/api/v2/connections`, applied exactly
 //! once per user in the transaction of the event that triggers them (sign-up, first log-in,
 //! verified email), so the very first token carries them; never re-added after an
-//! administrator removes them; audited with the actor `default`.
+//! administrator removes them; audited with the actor `default`. The first test is the
+//! whole story of issue 4, ending with the Authorization Extension API giving the role back.
 
 mod common;
 
@@ -13,6 +14,7 @@ const API: &str = "https://api.example.com";
 const REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
 const DB: &str = "Username-Password-Authentication";
 const PASSWORD: &str = "correct horse battery";
+const AUTHZ: &str = "urn:auth0-authz-api";
 
 struct Tenant {
     server: TestServer,
@@ -125,6 +127,28 @@ impl Tenant {
             .collect()
     }
 
+    /// The token of a new machine-to-machine client granted `scopes` on the Authorization
+    /// Extension API.
+    async fn authz_client(&self, scopes: &[&str]) -> String {
+        let (_, client) = self
+            .server
+            .admin(
+                Method::POST,
+                "/clients",
+                Some(json!({"name": "script", "app_type": "non_interactive"})),
+            )
+            .await;
+        let id = client["client_id"].as_str().unwrap();
+        let grant = json!({"client_id": id, "audience": AUTHZ, "scope": scopes});
+        let (status, body) = self
+            .server
+            .admin(Method::POST, "/client-grants", Some(grant))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let secret = client["client_secret"].as_str().unwrap();
+        self.server.token(id, secret, AUTHZ, None).await
+    }
+
     /// The audit entries that record defaults applied to this user.
     async fn defaults_applied(&self, user_id: &str) -> Vec<Value> {
         let store = &self.server.running().state.store;
@@ -181,6 +205,33 @@ async fn the_first_token_after_sign_up_carries_the_default_role_and_a_removed_ro
         assert_eq!(t.log_in("ada@example.com").await.0, "", "not re-added");
     }
     assert!(t.roles_of(&user_id).await.is_empty());
+
+    // Back through the Authorization Extension API: a client that may only read is told
+    // which scope it lacks; one granted `update:roles` succeeds.
+    let path = format!("/authz/api/users/{user_id}/roles");
+    let reader = t
+        .authz_client(&["read:users", "read:roles", "read:groups"])
+        .await;
+    let (status, refused) = t
+        .server
+        .call(Method::PATCH, &path, &reader, Some(json!(["member"])))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("update:roles"),
+        "{refused}"
+    );
+    let writer = t.authz_client(&["update:roles"]).await;
+    let (status, body) = t
+        .server
+        .call(Method::PATCH, &path, &writer, Some(json!(["member"])))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert_eq!(t.log_in("ada@example.com").await.0, "read:reports");
+    assert_eq!(t.roles_of(&user_id).await, ["member"]);
 }
 
 #[tokio::test]
