@@ -79,7 +79,7 @@ async function expectStatus(call, status, what) {
     check(
       e instanceof ManagementError && e.statusCode === status,
       `${what}: expected a ManagementError with status ${status}, got ` +
-        `${e?.constructor?.name}(${e?.statusCode}, body=${show(e?.body)}): ${e?.message}`,
+        `${e?.constructor?.name}(${e?.statusCode}, body=${show(e?.body)}): ${String(e?.message).split("\n")[0]}`,
     )
     return e
   }

@@ -18,7 +18,8 @@ the command line or from the environment:
 
   --base        CASTELLAN_BASE         http://127.0.0.1:PORT (no trailing slash)
   --app-id      CASTELLAN_APP_ID       an application that may sign users up on the
-                                       Username-Password-Authentication connection
+  --app-secret  CASTELLAN_APP_SECRET   Username-Password-Authentication connection, and
+                                       log them in with the password-realm grant
   --m2m-id      CASTELLAN_MGMT_M2M_ID      a machine-to-machine client with a client grant
   --m2m-secret  CASTELLAN_MGMT_M2M_SECRET  on the Management API (the scopes are in compat.rs)
 
@@ -112,6 +113,7 @@ def arguments() -> argparse.Namespace:
 
     option("--base", "CASTELLAN_BASE", "server base URL, http://127.0.0.1:PORT")
     option("--app-id", "CASTELLAN_APP_ID", "application allowed to sign users up")
+    option("--app-secret", "CASTELLAN_APP_SECRET", "that application's secret")
     option("--m2m-id", "CASTELLAN_MGMT_M2M_ID", "machine-to-machine client id")
     option("--m2m-secret", "CASTELLAN_MGMT_M2M_SECRET", "machine-to-machine client secret")
     args = parser.parse_args()
@@ -424,6 +426,35 @@ def main() -> int:
         ok(f"users.roles.assign({member!r}, 3 roles), users.roles.list(per_page={PER_PAGE})")
 
     steps.run("users.roles.assign/list", assign_roles)
+
+    # What the setup is for: the member's access token for the API carries the permissions
+    # of its roles (RBAC on, dialect access_token_authz), and its scope is narrowed to them.
+    def rbac_token() -> None:
+        tokens = GetToken(
+            domain, args.app_id, client_secret=args.app_secret, protocol=protocol
+        ).login(
+            username=f"{tag}-signup-0@example.com",
+            password=PASSWORD,
+            realm=CONNECTION,
+            audience=identifier,
+            scope="openid read:docs write:docs delete:docs",
+        )
+        claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
+        audiences = claims.get("aud")
+        audiences = audiences if isinstance(audiences, list) else [audiences]
+        check(identifier in audiences, f"expected aud {identifier!r}, got {claims!r}")
+        check(
+            sorted(claims.get("permissions") or []) == ["read:docs", "write:docs"],
+            f"expected permissions [read:docs, write:docs] (role {role_names[0]}), got {claims!r}",
+        )
+        granted = set(claims.get("scope", "").split())
+        check(
+            {"read:docs", "write:docs"} <= granted and "delete:docs" not in granted,
+            f"expected the scope narrowed to read:docs write:docs, got {claims.get('scope')!r}",
+        )
+        ok(f"GetToken.login(audience=API) -> permissions {claims['permissions']}")
+
+    steps.run("access token of a user with roles (RBAC, access_token_authz)", rbac_token)
 
     def role_users() -> None:
         if created:

@@ -315,7 +315,8 @@ async fn real_client_libraries_work_against_the_real_binary() {
         .await;
 
     // The SDKs' Management API layers: an M2M client granted what provisioning scripts
-    // need. They sign users up through the auth0-python web application.
+    // need. They sign users up (and Python logs them in) through the auth0-python web
+    // application.
     let (mgmt_id, mgmt_secret) = admin
         .client(json!({
             "name": "sdk management m2m",
@@ -358,7 +359,7 @@ async fn real_client_libraries_work_against_the_real_binary() {
         .env("PYTHONPATH", compat(".python"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .args(["--base", &server.base])
-        .args(["--app-id", &py_id])
+        .args(["--app-id", &py_id, "--app-secret", &py_secret])
         .args(["--m2m-id", &mgmt_id, "--m2m-secret", &mgmt_secret]);
     let python_management = run_script("auth0-python management", python_management).await;
 
