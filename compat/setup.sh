@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the third-party client libraries of the compatibility tests
-# (crates/castellan/tests/compat.rs): auth0-python into compat/.python, and openid-client
-# into compat/node/node_modules. Does nothing when what is installed matches the pins.
+# (crates/castellan/tests/compat.rs): auth0-python (its authentication and management
+# layers) into compat/.python, and openid-client and auth0 (npm, v7: the Management API
+# clients, with the v4 AuthenticationClient as auth0/legacy) into compat/node/node_modules.
+# Does nothing when what is installed matches the pins.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -19,7 +21,7 @@ fi
 
 node_want="$(stamp node/package-lock.json)"
 if [ "$(cat node/node_modules/.installed 2>/dev/null)" != "$node_want" ]; then
-  echo "compat: installing openid-client into compat/node/node_modules"
+  echo "compat: installing openid-client and auth0 into compat/node/node_modules"
   (cd node && npm ci --no-audit --no-fund --loglevel=error)
   echo "$node_want" > node/node_modules/.installed
 fi

@@ -2,11 +2,15 @@
 //! real `castellan` binary. The official Python SDK's authentication layer (auth0-python:
 //! sign-up, the password-realm grant, userinfo, ID token verification, refresh, revocation,
 //! client credentials) and openid-client from npm (discovery, authorization code + PKCE
-//! through the server's own pages, userinfo, refresh).
+//! through the server's own pages, userinfo, refresh); then the Management API layers of the
+//! official SDKs, auth0-python's `auth0.management.Auth0` and npm `auth0` v7's per-resource
+//! clients, doing what provisioning scripts do (APIs, roles, permissions, users, role
+//! assignments, every listing paged to its end, errors with their status).
 //!
 //! The libraries are installed by `compat/setup.sh` (which `scripts/test` runs first) into
 //! `compat/.python` and `compat/node/node_modules`; the checks themselves are the scripts
-//! `compat/python/test_auth0_python.py` and `compat/node/test_openid_client.mjs`. Without
+//! `compat/python/test_auth0_python.py`, `compat/node/test_openid_client.mjs`,
+//! `compat/python/test_auth0_management.py` and `compat/node/test_auth0_node.mjs`. Without
 //! the libraries this test fails and says to run `compat/setup.sh`.
 
 mod common;
@@ -24,6 +28,25 @@ const ADMIN_ID: &str = "compat-admin";
 const ADMIN_SECRET: &str = "compat-admin-secret-that-is-long-enough";
 /// How long one library's script may take before it is stopped and the test fails.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
+/// The Management API scopes the SDK management scripts use (APIs, roles, users, role
+/// members), granted to their machine-to-machine client.
+const MANAGEMENT_SCRIPT_SCOPES: &[&str] = &[
+    "read:resource_servers",
+    "create:resource_servers",
+    "update:resource_servers",
+    "delete:resource_servers",
+    "read:roles",
+    "create:roles",
+    "update:roles",
+    "delete:roles",
+    "read:users",
+    "create:users",
+    "update:users",
+    "delete:users",
+    "read:role_members",
+    "create:role_members",
+    "delete:role_members",
+];
 
 fn compat(path: &str) -> PathBuf {
     Path::new(COMPAT).join(path)
@@ -33,9 +56,12 @@ fn compat(path: &str) -> PathBuf {
 fn require_installed() {
     let missing: Vec<&str> = [
         ".python/auth0/authentication",
+        ".python/auth0/management",
         ".python/jwt",
         "node/node_modules/openid-client/package.json",
         "node/node_modules/jose/package.json",
+        "node/node_modules/auth0/package.json",
+        "node/node_modules/auth0-legacy/package.json",
     ]
     .into_iter()
     .filter(|p| !compat(p).exists())
@@ -288,6 +314,27 @@ async fn real_client_libraries_work_against_the_real_binary() {
         }))
         .await;
 
+    // The SDKs' Management API layers: an M2M client granted what provisioning scripts
+    // need. They sign users up (and Python logs them in) through the auth0-python web
+    // application.
+    let (mgmt_id, mgmt_secret) = admin
+        .client(json!({
+            "name": "sdk management m2m",
+            "app_type": "non_interactive",
+            "grant_types": ["client_credentials"],
+        }))
+        .await;
+    admin
+        .post(
+            "client-grants",
+            json!({
+                "client_id": mgmt_id,
+                "audience": format!("{}/api/v2/", server.base),
+                "scope": MANAGEMENT_SCRIPT_SCOPES,
+            }),
+        )
+        .await;
+
     let mut python = Command::new("python3");
     python
         .arg(compat("python/test_auth0_python.py"))
@@ -306,8 +353,29 @@ async fn real_client_libraries_work_against_the_real_binary() {
         .args(["--web-id", &web_id, "--web-secret", &web_secret]);
     let node = run_script("openid-client", node).await;
 
-    // Both libraries always run, and a failure shows both outputs and the server's log.
-    let failures: Vec<String> = [python, node].into_iter().filter_map(Result::err).collect();
+    let mut python_management = Command::new("python3");
+    python_management
+        .arg(compat("python/test_auth0_management.py"))
+        .env("PYTHONPATH", compat(".python"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .args(["--base", &server.base])
+        .args(["--app-id", &py_id, "--app-secret", &py_secret])
+        .args(["--m2m-id", &mgmt_id, "--m2m-secret", &mgmt_secret]);
+    let python_management = run_script("auth0-python management", python_management).await;
+
+    let mut node_management = Command::new("node");
+    node_management
+        .arg(compat("node/test_auth0_node.mjs"))
+        .args(["--base", &server.base])
+        .args(["--app-id", &py_id])
+        .args(["--m2m-id", &mgmt_id, "--m2m-secret", &mgmt_secret]);
+    let node_management = run_script("auth0 (node) management", node_management).await;
+
+    // Every library always runs, and a failure shows every output and the server's log.
+    let failures: Vec<String> = [python, node, python_management, node_management]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
     assert!(
         failures.is_empty(),
         "{}\n=== server log:\n{}",
