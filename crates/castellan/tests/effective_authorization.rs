@@ -97,14 +97,41 @@ async fn effective_roles_and_permissions_merge_every_role() {
             None,
         )
         .await;
+    let listed: Vec<(&str, &str, &str, Vec<&str>)> = permissions
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let sources = p["sources"].as_array().unwrap();
+            assert!(sources.iter().all(|s| s["source_type"] == "ROLE"), "{p}");
+            (
+                p["permission_name"].as_str().unwrap(),
+                p["resource_server_name"].as_str().unwrap(),
+                p["description"].as_str().unwrap(),
+                sources
+                    .iter()
+                    .map(|s| s["source_name"].as_str().unwrap())
+                    .collect(),
+            )
+        })
+        .collect();
     assert_eq!(
-        permissions,
-        json!([
-            {"resource_server_identifier": API, "permission_name": "read:reports", "resource_server_name": "Reports", "description": "Read them"},
-            {"resource_server_identifier": API, "permission_name": "write:reports", "resource_server_name": "Reports", "description": ""},
-        ]),
-        "read:reports comes from two roles and is listed once"
+        listed,
+        [
+            (
+                "read:reports",
+                "Reports",
+                "Read them",
+                vec!["reader", "writer"]
+            ),
+            ("write:reports", "Reports", "", vec!["writer"]),
+        ],
+        "read:reports comes from two roles and is listed once, with both"
     );
+    let (_, same) = server
+        .admin(Method::GET, &format!("/users/{encoded}/permissions"), None)
+        .await;
+    assert_eq!(same, permissions, "Auth0's list of a user's permissions");
 
     let (_, first) = server
         .admin(

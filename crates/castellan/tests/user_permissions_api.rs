@@ -67,7 +67,8 @@ async fn direct_permissions_are_checked_listed_and_removed() {
     assert_eq!(
         listed["permissions"][0],
         json!({"permission_name": "read:reports", "resource_server_identifier": API,
-               "resource_server_name": "Example", "description": "Read reports"})
+               "resource_server_name": "Example", "description": "Read reports",
+               "sources": [{"source_id": "", "source_name": "", "source_type": "DIRECT"}]})
     );
     let (_, second) = server
         .admin(Method::GET, &format!("{path}?per_page=1&page=1"), None)

@@ -3,7 +3,7 @@
 //! of them plus those given directly.
 
 use crate::error::{Error, Result};
-use crate::model::{Permission, Role};
+use crate::model::{HeldPermission, Role};
 use crate::paging::{Page, PageRequest};
 use crate::store::Store;
 
@@ -29,14 +29,23 @@ pub async fn roles(store: &dyn Store, user_id: &str, page: PageRequest) -> Resul
     Ok(page_of(store.effective_roles(user_id).await?, page))
 }
 
+/// Every permission the user holds, with its sources (Auth0's `GET /users/{id}/permissions`
+/// lists those of the user's roles too, each with where it comes from).
 pub async fn permissions(
     store: &dyn Store,
     user_id: &str,
     page: PageRequest,
-) -> Result<Page<Permission>> {
+) -> Result<Page<HeldPermission>> {
     existing_user(store, user_id).await?;
-    Ok(page_of(
-        store.effective_permission_grants(user_id).await?,
-        page,
-    ))
+    let mut held: Vec<HeldPermission> = Vec::new();
+    for (permission, source) in store.effective_permission_sources(user_id).await? {
+        match held.last_mut() {
+            Some(last) if last.permission == permission => last.sources.push(source),
+            _ => held.push(HeldPermission {
+                permission,
+                sources: vec![source],
+            }),
+        }
+    }
+    Ok(page_of(held, page))
 }

@@ -5,7 +5,6 @@ use super::roles::check_permissions;
 use super::user_roles::existing_user;
 use crate::error::{Error, Result};
 use crate::model::Permission;
-use crate::paging::{Page, PageRequest};
 use crate::store::Store;
 
 /// Every permission must name a scope its API defines; otherwise nothing is added.
@@ -23,9 +22,4 @@ pub async fn remove(store: &dyn Store, user_id: &str, permissions: &[Permission]
         ));
     }
     Ok(store.remove_user_permissions(user_id, permissions).await?)
-}
-
-pub async fn list(store: &dyn Store, user_id: &str, page: PageRequest) -> Result<Page<Permission>> {
-    existing_user(store, user_id).await?;
-    Ok(store.list_user_permissions(user_id, page).await?)
 }

@@ -25,7 +25,7 @@ pub use group::{GrantedRole, Group, GroupMapping, GroupRecord, NestedMember};
 pub use log_event::LogEvent;
 pub use mail::{Mail, Ticket, TicketKind};
 pub use resource_server::{ResourceServer, Scope, SigningAlg, TokenDialect};
-pub use role::{Permission, Role};
+pub use role::{HeldPermission, Permission, PermissionSource, Role};
 pub use rule::Rule;
 pub use signing_key::SigningKeyRecord;
 pub use user::User;

@@ -12,6 +12,23 @@ pub struct Role {
     pub created_at: i64,
 }
 
+/// Where a user's permission comes from, as Auth0's `sources` shows it: `DIRECT`, or
+/// `ROLE` with the role (held directly or through a group).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PermissionSource {
+    pub source_type: String,
+    /// Empty for a direct permission.
+    pub source_id: String,
+    pub source_name: String,
+}
+
+/// A permission a user holds, with every source it comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldPermission {
+    pub permission: Permission,
+    pub sources: Vec<PermissionSource>,
+}
+
 /// A scope name on an API, granted through a role.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Permission {

@@ -1,4 +1,4 @@
-use crate::model::{Permission, Role};
+use crate::model::{Permission, PermissionSource, Role};
 
 use super::StoreResult;
 
@@ -27,8 +27,12 @@ pub trait AuthorizationStore: Send + Sync {
         user_id: &str,
         api_identifier: &str,
     ) -> StoreResult<Vec<String>>;
-    /// Every permission the user holds on any API, ordered by API and name.
-    async fn effective_permission_grants(&self, user_id: &str) -> StoreResult<Vec<Permission>>;
+    /// Every permission the user holds on any API, once per source, ordered by API, name
+    /// and source.
+    async fn effective_permission_sources(
+        &self,
+        user_id: &str,
+    ) -> StoreResult<Vec<(Permission, PermissionSource)>>;
     /// Every role the user holds, directly or through a group, ordered by name.
     async fn effective_roles(&self, user_id: &str) -> StoreResult<Vec<Role>>;
     /// For each of `refs` (a role's `rol_…` id, GUID or name) its id, or `None`.

@@ -1,5 +1,4 @@
 use crate::model::Permission;
-use crate::paging::{Page, PageRequest};
 
 use super::StoreResult;
 
@@ -17,10 +16,4 @@ pub trait UserPermissionStore: Send + Sync {
         user_id: &str,
         permissions: &[Permission],
     ) -> StoreResult<()>;
-    /// Ordered by API identifier, then name.
-    async fn list_user_permissions(
-        &self,
-        user_id: &str,
-        page: PageRequest,
-    ) -> StoreResult<Page<Permission>>;
 }

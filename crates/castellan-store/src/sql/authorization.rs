@@ -1,6 +1,7 @@
 // Effective authorization and default assignments; included by `sqlite.rs` and `postgres.rs`
 // after `common.rs`.
 
+use castellan_core::model::PermissionSource;
 use castellan_core::store::AuthorizationStore;
 
 /// The ids of the user's roles, direct and through groups: groups the user is a member of,
@@ -126,20 +127,32 @@ impl AuthorizationStore for SqlStore {
             .map_err(map)
     }
 
-    async fn effective_permission_grants(&self, user_id: &str) -> StoreResult<Vec<Permission>> {
+    async fn effective_permission_sources(&self, user_id: &str) -> StoreResult<Vec<(Permission, PermissionSource)>> {
         let sql = format!(
             "{EFFECTIVE_ROLES} \
-             SELECT rp.resource_server_identifier, rp.permission_name FROM role_permissions rp \
+             SELECT rp.resource_server_identifier, rp.permission_name, 'ROLE' AS source_type, r.id AS source_id, \
+             r.name AS source_name FROM role_permissions rp JOIN roles r ON r.id = rp.role_id \
              WHERE rp.role_id IN (SELECT role_id FROM held_roles) \
-             UNION SELECT resource_server_identifier, permission_name FROM user_permissions WHERE user_id = $1 \
-             UNION SELECT p.application_id, p.name FROM role_extension_permissions x \
+             UNION SELECT resource_server_identifier, permission_name, 'DIRECT', '', '' FROM user_permissions \
+             WHERE user_id = $1 \
+             UNION SELECT p.application_id, p.name, 'ROLE', r.id, r.name FROM role_extension_permissions x \
              JOIN extension_permissions p ON p.guid = x.permission_guid \
              JOIN resource_servers api ON api.identifier = p.application_id \
+             JOIN roles r ON r.id = x.role_id \
              WHERE p.application_type = 'resource_server' AND x.role_id IN (SELECT role_id FROM held_roles) \
-             ORDER BY 1, 2"
+             ORDER BY 1, 2, 3, 5, 4"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_all(&self.pool).await.map_err(map)?;
-        rows.iter().map(permission_from_row).collect()
+        rows.iter()
+            .map(|row| {
+                let source = PermissionSource {
+                    source_type: row.try_get("source_type").map_err(map)?,
+                    source_id: row.try_get("source_id").map_err(map)?,
+                    source_name: row.try_get("source_name").map_err(map)?,
+                };
+                Ok((permission_from_row(row)?, source))
+            })
+            .collect()
     }
 
     async fn effective_roles(&self, user_id: &str) -> StoreResult<Vec<Role>> {

@@ -37,24 +37,4 @@ impl UserPermissionStore for SqlStore {
         }
         tx.commit().await.map_err(map)
     }
-
-    async fn list_user_permissions(&self, user_id: &str, page: PageRequest) -> StoreResult<Page<Permission>> {
-        let (lim, off) = limit(page);
-        let rows = sqlx::query(
-            "SELECT resource_server_identifier, permission_name FROM user_permissions WHERE user_id = $1 \
-             ORDER BY resource_server_identifier, permission_name LIMIT $2 OFFSET $3",
-        )
-        .bind(user_id)
-        .bind(lim)
-        .bind(off)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map)?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_permissions WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(Page { items: rows.iter().map(permission_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
-    }
 }

@@ -53,6 +53,5 @@ async fn permissions(
 ) -> Result<Json<Value>, ApiError> {
     let listing = Listing::from_query(&q, true)?;
     let page = effective::permissions(s.store.as_ref(), &id, listing.request()).await?;
-    let apis = permission_wire::apis_of(&s, &page).await?;
-    Ok(listing.respond("permissions", page, |p| permission_wire::describe(&apis, p)))
+    permission_wire::respond_held(&s, listing, page).await
 }

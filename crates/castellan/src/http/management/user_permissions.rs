@@ -1,11 +1,12 @@
 //! `/users/{id}/permissions`: permissions given to a user directly. Under RBAC they count
-//! towards the user's tokens like the permissions of their roles.
+//! towards the user's tokens like the permissions of their roles; as in Auth0, the list
+//! shows both, each with its `sources`.
 
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
-use castellan_core::directory::user_permissions;
+use castellan_core::directory::{effective, user_permissions};
 use serde_json::{Value, json};
 
 use super::audit;
@@ -24,7 +25,7 @@ pub fn endpoints() -> Vec<Endpoint> {
             Method::GET,
             "/users/{id}/permissions",
             AnyOf(&["read:users"]),
-            "List a user's direct permissions",
+            "List a user's permissions, direct and through roles, with their sources",
             get(list),
         ),
         endpoint(
@@ -50,8 +51,8 @@ async fn list(
     q: QueryParams,
 ) -> Result<Json<Value>, ApiError> {
     let listing = Listing::from_query(&q, false)?;
-    let page = user_permissions::list(s.store.as_ref(), &id, listing.request()).await?;
-    permission_wire::respond(&s, listing, page).await
+    let page = effective::permissions(s.store.as_ref(), &id, listing.request()).await?;
+    permission_wire::respond_held(&s, listing, page).await
 }
 
 async fn add(
