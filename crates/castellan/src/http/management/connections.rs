@@ -4,12 +4,12 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
-use castellan_core::audit::{self, Change};
 use castellan_core::directory::connections::{self, ConnectionFields};
 use castellan_core::model::{AssignOn, Connection, DefaultAssignments, Named};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::audit;
 use super::paging::Listing;
 use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
@@ -190,13 +190,19 @@ async fn create(
 /// Default assignments decide who gets which roles, so setting them is audited like a role
 /// assignment.
 async fn audit_defaults(s: &AppState, caller: &Caller, c: &Connection) {
-    let change = Change {
-        action: "set_default_assignments",
-        description: format!("Default assignments of connection {} set", c.name),
-        target: json!({"connection_id": c.id, "connection": c.name}),
-        changes: json!({"default_assignments": c.default_assignments.clone().map(DefaultAssignmentsWire::from_model)}),
-    };
-    audit::record(s.store.as_ref(), s.clock.as_ref(), &caller.actor(), change).await;
+    let defaults = c
+        .default_assignments
+        .clone()
+        .map(DefaultAssignmentsWire::from_model);
+    audit::record(
+        s,
+        caller,
+        "set_default_assignments",
+        format!("Default assignments of connection {} set", c.name),
+        json!({"connection_id": c.id, "connection": c.name}),
+        json!({"default_assignments": defaults}),
+    )
+    .await;
 }
 
 async fn read(
