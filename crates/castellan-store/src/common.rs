@@ -24,6 +24,7 @@ type DbRow = <Db as sqlx::Database>::Row;
 pub struct SqlStore {
     pool: Pool<Db>,
     logs: tokio::sync::mpsc::Sender<LogCommand>,
+    permissions: std::sync::Arc<PermissionCache>,
 }
 
 /// Log events are written by one task in batches, one transaction each, so that a busy
@@ -100,7 +101,7 @@ impl SqlStore {
             .map_err(|e| crate::OpenError::Migration(e.to_string()))?;
         let (logs, queue) = tokio::sync::mpsc::channel(LOG_QUEUE);
         tokio::spawn(write_logs(pool.clone(), queue));
-        Ok(Self { pool, logs })
+        Ok(Self { pool, logs, permissions: Default::default() })
     }
 
     /// Deletes the row whose key `sql` binds as `$1`; false if there was none.

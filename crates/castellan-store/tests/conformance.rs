@@ -64,6 +64,7 @@ conformance!(
     groups_nest_without_cycles_and_restrict_deleting_what_is_used,
     policy_follows_groups_mappings_and_the_application,
     import_replaces_extension_data_in_one_transaction,
+    effective_permissions_follow_every_kind_of_change,
 );
 
 fn client(id: &str) -> Client {
@@ -1051,4 +1052,105 @@ async fn import_replaces_extension_data_in_one_transaction(store: &dyn Store) {
         1,
         "the failed import changed nothing"
     );
+}
+
+/// Effective permissions are kept between calls; every kind of change must show at once.
+async fn effective_permissions_follow_every_kind_of_change(store: &dyn Store) {
+    const API: &str = "https://effective.example/";
+    store
+        .create_resource_server(&api("api_eff", API))
+        .await
+        .unwrap();
+    store
+        .create_connection(&connection("con_e", "db-effective", vec![]))
+        .await
+        .unwrap();
+    let mut u = user("e1", "e1@example.com", None);
+    u.connection = "db-effective".into();
+    store.create_user(&u, None, None).await.unwrap();
+    let reader = bound_role("rol_effreader0000", "reader", "");
+    let reader = Role {
+        application_id: None,
+        application_type: None,
+        ..reader
+    };
+    store.create_role(&reader).await.unwrap();
+    let read = Permission {
+        resource_server_identifier: API.into(),
+        permission_name: "read:x".into(),
+    };
+    store
+        .add_role_permissions(&reader.id, std::slice::from_ref(&read))
+        .await
+        .unwrap();
+    for (id, name) in [
+        ("grp_eparent", "Parent"),
+        ("grp_echild", "Child"),
+        ("grp_emapped", "Mapped"),
+    ] {
+        store.create_group(&group(id, name)).await.unwrap();
+    }
+    let held = || async {
+        let first = store.effective_permissions("auth0|e1", API).await.unwrap();
+        let again = store.effective_permissions("auth0|e1", API).await.unwrap();
+        assert_eq!(first, again, "a second read gives the same answer");
+        first
+    };
+    let ids = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    assert!(held().await.is_empty());
+    store
+        .add_group_roles("grp_eparent", &ids(&[&reader.id]))
+        .await
+        .unwrap();
+    store
+        .add_group_members("grp_echild", &ids(&["auth0|e1"]))
+        .await
+        .unwrap();
+    assert!(held().await.is_empty(), "Child is not nested yet");
+    store
+        .add_nested_groups("grp_eparent", &ids(&["grp_echild"]))
+        .await
+        .unwrap();
+    assert_eq!(held().await, ["read:x"], "through nesting");
+    store
+        .remove_nested_groups("grp_eparent", &ids(&["grp_echild"]))
+        .await
+        .unwrap();
+    assert!(held().await.is_empty(), "nesting removed");
+    store
+        .add_nested_groups("grp_eparent", &ids(&["grp_emapped"]))
+        .await
+        .unwrap();
+    store
+        .remove_group_roles("grp_eparent", &ids(&[&reader.id]))
+        .await
+        .unwrap();
+    store
+        .assign_user_roles("auth0|e1", &ids(&[&reader.id]))
+        .await
+        .unwrap();
+    assert_eq!(held().await, ["read:x"], "directly");
+    store
+        .remove_role_permissions(&reader.id, std::slice::from_ref(&read))
+        .await
+        .unwrap();
+    assert!(held().await.is_empty(), "permission taken from the role");
+    store
+        .add_role_permissions(&reader.id, std::slice::from_ref(&read))
+        .await
+        .unwrap();
+    assert_eq!(held().await, ["read:x"]);
+    store
+        .remove_user_roles("auth0|e1", &ids(&[&reader.id]))
+        .await
+        .unwrap();
+    assert!(held().await.is_empty(), "role removed");
+    store
+        .add_user_permissions("auth0|e1", std::slice::from_ref(&read))
+        .await
+        .unwrap();
+    assert_eq!(held().await, ["read:x"], "given directly");
+    assert!(store.delete_resource_server("api_eff").await.unwrap());
+    assert!(held().await.is_empty(), "the API is gone");
 }
