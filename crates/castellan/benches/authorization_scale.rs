@@ -6,7 +6,9 @@
 //!   so 10 groups and 11 roles through nesting), against a primary-key user lookup measured
 //!   in the same run;
 //! - token issuance (effective permissions + RS256 signing of the access token) p50 for users
-//!   with 1, 100 and 10,000 effective roles.
+//!   with 1, 100 and 10,000 effective roles: warm (the permissions computed at the current
+//!   authorization generation are kept) and cold (an authorization change just before each
+//!   issuance, outside the timed part, so they are computed again).
 //!
 //! Run: `cargo bench -p castellan --bench authorization_scale`
 
@@ -342,6 +344,10 @@ async fn main() {
     );
 
     let client = store.find_client(ADMIN).await.unwrap().unwrap();
+    let scratch = [castellan_core::model::Permission {
+        resource_server_identifier: api(APIS - 1),
+        permission_name: "perm:0".into(),
+    }];
     let mut p50s = vec![];
     for (label, index) in [
         ("1 role", ONE_ROLE),
@@ -350,38 +356,55 @@ async fn main() {
     ] {
         let user = store.find_user(&user_id(index)).await.unwrap().unwrap();
         let roles = store.effective_roles(&user.user_id).await.unwrap().len();
-        let mut times = Vec::with_capacity(TOKEN_SAMPLES);
         let permissions = store
             .effective_permissions(&user.user_id, &measured)
             .await
             .unwrap()
             .len();
+        let mut warm = Vec::with_capacity(TOKEN_SAMPLES);
+        let mut cold = Vec::with_capacity(TOKEN_SAMPLES);
         for _ in 0..TOKEN_SAMPLES {
-            let started = Instant::now();
-            user_tokens::issue(
-                store,
-                &state.tokens,
-                UserTokenRequest {
-                    client: &client,
-                    user: &user,
-                    audience: Some(&measured),
-                    scope: None,
-                    nonce: None,
-                    grant_type: None,
-                    auth_time: None,
-                    refresh_family: None,
-                },
-            )
-            .await
-            .unwrap();
-            times.push(started.elapsed());
+            for (cache, times) in [(true, &mut warm), (false, &mut cold)] {
+                if !cache {
+                    // Any change to what some user holds starts a new generation.
+                    store
+                        .add_user_permissions(&user_id(0), &scratch)
+                        .await
+                        .unwrap();
+                    store
+                        .remove_user_permissions(&user_id(0), &scratch)
+                        .await
+                        .unwrap();
+                }
+                let started = Instant::now();
+                user_tokens::issue(
+                    store,
+                    &state.tokens,
+                    UserTokenRequest {
+                        client: &client,
+                        user: &user,
+                        audience: Some(&measured),
+                        scope: None,
+                        nonce: None,
+                        grant_type: None,
+                        auth_time: None,
+                        refresh_family: None,
+                    },
+                )
+                .await
+                .unwrap();
+                times.push(started.elapsed());
+            }
         }
-        times.sort();
-        let p50 = percentile(&times, 0.5);
-        p50s.push(p50);
+        warm.sort();
+        cold.sort();
+        let (warm, cold) = (percentile(&warm, 0.5), percentile(&cold, 0.5));
+        p50s.push((warm, cold));
         println!(
-            "token issuance, {label:<13} ({roles} effective roles, {permissions} permissions in the token): p50 {p50:?}  ({:.2}× the 1-role p50)",
-            p50.as_secs_f64() / p50s[0].as_secs_f64()
+            "token issuance, {label:<13} ({roles} effective roles, {permissions} permissions in the token): \
+             warm p50 {warm:?} ({:.2}× 1 role), cold p50 {cold:?} ({:.2}× 1 role)",
+            warm.as_secs_f64() / p50s[0].0.as_secs_f64(),
+            cold.as_secs_f64() / p50s[0].1.as_secs_f64()
         );
     }
 }

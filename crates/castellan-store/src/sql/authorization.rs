@@ -96,6 +96,11 @@ struct PermissionCache {
 const PERMISSION_CACHE_ENTRIES: usize = 100_000;
 
 impl PermissionCache {
+    fn knows(&self, user_id: &str, api: &str) -> bool {
+        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        entries.contains_key(&(user_id.to_string(), api.to_string()))
+    }
+
     fn get(&self, user_id: &str, api: &str, generation: i64) -> Option<Vec<String>> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         entries
@@ -137,32 +142,38 @@ impl AuthorizationStore for SqlStore {
     /// it reads the API's rows instead and tests each against the held roles, so a user with
     /// 10,000 roles costs about what the API's permission rows cost, not 10,000 lookups.
     async fn effective_permissions(&self, user_id: &str, api_identifier: &str) -> StoreResult<Vec<String>> {
-        // Read before computing: a change that lands in between moves the generation past
-        // the one stored with the result, so that result is never served.
-        let generation: i64 = sqlx::query_scalar("SELECT generation FROM authorization_generation WHERE id = 1")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map)?;
-        if let Some(permissions) = self.permissions.get(user_id, api_identifier, generation) {
-            return Ok(permissions);
+        // A user seen before costs one read of the generation; anyone else goes straight to
+        // the computation, which reads the generation in the same statement (one snapshot).
+        if self.permissions.knows(user_id, api_identifier) {
+            let generation: i64 = sqlx::query_scalar("SELECT generation FROM authorization_generation WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map)?;
+            if let Some(permissions) = self.permissions.get(user_id, api_identifier, generation) {
+                return Ok(permissions);
+            }
         }
         let sql = format!(
-            "{EFFECTIVE_ROLES} \
-             SELECT rp.permission_name FROM role_permissions rp \
-             WHERE rp.resource_server_identifier = $2 AND rp.role_id || '' IN (SELECT role_id FROM held_roles) \
-             UNION SELECT permission_name FROM user_permissions WHERE user_id = $1 AND resource_server_identifier = $2 \
-             UNION SELECT p.name FROM role_extension_permissions x \
-             JOIN extension_permissions p ON p.guid = x.permission_guid \
-             WHERE p.application_type = 'resource_server' AND p.application_id = $2 \
-             AND x.role_id IN (SELECT role_id FROM held_roles) \
-             ORDER BY 1"
+            "{EFFECTIVE_ROLES}, \
+             held_permissions(name) AS ( \
+                 SELECT rp.permission_name FROM role_permissions rp \
+                 WHERE rp.resource_server_identifier = $2 AND rp.role_id || '' IN (SELECT role_id FROM held_roles) \
+                 UNION SELECT permission_name FROM user_permissions WHERE user_id = $1 AND resource_server_identifier = $2 \
+                 UNION SELECT p.name FROM role_extension_permissions x \
+                 JOIN extension_permissions p ON p.guid = x.permission_guid \
+                 WHERE p.application_type = 'resource_server' AND p.application_id = $2 \
+                 AND x.role_id IN (SELECT role_id FROM held_roles)) \
+             SELECT g.generation, h.name FROM authorization_generation g LEFT JOIN held_permissions h ON TRUE \
+             WHERE g.id = 1 ORDER BY h.name"
         );
-        let permissions: Vec<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        let rows: Vec<(i64, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
             .bind(api_identifier)
             .fetch_all(&self.pool)
             .await
             .map_err(map)?;
+        let generation = rows.first().map_or(0, |(g, _)| *g);
+        let permissions: Vec<String> = rows.into_iter().filter_map(|(_, name)| name).collect();
         self.permissions.put(user_id, api_identifier, generation, &permissions);
         Ok(permissions)
     }
