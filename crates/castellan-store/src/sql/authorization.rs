@@ -89,8 +89,10 @@ async fn apply_default_grant_once(
 /// for a user with one role and one with 10,000, where computing them does not.
 #[derive(Default)]
 struct PermissionCache {
-    entries: std::sync::Mutex<std::collections::HashMap<(String, String), (i64, Vec<String>)>>,
+    entries: std::sync::Mutex<std::collections::HashMap<UserAndApi, (i64, Vec<String>)>>,
 }
+
+type UserAndApi = (String, String);
 
 /// Beyond this many (user, API) pairs the cache starts over rather than track recency.
 const PERMISSION_CACHE_ENTRIES: usize = 100_000;
