@@ -310,4 +310,19 @@ async fn roles_flow_through_nested_and_mapped_groups_into_the_first_token() {
         .admin(Method::GET, &format!("/users/{encoded}/roles"), None)
         .await;
     assert_eq!(direct, json!([]), "nothing was assigned directly");
+
+    let (status, body) = a
+        .server
+        .admin(Method::DELETE, &format!("/roles/{analyst}"), None)
+        .await;
+    assert_eq!(
+        (status, body["statusCode"].clone()),
+        (StatusCode::CONFLICT, json!(409)),
+        "a role a group holds cannot be deleted: {body}"
+    );
+    let (status, _) = a
+        .server
+        .admin(Method::GET, &format!("/roles/{analyst}"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "and it is still there");
 }
