@@ -10,6 +10,7 @@ type Db = sqlx::Postgres;
 
 include!("common.rs");
 include!("sql/authorization.rs");
+include!("sql/permission_cache.rs");
 include!("sql/groups.rs");
 include!("sql/extension.rs");
 include!("sql/rules.rs");

@@ -12,6 +12,7 @@ type Db = sqlx::Sqlite;
 
 include!("common.rs");
 include!("sql/authorization.rs");
+include!("sql/permission_cache.rs");
 include!("sql/groups.rs");
 include!("sql/extension.rs");
 include!("sql/rules.rs");

@@ -65,6 +65,7 @@ conformance!(
     policy_follows_groups_mappings_and_the_application,
     import_replaces_extension_data_in_one_transaction,
     effective_permissions_follow_every_kind_of_change,
+    what_a_group_grants_follows_its_roles,
 );
 
 fn client(id: &str) -> Client {
@@ -1153,4 +1154,84 @@ async fn effective_permissions_follow_every_kind_of_change(store: &dyn Store) {
     assert_eq!(held().await, ["read:x"], "given directly");
     assert!(store.delete_resource_server("api_eff").await.unwrap());
     assert!(held().await.is_empty(), "the API is gone");
+}
+
+/// What a group's roles grant is kept apart from each user's permissions; both must follow
+/// changes to the group's roles, and another user's changes must not disturb them.
+async fn what_a_group_grants_follows_its_roles(store: &dyn Store) {
+    const API: &str = "https://grants.example/";
+    store
+        .create_resource_server(&api("api_grants", API))
+        .await
+        .unwrap();
+    store
+        .create_connection(&connection("con_g", "db-grants", vec![]))
+        .await
+        .unwrap();
+    for id in ["g1", "g2"] {
+        let mut u = user(id, &format!("{id}@example.com"), None);
+        u.connection = "db-grants".into();
+        store.create_user(&u, None, None).await.unwrap();
+    }
+    let role = Role {
+        application_id: None,
+        application_type: None,
+        ..bound_role("rol_grantsrole000", "granting", "")
+    };
+    store.create_role(&role).await.unwrap();
+    let perm = |name: &str| Permission {
+        resource_server_identifier: API.into(),
+        permission_name: name.into(),
+    };
+    store
+        .add_role_permissions(&role.id, &[perm("read:x")])
+        .await
+        .unwrap();
+    store
+        .create_group(&group("grp_grants", "Grants"))
+        .await
+        .unwrap();
+    store
+        .add_group_roles("grp_grants", std::slice::from_ref(&role.id))
+        .await
+        .unwrap();
+    store
+        .add_group_members("grp_grants", &["auth0|g1".into()])
+        .await
+        .unwrap();
+    let held =
+        |user: &'static str| async move { store.effective_permissions(user, API).await.unwrap() };
+
+    assert_eq!(held("auth0|g1").await, ["read:x"]);
+    store
+        .add_group_members("grp_grants", &["auth0|g2".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        held("auth0|g2").await,
+        ["read:x"],
+        "a second member, from the kept group grant"
+    );
+    assert_eq!(held("auth0|g1").await, ["read:x"]);
+    store
+        .remove_role_permissions(&role.id, &[perm("read:x")])
+        .await
+        .unwrap();
+    store
+        .add_role_permissions(&role.id, &[perm("write:x")])
+        .await
+        .unwrap();
+    assert_eq!(held("auth0|g1").await, ["write:x"], "the role changed");
+    assert_eq!(held("auth0|g2").await, ["write:x"]);
+    store
+        .remove_group_members("grp_grants", &["auth0|g1".into()])
+        .await
+        .unwrap();
+    assert!(held("auth0|g1").await.is_empty(), "no longer a member");
+    assert_eq!(held("auth0|g2").await, ["write:x"]);
+    store
+        .remove_group_roles("grp_grants", std::slice::from_ref(&role.id))
+        .await
+        .unwrap();
+    assert!(held("auth0|g2").await.is_empty(), "the group lost the role");
 }

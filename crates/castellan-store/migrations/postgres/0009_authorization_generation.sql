@@ -1,14 +1,16 @@
--- A counter every change to what users hold moves forward, so a node can keep computed
--- permissions in memory and know, with one read, whether they still hold. Triggers keep it
--- moving whatever code path (API, import, default assignments, cascades) makes the change.
+-- Two counters that changes to what users hold move forward, so a node can keep computed
+-- permissions in memory and know, with one read, whether they still hold. `generation`
+-- moves with changes to what roles and groups grant (shared by many users); `membership`
+-- with changes to who holds which role, group or direct permission. Triggers move them
+-- whatever code path (API, import, default assignments, cascades) makes the change.
 
 CREATE TABLE authorization_generation (
     id INTEGER PRIMARY KEY,
-    generation BIGINT NOT NULL
+    generation BIGINT NOT NULL,
+    membership BIGINT NOT NULL
 );
 
-INSERT INTO authorization_generation (id, generation) VALUES (1, 0);
-
+INSERT INTO authorization_generation (id, generation, membership) VALUES (1, 0, 0);
 
 CREATE FUNCTION move_authorization_generation() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -17,12 +19,13 @@ BEGIN
 END;
 $$;
 
-CREATE TRIGGER user_roles_moves_authorization AFTER INSERT OR UPDATE OR DELETE ON user_roles
-    FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_generation();
-CREATE TRIGGER user_permissions_moves_authorization AFTER INSERT OR UPDATE OR DELETE ON user_permissions
-    FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_generation();
-CREATE TRIGGER group_members_moves_authorization AFTER INSERT OR UPDATE OR DELETE ON group_members
-    FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_generation();
+CREATE FUNCTION move_authorization_membership() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE authorization_generation SET membership = membership + 1 WHERE id = 1;
+    RETURN NULL;
+END;
+$$;
+
 CREATE TRIGGER group_roles_moves_authorization AFTER INSERT OR UPDATE OR DELETE ON group_roles
     FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_generation();
 CREATE TRIGGER group_nesting_moves_authorization AFTER INSERT OR UPDATE OR DELETE ON group_nesting
@@ -35,10 +38,12 @@ CREATE TRIGGER role_extension_permissions_moves_authorization AFTER INSERT OR UP
     FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_generation();
 CREATE TRIGGER extension_permissions_moves_authorization AFTER INSERT OR UPDATE OR DELETE ON extension_permissions
     FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_generation();
-CREATE TRIGGER users_connection_moves_authorization AFTER UPDATE OF connection ON users
-    FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_generation();
-CREATE TRIGGER users_delete_moves_authorization AFTER DELETE ON users
-    FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_generation();
+CREATE TRIGGER user_roles_moves_authorization AFTER INSERT OR UPDATE OR DELETE ON user_roles
+    FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_membership();
+CREATE TRIGGER user_permissions_moves_authorization AFTER INSERT OR UPDATE OR DELETE ON user_permissions
+    FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_membership();
+CREATE TRIGGER group_members_moves_authorization AFTER INSERT OR UPDATE OR DELETE ON group_members
+    FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_membership();
 CREATE TRIGGER groups_rename_moves_authorization AFTER UPDATE OF name ON directory_groups
     FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_generation();
 CREATE TRIGGER groups_delete_moves_authorization AFTER DELETE ON directory_groups
@@ -47,3 +52,7 @@ CREATE TRIGGER roles_delete_moves_authorization AFTER DELETE ON roles
     FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_generation();
 CREATE TRIGGER apis_delete_moves_authorization AFTER DELETE ON resource_servers
     FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_generation();
+CREATE TRIGGER users_connection_moves_authorization AFTER UPDATE OF connection ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_membership();
+CREATE TRIGGER users_delete_moves_authorization AFTER DELETE ON users
+    FOR EACH STATEMENT EXECUTE FUNCTION move_authorization_membership();

@@ -4,15 +4,16 @@
 use castellan_core::model::PermissionSource;
 use castellan_core::store::AuthorizationStore;
 
-/// The ids of the user's roles, direct and through groups: groups the user is a member of,
-/// groups mapped to one of those by name for the user's connection, and every ancestor of
-/// either through nesting. Expects the user id as `$1`.
+/// `member_of`: the groups the user (`$1`) is in: groups they are a member of, groups mapped
+/// to one of those by name for the user's connection, and every ancestor of either through
+/// nesting. `held_roles` adds to it the ids of the user's roles, direct and through those
+/// groups.
 ///
 /// `CROSS JOIN` fixes SQLite's join order (PostgreSQL plans it freely): from the user's few
 /// groups into `group_roles` by key, instead of scanning every group's roles. `held_roles` may
 /// list a role twice (`UNION ALL`): callers only test membership, and skipping the
 /// de-duplication halves the cost for a user with thousands of roles.
-const EFFECTIVE_ROLES: &str = "WITH RECURSIVE \
+const MEMBER_OF: &str = "WITH RECURSIVE \
     direct_groups(group_id) AS (SELECT group_id FROM group_members WHERE user_id = $1), \
     mapped_groups(group_id) AS ( \
         SELECT m.group_id FROM users u \
@@ -23,10 +24,26 @@ const EFFECTIVE_ROLES: &str = "WITH RECURSIVE \
     member_of(group_id) AS ( \
         SELECT group_id FROM direct_groups \
         UNION SELECT group_id FROM mapped_groups \
-        UNION SELECT n.parent_id FROM group_nesting n JOIN member_of c ON n.child_id = c.group_id), \
-    held_roles(role_id) AS ( \
+        UNION SELECT n.parent_id FROM group_nesting n JOIN member_of c ON n.child_id = c.group_id)";
+
+const HELD_ROLES: &str = "held_roles(role_id) AS ( \
         SELECT role_id FROM user_roles WHERE user_id = $1 \
-        UNION ALL SELECT gr.role_id FROM member_of m CROSS JOIN group_roles gr WHERE gr.group_id = m.group_id) ";
+        UNION ALL SELECT gr.role_id FROM member_of m CROSS JOIN group_roles gr WHERE gr.group_id = m.group_id)";
+
+/// The names of the permissions on API `$2` that the roles of `roles` (a CTE) grant.
+/// `rp.role_id || ''` keeps SQLite from looking up each role in `role_permissions`: it reads
+/// the API's rows instead and tests each against the roles, so thousands of roles cost about
+/// what the API's permission rows cost, not thousands of lookups.
+fn granted_by(roles: &str) -> String {
+    format!(
+        "SELECT rp.permission_name FROM role_permissions rp \
+         WHERE rp.resource_server_identifier = $2 AND rp.role_id || '' IN (SELECT role_id FROM {roles}) \
+         UNION SELECT p.name FROM role_extension_permissions x \
+         JOIN extension_permissions p ON p.guid = x.permission_guid \
+         WHERE p.application_type = 'resource_server' AND p.application_id = $2 \
+         AND x.role_id IN (SELECT role_id FROM {roles})"
+    )
+}
 
 /// Inserts the grant's roles and groups (skipping any deleted since they were resolved) and
 /// marks the user's defaults as applied.
@@ -84,43 +101,86 @@ async fn apply_default_grant_once(
     Ok(true)
 }
 
-/// Effective permissions per user and API, computed at an authorization generation and
-/// good while that generation is current: the one-row read that checks it costs the same
-/// for a user with one role and one with 10,000, where computing them does not.
-#[derive(Default)]
-struct PermissionCache {
-    entries: std::sync::Mutex<std::collections::HashMap<UserAndApi, (i64, Vec<String>)>>,
-}
-
-type UserAndApi = (String, String);
-
-/// Beyond this many (user, API) pairs the cache starts over rather than track recency.
-const PERMISSION_CACHE_ENTRIES: usize = 100_000;
-
-impl PermissionCache {
-    fn knows(&self, user_id: &str, api: &str) -> bool {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries.contains_key(&(user_id.to_string(), api.to_string()))
-    }
-
-    fn get(&self, user_id: &str, api: &str, generation: i64) -> Option<Vec<String>> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        entries
-            .get(&(user_id.to_string(), api.to_string()))
-            .filter(|(at, _)| *at == generation)
-            .map(|(_, permissions)| permissions.clone())
-    }
-
-    fn put(&self, user_id: &str, api: &str, generation: i64, permissions: &[String]) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= PERMISSION_CACHE_ENTRIES {
-            entries.clear();
-        }
-        entries.insert((user_id.to_string(), api.to_string()), (generation, permissions.to_vec()));
-    }
-}
-
 impl SqlStore {
+    async fn authorization_counters(&self) -> StoreResult<Counters> {
+        let (generation, membership): (i64, i64) =
+            sqlx::query_as("SELECT generation, membership FROM authorization_generation WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map)?;
+        Ok(Counters { generation, membership })
+    }
+
+    /// In one statement: the counters, the permissions on the API the user holds directly or
+    /// through direct roles, and the groups the user is in.
+    async fn own_permissions_and_groups(
+        &self,
+        user_id: &str,
+        api: &str,
+    ) -> StoreResult<(Counters, std::collections::BTreeSet<String>, Vec<String>)> {
+        let sql = format!(
+            "{MEMBER_OF}, direct_roles(role_id) AS (SELECT role_id FROM user_roles WHERE user_id = $1), \
+             own(name) AS ({} UNION SELECT permission_name FROM user_permissions \
+                 WHERE user_id = $1 AND resource_server_identifier = $2), \
+             items(kind, item) AS (SELECT 'permission', name FROM own UNION ALL SELECT 'group', group_id FROM member_of) \
+             SELECT c.generation, c.membership, i.kind, i.item FROM authorization_generation c \
+             LEFT JOIN items i ON TRUE WHERE c.id = 1",
+            granted_by("direct_roles")
+        );
+        let rows: Vec<(i64, i64, Option<String>, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(api)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        let counters = rows.first().map_or(Counters::default(), |(generation, membership, _, _)| Counters {
+            generation: *generation,
+            membership: *membership,
+        });
+        let mut names = std::collections::BTreeSet::new();
+        let mut groups = Vec::new();
+        for (_, _, kind, item) in rows {
+            match (kind.as_deref(), item) {
+                (Some("permission"), Some(name)) => {
+                    names.insert(name);
+                }
+                (Some("group"), Some(group_id)) => groups.push(group_id),
+                _ => {}
+            }
+        }
+        Ok((counters, names, groups))
+    }
+
+    /// What a group's own roles grant on the API, with the `generation` it was read at.
+    async fn granted_by_group(&self, group_id: &str, api: &str) -> StoreResult<(i64, Vec<String>)> {
+        let sql = format!(
+            "WITH own_roles(role_id) AS (SELECT role_id FROM group_roles WHERE group_id = $1), \
+             granted(name) AS ({}) \
+             SELECT c.generation, g.name FROM authorization_generation c LEFT JOIN granted g ON TRUE \
+             WHERE c.id = 1",
+            granted_by("own_roles")
+        );
+        let rows: Vec<(i64, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(group_id)
+            .bind(api)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        let generation = rows.first().map_or(0, |(g, _)| *g);
+        Ok((generation, rows.into_iter().filter_map(|(_, name)| name).collect()))
+    }
+
+    /// Everything in one query, kept nowhere: for when the counters moved mid-computation.
+    async fn computed_permissions(&self, user_id: &str, api: &str) -> StoreResult<Vec<String>> {
+        let sql = format!(
+            "{MEMBER_OF}, {HELD_ROLES} {} \
+             UNION SELECT permission_name FROM user_permissions WHERE user_id = $1 AND resource_server_identifier = $2 \
+             ORDER BY 1",
+            granted_by("held_roles")
+        );
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(user_id).bind(api).fetch_all(&self.pool).await.map_err(map)
+    }
+
     /// For each reference its id: `sql` takes the reference as `$1` and its lower-cased form
     /// as `$2`.
     async fn resolve_refs(&self, sql: &'static str, refs: &[String]) -> StoreResult<Vec<Option<String>>> {
@@ -144,45 +204,40 @@ impl AuthorizationStore for SqlStore {
     /// it reads the API's rows instead and tests each against the held roles, so a user with
     /// 10,000 roles costs about what the API's permission rows cost, not 10,000 lookups.
     async fn effective_permissions(&self, user_id: &str, api_identifier: &str) -> StoreResult<Vec<String>> {
-        // A user seen before costs one read of the generation; anyone else goes straight to
-        // the computation, which reads the generation in the same statement (one snapshot).
-        if self.permissions.knows(user_id, api_identifier) {
-            let generation: i64 = sqlx::query_scalar("SELECT generation FROM authorization_generation WHERE id = 1")
-                .fetch_one(&self.pool)
-                .await
-                .map_err(map)?;
-            if let Some(permissions) = self.permissions.get(user_id, api_identifier, generation) {
+        let key = (user_id.to_string(), api_identifier.to_string());
+        // A user seen before costs one read of the counters; anyone else goes straight to
+        // the computation, which reads them in the same statement (one snapshot).
+        if self.permissions.users.contains(&key) {
+            let counters = self.authorization_counters().await?;
+            if let Some(permissions) = self.permissions.users.get(&key, counters) {
                 return Ok(permissions);
             }
         }
-        let sql = format!(
-            "{EFFECTIVE_ROLES}, \
-             held_permissions(name) AS ( \
-                 SELECT rp.permission_name FROM role_permissions rp \
-                 WHERE rp.resource_server_identifier = $2 AND rp.role_id || '' IN (SELECT role_id FROM held_roles) \
-                 UNION SELECT permission_name FROM user_permissions WHERE user_id = $1 AND resource_server_identifier = $2 \
-                 UNION SELECT p.name FROM role_extension_permissions x \
-                 JOIN extension_permissions p ON p.guid = x.permission_guid \
-                 WHERE p.application_type = 'resource_server' AND p.application_id = $2 \
-                 AND x.role_id IN (SELECT role_id FROM held_roles)) \
-             SELECT g.generation, h.name FROM authorization_generation g LEFT JOIN held_permissions h ON TRUE \
-             WHERE g.id = 1 ORDER BY h.name"
-        );
-        let rows: Vec<(i64, Option<String>)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .bind(api_identifier)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map)?;
-        let generation = rows.first().map_or(0, |(g, _)| *g);
-        let permissions: Vec<String> = rows.into_iter().filter_map(|(_, name)| name).collect();
-        self.permissions.put(user_id, api_identifier, generation, &permissions);
+        let (counters, mut names, groups) = self.own_permissions_and_groups(user_id, api_identifier).await?;
+        for group_id in groups {
+            let group_key = (group_id, api_identifier.to_string());
+            let granted = match self.permissions.groups.get(&group_key, counters.generation) {
+                Some(granted) => granted,
+                None => {
+                    let (generation, granted) = self.granted_by_group(&group_key.0, api_identifier).await?;
+                    if generation != counters.generation {
+                        // What groups grant changed under us: compute it all at once instead.
+                        return self.computed_permissions(user_id, api_identifier).await;
+                    }
+                    self.permissions.groups.put(group_key, generation, granted.clone());
+                    granted
+                }
+            };
+            names.extend(granted);
+        }
+        let permissions: Vec<String> = names.into_iter().collect();
+        self.permissions.users.put(key, counters, permissions.clone());
         Ok(permissions)
     }
 
     async fn effective_permission_sources(&self, user_id: &str) -> StoreResult<Vec<(Permission, PermissionSource)>> {
         let sql = format!(
-            "{EFFECTIVE_ROLES} \
+            "{MEMBER_OF}, {HELD_ROLES} \
              SELECT rp.resource_server_identifier, rp.permission_name, 'ROLE' AS source_type, r.id AS source_id, \
              r.name AS source_name FROM role_permissions rp JOIN roles r ON r.id = rp.role_id \
              WHERE rp.role_id IN (SELECT role_id FROM held_roles) \
@@ -210,7 +265,7 @@ impl AuthorizationStore for SqlStore {
 
     async fn effective_roles(&self, user_id: &str) -> StoreResult<Vec<Role>> {
         let sql = format!(
-            "{EFFECTIVE_ROLES} SELECT {ROLE_COLUMNS} FROM roles WHERE id IN (SELECT role_id FROM held_roles) \
+            "{MEMBER_OF}, {HELD_ROLES} SELECT {ROLE_COLUMNS} FROM roles WHERE id IN (SELECT role_id FROM held_roles) \
              ORDER BY name_lower, id"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_all(&self.pool).await.map_err(map)?;
