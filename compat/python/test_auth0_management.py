@@ -45,6 +45,8 @@ from auth0.management.core.api_error import ApiError
 from auth0.management.types import PermissionRequestPayload, ResourceServerScope
 
 CONNECTION = "Username-Password-Authentication"
+# The SDK's default of 5 s is too short for a shared CI machine hashing passwords.
+TIMEOUT = 30.0
 PASSWORD = "Correct-Horse-Battery-9"
 # Small pages, so that every listing below spans several of them.
 PER_PAGE = 2
@@ -172,7 +174,7 @@ def main() -> int:
     # 0. The Management API token, and the client.
     def token() -> str:
         granted = GetToken(
-            domain, args.m2m_id, client_secret=args.m2m_secret, protocol=protocol
+            domain, args.m2m_id, client_secret=args.m2m_secret, protocol=protocol, timeout=TIMEOUT
         ).client_credentials(audience=audience)
         claims = jwt.decode(granted["access_token"], options={"verify_signature": False})
         scopes = claims.get("scope", "").split()
@@ -313,7 +315,7 @@ def main() -> int:
 
     # 3. Users: signed up through the Authentication API, and created through the
     # Management API.
-    database = Database(domain, args.app_id, protocol=protocol)
+    database = Database(domain, args.app_id, protocol=protocol, timeout=TIMEOUT)
 
     def signup_users() -> list[str]:
         ids = []
@@ -431,7 +433,7 @@ def main() -> int:
     # of its roles (RBAC on, dialect access_token_authz), and its scope is narrowed to them.
     def rbac_token() -> None:
         tokens = GetToken(
-            domain, args.app_id, client_secret=args.app_secret, protocol=protocol
+            domain, args.app_id, client_secret=args.app_secret, protocol=protocol, timeout=TIMEOUT
         ).login(
             username=f"{tag}-signup-0@example.com",
             password=PASSWORD,

@@ -35,6 +35,8 @@ from auth0.authentication.token_verifier import (
 from auth0.authentication.exceptions import Auth0Error
 
 CONNECTION = "Username-Password-Authentication"
+# The SDK's default of 5 s is too short for a shared CI machine hashing passwords.
+TIMEOUT = 30.0
 PASSWORD = "Correct-Horse-Battery-9"
 
 
@@ -147,9 +149,9 @@ def main() -> int:
 
     steps = Steps()
     email = f"py-{uuid.uuid4().hex[:12]}@example.com"
-    database = Database(domain, args.client_id, protocol=protocol)
+    database = Database(domain, args.client_id, protocol=protocol, timeout=TIMEOUT)
     get_token = GetToken(
-        domain, args.client_id, client_secret=args.client_secret, protocol=protocol
+        domain, args.client_id, client_secret=args.client_secret, protocol=protocol, timeout=TIMEOUT
     )
     verifier = TokenVerifier(
         signature_verifier=AsymmetricSignatureVerifier(jwks_url),
@@ -222,7 +224,7 @@ def main() -> int:
 
     # 3. userinfo with the access token.
     def userinfo() -> None:
-        profile = Users(domain, protocol=protocol).userinfo(tokens["access_token"])
+        profile = Users(domain, protocol=protocol, timeout=TIMEOUT).userinfo(tokens["access_token"])
         subject = jwt.decode(tokens["id_token"], options={"verify_signature": False})["sub"]
         check(profile.get("sub") == subject, f"expected sub {subject!r}, got {profile!r}")
         check(profile.get("email") == email, f"expected email {email!r}, got {profile!r}")
@@ -267,7 +269,7 @@ def main() -> int:
     def revoke() -> None:
         latest = (refreshed or {}).get("refresh_token", tokens["refresh_token"])
         RevokeToken(
-            domain, args.client_id, client_secret=args.client_secret, protocol=protocol
+            domain, args.client_id, client_secret=args.client_secret, protocol=protocol, timeout=TIMEOUT
         ).revoke_refresh_token(latest)
         expect_auth0_error(
             lambda: get_token.refresh_token(latest),
@@ -281,7 +283,7 @@ def main() -> int:
 
     # 6. Client credentials for the machine-to-machine client.
     def client_credentials() -> str:
-        m2m = GetToken(domain, args.m2m_id, client_secret=args.m2m_secret, protocol=protocol)
+        m2m = GetToken(domain, args.m2m_id, client_secret=args.m2m_secret, protocol=protocol, timeout=TIMEOUT)
         granted = m2m.client_credentials(audience=management_audience)
         check(
             "access_token" in granted and granted.get("token_type", "").lower() == "bearer",
@@ -318,7 +320,7 @@ def main() -> int:
     def wrong_secret() -> None:
         expect_auth0_error(
             lambda: GetToken(
-                domain, args.m2m_id, client_secret="wrong-secret", protocol=protocol
+                domain, args.m2m_id, client_secret="wrong-secret", protocol=protocol, timeout=TIMEOUT
             ).client_credentials(audience=management_audience),
             401,
             "invalid_client",
