@@ -107,16 +107,22 @@ pub struct Job {
 
 type Reply = tokio::sync::oneshot::Sender<Result<Outcome, RuleError>>;
 
+struct Request {
+    job: Job,
+    compile_only: bool,
+    reply: Reply,
+}
+
 /// A pool of worker threads, each with its own QuickJS runtime.
 pub struct Sandbox {
-    sender: Mutex<Option<mpsc::Sender<(Job, Reply)>>>,
+    sender: Mutex<Option<mpsc::Sender<Request>>>,
     workers: Vec<thread::JoinHandle<()>>,
 }
 
 impl Sandbox {
     /// Starts `limits.workers` worker threads (at least one).
     pub fn new(limits: Limits) -> Sandbox {
-        let (tx, rx) = mpsc::channel::<(Job, Reply)>();
+        let (tx, rx) = mpsc::channel::<Request>();
         let rx = Arc::new(Mutex::new(rx));
         let workers = (0..limits.workers.max(1))
             .map(|i| {
@@ -137,12 +143,35 @@ impl Sandbox {
 
     /// Runs one job on a worker thread without blocking the async runtime.
     pub async fn run(&self, job: Job) -> Result<Outcome, RuleError> {
+        self.submit(job, false).await
+    }
+
+    /// Compiles a rule without running it: `Err(RuleError::Syntax { line, column, .. })`
+    /// when it does not compile or is not a function (for refusing to save it).
+    pub async fn check(&self, name: &str, source: &str) -> Result<(), RuleError> {
+        let job = Job {
+            name: name.to_owned(),
+            source: source.to_owned(),
+            user: serde_json::Value::Null,
+            context: serde_json::Value::Null,
+        };
+        self.submit(job, true).await.map(|_| ())
+    }
+
+    async fn submit(&self, job: Job, compile_only: bool) -> Result<Outcome, RuleError> {
         let rule = job.name.clone();
         let (reply, answer) = tokio::sync::oneshot::channel();
         let sent = match self.sender.lock() {
             Ok(guard) => guard
                 .as_ref()
-                .map(|tx| tx.send((job, reply)).is_ok())
+                .map(|tx| {
+                    tx.send(Request {
+                        job,
+                        compile_only,
+                        reply,
+                    })
+                    .is_ok()
+                })
                 .unwrap_or(false),
             Err(_) => false,
         };
@@ -181,29 +210,56 @@ impl Drop for Sandbox {
     }
 }
 
-fn worker(limits: Limits, rx: Arc<Mutex<mpsc::Receiver<(Job, Reply)>>>) {
-    let Ok(runtime) = Runtime::new() else {
-        return;
-    };
+fn new_runtime(limits: &Limits, deadline: &Rc<Cell<Instant>>) -> Option<Runtime> {
+    let runtime = Runtime::new().ok()?;
     runtime.set_memory_limit(limits.memory_bytes);
     runtime.set_max_stack_size(limits.stack_bytes);
-    let deadline = Rc::new(Cell::new(Instant::now() + limits.per_rule));
-    let handler_deadline = Rc::clone(&deadline);
+    let handler_deadline = Rc::clone(deadline);
     runtime.set_interrupt_handler(Some(Box::new(move || {
         Instant::now() >= handler_deadline.get()
     })));
+    Some(runtime)
+}
+
+fn worker(limits: Limits, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
+    let deadline = Rc::new(Cell::new(Instant::now() + limits.per_rule));
+    let Some(mut runtime) = new_runtime(&limits, &deadline) else {
+        return;
+    };
     loop {
         let next = match rx.lock() {
             Ok(guard) => guard.recv(),
             Err(_) => return,
         };
-        let Ok((job, reply)) = next else {
+        let Ok(request) = next else {
             return;
         };
         deadline.set(Instant::now() + limits.per_rule);
-        let result = run_job(&runtime, &limits, &deadline, job);
-        runtime.run_gc();
-        let _ = reply.send(result);
+        let rule = request.job.name.clone();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_job(
+                &runtime,
+                &limits,
+                &deadline,
+                request.job,
+                request.compile_only,
+            )
+        }));
+        match result {
+            Ok(result) => {
+                runtime.run_gc();
+                let _ = request.reply.send(result);
+            }
+            Err(_) => {
+                // A bug on our side: answer, and continue on a fresh runtime. The old one
+                // is leaked rather than dropped, as its state is unknown.
+                let _ = request.reply.send(Err(RuleError::Unavailable { rule }));
+                let Some(fresh) = new_runtime(&limits, &deadline) else {
+                    return;
+                };
+                std::mem::forget(std::mem::replace(&mut runtime, fresh));
+            }
+        }
     }
 }
 
@@ -231,6 +287,7 @@ fn run_job(
     limits: &Limits,
     deadline: &Cell<Instant>,
     job: Job,
+    compile_only: bool,
 ) -> Result<Outcome, RuleError> {
     let rule = job.name.clone();
     let out_of_memory = || RuleError::OutOfMemory { rule: rule.clone() };
@@ -259,6 +316,13 @@ fn run_job(
             },
             Err(e) => return Err(classify(deadline, &rule, e, true)),
         };
+        if compile_only {
+            *called.borrow_mut() = Some(Called::Ok(Outcome {
+                user: serde_json::Value::Null,
+                context: serde_json::Value::Null,
+            }));
+            return Ok(());
+        }
         let user = to_js(&ctx, &job.user).map_err(|_| out_of_memory())?;
         let context_value = to_js(&ctx, &job.context).map_err(|_| out_of_memory())?;
         let callback =

@@ -278,3 +278,24 @@ async fn syntax_error_has_line_and_column() {
     assert!(matches!(err, RuleError::Syntax { .. }), "{err:?}");
     still_works(&sandbox).await;
 }
+
+#[tokio::test]
+async fn check_compiles_without_running() {
+    let sandbox = sandbox();
+    sandbox
+        .check("ok", "function (u, c, cb) { while (true) {} }")
+        .await
+        .unwrap();
+    match sandbox.check("bad", "function (u, c, cb) {\n}}").await {
+        Err(RuleError::Syntax { rule, line, .. }) => {
+            assert_eq!(rule, "bad");
+            assert_eq!(line, 2);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(
+        sandbox.check("empty", "").await,
+        Err(RuleError::Syntax { .. })
+    ));
+    still_works(&sandbox).await;
+}
