@@ -492,8 +492,12 @@ fn classify(
         CaughtError::Error(e) => (e.to_string(), None, None, None, None),
     };
     let oom_message = message.contains("out of memory");
-    let not_an_error = matches!(error, CaughtError::Value(ref v) if v.is_null());
-    if oom_message || not_an_error {
+    // When QuickJS runs out of memory while allocating the exception itself, the exception
+    // is `null`. QuickJS frees the garbage by reference counting as the stack unwinds, so
+    // memory use afterwards cannot tell this apart from a rule's own `throw null`: both
+    // are reported as out of memory.
+    let null_exception = matches!(error, CaughtError::Value(ref v) if v.is_null());
+    if oom_message || null_exception {
         return RuleError::OutOfMemory { rule };
     }
     if compiling && name.as_deref() == Some("SyntaxError") {

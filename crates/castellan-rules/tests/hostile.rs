@@ -299,3 +299,38 @@ async fn check_compiles_without_running() {
     ));
     still_works(&sandbox).await;
 }
+
+#[tokio::test]
+async fn throwing_non_errors_is_a_throw() {
+    let sandbox = sandbox();
+    match run(&sandbox, "function (u, c, cb) { throw 'plain text'; }")
+        .await
+        .unwrap_err()
+    {
+        RuleError::Threw { message, .. } => assert_eq!(message, "plain text"),
+        other => panic!("unexpected {other:?}"),
+    }
+    // Indistinguishable from an out-of-memory error raised while allocating the exception.
+    let err = run(&sandbox, "function (u, c, cb) { throw null; }")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        RuleError::OutOfMemory {
+            rule: "hostile".into()
+        }
+    );
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn string_doubling_is_contained() {
+    let sandbox = sandbox();
+    let src = "function (u, c, cb) { var s = 'x'; while (true) { s = s + s; } }";
+    let err = run(&sandbox, src).await.unwrap_err();
+    assert!(
+        matches!(err, RuleError::OutOfMemory { .. } | RuleError::Threw { .. }),
+        "{err:?}"
+    );
+    still_works(&sandbox).await;
+}
