@@ -330,13 +330,25 @@ fn run_job(
         let call = rule_fn
             .call::<_, Value>((user, context_value, callback))
             .catch(&ctx);
-        if let Err(e) = call {
-            if called.borrow().is_some() {
-                return Ok(());
+        match call {
+            Err(e) => {
+                if called.borrow().is_some() {
+                    return Ok(());
+                }
+                Err(classify(deadline, &rule, e, false))
             }
-            return Err(classify(deadline, &rule, e, false));
+            Ok(returned) if returned.is_promise() => {
+                // An async rule: a rejection before calling back is reported as a throw.
+                let on_reject = make_on_reject(&ctx, Rc::clone(&called), rule.clone())
+                    .map_err(|_| out_of_memory())?;
+                let watch: Function = ctx.eval(WATCH).map_err(|_| out_of_memory())?;
+                watch
+                    .call::<_, ()>((returned, on_reject))
+                    .map_err(|_| out_of_memory())?;
+                Ok(())
+            }
+            Ok(_) => Ok(()),
         }
-        Ok(())
     });
     if let Err(e) = result {
         // The runtime is locked inside `with`, so memory is checked here: an exception
@@ -386,6 +398,36 @@ fn make_callback<'js>(
             *slot.borrow_mut() = Some(result);
         },
     )
+}
+
+/// Attaches a rejection handler to the promise an async rule returned.
+const WATCH: &str = "(function (p, f) { Promise.prototype.then.call(p, undefined, f); })";
+
+fn make_on_reject<'js>(
+    ctx: &Ctx<'js>,
+    slot: Rc<RefCell<Option<Called>>>,
+    rule: String,
+) -> rquickjs::Result<Function<'js>> {
+    Function::new(ctx.clone(), move |reason: Opt<Value<'js>>| {
+        if slot.borrow().is_some() {
+            return;
+        }
+        let (message, stack) = match reason.0 {
+            Some(v) => match v.as_object() {
+                Some(obj) => (
+                    get_string(obj, "message").unwrap_or_else(|| value_to_string(&v)),
+                    get_string(obj, "stack"),
+                ),
+                None => (value_to_string(&v), None),
+            },
+            None => ("undefined".into(), None),
+        };
+        *slot.borrow_mut() = Some(Called::Err(RuleError::Threw {
+            rule: rule.clone(),
+            message,
+            stack,
+        }));
+    })
 }
 
 fn to_js<'js>(ctx: &Ctx<'js>, value: &serde_json::Value) -> rquickjs::Result<Value<'js>> {

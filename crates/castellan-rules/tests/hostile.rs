@@ -334,3 +334,42 @@ async fn string_doubling_is_contained() {
     );
     still_works(&sandbox).await;
 }
+
+#[tokio::test]
+async fn endless_promise_chain_times_out() {
+    let sandbox = sandbox();
+    let src = "function (u, c, cb) { (function again() { Promise.resolve().then(again); })(); }";
+    let err = run(&sandbox, src).await.unwrap_err();
+    assert_eq!(
+        err,
+        RuleError::TimedOut {
+            rule: "hostile".into()
+        }
+    );
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn async_function_rule_calls_back_after_await() {
+    let sandbox = sandbox();
+    let src = "async function (u, c, cb) { u.v = await Promise.resolve(7); cb(null, u, c); }";
+    let outcome = run(&sandbox, src).await.unwrap();
+    assert_eq!(outcome.user["v"], json!(7));
+    let src = "async function (u, c, cb) { await null; throw new Error('rejected'); }";
+    match run(&sandbox, src).await.unwrap_err() {
+        RuleError::Threw { rule, message, .. } => {
+            assert_eq!(rule, "hostile");
+            assert_eq!(message, "rejected");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let src = "async function (u, c, cb) { await null; }";
+    let err = run(&sandbox, src).await.unwrap_err();
+    assert_eq!(
+        err,
+        RuleError::NeverCalledBack {
+            rule: "hostile".into()
+        }
+    );
+    still_works(&sandbox).await;
+}
