@@ -15,7 +15,15 @@
 //! - No file system, no process, no network: the context has only the ECMAScript
 //!   intrinsics; `require(name)` throws `Error("module '<name>' is not available")` and
 //!   `process` is undefined.
-//! - Scripts are compiled per run (not yet cached by content hash).
+//! - Scripts are compiled per run, not cached: QuickJS can only reload bytecode through
+//!   `unsafe Module::load`, which the workspace's `unsafe_code = "forbid"` rules out, and a
+//!   compiled `Function` is tied to the context it was compiled in.
+//!
+//! Callback contract: the first `callback(...)` wins and later calls are ignored (as in
+//! Auth0), even if the rule then throws or loops. Promise jobs are drained after the rule
+//! returns, so a rule that calls back from a `.then` or after `await` works; a rule with
+//! nothing left to run and no callback fails at once with [`RuleError::NeverCalledBack`]
+//! instead of waiting for the deadline. There are no timers (`setTimeout` is undefined).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
