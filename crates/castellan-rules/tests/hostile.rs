@@ -1,0 +1,375 @@
+//! Hostile scripts: each is contained, and a normal rule still runs afterwards.
+
+use std::time::{Duration, Instant};
+
+use castellan_rules::{Limits, RuleError, Sandbox};
+use serde_json::json;
+
+const NORMAL: &str =
+    "function (user, context, callback) { user.ok = true; callback(null, user, context); }";
+
+fn sandbox() -> Sandbox {
+    Sandbox::new(Limits {
+        workers: 1,
+        memory_bytes: 8 * 1024 * 1024,
+        stack_bytes: 256 * 1024,
+        per_rule: Duration::from_millis(200),
+    })
+}
+
+async fn still_works(sandbox: &Sandbox) {
+    let outcome = sandbox
+        .run_rule("normal", NORMAL, json!({"user_id": "auth0|1"}), json!({}))
+        .await
+        .expect("a normal rule runs after a hostile one");
+    assert_eq!(outcome.user, json!({"user_id": "auth0|1", "ok": true}));
+    assert_eq!(outcome.context, json!({}));
+}
+
+async fn run(sandbox: &Sandbox, source: &str) -> Result<castellan_rules::Outcome, RuleError> {
+    sandbox
+        .run_rule(
+            "hostile",
+            source,
+            json!({"user_id": "auth0|1"}),
+            json!({"clientID": "c"}),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn infinite_loop_times_out() {
+    let sandbox = sandbox();
+    let start = Instant::now();
+    let err = run(&sandbox, "function (u, c, cb) { while (true) {} }")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        RuleError::TimedOut {
+            rule: "hostile".into()
+        }
+    );
+    assert!(start.elapsed() < Duration::from_secs(2));
+    assert!(err.to_string().contains("hostile"));
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn infinite_loop_inside_try_catch_times_out() {
+    let sandbox = sandbox();
+    let src = "function (u, c, cb) { while (true) { try { while (true) {} } catch (e) {} } }";
+    let err = run(&sandbox, src).await.unwrap_err();
+    assert_eq!(
+        err,
+        RuleError::TimedOut {
+            rule: "hostile".into()
+        }
+    );
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn allocation_bomb_is_out_of_memory() {
+    let sandbox = sandbox();
+    let src = "function (u, c, cb) { var a = []; while (true) { a.push({ x: 'xxxxxxxxxxxxxxxx' + a.length }); } }";
+    let err = run(&sandbox, src).await.unwrap_err();
+    assert_eq!(
+        err,
+        RuleError::OutOfMemory {
+            rule: "hostile".into()
+        }
+    );
+    assert!(err.to_string().contains("out of memory"));
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn big_typed_array_is_out_of_memory() {
+    let sandbox = sandbox();
+    let err = run(
+        &sandbox,
+        "function (u, c, cb) { var a = new Uint8Array(1 << 30); cb(null, u, c); }",
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err,
+        RuleError::OutOfMemory {
+            rule: "hostile".into()
+        }
+    );
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn unbounded_recursion_throws() {
+    let sandbox = sandbox();
+    let src = "function (u, c, cb) { function f(n) { return f(n + 1) + 1; } f(0); }";
+    match run(&sandbox, src).await.unwrap_err() {
+        RuleError::Threw { rule, message, .. } => {
+            assert_eq!(rule, "hostile");
+            assert!(message.contains("stack"), "{message}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn never_calling_back_is_reported_without_waiting_for_the_deadline() {
+    let sandbox = sandbox();
+    let start = Instant::now();
+    let err = run(&sandbox, "function (u, c, cb) { u.x = 1; }")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        RuleError::NeverCalledBack {
+            rule: "hostile".into()
+        }
+    );
+    assert!(start.elapsed() < Duration::from_millis(150));
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn calling_back_twice_keeps_the_first_result() {
+    let sandbox = sandbox();
+    let src = "function (u, c, cb) { u.n = 1; cb(null, u, c); u.n = 2; cb(null, u, c); cb(new Error('late')); throw new Error('later'); }";
+    let outcome = run(&sandbox, src).await.unwrap();
+    assert_eq!(outcome.user["n"], json!(1));
+    let src = "function (u, c, cb) { cb(new UnauthorizedError('first')); cb(null, u, c); }";
+    let err = run(&sandbox, src).await.unwrap_err();
+    assert_eq!(
+        err,
+        RuleError::Denied {
+            rule: "hostile".into(),
+            message: "first".into()
+        }
+    );
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn async_callback_from_a_promise_is_honoured() {
+    let sandbox = sandbox();
+    let src = "function (u, c, cb) { Promise.resolve(5).then(function (v) { u.v = v; cb(null, u, c); }); }";
+    let outcome = run(&sandbox, src).await.unwrap();
+    assert_eq!(outcome.user["v"], json!(5));
+}
+
+#[tokio::test]
+async fn prototype_tampering_does_not_break_the_outcome() {
+    let sandbox = sandbox();
+    let src = "function (u, c, cb) { Object.prototype.x = 1; Array.prototype.y = 2; u.__proto__ = null; c.__proto__ = null; u.tags = ['a']; cb(null, u, c); }";
+    let outcome = run(&sandbox, src).await.unwrap();
+    assert_eq!(outcome.user, json!({"user_id": "auth0|1", "tags": ["a"]}));
+    assert_eq!(outcome.context, json!({"clientID": "c"}));
+    // The tampering does not leak into the next run (fresh context per run).
+    let src =
+        "function (u, c, cb) { u.leak = ({}).x === undefined ? 'no' : 'yes'; cb(null, u, c); }";
+    let outcome = run(&sandbox, src).await.unwrap();
+    assert_eq!(outcome.user["leak"], json!("no"));
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn global_does_not_leak_between_runs() {
+    let sandbox = sandbox();
+    let src = "function (u, c, cb) { global.seen = (global.seen || 0) + 1; u.seen = global.seen; JSON.stringify = null; cb(null, u, c); }";
+    for _ in 0..2 {
+        let outcome = run(&sandbox, src).await.unwrap();
+        assert_eq!(outcome.user["seen"], json!(1));
+    }
+}
+
+#[tokio::test]
+async fn require_names_the_module() {
+    let sandbox = sandbox();
+    match run(
+        &sandbox,
+        "function (u, c, cb) { var fs = require('fs'); cb(null, u, c); }",
+    )
+    .await
+    .unwrap_err()
+    {
+        RuleError::Threw { message, .. } => {
+            assert_eq!(message, "module 'fs' is not available")
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn no_process_no_network() {
+    let sandbox = sandbox();
+    let src = "function (u, c, cb) { u.p = typeof process; u.f = typeof fetch; u.x = typeof XMLHttpRequest; u.s = typeof setTimeout; cb(null, u, c); }";
+    let outcome = run(&sandbox, src).await.unwrap();
+    for key in ["p", "f", "x", "s"] {
+        assert_eq!(outcome.user[key], json!("undefined"), "{key}");
+    }
+}
+
+#[tokio::test]
+async fn unauthorized_error_is_denied_with_the_message() {
+    let sandbox = sandbox();
+    let src = "function (u, c, cb) { return cb(new UnauthorizedError('Access denied: email not verified')); }";
+    let err = run(&sandbox, src).await.unwrap_err();
+    assert_eq!(
+        err,
+        RuleError::Denied {
+            rule: "hostile".into(),
+            message: "Access denied: email not verified".into()
+        }
+    );
+    assert!(err.to_string().contains("hostile"));
+    let err = run(&sandbox, "function (u, c, cb) { cb(new Error('nope')); }")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        RuleError::Failed {
+            rule: "hostile".into(),
+            message: "nope".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn thrown_error_has_message_and_stack() {
+    let sandbox = sandbox();
+    let err = run(&sandbox, "function rule(u, c, cb) {\n  null.x;\n}")
+        .await
+        .unwrap_err();
+    match err {
+        RuleError::Threw {
+            rule,
+            message,
+            stack,
+        } => {
+            assert_eq!(rule, "hostile");
+            assert!(message.contains("null"), "{message}");
+            assert!(stack.unwrap_or_default().contains("rule"));
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn syntax_error_has_line_and_column() {
+    let sandbox = sandbox();
+    let src = "function (u, c, cb) {\n  var x = ;\n  cb(null, u, c);\n}";
+    match run(&sandbox, src).await.unwrap_err() {
+        RuleError::Syntax {
+            rule,
+            line,
+            column,
+            message,
+        } => {
+            assert_eq!(rule, "hostile");
+            assert_eq!(line, 2, "{message}");
+            assert!((9..=11).contains(&column), "column {column}: {message}");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let err = run(&sandbox, "42").await.unwrap_err();
+    assert!(matches!(err, RuleError::Syntax { .. }), "{err:?}");
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn check_compiles_without_running() {
+    let sandbox = sandbox();
+    sandbox
+        .check("ok", "function (u, c, cb) { while (true) {} }")
+        .await
+        .unwrap();
+    match sandbox.check("bad", "function (u, c, cb) {\n}}").await {
+        Err(RuleError::Syntax { rule, line, .. }) => {
+            assert_eq!(rule, "bad");
+            assert_eq!(line, 2);
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    assert!(matches!(
+        sandbox.check("empty", "").await,
+        Err(RuleError::Syntax { .. })
+    ));
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn throwing_non_errors_is_a_throw() {
+    let sandbox = sandbox();
+    match run(&sandbox, "function (u, c, cb) { throw 'plain text'; }")
+        .await
+        .unwrap_err()
+    {
+        RuleError::Threw { message, .. } => assert_eq!(message, "plain text"),
+        other => panic!("unexpected {other:?}"),
+    }
+    // Indistinguishable from an out-of-memory error raised while allocating the exception.
+    let err = run(&sandbox, "function (u, c, cb) { throw null; }")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        RuleError::OutOfMemory {
+            rule: "hostile".into()
+        }
+    );
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn string_doubling_is_contained() {
+    let sandbox = sandbox();
+    let src = "function (u, c, cb) { var s = 'x'; while (true) { s = s + s; } }";
+    let err = run(&sandbox, src).await.unwrap_err();
+    assert!(
+        matches!(err, RuleError::OutOfMemory { .. } | RuleError::Threw { .. }),
+        "{err:?}"
+    );
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn endless_promise_chain_times_out() {
+    let sandbox = sandbox();
+    let src = "function (u, c, cb) { (function again() { Promise.resolve().then(again); })(); }";
+    let err = run(&sandbox, src).await.unwrap_err();
+    assert_eq!(
+        err,
+        RuleError::TimedOut {
+            rule: "hostile".into()
+        }
+    );
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn async_function_rule_calls_back_after_await() {
+    let sandbox = sandbox();
+    let src = "async function (u, c, cb) { u.v = await Promise.resolve(7); cb(null, u, c); }";
+    let outcome = run(&sandbox, src).await.unwrap();
+    assert_eq!(outcome.user["v"], json!(7));
+    let src = "async function (u, c, cb) { await null; throw new Error('rejected'); }";
+    match run(&sandbox, src).await.unwrap_err() {
+        RuleError::Threw { rule, message, .. } => {
+            assert_eq!(rule, "hostile");
+            assert_eq!(message, "rejected");
+        }
+        other => panic!("unexpected {other:?}"),
+    }
+    let src = "async function (u, c, cb) { await null; }";
+    let err = run(&sandbox, src).await.unwrap_err();
+    assert_eq!(
+        err,
+        RuleError::NeverCalledBack {
+            rule: "hostile".into()
+        }
+    );
+    still_works(&sandbox).await;
+}
