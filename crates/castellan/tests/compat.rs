@@ -73,6 +73,12 @@ fn require_installed() {
     );
 }
 
+/// `--name=value` in one argument: a generated secret may start with `-`, which a parser
+/// would take for the next option if it came as a separate argument.
+fn flag(name: &str, value: &str) -> String {
+    format!("--{name}={value}")
+}
+
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -340,17 +346,20 @@ async fn real_client_libraries_work_against_the_real_binary() {
         .arg(compat("python/test_auth0_python.py"))
         .env("PYTHONPATH", compat(".python"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .args(["--base", &server.base])
-        .args(["--client-id", &py_id, "--client-secret", &py_secret])
-        .args(["--m2m-id", &m2m_id, "--m2m-secret", &m2m_secret]);
+        .arg(flag("base", &server.base))
+        .arg(flag("client-id", &py_id))
+        .arg(flag("client-secret", &py_secret))
+        .arg(flag("m2m-id", &m2m_id))
+        .arg(flag("m2m-secret", &m2m_secret));
     let python = run_script("auth0-python", python).await;
 
     let mut node = Command::new("node");
     node.arg(compat("node/test_openid_client.mjs"))
-        .args(["--base", &server.base])
-        .args(["--redirect-uri", &callback])
-        .args(["--spa-id", &spa_id])
-        .args(["--web-id", &web_id, "--web-secret", &web_secret]);
+        .arg(flag("base", &server.base))
+        .arg(flag("redirect-uri", &callback))
+        .arg(flag("spa-id", &spa_id))
+        .arg(flag("web-id", &web_id))
+        .arg(flag("web-secret", &web_secret));
     let node = run_script("openid-client", node).await;
 
     let mut python_management = Command::new("python3");
@@ -358,17 +367,20 @@ async fn real_client_libraries_work_against_the_real_binary() {
         .arg(compat("python/test_auth0_management.py"))
         .env("PYTHONPATH", compat(".python"))
         .env("PYTHONDONTWRITEBYTECODE", "1")
-        .args(["--base", &server.base])
-        .args(["--app-id", &py_id, "--app-secret", &py_secret])
-        .args(["--m2m-id", &mgmt_id, "--m2m-secret", &mgmt_secret]);
+        .arg(flag("base", &server.base))
+        .arg(flag("app-id", &py_id))
+        .arg(flag("app-secret", &py_secret))
+        .arg(flag("m2m-id", &mgmt_id))
+        .arg(flag("m2m-secret", &mgmt_secret));
     let python_management = run_script("auth0-python management", python_management).await;
 
     let mut node_management = Command::new("node");
     node_management
         .arg(compat("node/test_auth0_node.mjs"))
-        .args(["--base", &server.base])
-        .args(["--app-id", &py_id])
-        .args(["--m2m-id", &mgmt_id, "--m2m-secret", &mgmt_secret]);
+        .arg(flag("base", &server.base))
+        .arg(flag("app-id", &py_id))
+        .arg(flag("m2m-id", &mgmt_id))
+        .arg(flag("m2m-secret", &mgmt_secret));
     let node_management = run_script("auth0 (node) management", node_management).await;
 
     // Every library always runs, and a failure shows every output and the server's log.
