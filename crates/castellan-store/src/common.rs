@@ -135,6 +135,45 @@ impl SqlStore {
         let n: i64 = sqlx::query_scalar(sql).fetch_one(&self.pool).await.map_err(map)?;
         Ok(n as u64)
     }
+
+    /// One page of `sql` (which takes the key as `$1` and `LIMIT $2 OFFSET $3`) and the
+    /// total `count_sql` gives for that key.
+    async fn page_by_key<T>(
+        &self,
+        sql: String,
+        count_sql: &'static str,
+        key: &str,
+        page: PageRequest,
+        row: fn(&DbRow) -> StoreResult<T>,
+    ) -> StoreResult<Page<T>> {
+        let (lim, off) = limit(page);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(key)
+            .bind(lim)
+            .bind(off)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(Page {
+            items: rows.iter().map(row).collect::<StoreResult<_>>()?,
+            total: self.count(count_sql, key).await?,
+        })
+    }
+
+    async fn count(&self, sql: &'static str, key: &str) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(sql).bind(key).fetch_one(&self.pool).await.map_err(map)?;
+        Ok(n as u64)
+    }
+
+    /// Runs `sql` (binding `$1` = `key`, `$2` = each of `values`) once per value, in one
+    /// transaction.
+    async fn for_each_in_tx(&self, sql: &'static str, key: &str, values: &[String]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        for value in values {
+            sqlx::query(sql).bind(key).bind(value).execute(&mut *tx).await.map_err(map)?;
+        }
+        tx.commit().await.map_err(map)
+    }
 }
 
 /// An update that touched no row names a record that does not exist.
@@ -1435,6 +1474,8 @@ fn permission_from_row(row: &DbRow) -> StoreResult<Permission> {
 }
 
 const ROLE_COLUMNS: &str = "id, guid, name, description, application_id, application_type, created_at";
+/// The same columns of `roles` aliased as `r`.
+const ROLE_COLUMNS_R: &str = "r.id, r.guid, r.name, r.description, r.application_id, r.application_type, r.created_at";
 
 #[async_trait::async_trait]
 impl RoleStore for SqlStore {
@@ -1541,105 +1582,67 @@ impl RoleStore for SqlStore {
     }
 
     async fn list_role_permissions(&self, role_id: &str, page: PageRequest) -> StoreResult<Page<Permission>> {
-        let (lim, off) = limit(page);
-        let rows = sqlx::query(
+        self.page_by_key(
             "SELECT resource_server_identifier, permission_name FROM role_permissions WHERE role_id = $1 \
-             ORDER BY resource_server_identifier, permission_name LIMIT $2 OFFSET $3",
+             ORDER BY resource_server_identifier, permission_name LIMIT $2 OFFSET $3"
+                .into(),
+            "SELECT COUNT(*) FROM role_permissions WHERE role_id = $1",
+            role_id,
+            page,
+            permission_from_row,
         )
-        .bind(role_id)
-        .bind(lim)
-        .bind(off)
-        .fetch_all(&self.pool)
         .await
-        .map_err(map)?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM role_permissions WHERE role_id = $1")
-            .bind(role_id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(Page { items: rows.iter().map(permission_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
     }
 
     async fn assign_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
-        for role_id in role_ids {
-            sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(user_id)
-                .bind(role_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(map)?;
-        }
-        tx.commit().await.map_err(map)
+        self.for_each_in_tx(
+            "INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            user_id,
+            role_ids,
+        )
+        .await
     }
 
     async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
-        for role_id in role_ids {
-            sqlx::query("DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2")
-                .bind(user_id)
-                .bind(role_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(map)?;
-        }
-        tx.commit().await.map_err(map)
+        self.for_each_in_tx("DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2", user_id, role_ids).await
     }
 
     async fn list_user_roles(&self, user_id: &str, page: PageRequest) -> StoreResult<Page<Role>> {
-        let (lim, off) = limit(page);
-        let rows = sqlx::query(
-            "SELECT r.id, r.guid, r.name, r.description, r.application_id, r.application_type, r.created_at \
-             FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1 \
-             ORDER BY r.name_lower, r.id LIMIT $2 OFFSET $3",
+        self.page_by_key(
+            format!(
+                "SELECT {ROLE_COLUMNS_R} FROM user_roles ur JOIN roles r ON r.id = ur.role_id WHERE ur.user_id = $1 \
+                 ORDER BY r.name_lower, r.id LIMIT $2 OFFSET $3"
+            ),
+            "SELECT COUNT(*) FROM user_roles WHERE user_id = $1",
+            user_id,
+            page,
+            role_from_row,
         )
-        .bind(user_id)
-        .bind(lim)
-        .bind(off)
-        .fetch_all(&self.pool)
         .await
-        .map_err(map)?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_roles WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(Page { items: rows.iter().map(role_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
     }
 
     async fn list_role_users(&self, role_id: &str, page: PageRequest) -> StoreResult<Page<User>> {
-        let (lim, off) = limit(page);
         let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "SELECT {columns} FROM user_roles ur JOIN users u ON u.user_id = ur.user_id WHERE ur.role_id = $1 \
-             ORDER BY u.user_id LIMIT $2 OFFSET $3"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(role_id)
-            .bind(lim)
-            .bind(off)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map)?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM user_roles WHERE role_id = $1")
-            .bind(role_id)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(Page { items: rows.iter().map(user_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+        self.page_by_key(
+            format!(
+                "SELECT {columns} FROM user_roles ur JOIN users u ON u.user_id = ur.user_id WHERE ur.role_id = $1 \
+                 ORDER BY u.user_id LIMIT $2 OFFSET $3"
+            ),
+            "SELECT COUNT(*) FROM user_roles WHERE role_id = $1",
+            role_id,
+            page,
+            user_from_row,
+        )
+        .await
     }
 
     async fn add_role_users(&self, role_id: &str, user_ids: &[String]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
-        for user_id in user_ids {
-            sqlx::query("INSERT INTO user_roles (user_id, role_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
-                .bind(user_id)
-                .bind(role_id)
-                .execute(&mut *tx)
-                .await
-                .map_err(map)?;
-        }
-        tx.commit().await.map_err(map)
+        self.for_each_in_tx(
+            "INSERT INTO user_roles (user_id, role_id) VALUES ($2, $1) ON CONFLICT DO NOTHING",
+            role_id,
+            user_ids,
+        )
+        .await
     }
 }
 

@@ -5,7 +5,6 @@ use castellan_core::model::{GrantedRole, Group, GroupMapping, GroupRecord, Neste
 use castellan_core::store::GroupStore;
 
 const GROUP_COLUMNS: &str = "g.id, g.guid, g.name, g.description, g.created_at";
-const ROLE_COLUMNS_R: &str = "r.id, r.guid, r.name, r.description, r.application_id, r.application_type, r.created_at";
 
 fn group_from_row(row: &DbRow) -> StoreResult<Group> {
     Ok(Group {
@@ -55,21 +54,6 @@ impl SqlStore {
     async fn roles_where(&self, sql: String, key: &str) -> StoreResult<Vec<Role>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key).fetch_all(&self.pool).await.map_err(map)?;
         rows.iter().map(role_from_row).collect()
-    }
-
-    /// Runs `sql` (binding `$1` = `key`, `$2` = each of `values`) once per value, in one
-    /// transaction.
-    async fn for_each_in_tx(&self, sql: &'static str, key: &str, values: &[String]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
-        for value in values {
-            sqlx::query(sql).bind(key).bind(value).execute(&mut *tx).await.map_err(map)?;
-        }
-        tx.commit().await.map_err(map)
-    }
-
-    async fn count(&self, sql: &'static str, key: &str) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar(sql).bind(key).fetch_one(&self.pool).await.map_err(map)?;
-        Ok(n as u64)
     }
 }
 
@@ -266,23 +250,18 @@ impl GroupStore for SqlStore {
     }
 
     async fn list_group_members(&self, group_id: &str, page: PageRequest) -> StoreResult<Page<User>> {
-        let (lim, off) = limit(page);
         let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
-        let sql = format!(
-            "SELECT {columns} FROM users u JOIN group_members m ON m.user_id = u.user_id WHERE m.group_id = $1 \
-             ORDER BY u.user_id LIMIT $2 OFFSET $3"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(group_id)
-            .bind(lim)
-            .bind(off)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(Page {
-            items: rows.iter().map(user_from_row).collect::<StoreResult<_>>()?,
-            total: self.count("SELECT COUNT(*) FROM group_members WHERE group_id = $1", group_id).await?,
-        })
+        self.page_by_key(
+            format!(
+                "SELECT {columns} FROM users u JOIN group_members m ON m.user_id = u.user_id WHERE m.group_id = $1 \
+                 ORDER BY u.user_id LIMIT $2 OFFSET $3"
+            ),
+            "SELECT COUNT(*) FROM group_members WHERE group_id = $1",
+            group_id,
+            page,
+            user_from_row,
+        )
+        .await
     }
 
     async fn list_nested_group_members(&self, group_id: &str, page: PageRequest) -> StoreResult<Page<NestedMember>> {
@@ -330,22 +309,17 @@ impl GroupStore for SqlStore {
     }
 
     async fn list_group_roles(&self, group_id: &str, page: PageRequest) -> StoreResult<Page<Role>> {
-        let (lim, off) = limit(page);
-        let sql = format!(
-            "SELECT {ROLE_COLUMNS_R} FROM roles r JOIN group_roles gr ON gr.role_id = r.id WHERE gr.group_id = $1 \
-             ORDER BY r.name_lower, r.id LIMIT $2 OFFSET $3"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(group_id)
-            .bind(lim)
-            .bind(off)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(Page {
-            items: rows.iter().map(role_from_row).collect::<StoreResult<_>>()?,
-            total: self.count("SELECT COUNT(*) FROM group_roles WHERE group_id = $1", group_id).await?,
-        })
+        self.page_by_key(
+            format!(
+                "SELECT {ROLE_COLUMNS_R} FROM roles r JOIN group_roles gr ON gr.role_id = r.id WHERE gr.group_id = $1 \
+                 ORDER BY r.name_lower, r.id LIMIT $2 OFFSET $3"
+            ),
+            "SELECT COUNT(*) FROM group_roles WHERE group_id = $1",
+            group_id,
+            page,
+            role_from_row,
+        )
+        .await
     }
 
     async fn roles_of_group_and_ancestors(&self, group_id: &str) -> StoreResult<Vec<GrantedRole>> {
@@ -434,22 +408,17 @@ impl GroupStore for SqlStore {
     }
 
     async fn list_user_groups(&self, user_id: &str, page: PageRequest) -> StoreResult<Page<Group>> {
-        let (lim, off) = limit(page);
-        let sql = format!(
-            "SELECT {GROUP_COLUMNS} FROM directory_groups g JOIN group_members m ON m.group_id = g.id \
-             WHERE m.user_id = $1 ORDER BY g.name_lower, g.id LIMIT $2 OFFSET $3"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(user_id)
-            .bind(lim)
-            .bind(off)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(Page {
-            items: rows.iter().map(group_from_row).collect::<StoreResult<_>>()?,
-            total: self.count("SELECT COUNT(*) FROM group_members WHERE user_id = $1", user_id).await?,
-        })
+        self.page_by_key(
+            format!(
+                "SELECT {GROUP_COLUMNS} FROM directory_groups g JOIN group_members m ON m.group_id = g.id \
+                 WHERE m.user_id = $1 ORDER BY g.name_lower, g.id LIMIT $2 OFFSET $3"
+            ),
+            "SELECT COUNT(*) FROM group_members WHERE user_id = $1",
+            user_id,
+            page,
+            group_from_row,
+        )
+        .await
     }
 
     async fn user_groups_with_ancestors(&self, user_id: &str) -> StoreResult<Vec<Group>> {
