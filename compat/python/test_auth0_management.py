@@ -29,10 +29,7 @@ checks that do not depend on a failed one still run, and the script exits 1 if a
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import traceback
 import uuid
 from collections import Counter
 from urllib.parse import urlsplit
@@ -44,21 +41,14 @@ from auth0.management import Auth0
 from auth0.management.core.api_error import ApiError
 from auth0.management.types import PermissionRequestPayload, ResourceServerScope
 
+from checks import CheckFailed, Steps, arguments, check
+
 CONNECTION = "Username-Password-Authentication"
 # The SDK's default of 5 s is too short for a shared CI machine hashing passwords.
 TIMEOUT = 30.0
 PASSWORD = "Correct-Horse-Battery-9"
 # Small pages, so that every listing below spans several of them.
 PER_PAGE = 2
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(condition: bool, message: str) -> None:
-    if not condition:
-        raise CheckFailed(message)
 
 
 def ok(message: str) -> None:
@@ -107,68 +97,31 @@ def items(pager) -> list:
     return [item for page in pages(pager) for item in page]
 
 
-def arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-
-    def option(name: str, env: str, help: str) -> None:
-        parser.add_argument(name, default=os.environ.get(env), help=f"{help} (or ${env})")
-
-    option("--base", "CASTELLAN_BASE", "server base URL, http://127.0.0.1:PORT")
-    option("--app-id", "CASTELLAN_APP_ID", "application allowed to sign users up")
-    option("--app-secret", "CASTELLAN_APP_SECRET", "that application's secret")
-    option("--m2m-id", "CASTELLAN_MGMT_M2M_ID", "machine-to-machine client id")
-    option("--m2m-secret", "CASTELLAN_MGMT_M2M_SECRET", "machine-to-machine client secret")
-    args = parser.parse_args()
-    missing = [k for k, v in vars(args).items() if not v]
-    if missing:
-        parser.error("missing: " + ", ".join(missing))
-    args.base = args.base.rstrip("/")
-    return args
+def sdk_error(e: Exception) -> str | None:
+    """The Management layer's HTTP errors in one line: status and body."""
+    if isinstance(e, ApiError):
+        return f"the SDK raised {type(e).__name__}: status {e.status_code}, body {e.body!r}"
+    return None
 
 
-class Steps:
-    """Runs the checks in order; a failed step is reported and the independent ones still
-    run, while a step that later ones need (`needed=True`) stops the run."""
-
-    def __init__(self) -> None:
-        self.failed: list[str] = []
-
-    def run(self, name: str, step, needed: bool = False):
-        try:
-            return step()
-        except CheckFailed as e:
-            print(f"FAIL {name}: {e}", flush=True)
-        except ApiError as e:
-            print(
-                f"FAIL {name}: the SDK raised {type(e).__name__}: "
-                f"status {e.status_code}, body {e.body!r}",
-                flush=True,
-            )
-        except Exception as e:
-            print(f"FAIL {name}: unexpected {type(e).__name__}: {e}", flush=True)
-            traceback.print_exc(file=sys.stdout)
-        self.failed.append(name)
-        if needed:
-            raise SystemExit(self.finish())
-        return None
-
-    def finish(self) -> int:
-        if self.failed:
-            print(f"auth0-python management: {len(self.failed)} failed: {', '.join(self.failed)}")
-            return 1
-        print("auth0-python management: all checks passed")
-        return 0
+OPTIONS = [
+    ("--base", "CASTELLAN_BASE", "server base URL, http://127.0.0.1:PORT"),
+    ("--app-id", "CASTELLAN_APP_ID", "application allowed to sign users up"),
+    ("--app-secret", "CASTELLAN_APP_SECRET", "that application's secret"),
+    ("--m2m-id", "CASTELLAN_MGMT_M2M_ID", "machine-to-machine client id"),
+    ("--m2m-secret", "CASTELLAN_MGMT_M2M_SECRET", "machine-to-machine client secret"),
+]
 
 
 def main() -> int:
-    args = arguments()
+    args = arguments(__doc__.splitlines()[0], OPTIONS)
     url = urlsplit(args.base)
     domain, protocol = url.netloc, url.scheme
     # What the SDKs build from a domain, https even for a plain-http server.
     audience = f"https://{domain}/api/v2/"
     print(f"auth0-python {auth0.__version__} (management layer) against {args.base}", flush=True)
 
-    steps = Steps()
+    steps = Steps("auth0-python management", explain=sdk_error)
     tag = uuid.uuid4().hex[:10]
 
     # 0. The Management API token, and the client.

@@ -17,10 +17,7 @@ checks that do not depend on a failed one still run, and the script exits 1 if a
 
 from __future__ import annotations
 
-import argparse
-import os
 import sys
-import traceback
 import uuid
 from urllib.parse import urlsplit
 
@@ -34,19 +31,12 @@ from auth0.authentication.token_verifier import (
 )
 from auth0.authentication.exceptions import Auth0Error
 
+from checks import CheckFailed, Steps, arguments, check
+
 CONNECTION = "Username-Password-Authentication"
 # The SDK's default of 5 s is too short for a shared CI machine hashing passwords.
 TIMEOUT = 30.0
 PASSWORD = "Correct-Horse-Battery-9"
-
-
-class CheckFailed(Exception):
-    pass
-
-
-def check(condition: bool, message: str) -> None:
-    if not condition:
-        raise CheckFailed(message)
 
 
 def expect_auth0_error(call, status: int, code: str, what: str) -> Auth0Error:
@@ -90,55 +80,17 @@ def verify_id_token(verifier: TokenVerifier, token: str, jwks_url: str) -> dict:
         raise CheckFailed(explain(e, token, jwks_url, "TokenVerifier.verify")) from e
 
 
-def arguments() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-
-    def option(name: str, env: str, help: str) -> None:
-        parser.add_argument(name, default=os.environ.get(env), help=f"{help} (or ${env})")
-
-    option("--base", "CASTELLAN_BASE", "server base URL, http://127.0.0.1:PORT")
-    option("--client-id", "CASTELLAN_CLIENT_ID", "web application client id")
-    option("--client-secret", "CASTELLAN_CLIENT_SECRET", "web application client secret")
-    option("--m2m-id", "CASTELLAN_M2M_ID", "machine-to-machine client id")
-    option("--m2m-secret", "CASTELLAN_M2M_SECRET", "machine-to-machine client secret")
-    args = parser.parse_args()
-    missing = [k for k, v in vars(args).items() if not v]
-    if missing:
-        parser.error("missing: " + ", ".join(missing))
-    args.base = args.base.rstrip("/")
-    return args
-
-
-class Steps:
-    """Runs the checks in order; a failed step is reported and the independent ones still
-    run, while a step that later ones need (`needed=True`) stops the run."""
-
-    def __init__(self) -> None:
-        self.failed: list[str] = []
-
-    def run(self, name: str, step, needed: bool = False):
-        try:
-            return step()
-        except CheckFailed as e:
-            print(f"FAIL {name}: {e}", flush=True)
-        except Exception as e:
-            print(f"FAIL {name}: unexpected {type(e).__name__}: {e}", flush=True)
-            traceback.print_exc(file=sys.stdout)
-        self.failed.append(name)
-        if needed:
-            raise SystemExit(self.finish())
-        return None
-
-    def finish(self) -> int:
-        if self.failed:
-            print(f"auth0-python: {len(self.failed)} failed: {', '.join(self.failed)}")
-            return 1
-        print("auth0-python: all checks passed")
-        return 0
+OPTIONS = [
+    ("--base", "CASTELLAN_BASE", "server base URL, http://127.0.0.1:PORT"),
+    ("--client-id", "CASTELLAN_CLIENT_ID", "web application client id"),
+    ("--client-secret", "CASTELLAN_CLIENT_SECRET", "web application client secret"),
+    ("--m2m-id", "CASTELLAN_M2M_ID", "machine-to-machine client id"),
+    ("--m2m-secret", "CASTELLAN_M2M_SECRET", "machine-to-machine client secret"),
+]
 
 
 def main() -> int:
-    args = arguments()
+    args = arguments(__doc__.splitlines()[0], OPTIONS)
     url = urlsplit(args.base)
     # As documented for local servers: a bare host:port as the domain, and protocol="http".
     domain, protocol = url.netloc, url.scheme
@@ -147,7 +99,7 @@ def main() -> int:
     management_audience = f"{args.base}/api/v2/"
     print(f"auth0-python {auth0.__version__} against {args.base}", flush=True)
 
-    steps = Steps()
+    steps = Steps("auth0-python")
     email = f"py-{uuid.uuid4().hex[:12]}@example.com"
     database = Database(domain, args.client_id, protocol=protocol, timeout=TIMEOUT)
     get_token = GetToken(
