@@ -2,7 +2,7 @@
 
 use std::time::{Duration, Instant};
 
-use castellan_rules::{Limits, RuleError, Sandbox};
+use castellan_rules::{Limits, Sandbox, ScriptError, ScriptKind};
 use serde_json::json;
 
 const NORMAL: &str =
@@ -14,6 +14,7 @@ fn sandbox() -> Sandbox {
         memory_bytes: 8 * 1024 * 1024,
         stack_bytes: 256 * 1024,
         per_rule: Duration::from_millis(200),
+        per_login: Duration::from_secs(2),
     })
 }
 
@@ -26,7 +27,7 @@ async fn still_works(sandbox: &Sandbox) {
     assert_eq!(outcome.context, json!({}));
 }
 
-async fn run(sandbox: &Sandbox, source: &str) -> Result<castellan_rules::Outcome, RuleError> {
+async fn run(sandbox: &Sandbox, source: &str) -> Result<castellan_rules::RuleOutcome, ScriptError> {
     sandbox
         .run_rule(
             "hostile",
@@ -46,8 +47,8 @@ async fn infinite_loop_times_out() {
         .unwrap_err();
     assert_eq!(
         err,
-        RuleError::TimedOut {
-            rule: "hostile".into()
+        ScriptError::TimedOut {
+            script: "hostile".into()
         }
     );
     assert!(start.elapsed() < Duration::from_secs(2));
@@ -62,8 +63,8 @@ async fn infinite_loop_inside_try_catch_times_out() {
     let err = run(&sandbox, src).await.unwrap_err();
     assert_eq!(
         err,
-        RuleError::TimedOut {
-            rule: "hostile".into()
+        ScriptError::TimedOut {
+            script: "hostile".into()
         }
     );
     still_works(&sandbox).await;
@@ -76,8 +77,8 @@ async fn allocation_bomb_is_out_of_memory() {
     let err = run(&sandbox, src).await.unwrap_err();
     assert_eq!(
         err,
-        RuleError::OutOfMemory {
-            rule: "hostile".into()
+        ScriptError::OutOfMemory {
+            script: "hostile".into()
         }
     );
     assert!(err.to_string().contains("out of memory"));
@@ -95,8 +96,8 @@ async fn big_typed_array_is_out_of_memory() {
     .unwrap_err();
     assert_eq!(
         err,
-        RuleError::OutOfMemory {
-            rule: "hostile".into()
+        ScriptError::OutOfMemory {
+            script: "hostile".into()
         }
     );
     still_works(&sandbox).await;
@@ -107,7 +108,11 @@ async fn unbounded_recursion_throws() {
     let sandbox = sandbox();
     let src = "function (u, c, cb) { function f(n) { return f(n + 1) + 1; } f(0); }";
     match run(&sandbox, src).await.unwrap_err() {
-        RuleError::Threw { rule, message, .. } => {
+        ScriptError::Threw {
+            script: rule,
+            message,
+            ..
+        } => {
             assert_eq!(rule, "hostile");
             assert!(message.contains("stack"), "{message}");
         }
@@ -125,8 +130,8 @@ async fn never_calling_back_is_reported_without_waiting_for_the_deadline() {
         .unwrap_err();
     assert_eq!(
         err,
-        RuleError::NeverCalledBack {
-            rule: "hostile".into()
+        ScriptError::NeverCalledBack {
+            script: "hostile".into()
         }
     );
     assert!(start.elapsed() < Duration::from_millis(150));
@@ -143,8 +148,8 @@ async fn calling_back_twice_keeps_the_first_result() {
     let err = run(&sandbox, src).await.unwrap_err();
     assert_eq!(
         err,
-        RuleError::Denied {
-            rule: "hostile".into(),
+        ScriptError::Denied {
+            script: "hostile".into(),
             message: "first".into()
         }
     );
@@ -194,7 +199,7 @@ async fn require_names_the_module() {
     .await
     .unwrap_err()
     {
-        RuleError::Threw { message, .. } => {
+        ScriptError::Threw { message, .. } => {
             assert_eq!(message, "module 'fs' is not available")
         }
         other => panic!("unexpected {other:?}"),
@@ -219,8 +224,8 @@ async fn unauthorized_error_is_denied_with_the_message() {
     let err = run(&sandbox, src).await.unwrap_err();
     assert_eq!(
         err,
-        RuleError::Denied {
-            rule: "hostile".into(),
+        ScriptError::Denied {
+            script: "hostile".into(),
             message: "Access denied: email not verified".into()
         }
     );
@@ -230,8 +235,8 @@ async fn unauthorized_error_is_denied_with_the_message() {
         .unwrap_err();
     assert_eq!(
         err,
-        RuleError::Failed {
-            rule: "hostile".into(),
+        ScriptError::Failed {
+            script: "hostile".into(),
             message: "nope".into()
         }
     );
@@ -244,8 +249,8 @@ async fn thrown_error_has_message_and_stack() {
         .await
         .unwrap_err();
     match err {
-        RuleError::Threw {
-            rule,
+        ScriptError::Threw {
+            script: rule,
             message,
             stack,
         } => {
@@ -262,8 +267,8 @@ async fn syntax_error_has_line_and_column() {
     let sandbox = sandbox();
     let src = "function (u, c, cb) {\n  var x = ;\n  cb(null, u, c);\n}";
     match run(&sandbox, src).await.unwrap_err() {
-        RuleError::Syntax {
-            rule,
+        ScriptError::Syntax {
+            script: rule,
             line,
             column,
             message,
@@ -275,7 +280,7 @@ async fn syntax_error_has_line_and_column() {
         other => panic!("unexpected {other:?}"),
     }
     let err = run(&sandbox, "42").await.unwrap_err();
-    assert!(matches!(err, RuleError::Syntax { .. }), "{err:?}");
+    assert!(matches!(err, ScriptError::Syntax { .. }), "{err:?}");
     still_works(&sandbox).await;
 }
 
@@ -283,19 +288,28 @@ async fn syntax_error_has_line_and_column() {
 async fn check_compiles_without_running() {
     let sandbox = sandbox();
     sandbox
-        .check("ok", "function (u, c, cb) { while (true) {} }")
+        .check(
+            ScriptKind::Rule,
+            "ok",
+            "function (u, c, cb) { while (true) {} }",
+        )
         .await
         .unwrap();
-    match sandbox.check("bad", "function (u, c, cb) {\n}}").await {
-        Err(RuleError::Syntax { rule, line, .. }) => {
+    match sandbox
+        .check(ScriptKind::Rule, "bad", "function (u, c, cb) {\n}}")
+        .await
+    {
+        Err(ScriptError::Syntax {
+            script: rule, line, ..
+        }) => {
             assert_eq!(rule, "bad");
             assert_eq!(line, 2);
         }
         other => panic!("unexpected {other:?}"),
     }
     assert!(matches!(
-        sandbox.check("empty", "").await,
-        Err(RuleError::Syntax { .. })
+        sandbox.check(ScriptKind::Rule, "empty", "").await,
+        Err(ScriptError::Syntax { .. })
     ));
     still_works(&sandbox).await;
 }
@@ -307,7 +321,7 @@ async fn throwing_non_errors_is_a_throw() {
         .await
         .unwrap_err()
     {
-        RuleError::Threw { message, .. } => assert_eq!(message, "plain text"),
+        ScriptError::Threw { message, .. } => assert_eq!(message, "plain text"),
         other => panic!("unexpected {other:?}"),
     }
     // Indistinguishable from an out-of-memory error raised while allocating the exception.
@@ -316,8 +330,8 @@ async fn throwing_non_errors_is_a_throw() {
         .unwrap_err();
     assert_eq!(
         err,
-        RuleError::OutOfMemory {
-            rule: "hostile".into()
+        ScriptError::OutOfMemory {
+            script: "hostile".into()
         }
     );
     still_works(&sandbox).await;
@@ -329,7 +343,10 @@ async fn string_doubling_is_contained() {
     let src = "function (u, c, cb) { var s = 'x'; while (true) { s = s + s; } }";
     let err = run(&sandbox, src).await.unwrap_err();
     assert!(
-        matches!(err, RuleError::OutOfMemory { .. } | RuleError::Threw { .. }),
+        matches!(
+            err,
+            ScriptError::OutOfMemory { .. } | ScriptError::Threw { .. }
+        ),
         "{err:?}"
     );
     still_works(&sandbox).await;
@@ -342,8 +359,8 @@ async fn endless_promise_chain_times_out() {
     let err = run(&sandbox, src).await.unwrap_err();
     assert_eq!(
         err,
-        RuleError::TimedOut {
-            rule: "hostile".into()
+        ScriptError::TimedOut {
+            script: "hostile".into()
         }
     );
     still_works(&sandbox).await;
@@ -357,7 +374,11 @@ async fn async_function_rule_calls_back_after_await() {
     assert_eq!(outcome.user["v"], json!(7));
     let src = "async function (u, c, cb) { await null; throw new Error('rejected'); }";
     match run(&sandbox, src).await.unwrap_err() {
-        RuleError::Threw { rule, message, .. } => {
+        ScriptError::Threw {
+            script: rule,
+            message,
+            ..
+        } => {
             assert_eq!(rule, "hostile");
             assert_eq!(message, "rejected");
         }
@@ -367,8 +388,8 @@ async fn async_function_rule_calls_back_after_await() {
     let err = run(&sandbox, src).await.unwrap_err();
     assert_eq!(
         err,
-        RuleError::NeverCalledBack {
-            rule: "hostile".into()
+        ScriptError::NeverCalledBack {
+            script: "hostile".into()
         }
     );
     still_works(&sandbox).await;

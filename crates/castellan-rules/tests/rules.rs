@@ -12,6 +12,7 @@ fn sandbox() -> Sandbox {
         memory_bytes: 8 * 1024 * 1024,
         stack_bytes: 256 * 1024,
         per_rule: Duration::from_millis(500),
+        per_login: Duration::from_secs(5),
     })
 }
 

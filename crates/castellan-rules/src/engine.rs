@@ -1,0 +1,533 @@
+//! Running scripts inside one worker's runtime: compiling, calling with JSON in and out,
+//! draining promise jobs, and turning what went wrong into a [`ScriptError`].
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::time::Instant;
+
+use rquickjs::prelude::Opt;
+use rquickjs::{
+    CatchResultExt, CaughtError, Context, Ctx, Function, Object, Persistent, Runtime, Value,
+};
+
+use crate::effects::{self, Recorder};
+use crate::pool::{Answer, Command};
+use crate::{ActionOutcome, Limits, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger};
+
+const PRELUDE: &str = include_str!("prelude.js");
+
+/// Attaches handlers to a promise a script returned, immune to a tampered `then`.
+const WATCH: &str = "(function (p, ok, ko) { Promise.prototype.then.call(p, ok, ko); })";
+
+/// Both wrappers add exactly one line before the source, so positions shift by one.
+fn rule_wrapper(source: &str) -> String {
+    format!("(\n{source}\n)")
+}
+
+fn action_wrapper(source: &str) -> String {
+    format!("(function (exports, module, require) {{\n{source}\n}})")
+}
+
+/// How a script ended, as seen by the host functions.
+type Slot = Rc<RefCell<Option<Result<(), ScriptError>>>>;
+
+pub(crate) fn check(
+    runtime: &Runtime,
+    deadline: &Cell<Instant>,
+    kind: ScriptKind,
+    name: &str,
+    source: &str,
+) -> Result<(), ScriptError> {
+    let context = Context::full(runtime).map_err(|_| out_of_memory(name))?;
+    context.with(|ctx| {
+        let wrapped = match kind {
+            ScriptKind::Rule => rule_wrapper(source),
+            ScriptKind::Action => action_wrapper(source),
+        };
+        compile(&ctx, deadline, name, wrapped).map(|_| ())
+    })
+}
+
+fn compile<'js>(
+    ctx: &Ctx<'js>,
+    deadline: &Cell<Instant>,
+    name: &str,
+    wrapped: String,
+) -> Result<Function<'js>, ScriptError> {
+    match ctx.eval::<Value, _>(wrapped).catch(ctx) {
+        Ok(v) => v.into_function().ok_or_else(|| ScriptError::Syntax {
+            script: name.to_owned(),
+            line: 1,
+            column: 1,
+            message: "the script is not a function".into(),
+        }),
+        Err(e) => Err(classify(deadline, name, e, true)),
+    }
+}
+
+/// The prelude's helpers, kept across the scripts of a session.
+struct Helpers {
+    decorate: Persistent<Function<'static>>,
+    action_api: Persistent<Function<'static>>,
+}
+
+fn install(ctx: &Ctx<'_>, recorder: &Rc<RefCell<Recorder>>, setup: &Setup) -> Option<Helpers> {
+    let prelude: Function = ctx.eval(PRELUDE).ok()?;
+    let sink = Rc::clone(recorder);
+    let record = Function::new(ctx.clone(), move |kind: String, payload: String| {
+        sink.borrow_mut().record(&kind, &payload);
+    })
+    .ok()?;
+    let sink = Rc::clone(recorder);
+    let log = Function::new(ctx.clone(), move |level: String, text: String| {
+        sink.borrow_mut().log(&level, &text);
+    })
+    .ok()?;
+    let settings = serde_json::json!({
+        "configuration": setup.configuration,
+        "domain": setup.domain,
+    });
+    let settings = to_js(ctx, &settings).ok()?;
+    let helpers: Object = prelude.call((record, log, settings)).ok()?;
+    Some(Helpers {
+        decorate: Persistent::save(ctx, helpers.get::<_, Function>("decorate").ok()?),
+        action_api: Persistent::save(ctx, helpers.get::<_, Function>("actionApi").ok()?),
+    })
+}
+
+/// Serves one log-in: a fresh context, then its scripts in order until the caller drops
+/// the session or the log-in's deadline passes.
+pub(crate) fn serve_session(
+    runtime: &Runtime,
+    limits: &Limits,
+    deadline: &Cell<Instant>,
+    setup: &Setup,
+    commands: &mpsc::Receiver<Command>,
+) {
+    let login_ends = Instant::now() + limits.per_login;
+    deadline.set((Instant::now() + limits.per_rule).min(login_ends));
+    let Ok(context) = Context::full(runtime) else {
+        return;
+    };
+    let recorder = Rc::new(RefCell::new(Recorder::default()));
+    let Some(helpers) = context.with(|ctx| install(&ctx, &recorder, setup)) else {
+        return;
+    };
+    while let Ok(command) =
+        commands.recv_timeout(login_ends.saturating_duration_since(Instant::now()))
+    {
+        deadline.set((Instant::now() + limits.per_rule).min(login_ends));
+        let run = Run {
+            runtime,
+            limits,
+            deadline,
+            context: &context,
+            recorder: &recorder,
+            helpers: &helpers,
+        };
+        match command {
+            Command::Rule {
+                name,
+                source,
+                user,
+                context: rule_context,
+                reply,
+            } => {
+                let result = run.rule(&name, &source, &user, &rule_context);
+                let logs = recorder.borrow_mut().take_logs();
+                let _ = reply.send(Answer { result, logs });
+            }
+            Command::Action {
+                name,
+                source,
+                trigger,
+                event,
+                reply,
+            } => {
+                let result = run.action(&name, &source, trigger, &event);
+                let logs = recorder.borrow_mut().take_logs();
+                let _ = reply.send(Answer { result, logs });
+            }
+        }
+    }
+    // Persistent handles must go before the context they point into.
+    drop(helpers);
+    drop(context);
+}
+
+/// One script's run inside a session.
+struct Run<'a> {
+    runtime: &'a Runtime,
+    limits: &'a Limits,
+    deadline: &'a Cell<Instant>,
+    context: &'a Context,
+    recorder: &'a Rc<RefCell<Recorder>>,
+    helpers: &'a Helpers,
+}
+
+impl Run<'_> {
+    fn rule(
+        &self,
+        name: &str,
+        source: &str,
+        user: &serde_json::Value,
+        rule_context: &serde_json::Value,
+    ) -> Result<RuleOutcome, ScriptError> {
+        self.recorder.borrow_mut().script = name.to_owned();
+        let slot: Slot = Rc::new(RefCell::new(None));
+        let returned: Rc<RefCell<Option<(serde_json::Value, serde_json::Value)>>> =
+            Rc::new(RefCell::new(None));
+        let started = self.context.with(|ctx| -> Result<(), ScriptError> {
+            let oom = || out_of_memory(name);
+            let rule = compile(&ctx, self.deadline, name, rule_wrapper(source))?;
+            let user = to_js(&ctx, user).map_err(|_| oom())?;
+            let decorate = self
+                .helpers
+                .decorate
+                .clone()
+                .restore(&ctx)
+                .map_err(|_| oom())?;
+            let rule_context: Value = decorate
+                .call((to_js(&ctx, rule_context).map_err(|_| oom())?,))
+                .map_err(|_| oom())?;
+            let callback = rule_callback(&ctx, Rc::clone(&slot), Rc::clone(&returned), name)
+                .map_err(|_| oom())?;
+            let call = rule
+                .call::<_, Value>((user, rule_context, callback))
+                .catch(&ctx);
+            match call {
+                Err(_) if slot.borrow().is_some() => Ok(()),
+                Err(e) => Err(classify(self.deadline, name, e, false)),
+                // An async rule: a rejection before calling back is reported as a throw.
+                Ok(value) if value.is_promise() => watch(&ctx, value, &slot, name, false),
+                Ok(_) => Ok(()),
+            }
+        });
+        self.finish(name, started, &slot)?;
+        let effects = self.take_effects(name)?;
+        let (user, context) = returned.borrow_mut().take().unwrap_or_default();
+        Ok(RuleOutcome {
+            user,
+            context,
+            effects,
+        })
+    }
+
+    fn action(
+        &self,
+        name: &str,
+        source: &str,
+        trigger: Trigger,
+        event: &serde_json::Value,
+    ) -> Result<ActionOutcome, ScriptError> {
+        self.recorder.borrow_mut().script = name.to_owned();
+        let slot: Slot = Rc::new(RefCell::new(None));
+        let started = self.context.with(|ctx| -> Result<(), ScriptError> {
+            let oom = || out_of_memory(name);
+            let body = compile(&ctx, self.deadline, name, action_wrapper(source))?;
+            let module = Object::new(ctx.clone()).map_err(|_| oom())?;
+            let exports = Object::new(ctx.clone()).map_err(|_| oom())?;
+            module.set("exports", exports.clone()).map_err(|_| oom())?;
+            let require: Value = ctx.globals().get("require").map_err(|_| oom())?;
+            if let Err(e) = body
+                .call::<_, Value>((exports, module.clone(), require))
+                .catch(&ctx)
+            {
+                return Err(classify(self.deadline, name, e, false));
+            }
+            let handler = module
+                .get::<_, Object>("exports")
+                .ok()
+                .and_then(|exports| exports.get::<_, Function>(trigger.handler()).ok())
+                .ok_or_else(|| ScriptError::Failed {
+                    script: name.to_owned(),
+                    message: format!("the action does not export {}", trigger.handler()),
+                })?;
+            let event = to_js(&ctx, event).map_err(|_| oom())?;
+            let action_api = self
+                .helpers
+                .action_api
+                .clone()
+                .restore(&ctx)
+                .map_err(|_| oom())?;
+            let api: Value = action_api.call((trigger.id(),)).map_err(|_| oom())?;
+            match handler.call::<_, Value>((event, api)).catch(&ctx) {
+                Err(e) => Err(classify(self.deadline, name, e, false)),
+                Ok(value) if value.is_promise() => watch(&ctx, value, &slot, name, true),
+                Ok(_) => {
+                    *slot.borrow_mut() = Some(Ok(()));
+                    Ok(())
+                }
+            }
+        });
+        self.finish(name, started, &slot)?;
+        Ok(ActionOutcome {
+            effects: self.take_effects(name)?,
+        })
+    }
+
+    /// Runs promise jobs until the script has finished, and says how it finished.
+    fn finish(
+        &self,
+        name: &str,
+        started: Result<(), ScriptError>,
+        slot: &Slot,
+    ) -> Result<(), ScriptError> {
+        if let Err(e) = started {
+            self.recorder.borrow_mut().take_effects();
+            // The runtime is locked inside `with`, so memory is checked here: an exception
+            // raised under memory pressure is often not the out-of-memory error itself.
+            let pressure = matches!(e, ScriptError::Threw { .. } | ScriptError::Syntax { .. })
+                && near_limit(self.runtime, self.limits);
+            return Err(if pressure { out_of_memory(name) } else { e });
+        }
+        let timed_out = || ScriptError::TimedOut {
+            script: name.to_owned(),
+        };
+        while slot.borrow().is_none() && self.runtime.is_job_pending() {
+            if Instant::now() >= self.deadline.get() {
+                return Err(timed_out());
+            }
+            if self.runtime.execute_pending_job().is_err() && slot.borrow().is_none() {
+                if Instant::now() >= self.deadline.get() {
+                    return Err(timed_out());
+                }
+                if near_limit(self.runtime, self.limits) {
+                    return Err(out_of_memory(name));
+                }
+            }
+        }
+        let finished = slot.borrow_mut().take();
+        finished.unwrap_or_else(|| {
+            Err(ScriptError::NeverCalledBack {
+                script: name.to_owned(),
+            })
+        })
+    }
+
+    fn take_effects(&self, name: &str) -> Result<Vec<crate::Effect>, ScriptError> {
+        let mut recorder = self.recorder.borrow_mut();
+        let effects = recorder.take_effects();
+        if std::mem::take(&mut recorder.overflowed) {
+            return Err(ScriptError::Failed {
+                script: name.to_owned(),
+                message: format!(
+                    "the changes asked for exceed {} KiB",
+                    effects::max_effect_bytes() / 1024
+                ),
+            });
+        }
+        Ok(effects)
+    }
+}
+
+/// `callback(err, user, context)`: the first call wins.
+fn rule_callback<'js>(
+    ctx: &Ctx<'js>,
+    slot: Slot,
+    returned: Rc<RefCell<Option<(serde_json::Value, serde_json::Value)>>>,
+    name: &str,
+) -> rquickjs::Result<Function<'js>> {
+    let name = name.to_owned();
+    Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>,
+              err: Opt<Value<'js>>,
+              user: Opt<Value<'js>>,
+              context: Opt<Value<'js>>| {
+            if slot.borrow().is_some() {
+                return; // Auth0 honours the first call only.
+            }
+            let result = match err.0.filter(|e| !e.is_null() && !e.is_undefined()) {
+                Some(err) => Err(callback_error(&name, &err)),
+                None => match (from_js(&ctx, user.0), from_js(&ctx, context.0)) {
+                    (Ok(user), Ok(context)) => {
+                        *returned.borrow_mut() = Some((user, context));
+                        Ok(())
+                    }
+                    (Err(message), _) | (_, Err(message)) => Err(ScriptError::Failed {
+                        script: name.clone(),
+                        message,
+                    }),
+                },
+            };
+            *slot.borrow_mut() = Some(result);
+        },
+    )
+}
+
+fn callback_error(name: &str, err: &Value<'_>) -> ScriptError {
+    let (kind, message) = match err.as_object() {
+        Some(obj) => (
+            get_string(obj, "name"),
+            get_string(obj, "message").unwrap_or_default(),
+        ),
+        None => (None, value_to_string(err)),
+    };
+    let script = name.to_owned();
+    if kind.as_deref() == Some("UnauthorizedError") {
+        ScriptError::Denied { script, message }
+    } else {
+        ScriptError::Failed { script, message }
+    }
+}
+
+/// Watches the promise a script returned: a rejection is a throw; for actions, settling
+/// is finishing.
+fn watch<'js>(
+    ctx: &Ctx<'js>,
+    promise: Value<'js>,
+    slot: &Slot,
+    name: &str,
+    resolving_finishes: bool,
+) -> Result<(), ScriptError> {
+    let oom = || out_of_memory(name);
+    let on_resolve = {
+        let slot = Rc::clone(slot);
+        Function::new(ctx.clone(), move || {
+            if resolving_finishes && slot.borrow().is_none() {
+                *slot.borrow_mut() = Some(Ok(()));
+            }
+        })
+        .map_err(|_| oom())?
+    };
+    let on_reject = {
+        let slot = Rc::clone(slot);
+        let name = name.to_owned();
+        Function::new(ctx.clone(), move |reason: Opt<Value<'js>>| {
+            if slot.borrow().is_some() {
+                return;
+            }
+            let (message, stack) = match reason.0 {
+                Some(v) => match v.as_object() {
+                    Some(obj) => (
+                        get_string(obj, "message").unwrap_or_else(|| value_to_string(&v)),
+                        get_string(obj, "stack"),
+                    ),
+                    None => (value_to_string(&v), None),
+                },
+                None => ("undefined".into(), None),
+            };
+            *slot.borrow_mut() = Some(Err(ScriptError::Threw {
+                script: name.clone(),
+                message,
+                stack,
+            }));
+        })
+        .map_err(|_| oom())?
+    };
+    let watch: Function = ctx.eval(WATCH).map_err(|_| oom())?;
+    watch
+        .call::<_, ()>((promise, on_resolve, on_reject))
+        .map_err(|_| oom())
+}
+
+fn out_of_memory(name: &str) -> ScriptError {
+    ScriptError::OutOfMemory {
+        script: name.to_owned(),
+    }
+}
+
+fn to_js<'js>(ctx: &Ctx<'js>, value: &serde_json::Value) -> rquickjs::Result<Value<'js>> {
+    ctx.json_parse(value.to_string())
+}
+
+fn from_js<'js>(ctx: &Ctx<'js>, value: Option<Value<'js>>) -> Result<serde_json::Value, String> {
+    let Some(value) = value else {
+        return Ok(serde_json::Value::Null);
+    };
+    if value.is_undefined() {
+        return Ok(serde_json::Value::Null);
+    }
+    match ctx.json_stringify(value) {
+        Ok(Some(s)) => {
+            let s = s.to_string().map_err(|e| e.to_string())?;
+            serde_json::from_str(&s).map_err(|e| e.to_string())
+        }
+        Ok(None) => Ok(serde_json::Value::Null),
+        Err(e) => Err(format!("cannot serialise the result: {e}")),
+    }
+}
+
+fn get_string(obj: &Object<'_>, key: &str) -> Option<String> {
+    obj.get::<_, Option<rquickjs::Coerced<String>>>(key)
+        .ok()
+        .flatten()
+        .map(|c| c.0)
+}
+
+fn value_to_string(value: &Value<'_>) -> String {
+    value
+        .clone()
+        .get::<rquickjs::Coerced<String>>()
+        .map(|c| c.0)
+        .unwrap_or_else(|_| "error".into())
+}
+
+fn near_limit(runtime: &Runtime, limits: &Limits) -> bool {
+    let used = runtime.memory_usage().malloc_size.max(0) as usize;
+    used >= limits.memory_bytes / 4 * 3
+}
+
+fn classify(
+    deadline: &Cell<Instant>,
+    name: &str,
+    error: CaughtError<'_>,
+    compiling: bool,
+) -> ScriptError {
+    let script = name.to_owned();
+    if Instant::now() >= deadline.get() {
+        return ScriptError::TimedOut { script };
+    }
+    let (message, stack, kind, line, column) = match &error {
+        CaughtError::Exception(e) => {
+            let obj = e.as_object();
+            (
+                e.message().unwrap_or_default(),
+                e.stack(),
+                get_string(obj, "name"),
+                obj.get::<_, Option<u32>>("lineNumber").ok().flatten(),
+                obj.get::<_, Option<u32>>("columnNumber").ok().flatten(),
+            )
+        }
+        CaughtError::Value(v) => (value_to_string(v), None, None, None, None),
+        CaughtError::Error(e) => (e.to_string(), None, None, None, None),
+    };
+    let oom_message = message.contains("out of memory");
+    // When QuickJS runs out of memory while allocating the exception itself, the exception
+    // is `null`. QuickJS frees the garbage by reference counting as the stack unwinds, so
+    // memory use afterwards cannot tell this apart from a script's own `throw null`: both
+    // are reported as out of memory.
+    let null_exception = matches!(error, CaughtError::Value(ref v) if v.is_null());
+    if oom_message || null_exception {
+        return ScriptError::OutOfMemory { script };
+    }
+    if compiling && kind.as_deref() == Some("SyntaxError") {
+        let (line, column) = match (line, column) {
+            (Some(l), Some(c)) => (l, c),
+            _ => position_from_stack(stack.as_deref()).unwrap_or((2, 1)),
+        };
+        return ScriptError::Syntax {
+            script,
+            line: line.saturating_sub(1).max(1),
+            column,
+            message,
+        };
+    }
+    ScriptError::Threw {
+        script,
+        message,
+        stack,
+    }
+}
+
+/// Finds `:line:column` in the first frame of a QuickJS stack trace.
+fn position_from_stack(stack: Option<&str>) -> Option<(u32, u32)> {
+    let frame = stack?.lines().next()?;
+    let inside = frame.rsplit('(').next()?.trim_end_matches(')');
+    let mut parts = inside.rsplit(':');
+    let column = parts.next()?.parse().ok()?;
+    let line = parts.next()?.parse().ok()?;
+    Some((line, column))
+}

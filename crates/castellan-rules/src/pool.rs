@@ -1,0 +1,280 @@
+//! The worker threads, and the handles the async side talks to them through: a
+//! [`Session`] holds one worker (and its fresh context) for one log-in.
+
+use std::cell::Cell;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Instant;
+
+use rquickjs::Runtime;
+use tokio::sync::oneshot;
+
+use crate::engine;
+use crate::{ActionOutcome, Limits, LogLine, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger};
+
+/// A script's result with the console output it wrote.
+pub(crate) struct Answer<T> {
+    pub result: Result<T, ScriptError>,
+    pub logs: Vec<LogLine>,
+}
+
+pub(crate) enum Command {
+    Rule {
+        name: String,
+        source: String,
+        user: serde_json::Value,
+        context: serde_json::Value,
+        reply: oneshot::Sender<Answer<RuleOutcome>>,
+    },
+    Action {
+        name: String,
+        source: String,
+        trigger: Trigger,
+        event: serde_json::Value,
+        reply: oneshot::Sender<Answer<ActionOutcome>>,
+    },
+}
+
+enum Request {
+    Open {
+        setup: Setup,
+        commands: mpsc::Receiver<Command>,
+    },
+    Check {
+        kind: ScriptKind,
+        name: String,
+        source: String,
+        reply: oneshot::Sender<Result<(), ScriptError>>,
+    },
+}
+
+/// A pool of worker threads, each with its own QuickJS runtime.
+pub struct Sandbox {
+    sender: Mutex<Option<mpsc::Sender<Request>>>,
+    workers: Vec<thread::JoinHandle<()>>,
+}
+
+impl Sandbox {
+    /// Starts `limits.workers` worker threads (at least one).
+    pub fn new(limits: Limits) -> Sandbox {
+        let (tx, rx) = mpsc::channel::<Request>();
+        let rx = Arc::new(Mutex::new(rx));
+        let workers = (0..limits.workers.max(1))
+            .map(|i| {
+                let rx = Arc::clone(&rx);
+                let limits = limits.clone();
+                thread::Builder::new()
+                    .name(format!("castellan-rules-{i}"))
+                    .stack_size(limits.stack_bytes.saturating_mul(4).max(4 * 1024 * 1024))
+                    .spawn(move || worker(limits, rx))
+                    .expect("spawn rules worker thread")
+            })
+            .collect();
+        Sandbox {
+            sender: Mutex::new(Some(tx)),
+            workers,
+        }
+    }
+
+    fn send(&self, request: Request) -> bool {
+        match self.sender.lock() {
+            Ok(guard) => guard.as_ref().is_some_and(|tx| tx.send(request).is_ok()),
+            Err(_) => false,
+        }
+    }
+
+    /// Opens a session: the next free worker creates a fresh context for it and runs its
+    /// scripts in order until the session is dropped or its log-in deadline passes.
+    pub fn open(&self, setup: Setup) -> Session {
+        let (commands, receiver) = mpsc::channel();
+        let open = self.send(Request::Open {
+            setup,
+            commands: receiver,
+        });
+        Session {
+            commands: open.then_some(commands),
+            logs: Vec::new(),
+        }
+    }
+
+    /// Compiles a script without running it: `Err(ScriptError::Syntax { line, column, .. })`
+    /// when it does not compile or a rule is not a function (for refusing to save it).
+    pub async fn check(
+        &self,
+        kind: ScriptKind,
+        name: &str,
+        source: &str,
+    ) -> Result<(), ScriptError> {
+        let (reply, answer) = oneshot::channel();
+        let request = Request::Check {
+            kind,
+            name: name.to_owned(),
+            source: source.to_owned(),
+            reply,
+        };
+        let unavailable = || ScriptError::Unavailable {
+            script: name.to_owned(),
+        };
+        if !self.send(request) {
+            return Err(unavailable());
+        }
+        answer.await.unwrap_or_else(|_| Err(unavailable()))
+    }
+
+    /// Runs one rule in a session of its own, with empty settings.
+    pub async fn run_rule(
+        &self,
+        name: &str,
+        source: &str,
+        user: serde_json::Value,
+        context: serde_json::Value,
+    ) -> Result<RuleOutcome, ScriptError> {
+        self.open(Setup::default())
+            .run_rule(name, source, user, context)
+            .await
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        if let Ok(mut guard) = self.sender.lock() {
+            guard.take();
+        }
+        for handle in self.workers.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+/// The scripts of one log-in, run in order in one context. Dropping it frees the worker.
+pub struct Session {
+    commands: Option<mpsc::Sender<Command>>,
+    logs: Vec<LogLine>,
+}
+
+impl Session {
+    /// Runs an Auth0 rule `function (user, context, callback)`.
+    pub async fn run_rule(
+        &mut self,
+        name: &str,
+        source: &str,
+        user: serde_json::Value,
+        context: serde_json::Value,
+    ) -> Result<RuleOutcome, ScriptError> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Rule {
+            name: name.to_owned(),
+            source: source.to_owned(),
+            user,
+            context,
+            reply,
+        };
+        self.ask(name, command, answer).await
+    }
+
+    /// Runs the handler of `trigger` that an action's module exports, with `event` and
+    /// the `api` of that trigger.
+    pub async fn run_action(
+        &mut self,
+        name: &str,
+        source: &str,
+        trigger: Trigger,
+        event: serde_json::Value,
+    ) -> Result<ActionOutcome, ScriptError> {
+        let (reply, answer) = oneshot::channel();
+        let command = Command::Action {
+            name: name.to_owned(),
+            source: source.to_owned(),
+            trigger,
+            event,
+            reply,
+        };
+        self.ask(name, command, answer).await
+    }
+
+    /// The console output written so far, oldest first.
+    pub fn take_logs(&mut self) -> Vec<LogLine> {
+        std::mem::take(&mut self.logs)
+    }
+
+    async fn ask<T>(
+        &mut self,
+        name: &str,
+        command: Command,
+        answer: oneshot::Receiver<Answer<T>>,
+    ) -> Result<T, ScriptError> {
+        let unavailable = || ScriptError::Unavailable {
+            script: name.to_owned(),
+        };
+        let sent = self
+            .commands
+            .as_ref()
+            .is_some_and(|tx| tx.send(command).is_ok());
+        if !sent {
+            return Err(unavailable());
+        }
+        match answer.await {
+            Ok(answer) => {
+                self.logs.extend(answer.logs);
+                answer.result
+            }
+            // The worker ended the session (its deadline passed) or lost its runtime.
+            Err(_) => Err(ScriptError::TimedOut {
+                script: name.to_owned(),
+            }),
+        }
+    }
+}
+
+fn new_runtime(limits: &Limits, deadline: &Rc<Cell<Instant>>) -> Option<Runtime> {
+    let runtime = Runtime::new().ok()?;
+    runtime.set_memory_limit(limits.memory_bytes);
+    runtime.set_max_stack_size(limits.stack_bytes);
+    let handler_deadline = Rc::clone(deadline);
+    runtime.set_interrupt_handler(Some(Box::new(move || {
+        Instant::now() >= handler_deadline.get()
+    })));
+    Some(runtime)
+}
+
+fn worker(limits: Limits, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
+    let deadline = Rc::new(Cell::new(Instant::now() + limits.per_rule));
+    let Some(mut runtime) = new_runtime(&limits, &deadline) else {
+        return;
+    };
+    loop {
+        let next = match rx.lock() {
+            Ok(guard) => guard.recv(),
+            Err(_) => return,
+        };
+        let Ok(request) = next else {
+            return;
+        };
+        let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match request {
+            Request::Check {
+                kind,
+                name,
+                source,
+                reply,
+            } => {
+                deadline.set(Instant::now() + limits.per_rule);
+                let _ = reply.send(engine::check(&runtime, &deadline, kind, &name, &source));
+            }
+            Request::Open { setup, commands } => {
+                engine::serve_session(&runtime, &limits, &deadline, &setup, &commands);
+            }
+        }));
+        if served.is_ok() {
+            runtime.run_gc();
+            continue;
+        }
+        // A bug on our side: the waiting caller sees its reply dropped. Continue on a fresh
+        // runtime; the old one is leaked rather than dropped, as its state is unknown.
+        let Some(fresh) = new_runtime(&limits, &deadline) else {
+            return;
+        };
+        std::mem::forget(std::mem::replace(&mut runtime, fresh));
+    }
+}

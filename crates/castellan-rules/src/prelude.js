@@ -1,0 +1,141 @@
+// Installed once in each log-in's fresh context, before any script runs. It gets two
+// host functions (`record` for changes, `log` for console output) and the log-in's
+// settings, and returns the helpers the host uses for each script. Scripts cannot reach
+// `record` or `log` directly, and what they change on the globals below stays inside
+// this log-in's context.
+(function (record, log, setup) {
+  'use strict';
+  const stringify = JSON.stringify;
+  const isArray = Array.isArray;
+  const freeze = Object.freeze;
+  const defineProperty = Object.defineProperty;
+  const NativePromise = Promise;
+  const resolved = () => NativePromise.resolve();
+  const emit = (kind, payload) => record(kind, stringify(payload === undefined ? null : payload));
+
+  class UnauthorizedError extends Error {
+    constructor(message) {
+      super(message);
+      this.name = 'UnauthorizedError';
+    }
+  }
+  globalThis.UnauthorizedError = UnauthorizedError;
+  globalThis.global = globalThis;
+  globalThis.require = function require(name) {
+    throw new Error("module '" + String(name) + "' is not available");
+  };
+
+  const show = (value) => {
+    if (typeof value === 'string') return value;
+    if (value instanceof Error) return String(value) + (value.stack ? '\n' + value.stack : '');
+    try {
+      const text = stringify(value);
+      return text === undefined ? String(value) : text;
+    } catch (e) {
+      return String(value);
+    }
+  };
+  const console = {};
+  for (const level of ['log', 'info', 'warn', 'error', 'debug']) {
+    console[level] = function (...args) { log(level, args.map(show).join(' ')); };
+  }
+  globalThis.console = console;
+
+  const refs = (helper, list) => {
+    const all = isArray(list) ? list : [list];
+    for (const item of all) {
+      if (typeof item !== 'string' || item === '') {
+        throw new TypeError(helper + ' takes role or group names or ids (non-empty strings)');
+      }
+    }
+    return all.slice();
+  };
+  const authorizationHelpers = () => {
+    const helper = (name, kind) => function (list) {
+      emit(kind, refs(name, list));
+      return resolved();
+    };
+    return {
+      assignRoles: helper('assignRoles', 'assign_roles'),
+      removeRoles: helper('removeRoles', 'remove_roles'),
+      addToGroups: helper('addToGroups', 'add_to_groups'),
+      removeFromGroups: helper('removeFromGroups', 'remove_from_groups'),
+    };
+  };
+
+  // auth0.users.updateAppMetadata / updateUserMetadata: promise or callback, as in Auth0.
+  const metadataUpdate = (kind) => function (userId, value, callback) {
+    let error = null;
+    if (value === null || typeof value !== 'object' || isArray(value)) {
+      error = new TypeError(kind + ' must be an object');
+    } else {
+      emit(kind, { user_id: String(userId), value: value });
+    }
+    if (typeof callback === 'function') {
+      callback(error);
+      return undefined;
+    }
+    return error ? NativePromise.reject(error) : resolved();
+  };
+  globalThis.auth0 = {
+    domain: setup.domain,
+    users: {
+      updateAppMetadata: metadataUpdate('app_metadata'),
+      updateUserMetadata: metadataUpdate('user_metadata'),
+    },
+  };
+  const configuration = setup.configuration;
+  freeze(configuration);
+  globalThis.configuration = configuration;
+
+  // Functions go on as non-enumerable properties, so they never reach the JSON handed back.
+  const hide = (target, name, value) =>
+    defineProperty(target, name, { value: value, enumerable: false, configurable: true });
+
+  const decorate = (context) => {
+    if (context === null || typeof context !== 'object') return context;
+    if (context.authorization === null || typeof context.authorization !== 'object') return context;
+    const helpers = authorizationHelpers();
+    for (const name in helpers) hide(context.authorization, name, helpers[name]);
+    return context;
+  };
+
+  const cache = new Map();
+  const actionApi = (trigger) => {
+    const api = {};
+    api.cache = {
+      get: (key) => (cache.has(String(key)) ? { value: cache.get(String(key)) } : undefined),
+      set: (key, value) => { cache.set(String(key), value); return { type: 'success' }; },
+      delete: (key) => { cache.delete(String(key)); return { type: 'success' }; },
+    };
+    api.authorization = authorizationHelpers();
+    if (trigger !== 'post-login') return api;
+    const claim = (kind) => function (key, value) {
+      emit(kind, { key: String(key), value: value === undefined ? null : value });
+      return api;
+    };
+    const scope = (kind) => function (name) {
+      emit(kind, String(name));
+      return api;
+    };
+    api.access = {
+      deny: function (reason) {
+        emit('deny', reason === undefined ? '' : String(reason));
+        return api;
+      },
+    };
+    api.accessToken = {
+      setCustomClaim: claim('access_token_claim'),
+      addScope: scope('add_scope'),
+      removeScope: scope('remove_scope'),
+    };
+    api.idToken = { setCustomClaim: claim('id_token_claim') };
+    api.user = {
+      setAppMetadata: claim('set_app_metadata'),
+      setUserMetadata: claim('set_user_metadata'),
+    };
+    return api;
+  };
+
+  return { decorate: decorate, actionApi: actionApi };
+})

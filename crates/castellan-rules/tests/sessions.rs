@@ -1,0 +1,358 @@
+//! Sessions (one log-in's scripts in one context), what scripts record, console output,
+//! and actions.
+
+use std::time::{Duration, Instant};
+
+use castellan_rules::{Effect, Limits, Sandbox, ScriptError, ScriptKind, Setup, Trigger};
+use serde_json::{Map, json};
+
+fn sandbox() -> Sandbox {
+    Sandbox::new(Limits {
+        workers: 1,
+        memory_bytes: 8 * 1024 * 1024,
+        stack_bytes: 256 * 1024,
+        per_rule: Duration::from_millis(300),
+        per_login: Duration::from_millis(700),
+    })
+}
+
+fn setup() -> Setup {
+    let mut configuration = Map::new();
+    configuration.insert("DOMAIN".into(), json!("example.com"));
+    Setup {
+        configuration,
+        domain: "login.example.com".into(),
+    }
+}
+
+fn context() -> serde_json::Value {
+    json!({"clientID": "c", "authorization": {"roles": ["reader"], "groups": []}})
+}
+
+#[tokio::test]
+async fn rules_of_one_log_in_share_global_and_see_the_settings() {
+    let sandbox = sandbox();
+    let mut session = sandbox.open(setup());
+    let first =
+        "function (u, c, cb) { global.helper = function (x) { return x + '!'; }; cb(null, u, c); }";
+    let second = "function (u, c, cb) { u.shout = global.helper(configuration.DOMAIN); u.domain = auth0.domain; cb(null, u, c); }";
+    let user = json!({"user_id": "auth0|1"});
+    let one = session
+        .run_rule("one", first, user, context())
+        .await
+        .unwrap();
+    let two = session
+        .run_rule("two", second, one.user, one.context)
+        .await
+        .unwrap();
+    assert_eq!(two.user["shout"], json!("example.com!"));
+    assert_eq!(two.user["domain"], json!("login.example.com"));
+    drop(session);
+    // A new log-in starts from a fresh context.
+    let mut session = sandbox.open(setup());
+    let probe = "function (u, c, cb) { u.seen = typeof global.helper; cb(null, u, c); }";
+    let out = session
+        .run_rule("probe", probe, json!({}), context())
+        .await
+        .unwrap();
+    assert_eq!(out.user["seen"], json!("undefined"));
+}
+
+#[tokio::test]
+async fn configuration_is_read_only() {
+    let sandbox = sandbox();
+    let src =
+        "function (u, c, cb) { 'use strict'; configuration.DOMAIN = 'evil'; cb(null, u, c); }";
+    let err = sandbox
+        .open(setup())
+        .run_rule("write", src, json!({}), context())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ScriptError::Threw { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn metadata_updates_are_recorded_with_promises_and_callbacks() {
+    let sandbox = sandbox();
+    let src = r#"function (user, context, callback) {
+        user.app_metadata = user.app_metadata || {};
+        user.app_metadata.first = 'now';
+        auth0.users.updateUserMetadata(user.user_id, {theme: 'dark'}, function (err) {
+          if (err) return callback(err);
+          auth0.users.updateAppMetadata(user.user_id, user.app_metadata)
+            .then(function () { user.app_metadata.later = 'not recorded'; callback(null, user, context); })
+            .catch(function (err) { callback(err); });
+        });
+    }"#;
+    let out = sandbox
+        .open(setup())
+        .run_rule("meta", src, json!({"user_id": "auth0|1"}), context())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.effects,
+        vec![
+            Effect::UpdateUserMetadata {
+                user_id: "auth0|1".into(),
+                value: json!({"theme": "dark"})
+            },
+            Effect::UpdateAppMetadata {
+                user_id: "auth0|1".into(),
+                value: json!({"first": "now"})
+            },
+        ]
+    );
+    let bad = "function (u, c, cb) { auth0.users.updateAppMetadata(u.user_id, 'x').then(function () { cb(null, u, c); }, cb); }";
+    let err = sandbox
+        .open(setup())
+        .run_rule("bad", bad, json!({"user_id": "auth0|1"}), context())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ScriptError::Failed { message, .. } if message.contains("app_metadata must be an object")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn authorization_helpers_record_and_stay_out_of_the_json() {
+    let sandbox = sandbox();
+    let src = r#"async function (user, context, callback) {
+        await context.authorization.assignRoles(['editor', 'rol_x']);
+        context.authorization.removeRoles('reader');
+        context.authorization.addToGroups(['Staff']);
+        callback(null, user, context);
+    }"#;
+    let out = sandbox
+        .open(setup())
+        .run_rule("native", src, json!({}), context())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.effects,
+        vec![
+            Effect::AssignRoles(vec!["editor".into(), "rol_x".into()]),
+            Effect::RemoveRoles(vec!["reader".into()]),
+            Effect::AddToGroups(vec!["Staff".into()]),
+        ]
+    );
+    assert_eq!(out.context, context(), "helpers are not data");
+    let bad = "function (u, c, cb) { c.authorization.assignRoles([42]); cb(null, u, c); }";
+    let err = sandbox
+        .open(setup())
+        .run_rule("bad", bad, json!({}), context())
+        .await
+        .unwrap_err();
+    assert!(matches!(&err, ScriptError::Threw { message, .. } if message.contains("assignRoles")));
+}
+
+#[tokio::test]
+async fn a_failed_script_keeps_none_of_its_changes() {
+    let sandbox = sandbox();
+    let mut session = sandbox.open(setup());
+    let src =
+        "function (u, c, cb) { c.authorization.assignRoles('admin'); throw new Error('boom'); }";
+    assert!(
+        session
+            .run_rule("boom", src, json!({}), context())
+            .await
+            .is_err()
+    );
+    let next = "function (u, c, cb) { cb(null, u, c); }";
+    let out = session
+        .run_rule("next", next, json!({}), context())
+        .await
+        .unwrap();
+    assert!(out.effects.is_empty());
+}
+
+#[tokio::test]
+async fn console_output_is_captured_with_the_script_name_and_capped() {
+    let sandbox = sandbox();
+    let mut session = sandbox.open(setup());
+    let src = "function (u, c, cb) { console.log('hello', {a: 1}, 2); console.error(new Error('bad')); cb(null, u, c); }";
+    session
+        .run_rule("talk", src, json!({}), context())
+        .await
+        .unwrap();
+    let logs = session.take_logs();
+    assert_eq!(logs[0].script, "talk");
+    assert_eq!(logs[0].level, "log");
+    assert_eq!(logs[0].text, r#"hello {"a":1} 2"#);
+    assert_eq!(logs[1].level, "error");
+    assert!(logs[1].text.contains("bad"));
+    let flood = "function (u, c, cb) { for (var i = 0; i < 100000; i++) console.log('xxxxxxxxxxxxxxxxxxxxxxxx'); throw new Error('after the flood'); }";
+    assert!(
+        session
+            .run_rule("flood", flood, json!({}), context())
+            .await
+            .is_err()
+    );
+    let logs = session.take_logs();
+    assert!(logs.len() < 2000, "{}", logs.len());
+    assert_eq!(logs.last().unwrap().text, "[console output truncated]");
+}
+
+#[tokio::test]
+async fn the_log_in_deadline_bounds_all_its_scripts() {
+    let sandbox = sandbox();
+    let mut session = sandbox.open(setup());
+    // Each rule stays under its own 300 ms; together they pass the 700 ms of the log-in.
+    let slow = "function (u, c, cb) { var end = Date.now() + 250; while (Date.now() < end) {} cb(null, u, c); }";
+    let start = Instant::now();
+    let mut results = Vec::new();
+    for i in 0..4 {
+        results.push(
+            session
+                .run_rule(&format!("slow{i}"), slow, json!({}), context())
+                .await,
+        );
+    }
+    assert!(results[0].is_ok() && results[1].is_ok());
+    assert!(matches!(results[2], Err(ScriptError::TimedOut { .. })));
+    assert!(start.elapsed() < Duration::from_secs(2));
+}
+
+#[tokio::test]
+async fn post_login_action_records_what_the_api_was_asked() {
+    let sandbox = sandbox();
+    let src = r#"
+        exports.onExecutePostLogin = async (event, api) => {
+          const ns = 'https://example.com/';
+          api.accessToken.setCustomClaim(ns + 'roles', event.authorization.roles);
+          api.idToken.setCustomClaim(ns + 'secret', event.secrets.KEY.length);
+          api.accessToken.addScope('read:extra').accessToken.removeScope('write:all');
+          api.user.setAppMetadata('plan', 'gold');
+          api.user.setUserMetadata('theme', undefined);
+          await api.authorization.assignRoles(['editor']);
+          console.log('done for', event.user.user_id);
+        };
+    "#;
+    let event = json!({
+        "user": {"user_id": "auth0|1"},
+        "authorization": {"roles": ["reader"]},
+        "secrets": {"KEY": "abcd"},
+    });
+    let mut session = sandbox.open(setup());
+    let out = session
+        .run_action("claims", src, Trigger::PostLogin, event)
+        .await
+        .unwrap();
+    assert_eq!(
+        out.effects,
+        vec![
+            Effect::AccessTokenClaim {
+                key: "https://example.com/roles".into(),
+                value: json!(["reader"])
+            },
+            Effect::IdTokenClaim {
+                key: "https://example.com/secret".into(),
+                value: json!(4)
+            },
+            Effect::AddScope("read:extra".into()),
+            Effect::RemoveScope("write:all".into()),
+            Effect::SetAppMetadata {
+                key: "plan".into(),
+                value: json!("gold")
+            },
+            Effect::SetUserMetadata {
+                key: "theme".into(),
+                value: json!(null)
+            },
+            Effect::AssignRoles(vec!["editor".into()]),
+        ]
+    );
+    assert_eq!(session.take_logs()[0].text, "done for auth0|1");
+}
+
+#[tokio::test]
+async fn deny_is_an_effect_and_failures_name_the_action() {
+    let sandbox = sandbox();
+    let deny =
+        "exports.onExecutePostLogin = async (event, api) => { api.access.deny('no entry'); };";
+    let out = sandbox
+        .open(setup())
+        .run_action("gate", deny, Trigger::PostLogin, json!({}))
+        .await
+        .unwrap();
+    assert_eq!(out.effects, vec![Effect::Deny("no entry".into())]);
+
+    let rejects = "exports.onExecutePostLogin = async () => { throw new Error('kaput'); };";
+    let err = sandbox
+        .open(setup())
+        .run_action("rejects", rejects, Trigger::PostLogin, json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ScriptError::Threw { script, message, .. } if script == "rejects" && message == "kaput")
+    );
+
+    let missing = "exports.somethingElse = () => {};";
+    let err = sandbox
+        .open(setup())
+        .run_action("missing", missing, Trigger::PostLogin, json!({}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, ScriptError::Failed { message, .. } if message.contains("onExecutePostLogin"))
+    );
+
+    let never = "exports.onExecutePostLogin = () => new Promise(() => {});";
+    let err = sandbox
+        .open(setup())
+        .run_action("never", never, Trigger::PostLogin, json!({}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ScriptError::NeverCalledBack { .. }));
+
+    let looping = "exports.onExecutePostLogin = async () => { for (;;) {} };";
+    let err = sandbox
+        .open(setup())
+        .run_action("looping", looping, Trigger::PostLogin, json!({}))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ScriptError::TimedOut { .. }));
+}
+
+#[tokio::test]
+async fn post_user_registration_gets_the_cache_and_authorization_only() {
+    let sandbox = sandbox();
+    let src = r#"exports.onExecutePostUserRegistration = async (event, api) => {
+        api.cache.set('k', 'v');
+        api.authorization.addToGroups('Newcomers');
+        if (api.accessToken !== undefined || api.access !== undefined) throw new Error('too much api');
+    };"#;
+    let out = sandbox
+        .open(setup())
+        .run_action("welcome", src, Trigger::PostUserRegistration, json!({}))
+        .await
+        .unwrap();
+    assert_eq!(
+        out.effects,
+        vec![Effect::AddToGroups(vec!["Newcomers".into()])]
+    );
+}
+
+#[tokio::test]
+async fn actions_are_checked_for_syntax_with_positions_in_the_source() {
+    let sandbox = sandbox();
+    sandbox
+        .check(
+            ScriptKind::Action,
+            "ok",
+            "exports.onExecutePostLogin = async (event, api) => {};",
+        )
+        .await
+        .unwrap();
+    match sandbox
+        .check(
+            ScriptKind::Action,
+            "bad",
+            "exports.onExecutePostLogin = async (event, api) => {\n  api.x(;\n};",
+        )
+        .await
+    {
+        Err(ScriptError::Syntax { line, .. }) => assert_eq!(line, 2),
+        other => panic!("unexpected {other:?}"),
+    }
+}
