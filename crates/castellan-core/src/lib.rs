@@ -15,6 +15,7 @@ pub mod oauth;
 pub mod oidc;
 pub mod paging;
 pub mod passwords;
+pub mod scripts;
 pub mod search;
 pub mod secrets;
 pub mod store;

@@ -20,7 +20,10 @@ use std::time::{Duration, Instant};
 use castellan::app;
 use castellan::config::{LogFormat, Secret, Settings};
 use castellan_core::clock::SystemClock;
+use castellan_core::events::RequestContext;
+use castellan_core::oauth::password::Services;
 use castellan_core::oauth::user_tokens::{self, UserTokenRequest};
+use castellan_core::scripts::Protocol;
 use sqlx::sqlite::SqlitePoolOptions;
 use sqlx::{Pool, Sqlite};
 
@@ -297,6 +300,7 @@ async fn main() {
             ADMIN.into(),
             Secret("bench-admin-secret-long-enough".into()),
         )),
+        scripts: castellan_rules::Limits::default(),
         authentication_per_second: 0,
         client_credentials_per_second: 0,
         smtp: None,
@@ -315,6 +319,17 @@ async fn main() {
         std::fs::write(&marker, b"").unwrap();
     }
     let store = state.store.as_ref();
+    let services = Services {
+        store,
+        tokens: &state.tokens,
+        passwords: &state.passwords,
+        clock: state.clock.as_ref(),
+        scripts: &state.scripts,
+    };
+    let request = RequestContext {
+        ip: "127.0.0.1".into(),
+        user_agent: None,
+    };
     let measured = api(0);
 
     // A server that has run for a while has computed what most groups grant; users are
@@ -385,8 +400,7 @@ async fn main() {
                 }
                 let started = Instant::now();
                 user_tokens::issue(
-                    store,
-                    &state.tokens,
+                    &services,
                     UserTokenRequest {
                         client: &client,
                         user: &user,
@@ -396,6 +410,8 @@ async fn main() {
                         grant_type: None,
                         auth_time: None,
                         refresh_family: None,
+                        protocol: Protocol::RefreshToken,
+                        request: &request,
                     },
                 )
                 .await

@@ -63,6 +63,7 @@ async fn main() {
         max_body_bytes: 1 << 20,
         templates_dir: None,
         bootstrap: Some((ADMIN.into(), Secret(ADMIN_SECRET.into()))),
+        scripts: castellan_rules::Limits::default(),
         authentication_per_second: 0,
         client_credentials_per_second: 0,
         smtp: None,

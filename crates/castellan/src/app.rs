@@ -15,6 +15,7 @@ use castellan_core::login::recovery::{Mailer, OutboxMailer, Recovery};
 use castellan_core::oauth::access_token::TokenService;
 use castellan_core::oauth::keyring::Keyring;
 use castellan_core::passwords::PasswordService;
+use castellan_core::scripts::Scripts;
 use castellan_core::secrets::MasterKey;
 use castellan_core::store::Store;
 use castellan_core::system_apis;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub rate_limits: RateLimits,
     /// Seals secrets at rest other than signing keys (rules configuration values).
     pub master_key: Arc<MasterKey>,
+    /// Runs the log-in's rules and actions.
+    pub scripts: Arc<Scripts>,
 }
 
 impl AppState {
@@ -119,7 +122,9 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
             clock: clock.clone(),
         }),
     };
+    let scripts = Scripts::new(settings.scripts.clone(), master.clone(), &settings.issuer);
     Ok(AppState {
+        scripts: Arc::new(scripts),
         tokens: Arc::new(TokenService {
             issuer: settings.issuer.clone(),
             keyring: Arc::new(keyring),

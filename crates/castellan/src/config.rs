@@ -44,6 +44,16 @@ struct FileSettings {
     bootstrap: Option<BootstrapFile>,
     rate_limits: Option<RateLimitsFile>,
     smtp: Option<SmtpFile>,
+    scripts: Option<ScriptsFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ScriptsFile {
+    workers: Option<usize>,
+    memory_mib: Option<usize>,
+    rule_timeout_ms: Option<u64>,
+    login_timeout_ms: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -140,6 +150,8 @@ pub struct Settings {
     /// The same for client credentials; off unless set.
     pub client_credentials_per_second: u32,
     pub smtp: Option<SmtpSettings>,
+    /// The rules and actions sandbox (`[scripts]`, `CASTELLAN_SCRIPTS_*`).
+    pub scripts: castellan_rules::Limits,
 }
 
 const DEFAULT_AUTHENTICATION_PER_SECOND: u32 = 100;
@@ -291,6 +303,7 @@ impl Settings {
             0,
         )?;
         let smtp = smtp_settings(env, file.smtp.unwrap_or_default())?;
+        let scripts = script_limits(env, file.scripts.unwrap_or_default())?;
         let file_bootstrap = file.bootstrap.unwrap_or_default();
         let admin_id = env
             .var("CASTELLAN_ADMIN_CLIENT_ID")
@@ -322,6 +335,7 @@ impl Settings {
             authentication_per_second,
             client_credentials_per_second,
             smtp,
+            scripts,
             templates_dir: env
                 .var("CASTELLAN_TEMPLATES_DIR")
                 .map(PathBuf::from)
@@ -391,6 +405,67 @@ impl Settings {
         }
         toml::to_string(&doc).unwrap_or_default()
     }
+}
+
+/// A positive whole number from the environment, else the file, else the default.
+fn positive<T: std::str::FromStr + PartialOrd + Default + Copy>(
+    env: &dyn Env,
+    name: &'static str,
+    var: &str,
+    from_file: Option<T>,
+    default: T,
+) -> Result<T, ConfigError> {
+    let value = match env.var(var) {
+        Some(v) => v.parse::<T>().map_err(|_| ConfigError::Value {
+            name,
+            message: format!("\"{v}\" is not a whole number"),
+        })?,
+        None => from_file.unwrap_or(default),
+    };
+    if value <= T::default() {
+        return Err(ConfigError::Value {
+            name,
+            message: "must be greater than zero".into(),
+        });
+    }
+    Ok(value)
+}
+
+fn script_limits(env: &dyn Env, file: ScriptsFile) -> Result<castellan_rules::Limits, ConfigError> {
+    let defaults = castellan_rules::Limits::default();
+    let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    Ok(castellan_rules::Limits {
+        workers: positive(
+            env,
+            "scripts.workers",
+            "CASTELLAN_SCRIPTS_WORKERS",
+            file.workers,
+            defaults.workers,
+        )?,
+        memory_bytes: positive(
+            env,
+            "scripts.memory_mib",
+            "CASTELLAN_SCRIPTS_MEMORY_MIB",
+            file.memory_mib,
+            defaults.memory_bytes / (1024 * 1024),
+        )? * 1024
+            * 1024,
+        per_rule: std::time::Duration::from_millis(positive(
+            env,
+            "scripts.rule_timeout_ms",
+            "CASTELLAN_SCRIPTS_RULE_TIMEOUT_MS",
+            file.rule_timeout_ms,
+            ms(defaults.per_rule),
+        )?),
+        per_login: std::time::Duration::from_millis(positive(
+            env,
+            "scripts.login_timeout_ms",
+            "CASTELLAN_SCRIPTS_LOGIN_TIMEOUT_MS",
+            file.login_timeout_ms,
+            ms(defaults.per_login),
+        )?),
+        ..defaults
+    })
 }
 
 fn smtp_settings(env: &dyn Env, file: SmtpFile) -> Result<Option<SmtpSettings>, ConfigError> {

@@ -28,6 +28,8 @@ pub struct AccessTokenGrant<'a> {
     pub permissions: Option<&'a [String]>,
     /// `openid` was asked for: the token is also good for `/userinfo`.
     pub also_userinfo: bool,
+    /// Claims from the log-in's scripts, already filtered; a name the server sets wins.
+    pub custom_claims: &'a Map<String, Value>,
 }
 
 pub struct MintedToken {
@@ -76,6 +78,9 @@ impl TokenService {
             .filter(|_| api.token_dialect.carries_permissions())
         {
             claims.insert("permissions".into(), json!(permissions));
+        }
+        for (name, value) in grant.custom_claims {
+            claims.entry(name.clone()).or_insert_with(|| value.clone());
         }
         let typ = if api.token_dialect.is_rfc9068() {
             // RFC 9068 §2.2: client_id and jti are required in this profile.

@@ -7,6 +7,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::OAuthError;
+use crate::scripts::Protocol;
 use super::password::Services;
 use super::user_tokens::{self, UserTokenRequest, UserTokens};
 use crate::events::{self, LogEventExt, RequestContext};
@@ -39,7 +40,7 @@ pub async fn exchange(
     request: &CodeExchange<'_>,
     ctx: &RequestContext,
 ) -> Result<UserTokens, OAuthError> {
-    let result = redeem(services, client, request).await;
+    let result = redeem(services, client, request, ctx).await;
     let event = match &result {
         Ok(_) => events::event(
             "seacft",
@@ -56,6 +57,7 @@ async fn redeem(
     services: &Services<'_>,
     client: &Client,
     request: &CodeExchange<'_>,
+    ctx: &RequestContext,
 ) -> Result<UserTokens, OAuthError> {
     let store = services.store;
     if !client.has_grant(GRANT_TYPE) {
@@ -106,8 +108,7 @@ async fn redeem(
         .ok_or_else(|| OAuthError::InvalidGrant(INVALID.into()))?;
     let scope = record.scope.join(" ");
     user_tokens::issue(
-        store,
-        services.tokens,
+        services,
         UserTokenRequest {
             client,
             user: &user,
@@ -117,6 +118,8 @@ async fn redeem(
             grant_type: None,
             auth_time: Some(record.auth_time),
             refresh_family: None,
+            protocol: Protocol::AuthorizationCode,
+            request: ctx,
         },
     )
     .await

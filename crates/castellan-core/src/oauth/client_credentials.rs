@@ -130,6 +130,8 @@ fn mint(
         grant_type: Some("client-credentials"),
         permissions: Some(&scopes),
         also_userinfo: false,
+        // Client credentials never run the log-in's scripts.
+        custom_claims: &serde_json::Map::new(),
     })?;
     Ok(IssuedToken {
         minted,

@@ -12,6 +12,9 @@ pub enum OAuthError {
     UnauthorizedClient(String),
     #[error("{0}")]
     AccessDenied(String),
+    /// A rule refused the log-in with `UnauthorizedError` (Auth0's `unauthorized`).
+    #[error("{0}")]
+    Unauthorized(String),
     #[error("{0}")]
     InvalidGrant(String),
     #[error("{0}")]
@@ -33,6 +36,7 @@ impl OAuthError {
             Self::InvalidClient(_) => "invalid_client",
             Self::UnauthorizedClient(_) => "unauthorized_client",
             Self::AccessDenied(_) => "access_denied",
+            Self::Unauthorized(_) => "unauthorized",
             Self::InvalidGrant(_) => "invalid_grant",
             Self::InvalidScope(_) => "invalid_scope",
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
@@ -60,6 +64,20 @@ impl From<crate::login::password::LoginError> for OAuthError {
             LoginError::TooManyAttempts => Self::TooManyAttempts(e.to_string()),
             LoginError::UserBlocked => Self::AccessDenied(e.to_string()),
             LoginError::Failed(inner) => inner.into(),
+        }
+    }
+}
+
+impl From<crate::scripts::PostLoginError> for OAuthError {
+    fn from(e: crate::scripts::PostLoginError) -> Self {
+        use crate::scripts::{PostLoginError, Stop};
+        match e {
+            PostLoginError::Stopped { stop, .. } => match stop {
+                Stop::Unauthorized { message, .. } => Self::Unauthorized(message),
+                Stop::Denied { message, .. } => Self::AccessDenied(message),
+                Stop::Failed { description, .. } => Self::AccessDenied(description),
+            },
+            PostLoginError::Store(e) => e.into(),
         }
     }
 }

@@ -9,6 +9,7 @@ use crate::login::password::{self, PasswordLogin};
 use crate::model::{Client, DATABASE_CONNECTION};
 use crate::oauth::access_token::TokenService;
 use crate::passwords::PasswordService;
+use crate::scripts::{Protocol, Scripts};
 use crate::store::Store;
 
 pub const PASSWORD: &str = "password";
@@ -28,6 +29,7 @@ pub struct Services<'a> {
     pub tokens: &'a TokenService,
     pub passwords: &'a PasswordService,
     pub clock: &'a dyn Clock,
+    pub scripts: &'a Scripts,
 }
 
 pub async fn issue(
@@ -83,8 +85,7 @@ pub async fn issue(
             }
         };
     let issued = user_tokens::issue(
-        store,
-        services.tokens,
+        services,
         UserTokenRequest {
             client,
             user: &user,
@@ -94,6 +95,8 @@ pub async fn issue(
             grant_type: Some("password"),
             auth_time: Some(services.clock.now()),
             refresh_family: None,
+            protocol: Protocol::Password,
+            request: ctx,
         },
     )
     .await?;

@@ -3,6 +3,7 @@
 //! reuse detection of OAuth 2.0 Security BCP §4.14.2).
 
 use super::OAuthError;
+use crate::scripts::Protocol;
 use super::user_tokens::{self, UserTokenRequest, UserTokens};
 use crate::events::{self, LogEventExt, RequestContext};
 use crate::model::{Client, RefreshToken, ResourceServer};
@@ -129,8 +130,7 @@ async fn rotate(
     };
     let joined = scopes.join(" ");
     let issued = user_tokens::issue(
-        store,
-        services.tokens,
+        services,
         UserTokenRequest {
             client,
             user: &user,
@@ -140,6 +140,8 @@ async fn rotate(
             grant_type: None,
             auth_time: Some(record.auth_time),
             refresh_family: Some(&record.family_id),
+            protocol: Protocol::RefreshToken,
+            request: ctx,
         },
     )
     .await?;

@@ -1,11 +1,16 @@
 //! The tokens a user's log-in ends with, whatever the grant: an access token for the
 //! requested API (or for `/userinfo` only, without `audience`), an ID token with `openid`.
 
+use serde_json::Map;
+
 use super::OAuthError;
-use super::access_token::{AccessTokenGrant, TokenService};
+use super::access_token::AccessTokenGrant;
+use super::password::Services;
 use super::{audience, refresh, scope};
+use crate::events::RequestContext;
 use crate::model::{Client, ResourceServer, User};
 use crate::oidc::{self, id_token};
+use crate::scripts::{self, Protocol, shape::LoginFacts};
 use crate::store::Store;
 
 pub struct UserTokenRequest<'a> {
@@ -19,6 +24,9 @@ pub struct UserTokenRequest<'a> {
     pub auth_time: Option<i64>,
     /// Set when a refresh token is being rotated: the new one joins this family.
     pub refresh_family: Option<&'a str>,
+    /// Tells the log-in's scripts how the user got here.
+    pub protocol: Protocol,
+    pub request: &'a RequestContext,
 }
 
 pub struct UserTokens {
@@ -57,11 +65,26 @@ fn granted_scopes(
         .collect()
 }
 
-pub async fn issue(
+/// The permissions the user holds on the API, where the API enforces them (RBAC).
+async fn permissions_on(
     store: &dyn Store,
-    tokens: &TokenService,
+    api: Option<&ResourceServer>,
+    user_id: &str,
+) -> Result<Option<Vec<String>>, OAuthError> {
+    match api.filter(|a| a.enforce_policies) {
+        // One query, whatever the number of roles the user has.
+        Some(api) => Ok(Some(
+            store.effective_permissions(user_id, &api.identifier).await?,
+        )),
+        None => Ok(None),
+    }
+}
+
+pub async fn issue(
+    services: &Services<'_>,
     request: UserTokenRequest<'_>,
 ) -> Result<UserTokens, OAuthError> {
+    let (store, tokens) = (services.store, services.tokens);
     let api = match request.audience.filter(|a| !a.is_empty()) {
         Some(requested) => Some(
             audience::resolve(store, &tokens.issuer, requested)
@@ -75,41 +98,66 @@ pub async fn issue(
         None => None,
     };
     let requested = request.scope.map(scope::parse).unwrap_or_default();
-    // One query, whatever the number of roles the user has.
-    let permissions = match api.as_ref().filter(|a| a.enforce_policies) {
-        Some(api) => Some(
-            store
-                .effective_permissions(&request.user.user_id, &api.identifier)
-                .await?,
-        ),
-        None => None,
-    };
-    let scopes = granted_scopes(
+    let mut permissions = permissions_on(store, api.as_ref(), &request.user.user_id).await?;
+    let mut scopes = granted_scopes(
         api.as_ref(),
         permissions.as_deref().unwrap_or_default(),
         &requested,
     );
+    let connection = store.find_connection_by_name(&request.user.connection).await?;
+    let facts = LoginFacts {
+        client: request.client,
+        user: request.user,
+        connection: connection.as_ref(),
+        protocol: request.protocol,
+        request: request.request,
+        hostname: services.scripts.hostname(),
+        audience: api.as_ref().map(|a| a.identifier.as_str()),
+        requested_scopes: &requested,
+        granted_scopes: &scopes,
+        auth_time: request.auth_time.unwrap_or_else(|| tokens.clock.now()),
+    };
+    let scripted = scripts::post_login(store, services.clock, services.scripts, &facts).await?;
+    let mut user = request.user.clone();
+    let (mut access_claims, mut id_claims) = (Map::new(), Map::new());
+    if let Some(outcome) = scripted {
+        // Roles a script assigned are in this very token.
+        if outcome.authorization_changed {
+            permissions = permissions_on(store, api.as_ref(), &user.user_id).await?;
+            scopes = granted_scopes(
+                api.as_ref(),
+                permissions.as_deref().unwrap_or_default(),
+                &requested,
+            );
+        }
+        scopes = outcome.scopes.apply(scopes);
+        user = outcome.user;
+        access_claims = outcome.access_claims;
+        id_claims = outcome.id_claims;
+    }
     let openid = scopes.iter().any(|s| s == "openid");
     let target = api.clone().unwrap_or_else(|| userinfo_api(&tokens.issuer));
     let minted = tokens.mint(AccessTokenGrant {
         api: &target,
-        subject: request.user.user_id.clone(),
+        subject: user.user_id.clone(),
         client_id: &request.client.client_id,
         scopes: &scopes,
         grant_type: request.grant_type,
         permissions: permissions.as_deref(),
         also_userinfo: openid,
+        custom_claims: &access_claims,
     })?;
     let id_token = openid
         .then(|| {
             id_token::mint(
                 tokens,
                 id_token::IdTokenRequest {
-                    user: request.user,
+                    user: &user,
                     client_id: &request.client.client_id,
                     scopes: &scopes,
                     nonce: request.nonce,
                     auth_time: request.auth_time,
+                    custom_claims: &id_claims,
                 },
             )
         })
@@ -119,7 +167,7 @@ pub async fn issue(
         let new = refresh::NewRefreshToken {
             family_id: request.refresh_family,
             client_id: &request.client.client_id,
-            user_id: &request.user.user_id,
+            user_id: &user.user_id,
             audience: api.as_ref().map(|a| a.identifier.as_str()),
             scope: &scopes,
             auth_time: request.auth_time.unwrap_or(now),

@@ -1,6 +1,6 @@
 //! ID tokens (OpenID Connect Core §2): for the client, signed RS256, claims by scope.
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::claims;
 use crate::model::{SigningAlg, User};
@@ -16,6 +16,8 @@ pub struct IdTokenRequest<'a> {
     pub scopes: &'a [String],
     pub nonce: Option<&'a str>,
     pub auth_time: Option<i64>,
+    /// Claims from the log-in's scripts, already filtered; a name the server sets wins.
+    pub custom_claims: &'a Map<String, Value>,
 }
 
 pub fn mint(tokens: &TokenService, request: IdTokenRequest<'_>) -> Result<String, OAuthError> {
@@ -30,6 +32,9 @@ pub fn mint(tokens: &TokenService, request: IdTokenRequest<'_>) -> Result<String
     }
     if let Some(auth_time) = request.auth_time {
         body.insert("auth_time".into(), json!(auth_time));
+    }
+    for (name, value) in request.custom_claims {
+        body.entry(name.clone()).or_insert_with(|| value.clone());
     }
     let keys = tokens.keyring.keys();
     let signer = keys

@@ -17,7 +17,7 @@ mod signing_keys;
 mod user_permissions;
 mod users;
 
-pub use authorization::{AuthorizationStore, DefaultGrant};
+pub use authorization::{AuthorizationStore, DefaultGrant, ScriptChanges};
 pub use client_grants::{ClientGrantFilter, ClientGrantStore};
 pub use clients::ClientStore;
 pub use connections::ConnectionStore;

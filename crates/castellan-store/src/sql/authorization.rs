@@ -2,7 +2,7 @@
 // after `common.rs`.
 
 use castellan_core::model::PermissionSource;
-use castellan_core::store::AuthorizationStore;
+use castellan_core::store::{AuthorizationStore, ScriptChanges};
 
 /// `member_of`: the groups the user (`$1`) is in: groups they are a member of, groups mapped
 /// to one of those by name for the user's connection, and every ancestor of either through
@@ -261,6 +261,43 @@ impl AuthorizationStore for SqlStore {
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_all(&self.pool).await.map_err(map)?;
         rows.iter().map(role_from_row).collect()
+    }
+
+    async fn apply_script_changes(&self, user_id: &str, changes: &ScriptChanges, now: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map)?;
+        let metadata = [("app_metadata", &changes.app_metadata), ("user_metadata", &changes.user_metadata)];
+        for (column, value) in metadata {
+            if let Some(value) = value {
+                let sql = format!("UPDATE users SET {column} = $2, updated_at = $3 WHERE user_id = $1");
+                let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(user_id)
+                    .bind(json_text(value))
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map)?;
+                found(done.rows_affected())?;
+            }
+        }
+        let statements: [(&str, &[String]); 4] = [
+            (
+                "INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE id = $2 ON CONFLICT DO NOTHING",
+                &changes.assign_role_ids,
+            ),
+            ("DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2", &changes.remove_role_ids),
+            (
+                "INSERT INTO group_members (group_id, user_id) SELECT id, $1 FROM directory_groups WHERE id = $2 \
+                 ON CONFLICT DO NOTHING",
+                &changes.add_group_ids,
+            ),
+            ("DELETE FROM group_members WHERE user_id = $1 AND group_id = $2", &changes.remove_group_ids),
+        ];
+        for (sql, ids) in statements {
+            for id in ids {
+                sqlx::query(sql).bind(user_id).bind(id).execute(&mut *tx).await.map_err(map)?;
+            }
+        }
+        tx.commit().await.map_err(map)
     }
 
     async fn resolve_role_refs(&self, refs: &[String]) -> StoreResult<Vec<Option<String>>> {

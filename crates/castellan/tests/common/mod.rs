@@ -54,6 +54,7 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         authentication_per_second: 100,
         client_credentials_per_second: 0,
         smtp: None,
+        scripts: castellan_rules::Limits::default(),
         bootstrap: Some((ADMIN_ID.into(), Secret(ADMIN_SECRET.into()))),
     }
 }

@@ -8,7 +8,6 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, patch, post};
 use castellan_core::directory::users::{self, NewUser};
 use castellan_core::model::User;
-use castellan_core::oidc::claims::timestamp;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
@@ -69,49 +68,6 @@ pub fn endpoints() -> Vec<Endpoint> {
             get(by_email),
         ),
     ]
-}
-
-/// Auth0's user object. Attributes the user does not have are left out, as Auth0 does.
-pub(super) fn wire(user: &User) -> Value {
-    let mut body = json!({
-        "user_id": user.user_id,
-        "email_verified": user.email_verified,
-        "created_at": timestamp(user.created_at),
-        "updated_at": timestamp(user.updated_at),
-        "identities": [{
-            "connection": user.connection,
-            "user_id": user.local_id(),
-            "provider": User::PROVIDER,
-            "isSocial": false,
-        }],
-        "app_metadata": user.app_metadata,
-        "user_metadata": user.user_metadata,
-        "logins_count": user.logins_count,
-        "blocked": user.blocked,
-    });
-    for (key, value) in [
-        ("email", &user.email),
-        ("username", &user.username),
-        ("name", &user.name),
-        ("nickname", &user.nickname),
-        ("picture", &user.picture),
-        ("given_name", &user.given_name),
-        ("family_name", &user.family_name),
-        ("last_ip", &user.last_ip),
-    ] {
-        if let Some(v) = value {
-            body[key] = json!(v);
-        }
-    }
-    for (key, value) in [
-        ("last_login", user.last_login),
-        ("last_password_reset", user.last_password_reset),
-    ] {
-        if let Some(t) = value {
-            body[key] = timestamp(t);
-        }
-    }
-    body
 }
 
 #[derive(Debug, Deserialize)]
@@ -180,7 +136,7 @@ async fn create(
     if verify && !user.email_verified {
         send_verification(&s, &user).await;
     }
-    Ok((StatusCode::CREATED, Json(wire(&user))))
+    Ok((StatusCode::CREATED, Json(user.to_auth0_json())))
 }
 
 /// A mail failure does not undo the change it follows.
@@ -197,7 +153,7 @@ async fn read(
 ) -> Result<Json<Value>, ApiError> {
     let fields = Fields::from_query(&q)?;
     let user = users::get(s.store.as_ref(), &id).await?;
-    Ok(Json(select(&fields, wire(&user))))
+    Ok(Json(select(&fields, user.to_auth0_json())))
 }
 
 async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, ApiError> {
@@ -220,7 +176,7 @@ async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, 
         listing.request(),
     )
     .await?;
-    Ok(listing.respond_counted("users", page, |u| select(&fields, wire(&u))))
+    Ok(listing.respond_counted("users", page, |u| select(&fields, u.to_auth0_json())))
 }
 
 async fn update(
@@ -257,7 +213,7 @@ async fn update(
     if patch.get("verify_email") == Some(&Value::Bool(true)) && !user.email_verified {
         send_verification(&s, &user).await;
     }
-    Ok(Json(wire(&user)))
+    Ok(Json(user.to_auth0_json()))
 }
 
 async fn remove(
@@ -289,6 +245,6 @@ async fn by_email(State(s): State<AppState>, q: QueryParams) -> Result<Json<Valu
     })?;
     let found = users::by_email(s.store.as_ref(), email).await?;
     Ok(Json(Value::Array(
-        found.iter().map(|u| select(&fields, wire(u))).collect(),
+        found.iter().map(|u| select(&fields, u.to_auth0_json())).collect(),
     )))
 }

@@ -199,6 +199,7 @@ pub async fn token(
         tokens: &s.tokens,
         passwords: &s.passwords,
         clock: s.clock.as_ref(),
+        scripts: s.scripts.as_ref(),
     };
     let authenticated = || async {
         client_auth::authenticate(s.store.as_ref(), &credentials)
