@@ -5,6 +5,7 @@ use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::model::Rule;
 use crate::paging::{Page, PageRequest};
+use crate::scripts::Scripts;
 use crate::store::{Store, StoreError};
 
 /// The only stage Auth0 still runs rules in.
@@ -24,11 +25,13 @@ fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_script(script: &str) -> Result<()> {
+async fn check_script(scripts: &Scripts, name: &str, script: &str) -> Result<()> {
     if script.trim().is_empty() {
         return Err(Error::Invalid("script must not be empty".into()));
     }
-    Ok(())
+    scripts
+        .check_syntax(castellan_rules::ScriptKind::Rule, name, script)
+        .await
 }
 
 fn check_order(order: i64) -> Result<()> {
@@ -56,7 +59,12 @@ pub struct RuleChange {
 }
 
 /// Without an `order`, the rule goes after the last one; `enabled` defaults to true.
-pub async fn create(store: &dyn Store, clock: &dyn Clock, new: RuleChange) -> Result<Rule> {
+pub async fn create(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    scripts: &Scripts,
+    new: RuleChange,
+) -> Result<Rule> {
     let name = new
         .name
         .ok_or_else(|| Error::Invalid("name is required".into()))?;
@@ -64,7 +72,7 @@ pub async fn create(store: &dyn Store, clock: &dyn Clock, new: RuleChange) -> Re
         .script
         .ok_or_else(|| Error::Invalid("script is required".into()))?;
     check_name(&name)?;
-    check_script(&script)?;
+    check_script(scripts, &name, &script).await?;
     if let Some(order) = new.order {
         check_order(order)?;
     }
@@ -113,6 +121,7 @@ pub async fn list(
 pub async fn update(
     store: &dyn Store,
     clock: &dyn Clock,
+    scripts: &Scripts,
     id: &str,
     change: RuleChange,
 ) -> Result<Rule> {
@@ -122,7 +131,7 @@ pub async fn update(
         rule.name = name;
     }
     if let Some(script) = change.script {
-        check_script(&script)?;
+        check_script(scripts, &rule.name, &script).await?;
         rule.script = script;
     }
     if let Some(order) = change.order {

@@ -413,7 +413,11 @@ fn boolean(name: &str, value: &Value) -> Result<bool> {
 }
 
 /// Auth0's merge: one level deep, `null` removes a key, `{}` (or `null`) empties it all.
-pub(crate) fn merge_metadata(name: &str, stored: &mut Map<String, Value>, patch: &Value) -> Result<()> {
+pub(crate) fn merge_metadata(
+    name: &str,
+    stored: &mut Map<String, Value>,
+    patch: &Value,
+) -> Result<()> {
     match patch {
         Value::Null => stored.clear(),
         Value::Object(changes) if changes.is_empty() => stored.clear(),

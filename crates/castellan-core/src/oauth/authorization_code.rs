@@ -7,11 +7,11 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::OAuthError;
-use crate::scripts::Protocol;
 use super::password::Services;
 use super::user_tokens::{self, UserTokenRequest, UserTokens};
 use crate::events::{self, LogEventExt, RequestContext};
 use crate::model::Client;
+use crate::scripts::Protocol;
 use crate::secrets::token_digest;
 
 pub const GRANT_TYPE: &str = "authorization_code";

@@ -3,12 +3,12 @@
 //! reuse detection of OAuth 2.0 Security BCP §4.14.2).
 
 use super::OAuthError;
-use crate::scripts::Protocol;
 use super::user_tokens::{self, UserTokenRequest, UserTokens};
 use crate::events::{self, LogEventExt, RequestContext};
 use crate::model::{Client, RefreshToken, ResourceServer};
 use crate::oauth::password::Services;
 use crate::oauth::scope;
+use crate::scripts::Protocol;
 use crate::secrets::{opaque_token, token_digest};
 use crate::store::Store;
 

@@ -74,7 +74,9 @@ async fn permissions_on(
     match api.filter(|a| a.enforce_policies) {
         // One query, whatever the number of roles the user has.
         Some(api) => Ok(Some(
-            store.effective_permissions(user_id, &api.identifier).await?,
+            store
+                .effective_permissions(user_id, &api.identifier)
+                .await?,
         )),
         None => Ok(None),
     }
@@ -104,7 +106,9 @@ pub async fn issue(
         permissions.as_deref().unwrap_or_default(),
         &requested,
     );
-    let connection = store.find_connection_by_name(&request.user.connection).await?;
+    let connection = store
+        .find_connection_by_name(&request.user.connection)
+        .await?;
     let facts = LoginFacts {
         client: request.client,
         user: request.user,

@@ -112,7 +112,9 @@ impl StoreTarget<'_> {
         };
         refs.iter()
             .zip(found)
-            .map(|(given, id)| id.ok_or_else(|| Error::Invalid(format!("unknown {kind} '{given}'"))))
+            .map(|(given, id)| {
+                id.ok_or_else(|| Error::Invalid(format!("unknown {kind} '{given}'")))
+            })
             .collect()
     }
 }
@@ -196,11 +198,17 @@ impl DryRunTarget {
 
     /// Every script's edit, in order, with the script's name.
     pub fn edits(&self) -> Vec<(String, UserEdit)> {
-        self.state.lock().map(|s| s.edits.clone()).unwrap_or_default()
+        self.state
+            .lock()
+            .map(|s| s.edits.clone())
+            .unwrap_or_default()
     }
 
     pub fn held_now(&self) -> Held {
-        self.state.lock().map(|s| s.held.clone()).unwrap_or_default()
+        self.state
+            .lock()
+            .map(|s| s.held.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -227,7 +235,10 @@ impl ChangeTarget for DryRunTarget {
         add_all(&mut state.held.roles, &edit.assign_roles);
         state.held.roles.retain(|r| !edit.remove_roles.contains(r));
         add_all(&mut state.held.groups, &edit.add_groups);
-        state.held.groups.retain(|g| !edit.remove_groups.contains(g));
+        state
+            .held
+            .groups
+            .retain(|g| !edit.remove_groups.contains(g));
         if !edit.is_empty() {
             state.edits.push((script.to_owned(), edit.clone()));
         }

@@ -94,7 +94,15 @@ mod tests {
 
     #[test]
     fn server_owned_and_auth0_namespaced_names_are_restricted() {
-        for name in ["sub", "scope", "permissions", "roles", "groups", "email", "gty"] {
+        for name in [
+            "sub",
+            "scope",
+            "permissions",
+            "roles",
+            "groups",
+            "email",
+            "gty",
+        ] {
             assert!(is_restricted(name), "{name}");
         }
         assert!(is_restricted("https://tenant.auth0.com/roles"));

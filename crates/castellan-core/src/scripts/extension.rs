@@ -25,7 +25,10 @@ pub(super) struct ExtensionPolicy {
 
 fn flag(settings: &Map<String, Value>, name: &str) -> bool {
     matches!(settings.get(name), Some(Value::Bool(true)))
-        || matches!(settings.get(name).and_then(Value::as_str), Some("yes" | "true"))
+        || matches!(
+            settings.get(name).and_then(Value::as_str),
+            Some("yes" | "true")
+        )
 }
 
 pub(super) async fn policy(

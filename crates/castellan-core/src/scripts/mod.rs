@@ -15,7 +15,7 @@ pub mod claims;
 mod extension;
 pub mod shape;
 
-use castellan_rules::{Effect, Limits, LogLine, Sandbox, ScriptError, Setup, Trigger};
+use castellan_rules::{Effect, Limits, LogLine, Sandbox, ScriptError, ScriptKind, Setup, Trigger};
 use serde_json::{Map, Value, json};
 
 use crate::clock::Clock;
@@ -41,7 +41,11 @@ impl Scripts {
     /// `auth0.domain` and `context.request.hostname` are the issuer's host.
     pub fn new(limits: Limits, master: MasterKey, issuer: &str) -> Scripts {
         let without_scheme = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
-        let hostname = without_scheme.split('/').next().unwrap_or_default().to_owned();
+        let hostname = without_scheme
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
         Scripts {
             sandbox: Sandbox::new(limits),
             master,
@@ -55,6 +59,23 @@ impl Scripts {
 
     pub fn hostname(&self) -> &str {
         &self.hostname
+    }
+
+    /// Refuses a script that does not compile (or a rule that is not a function), naming
+    /// the line and column.
+    pub async fn check_syntax(&self, kind: ScriptKind, name: &str, source: &str) -> Result<()> {
+        match self.sandbox.check(kind, name, source).await {
+            Ok(()) => Ok(()),
+            Err(ScriptError::Syntax {
+                line,
+                column,
+                message,
+                ..
+            }) => Err(Error::Invalid(format!(
+                "script has a syntax error at line {line}, column {column}: {message}"
+            ))),
+            Err(other) => Err(Error::Internal(other.to_string())),
+        }
     }
 }
 
@@ -263,7 +284,10 @@ fn refused(kind: &str, script: &str, e: Error) -> PostLoginError {
 }
 
 /// Splits a script's effects into the user edit and the rest.
-fn edit_of(user_id: &str, effects: Vec<Effect>) -> std::result::Result<(UserEdit, Vec<Effect>), String> {
+fn edit_of(
+    user_id: &str,
+    effects: Vec<Effect>,
+) -> std::result::Result<(UserEdit, Vec<Effect>), String> {
     let mut edit = UserEdit::default();
     let mut rest = Vec::new();
     for effect in effects {
@@ -319,10 +343,11 @@ impl PostLoginRun<'_> {
         });
         let mut rule_user = self.user_json;
         let mut authorization_changed = false;
-        let stopped = |stop: Stop, session: &mut castellan_rules::Session| PostLoginError::Stopped {
-            stop,
-            logs: session.take_logs(),
-        };
+        let stopped =
+            |stop: Stop, session: &mut castellan_rules::Session| PostLoginError::Stopped {
+                stop,
+                logs: session.take_logs(),
+            };
         for rule in &self.set.rules {
             let out = session
                 .run_rule(&rule.name, &rule.source, rule_user, context)
@@ -385,7 +410,12 @@ impl PostLoginRun<'_> {
             event["authorization"] = json!({"roles": held.roles});
             event["secrets"] = Value::Object(action.secrets.clone());
             let out = session
-                .run_action(&action.name, &action.source, Trigger::PostLogin, event.clone())
+                .run_action(
+                    &action.name,
+                    &action.source,
+                    Trigger::PostLogin,
+                    event.clone(),
+                )
                 .await
                 .map_err(|e| stopped(script_failure("action", e), &mut session))?;
             let (edit, rest) = edit_of(&user.user_id, out.effects).map_err(|reason| {
@@ -445,8 +475,16 @@ impl PostLoginRun<'_> {
         // Actions' metadata is written once, at the end of a log-in that succeeds.
         if !(app_metadata.is_empty() && user_metadata.is_empty()) {
             let edit = UserEdit {
-                app_metadata: [app_metadata].into_iter().filter(|m| !m.is_empty()).map(Value::Object).collect(),
-                user_metadata: [user_metadata].into_iter().filter(|m| !m.is_empty()).map(Value::Object).collect(),
+                app_metadata: [app_metadata]
+                    .into_iter()
+                    .filter(|m| !m.is_empty())
+                    .map(Value::Object)
+                    .collect(),
+                user_metadata: [user_metadata]
+                    .into_iter()
+                    .filter(|m| !m.is_empty())
+                    .map(Value::Object)
+                    .collect(),
                 ..UserEdit::default()
             };
             user = self
@@ -593,7 +631,12 @@ pub async fn post_user_registration(
             "secrets": action.secrets,
         });
         let outcome = session
-            .run_action(&action.name, &action.source, Trigger::PostUserRegistration, event)
+            .run_action(
+                &action.name,
+                &action.source,
+                Trigger::PostUserRegistration,
+                event,
+            )
             .await;
         let applied = match outcome {
             Err(e) => Err(format!("action {e}")),
@@ -622,7 +665,8 @@ pub async fn post_user_registration(
         if let Some(client) = client {
             event = event.client(client);
         }
-        event.details = json!({"trigger": Trigger::PostUserRegistration.id(), "console": logs_json(&logs)});
+        event.details =
+            json!({"trigger": Trigger::PostUserRegistration.id(), "console": logs_json(&logs)});
         events::record(store, clock, event).await;
     }
     Ok(())

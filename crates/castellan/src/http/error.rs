@@ -149,9 +149,7 @@ impl IntoResponse for OAuthHttpError {
             OAuthError::InvalidRequest(_)
             | OAuthError::InvalidScope(_)
             | OAuthError::UnsupportedGrantType(_) => StatusCode::BAD_REQUEST,
-            OAuthError::InvalidClient(_) | OAuthError::Unauthorized(_) => {
-                StatusCode::UNAUTHORIZED
-            }
+            OAuthError::InvalidClient(_) | OAuthError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             // Auth0 answers these with 403.
             OAuthError::UnauthorizedClient(_)
             | OAuthError::AccessDenied(_)

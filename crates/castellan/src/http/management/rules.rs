@@ -107,7 +107,7 @@ async fn create(
         order: body.order,
         enabled: body.enabled,
     };
-    let rule = rules::create(s.store.as_ref(), s.clock.as_ref(), change).await?;
+    let rule = rules::create(s.store.as_ref(), s.clock.as_ref(), &s.scripts, change).await?;
     audit::record(
         &s,
         &caller,
@@ -151,7 +151,7 @@ async fn update(
         enabled: body.enabled,
     };
     let script_changed = change.script.is_some();
-    let rule = rules::update(s.store.as_ref(), s.clock.as_ref(), &id, change).await?;
+    let rule = rules::update(s.store.as_ref(), s.clock.as_ref(), &s.scripts, &id, change).await?;
     audit::record(
         &s,
         &caller,

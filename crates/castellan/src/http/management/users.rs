@@ -245,6 +245,9 @@ async fn by_email(State(s): State<AppState>, q: QueryParams) -> Result<Json<Valu
     })?;
     let found = users::by_email(s.store.as_ref(), email).await?;
     Ok(Json(Value::Array(
-        found.iter().map(|u| select(&fields, u.to_auth0_json())).collect(),
+        found
+            .iter()
+            .map(|u| select(&fields, u.to_auth0_json()))
+            .collect(),
     )))
 }

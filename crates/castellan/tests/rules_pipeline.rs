@@ -1,0 +1,379 @@
+//! Rules in the log-in pipeline, through real log-ins: the corpus in `tests/rules/` (the
+//! rules people bring from Auth0) shapes the very first token and the stored user; denials
+//! and failures reach the client and the tenant log; client credentials never run rules;
+//! a looping rule does not stop other log-ins.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+const API: &str = "https://api.example.com";
+const REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+const DB: &str = "Username-Password-Authentication";
+const PASSWORD: &str = "correct horse battery";
+
+fn corpus(name: &str) -> String {
+    let path = format!("{}/tests/rules/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+struct Tenant {
+    server: TestServer,
+    client_id: String,
+    client_secret: String,
+}
+
+/// An RBAC API whose `member` role holds both its scopes, and a client with the password
+/// and refresh grants.
+async fn tenant_on(server: TestServer) -> Tenant {
+    let api = json!({"identifier": API, "enforce_policies": true, "token_dialect": "access_token_authz",
+                     "allow_offline_access": true,
+                     "scopes": [{"value": "read:reports"}, {"value": "write:reports"}]});
+    let (status, body) = server
+        .admin(Method::POST, "/resource-servers", Some(api))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (_, role) = server
+        .admin(Method::POST, "/roles", Some(json!({"name": "member"})))
+        .await;
+    let grant = json!({"permissions": [
+        {"resource_server_identifier": API, "permission_name": "read:reports"},
+        {"resource_server_identifier": API, "permission_name": "write:reports"}]});
+    let path = format!("/roles/{}/permissions", role["id"].as_str().unwrap());
+    assert_eq!(
+        server.admin(Method::POST, &path, Some(grant)).await.0,
+        StatusCode::CREATED
+    );
+    let (_, client) = server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "reports app", "grant_types": [REALM, "refresh_token"]})),
+        )
+        .await;
+    Tenant {
+        client_id: client["client_id"].as_str().unwrap().into(),
+        client_secret: client["client_secret"].as_str().unwrap().into(),
+        server,
+    }
+}
+
+impl Tenant {
+    async fn rule(&self, name: &str, script: &str) {
+        let (status, body) = self
+            .server
+            .admin(
+                Method::POST,
+                "/rules",
+                Some(json!({"name": name, "script": script})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{name}: {body}");
+    }
+
+    async fn config(&self, key: &str, value: &str) {
+        let (status, body) = self
+            .server
+            .admin(
+                Method::PUT,
+                &format!("/rules-configs/{key}"),
+                Some(json!({"value": value})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    async fn user(&self, email: &str, verified: bool) -> String {
+        let user = self
+            .server
+            .create_user(email, json!({"email_verified": verified}))
+            .await;
+        user["user_id"].as_str().unwrap().into()
+    }
+
+    async fn log_in_as(&self, client_id: &str, secret: &str, email: &str) -> (StatusCode, Value) {
+        self.server
+            .token_request(json!({
+                "grant_type": REALM, "realm": DB, "client_id": client_id,
+                "client_secret": secret, "username": email, "password": PASSWORD,
+                "audience": API, "scope": "openid offline_access read:reports write:reports"}))
+            .await
+    }
+
+    async fn log_in(&self, email: &str) -> (StatusCode, Value) {
+        self.log_in_as(&self.client_id, &self.client_secret, email)
+            .await
+    }
+
+    async fn refresh(&self, refresh_token: &str) -> (StatusCode, Value) {
+        self.server
+            .token_request(json!({
+                "grant_type": "refresh_token", "client_id": self.client_id,
+                "client_secret": self.client_secret, "refresh_token": refresh_token}))
+            .await
+    }
+
+    async fn logs(&self, query: &str) -> Vec<Value> {
+        let (status, logs) = self
+            .server
+            .admin(Method::GET, &format!("/logs?q={query}&sort=date:1"), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{logs}");
+        logs.as_array().unwrap().clone()
+    }
+}
+
+fn scopes(token_response: &Value) -> Vec<String> {
+    let mut s: Vec<String> = token_response["scope"]
+        .as_str()
+        .unwrap()
+        .split(' ')
+        .map(String::from)
+        .collect();
+    s.sort();
+    s
+}
+
+#[tokio::test]
+async fn the_corpus_shapes_the_first_token_and_the_stored_user() {
+    let t = tenant_on(TestServer::start().await).await;
+    t.config("DEFAULT_ROLE", "member").await;
+    t.config("PLAN", "gold").await;
+    t.config("BLOCKED_DOMAINS", "blocked.example").await;
+    for name in [
+        "deny-unverified-email",
+        "deny-email-domain",
+        "first-login-timestamp",
+        "default-role-on-first-login",
+        "roles-into-claims",
+        "scope-rewrite",
+        "forge-restricted-claims",
+    ] {
+        t.rule(name, &corpus(&format!("{name}.js"))).await;
+    }
+    let user_id = t.user("ada@example.com", true).await;
+
+    let (status, first) = t.log_in("ada@example.com").await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    // The role the rule assigned natively is in this very token, with its permissions.
+    let access = claims(first["access_token"].as_str().unwrap());
+    assert_eq!(
+        access["permissions"],
+        json!(["read:reports", "write:reports"])
+    );
+    assert_eq!(
+        scopes(&first),
+        ["offline_access", "openid", "read:reports", "write:reports"]
+    );
+    assert_eq!(access["https://example.com/roles"], json!(["member"]));
+    // A rule cannot forge what the server owns; namespaced claims are kept.
+    assert_eq!(access["sub"], json!(user_id));
+    assert_eq!(
+        access["https://example.com/forged"],
+        json!("kept: namespaced claims are allowed")
+    );
+    let id = claims(first["id_token"].as_str().unwrap());
+    assert_eq!(id["https://example.com/roles"], json!(["member"]));
+    assert_eq!(id["https://example.com/plan"], json!("gold"));
+    assert!(id.get("roles").is_none(), "{id}");
+    assert!(id.get("https://tenant.auth0.com/admin").is_none(), "{id}");
+
+    let path = format!("/users/{}", encoded(&user_id));
+    let (_, stored) = t.server.admin(Method::GET, &path, None).await;
+    let first_login_at = stored["app_metadata"]["first_login_at"].clone();
+    assert!(first_login_at.is_string(), "{stored}");
+    let (_, roles) = t
+        .server
+        .admin(Method::GET, &format!("{path}/roles"), None)
+        .await;
+    assert_eq!(roles.as_array().unwrap().len(), 1, "{roles}");
+
+    // A refresh runs the rules with `oauth2-refresh-token`: the scope rewrite drops writes.
+    let (status, refreshed) = t.refresh(first["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK, "{refreshed}");
+    assert_eq!(
+        scopes(&refreshed),
+        ["offline_access", "openid", "read:reports"]
+    );
+
+    // A second log-in changes nothing the first one set.
+    let (status, _) = t.log_in("ada@example.com").await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, stored) = t.server.admin(Method::GET, &path, None).await;
+    assert_eq!(stored["app_metadata"]["first_login_at"], first_login_at);
+    let audited: Vec<Value> = t
+        .logs("type:sapi")
+        .await
+        .into_iter()
+        .filter(|e| e["details"]["actor"]["type"] == "rule")
+        .collect();
+    assert_eq!(audited.len(), 1, "{audited:?}");
+    assert_eq!(
+        audited[0]["details"]["actor"]["name"],
+        "default-role-on-first-login"
+    );
+    assert_eq!(audited[0]["user_id"], json!(user_id));
+}
+
+#[tokio::test]
+async fn denials_and_failures_reach_the_client_and_the_log() {
+    let t = tenant_on(TestServer::start().await).await;
+    t.config("BLOCKED_DOMAINS", "blocked.example").await;
+    t.rule("deny-unverified-email", &corpus("deny-unverified-email.js"))
+        .await;
+    t.rule("deny-email-domain", &corpus("deny-email-domain.js"))
+        .await;
+    t.rule(
+        "crash",
+        "function (user, context, callback) {\n  if (user.email === 'crash@example.com') {\n    console.log('about to fail for', user.email);\n    return null.boom;\n  }\n  callback(null, user, context);\n}",
+    )
+    .await;
+    t.user("unverified@example.com", false).await;
+    t.user("eve@blocked.example", true).await;
+    t.user("crash@example.com", true).await;
+    t.user("fine@example.com", true).await;
+
+    let (status, body) = t.log_in("unverified@example.com").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error"], "unauthorized");
+    assert_eq!(
+        body["error_description"],
+        "Please verify your email before logging in."
+    );
+    let (status, body) = t.log_in("eve@blocked.example").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        body["error_description"],
+        "Access denied for blocked.example"
+    );
+
+    let (status, body) = t.log_in("crash@example.com").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["error"], "access_denied");
+    let description = body["error_description"].as_str().unwrap();
+    assert!(
+        description.starts_with("rule 'crash' threw:"),
+        "{description}"
+    );
+
+    let (status, _) = t.log_in("fine@example.com").await;
+    assert_eq!(status, StatusCode::OK);
+
+    let failed = t.logs("type:f").await;
+    assert_eq!(failed.len(), 3, "{failed:?}");
+    let crash = failed
+        .iter()
+        .find(|e| e["details"]["script"] == "crash")
+        .unwrap();
+    assert!(crash["details"]["stack"].as_str().unwrap().contains(':'));
+    assert_eq!(
+        crash["details"]["console"][0]["text"],
+        "about to fail for crash@example.com"
+    );
+    assert!(crash["description"].as_str().unwrap().contains("crash"));
+}
+
+#[tokio::test]
+async fn client_credentials_never_run_rules() {
+    let t = tenant_on(TestServer::start().await).await;
+    t.rule(
+        "nobody",
+        "function (u, c, cb) { cb(new UnauthorizedError('nobody gets in')); }",
+    )
+    .await;
+    t.user("ada@example.com", true).await;
+    assert_eq!(
+        t.log_in("ada@example.com").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (client_id, secret) = t
+        .server
+        .m2m_client_for(
+            json!({"identifier": "https://m2m.example.com", "scopes": [{"value": "read:things"}]}),
+            &["read:things"],
+        )
+        .await;
+    t.server
+        .token(&client_id, &secret, "https://m2m.example.com", None)
+        .await;
+}
+
+#[tokio::test]
+async fn a_rule_asking_for_an_unknown_role_fails_the_log_in_and_changes_nothing() {
+    let t = tenant_on(TestServer::start().await).await;
+    t.rule(
+        "typo",
+        "function (u, c, cb) { c.authorization.assignRoles(['member', 'membr']).then(function () { cb(null, u, c); }); }",
+    )
+    .await;
+    let user_id = t.user("ada@example.com", true).await;
+    let (status, body) = t.log_in("ada@example.com").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body["error_description"],
+        "rule 'typo' failed: unknown role 'membr'"
+    );
+    let (_, roles) = t
+        .server
+        .admin(
+            Method::GET,
+            &format!("/users/{}/roles", encoded(&user_id)),
+            None,
+        )
+        .await;
+    assert_eq!(roles, json!([]));
+}
+
+#[tokio::test]
+async fn a_looping_rule_does_not_stop_other_log_ins() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(database_url(dir.path()).await, dir.path().to_path_buf());
+    settings.scripts.workers = 2;
+    settings.scripts.per_rule = Duration::from_secs(5);
+    let t = Arc::new(tenant_on(TestServer::start_with(settings, Arc::new(dir)).await).await);
+    let (_, stuck) = t
+        .server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "stuck app", "grant_types": [REALM]})),
+        )
+        .await;
+    let stuck_id = stuck["client_id"].as_str().unwrap().to_owned();
+    let stuck_secret = stuck["client_secret"].as_str().unwrap().to_owned();
+    t.rule(
+        "loop-for-one-app",
+        &format!(
+            "function (u, c, cb) {{ if (c.clientID === '{stuck_id}') {{ try {{ while (true) {{}} }} catch (e) {{}} }} cb(null, u, c); }}"
+        ),
+    )
+    .await;
+    t.user("ada@example.com", true).await;
+    let looping = {
+        let t = Arc::clone(&t);
+        tokio::spawn(async move {
+            t.log_in_as(&stuck_id, &stuck_secret, "ada@example.com")
+                .await
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..3 {
+        let (status, body) = t.log_in("ada@example.com").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert!(
+        !looping.is_finished(),
+        "the other log-ins were served while the loop ran"
+    );
+    let (status, body) = looping.await.unwrap();
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body["error_description"],
+        "rule 'loop-for-one-app' timed out"
+    );
+}
