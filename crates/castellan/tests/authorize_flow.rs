@@ -666,3 +666,37 @@ async fn a_template_in_templates_dir_replaces_the_built_in_one() {
         page.body
     );
 }
+
+/// Rules run when the code is exchanged, with Auth0's `oidc-basic-profile` protocol; a
+/// rule's `UnauthorizedError` answers the exchange with `unauthorized`.
+#[tokio::test]
+async fn rules_run_at_the_code_exchange() {
+    let t = tenant().await;
+    let rule = "function (user, context, callback) {\n  if (user.email === 'mallory@example.com') return callback(new UnauthorizedError('not you'));\n  context.idToken['https://example.com/protocol'] = context.protocol;\n  context.idToken['https://example.com/logins'] = context.stats.loginsCount;\n  callback(null, user, context);\n}";
+    let (status, body) = t
+        .server
+        .admin(
+            Method::POST,
+            "/rules",
+            Some(json!({"name": "protocol", "script": rule})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let mut browser = Browser::new(&t.server);
+    let back = t.sign_up(&mut browser, "ada@example.com").await;
+    let (status, tokens) = t.exchange_spa(&back.query()["code"], VERIFIER).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["https://example.com/protocol"], "oidc-basic-profile");
+    assert_eq!(id["https://example.com/logins"], 1);
+
+    let mut browser = Browser::new(&t.server);
+    let back = t.sign_up(&mut browser, "mallory@example.com").await;
+    let (status, answer) = t.exchange_spa(&back.query()["code"], VERIFIER).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+    assert_eq!(
+        (answer["error"].as_str(), answer["error_description"].as_str()),
+        (Some("unauthorized"), Some("not you"))
+    );
+}

@@ -319,3 +319,50 @@ async fn rules_configs_are_sealed_and_never_listed_with_values() {
         "values stay out of the log"
     );
 }
+
+#[tokio::test]
+async fn scripts_that_do_not_compile_are_refused_with_line_and_column() {
+    let server = TestServer::start().await;
+    for (script, expected) in [
+        (
+            "function (user, context, callback) {\n  callback(null, user, context;\n}",
+            "script has a syntax error at line 2, column",
+        ),
+        (
+            "({ not: 'a function' })",
+            "script has a syntax error at line 1, column 1: the script is not a function",
+        ),
+    ] {
+        let (status, answer) = server
+            .admin(
+                Method::POST,
+                "/rules",
+                Some(json!({"name": "broken", "script": script})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        let message = answer["message"].as_str().unwrap();
+        assert!(message.contains(expected), "{message}");
+    }
+    let (_, rules) = server.admin(Method::GET, "/rules", None).await;
+    assert_eq!(rules, json!([]), "nothing was saved");
+
+    let (_, rule) = server
+        .admin(
+            Method::POST,
+            "/rules",
+            Some(json!({"name": "fine", "script": SCRIPT})),
+        )
+        .await;
+    let path = format!("/rules/{}", rule["id"].as_str().unwrap());
+    let (status, answer) = server
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"script": "function (u, c, cb) { cb(null, u, c) "})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    let (_, stored) = server.admin(Method::GET, &path, None).await;
+    assert_eq!(stored["script"], SCRIPT, "the old script stays");
+}
