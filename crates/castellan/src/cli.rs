@@ -1,4 +1,4 @@
-//! Command line: `serve`, `migrate`, `config print`, `keys rotate`. Failures are one line on
+//! Command line: `serve`, `migrate`, `config print`, `keys rotate`, `outbox`, `rules test`. Failures are one line on
 //! stderr and a non-zero exit, never a panic.
 
 use std::process::ExitCode;
@@ -9,6 +9,7 @@ use castellan_core::model::{Named, SigningAlg};
 use clap::{Parser, Subcommand};
 
 use crate::config::{Overrides, ProcessEnv, Settings};
+use crate::rules_test::{self, RulesTestArgs};
 use crate::{app, master_key, telemetry};
 
 #[derive(Debug, Parser)]
@@ -42,6 +43,19 @@ enum Command {
         #[command(subcommand)]
         action: KeysAction,
     },
+    /// Work with rules and actions.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum RulesAction {
+    /// Run rules and post-login actions against a user, without a server and without
+    /// writing anything; print the resulting user, changes, claims and logs. Exits
+    /// non-zero when the log-in would be refused or a script fails.
+    Test(RulesTestArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -91,6 +105,9 @@ pub fn main() -> ExitCode {
                 action: KeysAction::Rotate { alg },
             } => rotate(settings, &alg).await,
             Command::Outbox => outbox(settings).await,
+            Command::Rules {
+                action: RulesAction::Test(args),
+            } => rules_test::run(settings, args).await,
         }
     });
     match result {

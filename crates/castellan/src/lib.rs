@@ -6,4 +6,5 @@ pub mod config;
 pub mod http;
 pub mod mail;
 pub mod master_key;
+mod rules_test;
 pub mod telemetry;

@@ -696,7 +696,10 @@ async fn rules_run_at_the_code_exchange() {
     let (status, answer) = t.exchange_spa(&back.query()["code"], VERIFIER).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
     assert_eq!(
-        (answer["error"].as_str(), answer["error_description"].as_str()),
+        (
+            answer["error"].as_str(),
+            answer["error_description"].as_str()
+        ),
         (Some("unauthorized"), Some("not you"))
     );
 }

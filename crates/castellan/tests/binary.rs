@@ -296,3 +296,92 @@ fn outbox_prints_what_is_waiting() {
     );
     assert!(String::from_utf8_lossy(&output.stdout).contains("The outbox is empty."));
 }
+
+fn corpus(name: &str) -> String {
+    format!("{}/tests/rules/{name}", env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn rules_test_runs_files_against_a_user_without_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = dir.path().join("user.json");
+    std::fs::write(
+        &user,
+        r#"{"user_id": "auth0|ci", "email": "ci@example.com", "email_verified": true,
+            "logins_count": 1, "app_metadata": {"plan": "free"}}"#,
+    )
+    .unwrap();
+    let files: Vec<String> = [
+        "deny-unverified-email.js",
+        "first-login-timestamp.js",
+        "default-role-on-first-login.js",
+        "roles-into-claims.js",
+        "actions/roles-claim.js",
+    ]
+    .iter()
+    .map(|f| corpus(f))
+    .collect();
+    let mut args = vec!["rules", "test", "--user", user.to_str().unwrap()];
+    args.extend(files.iter().map(String::as_str));
+    args.extend([
+        "--config-value",
+        "DEFAULT_ROLE=member",
+        "--config-value",
+        "PLAN=gold",
+        "--secret",
+        "DENY_CLIENT=another-client",
+    ]);
+    let output = run(castellan(dir.path(), &args));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(report["roles"], serde_json::json!(["member"]));
+    assert_eq!(
+        report["changes"][1]["script"],
+        "default-role-on-first-login"
+    );
+    assert_eq!(report["app_metadata"]["plan"], "free");
+    assert!(report["app_metadata"]["first_login_at"].is_string());
+    assert_eq!(report["app_metadata"]["last_client"], "rules-test-client");
+    let id = &report["id_token_claims"];
+    assert_eq!(
+        id["https://example.com/roles"],
+        serde_json::json!(["member"])
+    );
+    assert_eq!(
+        id["https://example.com/action_roles"],
+        serde_json::json!(["member"])
+    );
+    assert_eq!(id["https://example.com/plan"], "gold");
+    assert_eq!(
+        report["access_token_claims"]["https://example.com/client"],
+        "rules test"
+    );
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing was written: {:?}",
+        std::fs::read_dir(dir.path()).unwrap().collect::<Vec<_>>()
+    );
+
+    // The action denies this client: the exit code says so, the report says why.
+    let denied_args: Vec<&str> = args
+        .iter()
+        .map(|a| {
+            if *a == "DENY_CLIENT=another-client" {
+                "DENY_CLIENT=rules-test-client"
+            } else {
+                a
+            }
+        })
+        .collect();
+    let output = run(castellan(dir.path(), &denied_args));
+    assert!(!output.status.success());
+    let report: serde_json::Value =
+        serde_json::from_str(&String::from_utf8_lossy(&output.stdout)).unwrap();
+    assert_eq!(report["error"], "this application is closed");
+    assert!(String::from_utf8_lossy(&output.stderr).contains("refused"));
+}

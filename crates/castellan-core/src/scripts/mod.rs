@@ -574,7 +574,8 @@ pub async fn post_login(
     }
 }
 
-fn logs_json(logs: &[LogLine]) -> Value {
+/// Console output as the log event and the dry run show it.
+pub fn logs_json(logs: &[LogLine]) -> Value {
     logs.iter()
         .map(|l| json!({"script": l.script, "level": l.level, "text": l.text}))
         .collect()
