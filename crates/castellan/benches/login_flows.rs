@@ -8,22 +8,15 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use castellan::app;
-use castellan::config::{LogFormat, Secret, Settings};
-use castellan_core::clock::SystemClock;
 use castellan_core::passwords::PasswordService;
 use serde_json::{Value, json};
+use support::{BenchServer, PASSWORD, percentile};
 
-const ADMIN: &str = "bench-admin";
-const ADMIN_SECRET: &str = "bench-admin-secret-long-enough";
-const PASSWORD: &str = "correct horse battery";
+mod support;
+
 const CALLBACK: &str = "https://bench.example/cb";
 const CONCURRENCY: usize = 16;
 const LOAD_SECONDS: u64 = 10;
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
 
 async fn hashing_rate(seconds: u64) -> f64 {
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
@@ -51,37 +44,12 @@ async fn hashing_rate(seconds: u64) -> f64 {
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let settings = Settings {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        database_url: format!("sqlite://{}/bench.db", dir.path().display()),
-        issuer: "http://bench.test/".into(),
-        log_format: LogFormat::Text,
-        data_dir: dir.path().to_path_buf(),
-        secret_key: None,
-        secret_key_file: None,
-        max_body_bytes: 1 << 20,
-        templates_dir: None,
-        bootstrap: Some((ADMIN.into(), Secret(ADMIN_SECRET.into()))),
-        scripts: castellan_rules::Limits::default(),
-        authentication_per_second: 0,
-        client_credentials_per_second: 0,
-        smtp: None,
-    };
-    let state = app::prepare(settings, Arc::new(SystemClock)).await.unwrap();
-    let running = app::start(state, std::future::pending()).await.unwrap();
-    let base = format!("http://{}", running.addr);
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-
-    let token: Value = http
-        .post(format!("{base}/oauth/token"))
-        .json(&json!({"grant_type": "client_credentials", "client_id": ADMIN, "client_secret": ADMIN_SECRET,
-                      "audience": "http://bench.test/api/v2/"}))
-        .send().await.unwrap().json().await.unwrap();
-    let admin = token["access_token"].as_str().unwrap().to_string();
+    let server = BenchServer::start().await;
+    let (base, http, admin) = (
+        server.base.clone(),
+        server.http.clone(),
+        server.admin.clone(),
+    );
     let client: Value = http
         .post(format!("{base}/api/v2/clients"))
         .bearer_auth(&admin)
@@ -235,5 +203,4 @@ async fn main() {
         percentile(&exchange_times, 0.5),
         percentile(&exchange_times, 0.99)
     );
-    running.stop().await.unwrap();
 }

@@ -1,0 +1,302 @@
+//! What rules cost a log-in, measured in one run on the same cores:
+//! - p50/p99 of the refresh grant (a user-credential token without the password's hashing)
+//!   with 0, 1 and 5 typical rules enabled, in interleaved rounds so that noise hits all
+//!   three alike;
+//! - refresh grants per second at 16 connections with 0 and 5 rules;
+//! - the memory a sandbox worker holds after running the 5 rules (resident set growth of
+//!   this process per worker).
+//!
+//! Run: `cargo bench -p castellan --bench rules_pipeline`
+
+use std::time::{Duration, Instant};
+
+use castellan_rules::{Limits, Sandbox, Setup};
+use reqwest::Method;
+use serde_json::{Value, json};
+use support::{BenchServer, PASSWORD, percentile};
+
+mod support;
+
+const API: &str = "https://reports.bench";
+const REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
+const ROUNDS: usize = 5;
+const SAMPLES_PER_ROUND: usize = 300;
+const CONNECTIONS: usize = 16;
+const LOAD_SECONDS: u64 = 5;
+
+fn corpus(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/tests/rules/{name}.js",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+/// The five: the shapes people wrote most (reference §2.5 and the corpus).
+const TYPICAL: [&str; 5] = [
+    "deny-unverified-email",
+    "deny-email-domain",
+    "first-login-timestamp",
+    "roles-into-claims",
+    "scope-rewrite",
+];
+
+struct Tenant {
+    server: BenchServer,
+    client_id: String,
+    secret: String,
+    rule_ids: Vec<String>,
+}
+
+impl Tenant {
+    async fn refresh(&self, token: &str) -> String {
+        let answer: Value = self
+            .server
+            .http
+            .post(format!("{}/oauth/token", self.server.base))
+            .json(
+                &json!({"grant_type": "refresh_token", "client_id": self.client_id,
+                          "client_secret": self.secret, "refresh_token": token}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["refresh_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{answer}"))
+            .to_string()
+    }
+
+    async fn first_refresh_token(&self) -> String {
+        let answer: Value = self
+            .server
+            .http
+            .post(format!("{}/oauth/token", self.server.base))
+            .json(
+                &json!({"grant_type": REALM, "realm": "Username-Password-Authentication",
+                          "client_id": self.client_id, "client_secret": self.secret,
+                          "username": "bench@example.com", "password": PASSWORD,
+                          "audience": API, "scope": "openid offline_access read:reports"}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["refresh_token"].as_str().unwrap().to_string()
+    }
+
+    /// Enables the first `count` rules and disables the others.
+    async fn enable(&self, count: usize) {
+        for (i, id) in self.rule_ids.iter().enumerate() {
+            self.server
+                .admin(
+                    Method::PATCH,
+                    &format!("/rules/{id}"),
+                    json!({"enabled": i < count}),
+                )
+                .await;
+        }
+    }
+}
+
+async fn tenant() -> Tenant {
+    let server = BenchServer::start().await;
+    server
+        .admin(
+            Method::POST,
+            "/resource-servers",
+            json!({"identifier": API, "enforce_policies": true, "allow_offline_access": true,
+                   "token_dialect": "access_token_authz", "scopes": [{"value": "read:reports"}]}),
+        )
+        .await;
+    let role = server
+        .admin(Method::POST, "/roles", json!({"name": "member"}))
+        .await;
+    server
+        .admin(
+            Method::POST,
+            &format!("/roles/{}/permissions", role["id"].as_str().unwrap()),
+            json!({"permissions": [{"resource_server_identifier": API, "permission_name": "read:reports"}]}),
+        )
+        .await;
+    let client = server
+        .admin(
+            Method::POST,
+            "/clients",
+            json!({"name": "bench", "grant_types": [REALM, "refresh_token"]}),
+        )
+        .await;
+    let user = server
+        .admin(
+            Method::POST,
+            "/users",
+            json!({"connection": "Username-Password-Authentication", "email": "bench@example.com",
+                   "email_verified": true, "password": PASSWORD}),
+        )
+        .await;
+    let user_path = format!(
+        "/users/{}/roles",
+        user["user_id"].as_str().unwrap().replace('|', "%7C")
+    );
+    server
+        .admin(Method::POST, &user_path, json!({"roles": [role["id"]]}))
+        .await;
+    server
+        .admin(
+            Method::PUT,
+            "/rules-configs/BLOCKED_DOMAINS",
+            json!({"value": "blocked.example"}),
+        )
+        .await;
+    let mut rule_ids = Vec::new();
+    for name in TYPICAL {
+        let rule = server
+            .admin(
+                Method::POST,
+                "/rules",
+                json!({"name": name, "script": corpus(name), "enabled": false}),
+            )
+            .await;
+        rule_ids.push(rule["id"].as_str().unwrap().to_string());
+    }
+    Tenant {
+        client_id: client["client_id"].as_str().unwrap().into(),
+        secret: client["client_secret"].as_str().unwrap().into(),
+        server,
+        rule_ids,
+    }
+}
+
+async fn throughput(t: &Tenant) -> f64 {
+    let mut tokens = Vec::new();
+    for _ in 0..CONNECTIONS {
+        tokens.push(t.first_refresh_token().await);
+    }
+    let deadline = Instant::now() + Duration::from_secs(LOAD_SECONDS);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for token in tokens {
+        let (http, url) = (
+            t.server.http.clone(),
+            format!("{}/oauth/token", t.server.base),
+        );
+        let (client_id, secret) = (t.client_id.clone(), t.secret.clone());
+        workers.push(tokio::spawn(async move {
+            let (mut token, mut done) = (token, 0u64);
+            while Instant::now() < deadline {
+                let answer: Value = http
+                    .post(&url)
+                    .json(
+                        &json!({"grant_type": "refresh_token", "client_id": client_id,
+                                  "client_secret": secret, "refresh_token": token}),
+                    )
+                    .send()
+                    .await
+                    .unwrap()
+                    .json()
+                    .await
+                    .unwrap();
+                token = answer["refresh_token"].as_str().unwrap().to_string();
+                done += 1;
+            }
+            done
+        }));
+    }
+    let mut total = 0;
+    for w in workers {
+        total += w.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+fn resident_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+/// Resident memory per worker after each ran the five rules once.
+async fn memory_per_worker() -> u64 {
+    const WORKERS: usize = 16;
+    let before = resident_bytes();
+    let sandbox = Sandbox::new(Limits {
+        workers: WORKERS,
+        ..Limits::default()
+    });
+    let mut sessions = Vec::new();
+    for i in 0..WORKERS {
+        let mut session = sandbox.open(Setup::default());
+        let mut user = json!({"user_id": format!("auth0|{i}"), "email": "a@example.com",
+                              "email_verified": true, "app_metadata": {}});
+        let mut context = json!({"protocol": "oauth2-refresh-token", "idToken": {},
+                                 "accessToken": {"scope": ["openid"]},
+                                 "authorization": {"roles": ["member"], "groups": []}});
+        for name in TYPICAL {
+            let out = session
+                .run_rule(name, &corpus(name), user, context)
+                .await
+                .unwrap();
+            (user, context) = (out.user, out.context);
+        }
+        // Keep every session open so that each worker holds its context.
+        sessions.push(session);
+    }
+    let after = resident_bytes();
+    drop(sessions);
+    after.saturating_sub(before) / WORKERS as u64
+}
+
+#[tokio::main]
+async fn main() {
+    let t = tenant().await;
+    let mut token = t.first_refresh_token().await;
+    let mut samples: [Vec<Duration>; 3] = Default::default();
+    for _ in 0..ROUNDS {
+        for (slot, count) in [0usize, 1, 5].into_iter().enumerate() {
+            t.enable(count).await;
+            for _ in 0..SAMPLES_PER_ROUND {
+                let started = Instant::now();
+                token = t.refresh(&token).await;
+                samples[slot].push(started.elapsed());
+            }
+        }
+    }
+    println!("refresh grant latency, {ROUNDS} interleaved rounds of {SAMPLES_PER_ROUND}:");
+    let base_p50 = {
+        let mut s = samples[0].clone();
+        s.sort();
+        percentile(&s, 0.5)
+    };
+    for (slot, count) in [0usize, 1, 5].into_iter().enumerate() {
+        let s = &mut samples[slot];
+        s.sort();
+        let (p50, p99) = (percentile(s, 0.5), percentile(s, 0.99));
+        println!(
+            "  {count} rules: p50 {p50:?} (+{:?}, {:.2}x of 0 rules), p99 {p99:?}",
+            p50.saturating_sub(base_p50),
+            p50.as_secs_f64() / base_p50.as_secs_f64()
+        );
+    }
+    t.enable(0).await;
+    let bare = throughput(&t).await;
+    t.enable(5).await;
+    let five = throughput(&t).await;
+    println!(
+        "refresh grants per second at {CONNECTIONS} connections: 0 rules {bare:.0}, 5 rules {five:.0} ({:.2}x)",
+        five / bare
+    );
+    let per_worker = memory_per_worker().await;
+    println!(
+        "resident memory per sandbox worker after the 5 rules: {:.1} MiB",
+        per_worker as f64 / (1024.0 * 1024.0)
+    );
+}
