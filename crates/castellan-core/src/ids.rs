@@ -48,6 +48,11 @@ pub fn rule_id() -> String {
     format!("rul_{}", alphanumeric(16))
 }
 
+/// Actions, their versions and bindings carry UUIDs, as in Auth0.
+pub fn action_id() -> String {
+    guid()
+}
+
 pub fn guid() -> String {
     uuid::Uuid::new_v4().to_string()
 }

@@ -14,6 +14,7 @@ include!("sql/permission_cache.rs");
 include!("sql/groups.rs");
 include!("sql/extension.rs");
 include!("sql/rules.rs");
+include!("sql/actions.rs");
 include!("sql/filters.rs");
 include!("sql/user_permissions.rs");
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use castellan_core::model::*;
 use castellan_core::paging::PageRequest;
-use castellan_core::store::{ClientGrantFilter, Store, StoreError};
+use castellan_core::store::{ActionFilter, ClientGrantFilter, Store, StoreError};
 
 struct Backend {
     store: Arc<dyn Store>,
@@ -66,6 +66,8 @@ conformance!(
     import_replaces_extension_data_in_one_transaction,
     effective_permissions_follow_every_kind_of_change,
     what_a_group_grants_follows_its_roles,
+    actions_round_trip_filter_and_deploy,
+    action_bindings_replace_in_order_and_hold_bound_actions,
 );
 
 fn client(id: &str) -> Client {
@@ -1234,4 +1236,321 @@ async fn what_a_group_grants_follows_its_roles(store: &dyn Store) {
         .await
         .unwrap();
     assert!(held("auth0|g2").await.is_empty(), "the group lost the role");
+}
+
+fn action(id: &str, name: &str, trigger: Trigger) -> Action {
+    Action {
+        id: id.into(),
+        name: name.into(),
+        trigger,
+        code: format!("exports.run = () => '{name}';"),
+        runtime: "node22".into(),
+        secrets: vec![ActionSecret {
+            name: "API_KEY".into(),
+            sealed_value: format!("sealed-{id}"),
+            updated_at: 5,
+        }],
+        all_changes_deployed: false,
+        deployed: None,
+        created_at: 10,
+        updated_at: 10,
+    }
+}
+
+fn version_of(a: &Action, id: &str) -> ActionVersion {
+    ActionVersion {
+        id: id.into(),
+        action_id: a.id.clone(),
+        number: 0,
+        code: a.code.clone(),
+        runtime: a.runtime.clone(),
+        secrets: a.secrets.clone(),
+        created_at: 20,
+    }
+}
+
+async fn actions_round_trip_filter_and_deploy(store: &dyn Store) {
+    let login = action("act-1", "b login", Trigger::PostLogin);
+    let signup = action("act-2", "a signup", Trigger::PostUserRegistration);
+    store.create_action(&login).await.unwrap();
+    store.create_action(&signup).await.unwrap();
+    assert!(matches!(
+        store
+            .create_action(&action("act-3", "b login", Trigger::PostLogin))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert_eq!(store.find_action("act-1").await.unwrap().unwrap(), login);
+    assert_eq!(
+        store
+            .find_action_by_name("a signup")
+            .await
+            .unwrap()
+            .unwrap(),
+        signup
+    );
+    assert!(store.find_action("act-3").await.unwrap().is_none());
+
+    let names = |filter: ActionFilter| async move {
+        let page = store.list_actions(&filter, PageRequest::ALL).await.unwrap();
+        let names: Vec<String> = page.items.into_iter().map(|a| a.name).collect();
+        (names, page.total)
+    };
+    assert_eq!(
+        names(ActionFilter::default()).await,
+        (vec!["a signup".to_string(), "b login".to_string()], 2),
+        "sorted by name"
+    );
+    let login_only = ActionFilter {
+        trigger: Some(Trigger::PostLogin),
+        ..Default::default()
+    };
+    assert_eq!(names(login_only).await, (vec!["b login".to_string()], 1));
+    let by_name = ActionFilter {
+        name: Some("a signup".into()),
+        ..Default::default()
+    };
+    assert_eq!(names(by_name).await.1, 1);
+    let deployed = ActionFilter {
+        deployed: Some(true),
+        ..Default::default()
+    };
+    assert_eq!(names(deployed.clone()).await.1, 0);
+    let page = store
+        .list_actions(
+            &ActionFilter::default(),
+            PageRequest {
+                offset: 1,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((page.items[0].name.as_str(), page.total), ("b login", 2));
+
+    let first = store
+        .deploy_action(&version_of(&login, "ver-1"))
+        .await
+        .unwrap();
+    assert_eq!(first.number, 1);
+    let found = store.find_action("act-1").await.unwrap().unwrap();
+    assert!(found.all_changes_deployed);
+    assert_eq!(found.deployed, Some(first.clone()));
+    assert_eq!(names(deployed).await, (vec!["b login".to_string()], 1));
+    let never = ActionFilter {
+        deployed: Some(false),
+        ..Default::default()
+    };
+    assert_eq!(names(never).await, (vec!["a signup".to_string()], 1));
+
+    // The draft changes; the deployed version stays until the next deployment.
+    let mut edited = found.clone();
+    edited.code = "exports.run = () => 'v2';".into();
+    edited.all_changes_deployed = false;
+    edited.updated_at = 30;
+    store.update_action(&edited).await.unwrap();
+    let found = store.find_action("act-1").await.unwrap().unwrap();
+    assert_eq!(
+        (found.code.as_str(), found.all_changes_deployed),
+        ("exports.run = () => 'v2';", false)
+    );
+    assert_eq!(found.deployed.as_ref().unwrap().code, login.code);
+
+    // A snapshot that is not the draft any more (edited meanwhile) leaves changes undeployed.
+    let stale = store
+        .deploy_action(&version_of(&login, "ver-2"))
+        .await
+        .unwrap();
+    assert_eq!(stale.number, 2);
+    assert!(
+        !store
+            .find_action("act-1")
+            .await
+            .unwrap()
+            .unwrap()
+            .all_changes_deployed
+    );
+    let second = store
+        .deploy_action(&version_of(&edited, "ver-3"))
+        .await
+        .unwrap();
+    assert_eq!(second.number, 3);
+    let found = store.find_action("act-1").await.unwrap().unwrap();
+    assert!(found.all_changes_deployed);
+    assert_eq!(found.deployed, Some(second));
+    assert!(matches!(
+        store
+            .deploy_action(&version_of(
+                &action("gone", "gone", Trigger::PostLogin),
+                "ver-4"
+            ))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(
+        matches!(
+            store.deploy_action(&version_of(&login, "ver-1")).await,
+            Err(StoreError::Conflict(_))
+        ),
+        "version ids are unique"
+    );
+
+    let mut renamed = signup.clone();
+    renamed.name = "b login".into();
+    assert!(matches!(
+        store.update_action(&renamed).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .update_action(&action("gone", "gone", Trigger::PostLogin))
+            .await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.delete_action("act-1", false).await.unwrap());
+    assert!(!store.delete_action("act-1", false).await.unwrap());
+    assert!(store.find_action("act-1").await.unwrap().is_none());
+    assert_eq!(names(ActionFilter::default()).await.1, 1);
+}
+
+async fn action_bindings_replace_in_order_and_hold_bound_actions(store: &dyn Store) {
+    let one = action("bind-1", "one", Trigger::PostLogin);
+    let two = action("bind-2", "two", Trigger::PostLogin);
+    let draft = action("bind-3", "draft only", Trigger::PostLogin);
+    let signup = action("bind-4", "signup", Trigger::PostUserRegistration);
+    for a in [&one, &two, &draft, &signup] {
+        store.create_action(a).await.unwrap();
+    }
+    for (a, v) in [(&one, "bv-1"), (&two, "bv-2"), (&signup, "bv-4")] {
+        store.deploy_action(&version_of(a, v)).await.unwrap();
+    }
+    let binding = |id: &str, a: &Action| ActionBinding {
+        id: id.into(),
+        trigger: Trigger::PostLogin,
+        action_id: a.id.clone(),
+        display_name: format!("{} shown", a.name),
+        created_at: 40,
+        updated_at: 40,
+    };
+    store
+        .replace_action_bindings(
+            Trigger::PostLogin,
+            &[binding("b-1", &two), binding("b-2", &one)],
+        )
+        .await
+        .unwrap();
+    let listed = store
+        .list_action_bindings(Trigger::PostLogin)
+        .await
+        .unwrap();
+    assert_eq!(listed, [binding("b-1", &two), binding("b-2", &one)]);
+    assert!(
+        store
+            .list_action_bindings(Trigger::PostUserRegistration)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Each refusal changes nothing.
+    for (why, list) in [
+        (
+            "never deployed",
+            vec![binding("b-3", &one), binding("b-4", &draft)],
+        ),
+        ("another trigger", vec![binding("b-3", &signup)]),
+        ("twice", vec![binding("b-3", &one), binding("b-4", &one)]),
+        (
+            "unknown",
+            vec![binding("b-3", &action("nope", "nope", Trigger::PostLogin))],
+        ),
+    ] {
+        let refused = store
+            .replace_action_bindings(Trigger::PostLogin, &list)
+            .await;
+        assert!(
+            matches!(refused, Err(StoreError::Conflict(_))),
+            "{why}: {refused:?}"
+        );
+        assert_eq!(
+            store
+                .list_action_bindings(Trigger::PostLogin)
+                .await
+                .unwrap(),
+            listed,
+            "{why}"
+        );
+    }
+
+    // What runs is the deployed snapshot, never the draft.
+    let mut edited = one.clone();
+    edited.code = "exports.run = () => 'draft';".into();
+    edited.secrets = vec![];
+    store.update_action(&edited).await.unwrap();
+    let bound = store.bound_actions(Trigger::PostLogin).await.unwrap();
+    assert_eq!(
+        bound,
+        [
+            DeployedAction {
+                id: two.id.clone(),
+                name: two.name.clone(),
+                code: two.code.clone(),
+                secrets: vec![("API_KEY".into(), "sealed-bind-2".into())],
+            },
+            DeployedAction {
+                id: one.id.clone(),
+                name: one.name.clone(),
+                code: one.code.clone(),
+                secrets: vec![("API_KEY".into(), "sealed-bind-1".into())],
+            },
+        ]
+    );
+    assert!(
+        store
+            .bound_actions(Trigger::PostUserRegistration)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        store.action_triggers_bound(&one.id).await.unwrap(),
+        [Trigger::PostLogin]
+    );
+    assert!(
+        store
+            .action_triggers_bound(&draft.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A bound action is kept unless forced; forcing unbinds it.
+    assert!(matches!(
+        store.delete_action(&one.id, false).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(store.find_action(&one.id).await.unwrap().is_some());
+    assert!(store.delete_action(&one.id, true).await.unwrap());
+    assert_eq!(
+        store
+            .list_action_bindings(Trigger::PostLogin)
+            .await
+            .unwrap(),
+        [binding("b-1", &two)]
+    );
+    assert!(store.delete_action(&draft.id, false).await.unwrap());
+
+    // An empty list unbinds everything.
+    store
+        .replace_action_bindings(Trigger::PostLogin, &[])
+        .await
+        .unwrap();
+    assert!(
+        store
+            .bound_actions(Trigger::PostLogin)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(store.delete_action(&two.id, false).await.unwrap());
 }

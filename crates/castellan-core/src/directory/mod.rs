@@ -1,6 +1,7 @@
 //! Use cases behind the Management API (and later the Authorization API and the console):
 //! validation and the store calls, shared by every wire contract.
 
+pub mod actions;
 pub mod bootstrap;
 pub mod client_grants;
 pub mod clients;

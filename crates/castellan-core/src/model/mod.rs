@@ -1,5 +1,6 @@
 //! Entities. They carry no wire shapes: the HTTP layer has its own request and response types.
 
+mod action;
 mod client;
 mod client_grant;
 mod connection;
@@ -14,6 +15,7 @@ mod rule;
 mod signing_key;
 mod user;
 
+pub use action::{Action, ActionBinding, ActionSecret, ActionVersion, DeployedAction, Trigger};
 pub use client::{AppType, Client, TokenEndpointAuthMethod};
 pub use client_grant::ClientGrant;
 pub use connection::{AssignOn, Connection, DATABASE_CONNECTION, DefaultAssignments};

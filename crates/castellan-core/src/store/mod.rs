@@ -1,6 +1,7 @@
 //! Storage traits, one per aggregate. `castellan-store` implements them for SQLite and
 //! PostgreSQL; multi-row changes are one transaction inside a single method.
 
+mod actions;
 mod authorization;
 mod client_grants;
 mod clients;
@@ -17,6 +18,7 @@ mod signing_keys;
 mod user_permissions;
 mod users;
 
+pub use actions::{ActionFilter, ActionStore};
 pub use authorization::{AuthorizationStore, DefaultGrant, ScriptChanges};
 pub use client_grants::{ClientGrantFilter, ClientGrantStore};
 pub use clients::ClientStore;
@@ -70,6 +72,7 @@ pub trait Store:
     + GroupStore
     + ExtensionStore
     + RuleStore
+    + ActionStore
     + UserPermissionStore
 {
     /// A cheap round trip, for `/readyz`.

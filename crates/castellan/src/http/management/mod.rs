@@ -1,6 +1,7 @@
 //! Management API v2 (Auth0-compatible subset) at `/api/v2/`: wire shapes over
 //! `castellan_core::directory`, every route with its declared scopes.
 
+mod actions;
 mod audit;
 mod client_grants;
 mod clients;
@@ -43,6 +44,7 @@ pub fn api() -> ProtectedApi {
             logs::endpoints(),
             rules::endpoints(),
             rules_configs::endpoints(),
+            actions::endpoints(),
             groups::endpoints(),
             effective::endpoints(),
         ]
