@@ -1,7 +1,8 @@
-//! Rules in the log-in pipeline, through real log-ins: the corpus in `tests/rules/` (the
+//! Rules and actions in the log-in pipeline, through real log-ins: the corpus in `tests/rules/` (the
 //! rules people bring from Auth0) shapes the very first token and the stored user; denials
 //! and failures reach the client and the tenant log; client credentials never run rules;
-//! a looping rule does not stop other log-ins.
+//! a looping rule does not stop other log-ins; post-login actions run after the rules and
+//! post-user-registration actions at sign-up.
 
 mod common;
 
@@ -376,4 +377,184 @@ async fn a_looping_rule_does_not_stop_other_log_ins() {
         body["error_description"],
         "rule 'loop-for-one-app' timed out"
     );
+}
+
+impl Tenant {
+    /// Creates, deploys and returns the id of an action for `trigger`.
+    async fn action(&self, name: &str, trigger: &str, code: &str, secrets: Value) -> String {
+        let body = json!({"name": name, "supported_triggers": [{"id": trigger}],
+                          "code": code, "secrets": secrets});
+        let (status, action) = self
+            .server
+            .admin(Method::POST, "/actions/actions", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{action}");
+        let id = action["id"].as_str().unwrap().to_owned();
+        let (status, version) = self
+            .server
+            .admin(Method::POST, &format!("/actions/actions/{id}/deploy"), None)
+            .await;
+        assert!(status.is_success(), "{version}");
+        id
+    }
+
+    async fn bind(&self, trigger: &str, names: &[&str]) {
+        let bindings: Vec<Value> = names
+            .iter()
+            .map(|n| json!({"ref": {"type": "action_name", "value": n}, "display_name": n}))
+            .collect();
+        let (status, body) = self
+            .server
+            .admin(
+                Method::PATCH,
+                &format!("/actions/triggers/{trigger}/bindings"),
+                Some(json!({"bindings": bindings})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn post_login_actions_run_after_the_rules() {
+    let t = tenant_on(TestServer::start().await).await;
+    let (_, closed) = t
+        .server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "closed app", "grant_types": [REALM]})),
+        )
+        .await;
+    let closed_id = closed["client_id"].as_str().unwrap();
+    t.config("DEFAULT_ROLE", "member").await;
+    t.rule(
+        "default-role-on-first-login",
+        &corpus("default-role-on-first-login.js"),
+    )
+    .await;
+    t.action(
+        "roles-claim",
+        "post-login",
+        &corpus("actions/roles-claim.js"),
+        json!([{"name": "DENY_CLIENT", "value": closed_id}]),
+    )
+    .await;
+    t.action(
+        "read-only",
+        "post-login",
+        "exports.onExecutePostLogin = async (event, api) => {\n  api.accessToken.removeScope('write:reports');\n};",
+        json!([]),
+    )
+    .await;
+    t.bind("post-login", &["roles-claim", "read-only"]).await;
+    let user_id = t.user("ada@example.com", true).await;
+
+    let (status, tokens) = t.log_in("ada@example.com").await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(
+        id["https://example.com/action_roles"],
+        json!(["member"]),
+        "the action sees the role a rule assigned in the same log-in"
+    );
+    let access = claims(tokens["access_token"].as_str().unwrap());
+    assert_eq!(access["https://example.com/client"], "reports app");
+    assert_eq!(
+        scopes(&tokens),
+        ["offline_access", "openid", "read:reports"]
+    );
+    let path = format!("/users/{}", encoded(&user_id));
+    let (_, stored) = t.server.admin(Method::GET, &path, None).await;
+    assert_eq!(stored["app_metadata"]["last_client"], json!(t.client_id));
+
+    // Denied through the closed app: the client is told why, the metadata stays.
+    let (status, body) = t
+        .log_in_as(
+            closed_id,
+            closed["client_secret"].as_str().unwrap(),
+            "ada@example.com",
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        (body["error"].as_str(), body["error_description"].as_str()),
+        (Some("access_denied"), Some("this application is closed"))
+    );
+    let (_, stored) = t.server.admin(Method::GET, &path, None).await;
+    assert_eq!(stored["app_metadata"]["last_client"], json!(t.client_id));
+
+    // Code that does not compile is refused when saved.
+    let (status, answer) = t
+        .server
+        .admin(
+            Method::POST,
+            "/actions/actions",
+            Some(json!({"name": "broken", "supported_triggers": [{"id": "post-login"}],
+                        "code": "exports.onExecutePostLogin = async (event, api) => {\n  api.deny(;\n};"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("syntax error at line 2"),
+        "{answer}"
+    );
+}
+
+#[tokio::test]
+async fn post_user_registration_actions_assign_at_sign_up() {
+    let t = tenant_on(TestServer::start().await).await;
+    t.action(
+        "welcome",
+        "post-user-registration",
+        "exports.onExecutePostUserRegistration = async (event, api) => {\n  if (event.user.email.startsWith('broken')) throw new Error('cannot welcome ' + event.user.email);\n  await api.authorization.assignRoles(['member']);\n};",
+        json!([]),
+    )
+    .await;
+    t.bind("post-user-registration", &["welcome"]).await;
+    for email in ["new@example.com", "broken@example.com"] {
+        let (status, body) = t.server.sign_up(&t.client_id, email).await;
+        assert_eq!(status, StatusCode::OK, "{email}: {body}");
+    }
+    let (_, users) = t.server.admin(Method::GET, "/users", None).await;
+    let id_of = |email: &str| -> String {
+        users
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["email"] == email)
+            .unwrap()["user_id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let roles_of = |id: String| format!("/users/{}/roles", encoded(&id));
+    let (_, roles) = t
+        .server
+        .admin(Method::GET, &roles_of(id_of("new@example.com")), None)
+        .await;
+    assert_eq!(roles[0]["name"], "member", "{roles}");
+    let (_, roles) = t
+        .server
+        .admin(Method::GET, &roles_of(id_of("broken@example.com")), None)
+        .await;
+    assert_eq!(roles, json!([]));
+    let warnings = t.logs("type:w").await;
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("cannot welcome broken@example.com")
+    );
+    let audited: Vec<Value> = t
+        .logs("type:sapi")
+        .await
+        .into_iter()
+        .filter(|e| e["details"]["actor"]["name"] == "welcome")
+        .collect();
+    assert_eq!(audited.len(), 1);
 }

@@ -11,6 +11,7 @@ use crate::model::{
     Action, ActionBinding, ActionSecret, ActionVersion, DeployedAction, Named, Trigger,
 };
 use crate::paging::{Page, PageRequest};
+use crate::scripts::Scripts;
 use crate::secrets::MasterKey;
 use crate::store::{ActionFilter, Store, StoreError};
 
@@ -145,6 +146,17 @@ pub fn validate(action: &Action) -> Result<()> {
     Ok(())
 }
 
+/// Code that does not compile is refused when it is saved, with its line and column.
+async fn check_code(scripts: &Scripts, action: &Action) -> Result<()> {
+    scripts
+        .check_syntax(
+            castellan_rules::ScriptKind::Action,
+            &action.name,
+            &action.code,
+        )
+        .await
+}
+
 /// Exactly one trigger, known, at the version served.
 fn one_trigger(refs: &[TriggerRef]) -> Result<Trigger> {
     let [only] = refs else {
@@ -216,6 +228,7 @@ pub async fn create(
     store: &dyn Store,
     master: &MasterKey,
     clock: &dyn Clock,
+    scripts: &Scripts,
     new: ActionChange,
 ) -> Result<Action> {
     let name = new
@@ -245,6 +258,7 @@ pub async fn create(
         updated_at: now,
     };
     validate(&action)?;
+    check_code(scripts, &action).await?;
     store.create_action(&action).await.map_err(conflict)?;
     Ok(action)
 }
@@ -267,6 +281,7 @@ pub async fn update(
     store: &dyn Store,
     master: &MasterKey,
     clock: &dyn Clock,
+    scripts: &Scripts,
     id: &str,
     change: ActionChange,
 ) -> Result<Action> {
@@ -290,6 +305,9 @@ pub async fn update(
         action.secrets = seal_secrets(master, &action.id, secrets, &before.secrets, now)?;
     }
     validate(&action)?;
+    if action.code != before.code {
+        check_code(scripts, &action).await?;
+    }
     if action.trigger != before.trigger {
         let bound = store.action_triggers_bound(id).await?;
         if !bound.is_empty() {

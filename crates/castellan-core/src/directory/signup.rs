@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::events::{self, LogEventExt, RequestContext};
 use crate::model::{AssignOn, Client, User};
 use crate::passwords::PasswordService;
+use crate::scripts::{self, Scripts};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, Default, Clone)]
@@ -106,10 +107,14 @@ fn check_metadata(metadata: &Map<String, Value>) -> Result<(), SignupError> {
     Ok(())
 }
 
+/// Creates the user, then runs the post-user-registration actions before answering (Auth0
+/// runs them in the background), so that what they assign is there at the first log-in.
+/// Their failure cannot undo the sign-up.
 pub async fn signup(
     store: &dyn Store,
     passwords: &PasswordService,
     clock: &dyn Clock,
+    scripts: &Scripts,
     request: SignupRequest,
     ctx: &RequestContext,
 ) -> Result<User, SignupError> {
@@ -125,6 +130,12 @@ pub async fn signup(
         Err(e) => events::event("fs", e.to_string(), ctx).client(&client),
     };
     events::record(store, clock, event).await;
+    if let Ok(user) = &result
+        && let Err(e) =
+            scripts::post_user_registration(store, clock, scripts, Some(&client), user, ctx).await
+    {
+        tracing::warn!(cause = %e, "post-user-registration actions could not run");
+    }
     result
 }
 

@@ -19,10 +19,10 @@ use castellan_rules::{Effect, Limits, LogLine, Sandbox, ScriptError, ScriptKind,
 use serde_json::{Map, Value, json};
 
 use crate::clock::Clock;
-use crate::directory::rules_configs;
+use crate::directory::{actions, rules_configs};
 use crate::error::{Error, Result};
 use crate::events::{self, LogEventExt, RequestContext};
-use crate::model::{Client, User};
+use crate::model::{self, Client, User};
 use crate::paging::PageRequest;
 use crate::secrets::MasterKey;
 use crate::store::Store;
@@ -166,8 +166,23 @@ async fn bound_actions(
     master: &MasterKey,
     trigger: Trigger,
 ) -> Result<Vec<Script>> {
-    let _ = (store, master, trigger);
-    Ok(Vec::new())
+    let stored = match trigger {
+        Trigger::PostLogin => model::Trigger::PostLogin,
+        Trigger::PostUserRegistration => model::Trigger::PostUserRegistration,
+    };
+    Ok(actions::bound(store, master, stored)
+        .await?
+        .into_iter()
+        .map(|a| Script {
+            name: a.name,
+            source: a.code,
+            secrets: a
+                .secrets
+                .into_iter()
+                .map(|(k, v)| (k, Value::String(v)))
+                .collect(),
+        })
+        .collect())
 }
 
 /// How the scripts change the token's scopes: a rule may replace the list

@@ -139,6 +139,7 @@ pub async fn signup(
         s.store.as_ref(),
         &s.passwords,
         s.clock.as_ref(),
+        &s.scripts,
         request,
         &ctx,
     )

@@ -254,6 +254,20 @@ pub fn encoded(user_id: &str) -> String {
 }
 
 impl TestServer {
+    /// Signs up through `POST /dbconnections/signup` with the test password.
+    pub async fn sign_up(&self, client_id: &str, email: &str) -> (StatusCode, Value) {
+        let body = json!({"client_id": client_id, "email": email,
+                          "password": "correct horse battery", "connection": DATABASE});
+        let response = self
+            .http
+            .post(self.url("/dbconnections/signup"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json().await.unwrap())
+    }
+
     /// Creates a user in the database connection through `POST /api/v2/users`; returns
     /// the user object.
     pub async fn create_user(&self, email: &str, extra: Value) -> Value {

@@ -256,7 +256,14 @@ async fn create(
     JsonBody(body): JsonBody<ActionRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let change = body.change()?;
-    let action = actions::create(s.store.as_ref(), &s.master_key, s.clock.as_ref(), change).await?;
+    let action = actions::create(
+        s.store.as_ref(),
+        &s.master_key,
+        s.clock.as_ref(),
+        &s.scripts,
+        change,
+    )
+    .await?;
     audit::record(
         &s,
         &caller,
@@ -323,6 +330,7 @@ async fn update(
         s.store.as_ref(),
         &s.master_key,
         s.clock.as_ref(),
+        &s.scripts,
         &id,
         change,
     )

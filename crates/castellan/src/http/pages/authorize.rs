@@ -342,6 +342,7 @@ pub async fn signup(
         s.store.as_ref(),
         &s.passwords,
         s.clock.as_ref(),
+        &s.scripts,
         new_user,
         &ctx,
     )
