@@ -558,3 +558,52 @@ async fn post_user_registration_actions_assign_at_sign_up() {
         .collect();
     assert_eq!(audited.len(), 1);
 }
+
+/// `castellan rules test --user-id` runs the database's enabled rules against a stored user
+/// and writes nothing.
+#[tokio::test]
+async fn rules_test_against_the_database_writes_nothing() {
+    let t = tenant_on(TestServer::start().await).await;
+    t.config("DEFAULT_ROLE", "member").await;
+    t.rule(
+        "default-role-on-first-login",
+        &corpus("default-role-on-first-login.js"),
+    )
+    .await;
+    t.rule("roles-into-claims", &corpus("roles-into-claims.js"))
+        .await;
+    let user_id = t.user("ada@example.com", true).await;
+    let settings = &t.server.running().state.settings;
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_castellan"))
+        .args(["rules", "test", "--user-id", &user_id])
+        .env("CASTELLAN_DATABASE_URL", &settings.database_url)
+        .env("CASTELLAN_DATA_DIR", &settings.data_dir)
+        .env("CASTELLAN_ISSUER", &settings.issuer)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(
+        report["rules"],
+        json!(["default-role-on-first-login", "roles-into-claims"])
+    );
+    assert_eq!(report["roles"], json!(["member"]));
+    assert_eq!(
+        report["id_token_claims"]["https://example.com/roles"],
+        json!(["member"])
+    );
+    let (_, roles) = t
+        .server
+        .admin(
+            Method::GET,
+            &format!("/users/{}/roles", encoded(&user_id)),
+            None,
+        )
+        .await;
+    assert_eq!(roles, json!([]), "a dry run writes nothing");
+}
