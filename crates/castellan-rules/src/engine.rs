@@ -68,11 +68,37 @@ fn compile<'js>(
 
 /// The prelude's helpers, kept across the scripts of a session.
 struct Helpers {
+    configure: Persistent<Function<'static>>,
     decorate: Persistent<Function<'static>>,
     action_api: Persistent<Function<'static>>,
 }
 
-fn install(ctx: &Ctx<'_>, recorder: &Rc<RefCell<Recorder>>, setup: &Setup) -> Option<Helpers> {
+/// A fresh context with the prelude installed, waiting for its log-in. Workers make the
+/// next one while idle, so a log-in does not wait for it.
+pub(crate) struct Prepared {
+    // Declared first: persistent handles must be dropped before their context.
+    helpers: Helpers,
+    recorder: Rc<RefCell<Recorder>>,
+    context: Context,
+}
+
+pub(crate) fn prepare(
+    runtime: &Runtime,
+    limits: &Limits,
+    deadline: &Cell<Instant>,
+) -> Option<Prepared> {
+    deadline.set(Instant::now() + limits.per_rule);
+    let context = Context::full(runtime).ok()?;
+    let recorder = Rc::new(RefCell::new(Recorder::default()));
+    let helpers = context.with(|ctx| install(&ctx, &recorder))?;
+    Some(Prepared {
+        helpers,
+        recorder,
+        context,
+    })
+}
+
+fn install(ctx: &Ctx<'_>, recorder: &Rc<RefCell<Recorder>>) -> Option<Helpers> {
     let prelude: Function = ctx.eval(PRELUDE).ok()?;
     let sink = Rc::clone(recorder);
     let record = Function::new(ctx.clone(), move |kind: String, payload: String| {
@@ -84,36 +110,45 @@ fn install(ctx: &Ctx<'_>, recorder: &Rc<RefCell<Recorder>>, setup: &Setup) -> Op
         sink.borrow_mut().log(&level, &text);
     })
     .ok()?;
-    let settings = serde_json::json!({
-        "configuration": setup.configuration,
-        "domain": setup.domain,
-    });
-    let settings = to_js(ctx, &settings).ok()?;
-    let helpers: Object = prelude.call((record, log, settings)).ok()?;
+    let helpers: Object = prelude.call((record, log)).ok()?;
     Some(Helpers {
+        configure: Persistent::save(ctx, helpers.get::<_, Function>("configure").ok()?),
         decorate: Persistent::save(ctx, helpers.get::<_, Function>("decorate").ok()?),
         action_api: Persistent::save(ctx, helpers.get::<_, Function>("actionApi").ok()?),
     })
 }
 
-/// Serves one log-in: a fresh context, then its scripts in order until the caller drops
-/// the session or the log-in's deadline passes.
+/// Serves one log-in in a prepared context: its settings, then its scripts in order
+/// until the caller drops the session or the log-in's deadline passes.
 pub(crate) fn serve_session(
     runtime: &Runtime,
     limits: &Limits,
     deadline: &Cell<Instant>,
+    prepared: Prepared,
     setup: &Setup,
     commands: &mpsc::Receiver<Command>,
 ) {
     let login_ends = Instant::now() + limits.per_login;
     deadline.set((Instant::now() + limits.per_rule).min(login_ends));
-    let Ok(context) = Context::full(runtime) else {
+    let Prepared {
+        helpers,
+        recorder,
+        context,
+    } = prepared;
+    let configured = context.with(|ctx| -> Option<()> {
+        let settings = serde_json::json!({
+            "configuration": setup.configuration,
+            "domain": setup.domain,
+        });
+        let configure = helpers.configure.clone().restore(&ctx).ok()?;
+        configure
+            .call::<_, ()>((to_js(&ctx, &settings).ok()?,))
+            .ok()
+    });
+    if configured.is_none() {
+        drop(helpers);
         return;
-    };
-    let recorder = Rc::new(RefCell::new(Recorder::default()));
-    let Some(helpers) = context.with(|ctx| install(&ctx, &recorder, setup)) else {
-        return;
-    };
+    }
     while let Ok(command) =
         commands.recv_timeout(login_ends.saturating_duration_since(Instant::now()))
     {

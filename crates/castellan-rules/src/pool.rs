@@ -244,6 +244,7 @@ fn worker(limits: Limits, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
     let Some(mut runtime) = new_runtime(&limits, &deadline) else {
         return;
     };
+    let mut spare = engine::prepare(&runtime, &limits, &deadline);
     loop {
         let next = match rx.lock() {
             Ok(guard) => guard.recv(),
@@ -252,6 +253,7 @@ fn worker(limits: Limits, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
         let Ok(request) = next else {
             return;
         };
+        let prepared = spare.take();
         let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match request {
             Request::Check {
                 kind,
@@ -263,11 +265,17 @@ fn worker(limits: Limits, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
                 let _ = reply.send(engine::check(&runtime, &deadline, kind, &name, &source));
             }
             Request::Open { setup, commands } => {
-                engine::serve_session(&runtime, &limits, &deadline, &setup, &commands);
+                let prepared = prepared.or_else(|| engine::prepare(&runtime, &limits, &deadline));
+                if let Some(prepared) = prepared {
+                    engine::serve_session(
+                        &runtime, &limits, &deadline, prepared, &setup, &commands,
+                    );
+                }
             }
         }));
         if served.is_ok() {
             runtime.run_gc();
+            spare = engine::prepare(&runtime, &limits, &deadline);
             continue;
         }
         // A bug on our side: the waiting caller sees its reply dropped. Continue on a fresh

@@ -1,9 +1,10 @@
-// Installed once in each log-in's fresh context, before any script runs. It gets two
-// host functions (`record` for changes, `log` for console output) and the log-in's
-// settings, and returns the helpers the host uses for each script. Scripts cannot reach
+// Installed in each fresh context before its log-in arrives (workers prepare the next
+// context while idle). It gets two host functions (`record` for changes, `log` for
+// console output) and returns the helpers the host uses: `configure` with the log-in's
+// settings, then one call per script. Scripts cannot reach
 // `record` or `log` directly, and what they change on the globals below stays inside
 // this log-in's context.
-(function (record, log, setup) {
+(function (record, log) {
   'use strict';
   const stringify = JSON.stringify;
   const isArray = Array.isArray;
@@ -78,15 +79,16 @@
     return error ? NativePromise.reject(error) : resolved();
   };
   globalThis.auth0 = {
-    domain: setup.domain,
+    domain: '',
     users: {
       updateAppMetadata: metadataUpdate('app_metadata'),
       updateUserMetadata: metadataUpdate('user_metadata'),
     },
   };
-  const configuration = setup.configuration;
-  freeze(configuration);
-  globalThis.configuration = configuration;
+  const configure = (setup) => {
+    globalThis.auth0.domain = setup.domain;
+    globalThis.configuration = freeze(setup.configuration);
+  };
 
   // Functions go on as non-enumerable properties, so they never reach the JSON handed back.
   const hide = (target, name, value) =>
@@ -137,5 +139,5 @@
     return api;
   };
 
-  return { decorate: decorate, actionApi: actionApi };
+  return { configure: configure, decorate: decorate, actionApi: actionApi };
 })

@@ -68,6 +68,7 @@ conformance!(
     what_a_group_grants_follows_its_roles,
     actions_round_trip_filter_and_deploy,
     action_bindings_replace_in_order_and_hold_bound_actions,
+    script_generation_moves_with_what_log_ins_run,
 );
 
 fn client(id: &str) -> Client {
@@ -1553,4 +1554,46 @@ async fn action_bindings_replace_in_order_and_hold_bound_actions(store: &dyn Sto
             .is_empty()
     );
     assert!(store.delete_action(&two.id, false).await.unwrap());
+}
+
+async fn script_generation_moves_with_what_log_ins_run(store: &dyn Store) {
+    let mut seen = store.script_generation().await.unwrap();
+    let mut moved = |now: i64, what: &str| {
+        assert!(now > seen, "{what} did not move the script generation");
+        seen = now;
+    };
+    let mut rule = Rule {
+        id: "rul_generation0001".into(),
+        name: "r".into(),
+        script: "function (u, c, cb) { cb(null, u, c); }".into(),
+        order: 1,
+        enabled: true,
+        stage: "login_success".into(),
+        created_at: 1,
+        updated_at: 1,
+    };
+    store.create_rule(&rule).await.unwrap();
+    moved(store.script_generation().await.unwrap(), "creating a rule");
+    rule.enabled = false;
+    store.update_rule(&rule).await.unwrap();
+    moved(store.script_generation().await.unwrap(), "disabling a rule");
+    store.set_rules_config("K", "sealed", 2).await.unwrap();
+    moved(
+        store.script_generation().await.unwrap(),
+        "setting a rules config",
+    );
+    store.delete_rules_config("K").await.unwrap();
+    moved(
+        store.script_generation().await.unwrap(),
+        "deleting a rules config",
+    );
+    store.delete_rule(&rule.id).await.unwrap();
+    moved(store.script_generation().await.unwrap(), "deleting a rule");
+    let unchanged = store.script_generation().await.unwrap();
+    store.list_rules(None, PageRequest::ALL).await.unwrap();
+    assert_eq!(
+        store.script_generation().await.unwrap(),
+        unchanged,
+        "reads do not move it"
+    );
 }

@@ -224,6 +224,36 @@ fn resident_bytes() -> u64 {
     pages * 4096
 }
 
+fn rule_input(i: usize) -> (Value, Value) {
+    (
+        json!({"user_id": format!("auth0|{i}"), "email": "a@example.com",
+               "email_verified": true, "app_metadata": {}}),
+        json!({"protocol": "oauth2-refresh-token", "idToken": {},
+               "accessToken": {"scope": ["openid"]},
+               "authorization": {"roles": ["member"], "groups": []}}),
+    )
+}
+
+/// The sandbox alone: p50 of one log-in's session (fresh context, the five rules).
+async fn sandbox_session_p50(rules: usize) -> Duration {
+    let sandbox = Sandbox::new(Limits::default());
+    let sources: Vec<(&str, String)> = TYPICAL.iter().map(|n| (*n, corpus(n))).collect();
+    let mut times = Vec::new();
+    for i in 0..2000 {
+        let started = Instant::now();
+        let mut session = sandbox.open(Setup::default());
+        let (mut user, mut context) = rule_input(i);
+        for (name, source) in sources.iter().take(rules) {
+            let out = session.run_rule(name, source, user, context).await.unwrap();
+            (user, context) = (out.user, out.context);
+        }
+        drop(session);
+        times.push(started.elapsed());
+    }
+    times.sort();
+    percentile(&times, 0.5)
+}
+
 /// Resident memory per worker after each ran the five rules once.
 async fn memory_per_worker() -> u64 {
     const WORKERS: usize = 16;
@@ -235,11 +265,7 @@ async fn memory_per_worker() -> u64 {
     let mut sessions = Vec::new();
     for i in 0..WORKERS {
         let mut session = sandbox.open(Setup::default());
-        let mut user = json!({"user_id": format!("auth0|{i}"), "email": "a@example.com",
-                              "email_verified": true, "app_metadata": {}});
-        let mut context = json!({"protocol": "oauth2-refresh-token", "idToken": {},
-                                 "accessToken": {"scope": ["openid"]},
-                                 "authorization": {"roles": ["member"], "groups": []}});
+        let (mut user, mut context) = rule_input(i);
         for name in TYPICAL {
             let out = session
                 .run_rule(name, &corpus(name), user, context)
@@ -294,6 +320,12 @@ async fn main() {
         "refresh grants per second at {CONNECTIONS} connections: 0 rules {bare:.0}, 5 rules {five:.0} ({:.2}x)",
         five / bare
     );
+    for rules in [0, 1, 5] {
+        println!(
+            "sandbox alone, one log-in's session with {rules} rules: p50 {:?}",
+            sandbox_session_p50(rules).await
+        );
+    }
     let per_worker = memory_per_worker().await;
     println!(
         "resident memory per sandbox worker after the 5 rules: {:.1} MiB",

@@ -607,3 +607,36 @@ async fn rules_test_against_the_database_writes_nothing() {
         .await;
     assert_eq!(roles, json!([]), "a dry run writes nothing");
 }
+
+/// The scripts are kept in memory between log-ins; every change reaches the next log-in.
+#[tokio::test]
+async fn changes_to_rules_configuration_and_bindings_reach_the_next_log_in() {
+    let t = tenant_on(TestServer::start().await).await;
+    t.user("ada@example.com", true).await;
+    assert_eq!(t.log_in("ada@example.com").await.0, StatusCode::OK);
+    t.config("BLOCKED_DOMAINS", "example.com").await;
+    t.rule("deny-email-domain", &corpus("deny-email-domain.js"))
+        .await;
+    assert_eq!(
+        t.log_in("ada@example.com").await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    t.config("BLOCKED_DOMAINS", "blocked.example").await;
+    assert_eq!(t.log_in("ada@example.com").await.0, StatusCode::OK);
+    t.action(
+        "closed",
+        "post-login",
+        "exports.onExecutePostLogin = async (event, api) => { api.access.deny('closed'); };",
+        json!([]),
+    )
+    .await;
+    assert_eq!(
+        t.log_in("ada@example.com").await.0,
+        StatusCode::OK,
+        "deployed but not bound"
+    );
+    t.bind("post-login", &["closed"]).await;
+    assert_eq!(t.log_in("ada@example.com").await.0, StatusCode::FORBIDDEN);
+    t.bind("post-login", &[]).await;
+    assert_eq!(t.log_in("ada@example.com").await.0, StatusCode::OK);
+}

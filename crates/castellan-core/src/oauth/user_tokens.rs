@@ -106,13 +106,11 @@ pub async fn issue(
         permissions.as_deref().unwrap_or_default(),
         &requested,
     );
-    let connection = store
-        .find_connection_by_name(&request.user.connection)
-        .await?;
     let facts = LoginFacts {
         client: request.client,
         user: request.user,
-        connection: connection.as_ref(),
+        // Read by the pipeline, only when there are scripts to run.
+        connection: None,
         protocol: request.protocol,
         request: request.request,
         hostname: services.scripts.hostname(),

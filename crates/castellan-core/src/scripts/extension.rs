@@ -34,8 +34,9 @@ fn flag(settings: &Map<String, Value>, name: &str) -> bool {
 pub(super) async fn policy(
     store: &dyn Store,
     facts: &LoginFacts<'_>,
+    settings: Option<&Map<String, Value>>,
 ) -> Result<Option<ExtensionPolicy>> {
-    let Some(settings) = store.configuration().await?.map(|c| c.settings) else {
+    let Some(settings) = settings.cloned() else {
         return Ok(None);
     };
     let refusal = (facts.audience == Some(EXTENSION_AUDIENCE)).then(|| Stop::Unauthorized {

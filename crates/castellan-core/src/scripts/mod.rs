@@ -15,6 +15,8 @@ pub mod claims;
 mod extension;
 pub mod shape;
 
+use std::sync::{Arc, Mutex};
+
 use castellan_rules::{Effect, Limits, LogLine, Sandbox, ScriptError, ScriptKind, Setup, Trigger};
 use serde_json::{Map, Value, json};
 
@@ -35,6 +37,8 @@ pub struct Scripts {
     sandbox: Sandbox,
     master: MasterKey,
     hostname: String,
+    /// The scripts as last read, with the store's script generation they were read at.
+    loaded: Mutex<Option<(i64, Arc<ScriptSet>)>>,
 }
 
 impl Scripts {
@@ -50,7 +54,25 @@ impl Scripts {
             sandbox: Sandbox::new(limits),
             master,
             hostname,
+            loaded: Mutex::new(None),
         }
+    }
+
+    /// What a log-in runs: read from the store again only when the script generation has
+    /// moved, so a log-in costs one read for it however many scripts there are.
+    pub async fn current(&self, store: &dyn Store) -> Result<Arc<ScriptSet>> {
+        let generation = store.script_generation().await?;
+        let cached = self.loaded.lock().ok().and_then(|l| l.clone());
+        if let Some((at, set)) = cached
+            && at == generation
+        {
+            return Ok(set);
+        }
+        let set = Arc::new(ScriptSet::load(store, self).await?);
+        if let Ok(mut loaded) = self.loaded.lock() {
+            *loaded = Some((generation, Arc::clone(&set)));
+        }
+        Ok(set)
     }
 
     pub fn sandbox(&self) -> &Sandbox {
@@ -119,7 +141,10 @@ pub struct Script {
 pub struct ScriptSet {
     pub rules: Vec<Script>,
     pub post_login: Vec<Script>,
+    pub post_user_registration: Vec<Script>,
     pub configuration: Map<String, Value>,
+    /// The Authorization Extension's settings, once it is configured.
+    pub extension: Option<Map<String, Value>>,
 }
 
 impl ScriptSet {
@@ -139,6 +164,8 @@ impl ScriptSet {
             })
             .collect();
         let post_login = bound_actions(store, &scripts.master, Trigger::PostLogin).await?;
+        let post_user_registration =
+            bound_actions(store, &scripts.master, Trigger::PostUserRegistration).await?;
         let configuration = if rules.is_empty() {
             Map::new()
         } else {
@@ -151,7 +178,9 @@ impl ScriptSet {
         Ok(ScriptSet {
             rules,
             post_login,
+            post_user_registration,
             configuration,
+            extension: store.configuration().await?.map(|c| c.settings),
         })
     }
 
@@ -553,11 +582,19 @@ pub async fn post_login(
     scripts: &Scripts,
     facts: &LoginFacts<'_>,
 ) -> std::result::Result<Option<PostLoginOutcome>, PostLoginError> {
-    let set = ScriptSet::load(store, scripts).await?;
-    let policy = extension::policy(store, facts).await?;
+    let set = scripts.current(store).await?;
+    let policy = extension::policy(store, facts, set.extension.as_ref()).await?;
     if set.is_empty() && policy.is_none() {
         return Ok(None);
     }
+    let connection = store
+        .find_connection_by_name(&facts.user.connection)
+        .await
+        .map_err(Error::from)?;
+    let facts = &LoginFacts {
+        connection: connection.as_ref(),
+        ..*facts
+    };
     if let Some(stop) = policy.as_ref().and_then(|p| p.refusal.clone()) {
         record_stop(store, clock, facts, &stop, &[]).await;
         return Err(PostLoginError::Stopped {
@@ -626,7 +663,8 @@ pub async fn post_user_registration(
     user: &User,
     request: &RequestContext,
 ) -> Result<()> {
-    let actions = bound_actions(store, &scripts.master, Trigger::PostUserRegistration).await?;
+    let set = scripts.current(store).await?;
+    let actions = &set.post_user_registration;
     if actions.is_empty() {
         return Ok(());
     }
@@ -637,7 +675,7 @@ pub async fn post_user_registration(
     });
     let mut current = user.clone();
     let mut failure = None;
-    for action in &actions {
+    for action in actions {
         let event = json!({
             "user": current.to_auth0_json(),
             "connection": {"name": current.connection, "strategy": "auth0"},

@@ -9,6 +9,7 @@ use crate::events::RequestContext;
 use crate::model::{Client, Connection, User};
 
 /// What the scripts of a log-in learn about it.
+#[derive(Clone, Copy)]
 pub struct LoginFacts<'a> {
     pub client: &'a Client,
     pub user: &'a User,

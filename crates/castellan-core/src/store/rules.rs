@@ -24,4 +24,7 @@ pub trait RuleStore: Send + Sync {
     /// Every key with its sealed value, for the rules runtime.
     async fn sealed_rules_configs(&self) -> StoreResult<Vec<(String, String)>>;
     async fn delete_rules_config(&self, key: &str) -> StoreResult<bool>;
+    /// Moves forward with every change to rules, their configuration, actions, their
+    /// versions and bindings, and the Authorization Extension's settings.
+    async fn script_generation(&self) -> StoreResult<i64>;
 }

@@ -130,6 +130,13 @@ impl RuleStore for SqlStore {
             .collect()
     }
 
+    async fn script_generation(&self) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT generation FROM script_generation WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map)
+    }
+
     async fn delete_rules_config(&self, key: &str) -> StoreResult<bool> {
         self.delete_one("DELETE FROM rules_configs WHERE config_key = $1", key).await
     }
