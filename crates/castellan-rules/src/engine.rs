@@ -13,7 +13,9 @@ use rquickjs::{
 
 use crate::effects::{self, Recorder};
 use crate::pool::{Answer, Command};
-use crate::{ActionOutcome, Limits, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger};
+use crate::{
+    ActionOutcome, Limits, RuleBatch, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger,
+};
 
 const PRELUDE: &str = include_str!("prelude.js");
 
@@ -162,14 +164,13 @@ pub(crate) fn serve_session(
             helpers: &helpers,
         };
         match command {
-            Command::Rule {
-                name,
-                source,
+            Command::Rules {
+                rules,
                 user,
                 context: rule_context,
                 reply,
             } => {
-                let result = run.rule(&name, &source, &user, &rule_context);
+                let result = run.rules(&rules, user, rule_context, login_ends);
                 let logs = recorder.borrow_mut().take_logs();
                 let _ = reply.send(Answer { result, logs });
             }
@@ -202,6 +203,35 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Rules in order until one asks for a change (see `Session::run_rules`).
+    fn rules(
+        &self,
+        rules: &[(String, String)],
+        mut user: serde_json::Value,
+        mut rule_context: serde_json::Value,
+        login_ends: Instant,
+    ) -> Result<RuleBatch, ScriptError> {
+        let mut ran = 0;
+        for (name, source) in rules {
+            self.deadline
+                .set((Instant::now() + self.limits.per_rule).min(login_ends));
+            let outcome = self.rule(name, source, &user, &rule_context)?;
+            ran += 1;
+            if !outcome.effects.is_empty() || ran == rules.len() {
+                return Ok(RuleBatch { ran, outcome });
+            }
+            (user, rule_context) = (outcome.user, outcome.context);
+        }
+        Ok(RuleBatch {
+            ran,
+            outcome: RuleOutcome {
+                user,
+                context: rule_context,
+                effects: Vec::new(),
+            },
+        })
+    }
+
     fn rule(
         &self,
         name: &str,

@@ -116,6 +116,14 @@ pub struct RuleOutcome {
     pub effects: Vec<Effect>,
 }
 
+/// What [`Session::run_rules`] got to: `ran` rules ran, and `outcome` is the last one's
+/// (its effects are the only ones, since a rule that asks for a change ends the batch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleBatch {
+    pub ran: usize,
+    pub outcome: RuleOutcome,
+}
+
 /// The result of an action whose handler finished.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionOutcome {

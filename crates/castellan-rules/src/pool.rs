@@ -12,7 +12,9 @@ use rquickjs::Runtime;
 use tokio::sync::oneshot;
 
 use crate::engine;
-use crate::{ActionOutcome, Limits, LogLine, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger};
+use crate::{
+    ActionOutcome, Limits, LogLine, RuleBatch, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger,
+};
 
 /// A script's result with the console output it wrote.
 pub(crate) struct Answer<T> {
@@ -21,12 +23,12 @@ pub(crate) struct Answer<T> {
 }
 
 pub(crate) enum Command {
-    Rule {
-        name: String,
-        source: String,
+    Rules {
+        /// Names and sources, in order.
+        rules: Vec<(String, String)>,
         user: serde_json::Value,
         context: serde_json::Value,
-        reply: oneshot::Sender<Answer<RuleOutcome>>,
+        reply: oneshot::Sender<Answer<RuleBatch>>,
     },
     Action {
         name: String,
@@ -163,15 +165,28 @@ impl Session {
         user: serde_json::Value,
         context: serde_json::Value,
     ) -> Result<RuleOutcome, ScriptError> {
+        let rules = [(name.to_owned(), source.to_owned())];
+        Ok(self.run_rules(&rules, user, context).await?.outcome)
+    }
+
+    /// Runs rules in order, each handed what the one before handed back, in one trip to
+    /// the worker; it stops after the first rule that asked for a change, so the caller
+    /// can apply it before the next rule runs. An error names the rule that failed.
+    pub async fn run_rules(
+        &mut self,
+        rules: &[(String, String)],
+        user: serde_json::Value,
+        context: serde_json::Value,
+    ) -> Result<RuleBatch, ScriptError> {
+        let first = rules.first().map_or("", |(name, _)| name.as_str());
         let (reply, answer) = oneshot::channel();
-        let command = Command::Rule {
-            name: name.to_owned(),
-            source: source.to_owned(),
+        let command = Command::Rules {
+            rules: rules.to_vec(),
             user,
             context,
             reply,
         };
-        self.ask(name, command, answer).await
+        self.ask(first, command, answer).await
     }
 
     /// Runs the handler of `trigger` that an action's module exports, with `event` and

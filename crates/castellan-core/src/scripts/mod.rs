@@ -15,6 +15,7 @@ pub mod claims;
 mod extension;
 pub mod shape;
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use castellan_rules::{Effect, Limits, LogLine, Sandbox, ScriptError, ScriptKind, Setup, Trigger};
@@ -24,7 +25,7 @@ use crate::clock::Clock;
 use crate::directory::{actions, rules_configs};
 use crate::error::{Error, Result};
 use crate::events::{self, LogEventExt, RequestContext};
-use crate::model::{self, Client, User};
+use crate::model::{self, Client, Connection, User};
 use crate::paging::PageRequest;
 use crate::secrets::MasterKey;
 use crate::store::Store;
@@ -145,6 +146,8 @@ pub struct ScriptSet {
     pub configuration: Map<String, Value>,
     /// The Authorization Extension's settings, once it is configured.
     pub extension: Option<Map<String, Value>>,
+    /// Connections by name (`context.connectionID`, `event.connection`).
+    pub connections: BTreeMap<String, Connection>,
 }
 
 impl ScriptSet {
@@ -181,6 +184,13 @@ impl ScriptSet {
             post_user_registration,
             configuration,
             extension: store.configuration().await?.map(|c| c.settings),
+            connections: store
+                .list_connections(PageRequest::ALL)
+                .await?
+                .items
+                .into_iter()
+                .map(|c| (c.name.clone(), c))
+                .collect(),
         })
     }
 
@@ -392,24 +402,36 @@ impl PostLoginRun<'_> {
                 stop,
                 logs: session.take_logs(),
             };
-        for rule in &self.set.rules {
-            let out = session
-                .run_rule(&rule.name, &rule.source, rule_user, context)
+        let rules: Vec<(String, String)> = self
+            .set
+            .rules
+            .iter()
+            .map(|r| (r.name.clone(), r.source.clone()))
+            .collect();
+        let mut next = 0;
+        // Rules go to the worker in batches that end at the first rule asking for a
+        // change, so a log-in whose rules change nothing is one trip.
+        while next < rules.len() {
+            let batch = session
+                .run_rules(&rules[next..], rule_user, context)
                 .await
                 .map_err(|e| stopped(script_failure("rule", e), &mut session))?;
+            let name = &rules[next + batch.ran - 1].0;
+            next += batch.ran;
+            let out = batch.outcome;
             let (edit, _) = edit_of(&user.user_id, out.effects).map_err(|reason| {
                 let stop = Stop::Failed {
-                    script: rule.name.clone(),
-                    description: format!("rule '{}' failed: {reason}", rule.name),
+                    script: name.clone(),
+                    description: format!("rule '{name}' failed: {reason}"),
                     stack: None,
                 };
                 stopped(stop, &mut session)
             })?;
             user = self
                 .target
-                .apply(&rule.name, &user, &edit)
+                .apply(name, &user, &edit)
                 .await
-                .map_err(|e| with_logs(refused("rule", &rule.name, e), &mut session))?;
+                .map_err(|e| with_logs(refused("rule", name, e), &mut session))?;
             rule_user = out.user;
             context = out.context;
             if edit.changes_authorization() {
@@ -587,12 +609,8 @@ pub async fn post_login(
     if set.is_empty() && policy.is_none() {
         return Ok(None);
     }
-    let connection = store
-        .find_connection_by_name(&facts.user.connection)
-        .await
-        .map_err(Error::from)?;
     let facts = &LoginFacts {
-        connection: connection.as_ref(),
+        connection: set.connections.get(&facts.user.connection),
         ..*facts
     };
     if let Some(stop) = policy.as_ref().and_then(|p| p.refusal.clone()) {
