@@ -3,7 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
 use rquickjs::prelude::Opt;
@@ -12,6 +12,7 @@ use rquickjs::{
 };
 
 use crate::effects::{self, Recorder};
+use crate::fetch::Fetcher;
 use crate::pool::{Answer, Command};
 use crate::{
     ActionOutcome, Limits, RuleBatch, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger,
@@ -87,12 +88,14 @@ pub(crate) struct Prepared {
 pub(crate) fn prepare(
     runtime: &Runtime,
     limits: &Limits,
-    deadline: &Cell<Instant>,
+    deadline: &Rc<Cell<Instant>>,
+    fetcher: Option<&Arc<Fetcher>>,
 ) -> Option<Prepared> {
     deadline.set(Instant::now() + limits.per_rule);
     let context = Context::full(runtime).ok()?;
     let recorder = Rc::new(RefCell::new(Recorder::default()));
-    let helpers = context.with(|ctx| install(&ctx, &recorder))?;
+    let fetch = fetcher.map(|f| (Arc::clone(f), Rc::clone(deadline)));
+    let helpers = context.with(|ctx| install(&ctx, &recorder, fetch))?;
     Some(Prepared {
         helpers,
         recorder,
@@ -100,7 +103,11 @@ pub(crate) fn prepare(
     })
 }
 
-fn install(ctx: &Ctx<'_>, recorder: &Rc<RefCell<Recorder>>) -> Option<Helpers> {
+fn install(
+    ctx: &Ctx<'_>,
+    recorder: &Rc<RefCell<Recorder>>,
+    fetch: Option<(Arc<Fetcher>, Rc<Cell<Instant>>)>,
+) -> Option<Helpers> {
     let prelude: Function = ctx.eval(PRELUDE).ok()?;
     let sink = Rc::clone(recorder);
     let record = Function::new(ctx.clone(), move |kind: String, payload: String| {
@@ -112,7 +119,28 @@ fn install(ctx: &Ctx<'_>, recorder: &Rc<RefCell<Recorder>>) -> Option<Helpers> {
         sink.borrow_mut().log(&level, &text);
     })
     .ok()?;
-    let helpers: Object = prelude.call((record, log)).ok()?;
+    // Blocks this worker until the answer comes, bounded by the script's remaining time.
+    let fetch = match fetch {
+        Some((fetcher, deadline)) => Some(
+            Function::new(
+                ctx.clone(),
+                move |ctx: Ctx<'_>,
+                      url: String,
+                      method: String,
+                      headers: String,
+                      body: Option<String>|
+                      -> rquickjs::Result<String> {
+                    let left = deadline.get().saturating_duration_since(Instant::now());
+                    fetcher
+                        .fetch(&url, &method, &headers, body, left)
+                        .map_err(|message| rquickjs::Exception::throw_message(&ctx, &message))
+                },
+            )
+            .ok()?,
+        ),
+        None => None,
+    };
+    let helpers: Object = prelude.call((record, log, fetch)).ok()?;
     Some(Helpers {
         configure: Persistent::save(ctx, helpers.get::<_, Function>("configure").ok()?),
         decorate: Persistent::save(ctx, helpers.get::<_, Function>("decorate").ok()?),

@@ -12,6 +12,7 @@ use rquickjs::Runtime;
 use tokio::sync::oneshot;
 
 use crate::engine;
+use crate::fetch::Fetcher;
 use crate::{
     ActionOutcome, Limits, LogLine, RuleBatch, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger,
 };
@@ -63,14 +64,16 @@ impl Sandbox {
     pub fn new(limits: Limits) -> Sandbox {
         let (tx, rx) = mpsc::channel::<Request>();
         let rx = Arc::new(Mutex::new(rx));
+        let fetcher = Fetcher::new(limits.fetch_allow.clone()).map(Arc::new);
         let workers = (0..limits.workers.max(1))
             .map(|i| {
                 let rx = Arc::clone(&rx);
                 let limits = limits.clone();
+                let fetcher = fetcher.clone();
                 thread::Builder::new()
                     .name(format!("castellan-rules-{i}"))
                     .stack_size(limits.stack_bytes.saturating_mul(4).max(4 * 1024 * 1024))
-                    .spawn(move || worker(limits, rx))
+                    .spawn(move || worker(limits, fetcher, rx))
                     .expect("spawn rules worker thread")
             })
             .collect();
@@ -254,12 +257,12 @@ fn new_runtime(limits: &Limits, deadline: &Rc<Cell<Instant>>) -> Option<Runtime>
     Some(runtime)
 }
 
-fn worker(limits: Limits, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
+fn worker(limits: Limits, fetcher: Option<Arc<Fetcher>>, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
     let deadline = Rc::new(Cell::new(Instant::now() + limits.per_rule));
     let Some(mut runtime) = new_runtime(&limits, &deadline) else {
         return;
     };
-    let mut spare = engine::prepare(&runtime, &limits, &deadline);
+    let mut spare = engine::prepare(&runtime, &limits, &deadline, fetcher.as_ref());
     loop {
         let next = match rx.lock() {
             Ok(guard) => guard.recv(),
@@ -280,7 +283,8 @@ fn worker(limits: Limits, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
                 let _ = reply.send(engine::check(&runtime, &deadline, kind, &name, &source));
             }
             Request::Open { setup, commands } => {
-                let prepared = prepared.or_else(|| engine::prepare(&runtime, &limits, &deadline));
+                let prepared = prepared
+                    .or_else(|| engine::prepare(&runtime, &limits, &deadline, fetcher.as_ref()));
                 if let Some(prepared) = prepared {
                     engine::serve_session(
                         &runtime, &limits, &deadline, prepared, &setup, &commands,
@@ -290,7 +294,7 @@ fn worker(limits: Limits, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
         }));
         if served.is_ok() {
             runtime.run_gc();
-            spare = engine::prepare(&runtime, &limits, &deadline);
+            spare = engine::prepare(&runtime, &limits, &deadline, fetcher.as_ref());
             continue;
         }
         // A bug on our side: the waiting caller sees its reply dropped. Continue on a fresh
