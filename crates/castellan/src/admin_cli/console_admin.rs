@@ -6,7 +6,6 @@
 use castellan_core::directory::users::NewUser;
 use castellan_core::model::{DATABASE_CONNECTION, Permission, Role, User};
 use castellan_core::paging::PageRequest;
-use castellan_core::system_apis;
 use serde_json::json;
 
 use super::error::CliError;
@@ -132,6 +131,7 @@ pub async fn ensure(
 
 /// The role `castellan-admin` with `castellan:admin` on the Management API.
 async fn ensure_role(tenant: &Tenant) -> Result<Role, CliError> {
+    let management_api = tenant.management_api().await?;
     let role = match tenant.find_role(ROLE_NAME).await? {
         Some(role) => role,
         None => match roles::create(
@@ -148,7 +148,7 @@ async fn ensure_role(tenant: &Tenant) -> Result<Role, CliError> {
         },
     };
     let permission = Permission {
-        resource_server_identifier: system_apis::management_api_identifier(&tenant.issuer),
+        resource_server_identifier: management_api,
         permission_name: CONSOLE_PERMISSION.into(),
     };
     let held = tenant

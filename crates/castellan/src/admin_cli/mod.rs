@@ -34,32 +34,35 @@ pub struct Admin<A: clap::Subcommand> {
 
 pub async fn users(settings: Settings, command: Admin<UsersAction>) -> Result<(), String> {
     let tenant = open(&settings).await?;
-    users::run(&tenant, command.action, command.json)
-        .await
-        .map_err(|e| e.to_string())
+    let result = users::run(&tenant, command.action, command.json).await;
+    finish(&tenant, result).await
 }
 
 pub async fn roles(settings: Settings, command: Admin<RolesAction>) -> Result<(), String> {
     let tenant = open(&settings).await?;
-    roles::run(&tenant, command.action, command.json)
-        .await
-        .map_err(|e| e.to_string())
+    let result = roles::run(&tenant, command.action, command.json).await;
+    finish(&tenant, result).await
 }
 
 pub async fn groups(settings: Settings, command: Admin<GroupsAction>) -> Result<(), String> {
     let tenant = open(&settings).await?;
-    groups::run(&tenant, command.action, command.json)
-        .await
-        .map_err(|e| e.to_string())
+    let result = groups::run(&tenant, command.action, command.json).await;
+    finish(&tenant, result).await
 }
 
 pub async fn admin(settings: Settings, command: Admin<AdminAction>) -> Result<(), String> {
     let tenant = open(&settings).await?;
-    console_admin::run(&tenant, command.action, command.json)
-        .await
-        .map_err(|e| e.to_string())
+    let result = console_admin::run(&tenant, command.action, command.json).await;
+    finish(&tenant, result).await
 }
 
 async fn open(settings: &Settings) -> Result<Tenant, String> {
     Tenant::open(settings).await.map_err(|e| e.to_string())
+}
+
+/// The audit events are queued; they must be written before the process ends, also after
+/// a failure that came after some change.
+async fn finish(tenant: &Tenant, result: Result<(), CliError>) -> Result<(), String> {
+    tenant.store.flush_log_queue().await;
+    result.map_err(|e| e.to_string())
 }

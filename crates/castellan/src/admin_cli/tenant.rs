@@ -8,8 +8,10 @@ use castellan_core::audit::{self, Actor, Change};
 use castellan_core::clock::{Clock, SystemClock};
 use castellan_core::directory::{bootstrap, users};
 use castellan_core::model::{Group, Role, User};
+use castellan_core::paging::PageRequest;
 use castellan_core::passwords::PasswordService;
 use castellan_core::store::Store;
+use castellan_core::system_apis;
 use serde_json::Value;
 
 use super::error::CliError;
@@ -24,11 +26,19 @@ pub struct Tenant {
 }
 
 impl Tenant {
-    /// Opens (and migrates) the store, and makes sure of what a server start makes sure of
-    /// (the system APIs, the database connection), so commands work on a fresh database.
+    /// Opens (and migrates) the store. A store no server has prepared yet gets what a start
+    /// makes (the system APIs, the database connection), so commands work on a fresh
+    /// database; a prepared one is left alone, so a command run with another issuer than
+    /// the server's cannot leave a second Management API behind.
     pub async fn open(settings: &Settings) -> Result<Self, CliError> {
         let store = castellan_store::open(&settings.database_url).await?;
-        bootstrap::ensure_tenant(store.as_ref(), &settings.issuer).await?;
+        if store
+            .find_resource_server_by_identifier(system_apis::AUTHZ_API_IDENTIFIER)
+            .await?
+            .is_none()
+        {
+            bootstrap::ensure_tenant(store.as_ref(), &settings.issuer).await?;
+        }
         Ok(Self {
             store,
             clock: Arc::new(SystemClock),
@@ -46,6 +56,36 @@ impl Tenant {
             passwords: state.passwords.clone(),
             issuer: state.settings.issuer.clone(),
         }
+    }
+
+    /// The identifier of the Management API for this issuer, which must be the server's.
+    pub async fn management_api(&self) -> Result<String, CliError> {
+        let identifier = system_apis::management_api_identifier(&self.issuer);
+        if self
+            .store
+            .find_resource_server_by_identifier(&identifier)
+            .await?
+            .is_some()
+        {
+            return Ok(identifier);
+        }
+        let known: Vec<String> = self
+            .store
+            .list_resource_servers(PageRequest::ALL)
+            .await?
+            .items
+            .into_iter()
+            .filter(|api| api.is_system && api.identifier != system_apis::AUTHZ_API_IDENTIFIER)
+            .map(|api| api.identifier)
+            .collect();
+        Err(CliError::Input(format!(
+            "this database has no Management API {identifier} (it has {}): give the server's --issuer or configuration",
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        )))
     }
 
     /// Records a change as the Management API would, with the command line as the actor.

@@ -30,7 +30,7 @@ pub enum UsersAction {
         #[arg(long)]
         verified: bool,
     },
-    /// List users, oldest first; --query takes the Management API's search syntax
+    /// List users by email; --query takes the Management API's search syntax
     /// (`email:*@example.com AND blocked:true`).
     List {
         #[arg(long, short)]
@@ -43,7 +43,7 @@ pub enum UsersAction {
         #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=1000))]
         per_page: u64,
     },
-    /// Show one user (by id or email).
+    /// Show one user (by id or email) with their direct roles and groups.
     Show(UserRef),
     /// Block a user: no log-in until unblocked.
     Block(UserRef),
@@ -107,7 +107,7 @@ pub async fn run(tenant: &Tenant, action: UsersAction, json_wanted: bool) -> Res
                 tenant.store.as_ref(),
                 query.as_deref(),
                 connection.as_deref(),
-                Some("created_at:1"),
+                Some("email:1"),
                 request,
             )
             .await?;
@@ -132,20 +132,52 @@ pub async fn run(tenant: &Tenant, action: UsersAction, json_wanted: bool) -> Res
         }
         UsersAction::Show(r) => {
             let user = tenant.user(&r.user, r.connection.as_deref()).await?;
-            show(json_wanted, user.to_auth0_json(), || {
-                let rows = vec![row(&user)];
-                table(
-                    &[
-                        "USER ID",
-                        "EMAIL",
-                        "CONNECTION",
-                        "VERIFIED",
-                        "BLOCKED",
-                        "LOGINS",
-                        "CREATED",
-                    ],
-                    &rows,
-                )
+            let roles = tenant
+                .store
+                .list_user_roles(&user.user_id, PageRequest::ALL)
+                .await?
+                .items;
+            let groups = tenant
+                .store
+                .list_user_groups(&user.user_id, PageRequest::ALL)
+                .await?
+                .items;
+            let mut value = user.to_auth0_json();
+            value["roles"] = json!(
+                roles
+                    .iter()
+                    .map(|r| json!({"id": r.id, "name": r.name}))
+                    .collect::<Vec<_>>()
+            );
+            value["groups"] = json!(
+                groups
+                    .iter()
+                    .map(|g| json!({"id": g.id, "name": g.name}))
+                    .collect::<Vec<_>>()
+            );
+            show(json_wanted, value, || {
+                let names = |items: Vec<&String>| {
+                    items
+                        .into_iter()
+                        .map(String::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let fields = [
+                    ("user id", user.user_id.clone()),
+                    ("email", email_of(&user).to_string()),
+                    ("connection", user.connection.clone()),
+                    ("verified", yes_no(user.email_verified)),
+                    ("blocked", yes_no(user.blocked)),
+                    ("logins", user.logins_count.to_string()),
+                    ("created", when(user.created_at)),
+                    ("roles", names(roles.iter().map(|r| &r.name).collect())),
+                    ("groups", names(groups.iter().map(|g| &g.name).collect())),
+                ];
+                fields
+                    .iter()
+                    .map(|(k, v)| format!("{k:<12}{v}\n"))
+                    .collect()
             });
         }
         UsersAction::Block(r) => {
