@@ -154,7 +154,10 @@ async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
     if let Some(seeded) = seeded {
         demo::print(&seeded, &running.state.settings);
     }
+    let store = running.state.store.clone();
     running.wait().await.map_err(|e| e.to_string())?;
+    // The last requests' log events may still be queued.
+    store.flush_log_queue().await;
     tracing::info!("stopped");
     Ok(())
 }
