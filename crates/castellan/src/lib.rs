@@ -1,8 +1,10 @@
 //! The `castellan` binary as a library, so integration tests can start the real router.
 
+mod admin_cli;
 pub mod app;
 pub mod cli;
 pub mod config;
+mod demo;
 pub mod http;
 pub mod mail;
 pub mod master_key;
