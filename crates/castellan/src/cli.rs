@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Overrides, ProcessEnv, Settings};
 use crate::rules_test::{self, RulesTestArgs};
-use crate::{app, master_key, telemetry};
+use crate::{app, master_key, telemetry, tenant_config};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -48,6 +48,11 @@ enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// Write the tenant's configuration (no users, no secrets) to a folder of YAML files.
+    Export(tenant_config::ExportArgs),
+    /// Make the tenant match a folder written by export (or auth0-deploy-cli); prints the
+    /// plan first.
+    Apply(tenant_config::ApplyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +113,8 @@ pub fn main() -> ExitCode {
             Command::Rules {
                 action: RulesAction::Test(args),
             } => rules_test::run(settings, args).await,
+            Command::Export(args) => tenant_config::run_export(settings, args).await,
+            Command::Apply(args) => tenant_config::run_apply(settings, args).await,
         }
     });
     match result {
