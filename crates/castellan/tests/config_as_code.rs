@@ -838,3 +838,83 @@ async fn deleting_needs_delete_missing() {
     assert_eq!(status.0, StatusCode::OK);
     assert_eq!(status.1.as_array().unwrap().len(), 1, "{}", status.1);
 }
+
+/// The commands themselves, through the real binary on a database no server has opened.
+#[test]
+fn the_commands_work_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = deploy_cli_folder();
+    let castellan = |args: &[&str]| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_castellan"));
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CASTELLAN_")) {
+            cmd.env_remove(k);
+        }
+        cmd.current_dir(dir.path())
+            .args(args)
+            .env(
+                "CASTELLAN_DATABASE_URL",
+                format!("sqlite://{}/castellan.db", dir.path().display()),
+            )
+            .env("CASTELLAN_ISSUER", ISSUER)
+            .env("CASTELLAN_ADMIN_CLIENT_ID", ADMIN_ID)
+            .env("CASTELLAN_ADMIN_CLIENT_SECRET", ADMIN_SECRET)
+            .env("APP_HOST", "app.example.com")
+            .env("GEO_TOKEN", "geo-secret")
+            .env("RUST_LOG", "warn")
+            .output()
+            .unwrap()
+    };
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    let path = folder.path().to_str().unwrap();
+
+    let out = castellan(&["apply", path, "--dry-run"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("+ create application \"Example SPA\""),
+        "{shown}"
+    );
+    assert!(shown.contains("Dry run: nothing was changed."), "{shown}");
+    assert!(
+        text(&out.stderr).contains("note: clients[].jwt_configuration"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let out = castellan(&["apply", path]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("Applied."),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = castellan(&["export", "exported"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let exported = dir.path().join("exported");
+    let yaml = std::fs::read_to_string(exported.join("tenant.yaml")).unwrap();
+    assert!(yaml.contains("https://app.example.com/callback"), "{yaml}");
+    assert!(!yaml.contains("geo-secret"), "{yaml}");
+
+    // The export applies to the same tenant without a change, secrets kept as they are.
+    let out = castellan(&["apply", exported.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("No changes: the tenant matches the folder."),
+        "{}",
+        text(&out.stdout)
+    );
+
+    std::fs::write(
+        exported.join("tenant.yaml"),
+        "clients:\n  - name: X\n    app_typ: spa\n",
+    )
+    .unwrap();
+    let out = castellan(&["apply", exported.to_str().unwrap()]);
+    assert!(!out.status.success());
+    let error = text(&out.stderr);
+    assert!(
+        error.contains("tenant.yaml:3:5: clients[0].app_typ: unknown field"),
+        "{error}"
+    );
+}
