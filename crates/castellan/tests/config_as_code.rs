@@ -918,3 +918,57 @@ fn the_commands_work_through_the_binary() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn rules_swap_orders_and_export_keeps_to_its_own_folders() {
+    let server = TestServer::start().await;
+    seed(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    tenant_config::export(&tenant(&server.running().state), dir.path())
+        .await
+        .unwrap();
+    let file = dir.path().join("tenant.yaml");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let swapped = text
+        .replace("    order: 1\n", "    order: 9\n")
+        .replace("    order: 3\n", "    order: 1\n")
+        .replace("    order: 9\n", "    order: 3\n");
+    std::fs::write(&file, &swapped).unwrap();
+    let applied = apply(&server, dir.path(), ApplyOptions::default(), &no_env)
+        .await
+        .unwrap();
+    let shown = applied.plan.to_string();
+    assert!(
+        shown.contains("~ change rule \"Add team\": order"),
+        "{shown}"
+    );
+    assert!(shown.contains("Plan: 0 to create, 2 to change"), "{shown}");
+    let (_, rules) = server.admin(Method::GET, "/rules", None).await;
+    let orders: Vec<(String, i64)> = rules
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["order"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        orders,
+        [("Switched off".to_string(), 1), ("Add team".to_string(), 3)]
+    );
+
+    // A folder that is not an export is not written into.
+    let other = tempfile::tempdir().unwrap();
+    std::fs::write(other.path().join("notes.txt"), "mine").unwrap();
+    let e = tenant_config::export(&tenant(&server.running().state), other.path())
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("holds no tenant.yaml"), "{e}");
+    assert_eq!(
+        std::fs::read_to_string(other.path().join("notes.txt")).unwrap(),
+        "mine"
+    );
+}

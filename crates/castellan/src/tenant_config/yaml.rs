@@ -289,7 +289,9 @@ mod tests {
     #[test]
     fn dump_reads_back_the_same() {
         let value = json!({
-            "b": ["8", "true", "", " x", "a: b", "#c", "multi\nline\n", "yes", "null", "1.5", "-x"],
+            "b": ["8", "true", "", " x", "a: b", "#c", "multi\nline\n", "yes", "null", "1.5", "-x",
+                  "0x1F", "0o7", ".inf", "-.inf", ".nan", "1e3", "+1", "~", "2024-01-01", "-", "a #b",
+                  "tab\there", "  lead\nline", "line\n\n", "\u{e9}t\u{e9}", "trailing "],
             "name": "first",
             "n": 3, "f": 1.5, "t": true, "z": null, "empty": [], "o": {}
         });
