@@ -142,23 +142,32 @@ pub struct Applied {
     pub applied: bool,
 }
 
-/// Makes the tenant match the folder at `path` (a folder holding `tenant.yaml`, or the
-/// file itself). `env` answers `##KEYWORD##`s.
-pub async fn apply(
+/// A folder read, checked and compared with the tenant: ready to print and to run.
+pub struct Prepared {
+    folder: read::Folder,
+    current: current::Current,
+    pub notes: Vec<String>,
+    pub plan: Plan,
+}
+
+/// Reads the folder at `path` (a folder holding `tenant.yaml`, or the file itself), checks
+/// it against the tenant and plans the changes; changes nothing. `env` answers
+/// `##KEYWORD##`s.
+pub async fn prepare(
     t: &Tenant<'_>,
     path: &Path,
-    options: ApplyOptions,
+    delete_missing: bool,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<Applied, ConfigError> {
+) -> Result<Prepared, ConfigError> {
     let folder = read::folder(path, env)?;
     let current = current::read(t).await?;
     let mut audiences = vec![system_apis::management_api_identifier(t.issuer)];
     audiences.extend(system_apis::management_api_https_alias(t.issuer));
-    let problems = check::check(&folder, &current, options.delete_missing, &audiences);
+    let problems = check::check(&folder, &current, delete_missing, &audiences);
     if !problems.is_empty() {
         return Err(ConfigError::Refused(problems));
     }
-    let plan = plan::Planner::new(&folder, &current, options.delete_missing, audiences).build();
+    let plan = plan::Planner::new(&folder, &current, delete_missing, audiences).build();
     let mut notes = folder.notes.clone();
     for entry in folder.spec.resource_servers.iter().flatten() {
         if current.system_apis.contains_key(&entry.identifier) {
@@ -168,16 +177,22 @@ pub async fn apply(
             ));
         }
     }
-    if options.dry_run || plan.is_empty() {
-        return Ok(Applied {
-            notes,
-            plan,
-            applied: false,
-        });
+    Ok(Prepared {
+        folder,
+        current,
+        notes,
+        plan,
+    })
+}
+
+/// Runs a prepared plan: on a scratch copy first, then on the tenant.
+pub async fn run(t: &Tenant<'_>, prepared: &Prepared) -> Result<(), ConfigError> {
+    if prepared.plan.is_empty() {
+        return Ok(());
     }
-    rehearse(t, &folder, &current, &plan).await?;
-    let mut executor = execute::Executor::new(t, &current);
-    for (applied, step) in plan.steps.iter().enumerate() {
+    rehearse(t, &prepared.folder, &prepared.current, &prepared.plan).await?;
+    let mut executor = execute::Executor::new(t, &prepared.current);
+    for (applied, step) in prepared.plan.steps.iter().enumerate() {
         executor
             .run(step)
             .await
@@ -187,10 +202,26 @@ pub async fn apply(
                 cause,
             })?;
     }
+    Ok(())
+}
+
+/// Makes the tenant match the folder at `path`: `prepare`, then `run` unless it is a dry
+/// run.
+pub async fn apply(
+    t: &Tenant<'_>,
+    path: &Path,
+    options: ApplyOptions,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Applied, ConfigError> {
+    let prepared = prepare(t, path, options.delete_missing, env).await?;
+    let applied = !options.dry_run && !prepared.plan.is_empty();
+    if applied {
+        run(t, &prepared).await?;
+    }
     Ok(Applied {
-        notes,
-        plan,
-        applied: true,
+        notes: prepared.notes,
+        plan: prepared.plan,
+        applied,
     })
 }
 
@@ -298,21 +329,19 @@ pub async fn run_apply(settings: Settings, args: ApplyArgs) -> Result<(), String
     castellan_core::directory::bootstrap::ensure_tenant(opened.store.as_ref(), &settings.issuer)
         .await
         .map_err(|e| e.to_string())?;
-    let options = ApplyOptions {
-        dry_run: args.dry_run,
-        delete_missing: args.delete_missing,
-    };
     let env = |name: &str| std::env::var(name).ok();
-    let applied = apply(&tenant(&settings, &opened), &args.path, options, &env)
+    let t = tenant(&settings, &opened);
+    let prepared = prepare(&t, &args.path, args.delete_missing, &env)
         .await
         .map_err(|e| e.to_string())?;
-    for note in &applied.notes {
+    for note in &prepared.notes {
         eprintln!("note: {note}");
     }
-    print!("{}", applied.plan);
+    print!("{}", prepared.plan);
     if args.dry_run {
         println!("Dry run: nothing was changed.");
-    } else if applied.applied {
+    } else if !prepared.plan.is_empty() {
+        run(&t, &prepared).await.map_err(|e| e.to_string())?;
         println!("Applied.");
     }
     Ok(())
