@@ -21,8 +21,8 @@ pub enum Actor {
     Rule(String),
     /// A connection's default assignments.
     Default,
-    /// The command line (`castellan users …`, `serve --demo`), run by whoever can open the
-    /// store; there is no token to name anyone more precisely.
+    /// The command line (`castellan users …`, `apply`, `import`, `serve --demo`), run by
+    /// whoever can open the store; there is no token to name anyone more precisely.
     Cli,
 }
 

@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Overrides, ProcessEnv, Settings};
 use crate::rules_test::{self, RulesTestArgs};
-use crate::{admin_cli, app, demo, master_key, telemetry};
+use crate::{admin_cli, app, demo, master_key, telemetry, tenant_config};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -62,6 +62,11 @@ enum Command {
     Groups(admin_cli::Admin<admin_cli::GroupsAction>),
     /// Console administrators.
     Admin(admin_cli::Admin<admin_cli::AdminAction>),
+    /// Write the tenant's configuration (no users, no secrets) to a folder of YAML files.
+    Export(tenant_config::ExportArgs),
+    /// Make the tenant match a folder written by export (or auth0-deploy-cli); prints the
+    /// plan first.
+    Apply(tenant_config::ApplyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -126,6 +131,8 @@ pub fn main() -> ExitCode {
             Command::Roles(c) => admin_cli::roles(settings, c).await,
             Command::Groups(c) => admin_cli::groups(settings, c).await,
             Command::Admin(c) => admin_cli::admin(settings, c).await,
+            Command::Export(args) => tenant_config::run_export(settings, args).await,
+            Command::Apply(args) => tenant_config::run_apply(settings, args).await,
         }
     });
     match result {

@@ -10,3 +10,4 @@ pub mod mail;
 pub mod master_key;
 mod rules_test;
 pub mod telemetry;
+pub mod tenant_config;
