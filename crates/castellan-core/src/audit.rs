@@ -21,6 +21,8 @@ pub enum Actor {
     Rule(String),
     /// A connection's default assignments.
     Default,
+    /// The command-line tool, run by an operator on the server's database.
+    Cli,
 }
 
 impl Actor {
@@ -30,6 +32,7 @@ impl Actor {
             Actor::User(id) => json!({"type": "user", "id": id}),
             Actor::Rule(name) => json!({"type": "rule", "name": name}),
             Actor::Default => json!({"type": "default"}),
+            Actor::Cli => json!({"type": "cli"}),
         }
     }
 }
