@@ -48,6 +48,11 @@ enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// Move a tenant's users and Authorization Extension data over from Auth0.
+    Import {
+        #[command(subcommand)]
+        action: crate::import::ImportAction,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -108,6 +113,7 @@ pub fn main() -> ExitCode {
             Command::Rules {
                 action: RulesAction::Test(args),
             } => rules_test::run(settings, args).await,
+            Command::Import { action } => crate::import::run(settings, action).await,
         }
     });
     match result {

@@ -4,6 +4,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 pub mod http;
+mod import;
 pub mod mail;
 pub mod master_key;
 mod rules_test;
