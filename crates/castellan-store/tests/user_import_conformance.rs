@@ -194,7 +194,7 @@ async fn a_conflicting_import_writes_nothing(store: &dyn Store) {
         .insert_users(&[imported(600, DB)], &|_| {})
         .await
         .unwrap();
-    // The clash sits in the second batch: the first one must not stay.
+    // The clash sits in a later batch: the ones before it must not stay.
     let users: Vec<ImportedUser> = (0..700).map(|n| imported(n, DB)).collect();
     let batches = AtomicUsize::new(0);
     let result = store
@@ -203,10 +203,9 @@ async fn a_conflicting_import_writes_nothing(store: &dyn Store) {
         })
         .await;
     assert!(matches!(result, Err(StoreError::Conflict(_))), "{result:?}");
-    assert_eq!(
-        batches.load(Ordering::Relaxed),
-        1,
-        "the first batch went in before the clash"
+    assert!(
+        batches.load(Ordering::Relaxed) > 0,
+        "batches went in before the clash"
     );
     assert_eq!(count(store).await, 1, "nothing of the failed import stayed");
     // A user in a connection that does not exist is refused as well.
