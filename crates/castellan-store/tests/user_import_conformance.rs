@@ -81,7 +81,7 @@ fn imported(n: usize, connection: &str) -> ImportedUser {
             user_id: format!("auth0|{n:024x}"),
             connection: connection.into(),
             email: Some(format!("user{n}@example.com")),
-            email_verified: n % 2 == 0,
+            email_verified: n.is_multiple_of(2),
             username: Some(format!("User{n}")),
             name: Some(format!("User {n}")),
             nickname: Some(format!("user{n}")),
@@ -92,13 +92,13 @@ fn imported(n: usize, connection: &str) -> ImportedUser {
             user_metadata: json!({"lang": "en"}).as_object().unwrap().clone(),
             created_at: 1_600_000_000 + n as i64,
             updated_at: 1_700_000_000,
-            last_login: (n % 3 == 0).then_some(1_700_000_100),
-            last_ip: (n % 3 == 0).then(|| "10.0.0.1".to_string()),
+            last_login: n.is_multiple_of(3).then_some(1_700_000_100),
+            last_ip: n.is_multiple_of(3).then(|| "10.0.0.1".to_string()),
             logins_count: (n % 5) as i64,
             blocked: n == 7,
             last_password_reset: None,
         },
-        password_hash: (n % 4 != 0).then(|| format!("$2b$04$hash-of-user-{n}")),
+        password_hash: (!n.is_multiple_of(4)).then(|| format!("$2b$04$hash-of-user-{n}")),
     }
 }
 

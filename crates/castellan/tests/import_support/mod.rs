@@ -50,7 +50,7 @@ pub fn user(i: usize, hashes: &[String]) -> Value {
     let mut user = json!({
         "user_id": user_id(i),
         "email": email(i),
-        "email_verified": i % 3 != 0,
+        "email_verified": !i.is_multiple_of(3),
         "name": format!("User Number {i}"),
         "nickname": format!("user{i}"),
         "given_name": "User",
@@ -60,14 +60,14 @@ pub fn user(i: usize, hashes: &[String]) -> Value {
         "updated_at": "2023-01-02T03:04:05.000Z",
         "last_login": "2024-06-07T08:09:10.000Z",
         "logins_count": i % 17,
-        "app_metadata": {"plan": if i % 2 == 0 { "gold" } else { "free" }, "customer": i},
+        "app_metadata": {"plan": if i.is_multiple_of(2) { "gold" } else { "free" }, "customer": i},
         "user_metadata": {"theme": "dark", "language": "en"},
         "identities": [{"connection": "Username-Password-Authentication", "provider": "auth0",
                         "user_id": user_id(i).trim_start_matches("auth0|"), "isSocial": false}],
     });
     let hash = &hashes[i % hashes.len()];
     if has_hash(i) {
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             user["passwordHash"] = json!(hash);
         } else {
             user["custom_password_hash"] = json!({"algorithm": "bcrypt", "hash": {"value": hash}});
