@@ -70,15 +70,28 @@ impl Tenant {
     /// Awaited, not blocked on: the server shares this test's runtime, and a transaction it
     /// has open must be able to finish while the command runs.
     async fn castellan(&self, args: &[&str]) -> Output {
+        self.castellan_reading(args, "").await
+    }
+
+    /// The same, with `input` on standard input.
+    async fn castellan_reading(&self, args: &[&str], input: &str) -> Output {
+        use tokio::io::AsyncWriteExt;
         let mut cmd = Command::new(BIN);
         cmd.current_dir(self.dir.path())
             .args(["--database", &self.server.settings.database_url])
             .args(args)
-            .env("RUST_LOG", "warn");
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CASTELLAN_")) {
             cmd.env_remove(k);
         }
-        cmd.output().await.unwrap()
+        let mut child = cmd.spawn().unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).await.unwrap();
+        drop(stdin);
+        child.wait_with_output().await.unwrap()
     }
 
     fn write(&self, name: &str, text: &str) -> String {
@@ -423,6 +436,14 @@ async fn bad_files_are_refused_by_line_and_nothing_is_written() {
     assert_eq!(tenant.user_count().await, 2);
     succeeded(&tenant.castellan(&["import", "users", &fine]).await);
     assert_eq!(tenant.user_count().await, 3);
+    // `-` reads standard input, e.g. straight from `gunzip -c`.
+    let out = succeeded(
+        &tenant
+            .castellan_reading(&["import", "users", "-"], &format!("{}\n", line(31)))
+            .await,
+    );
+    assert!(out.contains("imported 1 users"), "{out}");
+    assert_eq!(tenant.user_count().await, 4);
 
     // An extension document that the extension would refuse changes nothing.
     let doc = extension_export(API, &[user_id(0)], &[]);
