@@ -21,6 +21,19 @@ fn argon2() -> Argon2<'static> {
     )
 }
 
+/// The bcrypt variants `verify_now` accepts.
+const BCRYPT_PREFIXES: [&str; 3] = ["$2a$", "$2b$", "$2y$"];
+
+/// Whether a hash made elsewhere can be stored as it is and checked at log-in (then upgraded
+/// to argon2id): a well-formed bcrypt hash. Checked before an import writes anything, so a
+/// mangled hash is refused with its record rather than found at its user's first log-in.
+pub fn is_importable_hash(hash: &str) -> bool {
+    BCRYPT_PREFIXES.iter().any(|p| hash.starts_with(p))
+        && hash
+            .parse::<bcrypt::HashParts>()
+            .is_ok_and(|parts| (4..=31).contains(&parts.get_cost()))
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verification {
     Valid { needs_rehash: bool },
@@ -97,10 +110,7 @@ fn verify_now(password: &str, stored: &str) -> Verification {
             Err(_) => Verification::Invalid,
         };
     }
-    if ["$2a$", "$2b$", "$2y$"]
-        .iter()
-        .any(|p| stored.starts_with(p))
-    {
+    if BCRYPT_PREFIXES.iter().any(|p| stored.starts_with(p)) {
         return match bcrypt::verify(password, stored) {
             Ok(true) => Verification::Valid { needs_rehash: true },
             _ => Verification::Invalid,
@@ -154,5 +164,19 @@ mod tests {
             service.verify("x", Some("md5$abc")).await.unwrap(),
             Verification::Invalid
         );
+    }
+
+    #[test]
+    fn only_well_formed_bcrypt_hashes_are_importable() {
+        let good = bcrypt::hash("from auth0", 4).unwrap();
+        assert!(is_importable_hash(&good));
+        assert!(is_importable_hash(&good.replacen("$2b$", "$2a$", 1)));
+        assert!(!is_importable_hash(&good.replacen("$2b$", "$2x$", 1)));
+        assert!(!is_importable_hash(&good[..good.len() - 1]));
+        assert!(!is_importable_hash(&good.replacen("$04$", "$99$", 1)));
+        assert!(!is_importable_hash(
+            "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA"
+        ));
+        assert!(!is_importable_hash("5f4dcc3b5aa765d61d8327deb882cf99"));
     }
 }

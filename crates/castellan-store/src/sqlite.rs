@@ -19,6 +19,7 @@ include!("sql/rules.rs");
 include!("sql/actions.rs");
 include!("sql/filters.rs");
 include!("sql/user_permissions.rs");
+include!("sql/user_import.rs");
 
 /// The JSON scalar at `path` (keys of letters, digits, `_`, `-`) in a metadata column, as
 /// text: `gold`, `12`, `true`; NULL for objects, arrays and missing keys. PostgreSQL's

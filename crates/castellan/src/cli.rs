@@ -67,6 +67,11 @@ enum Command {
     /// Make the tenant match a folder written by export (or auth0-deploy-cli); prints the
     /// plan first.
     Apply(tenant_config::ApplyArgs),
+    /// Move a tenant's users and Authorization Extension data over from Auth0.
+    Import {
+        #[command(subcommand)]
+        action: crate::import::ImportAction,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -133,6 +138,7 @@ pub fn main() -> ExitCode {
             Command::Admin(c) => admin_cli::admin(settings, c).await,
             Command::Export(args) => tenant_config::run_export(settings, args).await,
             Command::Apply(args) => tenant_config::run_apply(settings, args).await,
+            Command::Import { action } => crate::import::run(settings, action).await,
         }
     });
     match result {

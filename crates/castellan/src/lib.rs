@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 mod demo;
 pub mod http;
+mod import;
 pub mod mail;
 pub mod master_key;
 mod rules_test;

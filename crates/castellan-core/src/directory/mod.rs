@@ -18,6 +18,7 @@ pub mod roles;
 pub mod rules;
 pub mod rules_configs;
 pub mod signup;
+pub mod user_import;
 pub mod user_permissions;
 pub mod user_roles;
 pub mod users;

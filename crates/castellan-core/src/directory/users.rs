@@ -58,7 +58,7 @@ fn requires_username(connection: &Connection) -> bool {
 }
 
 /// Auth0 refuses a username on a connection that does not use them.
-fn check_username(connection: &Connection, username: Option<&str>) -> Result<()> {
+pub(crate) fn check_username(connection: &Connection, username: Option<&str>) -> Result<()> {
     match username {
         None if requires_username(connection) => Err(Error::Invalid(
             "username is required by this connection".into(),
@@ -83,7 +83,7 @@ fn check_username(connection: &Connection, username: Option<&str>) -> Result<()>
     }
 }
 
-fn email(text: &str) -> Result<String> {
+pub(crate) fn email(text: &str) -> Result<String> {
     normalise_email(text)
         .ok_or_else(|| Error::Invalid(format!("email \"{text}\" is not a valid address")))
 }
@@ -111,7 +111,7 @@ fn check_keys(field: &str, object: &Map<String, Value>) -> Result<()> {
     Ok(())
 }
 
-fn check_metadata(field: &str, metadata: &Map<String, Value>) -> Result<()> {
+pub(crate) fn check_metadata(field: &str, metadata: &Map<String, Value>) -> Result<()> {
     check_keys(field, metadata)?;
     let size = serde_json::to_vec(metadata).map_or(usize::MAX, |b| b.len());
     if size > MAX_METADATA_BYTES {
@@ -122,7 +122,7 @@ fn check_metadata(field: &str, metadata: &Map<String, Value>) -> Result<()> {
     Ok(())
 }
 
-fn check_local_id(id: &str) -> Result<()> {
+pub(crate) fn check_local_id(id: &str) -> Result<()> {
     let ok = (1..=255).contains(&id.chars().count())
         && !id
             .chars()

@@ -15,6 +15,7 @@ mod resource_servers;
 mod roles;
 mod rules;
 mod signing_keys;
+mod user_import;
 mod user_permissions;
 mod users;
 
@@ -32,6 +33,7 @@ pub use resource_servers::ResourceServerStore;
 pub use roles::RoleStore;
 pub use rules::RuleStore;
 pub use signing_keys::SigningKeyStore;
+pub use user_import::{ImportedUser, TakenUserKeys, UserImportStore};
 pub use user_permissions::UserPermissionStore;
 pub use users::{LoginFailureStore, UserField, UserQuery, UserStore};
 
@@ -74,6 +76,7 @@ pub trait Store:
     + RuleStore
     + ActionStore
     + UserPermissionStore
+    + UserImportStore
 {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

@@ -5,7 +5,7 @@
 
 mod applications;
 mod configuration;
-mod document;
+pub mod document;
 pub mod error;
 mod extract;
 mod groups;
