@@ -90,16 +90,15 @@ impl Sandbox {
         }
     }
 
-    /// Opens a session: the next free worker creates a fresh context for it and runs its
-    /// scripts in order until the session is dropped or its log-in deadline passes.
+    /// Opens a session: with its first script, the next free worker takes it, with a fresh
+    /// context, and runs its scripts in order until the session is dropped or its log-in
+    /// deadline passes.
     pub fn open(&self, setup: Setup) -> Session {
         let (commands, receiver) = mpsc::channel();
-        let open = self.send(Request::Open {
-            setup,
-            commands: receiver,
-        });
+        let pool = self.sender.lock().ok().and_then(|tx| tx.clone());
         Session {
-            commands: open.then_some(commands),
+            commands,
+            pending: pool.map(|pool| (pool, setup, receiver)),
             logs: Vec::new(),
         }
     }
@@ -155,7 +154,10 @@ impl Drop for Sandbox {
 
 /// The scripts of one log-in, run in order in one context. Dropping it frees the worker.
 pub struct Session {
-    commands: Option<mpsc::Sender<Command>>,
+    commands: mpsc::Sender<Command>,
+    /// Until the first script: the session goes to a worker together with it, so the
+    /// worker wakes once and finds its first command waiting.
+    pending: Option<(mpsc::Sender<Request>, Setup, mpsc::Receiver<Command>)>,
     logs: Vec<LogLine>,
 }
 
@@ -226,11 +228,12 @@ impl Session {
         let unavailable = || ScriptError::Unavailable {
             script: name.to_owned(),
         };
-        let sent = self
-            .commands
-            .as_ref()
-            .is_some_and(|tx| tx.send(command).is_ok());
-        if !sent {
+        if self.commands.send(command).is_err() {
+            return Err(unavailable());
+        }
+        if let Some((pool, setup, commands)) = self.pending.take()
+            && pool.send(Request::Open { setup, commands }).is_err()
+        {
             return Err(unavailable());
         }
         match answer.await {
@@ -245,6 +248,9 @@ impl Session {
         }
     }
 }
+
+/// Requests served between two full collections of a worker's runtime.
+const GC_EVERY: u64 = 16;
 
 fn new_runtime(limits: &Limits, deadline: &Rc<Cell<Instant>>) -> Option<Runtime> {
     let runtime = Runtime::new().ok()?;
@@ -263,6 +269,7 @@ fn worker(limits: Limits, fetcher: Option<Arc<Fetcher>>, rx: Arc<Mutex<mpsc::Rec
         return;
     };
     let mut spare = engine::prepare(&runtime, &limits, &deadline, fetcher.as_ref());
+    let mut served_count: u64 = 0;
     loop {
         let next = match rx.lock() {
             Ok(guard) => guard.recv(),
@@ -293,7 +300,14 @@ fn worker(limits: Limits, fetcher: Option<Arc<Fetcher>>, rx: Arc<Mutex<mpsc::Rec
             }
         }));
         if served.is_ok() {
-            runtime.run_gc();
+            // A finished context frees its objects by reference counting; only cycles wait
+            // for the collector, which need not run after every log-in.
+            // A script that ran out of memory leaves more, so the collector runs then too.
+            served_count += 1;
+            let used = usize::try_from(runtime.memory_usage().malloc_size).unwrap_or(0);
+            if served_count % GC_EVERY == 0 || used > limits.memory_bytes / 4 {
+                runtime.run_gc();
+            }
             spare = engine::prepare(&runtime, &limits, &deadline, fetcher.as_ref());
             continue;
         }
