@@ -305,7 +305,7 @@ fn worker(limits: Limits, fetcher: Option<Arc<Fetcher>>, rx: Arc<Mutex<mpsc::Rec
             // A script that ran out of memory leaves more, so the collector runs then too.
             served_count += 1;
             let used = usize::try_from(runtime.memory_usage().malloc_size).unwrap_or(0);
-            if served_count % GC_EVERY == 0 || used > limits.memory_bytes / 4 {
+            if served_count.is_multiple_of(GC_EVERY) || used > limits.memory_bytes / 4 {
                 runtime.run_gc();
             }
             spare = engine::prepare(&runtime, &limits, &deadline, fetcher.as_ref());
