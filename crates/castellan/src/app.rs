@@ -92,6 +92,8 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
     let master = master_key::load(&settings)?;
     bootstrap::ensure_tenant(store.as_ref(), &settings.issuer).await?;
     let keyring = Keyring::open(store.clone(), master.clone(), clock.clone()).await?;
+    castellan_core::login::console::ensure_client(store.as_ref(), clock.as_ref(), &settings.issuer)
+        .await?;
     let configured = settings
         .bootstrap
         .as_ref()
@@ -217,6 +219,7 @@ pub fn router(state: AppState) -> Router {
             ),
         )
         .merge(authentication)
+        .merge(crate::http::console::router())
         .nest(management::PREFIX, management.router(&state))
         .nest(authz::PREFIX, authz.router(&state))
         .fallback(not_found)

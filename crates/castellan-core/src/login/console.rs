@@ -168,7 +168,11 @@ pub async fn start_session(store: &dyn Store, clock: &dyn Clock, user: &User) ->
 
 /// The user of a live console session; `None` when it expired, ended, or the user is gone
 /// or blocked.
-pub async fn resume_session(store: &dyn Store, clock: &dyn Clock, id: &str) -> Result<Option<User>> {
+pub async fn resume_session(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    id: &str,
+) -> Result<Option<User>> {
     let digest = session_digest(id);
     let Some(session) = store.find_session(&digest).await? else {
         return Ok(None);
