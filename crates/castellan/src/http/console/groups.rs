@@ -31,9 +31,10 @@ pub fn routes() -> Router<AppState> {
 impl From<ExtensionError> for ConsoleError {
     fn from(e: ExtensionError) -> Self {
         match e {
-            ExtensionError::NotFound { collection, .. } if collection == "groups" => {
-                ConsoleError::NotFound("group")
-            }
+            ExtensionError::NotFound {
+                collection: "groups",
+                ..
+            } => ConsoleError::NotFound("group"),
             ExtensionError::NotFound { .. } | ExtensionError::Validation(_) => {
                 ConsoleError::Refused(e.to_string())
             }
