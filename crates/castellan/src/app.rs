@@ -92,8 +92,6 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
     let master = master_key::load(&settings)?;
     bootstrap::ensure_tenant(store.as_ref(), &settings.issuer).await?;
     let keyring = Keyring::open(store.clone(), master.clone(), clock.clone()).await?;
-    castellan_core::login::console::ensure_client(store.as_ref(), clock.as_ref(), &settings.issuer)
-        .await?;
     let configured = settings
         .bootstrap
         .as_ref()
@@ -108,6 +106,9 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
         AdminOutcome::Ensured => tracing::info!("bootstrap administrator ensured"),
         AdminOutcome::Untouched => {}
     }
+    // After the administrator: an empty store is how a first start is recognised there.
+    castellan_core::login::console::ensure_client(store.as_ref(), clock.as_ref(), &settings.issuer)
+        .await?;
     let mut management_audiences = vec![system_apis::management_api_identifier(&settings.issuer)];
     management_audiences.extend(system_apis::management_api_https_alias(&settings.issuer));
     let management_openapi = management::api().openapi(&settings.issuer);
