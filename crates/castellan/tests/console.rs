@@ -448,6 +448,17 @@ async fn bad_input_shows_the_form_again_and_changes_nothing() {
         unknown_role.body
     );
 
+    let reset = browser
+        .post(&format!("{path}/password-reset"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(reset.status, StatusCode::SEE_OTHER, "{}", reset.body);
+    let (_, outbox) = server.admin(Method::GET, "/logs?q=type:scpr", None).await;
+    assert_eq!(
+        outbox.as_array().unwrap().len(),
+        1,
+        "the reset link was sent: {outbox}"
+    );
+
     let weak = browser
         .post(
             &format!("{path}/password"),

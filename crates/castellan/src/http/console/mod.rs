@@ -191,6 +191,7 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "blocked" => "The user is blocked.",
         "unblocked" => "The user is unblocked; failed log-in blocks are lifted.",
         "password" => "The password is changed.",
+        "reset-sent" => "A link to choose a new password is on its way to the user.",
         "assigned" => "Assigned.",
         "removed" => "Removed.",
         "deployed" => "Deployed.",

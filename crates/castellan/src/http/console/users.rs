@@ -9,6 +9,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use castellan_core::directory::users::{self, NewUser};
 use castellan_core::directory::{effective, groups, logs, user_roles};
+use castellan_core::login::console;
 use castellan_core::model::{LogEvent, Role, User};
 use castellan_core::paging::PageRequest;
 use minijinja::context;
@@ -20,6 +21,7 @@ use super::{
     segment, when,
 };
 use crate::app::AppState;
+use crate::http::context::Context;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -28,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}", get(show))
         .route("/admin/users/{id}/blocked", post(set_blocked))
         .route("/admin/users/{id}/password", post(set_password))
+        .route("/admin/users/{id}/password-reset", post(send_reset))
         .route("/admin/users/{id}/metadata", post(set_metadata))
         .route("/admin/users/{id}/roles", post(assign_role))
         .route("/admin/users/{id}/roles/remove", post(remove_role))
@@ -380,6 +383,38 @@ async fn set_password(
     patch.insert("password".into(), Json::String(form.password));
     let result = patch_user(&s, &admin, &id, patch).await.map(|_| ());
     changed(&s, &admin, &id, "password", result, Feedback::default()).await
+}
+
+/// Mails the user a link to choose a password (the forgotten-password mail), sent in the
+/// console's name.
+async fn send_reset(
+    State(s): State<AppState>,
+    Context(ctx): Context,
+    Path(id): Path<String>,
+    posted: Posted<Confirm>,
+) -> Response {
+    let admin = posted.admin;
+    let result = async {
+        let user = users::get(s.store.as_ref(), &id).await?;
+        let email = user.email.clone().ok_or_else(|| {
+            ConsoleError::Refused("The user has no email address to send the link to.".into())
+        })?;
+        s.recovery()
+            .request_reset(console::CLIENT_ID, &user.connection, &email, &ctx)
+            .await?;
+        audit(
+            &s,
+            &admin,
+            "send_password_reset",
+            "Send a password reset link",
+            json!({"user_id": user.user_id}),
+            json!({}),
+        )
+        .await;
+        Ok(())
+    }
+    .await;
+    changed(&s, &admin, &id, "reset-sent", result, Feedback::default()).await
 }
 
 #[derive(Deserialize)]
