@@ -354,6 +354,11 @@ async fn set_blocked(
     let Posted { admin, form } = posted;
     let blocked = form.blocked == "true";
     let result = async {
+        if blocked && admin.user.user_id == id {
+            return Err(ConsoleError::Refused(
+                "You cannot block yourself while logged in to the console.".into(),
+            ));
+        }
         let mut patch = Map::new();
         patch.insert("blocked".into(), Json::Bool(blocked));
         patch_user(&s, &admin, &id, patch).await?;
