@@ -21,6 +21,9 @@ pub enum Actor {
     Rule(String),
     /// A connection's default assignments.
     Default,
+    /// The command line (`castellan users …`, `apply`, `import`, `serve --demo`), run by
+    /// whoever can open the store; there is no token to name anyone more precisely.
+    Cli,
 }
 
 impl Actor {
@@ -30,6 +33,7 @@ impl Actor {
             Actor::User(id) => json!({"type": "user", "id": id}),
             Actor::Rule(name) => json!({"type": "rule", "name": name}),
             Actor::Default => json!({"type": "default"}),
+            Actor::Cli => json!({"type": "cli"}),
         }
     }
 }

@@ -4,7 +4,7 @@
 
 use aws_lc_rs::aead::{AES_256_GCM, Aad, LessSafeKey, NONCE_LEN, Nonce, UnboundKey};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
-use aws_lc_rs::{constant_time, hmac};
+use aws_lc_rs::{constant_time, hkdf, hmac};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 
@@ -124,6 +124,19 @@ impl MasterKey {
         self.0.iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// A secret only this key can produce again, for a record whose secret must be shown
+    /// at every start without being stored in clear (the demo application's): 32 bytes of
+    /// HKDF-SHA-256 for `label`, base64url. HKDF keeps it independent of the sealing key.
+    pub fn derive_secret(&self, label: &str) -> String {
+        let mut out = [0u8; 32];
+        hkdf::Salt::new(hkdf::HKDF_SHA256, b"castellan derived secret")
+            .extract(&self.0)
+            .expand(&[label.as_bytes()], hkdf::HKDF_SHA256)
+            .and_then(|okm| okm.fill(&mut out))
+            .expect("32 bytes are within HKDF-SHA-256's output limit");
+        URL_SAFE_NO_PAD.encode(out)
+    }
+
     fn aead(&self) -> LessSafeKey {
         LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &self.0).expect("32-byte AES-256 key"))
     }
@@ -187,6 +200,18 @@ mod tests {
         assert_eq!(key.open(&sealed, "kid-1").unwrap(), b"private");
         assert!(key.open(&sealed, "kid-2").is_err());
         assert!(MasterKey::generate().open(&sealed, "kid-1").is_err());
+    }
+
+    #[test]
+    fn derived_secrets_depend_on_key_and_label() {
+        let key = MasterKey::generate();
+        assert_eq!(key.derive_secret("a"), key.derive_secret("a"));
+        assert_ne!(key.derive_secret("a"), key.derive_secret("b"));
+        assert_ne!(
+            key.derive_secret("a"),
+            MasterKey::generate().derive_secret("a")
+        );
+        assert_eq!(key.derive_secret("a").len(), 43);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::Instant;
 
 use rquickjs::prelude::Opt;
@@ -12,8 +12,11 @@ use rquickjs::{
 };
 
 use crate::effects::{self, Recorder};
+use crate::fetch::Fetcher;
 use crate::pool::{Answer, Command};
-use crate::{ActionOutcome, Limits, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger};
+use crate::{
+    ActionOutcome, Limits, RuleBatch, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger,
+};
 
 const PRELUDE: &str = include_str!("prelude.js");
 
@@ -85,12 +88,14 @@ pub(crate) struct Prepared {
 pub(crate) fn prepare(
     runtime: &Runtime,
     limits: &Limits,
-    deadline: &Cell<Instant>,
+    deadline: &Rc<Cell<Instant>>,
+    fetcher: Option<&Arc<Fetcher>>,
 ) -> Option<Prepared> {
     deadline.set(Instant::now() + limits.per_rule);
     let context = Context::full(runtime).ok()?;
     let recorder = Rc::new(RefCell::new(Recorder::default()));
-    let helpers = context.with(|ctx| install(&ctx, &recorder))?;
+    let fetch = fetcher.map(|f| (Arc::clone(f), Rc::clone(deadline)));
+    let helpers = context.with(|ctx| install(&ctx, &recorder, fetch))?;
     Some(Prepared {
         helpers,
         recorder,
@@ -98,7 +103,11 @@ pub(crate) fn prepare(
     })
 }
 
-fn install(ctx: &Ctx<'_>, recorder: &Rc<RefCell<Recorder>>) -> Option<Helpers> {
+fn install(
+    ctx: &Ctx<'_>,
+    recorder: &Rc<RefCell<Recorder>>,
+    fetch: Option<(Arc<Fetcher>, Rc<Cell<Instant>>)>,
+) -> Option<Helpers> {
     let prelude: Function = ctx.eval(PRELUDE).ok()?;
     let sink = Rc::clone(recorder);
     let record = Function::new(ctx.clone(), move |kind: String, payload: String| {
@@ -110,7 +119,28 @@ fn install(ctx: &Ctx<'_>, recorder: &Rc<RefCell<Recorder>>) -> Option<Helpers> {
         sink.borrow_mut().log(&level, &text);
     })
     .ok()?;
-    let helpers: Object = prelude.call((record, log)).ok()?;
+    // Blocks this worker until the answer comes, bounded by the script's remaining time.
+    let fetch = match fetch {
+        Some((fetcher, deadline)) => Some(
+            Function::new(
+                ctx.clone(),
+                move |ctx: Ctx<'_>,
+                      url: String,
+                      method: String,
+                      headers: String,
+                      body: Option<String>|
+                      -> rquickjs::Result<String> {
+                    let left = deadline.get().saturating_duration_since(Instant::now());
+                    fetcher
+                        .fetch(&url, &method, &headers, body, left)
+                        .map_err(|message| rquickjs::Exception::throw_message(&ctx, &message))
+                },
+            )
+            .ok()?,
+        ),
+        None => None,
+    };
+    let helpers: Object = prelude.call((record, log, fetch)).ok()?;
     Some(Helpers {
         configure: Persistent::save(ctx, helpers.get::<_, Function>("configure").ok()?),
         decorate: Persistent::save(ctx, helpers.get::<_, Function>("decorate").ok()?),
@@ -162,14 +192,13 @@ pub(crate) fn serve_session(
             helpers: &helpers,
         };
         match command {
-            Command::Rule {
-                name,
-                source,
+            Command::Rules {
+                rules,
                 user,
                 context: rule_context,
                 reply,
             } => {
-                let result = run.rule(&name, &source, &user, &rule_context);
+                let result = run.rules(&rules, user, rule_context, login_ends);
                 let logs = recorder.borrow_mut().take_logs();
                 let _ = reply.send(Answer { result, logs });
             }
@@ -202,6 +231,35 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// Rules in order until one asks for a change (see `Session::run_rules`).
+    fn rules(
+        &self,
+        rules: &[(String, String)],
+        mut user: serde_json::Value,
+        mut rule_context: serde_json::Value,
+        login_ends: Instant,
+    ) -> Result<RuleBatch, ScriptError> {
+        let mut ran = 0;
+        for (name, source) in rules {
+            self.deadline
+                .set((Instant::now() + self.limits.per_rule).min(login_ends));
+            let outcome = self.rule(name, source, &user, &rule_context)?;
+            ran += 1;
+            if !outcome.effects.is_empty() || ran == rules.len() {
+                return Ok(RuleBatch { ran, outcome });
+            }
+            (user, rule_context) = (outcome.user, outcome.context);
+        }
+        Ok(RuleBatch {
+            ran,
+            outcome: RuleOutcome {
+                user,
+                context: rule_context,
+                effects: Vec::new(),
+            },
+        })
+    }
+
     fn rule(
         &self,
         name: &str,

@@ -18,7 +18,8 @@
 //!   so rules cannot depend on more than this.
 //! - No file system, no process, no network: the context has only the ECMAScript
 //!   intrinsics and the globals of `prelude.js`; `require(name)` throws
-//!   `Error("module '<name>' is not available")`, `process` and `fetch` are undefined.
+//!   `Error("module '<name>' is not available")`, `process` is undefined, and `fetch`
+//!   exists only when an allow-list names hosts (see `fetch.rs`).
 //! - Scripts are compiled per session, not cached: QuickJS can only reload bytecode through
 //!   `unsafe Module::load`, which the workspace's `unsafe_code = "forbid"` rules out, and a
 //!   compiled `Function` is tied to the context it was compiled in.
@@ -32,11 +33,13 @@
 
 mod effects;
 mod engine;
+mod fetch;
 mod pool;
 
 use std::time::Duration;
 
 pub use effects::Effect;
+pub use fetch::AllowList;
 pub use pool::{Sandbox, Session};
 
 /// Resource limits of a [`Sandbox`].
@@ -52,6 +55,8 @@ pub struct Limits {
     pub per_rule: Duration,
     /// Wall-clock deadline of all the scripts of one log-in (one session).
     pub per_login: Duration,
+    /// Where `fetch` may go; empty (the default) means scripts have no `fetch`.
+    pub fetch_allow: AllowList,
 }
 
 impl Default for Limits {
@@ -62,6 +67,7 @@ impl Default for Limits {
             stack_bytes: 512 * 1024,
             per_rule: Duration::from_secs(5),
             per_login: Duration::from_secs(20),
+            fetch_allow: AllowList::default(),
         }
     }
 }
@@ -114,6 +120,14 @@ pub struct RuleOutcome {
     pub context: serde_json::Value,
     /// What the rule asked for, in order.
     pub effects: Vec<Effect>,
+}
+
+/// What [`Session::run_rules`] got to: `ran` rules ran, and `outcome` is the last one's
+/// (its effects are the only ones, since a rule that asks for a change ends the batch).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleBatch {
+    pub ran: usize,
+    pub outcome: RuleOutcome,
 }
 
 /// The result of an action whose handler finished.

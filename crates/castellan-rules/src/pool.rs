@@ -12,7 +12,10 @@ use rquickjs::Runtime;
 use tokio::sync::oneshot;
 
 use crate::engine;
-use crate::{ActionOutcome, Limits, LogLine, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger};
+use crate::fetch::Fetcher;
+use crate::{
+    ActionOutcome, Limits, LogLine, RuleBatch, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger,
+};
 
 /// A script's result with the console output it wrote.
 pub(crate) struct Answer<T> {
@@ -21,12 +24,12 @@ pub(crate) struct Answer<T> {
 }
 
 pub(crate) enum Command {
-    Rule {
-        name: String,
-        source: String,
+    Rules {
+        /// Names and sources, in order.
+        rules: Vec<(String, String)>,
         user: serde_json::Value,
         context: serde_json::Value,
-        reply: oneshot::Sender<Answer<RuleOutcome>>,
+        reply: oneshot::Sender<Answer<RuleBatch>>,
     },
     Action {
         name: String,
@@ -61,14 +64,16 @@ impl Sandbox {
     pub fn new(limits: Limits) -> Sandbox {
         let (tx, rx) = mpsc::channel::<Request>();
         let rx = Arc::new(Mutex::new(rx));
+        let fetcher = Fetcher::new(limits.fetch_allow.clone()).map(Arc::new);
         let workers = (0..limits.workers.max(1))
             .map(|i| {
                 let rx = Arc::clone(&rx);
                 let limits = limits.clone();
+                let fetcher = fetcher.clone();
                 thread::Builder::new()
                     .name(format!("castellan-rules-{i}"))
                     .stack_size(limits.stack_bytes.saturating_mul(4).max(4 * 1024 * 1024))
-                    .spawn(move || worker(limits, rx))
+                    .spawn(move || worker(limits, fetcher, rx))
                     .expect("spawn rules worker thread")
             })
             .collect();
@@ -163,15 +168,28 @@ impl Session {
         user: serde_json::Value,
         context: serde_json::Value,
     ) -> Result<RuleOutcome, ScriptError> {
+        let rules = [(name.to_owned(), source.to_owned())];
+        Ok(self.run_rules(&rules, user, context).await?.outcome)
+    }
+
+    /// Runs rules in order, each handed what the one before handed back, in one trip to
+    /// the worker; it stops after the first rule that asked for a change, so the caller
+    /// can apply it before the next rule runs. An error names the rule that failed.
+    pub async fn run_rules(
+        &mut self,
+        rules: &[(String, String)],
+        user: serde_json::Value,
+        context: serde_json::Value,
+    ) -> Result<RuleBatch, ScriptError> {
+        let first = rules.first().map_or("", |(name, _)| name.as_str());
         let (reply, answer) = oneshot::channel();
-        let command = Command::Rule {
-            name: name.to_owned(),
-            source: source.to_owned(),
+        let command = Command::Rules {
+            rules: rules.to_vec(),
             user,
             context,
             reply,
         };
-        self.ask(name, command, answer).await
+        self.ask(first, command, answer).await
     }
 
     /// Runs the handler of `trigger` that an action's module exports, with `event` and
@@ -239,12 +257,12 @@ fn new_runtime(limits: &Limits, deadline: &Rc<Cell<Instant>>) -> Option<Runtime>
     Some(runtime)
 }
 
-fn worker(limits: Limits, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
+fn worker(limits: Limits, fetcher: Option<Arc<Fetcher>>, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
     let deadline = Rc::new(Cell::new(Instant::now() + limits.per_rule));
     let Some(mut runtime) = new_runtime(&limits, &deadline) else {
         return;
     };
-    let mut spare = engine::prepare(&runtime, &limits, &deadline);
+    let mut spare = engine::prepare(&runtime, &limits, &deadline, fetcher.as_ref());
     loop {
         let next = match rx.lock() {
             Ok(guard) => guard.recv(),
@@ -265,7 +283,8 @@ fn worker(limits: Limits, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
                 let _ = reply.send(engine::check(&runtime, &deadline, kind, &name, &source));
             }
             Request::Open { setup, commands } => {
-                let prepared = prepared.or_else(|| engine::prepare(&runtime, &limits, &deadline));
+                let prepared = prepared
+                    .or_else(|| engine::prepare(&runtime, &limits, &deadline, fetcher.as_ref()));
                 if let Some(prepared) = prepared {
                     engine::serve_session(
                         &runtime, &limits, &deadline, prepared, &setup, &commands,
@@ -275,7 +294,7 @@ fn worker(limits: Limits, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
         }));
         if served.is_ok() {
             runtime.run_gc();
-            spare = engine::prepare(&runtime, &limits, &deadline);
+            spare = engine::prepare(&runtime, &limits, &deadline, fetcher.as_ref());
             continue;
         }
         // A bug on our side: the waiting caller sees its reply dropped. Continue on a fresh

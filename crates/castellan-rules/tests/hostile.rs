@@ -15,6 +15,7 @@ fn sandbox() -> Sandbox {
         stack_bytes: 256 * 1024,
         per_rule: Duration::from_millis(200),
         per_login: Duration::from_secs(2),
+        ..Limits::default()
     })
 }
 

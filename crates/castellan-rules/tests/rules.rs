@@ -13,6 +13,7 @@ fn sandbox() -> Sandbox {
         stack_bytes: 256 * 1024,
         per_rule: Duration::from_millis(500),
         per_login: Duration::from_secs(5),
+        ..Limits::default()
     })
 }
 

@@ -13,6 +13,7 @@ fn sandbox() -> Sandbox {
         stack_bytes: 256 * 1024,
         per_rule: Duration::from_millis(300),
         per_login: Duration::from_millis(700),
+        ..Limits::default()
     })
 }
 
@@ -355,4 +356,47 @@ async fn actions_are_checked_for_syntax_with_positions_in_the_source() {
         Err(ScriptError::Syntax { line, .. }) => assert_eq!(line, 2),
         other => panic!("unexpected {other:?}"),
     }
+}
+
+#[tokio::test]
+async fn a_batch_of_rules_stops_after_the_first_that_asks_for_a_change() {
+    let sandbox = sandbox();
+    let mut session = sandbox.open(setup());
+    let rule = |body: &str| format!("function (u, c, cb) {{ {body} cb(null, u, c); }}");
+    let rules = vec![
+        ("one".to_owned(), rule("u.seen = ['one'];")),
+        (
+            "two".to_owned(),
+            rule("u.seen.push('two'); c.authorization.assignRoles('editor');"),
+        ),
+        ("three".to_owned(), rule("u.seen.push('three');")),
+    ];
+    let batch = session
+        .run_rules(&rules, json!({}), context())
+        .await
+        .unwrap();
+    assert_eq!(batch.ran, 2);
+    assert_eq!(batch.outcome.user["seen"], json!(["one", "two"]));
+    assert_eq!(
+        batch.outcome.effects,
+        vec![Effect::AssignRoles(vec!["editor".into()])]
+    );
+    let rest = session
+        .run_rules(&rules[2..], batch.outcome.user, batch.outcome.context)
+        .await
+        .unwrap();
+    assert_eq!(rest.ran, 1);
+    assert_eq!(rest.outcome.user["seen"], json!(["one", "two", "three"]));
+    let failing = vec![
+        ("fine".to_owned(), rule("")),
+        (
+            "broken".to_owned(),
+            "function (u, c, cb) { throw new Error('x'); }".to_owned(),
+        ),
+    ];
+    let err = session
+        .run_rules(&failing, json!({}), context())
+        .await
+        .unwrap_err();
+    assert_eq!(err.script(), "broken");
 }

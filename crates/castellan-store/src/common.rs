@@ -1175,6 +1175,10 @@ impl LogStore for SqlStore {
             .map(log_from_row)
             .transpose()
     }
+
+    async fn flush_log_queue(&self) {
+        self.flush_logs().await;
+    }
 }
 
 const LOG_COLUMNS: &str =

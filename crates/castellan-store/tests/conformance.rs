@@ -1589,6 +1589,14 @@ async fn script_generation_moves_with_what_log_ins_run(store: &dyn Store) {
     );
     store.delete_rule(&rule.id).await.unwrap();
     moved(store.script_generation().await.unwrap(), "deleting a rule");
+    store
+        .create_connection(&connection("con_generation01", "scripted", vec![]))
+        .await
+        .unwrap();
+    moved(
+        store.script_generation().await.unwrap(),
+        "creating a connection",
+    );
     let unchanged = store.script_generation().await.unwrap();
     store.list_rules(None, PageRequest::ALL).await.unwrap();
     assert_eq!(

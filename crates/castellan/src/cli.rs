@@ -1,4 +1,5 @@
-//! Command line: `serve`, `migrate`, `config print`, `keys rotate`, `outbox`, `rules test`. Failures are one line on
+//! Command line: `serve [--demo]`, `migrate`, `config print`, `keys rotate`, `outbox`, `rules test`,
+//! `users`, `roles`, `groups`, `admin`. Failures are one line on
 //! stderr and a non-zero exit, never a panic.
 
 use std::process::ExitCode;
@@ -10,7 +11,7 @@ use clap::{Parser, Subcommand};
 
 use crate::config::{Overrides, ProcessEnv, Settings};
 use crate::rules_test::{self, RulesTestArgs};
-use crate::{app, master_key, telemetry};
+use crate::{admin_cli, app, demo, master_key, telemetry, tenant_config};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -28,7 +29,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server.
-    Serve,
+    Serve {
+        /// Also seed an example tenant (an application, an API, roles, a rule, an
+        /// administrator) and print how to log in. Running it again adds nothing.
+        #[arg(long)]
+        demo: bool,
+    },
     /// Create or upgrade the database schema, then exit.
     Migrate,
     /// Show the effective settings.
@@ -48,6 +54,19 @@ enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// Users of database connections: create, list, show, block, unblock, set-password.
+    Users(admin_cli::Admin<admin_cli::UsersAction>),
+    /// Roles: create, list, assign to users, add permissions.
+    Roles(admin_cli::Admin<admin_cli::RolesAction>),
+    /// Groups: create, list, add users.
+    Groups(admin_cli::Admin<admin_cli::GroupsAction>),
+    /// Console administrators.
+    Admin(admin_cli::Admin<admin_cli::AdminAction>),
+    /// Write the tenant's configuration (no users, no secrets) to a folder of YAML files.
+    Export(tenant_config::ExportArgs),
+    /// Make the tenant match a folder written by export (or auth0-deploy-cli); prints the
+    /// plan first.
+    Apply(tenant_config::ApplyArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,7 +109,7 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve => serve(settings).await,
+            Command::Serve { demo } => serve(settings, demo).await,
             Command::Migrate => castellan_store::open(&settings.database_url)
                 .await
                 .map(|_| println!("database is up to date"))
@@ -108,6 +127,12 @@ pub fn main() -> ExitCode {
             Command::Rules {
                 action: RulesAction::Test(args),
             } => rules_test::run(settings, args).await,
+            Command::Users(c) => admin_cli::users(settings, c).await,
+            Command::Roles(c) => admin_cli::roles(settings, c).await,
+            Command::Groups(c) => admin_cli::groups(settings, c).await,
+            Command::Admin(c) => admin_cli::admin(settings, c).await,
+            Command::Export(args) => tenant_config::run_export(settings, args).await,
+            Command::Apply(args) => tenant_config::run_apply(settings, args).await,
         }
     });
     match result {
@@ -121,15 +146,25 @@ fn fail(message: &str) -> ExitCode {
     ExitCode::FAILURE
 }
 
-async fn serve(settings: Settings) -> Result<(), String> {
+async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
     let state = app::prepare(settings, Arc::new(SystemClock))
         .await
         .map_err(|e| e.to_string())?;
+    let seeded = match demo {
+        true => Some(demo::seed(&state).await.map_err(|e| e.to_string())?),
+        false => None,
+    };
     let running = app::start(state, shutdown_signal())
         .await
         .map_err(|e| e.to_string())?;
     tracing::info!(address = %running.addr, issuer = %running.state.settings.issuer, "listening");
+    if let Some(seeded) = seeded {
+        demo::print(&seeded, &running.state.settings);
+    }
+    let store = running.state.store.clone();
     running.wait().await.map_err(|e| e.to_string())?;
+    // The last requests' log events may still be queued.
+    store.flush_log_queue().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -54,6 +54,7 @@ struct ScriptsFile {
     memory_mib: Option<usize>,
     rule_timeout_ms: Option<u64>,
     login_timeout_ms: Option<u64>,
+    fetch_allow: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -384,6 +385,36 @@ impl Settings {
             i64::from(self.client_credentials_per_second).into(),
         );
         put("rate_limits", limits.into());
+        let mut scripts = toml::Table::new();
+        let as_int = |n: u128| i64::try_from(n).unwrap_or(i64::MAX);
+        scripts.insert(
+            "workers".into(),
+            as_int(self.scripts.workers as u128).into(),
+        );
+        scripts.insert(
+            "memory_mib".into(),
+            as_int((self.scripts.memory_bytes / (1024 * 1024)) as u128).into(),
+        );
+        scripts.insert(
+            "rule_timeout_ms".into(),
+            as_int(self.scripts.per_rule.as_millis()).into(),
+        );
+        scripts.insert(
+            "login_timeout_ms".into(),
+            as_int(self.scripts.per_login.as_millis()).into(),
+        );
+        scripts.insert(
+            "fetch_allow".into(),
+            toml::Value::Array(
+                self.scripts
+                    .fetch_allow
+                    .entries()
+                    .into_iter()
+                    .map(toml::Value::from)
+                    .collect(),
+            ),
+        );
+        put("scripts", scripts.into());
         if let Some(smtp) = &self.smtp {
             let mut t = toml::Table::new();
             t.insert("host".into(), smtp.host.clone().into());
@@ -433,6 +464,21 @@ fn positive<T: std::str::FromStr + PartialOrd + Default + Copy>(
 
 fn script_limits(env: &dyn Env, file: ScriptsFile) -> Result<castellan_rules::Limits, ConfigError> {
     let defaults = castellan_rules::Limits::default();
+    let fetch_allow: Vec<String> = match env.var("CASTELLAN_SCRIPTS_FETCH_ALLOW") {
+        Some(list) => list
+            .split(',')
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        None => file.fetch_allow.unwrap_or_default(),
+    };
+    for entry in &fetch_allow {
+        castellan_rules::AllowList::check_entry(entry).map_err(|message| ConfigError::Value {
+            name: "scripts.fetch_allow",
+            message,
+        })?;
+    }
     let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     Ok(castellan_rules::Limits {
         workers: positive(
@@ -464,6 +510,7 @@ fn script_limits(env: &dyn Env, file: ScriptsFile) -> Result<castellan_rules::Li
             file.login_timeout_ms,
             ms(defaults.per_login),
         )?),
+        fetch_allow: castellan_rules::AllowList::new(&fetch_allow),
         ..defaults
     })
 }
@@ -649,6 +696,42 @@ mod tests {
         );
         let half = [("CASTELLAN_ADMIN_CLIENT_ID", "x")];
         assert!(Settings::load(&Overrides::default(), &half).is_err());
+    }
+
+    #[test]
+    fn script_limits_from_file_and_environment() {
+        let file = write(
+            "[scripts]\nworkers = 4\nmemory_mib = 16\nfetch_allow = [\"hooks.example.com\"]\n",
+        );
+        let overrides = Overrides {
+            config: Some(file.path().to_path_buf()),
+            ..Default::default()
+        };
+        let env = [("CASTELLAN_SCRIPTS_RULE_TIMEOUT_MS", "250")];
+        let s = Settings::load(&overrides, &env).unwrap();
+        assert_eq!(s.scripts.workers, 4);
+        assert_eq!(s.scripts.memory_bytes, 16 * 1024 * 1024);
+        assert_eq!(s.scripts.per_rule, std::time::Duration::from_millis(250));
+        assert_eq!(s.scripts.fetch_allow.entries(), ["hooks.example.com"]);
+        assert!(s.print().contains("fetch_allow = [\"hooks.example.com\"]"));
+        let env = [(
+            "CASTELLAN_SCRIPTS_FETCH_ALLOW",
+            "a.example, http://10.0.0.1:8080",
+        )];
+        let s = Settings::load(&Overrides::default(), &env).unwrap();
+        assert_eq!(
+            s.scripts.fetch_allow.entries(),
+            ["a.example", "http://10.0.0.1:8080"]
+        );
+        for (name, value) in [
+            ("CASTELLAN_SCRIPTS_WORKERS", "0"),
+            ("CASTELLAN_SCRIPTS_FETCH_ALLOW", "https://x.example/path"),
+        ] {
+            let err = Settings::load(&Overrides::default(), &[(name, value)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("scripts."), "{err}");
+        }
     }
 
     #[test]

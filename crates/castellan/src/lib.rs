@@ -1,10 +1,13 @@
 //! The `castellan` binary as a library, so integration tests can start the real router.
 
+mod admin_cli;
 pub mod app;
 pub mod cli;
 pub mod config;
+mod demo;
 pub mod http;
 pub mod mail;
 pub mod master_key;
 mod rules_test;
 pub mod telemetry;
+pub mod tenant_config;

@@ -4,6 +4,7 @@
 //! a looping rule does not stop other log-ins; post-login actions run after the rules and
 //! post-user-registration actions at sign-up.
 
+mod authz_support;
 mod common;
 
 use std::sync::Arc;
@@ -639,4 +640,84 @@ async fn changes_to_rules_configuration_and_bindings_reach_the_next_log_in() {
     assert_eq!(t.log_in("ada@example.com").await.0, StatusCode::FORBIDDEN);
     t.bind("post-login", &[]).await;
     assert_eq!(t.log_in("ada@example.com").await.0, StatusCode::OK);
+}
+
+/// Once the Authorization Extension is configured, its rule's work is done before the
+/// user's rules: `user.groups`, `.roles`, `.permissions` from the policy for the client,
+/// persisted to `app_metadata.authorization` as asked; an imported copy of the rule is not
+/// run, and end users never get a token for the extension's API.
+#[tokio::test]
+async fn the_extension_rule_is_done_natively_before_the_rules() {
+    let a = authz_support::Authz::start().await;
+    let (status, _) = a
+        .call(
+            Method::PATCH,
+            "/configuration",
+            Some(
+                json!({"groupsInToken": true, "rolesInToken": true, "permissionsInToken": true,
+                        "persistGroups": true, "persistRoles": true}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let permission = a.permission("read:docs", "client", &a.web_id).await;
+    let role = a.role("Reader", &a.web_id, &[&permission]).await;
+    let group = a.group("Staff").await;
+    let user = a.signup("ada@example.com").await;
+    for (path, body) in [
+        (format!("/groups/{group}/roles"), json!([role])),
+        (format!("/groups/{group}/members"), json!([user])),
+    ] {
+        assert_eq!(
+            a.call(Method::PATCH, &path, Some(body)).await.0,
+            StatusCode::NO_CONTENT
+        );
+    }
+    for (name, script) in [
+        (
+            "auth0-authorization-extension",
+            "function (u, c, cb) { cb(new UnauthorizedError('the imported rule ran')); }",
+        ),
+        (
+            "extension-claims",
+            "function (user, context, callback) {\n  const ns = 'https://example.com/';\n  context.idToken[ns + 'groups'] = user.groups;\n  context.idToken[ns + 'roles'] = user.roles;\n  context.idToken[ns + 'permissions'] = user.permissions;\n  callback(null, user, context);\n}",
+        ),
+    ] {
+        let (status, body) = a
+            .server
+            .admin(
+                Method::POST,
+                "/rules",
+                Some(json!({"name": name, "script": script})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    let log_in = |audience: Option<&str>| {
+        let mut body = json!({"grant_type": REALM, "realm": DB, "client_id": a.web_id,
+                              "client_secret": a.web_secret, "username": "ada@example.com",
+                              "password": PASSWORD, "scope": "openid"});
+        if let Some(audience) = audience {
+            body["audience"] = json!(audience);
+        }
+        a.server.token_request(body)
+    };
+    let (status, tokens) = log_in(None).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["https://example.com/groups"], json!(["Staff"]));
+    assert_eq!(id["https://example.com/roles"], json!(["Reader"]));
+    assert_eq!(id["https://example.com/permissions"], json!(["read:docs"]));
+    let (_, stored) = a
+        .server
+        .admin(Method::GET, &format!("/users/{}", encoded(&user)), None)
+        .await;
+    assert_eq!(
+        stored["app_metadata"]["authorization"],
+        json!({"groups": ["Staff"], "roles": ["Reader"]})
+    );
+
+    let (status, refused) = log_in(Some(authz_support::AUTHZ)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{refused}");
+    assert_eq!(refused["error_description"], "no_end_users");
 }

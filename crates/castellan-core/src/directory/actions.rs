@@ -465,6 +465,29 @@ pub async fn replace_bindings(
     }
 }
 
+/// The draft's secrets in clear, by name: what `castellan apply` compares a file's values
+/// with, so giving the same value again changes nothing.
+pub fn open_secrets(master: &MasterKey, action: &Action) -> Result<BTreeMap<String, String>> {
+    action
+        .secrets
+        .iter()
+        .map(|secret| {
+            let plain = master
+                .open(&secret.sealed_value, &context(&action.id, &secret.name))
+                .map_err(|e| {
+                    Error::Internal(format!("action {} secret {}: {e}", action.id, secret.name))
+                })?;
+            let value = String::from_utf8(plain).map_err(|_| {
+                Error::Internal(format!(
+                    "action {} secret {}: not UTF-8",
+                    action.id, secret.name
+                ))
+            })?;
+            Ok((secret.name.clone(), value))
+        })
+        .collect()
+}
+
 /// What the log-in pipeline runs for `trigger`: each bound action's deployed code with its
 /// secrets opened, in binding order.
 pub async fn bound(

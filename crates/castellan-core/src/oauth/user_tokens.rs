@@ -109,7 +109,7 @@ pub async fn issue(
     let facts = LoginFacts {
         client: request.client,
         user: request.user,
-        // Read by the pipeline, only when there are scripts to run.
+        // The pipeline knows the connections.
         connection: None,
         protocol: request.protocol,
         request: request.request,

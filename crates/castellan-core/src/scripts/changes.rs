@@ -122,8 +122,12 @@ impl StoreTarget<'_> {
 #[async_trait::async_trait]
 impl ChangeTarget for StoreTarget<'_> {
     async fn held(&self, user: &User) -> Result<Held> {
-        let roles = self.store.effective_roles(&user.user_id).await?;
-        let groups = self.store.user_groups_with_ancestors(&user.user_id).await?;
+        // Two reads side by side: the pool has more than one connection.
+        let (roles, groups) = tokio::join!(
+            self.store.effective_roles(&user.user_id),
+            self.store.user_groups_with_ancestors(&user.user_id)
+        );
+        let (roles, groups) = (roles?, groups?);
         Ok(Held {
             roles: roles.into_iter().map(|r| r.name).collect(),
             groups: groups.into_iter().map(|g| g.name).collect(),

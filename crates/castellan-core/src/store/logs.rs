@@ -36,4 +36,7 @@ pub trait LogStore: Send + Sync {
     /// of the log, it first waits for the events this node has queued.
     async fn query_logs(&self, query: &LogQuery, page: PageRequest) -> StoreResult<Page<LogEvent>>;
     async fn find_log(&self, log_id: &str) -> StoreResult<Option<LogEvent>>;
+    /// Waits until the events appended so far are written. Appends are queued and written
+    /// in batches, so a process about to exit (a command-line run) calls this last.
+    async fn flush_log_queue(&self);
 }

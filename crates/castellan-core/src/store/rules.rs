@@ -25,6 +25,6 @@ pub trait RuleStore: Send + Sync {
     async fn sealed_rules_configs(&self) -> StoreResult<Vec<(String, String)>>;
     async fn delete_rules_config(&self, key: &str) -> StoreResult<bool>;
     /// Moves forward with every change to rules, their configuration, actions, their
-    /// versions and bindings, and the Authorization Extension's settings.
+    /// versions and bindings, the Authorization Extension's settings and connections.
     async fn script_generation(&self) -> StoreResult<i64>;
 }

@@ -1,6 +1,6 @@
 -- A counter that every change to what a log-in runs moves forward (rules, their
 -- configuration, actions, their versions and bindings, the Authorization Extension's
--- settings), so a node can keep the scripts in memory and know, with one read, whether
+-- settings, connections, which scripts see), so a node can keep the scripts in memory and know, with one read, whether
 -- they still hold.
 
 CREATE TABLE script_generation (
@@ -33,4 +33,7 @@ CREATE TRIGGER action_bindings_moves_scripts AFTER INSERT OR UPDATE OR DELETE ON
     FOR EACH STATEMENT EXECUTE FUNCTION move_script_generation();
 
 CREATE TRIGGER extension_configuration_moves_scripts AFTER INSERT OR UPDATE OR DELETE ON extension_configuration
+    FOR EACH STATEMENT EXECUTE FUNCTION move_script_generation();
+
+CREATE TRIGGER connections_moves_scripts AFTER INSERT OR UPDATE OR DELETE ON connections
     FOR EACH STATEMENT EXECUTE FUNCTION move_script_generation();

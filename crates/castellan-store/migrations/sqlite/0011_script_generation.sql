@@ -1,6 +1,6 @@
 -- A counter that every change to what a log-in runs moves forward (rules, their
 -- configuration, actions, their versions and bindings, the Authorization Extension's
--- settings), so a node can keep the scripts in memory and know, with one read, whether
+-- settings, connections, which scripts see), so a node can keep the scripts in memory and know, with one read, whether
 -- they still hold.
 
 CREATE TABLE script_generation (
@@ -62,4 +62,13 @@ CREATE TRIGGER extension_configuration_update_moves_scripts AFTER UPDATE ON exte
 BEGIN UPDATE script_generation SET generation = generation + 1 WHERE id = 1; END;
 
 CREATE TRIGGER extension_configuration_delete_moves_scripts AFTER DELETE ON extension_configuration
+BEGIN UPDATE script_generation SET generation = generation + 1 WHERE id = 1; END;
+
+CREATE TRIGGER connections_insert_moves_scripts AFTER INSERT ON connections
+BEGIN UPDATE script_generation SET generation = generation + 1 WHERE id = 1; END;
+
+CREATE TRIGGER connections_update_moves_scripts AFTER UPDATE ON connections
+BEGIN UPDATE script_generation SET generation = generation + 1 WHERE id = 1; END;
+
+CREATE TRIGGER connections_delete_moves_scripts AFTER DELETE ON connections
 BEGIN UPDATE script_generation SET generation = generation + 1 WHERE id = 1; END;

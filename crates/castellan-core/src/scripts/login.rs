@@ -1,0 +1,89 @@
+//! The real log-in's scripted step: the scripts in memory, the extension's work, the run
+//! against the store, and the tenant-log event when the scripts stop the log-in.
+
+use castellan_rules::LogLine;
+use serde_json::{Value, json};
+
+use super::changes::StoreTarget;
+use super::run::{PostLoginError, PostLoginOutcome, PostLoginRun, Stop};
+use super::shape::{self, LoginFacts};
+use super::{Scripts, extension};
+use crate::clock::Clock;
+use crate::events::{self, LogEventExt};
+use crate::store::Store;
+
+/// The real log-in's entry: loads the scripts, builds what they are handed, runs them
+/// against the store, and records a failed log-in event (with the stack and the console
+/// output) when they stop it. `None` when there is nothing to run.
+pub async fn post_login(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    scripts: &Scripts,
+    facts: &LoginFacts<'_>,
+) -> std::result::Result<Option<PostLoginOutcome>, PostLoginError> {
+    let set = scripts.current(store).await?;
+    let policy = extension::policy(store, facts, set.extension.as_ref()).await?;
+    if set.is_empty() && policy.is_none() {
+        return Ok(None);
+    }
+    let facts = &LoginFacts {
+        connection: set.connections.get(&facts.user.connection),
+        ..*facts
+    };
+    if let Some(stop) = policy.as_ref().and_then(|p| p.refusal.clone()) {
+        record_stop(store, clock, facts, &stop, &[]).await;
+        return Err(PostLoginError::Stopped {
+            stop,
+            logs: Vec::new(),
+        });
+    }
+    let target = StoreTarget { store, clock };
+    let mut user = facts.user.clone();
+    let mut user_json = user.to_auth0_json();
+    if let Some(policy) = &policy {
+        user = extension::apply(&target, &user, &mut user_json, policy).await?;
+    }
+    let run = PostLoginRun {
+        scripts,
+        set: &set,
+        target: &target,
+        user,
+        user_json,
+        context: shape::context(facts),
+        event: shape::event(facts),
+    };
+    match run.run().await {
+        Err(PostLoginError::Stopped { stop, logs }) => {
+            record_stop(store, clock, facts, &stop, &logs).await;
+            Err(PostLoginError::Stopped { stop, logs })
+        }
+        other => other.map(Some),
+    }
+}
+
+/// Console output as the log event and the dry run show it.
+pub fn logs_json(logs: &[LogLine]) -> Value {
+    logs.iter()
+        .map(|l| json!({"script": l.script, "level": l.level, "text": l.text}))
+        .collect()
+}
+
+/// The operator's view of a stopped log-in: Auth0's `f` event, with what the script said.
+async fn record_stop(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    facts: &LoginFacts<'_>,
+    stop: &Stop,
+    logs: &[LogLine],
+) {
+    let mut event = events::event("f", stop.description(), facts.request)
+        .client(facts.client)
+        .user(facts.user)
+        .connection(&facts.user.connection);
+    event.details = json!({
+        "script": stop.script(),
+        "stack": match stop { Stop::Failed { stack, .. } => stack.clone(), _ => None },
+        "console": logs_json(logs),
+    });
+    events::record(store, clock, event).await;
+}

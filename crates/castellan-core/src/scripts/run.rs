@@ -1,0 +1,380 @@
+//! Running a log-in's rules and post-login actions in one session, applying what each
+//! script asked for before the next one runs, and collecting what the tokens get.
+
+use castellan_rules::{Effect, LogLine, ScriptError, Session, Setup, Trigger};
+use serde_json::{Map, Value, json};
+
+use super::changes::{ChangeTarget, Held, UserEdit};
+use super::{ScriptSet, Scripts, claims};
+use crate::error::Error;
+use crate::model::User;
+
+/// How the scripts change the token's scopes: a rule may replace the list
+/// (`context.accessToken.scope`), actions add and remove.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ScopeEdit {
+    pub replaced: Option<Vec<String>>,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl ScopeEdit {
+    pub fn apply(&self, granted: Vec<String>) -> Vec<String> {
+        let mut scopes = self.replaced.clone().unwrap_or(granted);
+        for s in &self.added {
+            if !scopes.contains(s) {
+                scopes.push(s.clone());
+            }
+        }
+        scopes.retain(|s| !self.removed.contains(s));
+        scopes
+    }
+}
+
+/// What the scripts leave for the tokens.
+#[derive(Debug, Clone)]
+pub struct PostLoginOutcome {
+    /// The user as the scripts left it (stored metadata included).
+    pub user: User,
+    /// The `user` object the last rule handed back (what the dry run prints).
+    pub rule_user: Value,
+    pub access_claims: Map<String, Value>,
+    pub id_claims: Map<String, Value>,
+    pub scopes: ScopeEdit,
+    /// Roles or groups changed: permissions must be read again.
+    pub authorization_changed: bool,
+    pub held: Held,
+    pub logs: Vec<LogLine>,
+}
+
+/// Why the scripts stopped a log-in.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Stop {
+    /// A rule called back with `UnauthorizedError`: Auth0's `unauthorized`.
+    Unauthorized { script: String, message: String },
+    /// An action called `api.access.deny`.
+    Denied { script: String, message: String },
+    /// A script threw, timed out, ran out of memory, never called back, or asked for
+    /// something that does not exist.
+    Failed {
+        script: String,
+        description: String,
+        stack: Option<String>,
+    },
+}
+
+impl Stop {
+    /// What the client is told.
+    pub fn description(&self) -> &str {
+        match self {
+            Stop::Unauthorized { message, .. } | Stop::Denied { message, .. } => message,
+            Stop::Failed { description, .. } => description,
+        }
+    }
+
+    pub(super) fn script(&self) -> &str {
+        match self {
+            Stop::Unauthorized { script, .. }
+            | Stop::Denied { script, .. }
+            | Stop::Failed { script, .. } => script,
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum PostLoginError {
+    Stopped { stop: Stop, logs: Vec<LogLine> },
+    Store(Error),
+}
+
+impl From<Error> for PostLoginError {
+    fn from(e: Error) -> Self {
+        PostLoginError::Store(e)
+    }
+}
+
+fn script_failure(kind: &str, e: ScriptError) -> Stop {
+    match e {
+        ScriptError::Denied { script, message } if kind == "rule" => {
+            Stop::Unauthorized { script, message }
+        }
+        other => Stop::Failed {
+            script: other.script().to_owned(),
+            stack: other.stack().map(str::to_owned),
+            description: format!("{kind} {other}"),
+        },
+    }
+}
+
+/// A script's change was refused (an unknown role, metadata that is not an object): the
+/// log-in fails naming the script; anything else is the store's failure.
+fn refused(kind: &str, script: &str, e: Error) -> PostLoginError {
+    match e {
+        Error::Invalid(reason) => PostLoginError::Stopped {
+            stop: Stop::Failed {
+                script: script.to_owned(),
+                description: format!("{kind} '{script}' failed: {reason}"),
+                stack: None,
+            },
+            logs: Vec::new(),
+        },
+        other => PostLoginError::Store(other),
+    }
+}
+
+/// Splits a script's effects into the user edit and the rest.
+pub(super) fn edit_of(
+    user_id: &str,
+    effects: Vec<Effect>,
+) -> std::result::Result<(UserEdit, Vec<Effect>), String> {
+    let mut edit = UserEdit::default();
+    let mut rest = Vec::new();
+    for effect in effects {
+        match effect {
+            Effect::UpdateAppMetadata { user_id: id, value }
+            | Effect::UpdateUserMetadata { user_id: id, value }
+                if id != user_id =>
+            {
+                let _ = value;
+                return Err(format!(
+                    "only the user logging in can be updated, not '{id}'"
+                ));
+            }
+            Effect::UpdateAppMetadata { value, .. } => edit.app_metadata.push(value),
+            Effect::UpdateUserMetadata { value, .. } => edit.user_metadata.push(value),
+            Effect::AssignRoles(r) => edit.assign_roles.extend(r),
+            Effect::RemoveRoles(r) => edit.remove_roles.extend(r),
+            Effect::AddToGroups(g) => edit.add_groups.extend(g),
+            Effect::RemoveFromGroups(g) => edit.remove_groups.extend(g),
+            other => rest.push(other),
+        }
+    }
+    Ok((edit, rest))
+}
+
+fn authorization_json(held: &Held) -> Value {
+    json!({"roles": held.roles, "groups": held.groups})
+}
+
+/// Runs the log-in's scripts. `context` and `event` are the shapes of [`shape`] (or what a
+/// dry run was given); `authorization` is filled in here.
+pub struct PostLoginRun<'a> {
+    pub scripts: &'a Scripts,
+    pub set: &'a ScriptSet,
+    pub target: &'a dyn ChangeTarget,
+    pub user: User,
+    /// The `user` handed to the first rule (the stored user plus what the extension adds).
+    pub user_json: Value,
+    pub context: Value,
+    pub event: Value,
+}
+
+impl PostLoginRun<'_> {
+    pub async fn run(self) -> std::result::Result<PostLoginOutcome, PostLoginError> {
+        let mut user = self.user;
+        let mut held = self.target.held(&user).await?;
+        let mut context = self.context;
+        context["authorization"] = authorization_json(&held);
+        let initial_scope = context["accessToken"]["scope"].clone();
+        let mut session = self.scripts.sandbox.open(Setup {
+            configuration: self.set.configuration.clone(),
+            domain: self.scripts.hostname.clone(),
+        });
+        let mut rule_user = self.user_json;
+        let mut authorization_changed = false;
+        let stopped = |stop: Stop, session: &mut Session| PostLoginError::Stopped {
+            stop,
+            logs: session.take_logs(),
+        };
+        let rules: Vec<(String, String)> = self
+            .set
+            .rules
+            .iter()
+            .map(|r| (r.name.clone(), r.source.clone()))
+            .collect();
+        let mut next = 0;
+        // Rules go to the worker in batches that end at the first rule asking for a
+        // change, so a log-in whose rules change nothing is one trip.
+        while next < rules.len() {
+            let batch = session
+                .run_rules(&rules[next..], rule_user, context)
+                .await
+                .map_err(|e| stopped(script_failure("rule", e), &mut session))?;
+            let name = &rules[next + batch.ran - 1].0;
+            next += batch.ran;
+            let out = batch.outcome;
+            let (edit, _) = edit_of(&user.user_id, out.effects).map_err(|reason| {
+                let stop = Stop::Failed {
+                    script: name.clone(),
+                    description: format!("rule '{name}' failed: {reason}"),
+                    stack: None,
+                };
+                stopped(stop, &mut session)
+            })?;
+            user = self
+                .target
+                .apply(name, &user, &edit)
+                .await
+                .map_err(|e| with_logs(refused("rule", name, e), &mut session))?;
+            rule_user = out.user;
+            context = out.context;
+            if edit.changes_authorization() {
+                authorization_changed = true;
+                held = self.target.held(&user).await?;
+                context["authorization"] = authorization_json(&held);
+            }
+        }
+        let mut access_claims = Map::new();
+        let mut id_claims = Map::new();
+        let token_claims = |token: &str, skip: &[&str]| -> Vec<(String, Value)> {
+            context[token]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter(|(k, _)| !skip.contains(&k.as_str()))
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        claims::collect(&mut id_claims, token_claims("idToken", &[]));
+        claims::collect(&mut access_claims, token_claims("accessToken", &["scope"]));
+        let mut scopes = ScopeEdit::default();
+        let final_scope = &context["accessToken"]["scope"];
+        if *final_scope != initial_scope {
+            scopes.replaced = Some(match final_scope {
+                Value::String(s) => s.split_whitespace().map(str::to_owned).collect(),
+                Value::Array(items) => items
+                    .iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect(),
+                _ => Vec::new(),
+            });
+        }
+
+        let mut event = self.event;
+        let mut app_metadata = Map::new();
+        let mut user_metadata = Map::new();
+        for action in &self.set.post_login {
+            event["user"] = user.to_auth0_json();
+            event["authorization"] = json!({"roles": held.roles});
+            event["secrets"] = Value::Object(action.secrets.clone());
+            let out = session
+                .run_action(
+                    &action.name,
+                    &action.source,
+                    Trigger::PostLogin,
+                    event.clone(),
+                )
+                .await
+                .map_err(|e| stopped(script_failure("action", e), &mut session))?;
+            let (edit, rest) = edit_of(&user.user_id, out.effects).map_err(|reason| {
+                let stop = Stop::Failed {
+                    script: action.name.clone(),
+                    description: format!("action '{}' failed: {reason}", action.name),
+                    stack: None,
+                };
+                stopped(stop, &mut session)
+            })?;
+            let mut denied = None;
+            for effect in rest {
+                match effect {
+                    Effect::AccessTokenClaim { key, value } => {
+                        claims::collect(&mut access_claims, [(key, value)])
+                    }
+                    Effect::IdTokenClaim { key, value } => {
+                        claims::collect(&mut id_claims, [(key, value)])
+                    }
+                    Effect::AddScope(s) => {
+                        scopes.removed.retain(|r| *r != s);
+                        scopes.added.push(s);
+                    }
+                    Effect::RemoveScope(s) => {
+                        scopes.added.retain(|a| *a != s);
+                        scopes.removed.push(s);
+                    }
+                    Effect::SetAppMetadata { key, value } => {
+                        app_metadata.insert(key, value);
+                    }
+                    Effect::SetUserMetadata { key, value } => {
+                        user_metadata.insert(key, value);
+                    }
+                    Effect::Deny(reason) => {
+                        denied.get_or_insert(reason);
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(message) = denied {
+                let stop = Stop::Denied {
+                    script: action.name.clone(),
+                    message,
+                };
+                return Err(stopped(stop, &mut session));
+            }
+            user = self
+                .target
+                .apply(&action.name, &user, &edit)
+                .await
+                .map_err(|e| with_logs(refused("action", &action.name, e), &mut session))?;
+            if edit.changes_authorization() {
+                authorization_changed = true;
+                held = self.target.held(&user).await?;
+            }
+        }
+        // Actions' metadata is written once, at the end of a log-in that succeeds.
+        if !(app_metadata.is_empty() && user_metadata.is_empty()) {
+            let edit = UserEdit {
+                app_metadata: [app_metadata]
+                    .into_iter()
+                    .filter(|m| !m.is_empty())
+                    .map(Value::Object)
+                    .collect(),
+                user_metadata: [user_metadata]
+                    .into_iter()
+                    .filter(|m| !m.is_empty())
+                    .map(Value::Object)
+                    .collect(),
+                ..UserEdit::default()
+            };
+            user = self
+                .target
+                .apply("post-login actions", &user, &edit)
+                .await
+                .map_err(|e| with_logs(refused("action", "post-login actions", e), &mut session))?;
+        }
+        for (token, claims) in [("access", &access_claims), ("ID", &id_claims)] {
+            if claims::size(claims) > claims::MAX_CUSTOM_CLAIMS_BYTES {
+                let stop = Stop::Failed {
+                    script: "custom claims".into(),
+                    description: format!(
+                        "the custom claims of the {token} token exceed {} KB",
+                        claims::MAX_CUSTOM_CLAIMS_BYTES / 1024
+                    ),
+                    stack: None,
+                };
+                return Err(stopped(stop, &mut session));
+            }
+        }
+        Ok(PostLoginOutcome {
+            user,
+            rule_user,
+            access_claims,
+            id_claims,
+            scopes,
+            authorization_changed,
+            held,
+            logs: session.take_logs(),
+        })
+    }
+}
+
+fn with_logs(e: PostLoginError, session: &mut Session) -> PostLoginError {
+    match e {
+        PostLoginError::Stopped { stop, mut logs } => {
+            logs.extend(session.take_logs());
+            PostLoginError::Stopped { stop, logs }
+        }
+        other => other,
+    }
+}

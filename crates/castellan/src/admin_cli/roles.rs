@@ -1,0 +1,187 @@
+//! `castellan roles create|list|assign|add-permissions`.
+
+use castellan_core::directory::{role_users, roles};
+use castellan_core::model::{Permission, Role};
+use castellan_core::paging::PageRequest;
+use serde_json::{Value, json};
+
+use super::error::CliError;
+use super::output::{show, table};
+use super::tenant::Tenant;
+
+#[derive(Debug, clap::Subcommand)]
+pub enum RolesAction {
+    /// Create a role.
+    Create {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List roles by name.
+    List {
+        /// Only roles whose name contains this (case-insensitive).
+        #[arg(long)]
+        filter: Option<String>,
+    },
+    /// Give a role (id or name) to users (ids or emails).
+    Assign {
+        role: String,
+        #[arg(required = true)]
+        users: Vec<String>,
+        /// The connection of users given by an email held in several.
+        #[arg(long)]
+        connection: Option<String>,
+    },
+    /// Let a role (id or name) hold scopes of an API (id or identifier).
+    AddPermissions {
+        role: String,
+        #[arg(long)]
+        api: String,
+        #[arg(required = true)]
+        scopes: Vec<String>,
+    },
+}
+
+pub fn wire(role: &Role) -> Value {
+    json!({"id": role.id, "name": role.name, "description": role.description})
+}
+
+pub async fn run(tenant: &Tenant, action: RolesAction, json_wanted: bool) -> Result<(), CliError> {
+    match action {
+        RolesAction::Create { name, description } => {
+            let role = create(tenant, &name, description.as_deref()).await?;
+            show(json_wanted, wire(&role), || {
+                format!("created the role {} ({})\n", role.name, role.id)
+            });
+        }
+        RolesAction::List { filter } => {
+            let page = tenant
+                .store
+                .list_roles(filter.as_deref(), PageRequest::ALL)
+                .await?;
+            show(
+                json_wanted,
+                Value::Array(page.items.iter().map(wire).collect()),
+                || {
+                    let rows: Vec<Vec<String>> = page
+                        .items
+                        .iter()
+                        .map(|r| vec![r.id.clone(), r.name.clone(), r.description.clone()])
+                        .collect();
+                    table(&["ID", "NAME", "DESCRIPTION"], &rows)
+                },
+            );
+        }
+        RolesAction::Assign {
+            role,
+            users,
+            connection,
+        } => {
+            let role = tenant.role(&role).await?;
+            let mut user_ids = Vec::with_capacity(users.len());
+            for reference in &users {
+                user_ids.push(tenant.user(reference, connection.as_deref()).await?.user_id);
+            }
+            assign(tenant, &role, &user_ids).await?;
+            show(
+                json_wanted,
+                json!({"role": wire(&role), "users": user_ids}),
+                || format!("gave the role {} to {}\n", role.name, user_ids.join(", ")),
+            );
+        }
+        RolesAction::AddPermissions { role, api, scopes } => {
+            let role = tenant.role(&role).await?;
+            let api = castellan_core::directory::resource_servers::get(tenant.store.as_ref(), &api)
+                .await?;
+            let permissions: Vec<Permission> = scopes
+                .iter()
+                .map(|s| Permission {
+                    resource_server_identifier: api.identifier.clone(),
+                    permission_name: s.clone(),
+                })
+                .collect();
+            add_permissions(tenant, &role, &permissions).await?;
+            show(
+                json_wanted,
+                json!({"role": wire(&role), "api": api.identifier, "added": scopes}),
+                || {
+                    format!(
+                        "the role {} holds {} on {}\n",
+                        role.name,
+                        scopes.join(" "),
+                        api.identifier
+                    )
+                },
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `roles::create`, audited as `POST /api/v2/roles` is.
+pub async fn create(
+    tenant: &Tenant,
+    name: &str,
+    description: Option<&str>,
+) -> Result<Role, CliError> {
+    let role = roles::create(
+        tenant.store.as_ref(),
+        tenant.clock.as_ref(),
+        name,
+        description,
+    )
+    .await
+    .map_err(|e| match e {
+        castellan_core::Error::Conflict(_) => {
+            CliError::Input(format!("a role named \"{name}\" already exists"))
+        }
+        other => other.into(),
+    })?;
+    tenant
+        .audit(
+            "create_role",
+            format!("Create the role {}", role.name),
+            json!({"role_id": role.id}),
+            json!({"name": role.name, "description": role.description}),
+        )
+        .await;
+    Ok(role)
+}
+
+/// `role_users::add`, audited per user as `POST /api/v2/roles/{id}/users` is.
+pub async fn assign(tenant: &Tenant, role: &Role, user_ids: &[String]) -> Result<(), CliError> {
+    role_users::add(tenant.store.as_ref(), &role.id, user_ids).await?;
+    for user_id in user_ids {
+        tenant
+            .audit(
+                "assign_user_roles",
+                format!("Give the role {} to a user", role.name),
+                json!({"user_id": user_id, "role_id": role.id}),
+                json!({"added": [role.id]}),
+            )
+            .await;
+    }
+    Ok(())
+}
+
+/// `roles::add_permissions`, audited as `POST /api/v2/roles/{id}/permissions` is.
+pub async fn add_permissions(
+    tenant: &Tenant,
+    role: &Role,
+    permissions: &[Permission],
+) -> Result<(), CliError> {
+    roles::add_permissions(tenant.store.as_ref(), &role.id, permissions).await?;
+    let names: Vec<String> = permissions
+        .iter()
+        .map(|p| format!("{} {}", p.resource_server_identifier, p.permission_name))
+        .collect();
+    tenant
+        .audit(
+            "add_role_permissions",
+            format!("Add permissions to the role {}", role.name),
+            json!({"role_id": role.id}),
+            json!({"added": names}),
+        )
+        .await;
+    Ok(())
+}
