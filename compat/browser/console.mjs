@@ -217,7 +217,23 @@ try {
 
   step('every console page');
   current = admin;
-  for (const section of ['groups', 'apis', 'applications', 'rules', 'actions', 'logs']) {
+  await admin.goto(`${base}/admin/groups`);
+  await admin.fill('#name', 'staff');
+  await admin.click('button:has-text("Create group")');
+  await admin.waitForURL(/\/admin\/groups\/grp_[^/]+\?done=created$/);
+  await admin.fill('#member', NEW_USER);
+  await admin.click('form[action$="/add-member"] button');
+  await admin.waitForURL(/done=assigned$/);
+  check((await admin.locator('#members table').textContent()).includes(NEW_USER), 'the member is listed');
+  await screenshot(admin, 'group');
+  await admin.goto(`${base}/admin/actions`);
+  await admin.fill('#name', 'tag the log-in');
+  await admin.click('button:has-text("Create action")');
+  await admin.waitForURL(/\/admin\/actions\/[^/]+\?done=created$/);
+  await screenshot(admin, 'action');
+  await admin.goto(`${base}/admin/users/new`);
+  await screenshot(admin, 'user-new');
+  for (const section of ['roles', 'connections', 'groups', 'apis', 'applications', 'rules', 'actions', 'logs']) {
     await admin.goto(`${base}/admin/${section}`);
     check((await admin.title()).includes('Castellan'), `${section} renders`);
     await screenshot(admin, section);

@@ -258,5 +258,5 @@ async fn the_console_story_in_headless_chromium() {
                 .count()
         })
         .unwrap_or(0);
-    assert!(shots >= 15, "a screenshot of each page, found {shots}");
+    assert!(shots >= 20, "a screenshot of each page, found {shots}");
 }
