@@ -3,6 +3,8 @@
 # (crates/castellan/tests/compat.rs): auth0-python (its authentication and management
 # layers) into compat/.python, and openid-client and auth0 (npm, v7: the Management API
 # clients, with the v4 AuthenticationClient as auth0/legacy) into compat/node/node_modules.
+# For the browser tests (crates/castellan/tests/browser.rs): Debian's chromium package, and
+# playwright-core (npm) into compat/browser/node_modules.
 # Does nothing when what is installed matches the pins.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -24,4 +26,18 @@ if [ "$(cat node/node_modules/.installed 2>/dev/null)" != "$node_want" ]; then
   echo "compat: installing openid-client and auth0 into compat/node/node_modules"
   (cd node && npm ci --no-audit --no-fund --loglevel=error)
   echo "$node_want" > node/node_modules/.installed
+fi
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "compat: installing Debian's chromium for the browser tests"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends chromium
+fi
+
+browser_want="$(stamp browser/package-lock.json)"
+if [ "$(cat browser/node_modules/.installed 2>/dev/null)" != "$browser_want" ]; then
+  echo "compat: installing playwright-core into compat/browser/node_modules"
+  (cd browser && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$browser_want" > browser/node_modules/.installed
 fi

@@ -106,6 +106,9 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
         AdminOutcome::Ensured => tracing::info!("bootstrap administrator ensured"),
         AdminOutcome::Untouched => {}
     }
+    // After the administrator: an empty store is how a first start is recognised there.
+    castellan_core::login::console::ensure_client(store.as_ref(), clock.as_ref(), &settings.issuer)
+        .await?;
     let mut management_audiences = vec![system_apis::management_api_identifier(&settings.issuer)];
     management_audiences.extend(system_apis::management_api_https_alias(&settings.issuer));
     let management_openapi = management::api().openapi(&settings.issuer);
@@ -217,6 +220,7 @@ pub fn router(state: AppState) -> Router {
             ),
         )
         .merge(authentication)
+        .merge(crate::http::console::router())
         .nest(management::PREFIX, management.router(&state))
         .nest(authz::PREFIX, authz.router(&state))
         .fallback(not_found)

@@ -2,6 +2,7 @@
 //! the log-in page.
 
 pub mod authorize;
+pub mod console;
 pub mod first_login;
 pub mod password;
 pub mod recovery;

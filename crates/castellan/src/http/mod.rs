@@ -2,6 +2,7 @@
 
 pub mod authz;
 pub mod body;
+pub mod console;
 pub mod context;
 pub mod dbconnections;
 pub mod endpoint;

@@ -38,7 +38,8 @@ pub struct Current {
     pub client_ids: BTreeMap<String, String>,
     pub client_names: BTreeMap<String, String>,
     pub client_secret_hashes: BTreeMap<String, Option<String>>,
-    /// The bootstrap administrator's client ids: never exported, changed or deleted.
+    /// The bootstrap administrator's and the console's client ids: never exported, changed
+    /// or deleted.
     pub reserved_clients: BTreeSet<String>,
     pub api_ids: BTreeMap<String, String>,
     /// System API identifier to its scopes: never exported, but others may refer to them.
@@ -82,9 +83,12 @@ fn all<T>(page: castellan_core::paging::Page<T>) -> Vec<T> {
     page.items
 }
 
+/// The bootstrap administrator and the admin console's client: each start makes sure of
+/// them, so a folder neither shows nor changes them.
 fn is_reserved(t: &Tenant<'_>, client: &Client) -> bool {
     t.bootstrap_client_id == Some(client.client_id.as_str())
         || client.name == bootstrap::ADMIN_CLIENT_NAME
+        || client.client_id == castellan_core::login::console::CLIENT_ID
 }
 
 fn client_spec(c: &Client) -> ClientSpec {

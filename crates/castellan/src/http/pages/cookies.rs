@@ -21,9 +21,21 @@ pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 pub fn set(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValue {
+    scoped(name, value, "/", "Lax", max_age, secure)
+}
+
+/// A cookie sent only under `path`, with the given `SameSite` policy.
+pub fn scoped(
+    name: &str,
+    value: &str,
+    path: &str,
+    same_site: &str,
+    max_age: i64,
+    secure: bool,
+) -> HeaderValue {
     let secure = if secure { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
-        "{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}"
+        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
     ))
     .unwrap_or_else(|_| HeaderValue::from_static(""))
 }

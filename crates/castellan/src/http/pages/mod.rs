@@ -3,7 +3,7 @@
 //! compiled into the binary; a file of the same name in `templates_dir` replaces one.
 
 pub mod authorize;
-mod cookies;
+pub(crate) mod cookies;
 pub mod logout;
 pub mod recovery;
 
@@ -50,7 +50,7 @@ impl Pages {
     /// The built-in templates, each replaced by `{dir}/{name}` where such a file exists.
     pub fn load(dir: Option<&Path>) -> Result<Self, TemplateError> {
         let mut env = Environment::new();
-        for (name, builtin) in TEMPLATES {
+        for (name, builtin) in TEMPLATES.iter().chain(crate::http::console::TEMPLATES) {
             let source = match dir.map(|d| d.join(name)).filter(|p| p.exists()) {
                 Some(path) => std::fs::read_to_string(&path).map_err(|e| TemplateError {
                     name: path.display().to_string(),

@@ -1,0 +1,270 @@
+//! Applications (clients): the list with a form to create one, and an application's page
+//! with its settings and secret rotation. A new secret is shown once, in the answer to the
+//! post that made it, and never put in a URL: that answer is the one page of the console
+//! that does not redirect after a change.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use castellan_core::directory::clients::{self, ClientFields, ClientWithSecret};
+use castellan_core::login::console;
+use castellan_core::model::{AppType, Client, Named};
+use castellan_core::paging::PageRequest;
+use minijinja::context;
+use serde::Deserialize;
+use serde_json::{Value as Json, json};
+
+use super::{Admin, ConsoleError, Outcome, Posted, audit, done, finish, page, segment};
+use crate::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/applications", get(list).post(create))
+        .route("/admin/applications/{id}", get(show).post(update))
+        .route("/admin/applications/{id}/rotate-secret", post(rotate))
+}
+
+fn row(c: &Client) -> Json {
+    json!({
+        "client_id": c.client_id,
+        "name": c.name,
+        "app_type": c.app_type.name(),
+        "first_party": c.is_first_party,
+        "public": c.is_public(),
+        "built_in": c.client_id == console::CLIENT_ID,
+        "link": format!("/admin/applications/{}", segment(&c.client_id)),
+    })
+}
+
+fn lines(list: &[String]) -> String {
+    list.join("\n")
+}
+
+fn split_lines(text: &str) -> Vec<String> {
+    text.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[derive(Deserialize, Default)]
+pub struct NewAppForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    app_type: String,
+    #[serde(default)]
+    callbacks: String,
+}
+
+async fn list_page(
+    s: &AppState,
+    admin: &Admin,
+    status: StatusCode,
+    form: &NewAppForm,
+    error: Option<String>,
+) -> Outcome {
+    let all = s.store.list_clients(PageRequest::ALL).await?;
+    let types: Vec<&str> = AppType::ALL.iter().map(|t| t.name()).collect();
+    Ok(page(
+        s,
+        admin,
+        status,
+        "admin/applications.html",
+        "applications",
+        context! {
+            applications => super::to_value(all.items.iter().map(row).collect::<Vec<_>>()),
+            types => types,
+            name => form.name.as_str(),
+            app_type => form.app_type.as_str(),
+            callbacks => form.callbacks.as_str(),
+            error => error,
+        },
+    ))
+}
+
+async fn list(State(s): State<AppState>, admin: Admin) -> Response {
+    let outcome = list_page(&s, &admin, StatusCode::OK, &NewAppForm::default(), None).await;
+    finish(&s, outcome)
+}
+
+/// The page that shows a secret once.
+fn secret_page(s: &AppState, admin: &Admin, made: ClientWithSecret, what: &str) -> Response {
+    page(
+        s,
+        admin,
+        StatusCode::OK,
+        "admin/secret.html",
+        "applications",
+        context! {
+            application => super::to_value(row(&made.client)),
+            secret => made.secret,
+            what => what,
+        },
+    )
+}
+
+async fn create(State(s): State<AppState>, posted: Posted<NewAppForm>) -> Response {
+    let Posted { admin, form } = posted;
+    let fields = ClientFields {
+        name: Some(form.name.trim().to_string()),
+        app_type: Some(form.app_type.clone()).filter(|t| !t.is_empty()),
+        callbacks: Some(split_lines(&form.callbacks)),
+        ..Default::default()
+    };
+    match clients::create(s.store.as_ref(), s.clock.as_ref(), fields).await {
+        Ok(made) => {
+            audit(
+                &s,
+                &admin,
+                "create_client",
+                format!("Create the application {}", made.client.name),
+                json!({"client_id": made.client.client_id}),
+                json!({"name": made.client.name, "app_type": made.client.app_type.name()}),
+            )
+            .await;
+            if made.secret.is_some() {
+                secret_page(&s, &admin, made, "created")
+            } else {
+                done(
+                    &format!("/admin/applications/{}", segment(&made.client.client_id)),
+                    "created",
+                )
+            }
+        }
+        Err(e) => match ConsoleError::from(e) {
+            ConsoleError::Refused(message) => {
+                let outcome =
+                    list_page(&s, &admin, StatusCode::BAD_REQUEST, &form, Some(message)).await;
+                finish(&s, outcome)
+            }
+            other => other.respond(&s),
+        },
+    }
+}
+
+async fn app_page(
+    s: &AppState,
+    admin: &Admin,
+    id: &str,
+    status: StatusCode,
+    error: Option<String>,
+) -> Outcome {
+    let client = clients::get(s.store.as_ref(), id).await?;
+    let grants = client.grant_types.clone();
+    Ok(page(
+        s,
+        admin,
+        status,
+        "admin/application.html",
+        "applications",
+        context! {
+            application => super::to_value(row(&client)),
+            description => client.description,
+            grant_types => grants,
+            callbacks => lines(&client.callbacks),
+            allowed_logout_urls => lines(&client.allowed_logout_urls),
+            web_origins => lines(&client.web_origins),
+            auth_method => client.token_endpoint_auth_method.name(),
+            error => error,
+        },
+    ))
+}
+
+async fn show(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -> Response {
+    let outcome = app_page(&s, &admin, &id, StatusCode::OK, None).await;
+    finish(&s, outcome)
+}
+
+#[derive(Deserialize)]
+pub struct AppForm {
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    callbacks: String,
+    #[serde(default)]
+    allowed_logout_urls: String,
+    #[serde(default)]
+    web_origins: String,
+}
+
+async fn update(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<AppForm>,
+) -> Response {
+    let Posted { admin, form } = posted;
+    let result = async {
+        if id == console::CLIENT_ID {
+            return Err(ConsoleError::Refused(
+                "The console's own application is kept as the server needs it; it cannot be changed here.".into(),
+            ));
+        }
+        let fields = ClientFields {
+            name: Some(form.name.trim().to_string()),
+            description: Some(form.description.trim().to_string()),
+            callbacks: Some(split_lines(&form.callbacks)),
+            allowed_logout_urls: Some(split_lines(&form.allowed_logout_urls)),
+            web_origins: Some(split_lines(&form.web_origins)),
+            ..Default::default()
+        };
+        let made = clients::update(s.store.as_ref(), s.clock.as_ref(), &id, fields).await?;
+        audit(
+            &s,
+            &admin,
+            "update_client",
+            format!("Update the application {}", made.client.name),
+            json!({"client_id": made.client.client_id}),
+            json!({"attributes": ["name", "description", "callbacks", "allowed_logout_urls", "web_origins"]}),
+        )
+        .await;
+        Ok(())
+    }
+    .await;
+    match result {
+        Ok(()) => done(&format!("/admin/applications/{}", segment(&id)), "saved"),
+        Err(ConsoleError::Refused(message)) => {
+            let outcome = app_page(&s, &admin, &id, StatusCode::BAD_REQUEST, Some(message)).await;
+            finish(&s, outcome)
+        }
+        Err(e) => e.respond(&s),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Confirm {}
+
+async fn rotate(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    posted: Posted<Confirm>,
+) -> Response {
+    let admin = posted.admin;
+    match clients::rotate_secret(s.store.as_ref(), s.clock.as_ref(), &id).await {
+        Ok(made) => {
+            audit(
+                &s,
+                &admin,
+                "rotate_client_secret",
+                format!("Rotate the secret of the application {}", made.client.name),
+                json!({"client_id": made.client.client_id}),
+                json!({}),
+            )
+            .await;
+            secret_page(&s, &admin, made, "rotated")
+        }
+        Err(e) => match ConsoleError::from(e) {
+            ConsoleError::Refused(message) => {
+                let outcome =
+                    app_page(&s, &admin, &id, StatusCode::BAD_REQUEST, Some(message)).await;
+                finish(&s, outcome)
+            }
+            other => other.respond(&s),
+        },
+    }
+}
