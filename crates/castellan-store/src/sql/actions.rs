@@ -149,6 +149,14 @@ impl ActionStore for SqlStore {
 
     async fn delete_action(&self, id: &str, force: bool) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(map)?;
+        // Write first: on SQLite a transaction that reads and then writes fails at once
+        // (it cannot wait) when another connection committed in between; this takes the
+        // write lock, or the row lock on PostgreSQL, before the binding count is read.
+        sqlx::query("UPDATE actions SET updated_at = updated_at WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
         if force {
             sqlx::query("DELETE FROM action_bindings WHERE action_id = $1")
                 .bind(id)
