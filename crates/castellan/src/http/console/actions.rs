@@ -15,7 +15,10 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
-use super::{Admin, ConsoleError, Outcome, Posted, audit, done, finish, page, segment, when};
+use super::{
+    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, finish, page, refused_or_failed,
+    segment, when,
+};
 use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -130,14 +133,12 @@ async fn create(State(s): State<AppState>, posted: Posted<NewActionForm>) -> Res
                 "created",
             )
         }
-        Err(e) => match ConsoleError::from(e) {
-            ConsoleError::Refused(message) => {
-                let outcome =
-                    list_page(&s, &admin, StatusCode::BAD_REQUEST, &form, Some(message)).await;
-                finish(&s, outcome)
-            }
-            other => other.respond(&s),
-        },
+        Err(e) => {
+            refused_or_failed(&s, e.into(), |message| {
+                list_page(&s, &admin, StatusCode::BAD_REQUEST, &form, Some(message))
+            })
+            .await
+        }
     }
 }
 
@@ -186,12 +187,12 @@ async fn changed(
 ) -> Response {
     match result {
         Ok(()) => done(&format!("/admin/actions/{}", segment(id)), notice),
-        Err(ConsoleError::Refused(message)) => {
-            let outcome =
-                action_page(s, admin, id, StatusCode::BAD_REQUEST, code, Some(message)).await;
-            finish(s, outcome)
+        Err(e) => {
+            refused_or_failed(s, e, |message| {
+                action_page(s, admin, id, StatusCode::BAD_REQUEST, code, Some(message))
+            })
+            .await
         }
-        Err(e) => e.respond(s),
     }
 }
 
@@ -235,9 +236,6 @@ async fn save(
     .await;
     changed(&s, &admin, &id, "saved", result, Some(&form.code)).await
 }
-
-#[derive(Deserialize)]
-pub struct Confirm {}
 
 async fn deploy(
     State(s): State<AppState>,

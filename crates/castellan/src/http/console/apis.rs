@@ -13,7 +13,9 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
-use super::{Admin, ConsoleError, Outcome, Posted, audit, done, finish, page, segment};
+use super::{
+    Admin, ConsoleError, Outcome, Posted, audit, done, finish, page, refused_or_failed, segment,
+};
 use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -91,14 +93,12 @@ async fn create(State(s): State<AppState>, posted: Posted<NewApiForm>) -> Respon
             .await;
             done(&format!("/admin/apis/{}", segment(&api.id)), "created")
         }
-        Err(e) => match ConsoleError::from(e) {
-            ConsoleError::Refused(message) => {
-                let outcome =
-                    list_page(&s, &admin, StatusCode::BAD_REQUEST, &form, Some(message)).await;
-                finish(&s, outcome)
-            }
-            other => other.respond(&s),
-        },
+        Err(e) => {
+            refused_or_failed(&s, e.into(), |message| {
+                list_page(&s, &admin, StatusCode::BAD_REQUEST, &form, Some(message))
+            })
+            .await
+        }
     }
 }
 
@@ -172,11 +172,12 @@ async fn changed(
 ) -> Response {
     match result {
         Ok(()) => done(&format!("/admin/apis/{}", segment(id)), notice),
-        Err(ConsoleError::Refused(message)) => {
-            let outcome = api_page(s, admin, id, StatusCode::BAD_REQUEST, Some(message)).await;
-            finish(s, outcome)
+        Err(e) => {
+            refused_or_failed(s, e, |message| {
+                api_page(s, admin, id, StatusCode::BAD_REQUEST, Some(message))
+            })
+            .await
         }
-        Err(e) => e.respond(s),
     }
 }
 

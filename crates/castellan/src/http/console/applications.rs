@@ -16,7 +16,10 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
-use super::{Admin, ConsoleError, Outcome, Posted, audit, done, finish, page, segment};
+use super::{
+    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, finish, page, refused_or_failed,
+    segment,
+};
 use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -135,14 +138,12 @@ async fn create(State(s): State<AppState>, posted: Posted<NewAppForm>) -> Respon
                 )
             }
         }
-        Err(e) => match ConsoleError::from(e) {
-            ConsoleError::Refused(message) => {
-                let outcome =
-                    list_page(&s, &admin, StatusCode::BAD_REQUEST, &form, Some(message)).await;
-                finish(&s, outcome)
-            }
-            other => other.respond(&s),
-        },
+        Err(e) => {
+            refused_or_failed(&s, e.into(), |message| {
+                list_page(&s, &admin, StatusCode::BAD_REQUEST, &form, Some(message))
+            })
+            .await
+        }
     }
 }
 
@@ -228,16 +229,14 @@ async fn update(
     .await;
     match result {
         Ok(()) => done(&format!("/admin/applications/{}", segment(&id)), "saved"),
-        Err(ConsoleError::Refused(message)) => {
-            let outcome = app_page(&s, &admin, &id, StatusCode::BAD_REQUEST, Some(message)).await;
-            finish(&s, outcome)
+        Err(e) => {
+            refused_or_failed(&s, e, |message| {
+                app_page(&s, &admin, &id, StatusCode::BAD_REQUEST, Some(message))
+            })
+            .await
         }
-        Err(e) => e.respond(&s),
     }
 }
-
-#[derive(Deserialize)]
-pub struct Confirm {}
 
 async fn rotate(
     State(s): State<AppState>,
@@ -258,13 +257,11 @@ async fn rotate(
             .await;
             secret_page(&s, &admin, made, "rotated")
         }
-        Err(e) => match ConsoleError::from(e) {
-            ConsoleError::Refused(message) => {
-                let outcome =
-                    app_page(&s, &admin, &id, StatusCode::BAD_REQUEST, Some(message)).await;
-                finish(&s, outcome)
-            }
-            other => other.respond(&s),
-        },
+        Err(e) => {
+            refused_or_failed(&s, e.into(), |message| {
+                app_page(&s, &admin, &id, StatusCode::BAD_REQUEST, Some(message))
+            })
+            .await
+        }
     }
 }

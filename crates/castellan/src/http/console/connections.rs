@@ -12,7 +12,9 @@ use castellan_core::paging::PageRequest;
 use minijinja::context;
 use serde_json::{Value as Json, json};
 
-use super::{Admin, ConsoleError, Outcome, Posted, audit, done, finish, page, segment};
+use super::{
+    Admin, ConsoleError, Outcome, Posted, audit, done, finish, page, refused_or_failed, segment,
+};
 use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -183,11 +185,11 @@ async fn set_defaults(
         .await;
     match result {
         Ok(()) => done(&format!("/admin/connections/{}", segment(&id)), "saved"),
-        Err(ConsoleError::Refused(message)) => {
-            let outcome =
-                connection_page(&s, &admin, &id, StatusCode::BAD_REQUEST, Some(message)).await;
-            finish(&s, outcome)
+        Err(e) => {
+            refused_or_failed(&s, e, |message| {
+                connection_page(&s, &admin, &id, StatusCode::BAD_REQUEST, Some(message))
+            })
+            .await
         }
-        Err(e) => e.respond(&s),
     }
 }

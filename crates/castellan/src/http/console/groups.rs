@@ -17,7 +17,9 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::users::{role_row, user_row};
-use super::{Admin, ConsoleError, Outcome, Posted, done, finish, page, segment};
+use super::{
+    Admin, Confirm, ConsoleError, Outcome, Posted, done, finish, page, refused_or_failed, segment,
+};
 use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -147,14 +149,12 @@ async fn create(State(s): State<AppState>, posted: Posted<GroupForm>) -> Respons
     };
     match groups::create(&editor(&s, &admin), form.name.trim(), description).await {
         Ok(group) => done(&format!("/admin/groups/{}", segment(&group.id)), "created"),
-        Err(e) => match ConsoleError::from(e) {
-            ConsoleError::Refused(message) => {
-                let outcome =
-                    list_page(&s, &admin, StatusCode::BAD_REQUEST, &form, Some(message)).await;
-                finish(&s, outcome)
-            }
-            other => other.respond(&s),
-        },
+        Err(e) => {
+            refused_or_failed(&s, e.into(), |message| {
+                list_page(&s, &admin, StatusCode::BAD_REQUEST, &form, Some(message))
+            })
+            .await
+        }
     }
 }
 
@@ -228,11 +228,12 @@ async fn changed(
 ) -> Response {
     match result {
         Ok(()) => done(&format!("/admin/groups/{}", segment(id)), notice),
-        Err(ConsoleError::Refused(message)) => {
-            let outcome = group_page(s, admin, id, StatusCode::BAD_REQUEST, Some(message)).await;
-            finish(s, outcome)
+        Err(e) => {
+            refused_or_failed(s, e, |message| {
+                group_page(s, admin, id, StatusCode::BAD_REQUEST, Some(message))
+            })
+            .await
         }
-        Err(e) => e.respond(s),
     }
 }
 
@@ -321,9 +322,6 @@ async fn change(
         Err(e) => changed(&s, &admin, &id, "", Err(e)).await,
     }
 }
-
-#[derive(Deserialize)]
-pub struct Confirm {}
 
 async fn delete(
     State(s): State<AppState>,

@@ -155,6 +155,24 @@ pub fn finish(s: &AppState, outcome: Outcome) -> Response {
     outcome.unwrap_or_else(|e| e.respond(s))
 }
 
+/// After a change failed. A refusal changed nothing, so the page with the form is shown
+/// again with the reason, for the administrator to correct the input: `again` renders it
+/// from the message. Any other error is shown with the error page.
+pub async fn refused_or_failed<Again, Shown>(
+    s: &AppState,
+    error: ConsoleError,
+    again: Again,
+) -> Response
+where
+    Again: FnOnce(String) -> Shown,
+    Shown: Future<Output = Outcome>,
+{
+    match error {
+        ConsoleError::Refused(message) => finish(s, again(message).await),
+        other => other.respond(s),
+    }
+}
+
 /// Renders a console page with what every page shows (the administrator, the CSRF token for
 /// its forms, the section of the navigation, the notice of the change just made).
 pub fn page(
@@ -174,6 +192,11 @@ pub fn page(
     let merged = minijinja::context! { ..common, ..context };
     s.pages.render(status, template, merged, &[])
 }
+
+/// A form that carries nothing but the CSRF token, which [`Posted`] checks: the
+/// confirmation behind a button such as Delete or Deploy.
+#[derive(serde::Deserialize)]
+pub struct Confirm {}
 
 /// After a change: back to the page that shows it, with a notice (post-redirect-get).
 pub fn done(path: &str, notice: &str) -> Response {

@@ -15,7 +15,8 @@ use serde_json::{Value as Json, json};
 
 use super::users::{role_row, user_row};
 use super::{
-    Admin, ConsoleError, Outcome, Posted, audit, done, finish, page, page_request, pager, segment,
+    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, finish, page, page_request, pager,
+    refused_or_failed, segment,
 };
 use crate::app::AppState;
 
@@ -107,14 +108,12 @@ async fn create(State(s): State<AppState>, posted: Posted<RoleForm>) -> Response
             .await;
             done(&format!("/admin/roles/{}", segment(&role.id)), "created")
         }
-        Err(e) => match ConsoleError::from(e) {
-            ConsoleError::Refused(message) => {
-                let outcome =
-                    list_page(&s, &admin, StatusCode::BAD_REQUEST, 0, &form, Some(message)).await;
-                finish(&s, outcome)
-            }
-            other => other.respond(&s),
-        },
+        Err(e) => {
+            refused_or_failed(&s, e.into(), |message| {
+                list_page(&s, &admin, StatusCode::BAD_REQUEST, 0, &form, Some(message))
+            })
+            .await
+        }
     }
 }
 
@@ -188,11 +187,12 @@ async fn changed(
 ) -> Response {
     match result {
         Ok(()) => done(&format!("/admin/roles/{}", segment(id)), notice),
-        Err(ConsoleError::Refused(message)) => {
-            let outcome = role_page(s, admin, id, StatusCode::BAD_REQUEST, Some(message)).await;
-            finish(s, outcome)
+        Err(e) => {
+            refused_or_failed(s, e, |message| {
+                role_page(s, admin, id, StatusCode::BAD_REQUEST, Some(message))
+            })
+            .await
         }
-        Err(e) => e.respond(s),
     }
 }
 
@@ -299,9 +299,6 @@ async fn remove_permission(
     .await;
     changed(&s, &admin, &id, "removed", result).await
 }
-
-#[derive(Deserialize)]
-pub struct Confirm {}
 
 async fn delete(
     State(s): State<AppState>,

@@ -24,7 +24,10 @@ use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 
-use super::{Admin, ConsoleError, Outcome, Posted, audit, done, finish, page, pretty, segment};
+use super::{
+    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, finish, page, pretty,
+    refused_or_failed, segment,
+};
 use crate::app::AppState;
 use crate::http::context::Context;
 
@@ -264,15 +267,16 @@ async fn saved(
 ) -> Response {
     match result {
         Ok(rule) => done(&format!("/admin/rules/{}", segment(&rule.id)), "saved"),
-        Err(ConsoleError::Refused(message)) => {
-            let panel = Panel {
-                error: Some(message),
-                ..Panel::default()
-            };
-            let outcome = editor(s, admin, id, StatusCode::BAD_REQUEST, form, panel).await;
-            finish(s, outcome)
+        Err(e) => {
+            refused_or_failed(s, e, |message| {
+                let panel = Panel {
+                    error: Some(message),
+                    ..Panel::default()
+                };
+                editor(s, admin, id, StatusCode::BAD_REQUEST, form, panel)
+            })
+            .await
         }
-        Err(e) => e.respond(s),
     }
 }
 
@@ -461,9 +465,6 @@ async fn try_rule(
         ..Panel::default()
     })
 }
-
-#[derive(Deserialize)]
-pub struct Confirm {}
 
 async fn delete(
     State(s): State<AppState>,

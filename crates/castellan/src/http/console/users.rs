@@ -17,8 +17,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 
 use super::{
-    Admin, ConsoleError, Outcome, Posted, audit, done, finish, page, page_request, pager, pretty,
-    segment, when,
+    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, finish, page, page_request, pager,
+    pretty, refused_or_failed, segment, when,
 };
 use crate::app::AppState;
 use crate::http::context::Context;
@@ -308,15 +308,16 @@ async fn changed(
 ) -> Response {
     match result {
         Ok(()) => done(&format!("/admin/users/{}", segment(id)), notice),
-        Err(ConsoleError::Refused(message)) => {
-            let feedback = Feedback {
-                error: Some(message),
-                ..typed
-            };
-            let outcome = user_page(s, admin, id, StatusCode::BAD_REQUEST, feedback).await;
-            finish(s, outcome)
+        Err(e) => {
+            refused_or_failed(s, e, |message| {
+                let feedback = Feedback {
+                    error: Some(message),
+                    ..typed
+                };
+                user_page(s, admin, id, StatusCode::BAD_REQUEST, feedback)
+            })
+            .await
         }
-        Err(e) => e.respond(s),
     }
 }
 
@@ -561,9 +562,6 @@ async fn remove_role(
     .await;
     changed(&s, &admin, &id, "removed", result, Feedback::default()).await
 }
-
-#[derive(Deserialize)]
-pub struct Confirm {}
 
 async fn delete(
     State(s): State<AppState>,
