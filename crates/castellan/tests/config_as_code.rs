@@ -91,6 +91,14 @@ async fn authz(server: &TestServer, token: &str, method: Method, path: &str, bod
     answer
 }
 
+/// Creates an Authorization Extension object and gives its id.
+async fn authz_create(server: &TestServer, token: &str, path: &str, body: Value) -> String {
+    authz(server, token, Method::POST, path, body).await["_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 /// A tenant with something of every kind, made through the Management and Authorization
 /// Extension APIs.
 async fn seed(server: &TestServer) {
@@ -228,56 +236,40 @@ async fn seed(server: &TestServer) {
     .await;
 
     let token = server.token(ADMIN_ID, ADMIN_SECRET, AUTHZ, None).await;
-    let permission = authz(
+    let permission = authz_create(
         server,
         &token,
-        Method::POST,
         "/permissions",
         json!({
             "name": "approve", "description": "Approve reports",
             "applicationType": "client", "applicationId": dashboard
         }),
     )
-    .await["_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let approver = authz(
+    .await;
+    let approver = authz_create(
         server,
         &token,
-        Method::POST,
         "/roles",
         json!({
             "name": "Approver", "description": "Approves reports",
             "applicationType": "client", "applicationId": dashboard, "permissions": [permission]
         }),
     )
-    .await["_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let staff = authz(
+    .await;
+    let staff = authz_create(
         server,
         &token,
-        Method::POST,
         "/groups",
         json!({"name": "Staff", "description": "Everyone"}),
     )
-    .await["_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let analysts = authz(
+    .await;
+    let analysts = authz_create(
         server,
         &token,
-        Method::POST,
         "/groups",
         json!({"name": "Analysts", "description": "Data people"}),
     )
-    .await["_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    .await;
     let (_, roles) = server.admin(Method::GET, "/roles", None).await;
     let role = |name: &str| {
         roles

@@ -230,6 +230,41 @@ impl<'a> Planner<'a> {
         }
     }
 
+    /// One object of the folder against the tenant's (`changed` is `None` when the tenant
+    /// lacks it): `+` to create it, `~` naming the fields that differ, nothing when none do.
+    fn create_or_update(
+        &mut self,
+        what: &str,
+        at: Vec<Seg>,
+        changed: Option<Diff>,
+        create: impl FnOnce() -> Op,
+        update: impl FnOnce() -> Op,
+    ) {
+        match changed {
+            None => self.plan.push('+', format!("create {what}"), at, create()),
+            Some(d) if !d.0.is_empty() => {
+                self.plan
+                    .push('~', format!("change {what}: {}", d.list()), at, update())
+            }
+            Some(_) => {}
+        }
+    }
+
+    /// The tenant's objects of one kind that the folder does not name.
+    fn missing_of<K: Ord, T>(
+        &mut self,
+        have: &BTreeMap<K, &T>,
+        wanted: &BTreeSet<K>,
+        what: impl Fn(&K, &T) -> String,
+        delete: impl Fn(&K, &T) -> Op,
+    ) {
+        for (id, cur) in have {
+            if !wanted.contains(id) {
+                self.missing(what(id, cur), delete(id, cur));
+            }
+        }
+    }
+
     pub fn build(mut self) -> Plan {
         let spec = &self.folder.spec;
         if let Some(apis) = &spec.resource_servers {
@@ -297,53 +332,45 @@ impl<'a> Planner<'a> {
                 continue;
             }
             let at = path(&["resourceServers"], i);
-            match have.get(want.identifier.as_str()) {
-                None => self.plan.push(
-                    '+',
-                    format!("create API {}", want.identifier),
-                    at,
-                    Op::CreateApi(want.clone()),
-                ),
-                Some(cur) => {
-                    let mut d = Diff::new();
-                    d.check("name", &want.name, &cur.name);
-                    d.check("scopes", &want.scopes, &cur.scopes);
-                    d.check("token_lifetime", &want.token_lifetime, &cur.token_lifetime);
-                    d.check("signing_alg", &want.signing_alg, &cur.signing_alg);
-                    d.check(
-                        "enforce_policies",
-                        &want.enforce_policies,
-                        &cur.enforce_policies,
-                    );
-                    d.check("token_dialect", &want.token_dialect, &cur.token_dialect);
-                    d.check(
-                        "allow_offline_access",
-                        &want.allow_offline_access,
-                        &cur.allow_offline_access,
-                    );
-                    d.check(
-                        "skip_consent_for_verifiable_first_party_clients",
-                        &want.skip_consent_for_verifiable_first_party_clients,
-                        &cur.skip_consent_for_verifiable_first_party_clients,
-                    );
-                    if !d.0.is_empty() {
-                        self.plan.push(
-                            '~',
-                            format!("change API {}: {}", want.identifier, d.list()),
-                            at,
-                            Op::UpdateApi(want.clone()),
-                        );
-                    }
-                }
-            }
-        }
-        let wanted: BTreeSet<&str> = apis.iter().map(|a| a.identifier.as_str()).collect();
-        for identifier in have.keys().filter(|k| !wanted.contains(*k)) {
-            self.missing(
-                format!("API {identifier}"),
-                Op::DeleteApi(identifier.to_string()),
+            let changed = have.get(want.identifier.as_str()).map(|cur| {
+                let mut d = Diff::new();
+                d.check("name", &want.name, &cur.name);
+                d.check("scopes", &want.scopes, &cur.scopes);
+                d.check("token_lifetime", &want.token_lifetime, &cur.token_lifetime);
+                d.check("signing_alg", &want.signing_alg, &cur.signing_alg);
+                d.check(
+                    "enforce_policies",
+                    &want.enforce_policies,
+                    &cur.enforce_policies,
+                );
+                d.check("token_dialect", &want.token_dialect, &cur.token_dialect);
+                d.check(
+                    "allow_offline_access",
+                    &want.allow_offline_access,
+                    &cur.allow_offline_access,
+                );
+                d.check(
+                    "skip_consent_for_verifiable_first_party_clients",
+                    &want.skip_consent_for_verifiable_first_party_clients,
+                    &cur.skip_consent_for_verifiable_first_party_clients,
+                );
+                d
+            });
+            self.create_or_update(
+                &format!("API {}", want.identifier),
+                at,
+                changed,
+                || Op::CreateApi(want.clone()),
+                || Op::UpdateApi(want.clone()),
             );
         }
+        let wanted: BTreeSet<&str> = apis.iter().map(|a| a.identifier.as_str()).collect();
+        self.missing_of(
+            &have,
+            &wanted,
+            |identifier, _| format!("API {identifier}"),
+            |identifier, _| Op::DeleteApi(identifier.to_string()),
+        );
     }
 
     fn clients(&mut self, clients: &[ClientSpec]) {
@@ -357,63 +384,55 @@ impl<'a> Planner<'a> {
             .collect();
         for (i, want) in clients.iter().enumerate() {
             let at = path(&["clients"], i);
-            match have.get(want.name.as_str()) {
-                None => self.plan.push(
-                    '+',
-                    format!("create application \"{}\"", want.name),
-                    at,
-                    Op::CreateClient(want.clone()),
-                ),
-                Some(cur) => {
-                    let mut d = Diff::new();
-                    d.check("description", &want.description, &cur.description);
-                    d.check("app_type", &want.app_type, &cur.app_type);
-                    d.check("is_first_party", &want.is_first_party, &cur.is_first_party);
-                    d.check("grant_types", &want.grant_types, &cur.grant_types);
-                    d.check("callbacks", &want.callbacks, &cur.callbacks);
-                    d.check(
-                        "allowed_logout_urls",
-                        &want.allowed_logout_urls,
-                        &cur.allowed_logout_urls,
-                    );
-                    d.check("web_origins", &want.web_origins, &cur.web_origins);
-                    d.check(
-                        "token_endpoint_auth_method",
-                        &want.token_endpoint_auth_method,
-                        &cur.token_endpoint_auth_method,
-                    );
-                    d.check(
-                        "client_metadata",
-                        &want.client_metadata,
-                        &cur.client_metadata,
-                    );
-                    if let Some(secret) = &want.client_secret {
-                        let hash = self.current.client_secret_hashes.get(&want.name);
-                        let same = hash
-                            .and_then(|h| h.as_deref())
-                            .is_some_and(|h| verify_client_secret(secret, h));
-                        if !same {
-                            d.0.push("client_secret");
-                        }
-                    }
-                    if !d.0.is_empty() {
-                        self.plan.push(
-                            '~',
-                            format!("change application \"{}\": {}", want.name, d.list()),
-                            at,
-                            Op::UpdateClient(want.clone()),
-                        );
+            let changed = have.get(want.name.as_str()).map(|cur| {
+                let mut d = Diff::new();
+                d.check("description", &want.description, &cur.description);
+                d.check("app_type", &want.app_type, &cur.app_type);
+                d.check("is_first_party", &want.is_first_party, &cur.is_first_party);
+                d.check("grant_types", &want.grant_types, &cur.grant_types);
+                d.check("callbacks", &want.callbacks, &cur.callbacks);
+                d.check(
+                    "allowed_logout_urls",
+                    &want.allowed_logout_urls,
+                    &cur.allowed_logout_urls,
+                );
+                d.check("web_origins", &want.web_origins, &cur.web_origins);
+                d.check(
+                    "token_endpoint_auth_method",
+                    &want.token_endpoint_auth_method,
+                    &cur.token_endpoint_auth_method,
+                );
+                d.check(
+                    "client_metadata",
+                    &want.client_metadata,
+                    &cur.client_metadata,
+                );
+                if let Some(secret) = &want.client_secret {
+                    let hash = self.current.client_secret_hashes.get(&want.name);
+                    let same = hash
+                        .and_then(|h| h.as_deref())
+                        .is_some_and(|h| verify_client_secret(secret, h));
+                    if !same {
+                        d.0.push("client_secret");
                     }
                 }
-            }
-        }
-        let wanted: BTreeSet<&str> = clients.iter().map(|c| c.name.as_str()).collect();
-        for name in have.keys().filter(|k| !wanted.contains(*k)) {
-            self.missing(
-                format!("application \"{name}\""),
-                Op::DeleteClient(name.to_string()),
+                d
+            });
+            self.create_or_update(
+                &format!("application \"{}\"", want.name),
+                at,
+                changed,
+                || Op::CreateClient(want.clone()),
+                || Op::UpdateClient(want.clone()),
             );
         }
+        let wanted: BTreeSet<&str> = clients.iter().map(|c| c.name.as_str()).collect();
+        self.missing_of(
+            &have,
+            &wanted,
+            |name, _| format!("application \"{name}\""),
+            |name, _| Op::DeleteClient(name.to_string()),
+        );
     }
 
     fn grants(&mut self, grants: &[GrantSpec]) {
@@ -435,30 +454,29 @@ impl<'a> Planner<'a> {
             let id = (want.client_id.clone(), want.audience.clone());
             wanted.insert(id.clone());
             let what = format!("grant of \"{}\" to {}", want.client_id, want.audience);
-            match have.get(&id) {
-                None => self
-                    .plan
-                    .push('+', format!("create {what}"), at, Op::CreateGrant(want)),
-                Some(cur) => {
-                    if let Some(scope) = &want.scope
-                        && sorted(scope) != sorted(cur.scope.as_deref().unwrap_or_default())
-                    {
-                        self.plan.push(
-                            '~',
-                            format!("change {what}: scope"),
-                            at,
-                            Op::UpdateGrant(want),
-                        );
-                    }
+            let changed = have.get(&id).map(|cur| {
+                let mut d = Diff::new();
+                if let Some(scope) = &want.scope
+                    && sorted(scope) != sorted(cur.scope.as_deref().unwrap_or_default())
+                {
+                    d.0.push("scope");
                 }
-            }
-        }
-        for (client, audience) in have.keys().filter(|k| !wanted.contains(*k)) {
-            self.missing(
-                format!("grant of \"{client}\" to {audience}"),
-                Op::DeleteGrant(client.clone(), audience.clone()),
+                d
+            });
+            self.create_or_update(
+                &what,
+                at,
+                changed,
+                || Op::CreateGrant(want.clone()),
+                || Op::UpdateGrant(want.clone()),
             );
         }
+        self.missing_of(
+            &have,
+            &wanted,
+            |(client, audience), _| format!("grant of \"{client}\" to {audience}"),
+            |(client, audience), _| Op::DeleteGrant(client.clone(), audience.clone()),
+        );
     }
 
     fn roles(&mut self, roles: &[RoleSpec]) {
@@ -480,33 +498,25 @@ impl<'a> Planner<'a> {
                     })
                     .collect::<Vec<_>>()
             });
-            let current_permissions = match have.get(&fold(&want.name)) {
-                None => {
-                    self.plan.push(
-                        '+',
-                        format!("create role \"{}\"", want.name),
-                        at.clone(),
-                        Op::CreateRole(want.clone()),
-                    );
-                    Vec::new()
+            let cur = have.get(&fold(&want.name)).copied();
+            let changed = cur.map(|cur| {
+                let mut d = Diff::new();
+                if want.name != cur.name {
+                    d.0.push("name");
                 }
-                Some(cur) => {
-                    let mut d = Diff::new();
-                    if want.name != cur.name {
-                        d.0.push("name");
-                    }
-                    d.check("description", &want.description, &cur.description);
-                    if !d.0.is_empty() {
-                        self.plan.push(
-                            '~',
-                            format!("change role \"{}\": {}", want.name, d.list()),
-                            at.clone(),
-                            Op::UpdateRole(want.clone()),
-                        );
-                    }
-                    cur.permissions.clone().unwrap_or_default()
-                }
-            };
+                d.check("description", &want.description, &cur.description);
+                d
+            });
+            self.create_or_update(
+                &format!("role \"{}\"", want.name),
+                at.clone(),
+                changed,
+                || Op::CreateRole(want.clone()),
+                || Op::UpdateRole(want.clone()),
+            );
+            let current_permissions = cur
+                .and_then(|cur| cur.permissions.clone())
+                .unwrap_or_default();
             if let Some(permissions) = permissions {
                 let add = difference(&permissions, &current_permissions);
                 let remove = difference(&current_permissions, &permissions);
@@ -530,14 +540,12 @@ impl<'a> Planner<'a> {
             }
         }
         let wanted: BTreeSet<String> = roles.iter().map(|r| fold(&r.name)).collect();
-        for (folded, cur) in &have {
-            if !wanted.contains(folded) {
-                self.missing(
-                    format!("role \"{}\"", cur.name),
-                    Op::DeleteRole(cur.name.clone()),
-                );
-            }
-        }
+        self.missing_of(
+            &have,
+            &wanted,
+            |_, cur| format!("role \"{}\"", cur.name),
+            |_, cur| Op::DeleteRole(cur.name.clone()),
+        );
     }
 
     fn ext_permissions(&mut self, permissions: &[ExtensionPermissionSpec]) {
@@ -560,41 +568,33 @@ impl<'a> Planner<'a> {
                 "extension permission \"{}\" of {}",
                 want.name, want.application
             );
-            match have.get(&id) {
-                None => self.plan.push(
-                    '+',
-                    format!("create {what}"),
-                    at,
-                    Op::CreateExtPermission(want.clone()),
-                ),
-                Some(cur) => {
-                    let mut d = Diff::new();
-                    if want.name != cur.name {
-                        d.0.push("name");
-                    }
-                    d.check("description", &want.description, &cur.description);
-                    if !d.0.is_empty() {
-                        self.plan.push(
-                            '~',
-                            format!("change {what}: {}", d.list()),
-                            at,
-                            Op::UpdateExtPermission(want.clone()),
-                        );
-                    }
+            let changed = have.get(&id).map(|cur| {
+                let mut d = Diff::new();
+                if want.name != cur.name {
+                    d.0.push("name");
                 }
-            }
+                d.check("description", &want.description, &cur.description);
+                d
+            });
+            self.create_or_update(
+                &what,
+                at,
+                changed,
+                || Op::CreateExtPermission(want.clone()),
+                || Op::UpdateExtPermission(want.clone()),
+            );
         }
-        for (id, cur) in &have {
-            if !wanted.contains(id) {
-                self.missing(
-                    format!(
-                        "extension permission \"{}\" of {}",
-                        cur.name, cur.application
-                    ),
-                    Op::DeleteExtPermission(id.clone()),
-                );
-            }
-        }
+        self.missing_of(
+            &have,
+            &wanted,
+            |_, cur| {
+                format!(
+                    "extension permission \"{}\" of {}",
+                    cur.name, cur.application
+                )
+            },
+            |id, _| Op::DeleteExtPermission(id.clone()),
+        );
     }
 
     fn ext_roles(&mut self, roles: &[ExtensionRoleSpec]) {
@@ -614,46 +614,36 @@ impl<'a> Planner<'a> {
             let id = ext_key(&want.application_type, &want.application, &want.name);
             wanted.insert(id.clone());
             let what = format!("role \"{}\" of {}", want.name, want.application);
-            match have.get(&id) {
-                None => self.plan.push(
-                    '+',
-                    format!("create {what}"),
-                    at,
-                    Op::CreateExtRole(want.clone()),
-                ),
-                Some(cur) => {
-                    let mut d = Diff::new();
-                    if want.name != cur.name {
-                        d.0.push("name");
-                    }
-                    d.check("description", &want.description, &cur.description);
-                    if let Some(p) = &want.permissions {
-                        let have = cur.permissions.as_deref().unwrap_or_default();
-                        let folded =
-                            |v: &[String]| sorted(&v.iter().map(|s| fold(s)).collect::<Vec<_>>());
-                        if folded(p) != folded(have) {
-                            d.0.push("permissions");
-                        }
-                    }
-                    if !d.0.is_empty() {
-                        self.plan.push(
-                            '~',
-                            format!("change {what}: {}", d.list()),
-                            at,
-                            Op::UpdateExtRole(want.clone()),
-                        );
+            let changed = have.get(&id).map(|cur| {
+                let mut d = Diff::new();
+                if want.name != cur.name {
+                    d.0.push("name");
+                }
+                d.check("description", &want.description, &cur.description);
+                if let Some(p) = &want.permissions {
+                    let have = cur.permissions.as_deref().unwrap_or_default();
+                    let folded =
+                        |v: &[String]| sorted(&v.iter().map(|s| fold(s)).collect::<Vec<_>>());
+                    if folded(p) != folded(have) {
+                        d.0.push("permissions");
                     }
                 }
-            }
+                d
+            });
+            self.create_or_update(
+                &what,
+                at,
+                changed,
+                || Op::CreateExtRole(want.clone()),
+                || Op::UpdateExtRole(want.clone()),
+            );
         }
-        for (id, cur) in &have {
-            if !wanted.contains(id) {
-                self.missing(
-                    format!("role \"{}\" of {}", cur.name, cur.application),
-                    Op::DeleteExtRole(id.clone()),
-                );
-            }
-        }
+        self.missing_of(
+            &have,
+            &wanted,
+            |_, cur| format!("role \"{}\" of {}", cur.name, cur.application),
+            |id, _| Op::DeleteExtRole(id.clone()),
+        );
     }
 
     fn groups(&mut self, groups: &[GroupSpec]) {
@@ -670,29 +660,21 @@ impl<'a> Planner<'a> {
         for (i, want) in groups.iter().enumerate() {
             let at = path(&["castellan", "groups"], i);
             let cur = have.get(&fold(&want.name)).copied();
-            match cur {
-                None => self.plan.push(
-                    '+',
-                    format!("create group \"{}\"", want.name),
-                    at.clone(),
-                    Op::CreateGroup(want.clone()),
-                ),
-                Some(cur) => {
-                    let mut d = Diff::new();
-                    if want.name != cur.name {
-                        d.0.push("name");
-                    }
-                    d.check("description", &want.description, &cur.description);
-                    if !d.0.is_empty() {
-                        self.plan.push(
-                            '~',
-                            format!("change group \"{}\": {}", want.name, d.list()),
-                            at.clone(),
-                            Op::UpdateGroup(want.clone()),
-                        );
-                    }
+            let changed = cur.map(|cur| {
+                let mut d = Diff::new();
+                if want.name != cur.name {
+                    d.0.push("name");
                 }
-            }
+                d.check("description", &want.description, &cur.description);
+                d
+            });
+            self.create_or_update(
+                &format!("group \"{}\"", want.name),
+                at.clone(),
+                changed,
+                || Op::CreateGroup(want.clone()),
+                || Op::UpdateGroup(want.clone()),
+            );
             let empty = GroupSpec::default();
             let cur = cur.unwrap_or(&empty);
             if let Some(roles) = &want.roles {
@@ -836,41 +818,33 @@ impl<'a> Planner<'a> {
             .collect();
         let entries = Self::connection_entries(self.folder);
         for (at, want) in &entries {
-            match have.get(want.name.as_str()) {
-                None => self.plan.push(
-                    '+',
-                    format!("create connection {}", want.name),
-                    at.clone(),
-                    Op::CreateConnection((*want).clone()),
-                ),
-                Some(cur) => {
-                    let mut d = Diff::new();
-                    d.check("options", &want.options, &cur.options);
-                    if let Some(enabled) = &want.enabled_clients {
-                        let mut after = cur.enabled_clients.clone().unwrap_or_default();
-                        after.extend(new_clients.iter().cloned());
-                        if sorted(enabled) != sorted(&after) {
-                            d.0.push("enabled_clients");
-                        }
-                    }
-                    if !d.0.is_empty() {
-                        self.plan.push(
-                            '~',
-                            format!("change connection {}: {}", want.name, d.list()),
-                            at.clone(),
-                            Op::UpdateConnection((*want).clone()),
-                        );
+            let changed = have.get(want.name.as_str()).map(|cur| {
+                let mut d = Diff::new();
+                d.check("options", &want.options, &cur.options);
+                if let Some(enabled) = &want.enabled_clients {
+                    let mut after = cur.enabled_clients.clone().unwrap_or_default();
+                    after.extend(new_clients.iter().cloned());
+                    if sorted(enabled) != sorted(&after) {
+                        d.0.push("enabled_clients");
                     }
                 }
-            }
-        }
-        let wanted: BTreeSet<&str> = entries.iter().map(|(_, c)| c.name.as_str()).collect();
-        for name in have.keys().filter(|k| !wanted.contains(*k)) {
-            self.missing(
-                format!("connection {name}"),
-                Op::DeleteConnection(name.to_string()),
+                d
+            });
+            self.create_or_update(
+                &format!("connection {}", want.name),
+                at.clone(),
+                changed,
+                || Op::CreateConnection((*want).clone()),
+                || Op::UpdateConnection((*want).clone()),
             );
         }
+        let wanted: BTreeSet<&str> = entries.iter().map(|(_, c)| c.name.as_str()).collect();
+        self.missing_of(
+            &have,
+            &wanted,
+            |name, _| format!("connection {name}"),
+            |name, _| Op::DeleteConnection(name.to_string()),
+        );
     }
 
     fn defaults(&mut self, defaults: &[DefaultsSpec]) {
