@@ -64,7 +64,7 @@ async fn write_logs(pool: Pool<Db>, mut queue: tokio::sync::mpsc::Receiver<LogCo
 }
 
 async fn insert_logs(pool: &Pool<Db>, batch: &[Box<LogEvent>]) -> StoreResult<()> {
-    let mut tx = pool.begin().await.map_err(map)?;
+    let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(map)?;
     for e in batch {
         sqlx::query(
             "INSERT INTO logs (log_id, date, type, description, client_id, client_name, connection, user_id, \
@@ -102,6 +102,13 @@ impl SqlStore {
         let (logs, queue) = tokio::sync::mpsc::channel(LOG_QUEUE);
         tokio::spawn(write_logs(pool.clone(), queue));
         Ok(Self { pool, logs, permissions: Default::default() })
+    }
+
+    /// A transaction that will write. On SQLite it takes the write lock at `BEGIN`: a
+    /// deferred transaction that reads and then writes fails at once, without waiting,
+    /// when another connection committed in between.
+    async fn write_tx(&self) -> StoreResult<sqlx::Transaction<'static, Db>> {
+        self.pool.begin_with(BEGIN_WRITE).await.map_err(map)
     }
 
     /// Deletes the row whose key `sql` binds as `$1`; false if there was none.
@@ -168,7 +175,7 @@ impl SqlStore {
     /// Runs `sql` (binding `$1` = `key`, `$2` = each of `values`) once per value, in one
     /// transaction.
     async fn for_each_in_tx(&self, sql: &'static str, key: &str, values: &[String]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         for value in values {
             sqlx::query(sql).bind(key).bind(value).execute(&mut *tx).await.map_err(map)?;
         }
@@ -241,7 +248,7 @@ fn bind_client<'q>(query: DbQuery<'q>, c: &'q Client) -> DbQuery<'q> {
 #[async_trait::async_trait]
 impl ClientStore for SqlStore {
     async fn create_client(&self, c: &Client) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         let insert = sqlx::query(
             "INSERT INTO clients (client_id, name, description, app_type, is_first_party, grant_types, callbacks, \
              allowed_logout_urls, web_origins, token_endpoint_auth_method, client_metadata, secret_hash, updated_at, created_at) \
@@ -618,7 +625,7 @@ impl SqlStore {
 #[async_trait::async_trait]
 impl ConnectionStore for SqlStore {
     async fn create_connection(&self, c: &Connection) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("INSERT INTO connections (id, name, strategy, options, default_assignments, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&c.id)
@@ -661,7 +668,7 @@ impl ConnectionStore for SqlStore {
     }
 
     async fn update_connection(&self, c: &Connection) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query("UPDATE connections SET options = $2, default_assignments = $3 WHERE id = $1")
             .bind(&c.id)
             .bind(json_text(&c.options))
@@ -728,7 +735,7 @@ impl SigningKeyStore for SqlStore {
     }
 
     async fn rotate_signing_key(&self, k: &SigningKeyRecord, now: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE alg = $2 AND retired_at IS NULL")
             .bind(now)
             .bind(k.alg.name())
@@ -804,7 +811,7 @@ impl SqlStore {
 #[async_trait::async_trait]
 impl UserStore for SqlStore {
     async fn create_user(&self, u: &User, password_hash: Option<&str>, defaults: Option<&DefaultGrant>) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO users (user_id, connection, email, email_verified, username, username_lower, name, nickname, \
              picture, given_name, family_name, app_metadata, user_metadata, password_hash, created_at, updated_at, \
@@ -888,7 +895,7 @@ impl UserStore for SqlStore {
     }
 
     async fn set_email_verified(&self, user_id: &str, now: i64, defaults: Option<&DefaultGrant>) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query("UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE user_id = $1")
             .bind(user_id)
             .bind(now)
@@ -911,7 +918,7 @@ impl UserStore for SqlStore {
         now: i64,
         defaults: Option<&DefaultGrant>,
     ) -> StoreResult<(User, bool)> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         // The row lock this update takes orders concurrent first log-ins of one user: only
         // the one that moves the count from 0 to 1 sees `logins_count = 1`.
         let sql = format!(
@@ -1552,7 +1559,7 @@ impl RoleStore for SqlStore {
     }
 
     async fn add_role_permissions(&self, role_id: &str, permissions: &[Permission]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         for p in permissions {
             sqlx::query(
                 "INSERT INTO role_permissions (role_id, resource_server_identifier, permission_name) \
@@ -1569,7 +1576,7 @@ impl RoleStore for SqlStore {
     }
 
     async fn remove_role_permissions(&self, role_id: &str, permissions: &[Permission]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         for p in permissions {
             sqlx::query(
                 "DELETE FROM role_permissions WHERE role_id = $1 AND resource_server_identifier = $2 \

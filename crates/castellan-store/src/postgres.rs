@@ -6,6 +6,9 @@ use sqlx::postgres::PgPoolOptions;
 
 use crate::OpenError;
 
+/// PostgreSQL locks rows as they are written; a plain `BEGIN` is right.
+const BEGIN_WRITE: &str = "BEGIN";
+
 type Db = sqlx::Postgres;
 
 include!("common.rs");

@@ -8,6 +8,9 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::OpenError;
 
+/// SQLite takes the write lock at the start of a transaction that will write (see `write_tx`).
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
 type Db = sqlx::Sqlite;
 
 include!("common.rs");

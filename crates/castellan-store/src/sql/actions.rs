@@ -148,15 +148,7 @@ impl ActionStore for SqlStore {
     }
 
     async fn delete_action(&self, id: &str, force: bool) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
-        // Write first: on SQLite a transaction that reads and then writes fails at once
-        // (it cannot wait) when another connection committed in between; this takes the
-        // write lock, or the row lock on PostgreSQL, before the binding count is read.
-        sqlx::query("UPDATE actions SET updated_at = updated_at WHERE id = $1")
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map)?;
+        let mut tx = self.write_tx().await?;
         if force {
             sqlx::query("DELETE FROM action_bindings WHERE action_id = $1")
                 .bind(id)
@@ -185,7 +177,7 @@ impl ActionStore for SqlStore {
 
     async fn deploy_action(&self, v: &ActionVersion) -> StoreResult<ActionVersion> {
         let secrets = json_text(&v.secrets);
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         // Locks the action's row (PostgreSQL), so deployments of one action take turns.
         let done = sqlx::query(
             "UPDATE actions SET all_changes_deployed = (code = $2 AND runtime = $3 AND secrets = $4) WHERE id = $1",
@@ -239,7 +231,7 @@ impl ActionStore for SqlStore {
     }
 
     async fn replace_action_bindings(&self, trigger: Trigger, bindings: &[ActionBinding]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM action_bindings WHERE trigger_id = $1")
             .bind(trigger.name())
             .execute(&mut *tx)

@@ -264,7 +264,7 @@ impl AuthorizationStore for SqlStore {
     }
 
     async fn apply_script_changes(&self, user_id: &str, changes: &ScriptChanges, now: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         let metadata = [("app_metadata", &changes.app_metadata), ("user_metadata", &changes.user_metadata)];
         for (column, value) in metadata {
             if let Some(value) = value {

@@ -113,7 +113,7 @@ async fn any_cycle(tx: &mut sqlx::Transaction<'_, Db>) -> StoreResult<Option<Str
 #[async_trait::async_trait]
 impl ExtensionStore for SqlStore {
     async fn create_permission(&self, p: &ExtensionPermission) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         insert_permission(&mut tx, p).await?;
         tx.commit().await.map_err(map)
     }
@@ -178,7 +178,7 @@ impl ExtensionStore for SqlStore {
     }
 
     async fn create_extension_role(&self, r: &Role, permission_guids: &[String]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO roles (id, guid, name, name_lower, description, application_id, application_type, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -199,7 +199,7 @@ impl ExtensionStore for SqlStore {
     }
 
     async fn update_extension_role(&self, r: &Role, permission_guids: &[String]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE roles SET name = $2, name_lower = $3, description = $4, application_type = $5 WHERE id = $1",
         )
@@ -308,7 +308,7 @@ impl ExtensionStore for SqlStore {
     }
 
     async fn save_settings(&self, settings: &serde_json::Map<String, serde_json::Value>, now: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         upsert_settings(&mut tx, settings, now).await?;
         tx.commit().await.map_err(map)
     }
@@ -370,7 +370,7 @@ impl ExtensionStore for SqlStore {
     }
 
     async fn replace_extension_data(&self, data: &ExtensionData, now: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         // Children's nesting first: the RESTRICT on `child_id` would refuse deleting a child
         // before its parent's rows are gone.
         for sql in [

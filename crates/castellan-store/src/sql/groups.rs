@@ -98,7 +98,7 @@ impl SqlStore {
     /// committed; `BEGIN IMMEDIATE` takes the write lock first, waiting its turn.
     async fn begin_nesting(&self) -> StoreResult<sqlx::Transaction<'static, Db>> {
         if <Db as sqlx::Database>::NAME == "PostgreSQL" {
-            let mut tx = self.pool.begin().await.map_err(map)?;
+            let mut tx = self.write_tx().await?;
             sqlx::query("LOCK TABLE group_nesting IN SHARE ROW EXCLUSIVE MODE")
                 .execute(&mut *tx)
                 .await
@@ -224,7 +224,7 @@ impl GroupStore for SqlStore {
     }
 
     async fn add_group_members(&self, group_id: &str, user_ids: &[String]) -> StoreResult<Vec<String>> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         let mut added = Vec::new();
         for user_id in user_ids {
             // The foreign key needs an existing user; ids of users that do not exist are skipped.
@@ -378,7 +378,7 @@ impl GroupStore for SqlStore {
     }
 
     async fn add_group_mappings(&self, group_id: &str, mappings: &[GroupMapping]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         for m in mappings {
             sqlx::query("INSERT INTO group_mappings (id, group_id, group_name, connection_name) VALUES ($1, $2, $3, $4)")
                 .bind(&m.id)
@@ -431,7 +431,7 @@ impl GroupStore for SqlStore {
     }
 
     async fn add_user_to_groups(&self, user_id: &str, group_ids: &[String]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         for group_id in group_ids {
             sqlx::query("INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                 .bind(group_id)

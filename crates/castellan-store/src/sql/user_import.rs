@@ -77,7 +77,7 @@ impl UserImportStore for SqlStore {
     }
 
     async fn insert_users(&self, users: &[ImportedUser], written: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         let mut done = 0;
         for batch in users.chunks(IMPORT_BATCH) {
             let sql = format!("INSERT INTO users ({IMPORT_COLUMNS}) VALUES {}", value_rows(batch.len(), IMPORT_COLUMN_COUNT));

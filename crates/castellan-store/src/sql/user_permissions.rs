@@ -5,7 +5,7 @@ use castellan_core::store::UserPermissionStore;
 #[async_trait::async_trait]
 impl UserPermissionStore for SqlStore {
     async fn add_user_permissions(&self, user_id: &str, permissions: &[Permission]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         for p in permissions {
             sqlx::query(
                 "INSERT INTO user_permissions (user_id, resource_server_identifier, permission_name) \
@@ -22,7 +22,7 @@ impl UserPermissionStore for SqlStore {
     }
 
     async fn remove_user_permissions(&self, user_id: &str, permissions: &[Permission]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map)?;
+        let mut tx = self.write_tx().await?;
         for p in permissions {
             sqlx::query(
                 "DELETE FROM user_permissions WHERE user_id = $1 AND resource_server_identifier = $2 \
