@@ -6,7 +6,7 @@ use serde_json::{Map, json};
 use super::Scripts;
 use super::changes::{ChangeTarget, StoreTarget};
 use super::login::logs_json;
-use super::run::edit_of;
+use super::run::{Stop, edit_of};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::events::{self, LogEventExt, RequestContext};
@@ -55,12 +55,10 @@ pub async fn post_user_registration(
         let applied = match outcome {
             Err(e) => Err(format!("action {e}")),
             Ok(out) => match edit_of(&current.user_id, out.effects) {
-                Err(reason) => Err(format!("action '{}' failed: {reason}", action.name)),
+                Err(reason) => Err(refused(&action.name, &reason)),
                 Ok((edit, _)) => match target.apply(&action.name, &current, &edit).await {
                     Ok(after) => Ok(after),
-                    Err(Error::Invalid(reason)) => {
-                        Err(format!("action '{}' failed: {reason}", action.name))
-                    }
+                    Err(Error::Invalid(reason)) => Err(refused(&action.name, &reason)),
                     Err(other) => return Err(other),
                 },
             },
@@ -84,4 +82,10 @@ pub async fn post_user_registration(
         events::record(store, clock, event).await;
     }
     Ok(())
+}
+
+fn refused(action: &str, reason: &str) -> String {
+    Stop::refused("action", action, reason)
+        .description()
+        .to_owned()
 }

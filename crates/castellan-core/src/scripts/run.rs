@@ -72,6 +72,16 @@ impl Stop {
         }
     }
 
+    /// A script asked for something that cannot be done (an unknown role, metadata of
+    /// another user): the log-in fails naming it.
+    pub(super) fn refused(kind: &str, script: &str, reason: &str) -> Stop {
+        Stop::Failed {
+            script: script.to_owned(),
+            description: format!("{kind} '{script}' failed: {reason}"),
+            stack: None,
+        }
+    }
+
     pub(super) fn script(&self) -> &str {
         match self {
             Stop::Unauthorized { script, .. }
@@ -111,11 +121,7 @@ fn script_failure(kind: &str, e: ScriptError) -> Stop {
 fn refused(kind: &str, script: &str, e: Error) -> PostLoginError {
     match e {
         Error::Invalid(reason) => PostLoginError::Stopped {
-            stop: Stop::Failed {
-                script: script.to_owned(),
-                description: format!("{kind} '{script}' failed: {reason}"),
-                stack: None,
-            },
+            stop: Stop::refused(kind, script, &reason),
             logs: Vec::new(),
         },
         other => PostLoginError::Store(other),
@@ -203,14 +209,8 @@ impl PostLoginRun<'_> {
             let name = &rules[next + batch.ran - 1].0;
             next += batch.ran;
             let out = batch.outcome;
-            let (edit, _) = edit_of(&user.user_id, out.effects).map_err(|reason| {
-                let stop = Stop::Failed {
-                    script: name.clone(),
-                    description: format!("rule '{name}' failed: {reason}"),
-                    stack: None,
-                };
-                stopped(stop, &mut session)
-            })?;
+            let (edit, _) = edit_of(&user.user_id, out.effects)
+                .map_err(|reason| stopped(Stop::refused("rule", name, &reason), &mut session))?;
             user = self
                 .target
                 .apply(name, &user, &edit)
@@ -269,12 +269,7 @@ impl PostLoginRun<'_> {
                 .await
                 .map_err(|e| stopped(script_failure("action", e), &mut session))?;
             let (edit, rest) = edit_of(&user.user_id, out.effects).map_err(|reason| {
-                let stop = Stop::Failed {
-                    script: action.name.clone(),
-                    description: format!("action '{}' failed: {reason}", action.name),
-                    stack: None,
-                };
-                stopped(stop, &mut session)
+                stopped(Stop::refused("action", &action.name, &reason), &mut session)
             })?;
             let mut denied = None;
             for effect in rest {
