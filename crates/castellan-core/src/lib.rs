@@ -3,6 +3,8 @@
 //! This crate must not import HTTP, SQL or JavaScript-engine crates; the binary maps
 //! its errors to wire shapes and the store crate implements its traits.
 
+#![forbid(unsafe_code)]
+
 pub mod audit;
 pub mod clock;
 pub mod directory;

@@ -11,6 +11,7 @@ use rquickjs::{
     CatchResultExt, CaughtError, Context, Ctx, Function, Object, Persistent, Runtime, Value,
 };
 
+use crate::compiled::CompiledScripts;
 use crate::effects::{self, Recorder};
 use crate::fetch::Fetcher;
 use crate::pool::{Answer, Command};
@@ -37,6 +38,7 @@ type Slot = Rc<RefCell<Option<Result<(), ScriptError>>>>;
 
 pub(crate) fn check(
     runtime: &Runtime,
+    scripts: &CompiledScripts,
     deadline: &Cell<Instant>,
     kind: ScriptKind,
     name: &str,
@@ -48,17 +50,19 @@ pub(crate) fn check(
             ScriptKind::Rule => rule_wrapper(source),
             ScriptKind::Action => action_wrapper(source),
         };
-        compile(&ctx, deadline, name, wrapped).map(|_| ())
+        compile(&ctx, scripts, deadline, name, &wrapped).map(|_| ())
     })
 }
 
+/// The function a wrapped script evaluates to, compiled once per process.
 fn compile<'js>(
     ctx: &Ctx<'js>,
+    scripts: &CompiledScripts,
     deadline: &Cell<Instant>,
     name: &str,
-    wrapped: String,
+    wrapped: &str,
 ) -> Result<Function<'js>, ScriptError> {
-    match ctx.eval::<Value, _>(wrapped).catch(ctx) {
+    match scripts.evaluate(ctx, wrapped).catch(ctx) {
         Ok(v) => v.into_function().ok_or_else(|| ScriptError::Syntax {
             script: name.to_owned(),
             line: 1,
@@ -152,6 +156,7 @@ fn install(
 /// until the caller drops the session or the log-in's deadline passes.
 pub(crate) fn serve_session(
     runtime: &Runtime,
+    scripts: &CompiledScripts,
     limits: &Limits,
     deadline: &Cell<Instant>,
     prepared: Prepared,
@@ -185,6 +190,7 @@ pub(crate) fn serve_session(
         deadline.set((Instant::now() + limits.per_rule).min(login_ends));
         let run = Run {
             runtime,
+            scripts,
             limits,
             deadline,
             context: &context,
@@ -223,6 +229,7 @@ pub(crate) fn serve_session(
 /// One script's run inside a session.
 struct Run<'a> {
     runtime: &'a Runtime,
+    scripts: &'a CompiledScripts,
     limits: &'a Limits,
     deadline: &'a Cell<Instant>,
     context: &'a Context,
@@ -273,7 +280,13 @@ impl Run<'_> {
             Rc::new(RefCell::new(None));
         let started = self.context.with(|ctx| -> Result<(), ScriptError> {
             let oom = || out_of_memory(name);
-            let rule = compile(&ctx, self.deadline, name, rule_wrapper(source))?;
+            let rule = compile(
+                &ctx,
+                self.scripts,
+                self.deadline,
+                name,
+                &rule_wrapper(source),
+            )?;
             let user = to_js(&ctx, user).map_err(|_| oom())?;
             let decorate = self
                 .helpers
@@ -318,7 +331,13 @@ impl Run<'_> {
         let slot: Slot = Rc::new(RefCell::new(None));
         let started = self.context.with(|ctx| -> Result<(), ScriptError> {
             let oom = || out_of_memory(name);
-            let body = compile(&ctx, self.deadline, name, action_wrapper(source))?;
+            let body = compile(
+                &ctx,
+                self.scripts,
+                self.deadline,
+                name,
+                &action_wrapper(source),
+            )?;
             let module = Object::new(ctx.clone()).map_err(|_| oom())?;
             let exports = Object::new(ctx.clone()).map_err(|_| oom())?;
             module.set("exports", exports.clone()).map_err(|_| oom())?;

@@ -20,9 +20,10 @@
 //!   intrinsics and the globals of `prelude.js`; `require(name)` throws
 //!   `Error("module '<name>' is not available")`, `process` is undefined, and `fetch`
 //!   exists only when an allow-list names hosts (see `fetch.rs`).
-//! - Scripts are compiled per session, not cached: QuickJS can only reload bytecode through
-//!   `unsafe Module::load`, which the workspace's `unsafe_code = "forbid"` rules out, and a
-//!   compiled `Function` is tied to the context it was compiled in.
+//! - Scripts run in sloppy mode, as Auth0 runs them in Node. Each source is compiled once
+//!   per process and kept as bytecode keyed by the source (`compiled.rs`, the only `unsafe`
+//!   code of the workspace); a log-in's fresh context reads the bytecode back instead of
+//!   parsing again.
 //! - What a script records (effects, console output) lives on the Rust side, outside the
 //!   runtime's memory limit, so both are capped per session.
 //!
@@ -31,6 +32,7 @@
 //! returns; a script with nothing left to run that has not finished fails at once instead
 //! of waiting for the deadline. There are no timers (`setTimeout` is undefined).
 
+mod compiled;
 mod effects;
 mod engine;
 mod fetch;

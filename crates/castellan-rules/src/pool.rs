@@ -11,6 +11,7 @@ use std::time::Instant;
 use rquickjs::Runtime;
 use tokio::sync::oneshot;
 
+use crate::compiled::CompiledScripts;
 use crate::engine;
 use crate::fetch::Fetcher;
 use crate::{
@@ -65,15 +66,17 @@ impl Sandbox {
         let (tx, rx) = mpsc::channel::<Request>();
         let rx = Arc::new(Mutex::new(rx));
         let fetcher = Fetcher::new(limits.fetch_allow.clone()).map(Arc::new);
+        let scripts = Arc::new(CompiledScripts::default());
         let workers = (0..limits.workers.max(1))
             .map(|i| {
                 let rx = Arc::clone(&rx);
                 let limits = limits.clone();
                 let fetcher = fetcher.clone();
+                let scripts = Arc::clone(&scripts);
                 thread::Builder::new()
                     .name(format!("castellan-rules-{i}"))
                     .stack_size(limits.stack_bytes.saturating_mul(4).max(4 * 1024 * 1024))
-                    .spawn(move || worker(limits, fetcher, rx))
+                    .spawn(move || worker(limits, scripts, fetcher, rx))
                     .expect("spawn rules worker thread")
             })
             .collect();
@@ -263,7 +266,12 @@ fn new_runtime(limits: &Limits, deadline: &Rc<Cell<Instant>>) -> Option<Runtime>
     Some(runtime)
 }
 
-fn worker(limits: Limits, fetcher: Option<Arc<Fetcher>>, rx: Arc<Mutex<mpsc::Receiver<Request>>>) {
+fn worker(
+    limits: Limits,
+    scripts: Arc<CompiledScripts>,
+    fetcher: Option<Arc<Fetcher>>,
+    rx: Arc<Mutex<mpsc::Receiver<Request>>>,
+) {
     let deadline = Rc::new(Cell::new(Instant::now() + limits.per_rule));
     let Some(mut runtime) = new_runtime(&limits, &deadline) else {
         return;
@@ -287,14 +295,16 @@ fn worker(limits: Limits, fetcher: Option<Arc<Fetcher>>, rx: Arc<Mutex<mpsc::Rec
                 reply,
             } => {
                 deadline.set(Instant::now() + limits.per_rule);
-                let _ = reply.send(engine::check(&runtime, &deadline, kind, &name, &source));
+                let _ = reply.send(engine::check(
+                    &runtime, &scripts, &deadline, kind, &name, &source,
+                ));
             }
             Request::Open { setup, commands } => {
                 let prepared = prepared
                     .or_else(|| engine::prepare(&runtime, &limits, &deadline, fetcher.as_ref()));
                 if let Some(prepared) = prepared {
                     engine::serve_session(
-                        &runtime, &limits, &deadline, prepared, &setup, &commands,
+                        &runtime, &scripts, &limits, &deadline, prepared, &setup, &commands,
                     );
                 }
             }

@@ -98,3 +98,28 @@ async fn a_hostile_rule_does_not_stop_other_runs() {
     }
     assert!(looping.await.unwrap().is_err());
 }
+
+/// Node runs Auth0's rules as sloppy scripts, so rules written for it may assign variables
+/// they never declared, or read `this` as the global object.
+#[tokio::test]
+async fn rules_run_in_sloppy_mode_as_in_node() {
+    let sandbox = sandbox();
+    let rule = r#"function (user, context, callback) {
+  total = 0;
+  for (i = 0; i < 3; i++) { total += i; }
+  context.idToken.total = total;
+  context.idToken.global = this === global;
+  callback(null, user, context);
+}"#;
+    // Twice, so the second run comes from the compiled cache.
+    for _ in 0..2 {
+        let outcome = sandbox
+            .run_rule("sloppy", rule, json!({}), json!({"idToken": {}}))
+            .await
+            .unwrap();
+        assert_eq!(
+            outcome.context["idToken"],
+            json!({"total": 3, "global": true})
+        );
+    }
+}

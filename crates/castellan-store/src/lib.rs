@@ -2,6 +2,8 @@
 //! once for SQLite and once for PostgreSQL from the same source (the SQL is portable:
 //! `$n` placeholders, `ON CONFLICT`, partial indexes), and migrations kept in lockstep.
 
+#![forbid(unsafe_code)]
+
 use std::sync::Arc;
 
 use castellan_core::store::Store;

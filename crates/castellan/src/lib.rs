@@ -1,5 +1,7 @@
 //! The `castellan` binary as a library, so integration tests can start the real router.
 
+#![forbid(unsafe_code)]
+
 mod admin_cli;
 pub mod app;
 pub mod cli;
