@@ -36,6 +36,16 @@ fn action_wrapper(source: &str) -> String {
 /// How a script ended, as seen by the host functions.
 type Slot = Rc<RefCell<Option<Result<(), ScriptError>>>>;
 
+/// A rule's `user` and `context`, kept between the calls of a batch.
+type JsPair = (Persistent<Value<'static>>, Persistent<Value<'static>>);
+
+/// What a rule is handed, and what it called back with: JSON, or JavaScript values while
+/// the batch goes on.
+enum Handed {
+    Json(serde_json::Value, serde_json::Value),
+    Js(JsPair),
+}
+
 pub(crate) fn check(
     runtime: &Runtime,
     scripts: &CompiledScripts,
@@ -91,6 +101,7 @@ pub(crate) struct Prepared {
 
 pub(crate) fn prepare(
     runtime: &Runtime,
+    scripts: &CompiledScripts,
     limits: &Limits,
     deadline: &Rc<Cell<Instant>>,
     fetcher: Option<&Arc<Fetcher>>,
@@ -99,7 +110,7 @@ pub(crate) fn prepare(
     let context = Context::full(runtime).ok()?;
     let recorder = Rc::new(RefCell::new(Recorder::default()));
     let fetch = fetcher.map(|f| (Arc::clone(f), Rc::clone(deadline)));
-    let helpers = context.with(|ctx| install(&ctx, &recorder, fetch))?;
+    let helpers = context.with(|ctx| install(&ctx, scripts, &recorder, fetch))?;
     Some(Prepared {
         helpers,
         recorder,
@@ -109,10 +120,11 @@ pub(crate) fn prepare(
 
 fn install(
     ctx: &Ctx<'_>,
+    scripts: &CompiledScripts,
     recorder: &Rc<RefCell<Recorder>>,
     fetch: Option<(Arc<Fetcher>, Rc<Cell<Instant>>)>,
 ) -> Option<Helpers> {
-    let prelude: Function = ctx.eval(PRELUDE).ok()?;
+    let prelude = scripts.evaluate(ctx, PRELUDE).ok()?.into_function()?;
     let sink = Rc::clone(recorder);
     let record = Function::new(ctx.clone(), move |kind: String, payload: String| {
         sink.borrow_mut().record(&kind, &payload);
@@ -238,46 +250,58 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
-    /// Rules in order until one asks for a change (see `Session::run_rules`).
+    /// Rules in order until one asks for a change (see `Session::run_rules`). Between the
+    /// rules of a batch, `user` and `context` stay JavaScript values: the next rule is
+    /// handed the very objects the one before called back with, as in Node, and they are
+    /// turned into JSON once, at the end.
     fn rules(
         &self,
         rules: &[(String, String)],
-        mut user: serde_json::Value,
-        mut rule_context: serde_json::Value,
+        user: serde_json::Value,
+        rule_context: serde_json::Value,
         login_ends: Instant,
     ) -> Result<RuleBatch, ScriptError> {
-        let mut ran = 0;
-        for (name, source) in rules {
-            self.deadline
-                .set((Instant::now() + self.limits.per_rule).min(login_ends));
-            let outcome = self.rule(name, source, &user, &rule_context)?;
-            ran += 1;
-            if !outcome.effects.is_empty() || ran == rules.len() {
-                return Ok(RuleBatch { ran, outcome });
-            }
-            (user, rule_context) = (outcome.user, outcome.context);
-        }
-        Ok(RuleBatch {
-            ran,
-            outcome: RuleOutcome {
+        if rules.is_empty() {
+            let outcome = RuleOutcome {
                 user,
                 context: rule_context,
                 effects: Vec::new(),
-            },
-        })
+            };
+            return Ok(RuleBatch { ran: 0, outcome });
+        }
+        let mut handed = Handed::Json(user, rule_context);
+        for (ran, (name, source)) in (1..).zip(rules) {
+            self.deadline
+                .set((Instant::now() + self.limits.per_rule).min(login_ends));
+            let last = ran == rules.len();
+            let (returned, effects) = self.rule(name, source, handed, last)?;
+            if !effects.is_empty() || last {
+                let (user, context) = self.to_json(name, returned)?;
+                let outcome = RuleOutcome {
+                    user,
+                    context,
+                    effects,
+                };
+                return Ok(RuleBatch { ran, outcome });
+            }
+            handed = returned;
+        }
+        unreachable!("the last rule ends the batch")
     }
 
+    /// Runs one rule: what it called back with, and the changes it asked for. What ends the
+    /// batch (the last rule's, or a rule's that asked for changes) is JSON taken at its
+    /// first callback, so nothing it does afterwards counts.
     fn rule(
         &self,
         name: &str,
         source: &str,
-        user: &serde_json::Value,
-        rule_context: &serde_json::Value,
-    ) -> Result<RuleOutcome, ScriptError> {
+        handed: Handed,
+        last: bool,
+    ) -> Result<(Handed, Vec<crate::Effect>), ScriptError> {
         self.recorder.borrow_mut().script = name.to_owned();
         let slot: Slot = Rc::new(RefCell::new(None));
-        let returned: Rc<RefCell<Option<(serde_json::Value, serde_json::Value)>>> =
-            Rc::new(RefCell::new(None));
+        let returned: Rc<RefCell<Option<Handed>>> = Rc::new(RefCell::new(None));
         let started = self.context.with(|ctx| -> Result<(), ScriptError> {
             let oom = || out_of_memory(name);
             let rule = compile(
@@ -287,18 +311,24 @@ impl Run<'_> {
                 name,
                 &rule_wrapper(source),
             )?;
-            let user = to_js(&ctx, user).map_err(|_| oom())?;
+            let (user, rule_context) = match handed {
+                Handed::Json(user, context) => (to_js(&ctx, &user), to_js(&ctx, &context)),
+                Handed::Js((user, context)) => (user.restore(&ctx), context.restore(&ctx)),
+            };
+            let (user, rule_context) = (user.map_err(|_| oom())?, rule_context.map_err(|_| oom())?);
             let decorate = self
                 .helpers
                 .decorate
                 .clone()
                 .restore(&ctx)
                 .map_err(|_| oom())?;
-            let rule_context: Value = decorate
-                .call((to_js(&ctx, rule_context).map_err(|_| oom())?,))
-                .map_err(|_| oom())?;
-            let callback = rule_callback(&ctx, Rc::clone(&slot), Rc::clone(&returned), name)
-                .map_err(|_| oom())?;
+            let rule_context: Value = decorate.call((rule_context,)).map_err(|_| oom())?;
+            let ends_batch = {
+                let recorder = Rc::clone(self.recorder);
+                move || last || recorder.borrow().has_effects()
+            };
+            let callback =
+                rule_callback(&ctx, &slot, &returned, ends_batch, name).map_err(|_| oom())?;
             let call = rule
                 .call::<_, Value>((user, rule_context, callback))
                 .catch(&ctx);
@@ -306,17 +336,45 @@ impl Run<'_> {
                 Err(_) if slot.borrow().is_some() => Ok(()),
                 Err(e) => Err(classify(self.deadline, name, e, false)),
                 // An async rule: a rejection before calling back is reported as a throw.
-                Ok(value) if value.is_promise() => watch(&ctx, value, &slot, name, false),
+                Ok(value) if value.is_promise() => {
+                    watch(&ctx, self.scripts, value, &slot, name, false)
+                }
                 Ok(_) => Ok(()),
             }
         });
         self.finish(name, started, &slot)?;
         let effects = self.take_effects(name)?;
-        let (user, context) = returned.borrow_mut().take().unwrap_or_default();
-        Ok(RuleOutcome {
-            user,
-            context,
-            effects,
+        let returned =
+            returned
+                .borrow_mut()
+                .take()
+                .ok_or_else(|| ScriptError::NeverCalledBack {
+                    script: name.to_owned(),
+                })?;
+        Ok((returned, effects))
+    }
+
+    /// The `user` and `context` a rule called back with, as JSON.
+    fn to_json(
+        &self,
+        name: &str,
+        returned: Handed,
+    ) -> Result<(serde_json::Value, serde_json::Value), ScriptError> {
+        let (user, context) = match returned {
+            Handed::Json(user, context) => return Ok((user, context)),
+            Handed::Js(pair) => pair,
+        };
+        self.context.with(|ctx| {
+            let json = |value: Persistent<Value<'static>>| {
+                let value = value.restore(&ctx).map_err(|e| e.to_string())?;
+                from_js(&ctx, Some(value))
+            };
+            json(user)
+                .and_then(|user| Ok((user, json(context)?)))
+                .map_err(|message| ScriptError::Failed {
+                    script: name.to_owned(),
+                    message,
+                })
         })
     }
 
@@ -366,7 +424,9 @@ impl Run<'_> {
             let api: Value = action_api.call((trigger.id(),)).map_err(|_| oom())?;
             match handler.call::<_, Value>((event, api)).catch(&ctx) {
                 Err(e) => Err(classify(self.deadline, name, e, false)),
-                Ok(value) if value.is_promise() => watch(&ctx, value, &slot, name, true),
+                Ok(value) if value.is_promise() => {
+                    watch(&ctx, self.scripts, value, &slot, name, true)
+                }
                 Ok(_) => {
                     *slot.borrow_mut() = Some(Ok(()));
                     Ok(())
@@ -434,14 +494,16 @@ impl Run<'_> {
     }
 }
 
-/// `callback(err, user, context)`: the first call wins.
+/// `callback(err, user, context)`: the first call wins. When `ends_batch` says so, the
+/// values are taken as JSON at once; otherwise they are kept for the next rule.
 fn rule_callback<'js>(
     ctx: &Ctx<'js>,
-    slot: Slot,
-    returned: Rc<RefCell<Option<(serde_json::Value, serde_json::Value)>>>,
+    slot: &Slot,
+    returned: &Rc<RefCell<Option<Handed>>>,
+    ends_batch: impl Fn() -> bool + 'static,
     name: &str,
 ) -> rquickjs::Result<Function<'js>> {
-    let name = name.to_owned();
+    let (slot, returned, name) = (Rc::clone(slot), Rc::clone(returned), name.to_owned());
     Function::new(
         ctx.clone(),
         move |ctx: Ctx<'js>,
@@ -453,9 +515,9 @@ fn rule_callback<'js>(
             }
             let result = match err.0.filter(|e| !e.is_null() && !e.is_undefined()) {
                 Some(err) => Err(callback_error(&name, &err)),
-                None => match (from_js(&ctx, user.0), from_js(&ctx, context.0)) {
+                None if ends_batch() => match (from_js(&ctx, user.0), from_js(&ctx, context.0)) {
                     (Ok(user), Ok(context)) => {
-                        *returned.borrow_mut() = Some((user, context));
+                        *returned.borrow_mut() = Some(Handed::Json(user, context));
                         Ok(())
                     }
                     (Err(message), _) | (_, Err(message)) => Err(ScriptError::Failed {
@@ -463,6 +525,14 @@ fn rule_callback<'js>(
                         message,
                     }),
                 },
+                None => {
+                    let keep = |value: Option<Value<'js>>| {
+                        let value = value.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
+                        Persistent::save(&ctx, value)
+                    };
+                    *returned.borrow_mut() = Some(Handed::Js((keep(user.0), keep(context.0))));
+                    Ok(())
+                }
             };
             *slot.borrow_mut() = Some(result);
         },
@@ -489,6 +559,7 @@ fn callback_error(name: &str, err: &Value<'_>) -> ScriptError {
 /// is finishing.
 fn watch<'js>(
     ctx: &Ctx<'js>,
+    scripts: &CompiledScripts,
     promise: Value<'js>,
     slot: &Slot,
     name: &str,
@@ -529,7 +600,11 @@ fn watch<'js>(
         })
         .map_err(|_| oom())?
     };
-    let watch: Function = ctx.eval(WATCH).map_err(|_| oom())?;
+    let watch = scripts
+        .evaluate(ctx, WATCH)
+        .ok()
+        .and_then(Value::into_function)
+        .ok_or_else(oom)?;
     watch
         .call::<_, ()>((promise, on_resolve, on_reject))
         .map_err(|_| oom())

@@ -276,7 +276,7 @@ fn worker(
     let Some(mut runtime) = new_runtime(&limits, &deadline) else {
         return;
     };
-    let mut spare = engine::prepare(&runtime, &limits, &deadline, fetcher.as_ref());
+    let mut spare = engine::prepare(&runtime, &scripts, &limits, &deadline, fetcher.as_ref());
     let mut served_count: u64 = 0;
     loop {
         let next = match rx.lock() {
@@ -300,8 +300,9 @@ fn worker(
                 ));
             }
             Request::Open { setup, commands } => {
-                let prepared = prepared
-                    .or_else(|| engine::prepare(&runtime, &limits, &deadline, fetcher.as_ref()));
+                let prepared = prepared.or_else(|| {
+                    engine::prepare(&runtime, &scripts, &limits, &deadline, fetcher.as_ref())
+                });
                 if let Some(prepared) = prepared {
                     engine::serve_session(
                         &runtime, &scripts, &limits, &deadline, prepared, &setup, &commands,
@@ -318,7 +319,7 @@ fn worker(
             if served_count.is_multiple_of(GC_EVERY) || used > limits.memory_bytes / 4 {
                 runtime.run_gc();
             }
-            spare = engine::prepare(&runtime, &limits, &deadline, fetcher.as_ref());
+            spare = engine::prepare(&runtime, &scripts, &limits, &deadline, fetcher.as_ref());
             continue;
         }
         // A bug on our side: the waiting caller sees its reply dropped. Continue on a fresh

@@ -400,3 +400,35 @@ async fn a_batch_of_rules_stops_after_the_first_that_asks_for_a_change() {
         .unwrap_err();
     assert_eq!(err.script(), "broken");
 }
+
+/// Within a batch the next rule gets the very objects the one before called back with, as
+/// in Node: a function or a `Date` left on `context` survives; only the batch's result is
+/// JSON, taken at its last rule's first callback.
+#[tokio::test]
+async fn rules_of_a_batch_hand_each_other_the_same_objects() {
+    let sandbox = sandbox();
+    let mut session = sandbox.open(setup());
+    let rules = vec![
+        (
+            "one".to_owned(),
+            "function (u, c, cb) { c.helper = function () { return 42; }; c.when = new Date(0); cb(null, u, c); }"
+                .to_owned(),
+        ),
+        (
+            "two".to_owned(),
+            "function (u, c, cb) { c.idToken.answer = c.helper(); c.idToken.year = c.when.getUTCFullYear(); cb(null, u, c); c.idToken.late = true; }"
+                .to_owned(),
+        ),
+    ];
+    let mut rule_context = context();
+    rule_context["idToken"] = json!({});
+    let batch = session
+        .run_rules(&rules, json!({}), rule_context)
+        .await
+        .unwrap();
+    assert_eq!(batch.ran, 2);
+    assert_eq!(batch.outcome.context["idToken"]["answer"], json!(42));
+    assert_eq!(batch.outcome.context["idToken"]["year"], json!(1970));
+    assert!(batch.outcome.context["idToken"].get("late").is_none());
+    assert!(batch.outcome.context.get("helper").is_none());
+}
