@@ -14,7 +14,9 @@ use rquickjs::{
 use crate::compiled::CompiledScripts;
 use crate::effects::{self, Recorder};
 use crate::fetch::Fetcher;
+use crate::globals::KeptGlobals;
 use crate::pool::{Answer, Command};
+use crate::worker::Worker;
 use crate::{
     ActionOutcome, Limits, RuleBatch, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger,
 };
@@ -47,20 +49,19 @@ enum Handed {
 }
 
 pub(crate) fn check(
-    runtime: &Runtime,
-    scripts: &CompiledScripts,
-    deadline: &Cell<Instant>,
+    worker: &Worker,
     kind: ScriptKind,
     name: &str,
     source: &str,
 ) -> Result<(), ScriptError> {
-    let context = Context::full(runtime).map_err(|_| out_of_memory(name))?;
+    worker.deadline.set(Instant::now() + worker.limits.per_rule);
+    let context = Context::full(&worker.runtime).map_err(|_| out_of_memory(name))?;
     context.with(|ctx| {
         let wrapped = match kind {
             ScriptKind::Rule => rule_wrapper(source),
             ScriptKind::Action => action_wrapper(source),
         };
-        compile(&ctx, scripts, deadline, name, &wrapped).map(|_| ())
+        compile(&ctx, &worker.scripts, &worker.deadline, name, &wrapped).map(|_| ())
     })
 }
 
@@ -99,18 +100,12 @@ pub(crate) struct Prepared {
     context: Context,
 }
 
-pub(crate) fn prepare(
-    runtime: &Runtime,
-    scripts: &CompiledScripts,
-    limits: &Limits,
-    deadline: &Rc<Cell<Instant>>,
-    fetcher: Option<&Arc<Fetcher>>,
-) -> Option<Prepared> {
-    deadline.set(Instant::now() + limits.per_rule);
-    let context = Context::full(runtime).ok()?;
+pub(crate) fn prepare(worker: &Worker) -> Option<Prepared> {
+    worker.deadline.set(Instant::now() + worker.limits.per_rule);
+    let context = Context::full(&worker.runtime).ok()?;
     let recorder = Rc::new(RefCell::new(Recorder::default()));
-    let fetch = fetcher.map(|f| (Arc::clone(f), Rc::clone(deadline)));
-    let helpers = context.with(|ctx| install(&ctx, scripts, &recorder, fetch))?;
+    let fetch = (worker.fetcher.as_ref()).map(|f| (Arc::clone(f), Rc::clone(&worker.deadline)));
+    let helpers = context.with(|ctx| install(&ctx, &worker.scripts, &recorder, fetch))?;
     Some(Prepared {
         helpers,
         recorder,
@@ -164,17 +159,16 @@ fn install(
     })
 }
 
-/// Serves one log-in in a prepared context: its settings, then its scripts in order
-/// until the caller drops the session or the log-in's deadline passes.
+/// Serves one log-in in a prepared context: its settings and the kept `global` names, then
+/// its scripts in order until the caller drops the session or the log-in's deadline
+/// passes; then keeps what the scripts left on `global`.
 pub(crate) fn serve_session(
-    runtime: &Runtime,
-    scripts: &CompiledScripts,
-    limits: &Limits,
-    deadline: &Cell<Instant>,
+    worker: &mut Worker,
     prepared: Prepared,
     setup: &Setup,
     commands: &mpsc::Receiver<Command>,
 ) {
+    let (limits, deadline) = (&worker.limits, &worker.deadline);
     let login_ends = Instant::now() + limits.per_login;
     deadline.set((Instant::now() + limits.per_rule).min(login_ends));
     let Prepared {
@@ -196,15 +190,16 @@ pub(crate) fn serve_session(
         drop(helpers);
         return;
     }
+    let before = match setup.keep_global {
+        true => context.with(|ctx| worker.kept.install(&ctx)),
+        false => None,
+    };
     while let Ok(command) =
         commands.recv_timeout(login_ends.saturating_duration_since(Instant::now()))
     {
         deadline.set((Instant::now() + limits.per_rule).min(login_ends));
         let run = Run {
-            runtime,
-            scripts,
-            limits,
-            deadline,
+            worker,
             context: &context,
             recorder: &recorder,
             helpers: &helpers,
@@ -233,6 +228,10 @@ pub(crate) fn serve_session(
             }
         }
     }
+    if let Some(before) = before {
+        let kept = context.with(|ctx| KeptGlobals::added(&ctx, &before));
+        worker.kept = kept;
+    }
     // Persistent handles must go before the context they point into.
     drop(helpers);
     drop(context);
@@ -240,10 +239,7 @@ pub(crate) fn serve_session(
 
 /// One script's run inside a session.
 struct Run<'a> {
-    runtime: &'a Runtime,
-    scripts: &'a CompiledScripts,
-    limits: &'a Limits,
-    deadline: &'a Cell<Instant>,
+    worker: &'a Worker,
     context: &'a Context,
     recorder: &'a Rc<RefCell<Recorder>>,
     helpers: &'a Helpers,
@@ -261,32 +257,26 @@ impl Run<'_> {
         rule_context: serde_json::Value,
         login_ends: Instant,
     ) -> Result<RuleBatch, ScriptError> {
-        if rules.is_empty() {
-            let outcome = RuleOutcome {
-                user,
-                context: rule_context,
-                effects: Vec::new(),
-            };
-            return Ok(RuleBatch { ran: 0, outcome });
-        }
         let mut handed = Handed::Json(user, rule_context);
-        for (ran, (name, source)) in (1..).zip(rules) {
-            self.deadline
-                .set((Instant::now() + self.limits.per_rule).min(login_ends));
-            let last = ran == rules.len();
-            let (returned, effects) = self.rule(name, source, handed, last)?;
-            if !effects.is_empty() || last {
-                let (user, context) = self.to_json(name, returned)?;
-                let outcome = RuleOutcome {
-                    user,
-                    context,
-                    effects,
-                };
-                return Ok(RuleBatch { ran, outcome });
+        let (mut ran, mut effects, mut name) = (0, Vec::new(), "");
+        for (rule_name, source) in rules {
+            self.worker
+                .deadline
+                .set((Instant::now() + self.worker.limits.per_rule).min(login_ends));
+            ran += 1;
+            name = rule_name;
+            (handed, effects) = self.rule(name, source, handed, ran == rules.len())?;
+            if !effects.is_empty() {
+                break;
             }
-            handed = returned;
         }
-        unreachable!("the last rule ends the batch")
+        let (user, context) = self.to_json(name, handed)?;
+        let outcome = RuleOutcome {
+            user,
+            context,
+            effects,
+        };
+        Ok(RuleBatch { ran, outcome })
     }
 
     /// Runs one rule: what it called back with, and the changes it asked for. What ends the
@@ -306,8 +296,8 @@ impl Run<'_> {
             let oom = || out_of_memory(name);
             let rule = compile(
                 &ctx,
-                self.scripts,
-                self.deadline,
+                &self.worker.scripts,
+                &self.worker.deadline,
                 name,
                 &rule_wrapper(source),
             )?;
@@ -334,10 +324,10 @@ impl Run<'_> {
                 .catch(&ctx);
             match call {
                 Err(_) if slot.borrow().is_some() => Ok(()),
-                Err(e) => Err(classify(self.deadline, name, e, false)),
+                Err(e) => Err(classify(&self.worker.deadline, name, e, false)),
                 // An async rule: a rejection before calling back is reported as a throw.
                 Ok(value) if value.is_promise() => {
-                    watch(&ctx, self.scripts, value, &slot, name, false)
+                    watch(&ctx, &self.worker.scripts, value, &slot, name, false)
                 }
                 Ok(_) => Ok(()),
             }
@@ -391,8 +381,8 @@ impl Run<'_> {
             let oom = || out_of_memory(name);
             let body = compile(
                 &ctx,
-                self.scripts,
-                self.deadline,
+                &self.worker.scripts,
+                &self.worker.deadline,
                 name,
                 &action_wrapper(source),
             )?;
@@ -404,7 +394,7 @@ impl Run<'_> {
                 .call::<_, Value>((exports, module.clone(), require))
                 .catch(&ctx)
             {
-                return Err(classify(self.deadline, name, e, false));
+                return Err(classify(&self.worker.deadline, name, e, false));
             }
             let handler = module
                 .get::<_, Object>("exports")
@@ -423,9 +413,9 @@ impl Run<'_> {
                 .map_err(|_| oom())?;
             let api: Value = action_api.call((trigger.id(),)).map_err(|_| oom())?;
             match handler.call::<_, Value>((event, api)).catch(&ctx) {
-                Err(e) => Err(classify(self.deadline, name, e, false)),
+                Err(e) => Err(classify(&self.worker.deadline, name, e, false)),
                 Ok(value) if value.is_promise() => {
-                    watch(&ctx, self.scripts, value, &slot, name, true)
+                    watch(&ctx, &self.worker.scripts, value, &slot, name, true)
                 }
                 Ok(_) => {
                     *slot.borrow_mut() = Some(Ok(()));
@@ -451,21 +441,21 @@ impl Run<'_> {
             // The runtime is locked inside `with`, so memory is checked here: an exception
             // raised under memory pressure is often not the out-of-memory error itself.
             let pressure = matches!(e, ScriptError::Threw { .. } | ScriptError::Syntax { .. })
-                && near_limit(self.runtime, self.limits);
+                && near_limit(&self.worker.runtime, &self.worker.limits);
             return Err(if pressure { out_of_memory(name) } else { e });
         }
         let timed_out = || ScriptError::TimedOut {
             script: name.to_owned(),
         };
-        while slot.borrow().is_none() && self.runtime.is_job_pending() {
-            if Instant::now() >= self.deadline.get() {
+        while slot.borrow().is_none() && self.worker.runtime.is_job_pending() {
+            if Instant::now() >= self.worker.deadline.get() {
                 return Err(timed_out());
             }
-            if self.runtime.execute_pending_job().is_err() && slot.borrow().is_none() {
-                if Instant::now() >= self.deadline.get() {
+            if self.worker.runtime.execute_pending_job().is_err() && slot.borrow().is_none() {
+                if Instant::now() >= self.worker.deadline.get() {
                     return Err(timed_out());
                 }
-                if near_limit(self.runtime, self.limits) {
+                if near_limit(&self.worker.runtime, &self.worker.limits) {
                     return Err(out_of_memory(name));
                 }
             }

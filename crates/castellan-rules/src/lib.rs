@@ -11,11 +11,13 @@
 //! Isolation choices:
 //! - Each worker thread owns one QuickJS `Runtime` with a memory limit, a stack limit and an
 //!   interrupt handler that enforces a wall-clock deadline per script and per log-in.
-//! - Every session (one log-in) gets a **fresh `Context`**. All the scripts of that log-in
-//!   share it, so `global` works as rules expect within a log-in; nothing survives into
-//!   another log-in, so one run's tampering (with `Object.prototype`, `JSON`, `global`,
-//!   ...) cannot leak. Auth0 keeps `global` per container, which may be reset at any time,
-//!   so rules cannot depend on more than this.
+//! - Every session (one log-in) gets a **fresh `Context`**, shared by all the scripts of
+//!   that log-in, so one run's tampering with the built-ins (`Object.prototype`, `JSON`,
+//!   ...) cannot leak into another log-in. What scripts add to `global` is the exception:
+//!   Auth0 keeps `global` per container and rules cache in it, so each worker carries
+//!   those names to its next log-ins (`globals.rs`), unless the session is a dry run. A
+//!   `global` that fills half the worker's memory is dropped, as Auth0 replaces a
+//!   container.
 //! - No file system, no process, no network: the context has only the ECMAScript
 //!   intrinsics and the globals of `prelude.js`; `require(name)` throws
 //!   `Error("module '<name>' is not available")`, `process` is undefined, and `fetch`
@@ -36,7 +38,9 @@ mod compiled;
 mod effects;
 mod engine;
 mod fetch;
+mod globals;
 mod pool;
+mod worker;
 
 use std::time::Duration;
 
@@ -81,6 +85,10 @@ pub struct Setup {
     pub configuration: serde_json::Map<String, serde_json::Value>,
     /// `auth0.domain`.
     pub domain: String,
+    /// Whether the session sees and keeps what earlier log-ins left on `global` (Auth0
+    /// keeps `global` per container). Off for dry runs, which must neither see nor change
+    /// what real log-ins share.
+    pub keep_global: bool,
 }
 
 /// The trigger an action runs for; it decides the handler and the `api` it gets.

@@ -1,19 +1,17 @@
 //! The worker threads, and the handles the async side talks to them through: a
 //! [`Session`] holds one worker (and its fresh context) for one log-in.
 
-use std::cell::Cell;
-use std::rc::Rc;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread;
-use std::time::Instant;
 
-use rquickjs::Runtime;
 use tokio::sync::oneshot;
 
 use crate::compiled::CompiledScripts;
 use crate::engine;
 use crate::fetch::Fetcher;
+use crate::globals::KeptGlobals;
+use crate::worker::Worker;
 use crate::{
     ActionOutcome, Limits, LogLine, RuleBatch, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger,
 };
@@ -255,28 +253,16 @@ impl Session {
 /// Requests served between two full collections of a worker's runtime.
 const GC_EVERY: u64 = 16;
 
-fn new_runtime(limits: &Limits, deadline: &Rc<Cell<Instant>>) -> Option<Runtime> {
-    let runtime = Runtime::new().ok()?;
-    runtime.set_memory_limit(limits.memory_bytes);
-    runtime.set_max_stack_size(limits.stack_bytes);
-    let handler_deadline = Rc::clone(deadline);
-    runtime.set_interrupt_handler(Some(Box::new(move || {
-        Instant::now() >= handler_deadline.get()
-    })));
-    Some(runtime)
-}
-
 fn worker(
     limits: Limits,
     scripts: Arc<CompiledScripts>,
     fetcher: Option<Arc<Fetcher>>,
     rx: Arc<Mutex<mpsc::Receiver<Request>>>,
 ) {
-    let deadline = Rc::new(Cell::new(Instant::now() + limits.per_rule));
-    let Some(mut runtime) = new_runtime(&limits, &deadline) else {
+    let Some(mut worker) = Worker::new(limits, scripts, fetcher) else {
         return;
     };
-    let mut spare = engine::prepare(&runtime, &scripts, &limits, &deadline, fetcher.as_ref());
+    let mut spare = engine::prepare(&worker);
     let mut served_count: u64 = 0;
     loop {
         let next = match rx.lock() {
@@ -294,19 +280,11 @@ fn worker(
                 source,
                 reply,
             } => {
-                deadline.set(Instant::now() + limits.per_rule);
-                let _ = reply.send(engine::check(
-                    &runtime, &scripts, &deadline, kind, &name, &source,
-                ));
+                let _ = reply.send(engine::check(&worker, kind, &name, &source));
             }
             Request::Open { setup, commands } => {
-                let prepared = prepared.or_else(|| {
-                    engine::prepare(&runtime, &scripts, &limits, &deadline, fetcher.as_ref())
-                });
-                if let Some(prepared) = prepared {
-                    engine::serve_session(
-                        &runtime, &scripts, &limits, &deadline, prepared, &setup, &commands,
-                    );
+                if let Some(prepared) = prepared.or_else(|| engine::prepare(&worker)) {
+                    engine::serve_session(&mut worker, prepared, &setup, &commands);
                 }
             }
         }));
@@ -315,18 +293,22 @@ fn worker(
             // for the collector, which need not run after every log-in.
             // A script that ran out of memory leaves more, so the collector runs then too.
             served_count += 1;
-            let used = usize::try_from(runtime.memory_usage().malloc_size).unwrap_or(0);
-            if served_count.is_multiple_of(GC_EVERY) || used > limits.memory_bytes / 4 {
-                runtime.run_gc();
+            let limit = worker.limits.memory_bytes;
+            if served_count.is_multiple_of(GC_EVERY) || worker.memory_used() > limit / 4 {
+                worker.runtime.run_gc();
             }
-            spare = engine::prepare(&runtime, &scripts, &limits, &deadline, fetcher.as_ref());
+            // What `global` holds fills half the memory: start over, as Auth0 does when a
+            // container is replaced.
+            if !worker.kept.is_empty() && worker.memory_used() > limit / 2 {
+                worker.kept = KeptGlobals::default();
+                worker.runtime.run_gc();
+            }
+            spare = engine::prepare(&worker);
             continue;
         }
-        // A bug on our side: the waiting caller sees its reply dropped. Continue on a fresh
-        // runtime; the old one is leaked rather than dropped, as its state is unknown.
-        let Some(fresh) = new_runtime(&limits, &deadline) else {
+        // A bug on our side: the waiting caller sees its reply dropped.
+        if !worker.replace_runtime() {
             return;
-        };
-        std::mem::forget(std::mem::replace(&mut runtime, fresh));
+        }
     }
 }

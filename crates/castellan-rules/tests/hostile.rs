@@ -181,7 +181,7 @@ async fn prototype_tampering_does_not_break_the_outcome() {
 }
 
 #[tokio::test]
-async fn global_does_not_leak_between_runs() {
+async fn a_run_that_does_not_keep_global_leaves_nothing_behind() {
     let sandbox = sandbox();
     let src = "function (u, c, cb) { global.seen = (global.seen || 0) + 1; u.seen = global.seen; JSON.stringify = null; cb(null, u, c); }";
     for _ in 0..2 {

@@ -23,7 +23,22 @@ fn setup() -> Setup {
     Setup {
         configuration,
         domain: "login.example.com".into(),
+        keep_global: false,
     }
+}
+
+fn kept() -> Setup {
+    Setup {
+        keep_global: true,
+        ..setup()
+    }
+}
+
+/// Runs one rule in a session of its own and returns the `user` it handed back.
+async fn user_after(sandbox: &Sandbox, setup: Setup, rule: &str) -> serde_json::Value {
+    let mut session = sandbox.open(setup);
+    let outcome = session.run_rule("r", rule, json!({}), context()).await;
+    outcome.unwrap().user
 }
 
 fn context() -> serde_json::Value {
@@ -431,4 +446,57 @@ async fn rules_of_a_batch_hand_each_other_the_same_objects() {
     assert_eq!(batch.outcome.context["idToken"]["year"], json!(1970));
     assert!(batch.outcome.context["idToken"].get("late").is_none());
     assert!(batch.outcome.context.get("helper").is_none());
+}
+
+/// Auth0 keeps `global` per container, and rules cache in it; here a worker (the sandbox
+/// has one) keeps it across log-ins, names and values, while each log-in still gets fresh
+/// built-ins and prelude globals.
+#[tokio::test]
+async fn global_is_kept_across_log_ins_but_built_ins_are_fresh() {
+    let sandbox = sandbox();
+    let rule = "function (u, c, cb) {
+      global.count = (global.count || 0) + 1;
+      if (typeof sloppy === 'undefined') { sloppy = []; }
+      sloppy.push(global.count);
+      u.count = global.count; u.sloppy = sloppy;
+      u.stringify = typeof JSON.stringify; u.domain = auth0.domain;
+      JSON.parse = null; Object.prototype.polluted = true; auth0.domain = 'evil';
+      cb(null, u, c);
+    }";
+    for count in 1..=3 {
+        let user = user_after(&sandbox, kept(), rule).await;
+        assert_eq!(user["count"], json!(count));
+        assert_eq!(user["sloppy"], json!((1..=count).collect::<Vec<_>>()));
+        assert_eq!(user["stringify"], json!("function"));
+        assert_eq!(user["domain"], json!("login.example.com"));
+        assert!(user.get("polluted").is_none());
+    }
+    // A session that does not keep `global` (a dry run) neither sees nor changes it.
+    let probe =
+        "function (u, c, cb) { u.count = global.count; global.count = 100; cb(null, u, c); }";
+    assert!(
+        user_after(&sandbox, setup(), probe)
+            .await
+            .get("count")
+            .is_none()
+    );
+    let user = user_after(&sandbox, kept(), rule).await;
+    assert_eq!(user["count"], json!(4));
+}
+
+/// A `global` that fills half the worker's memory is dropped, as a container that ran out
+/// of memory is replaced, instead of failing every later log-in.
+#[tokio::test]
+async fn a_global_that_fills_the_memory_is_dropped() {
+    let sandbox = sandbox();
+    let hoard = "function (u, c, cb) {
+      global.small = 1;
+      global.big = 'x'.repeat(5 * 1024 * 1024);
+      cb(null, u, c);
+    }";
+    user_after(&sandbox, kept(), hoard).await;
+    let probe = "function (u, c, cb) { u.big = typeof global.big; u.small = typeof global.small; cb(null, u, c); }";
+    let user = user_after(&sandbox, kept(), probe).await;
+    assert_eq!(user["big"], json!("undefined"));
+    assert_eq!(user["small"], json!("undefined"));
 }

@@ -76,6 +76,11 @@ pub trait ChangeTarget: Send + Sync {
     /// Applies one script's edit, all or nothing, and returns the user as changed.
     /// `Error::Invalid` names what the script got wrong (an unknown role, bad metadata).
     async fn apply(&self, script: &str, user: &User, edit: &UserEdit) -> Result<User>;
+    /// Whether this is a real log-in, whose scripts share `global` with the log-ins
+    /// before and after it; a dry run must neither see nor change it.
+    fn is_real(&self) -> bool {
+        true
+    }
 }
 
 fn merged(user: &User, edit: &UserEdit) -> Result<User> {
@@ -228,6 +233,10 @@ fn add_all(list: &mut Vec<String>, names: &[String]) {
 impl ChangeTarget for DryRunTarget {
     async fn held(&self, _user: &User) -> Result<Held> {
         Ok(self.held_now())
+    }
+
+    fn is_real(&self) -> bool {
+        false
     }
 
     async fn apply(&self, script: &str, user: &User, edit: &UserEdit) -> Result<User> {

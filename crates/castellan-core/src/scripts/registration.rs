@@ -32,6 +32,7 @@ pub async fn post_user_registration(
     let mut session = scripts.sandbox.open(Setup {
         configuration: Map::new(),
         domain: scripts.hostname.clone(),
+        keep_global: true,
     });
     let mut current = user.clone();
     let mut failure = None;

@@ -185,6 +185,7 @@ impl PostLoginRun<'_> {
         let mut session = self.scripts.sandbox.open(Setup {
             configuration: self.set.configuration.clone(),
             domain: self.scripts.hostname.clone(),
+            keep_global: self.target.is_real(),
         });
         let mut rule_user = self.user_json;
         let mut authorization_changed = false;
