@@ -380,6 +380,32 @@ async fn a_looping_rule_does_not_stop_other_log_ins() {
     );
 }
 
+/// Rules cache in `global` (Auth0 keeps it per container); a worker keeps it across real
+/// log-ins, here with one worker so every log-in meets the same `global`.
+#[tokio::test]
+async fn global_is_kept_across_real_log_ins() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(database_url(dir.path()).await, dir.path().to_path_buf());
+    settings.scripts.workers = 1;
+    let t = tenant_on(TestServer::start_with(settings, Arc::new(dir)).await).await;
+    t.rule(
+        "count-in-global",
+        "function (user, context, callback) {
+           global.logins = (global.logins || 0) + 1;
+           context.accessToken['https://example.com/logins'] = global.logins;
+           callback(null, user, context);
+         }",
+    )
+    .await;
+    t.user("ada@example.com", true).await;
+    for expected in 1..=3 {
+        let (status, body) = t.log_in("ada@example.com").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let access = claims(body["access_token"].as_str().unwrap());
+        assert_eq!(access["https://example.com/logins"], json!(expected));
+    }
+}
+
 impl Tenant {
     /// Creates, deploys and returns the id of an action for `trigger`.
     async fn action(&self, name: &str, trigger: &str, code: &str, secrets: Value) -> String {
