@@ -2,6 +2,7 @@
 //! draining promise jobs, and turning what went wrong into a [`ScriptError`].
 
 use std::cell::{Cell, RefCell};
+use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::{Arc, mpsc};
 use std::time::Instant;
@@ -14,7 +15,6 @@ use rquickjs::{
 use crate::compiled::CompiledScripts;
 use crate::effects::{self, Recorder};
 use crate::fetch::Fetcher;
-use crate::globals::KeptGlobals;
 use crate::pool::{Answer, Command};
 use crate::worker::Worker;
 use crate::{
@@ -176,23 +176,28 @@ pub(crate) fn serve_session(
         recorder,
         context,
     } = prepared;
-    let configured = context.with(|ctx| -> Option<()> {
+    // The global names the context had before the kept ones went in, when it keeps them.
+    let configured = context.with(|ctx| -> Option<Option<HashSet<String>>> {
         let settings = serde_json::json!({
             "configuration": setup.configuration,
             "domain": setup.domain,
         });
         let configure = helpers.configure.clone().restore(&ctx).ok()?;
-        configure
-            .call::<_, ()>((to_js(&ctx, &settings).ok()?,))
-            .ok()
+        let kept_cache = (setup.keep_global)
+            .then(|| worker.kept.action_cache(&ctx))
+            .flatten();
+        let cache: Value = configure
+            .call((to_js(&ctx, &settings).ok()?, kept_cache))
+            .ok()?;
+        if !setup.keep_global {
+            return Some(None);
+        }
+        worker.kept.keep_action_cache(&ctx, cache);
+        worker.kept.install(&ctx).map(Some)
     });
-    if configured.is_none() {
+    let Some(before) = configured else {
         drop(helpers);
         return;
-    }
-    let before = match setup.keep_global {
-        true => context.with(|ctx| worker.kept.install(&ctx)),
-        false => None,
     };
     while let Ok(command) =
         commands.recv_timeout(login_ends.saturating_duration_since(Instant::now()))
@@ -229,8 +234,7 @@ pub(crate) fn serve_session(
         }
     }
     if let Some(before) = before {
-        let kept = context.with(|ctx| KeptGlobals::added(&ctx, &before));
-        worker.kept = kept;
+        context.with(|ctx| worker.kept.keep_added(&ctx, &before));
     }
     // Persistent handles must go before the context they point into.
     drop(helpers);

@@ -1,17 +1,22 @@
-//! `global` across log-ins. Auth0 keeps `global` per container, for as long as the container
-//! lives, and rules use it as a cache; here a worker is the container. Each log-in still
-//! gets a fresh context, so only the names scripts added to the global object are carried
-//! over: the built-ins (`JSON`, `Object.prototype`, ...) and the prelude's globals are new
-//! in every log-in, and tampering with them does not outlive it.
+//! `global` and `api.cache` across log-ins. Auth0 keeps `global` per container, for as long
+//! as the container lives, and rules cache in it; `api.cache` likewise persists across
+//! executions. Here a worker is the container. Each log-in still gets a fresh context, so
+//! only the names scripts added to the global object are carried over: the built-ins
+//! (`JSON`, `Object.prototype`, ...) and the prelude's globals are new in every log-in, and
+//! tampering with them does not outlive it.
 
 use std::collections::HashSet;
 
 use rquickjs::{Ctx, Persistent, Value};
 
-/// Names scripts added to the global object, with their values, for the worker's next
-/// log-ins.
+/// What a worker's next log-ins get from the ones before.
 #[derive(Default)]
-pub(crate) struct KeptGlobals(Vec<(String, Persistent<Value<'static>>)>);
+pub(crate) struct KeptGlobals {
+    /// Names scripts added to the global object, with their values.
+    names: Vec<(String, Persistent<Value<'static>>)>,
+    /// The map behind actions' `api.cache`.
+    action_cache: Option<Persistent<Value<'static>>>,
+}
 
 impl KeptGlobals {
     /// Puts the kept names on a fresh context's global object, and returns the names it had
@@ -19,7 +24,7 @@ impl KeptGlobals {
     pub fn install(&self, ctx: &Ctx<'_>) -> Option<HashSet<String>> {
         let globals = ctx.globals();
         let own = globals.keys::<String>().collect::<Result<_, _>>().ok()?;
-        for (name, value) in &self.0 {
+        for (name, value) in &self.names {
             globals
                 .set(name.as_str(), value.clone().restore(ctx).ok()?)
                 .ok()?;
@@ -27,20 +32,26 @@ impl KeptGlobals {
         Some(own)
     }
 
-    /// What the scripts of a log-in added to the global object (`global.x = ...`, or a
-    /// sloppy `x = ...`), beside the names it had `before`.
-    pub fn added(ctx: &Ctx<'_>, before: &HashSet<String>) -> KeptGlobals {
-        let added = ctx
+    /// Keeps what the scripts of a log-in left on the global object (`global.x = ...`, or
+    /// a sloppy `x = ...`) beside the names it had `before`, in place of what was kept.
+    pub fn keep_added(&mut self, ctx: &Ctx<'_>, before: &HashSet<String>) {
+        self.names = ctx
             .globals()
             .props::<String, Value>()
             .filter_map(Result::ok)
             .filter(|(name, _)| !before.contains(name))
             .map(|(name, value)| (name, Persistent::save(ctx, value)))
             .collect();
-        KeptGlobals(added)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+    pub fn action_cache<'js>(&self, ctx: &Ctx<'js>) -> Option<Value<'js>> {
+        self.action_cache.clone()?.restore(ctx).ok()
+    }
+
+    /// Keeps the map a log-in's `api.cache` used, when none is kept yet.
+    pub fn keep_action_cache<'js>(&mut self, ctx: &Ctx<'js>, cache: Value<'js>) {
+        if self.action_cache.is_none() {
+            self.action_cache = Some(Persistent::save(ctx, cache));
+        }
     }
 }

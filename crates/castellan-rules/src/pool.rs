@@ -297,9 +297,9 @@ fn worker(
             if served_count.is_multiple_of(GC_EVERY) || worker.memory_used() > limit / 4 {
                 worker.runtime.run_gc();
             }
-            // What `global` holds fills half the memory: start over, as Auth0 does when a
-            // container is replaced.
-            if !worker.kept.is_empty() && worker.memory_used() > limit / 2 {
+            // What `global` and `api.cache` hold fills half the memory: start over, as
+            // Auth0 does when a container is replaced.
+            if worker.memory_used() > limit / 2 {
                 worker.kept = KeptGlobals::default();
                 worker.runtime.run_gc();
             }

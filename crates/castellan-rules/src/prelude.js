@@ -117,9 +117,19 @@
       updateUserMetadata: metadataUpdate('user_metadata'),
     },
   };
-  const configure = (setup) => {
+  // `api.cache` lives as long as `global`: the worker hands back the map an earlier log-in
+  // used. That map comes from another context, so it is used through this context's own
+  // Map methods, which an earlier log-in cannot have replaced.
+  let cache = new Map();
+  const mapHas = Map.prototype.has;
+  const mapGet = Map.prototype.get;
+  const mapSet = Map.prototype.set;
+  const mapDelete = Map.prototype.delete;
+  const configure = (setup, keptCache) => {
     globalThis.auth0.domain = setup.domain;
     globalThis.configuration = freeze(setup.configuration);
+    if (keptCache !== undefined) cache = keptCache;
+    return cache;
   };
 
   // Functions go on as non-enumerable properties, so they never reach the JSON handed back.
@@ -134,13 +144,12 @@
     return context;
   };
 
-  const cache = new Map();
   const actionApi = (trigger) => {
     const api = {};
     api.cache = {
-      get: (key) => (cache.has(String(key)) ? { value: cache.get(String(key)) } : undefined),
-      set: (key, value) => { cache.set(String(key), value); return { type: 'success' }; },
-      delete: (key) => { cache.delete(String(key)); return { type: 'success' }; },
+      get: (key) => (mapHas.call(cache, String(key)) ? { value: mapGet.call(cache, String(key)) } : undefined),
+      set: (key, value) => { mapSet.call(cache, String(key), value); return { type: 'success' }; },
+      delete: (key) => { mapDelete.call(cache, String(key)); return { type: 'success' }; },
     };
     api.authorization = authorizationHelpers();
     if (trigger !== 'post-login') return api;

@@ -500,3 +500,47 @@ async fn a_global_that_fills_the_memory_is_dropped() {
     assert_eq!(user["big"], json!("undefined"));
     assert_eq!(user["small"], json!("undefined"));
 }
+
+/// `api.cache` persists across executions, as on Auth0, for as long as the worker's
+/// `global`; an earlier log-in that replaced `Map.prototype.get` does not change what later
+/// ones read.
+#[tokio::test]
+async fn the_action_cache_is_kept_across_log_ins() {
+    let sandbox = sandbox();
+    let src = r#"exports.onExecutePostLogin = async (event, api) => {
+        const hit = api.cache.get('count');
+        const count = (hit ? hit.value : 0) + 1;
+        api.cache.set('count', count);
+        api.idToken.setCustomClaim('count', count);
+        Map.prototype.get = () => 1000;
+    };"#;
+    let count = |setup: Setup| {
+        let sandbox = &sandbox;
+        async move {
+            let out = sandbox
+                .open(setup)
+                .run_action("counter", src, Trigger::PostLogin, json!({}))
+                .await
+                .unwrap();
+            out.effects
+        }
+    };
+    for expected in 1..=3 {
+        let claim = Effect::IdTokenClaim {
+            key: "count".into(),
+            value: json!(expected),
+        };
+        assert_eq!(count(kept()).await, vec![claim]);
+    }
+    // A dry run starts from an empty cache and leaves the kept one alone.
+    let fresh = Effect::IdTokenClaim {
+        key: "count".into(),
+        value: json!(1),
+    };
+    assert_eq!(count(setup()).await, vec![fresh]);
+    let fourth = Effect::IdTokenClaim {
+        key: "count".into(),
+        value: json!(4),
+    };
+    assert_eq!(count(kept()).await, vec![fourth]);
+}
