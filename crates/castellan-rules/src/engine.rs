@@ -177,7 +177,7 @@ pub(crate) fn serve_session(
         context,
     } = prepared;
     // The global names the context had before the kept ones went in, when it keeps them.
-    let configured = context.with(|ctx| -> Option<Option<HashSet<String>>> {
+    let configured = context.with(|ctx| -> Option<Option<Arc<HashSet<String>>>> {
         let settings = serde_json::json!({
             "configuration": setup.configuration,
             "domain": setup.domain,

@@ -6,30 +6,38 @@
 //! tampering with them does not outlive it.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
-use rquickjs::{Ctx, Persistent, Value};
+use rquickjs::{Ctx, Filter, Persistent, Value};
 
 /// What a worker's next log-ins get from the ones before.
 #[derive(Default)]
 pub(crate) struct KeptGlobals {
     /// Names scripts added to the global object, with their values.
     names: Vec<(String, Persistent<Value<'static>>)>,
+    /// Every name a fresh context's global object has (the built-ins, enumerable or not,
+    /// and the prelude's): the same in each, so read once.
+    own: Option<Arc<HashSet<String>>>,
     /// The map behind actions' `api.cache`.
     action_cache: Option<Persistent<Value<'static>>>,
 }
 
 impl KeptGlobals {
     /// Puts the kept names on a fresh context's global object, and returns the names it had
-    /// before: the ones that are not the scripts' to keep.
-    pub fn install(&self, ctx: &Ctx<'_>) -> Option<HashSet<String>> {
+    /// before: the ones that are not the scripts' to keep. A built-in a script deleted and
+    /// set again is one of them, so it is not carried over either.
+    pub fn install(&mut self, ctx: &Ctx<'_>) -> Option<Arc<HashSet<String>>> {
         let globals = ctx.globals();
-        let own = globals.keys::<String>().collect::<Result<_, _>>().ok()?;
+        if self.own.is_none() {
+            let names = globals.own_keys::<String>(Filter::new().string());
+            self.own = Some(Arc::new(names.collect::<Result<_, _>>().ok()?));
+        }
         for (name, value) in &self.names {
             globals
                 .set(name.as_str(), value.clone().restore(ctx).ok()?)
                 .ok()?;
         }
-        Some(own)
+        self.own.clone()
     }
 
     /// Keeps what the scripts of a log-in left on the global object (`global.x = ...`, or

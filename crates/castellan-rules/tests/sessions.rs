@@ -460,7 +460,9 @@ async fn global_is_kept_across_log_ins_but_built_ins_are_fresh() {
       sloppy.push(global.count);
       u.count = global.count; u.sloppy = sloppy;
       u.stringify = typeof JSON.stringify; u.domain = auth0.domain;
+      u.max = typeof Math.max;
       JSON.parse = null; Object.prototype.polluted = true; auth0.domain = 'evil';
+      delete globalThis.Math; Math = { max: null }; console = null;
       cb(null, u, c);
     }";
     for count in 1..=3 {
@@ -468,6 +470,7 @@ async fn global_is_kept_across_log_ins_but_built_ins_are_fresh() {
         assert_eq!(user["count"], json!(count));
         assert_eq!(user["sloppy"], json!((1..=count).collect::<Vec<_>>()));
         assert_eq!(user["stringify"], json!("function"));
+        assert_eq!(user["max"], json!("function"));
         assert_eq!(user["domain"], json!("login.example.com"));
         assert!(user.get("polluted").is_none());
     }
