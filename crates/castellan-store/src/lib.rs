@@ -36,21 +36,54 @@ pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
     }
 }
 
+const SCRATCH_PREFIX: &str = "castellan_test_";
+
+/// Best effort: a database another run is still creating or using is left alone.
+async fn drop_stale_scratch_databases(conn: &mut sqlx::PgConnection, now: u64) {
+    let idle: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database d WHERE starts_with(datname, $1)
+           AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = d.datname)",
+    )
+    .bind(SCRATCH_PREFIX)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap_or_default();
+    for name in idle {
+        let created = name[SCRATCH_PREFIX.len()..]
+            .split('_')
+            .next()
+            .and_then(|secs| secs.parse::<u64>().ok());
+        if created.is_some_and(|created| now.saturating_sub(created) > 3600) {
+            let drop = format!("DROP DATABASE IF EXISTS \"{name}\"");
+            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(drop))
+                .execute(&mut *conn)
+                .await;
+        }
+    }
+}
+
 /// A new, empty PostgreSQL database next to the one `admin_url` names; returns its URL.
-/// For tests: each run gets its own database.
+/// For tests: each run gets its own database. Tests do not drop theirs (their pools live
+/// until the process ends), so the name carries its creation time and each call first drops
+/// the scratch databases that are over an hour old and that nobody is connected to.
 pub async fn create_scratch_postgres_database(admin_url: &str) -> Result<String, OpenError> {
     use sqlx::Connection;
+    let unreachable = |e: sqlx::Error| OpenError::Unreachable(e.to_string());
     let mut conn = sqlx::PgConnection::connect(admin_url)
         .await
-        .map_err(|e| OpenError::Unreachable(e.to_string()))?;
+        .map_err(unreachable)?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    drop_stale_scratch_databases(&mut conn, now).await;
     let name = format!(
-        "castellan_test_{}",
-        castellan_core::ids::alphanumeric(12).to_lowercase()
+        "{SCRATCH_PREFIX}{now}_{}",
+        castellan_core::ids::alphanumeric(8).to_lowercase()
     );
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
         .await
-        .map_err(|e| OpenError::Unreachable(e.to_string()))?;
+        .map_err(unreachable)?;
     let base = admin_url.split('?').next().unwrap_or(admin_url);
     let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
     Ok(format!("{server}/{name}"))
