@@ -2,52 +2,13 @@
 //! `CASTELLAN_TEST_POSTGRES_URL` names a server (CI sets it).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use castellan_core::model::*;
 use castellan_core::paging::PageRequest;
 use castellan_core::store::{ActionFilter, ClientGrantFilter, Store, StoreError};
 
-struct Backend {
-    store: Arc<dyn Store>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn sqlite() -> Backend {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/nested/castellan.db", dir.path().display());
-    Backend {
-        store: castellan_store::open(&url).await.unwrap(),
-        _dir: Some(dir),
-    }
-}
-
-async fn postgres() -> Option<Backend> {
-    let admin = std::env::var("CASTELLAN_TEST_POSTGRES_URL").ok()?;
-    let url = castellan_store::create_scratch_postgres_database(&admin)
-        .await
-        .unwrap();
-    Some(Backend {
-        store: castellan_store::open(&url).await.unwrap(),
-        _dir: None,
-    })
-}
-
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(super::sqlite().await.store.as_ref()).await; })*
-        }
-        mod on_postgres {
-            $(#[tokio::test] async fn $name() {
-                match super::postgres().await {
-                    Some(b) => super::$name(b.store.as_ref()).await,
-                    None => eprintln!("CASTELLAN_TEST_POSTGRES_URL unset: PostgreSQL run left to CI"),
-                }
-            })*
-        }
-    };
-}
+#[macro_use]
+mod backends;
 
 conformance!(
     clients_round_trip_and_page,

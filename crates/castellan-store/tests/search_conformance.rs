@@ -3,54 +3,14 @@
 //! filter must find the same rows on both backends (metadata values compared as text,
 //! NULLs and NOT handled alike).
 
-use std::sync::Arc;
-
 use castellan_core::model::*;
 use castellan_core::paging::PageRequest;
 use castellan_core::search::{Condition, Filter, Scalar, Test};
 use castellan_core::store::{LogField, LogQuery, Store, StoreError, UserField, UserQuery};
 use serde_json::json;
 
-struct Backend {
-    store: Arc<dyn Store>,
-    _dir: Option<tempfile::TempDir>,
-}
-
-async fn sqlite() -> Backend {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/castellan.db", dir.path().display());
-    Backend {
-        store: castellan_store::open(&url).await.unwrap(),
-        _dir: Some(dir),
-    }
-}
-
-async fn postgres() -> Option<Backend> {
-    let admin = std::env::var("CASTELLAN_TEST_POSTGRES_URL").ok()?;
-    let url = castellan_store::create_scratch_postgres_database(&admin)
-        .await
-        .unwrap();
-    Some(Backend {
-        store: castellan_store::open(&url).await.unwrap(),
-        _dir: None,
-    })
-}
-
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(super::sqlite().await.store.as_ref()).await; })*
-        }
-        mod on_postgres {
-            $(#[tokio::test] async fn $name() {
-                match super::postgres().await {
-                    Some(b) => super::$name(b.store.as_ref()).await,
-                    None => eprintln!("CASTELLAN_TEST_POSTGRES_URL unset: PostgreSQL run left to CI"),
-                }
-            })*
-        }
-    };
-}
+#[macro_use]
+mod backends;
 
 conformance!(
     user_search_reads_metadata_and_columns_alike,
