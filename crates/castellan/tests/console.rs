@@ -7,115 +7,14 @@ mod common;
 
 use std::collections::HashMap;
 
+use common::browser::{Browser, Page};
 use common::*;
-use reqwest::{Method, StatusCode, redirect};
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery";
 
-/// A browser without JavaScript: keeps cookies, does not follow redirects.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookies: HashMap<String, String>,
-}
-
-struct Page {
-    status: StatusCode,
-    location: Option<String>,
-    csp: Option<String>,
-    body: String,
-}
-
-impl Page {
-    /// The value of the input `name`, as the browser would send it.
-    fn field(&self, name: &str) -> String {
-        let marker = format!("name=\"{name}\" value=\"");
-        let start = self
-            .body
-            .find(&marker)
-            .unwrap_or_else(|| panic!("no field {name} in {}", self.body))
-            + marker.len();
-        let end = start + self.body[start..].find('"').unwrap();
-        self.body[start..end].to_string()
-    }
-
-    /// The redirect's target as a path on this server (the issuer's host is not ours).
-    fn next(&self) -> String {
-        let location = self
-            .location
-            .clone()
-            .unwrap_or_else(|| panic!("not a redirect ({}): {}", self.status, self.body));
-        match location.strip_prefix(ISSUER) {
-            Some(rest) => format!("/{rest}"),
-            None => location,
-        }
-    }
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&#x2f;", "/")
-        .replace("&#x27;", "'")
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
 impl Browser {
-    fn new(server: &TestServer) -> Self {
-        Browser {
-            http: reqwest::Client::builder()
-                .redirect(redirect::Policy::none())
-                .build()
-                .unwrap(),
-            base: server.base.clone(),
-            cookies: HashMap::new(),
-        }
-    }
-
-    async fn send(&mut self, request: reqwest::RequestBuilder) -> Page {
-        let cookie = self
-            .cookies
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join("; ");
-        let response = request.header("cookie", cookie).send().await.unwrap();
-        for set in response.headers().get_all("set-cookie") {
-            let pair = set.to_str().unwrap().split(';').next().unwrap();
-            let (name, value) = pair.split_once('=').unwrap();
-            if value.is_empty() {
-                self.cookies.remove(name);
-            } else {
-                self.cookies.insert(name.to_string(), value.to_string());
-            }
-        }
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .map(|v| v.to_str().unwrap().to_string())
-        };
-        // The text as read on the page: templates escape '/' and quotes.
-        Page {
-            status: response.status(),
-            location: header("location"),
-            csp: header("content-security-policy"),
-            body: unescape(&response.text().await.unwrap()),
-        }
-    }
-
-    async fn get(&mut self, path: &str) -> Page {
-        let request = self.http.get(format!("{}{path}", self.base));
-        self.send(request).await
-    }
-
-    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
-        let request = self.http.post(format!("{}{path}", self.base)).form(form);
-        self.send(request).await
-    }
-
     /// Logs in through the console's redirect to the log-in page and back; returns the
     /// page the callback leads to.
     async fn log_in(&mut self, email: &str) -> Page {
@@ -915,11 +814,4 @@ async fn every_console_page_renders() {
 
     let missing = browser.get("/admin/users/auth0%7Cnobody").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-}
-
-impl Browser {
-    async fn post_pairs(&mut self, path: &str, form: &[(&'static str, String)]) -> Page {
-        let request = self.http.post(format!("{}{path}", self.base)).form(form);
-        self.send(request).await
-    }
 }
