@@ -14,18 +14,16 @@
 //! the libraries this test fails and says to run `compat/setup.sh`.
 
 mod common;
+mod real_binary;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
-use serde_json::{Value, json};
+use real_binary::{Admin, Server, run_script};
+use serde_json::json;
 
-const BIN: &str = env!("CARGO_BIN_EXE_castellan");
 const COMPAT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../compat");
-const ADMIN_ID: &str = "compat-admin";
-const ADMIN_SECRET: &str = "compat-admin-secret-that-is-long-enough";
 /// How long one library's script may take before it is stopped and the test fails.
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(180);
 /// The Management API scopes the SDK management scripts use (APIs, roles, users, role
@@ -77,189 +75,6 @@ fn require_installed() {
 /// would take for the next option if it came as a separate argument.
 fn flag(name: &str, value: &str) -> String {
     format!("--{name}={value}")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The real binary on a free port, its log in a file; killed when dropped.
-struct Server {
-    child: Child,
-    base: String,
-    log: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl Server {
-    async fn start() -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
-        let listen = format!("127.0.0.1:{port}");
-        let base = format!("http://{listen}");
-        let database = common::database_url(dir.path()).await;
-        let log = dir.path().join("server.log");
-        let mut command = Command::new(BIN);
-        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CASTELLAN_")) {
-            command.env_remove(k);
-        }
-        let child = command
-            .current_dir(dir.path())
-            .args(["serve", "--listen", &listen])
-            .args(["--issuer", &format!("{base}/")])
-            .args(["--database", &database])
-            .env("CASTELLAN_DATA_DIR", dir.path())
-            .env("CASTELLAN_ADMIN_CLIENT_ID", ADMIN_ID)
-            .env("CASTELLAN_ADMIN_CLIENT_SECRET", ADMIN_SECRET)
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(&log).unwrap())
-            .spawn()
-            .unwrap();
-        let server = Server {
-            child,
-            base,
-            log,
-            _dir: dir,
-        };
-        server.wait_ready().await;
-        server
-    }
-
-    async fn wait_ready(&self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if let Ok(r) = reqwest::get(format!("{}/healthz", self.base)).await
-                && r.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the server did not come up:\n{}", self.log());
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(&self.log).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The Management API with the bootstrap administrator's token.
-struct Admin {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Admin {
-    async fn new(server: &Server) -> Admin {
-        let http = reqwest::Client::new();
-        let answer: Value = http
-            .post(format!("{}/oauth/token", server.base))
-            .json(&json!({
-                "grant_type": "client_credentials",
-                "client_id": ADMIN_ID,
-                "client_secret": ADMIN_SECRET,
-                "audience": format!("{}/api/v2/", server.base),
-            }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = answer["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("no admin token: {answer}"))
-            .to_string();
-        Admin {
-            http,
-            base: server.base.clone(),
-            token,
-        }
-    }
-
-    async fn post(&self, path: &str, body: Value) -> Value {
-        let response = self
-            .http
-            .post(format!("{}/api/v2/{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let answer: Value = response.json().await.unwrap_or(Value::Null);
-        assert!(
-            status.is_success(),
-            "POST /api/v2/{path} {body}: {status} {answer}"
-        );
-        answer
-    }
-
-    /// A new client: its id and its secret (empty for a public client).
-    async fn client(&self, body: Value) -> (String, String) {
-        let client = self.post("clients", body).await;
-        (
-            client["client_id"].as_str().unwrap().to_string(),
-            client["client_secret"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-        )
-    }
-}
-
-/// Runs one library's script to its end (or the timeout): its output, as `Err` when it
-/// failed.
-async fn run_script(library: &str, mut command: Command) -> Result<String, String> {
-    // One file for both streams, through one shared offset, so that lines interleave.
-    let out = tempfile::NamedTempFile::new().unwrap();
-    let file = out.reopen().unwrap();
-    let mut child = command
-        .current_dir(COMPAT)
-        .stdin(Stdio::null())
-        .stdout(file.try_clone().unwrap())
-        .stderr(file)
-        .spawn()
-        .unwrap_or_else(|e| panic!("could not start the {library} checks ({command:?}): {e}"));
-    let deadline = Instant::now() + SCRIPT_TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break Some(status);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            break None;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let output = std::fs::read_to_string(out.path()).unwrap_or_default();
-    match status {
-        Some(status) if status.success() => {
-            println!("=== the {library} checks passed:\n{output}");
-            Ok(output)
-        }
-        Some(status) => Err(format!(
-            "=== the {library} checks failed ({status}):\n{output}"
-        )),
-        None => Err(format!(
-            "=== the {library} checks did not finish within {SCRIPT_TIMEOUT:?}:\n{output}"
-        )),
-    }
 }
 
 #[tokio::test]
@@ -351,7 +166,13 @@ async fn real_client_libraries_work_against_the_real_binary() {
         .arg(flag("client-secret", &py_secret))
         .arg(flag("m2m-id", &m2m_id))
         .arg(flag("m2m-secret", &m2m_secret));
-    let python = run_script("auth0-python", python).await;
+    let python = run_script(
+        "the auth0-python checks",
+        python,
+        Path::new(COMPAT),
+        SCRIPT_TIMEOUT,
+    )
+    .await;
 
     let mut node = Command::new("node");
     node.arg(compat("node/test_openid_client.mjs"))
@@ -360,7 +181,13 @@ async fn real_client_libraries_work_against_the_real_binary() {
         .arg(flag("spa-id", &spa_id))
         .arg(flag("web-id", &web_id))
         .arg(flag("web-secret", &web_secret));
-    let node = run_script("openid-client", node).await;
+    let node = run_script(
+        "the openid-client checks",
+        node,
+        Path::new(COMPAT),
+        SCRIPT_TIMEOUT,
+    )
+    .await;
 
     let mut python_management = Command::new("python3");
     python_management
@@ -372,7 +199,13 @@ async fn real_client_libraries_work_against_the_real_binary() {
         .arg(flag("app-secret", &py_secret))
         .arg(flag("m2m-id", &mgmt_id))
         .arg(flag("m2m-secret", &mgmt_secret));
-    let python_management = run_script("auth0-python management", python_management).await;
+    let python_management = run_script(
+        "the auth0-python management checks",
+        python_management,
+        Path::new(COMPAT),
+        SCRIPT_TIMEOUT,
+    )
+    .await;
 
     let mut node_management = Command::new("node");
     node_management
@@ -381,7 +214,13 @@ async fn real_client_libraries_work_against_the_real_binary() {
         .arg(flag("app-id", &py_id))
         .arg(flag("m2m-id", &mgmt_id))
         .arg(flag("m2m-secret", &mgmt_secret));
-    let node_management = run_script("auth0 (node) management", node_management).await;
+    let node_management = run_script(
+        "the auth0 (node) management checks",
+        node_management,
+        Path::new(COMPAT),
+        SCRIPT_TIMEOUT,
+    )
+    .await;
 
     // Every library always runs, and a failure shows every output and the server's log.
     let failures: Vec<String> = [python, node, python_management, node_management]

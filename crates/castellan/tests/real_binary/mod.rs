@@ -1,0 +1,194 @@
+//! The real `castellan` binary for tests that drive it from outside (client libraries,
+//! a browser): a server on a free port with its log in a file, the Management API as its
+//! bootstrap administrator, and a script run to its end or its deadline.
+
+// Each test file uses a part of it.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::common::{ADMIN_ID, ADMIN_SECRET, database_url};
+
+const BIN: &str = env!("CARGO_BIN_EXE_castellan");
+
+/// The real binary on a free port, its log in a file; killed when dropped.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub async fn start() -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let listen = format!("127.0.0.1:{port}");
+        let base = format!("http://{listen}");
+        let database = database_url(dir.path()).await;
+        let log = dir.path().join("server.log");
+        let mut command = Command::new(BIN);
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CASTELLAN_")) {
+            command.env_remove(k);
+        }
+        let child = command
+            .current_dir(dir.path())
+            .args(["serve", "--listen", &listen])
+            .args(["--issuer", &format!("{base}/")])
+            .args(["--database", &database])
+            .env("CASTELLAN_DATA_DIR", dir.path())
+            .env("CASTELLAN_ADMIN_CLIENT_ID", ADMIN_ID)
+            .env("CASTELLAN_ADMIN_CLIENT_SECRET", ADMIN_SECRET)
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let server = Server {
+            child,
+            base,
+            log,
+            _dir: dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if let Ok(r) = reqwest::get(format!("{}/healthz", server.base)).await
+                && r.status().is_success()
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server did not come up:\n{}", server.log());
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The Management API with the bootstrap administrator's token.
+pub struct Admin {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+impl Admin {
+    pub async fn new(server: &Server) -> Admin {
+        let http = reqwest::Client::new();
+        let answer: Value = http
+            .post(format!("{}/oauth/token", server.base))
+            .json(&json!({
+                "grant_type": "client_credentials",
+                "client_id": ADMIN_ID,
+                "client_secret": ADMIN_SECRET,
+                "audience": format!("{}/api/v2/", server.base),
+            }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = answer["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no admin token: {answer}"))
+            .to_string();
+        Admin {
+            http,
+            base: server.base.clone(),
+            token,
+        }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        let response = self
+            .http
+            .post(format!("{}/api/v2/{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let answer: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(
+            status.is_success(),
+            "POST /api/v2/{path} {body}: {status} {answer}"
+        );
+        answer
+    }
+
+    /// A new client: its id and its secret (empty for a public client).
+    pub async fn client(&self, body: Value) -> (String, String) {
+        let client = self.post("clients", body).await;
+        (
+            client["client_id"].as_str().unwrap().to_string(),
+            client["client_secret"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    }
+}
+
+/// Runs a script in `dir` to its end, or stops it at `timeout`: its output, as `Err` when
+/// it failed.
+pub async fn run_script(
+    what: &str,
+    mut command: Command,
+    dir: &Path,
+    timeout: Duration,
+) -> Result<String, String> {
+    // One file for both streams, through one shared offset, so that lines interleave.
+    let out = tempfile::NamedTempFile::new().unwrap();
+    let file = out.reopen().unwrap();
+    let mut child = command
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file)
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not start {what} ({command:?}): {e}"));
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let output = std::fs::read_to_string(out.path()).unwrap_or_default();
+    match status {
+        Some(status) if status.success() => {
+            println!("=== {what} passed:\n{output}");
+            Ok(output)
+        }
+        Some(status) => Err(format!("=== {what} failed ({status}):\n{output}")),
+        None => Err(format!(
+            "=== {what} did not finish within {timeout:?}:\n{output}"
+        )),
+    }
+}
