@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex};
 
 use rquickjs::{Ctx, Value, qjs};
 
-/// Bytecode kept at most. Past it the cache starts over: scripts change rarely, so this only
-/// bounds a tenant that goes through very many versions.
+/// Sources and bytecode kept at most. Past it the cache starts over: scripts change rarely,
+/// so this only bounds a tenant that goes through very many versions.
 const MAX_CACHED_BYTES: usize = 16 * 1024 * 1024;
 
 /// The file name stack traces show for a script's lines.
@@ -67,13 +67,14 @@ impl CompiledScripts {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
-        if entries.bytes + bytecode.len() > MAX_CACHED_BYTES {
+        let size = source.len() + bytecode.len();
+        if entries.bytes + size > MAX_CACHED_BYTES {
             entries.by_source.clear();
             entries.bytes = 0;
         }
-        entries.bytes += bytecode.len();
+        entries.bytes += size;
         if let Some(replaced) = entries.by_source.insert(source.into(), bytecode) {
-            entries.bytes -= replaced.len();
+            entries.bytes -= source.len() + replaced.len();
         }
     }
 }
