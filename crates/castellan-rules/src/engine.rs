@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::{Arc, mpsc};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use rquickjs::prelude::Opt;
 use rquickjs::{
@@ -22,6 +22,9 @@ use crate::{
 };
 
 const PRELUDE: &str = include_str!("prelude.js");
+
+/// How long reading what a log-in left on `global` may run scripts' getters.
+const KEEPING_TIME: Duration = Duration::from_millis(10);
 
 /// Attaches handlers to a promise a script returned, immune to a tampered `then`.
 const WATCH: &str = "(function (p, ok, ko) { Promise.prototype.then.call(p, ok, ko); })";
@@ -234,6 +237,8 @@ pub(crate) fn serve_session(
         }
     }
     if let Some(before) = before {
+        // Reading the values may run a script's getter: it gets a moment, not a deadline.
+        worker.deadline.set(Instant::now() + KEEPING_TIME);
         context.with(|ctx| worker.kept.keep_added(&ctx, &before));
     }
     // Persistent handles must go before the context they point into.

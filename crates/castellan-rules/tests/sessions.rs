@@ -547,3 +547,30 @@ async fn the_action_cache_is_kept_across_log_ins() {
     };
     assert_eq!(count(kept()).await, vec![fourth]);
 }
+
+/// A getter left on `global` that never returns stops at once when the log-in's globals
+/// are kept, rather than holding the worker for a script's whole deadline.
+#[tokio::test]
+async fn a_looping_getter_on_global_does_not_hold_the_worker() {
+    let sandbox = Sandbox::new(Limits {
+        workers: 1,
+        per_rule: Duration::from_secs(10),
+        ..Limits::default()
+    });
+    let trap = "function (u, c, cb) {
+      Object.defineProperty(global, 'trap', { enumerable: true, get() { for (;;) {} } });
+      global.plain = 1;
+      cb(null, u, c);
+    }";
+    user_after(&sandbox, kept(), trap).await;
+    let started = Instant::now();
+    let probe = "function (u, c, cb) { u.plain = global.plain; u.trap = Object.getOwnPropertyDescriptor(global, 'trap'); cb(null, u, c); }";
+    let user = user_after(&sandbox, kept(), probe).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(user["plain"], json!(1));
+    assert!(user.get("trap").is_none_or(|t| t.is_null()), "{user}");
+}
