@@ -64,26 +64,25 @@ pub(crate) fn check(
             ScriptKind::Rule => rule_wrapper(source),
             ScriptKind::Action => action_wrapper(source),
         };
-        compile(&ctx, &worker.scripts, &worker.deadline, name, &wrapped).map(|_| ())
+        compile(&ctx, worker, name, &wrapped).map(|_| ())
     })
 }
 
 /// The function a wrapped script evaluates to, compiled once per process.
 fn compile<'js>(
     ctx: &Ctx<'js>,
-    scripts: &CompiledScripts,
-    deadline: &Cell<Instant>,
+    worker: &Worker,
     name: &str,
     wrapped: &str,
 ) -> Result<Function<'js>, ScriptError> {
-    match scripts.evaluate(ctx, wrapped).catch(ctx) {
+    match worker.scripts.evaluate(ctx, wrapped).catch(ctx) {
         Ok(v) => v.into_function().ok_or_else(|| ScriptError::Syntax {
             script: name.to_owned(),
             line: 1,
             column: 1,
             message: "the script is not a function".into(),
         }),
-        Err(e) => Err(classify(deadline, name, e, true)),
+        Err(e) => Err(classify(&worker.deadline, name, e, true)),
     }
 }
 
@@ -303,13 +302,7 @@ impl Run<'_> {
         let returned: Rc<RefCell<Option<Handed>>> = Rc::new(RefCell::new(None));
         let started = self.context.with(|ctx| -> Result<(), ScriptError> {
             let oom = || out_of_memory(name);
-            let rule = compile(
-                &ctx,
-                &self.worker.scripts,
-                &self.worker.deadline,
-                name,
-                &rule_wrapper(source),
-            )?;
+            let rule = compile(&ctx, self.worker, name, &rule_wrapper(source))?;
             let (user, rule_context) = match handed {
                 Handed::Json(user, context) => (to_js(&ctx, &user), to_js(&ctx, &context)),
                 Handed::Js((user, context)) => (user.restore(&ctx), context.restore(&ctx)),
@@ -388,13 +381,7 @@ impl Run<'_> {
         let slot: Slot = Rc::new(RefCell::new(None));
         let started = self.context.with(|ctx| -> Result<(), ScriptError> {
             let oom = || out_of_memory(name);
-            let body = compile(
-                &ctx,
-                &self.worker.scripts,
-                &self.worker.deadline,
-                name,
-                &action_wrapper(source),
-            )?;
+            let body = compile(&ctx, self.worker, name, &action_wrapper(source))?;
             let module = Object::new(ctx.clone()).map_err(|_| oom())?;
             let exports = Object::new(ctx.clone()).map_err(|_| oom())?;
             module.set("exports", exports.clone()).map_err(|_| oom())?;
