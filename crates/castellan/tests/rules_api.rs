@@ -332,6 +332,12 @@ async fn scripts_that_do_not_compile_are_refused_with_line_and_column() {
             "({ not: 'a function' })",
             "script has a syntax error at line 1, column 1: the script is not a function",
         ),
+        // Code outside the function, which runs when the script is evaluated, is bad
+        // input like any other, not a server error.
+        (
+            "function (u, c, cb) {}); throw new Error('outside'); (function () {}",
+            "the script failed when evaluated: 'broken' threw: outside",
+        ),
     ] {
         let (status, answer) = server
             .admin(

@@ -83,7 +83,7 @@ impl Scripts {
     }
 
     /// Refuses a script that does not compile (or a rule that is not a function), naming
-    /// the line and column.
+    /// the line and column, and one whose code outside its function fails.
     pub async fn check_syntax(&self, kind: ScriptKind, name: &str, source: &str) -> Result<()> {
         match self.sandbox.check(kind, name, source).await {
             Ok(()) => Ok(()),
@@ -95,7 +95,14 @@ impl Scripts {
             }) => Err(Error::Invalid(format!(
                 "script has a syntax error at line {line}, column {column}: {message}"
             ))),
-            Err(other) => Err(Error::Internal(other.to_string())),
+            Err(ScriptError::Unavailable { script }) => Err(Error::Internal(format!(
+                "the script sandbox is unavailable to check '{script}'"
+            ))),
+            // The script escaped its function and ran code of its own: it threw, timed out
+            // or ran out of memory while being evaluated.
+            Err(other) => Err(Error::Invalid(format!(
+                "the script failed when evaluated: {other}"
+            ))),
         }
     }
 }
