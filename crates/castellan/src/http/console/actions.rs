@@ -16,8 +16,8 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::{
-    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, finish, page, refused_or_failed,
-    segment, when,
+    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, done_or_again, finish, page,
+    refused_or_failed, segment, when,
 };
 use crate::app::AppState;
 
@@ -185,15 +185,11 @@ async fn changed(
     result: Result<(), ConsoleError>,
     code: Option<&str>,
 ) -> Response {
-    match result {
-        Ok(()) => done(&format!("/admin/actions/{}", segment(id)), notice),
-        Err(e) => {
-            refused_or_failed(s, e, |message| {
-                action_page(s, admin, id, StatusCode::BAD_REQUEST, code, Some(message))
-            })
-            .await
-        }
-    }
+    let path = format!("/admin/actions/{}", segment(id));
+    done_or_again(s, result, &path, notice, |message| {
+        action_page(s, admin, id, StatusCode::BAD_REQUEST, code, Some(message))
+    })
+    .await
 }
 
 #[derive(Deserialize)]

@@ -14,7 +14,8 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::{
-    Admin, ConsoleError, Outcome, Posted, audit, done, finish, page, refused_or_failed, segment,
+    Admin, ConsoleError, Outcome, Posted, audit, done, done_or_again, finish, page,
+    refused_or_failed, segment,
 };
 use crate::app::AppState;
 
@@ -170,15 +171,11 @@ async fn changed(
     notice: &str,
     result: Result<(), ConsoleError>,
 ) -> Response {
-    match result {
-        Ok(()) => done(&format!("/admin/apis/{}", segment(id)), notice),
-        Err(e) => {
-            refused_or_failed(s, e, |message| {
-                api_page(s, admin, id, StatusCode::BAD_REQUEST, Some(message))
-            })
-            .await
-        }
-    }
+    let path = format!("/admin/apis/{}", segment(id));
+    done_or_again(s, result, &path, notice, |message| {
+        api_page(s, admin, id, StatusCode::BAD_REQUEST, Some(message))
+    })
+    .await
 }
 
 #[derive(Deserialize)]

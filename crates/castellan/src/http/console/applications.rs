@@ -17,8 +17,8 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::{
-    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, finish, page, refused_or_failed,
-    segment,
+    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, done_or_again, finish, page,
+    refused_or_failed, segment,
 };
 use crate::app::AppState;
 
@@ -227,15 +227,11 @@ async fn update(
         Ok(())
     }
     .await;
-    match result {
-        Ok(()) => done(&format!("/admin/applications/{}", segment(&id)), "saved"),
-        Err(e) => {
-            refused_or_failed(&s, e, |message| {
-                app_page(&s, &admin, &id, StatusCode::BAD_REQUEST, Some(message))
-            })
-            .await
-        }
-    }
+    let path = format!("/admin/applications/{}", segment(&id));
+    done_or_again(&s, result, &path, "saved", |message| {
+        app_page(&s, &admin, &id, StatusCode::BAD_REQUEST, Some(message))
+    })
+    .await
 }
 
 async fn rotate(

@@ -12,9 +12,7 @@ use castellan_core::paging::PageRequest;
 use minijinja::context;
 use serde_json::{Value as Json, json};
 
-use super::{
-    Admin, ConsoleError, Outcome, Posted, audit, done, finish, page, refused_or_failed, segment,
-};
+use super::{Admin, ConsoleError, Outcome, Posted, audit, done_or_again, finish, page, segment};
 use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -183,13 +181,9 @@ async fn set_defaults(
             Ok(())
         }
         .await;
-    match result {
-        Ok(()) => done(&format!("/admin/connections/{}", segment(&id)), "saved"),
-        Err(e) => {
-            refused_or_failed(&s, e, |message| {
-                connection_page(&s, &admin, &id, StatusCode::BAD_REQUEST, Some(message))
-            })
-            .await
-        }
-    }
+    let path = format!("/admin/connections/{}", segment(&id));
+    done_or_again(&s, result, &path, "saved", |message| {
+        connection_page(&s, &admin, &id, StatusCode::BAD_REQUEST, Some(message))
+    })
+    .await
 }

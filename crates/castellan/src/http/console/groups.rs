@@ -18,7 +18,8 @@ use serde_json::{Value as Json, json};
 
 use super::users::{role_row, user_row};
 use super::{
-    Admin, Confirm, ConsoleError, Outcome, Posted, done, finish, page, refused_or_failed, segment,
+    Admin, Confirm, ConsoleError, Outcome, Posted, done, done_or_again, finish, page,
+    refused_or_failed, segment,
 };
 use crate::app::AppState;
 
@@ -226,15 +227,11 @@ async fn changed(
     notice: &str,
     result: Result<(), ConsoleError>,
 ) -> Response {
-    match result {
-        Ok(()) => done(&format!("/admin/groups/{}", segment(id)), notice),
-        Err(e) => {
-            refused_or_failed(s, e, |message| {
-                group_page(s, admin, id, StatusCode::BAD_REQUEST, Some(message))
-            })
-            .await
-        }
-    }
+    let path = format!("/admin/groups/{}", segment(id));
+    done_or_again(s, result, &path, notice, |message| {
+        group_page(s, admin, id, StatusCode::BAD_REQUEST, Some(message))
+    })
+    .await
 }
 
 async fn update(

@@ -173,6 +173,25 @@ where
     }
 }
 
+/// After a change: on to `path` with `notice` when it was made, otherwise as
+/// [`refused_or_failed`] says.
+pub async fn done_or_again<Again, Shown>(
+    s: &AppState,
+    result: Result<(), ConsoleError>,
+    path: &str,
+    notice: &str,
+    again: Again,
+) -> Response
+where
+    Again: FnOnce(String) -> Shown,
+    Shown: Future<Output = Outcome>,
+{
+    match result {
+        Ok(()) => done(path, notice),
+        Err(error) => refused_or_failed(s, error, again).await,
+    }
+}
+
 /// Renders a console page with what every page shows (the administrator, the CSRF token for
 /// its forms, the section of the navigation, the notice of the change just made).
 pub fn page(

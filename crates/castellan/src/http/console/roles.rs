@@ -15,8 +15,8 @@ use serde_json::{Value as Json, json};
 
 use super::users::{role_row, user_row};
 use super::{
-    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, finish, page, page_request, pager,
-    refused_or_failed, segment,
+    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, done_or_again, finish, page,
+    page_request, pager, refused_or_failed, segment,
 };
 use crate::app::AppState;
 
@@ -185,15 +185,11 @@ async fn changed(
     notice: &str,
     result: Result<(), ConsoleError>,
 ) -> Response {
-    match result {
-        Ok(()) => done(&format!("/admin/roles/{}", segment(id)), notice),
-        Err(e) => {
-            refused_or_failed(s, e, |message| {
-                role_page(s, admin, id, StatusCode::BAD_REQUEST, Some(message))
-            })
-            .await
-        }
-    }
+    let path = format!("/admin/roles/{}", segment(id));
+    done_or_again(s, result, &path, notice, |message| {
+        role_page(s, admin, id, StatusCode::BAD_REQUEST, Some(message))
+    })
+    .await
 }
 
 async fn update(

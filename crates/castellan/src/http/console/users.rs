@@ -17,8 +17,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 
 use super::{
-    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, finish, page, page_request, pager,
-    pretty, refused_or_failed, segment, when,
+    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, done_or_again, finish, page,
+    page_request, pager, pretty, segment, when,
 };
 use crate::app::AppState;
 use crate::http::context::Context;
@@ -306,19 +306,15 @@ async fn changed(
     result: Result<(), ConsoleError>,
     typed: Feedback,
 ) -> Response {
-    match result {
-        Ok(()) => done(&format!("/admin/users/{}", segment(id)), notice),
-        Err(e) => {
-            refused_or_failed(s, e, |message| {
-                let feedback = Feedback {
-                    error: Some(message),
-                    ..typed
-                };
-                user_page(s, admin, id, StatusCode::BAD_REQUEST, feedback)
-            })
-            .await
-        }
-    }
+    let path = format!("/admin/users/{}", segment(id));
+    done_or_again(s, result, &path, notice, |message| {
+        let feedback = Feedback {
+            error: Some(message),
+            ..typed
+        };
+        user_page(s, admin, id, StatusCode::BAD_REQUEST, feedback)
+    })
+    .await
 }
 
 /// `PATCH /users/{id}`'s use case, audited as the API audits it (names of attributes only).
