@@ -2,7 +2,6 @@
 //! draining promise jobs, and turning what went wrong into a [`ScriptError`].
 
 use std::cell::{Cell, RefCell};
-use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
@@ -178,8 +177,8 @@ pub(crate) fn serve_session(
         recorder,
         context,
     } = prepared;
-    // The global names the context had before the kept ones went in, when it keeps them.
-    let configured = context.with(|ctx| -> Option<Option<Arc<HashSet<String>>>> {
+    // Whether the kept globals went in, to be kept again at the end.
+    let configured = context.with(|ctx| -> Option<bool> {
         let settings = serde_json::json!({
             "configuration": setup.configuration,
             "domain": setup.domain,
@@ -192,12 +191,12 @@ pub(crate) fn serve_session(
             .call((to_js(&ctx, &settings).ok()?, kept_cache))
             .ok()?;
         if !setup.keep_global {
-            return Some(None);
+            return Some(false);
         }
         worker.kept.keep_action_cache(&ctx, cache);
-        worker.kept.install(&ctx).map(Some)
+        worker.kept.install(&ctx).map(|()| true)
     });
-    let Some(before) = configured else {
+    let Some(keeps_global) = configured else {
         drop(helpers);
         return;
     };
@@ -235,10 +234,10 @@ pub(crate) fn serve_session(
             }
         }
     }
-    if let Some(before) = before {
+    if keeps_global {
         // Reading the values may run a script's getter: it gets a moment, not a deadline.
         worker.deadline.set(Instant::now() + KEEPING_TIME);
-        context.with(|ctx| worker.kept.keep_added(&ctx, &before));
+        context.with(|ctx| worker.kept.keep_added(&ctx));
     }
     // Persistent handles must go before the context they point into.
     drop(helpers);

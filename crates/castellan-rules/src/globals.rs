@@ -6,7 +6,6 @@
 //! tampering with them does not outlive it.
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use rquickjs::{Ctx, Filter, Persistent, Value};
 
@@ -17,37 +16,40 @@ pub(crate) struct KeptGlobals {
     names: Vec<(String, Persistent<Value<'static>>)>,
     /// Every name a fresh context's global object has (the built-ins, enumerable or not,
     /// and the prelude's): the same in each, so read once.
-    own: Option<Arc<HashSet<String>>>,
+    own: Option<HashSet<String>>,
     /// The map behind actions' `api.cache`.
     action_cache: Option<Persistent<Value<'static>>>,
 }
 
 impl KeptGlobals {
-    /// Puts the kept names on a fresh context's global object, and returns the names it had
-    /// before: the ones that are not the scripts' to keep. A built-in a script deleted and
-    /// set again is one of them, so it is not carried over either.
-    pub fn install(&mut self, ctx: &Ctx<'_>) -> Option<Arc<HashSet<String>>> {
+    /// Puts the kept names on a fresh context's global object (after reading, once, the
+    /// names such an object has of its own).
+    pub fn install(&mut self, ctx: &Ctx<'_>) -> Option<()> {
         let globals = ctx.globals();
         if self.own.is_none() {
             let names = globals.own_keys::<String>(Filter::new().string());
-            self.own = Some(Arc::new(names.collect::<Result<_, _>>().ok()?));
+            self.own = Some(names.collect::<Result<_, _>>().ok()?);
         }
         for (name, value) in &self.names {
             globals
                 .set(name.as_str(), value.clone().restore(ctx).ok()?)
                 .ok()?;
         }
-        self.own.clone()
+        Some(())
     }
 
     /// Keeps what the scripts of a log-in left on the global object (`global.x = ...`, or
-    /// a sloppy `x = ...`) beside the names it had `before`, in place of what was kept.
-    pub fn keep_added(&mut self, ctx: &Ctx<'_>, before: &HashSet<String>) {
+    /// a sloppy `x = ...`), in place of what was kept. The global object's own names are
+    /// not the scripts' to keep: not even a built-in a script deleted and set again.
+    pub fn keep_added(&mut self, ctx: &Ctx<'_>) {
+        let Some(own) = &self.own else {
+            return;
+        };
         self.names = ctx
             .globals()
             .props::<String, Value>()
             .filter_map(Result::ok)
-            .filter(|(name, _)| !before.contains(name))
+            .filter(|(name, _)| !own.contains(name))
             .map(|(name, value)| (name, Persistent::save(ctx, value)))
             .collect();
     }
