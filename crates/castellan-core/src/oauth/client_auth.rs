@@ -22,6 +22,13 @@ pub async fn authenticate(
     let client = store.find_client(&presented.client_id).await?;
     let client = client.ok_or_else(|| OAuthError::InvalidClient(UNAUTHORIZED.into()))?;
     check_secret(&client, presented)?;
+    // The console redeems its own codes without issuing tokens; a code or token of its
+    // client must never be had here, where the tenant's scopes and rules apply.
+    if client.client_id == crate::login::console::CLIENT_ID {
+        return Err(OAuthError::UnauthorizedClient(
+            "The admin console's client cannot use the token endpoint".into(),
+        ));
+    }
     Ok(client)
 }
 
