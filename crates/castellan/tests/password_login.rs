@@ -687,3 +687,45 @@ async fn unicode_and_case_variants_of_an_email_are_one_account() {
         StatusCode::OK
     );
 }
+
+/// An address that looks like another is that address, or refused; the most common
+/// passwords are refused.
+#[tokio::test]
+async fn look_alike_addresses_and_common_passwords_are_refused_at_sign_up() {
+    let app = app().await;
+    let (status, body) = app.signup("admin@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app.signup("\u{FF41}dmin@example.com", PASSWORD).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("user_exists")),
+        "fullwidth is the same address: {body}"
+    );
+    for look_alike in [
+        "admin\u{200B}@example.com",
+        "\u{0430}dmin@example.com",
+        "ad\u{00AD}min@example.com",
+    ] {
+        let (status, body) = app.signup(look_alike, PASSWORD).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_signup")),
+            "{look_alike:?}: {body}"
+        );
+    }
+    for common in ["12345678", "Password1", "qwertyuiop"] {
+        let (status, body) = app.signup("bob@example.com", common).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_password")),
+            "{common}: {body}"
+        );
+    }
+    let (_, users) = app.server.admin(Method::GET, "/users", None).await;
+    assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+    // The fullwidth address logs in as the account it looks like.
+    let (status, body) = app
+        .login("\u{FF41}dmin@example.com", PASSWORD, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
