@@ -605,3 +605,79 @@ async fn rules_run_at_the_code_exchange() {
         (Some("unauthorized"), Some("not you"))
     );
 }
+
+/// Over https the pages' CSRF cookie is host-only (`__Host-`): a cookie of the plain name,
+/// which a sibling subdomain could plant, is not a token.
+#[tokio::test]
+async fn over_https_the_csrf_cookie_is_host_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(database_url(dir.path()).await, dir.path().to_path_buf());
+    settings.issuer = "https://castellan.test/".into();
+    let server = TestServer::start_with(settings, std::sync::Arc::new(dir)).await;
+    let token = server
+        .token(
+            ADMIN_ID,
+            ADMIN_SECRET,
+            "https://castellan.test/api/v2/",
+            None,
+        )
+        .await;
+    let client = json!({"name": "Single page app", "app_type": "spa", "callbacks": [SPA_CALLBACK]});
+    let (_, spa) = server
+        .call(Method::POST, "/api/v2/clients", &token, Some(client))
+        .await;
+    let spa = spa["client_id"].as_str().unwrap();
+    let mut browser = Browser::new(&server);
+    let path = authorize_path(spa, SPA_CALLBACK, &pkce(&[]));
+    let response = server.http.get(server.url(&path)).send().await.unwrap();
+    let set: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let csrf_cookie = set
+        .iter()
+        .find(|c| c.starts_with("__Host-castellan_csrf="))
+        .unwrap_or_else(|| panic!("{set:?}"));
+    assert!(csrf_cookie.contains("; Secure"), "{csrf_cookie}");
+    assert!(csrf_cookie.contains("; Path=/;"), "{csrf_cookie}");
+    assert!(
+        !csrf_cookie.to_ascii_lowercase().contains("domain="),
+        "{csrf_cookie}"
+    );
+
+    let form = browser.get(&path).await;
+    let q = form.field("q");
+    let token = form.field("csrf");
+    // A planted cookie of the plain name, matching the form, is refused.
+    let mut planted = Browser::new(&server);
+    planted
+        .cookies
+        .insert("castellan_csrf".into(), "planted-token".into());
+    let refused = planted
+        .post(
+            "/authorize/login",
+            &[
+                ("q", &q),
+                ("csrf", "planted-token"),
+                ("username", "ada@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    // The browser that holds the host-only cookie is served.
+    let served = browser
+        .post(
+            "/authorize/login",
+            &[
+                ("q", &q),
+                ("csrf", &token),
+                ("username", "ada@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_ne!(served.status, StatusCode::FORBIDDEN, "{}", served.body);
+}
