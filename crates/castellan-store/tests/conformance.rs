@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use castellan_core::model::*;
 use castellan_core::paging::PageRequest;
-use castellan_core::store::{ActionFilter, ClientGrantFilter, Store, StoreError};
+use castellan_core::store::{
+    ActionFilter, ClientGrantFilter, PurgeBefore, Purged, Store, StoreError,
+};
 
 #[macro_use]
 mod backends;
@@ -30,6 +32,7 @@ conformance!(
     actions_round_trip_filter_and_deploy,
     action_bindings_replace_in_order_and_hold_bound_actions,
     script_generation_moves_with_what_log_ins_run,
+    expired_rows_are_purged_and_live_ones_kept,
 );
 
 fn client(id: &str) -> Client {
@@ -1565,4 +1568,148 @@ async fn script_generation_moves_with_what_log_ins_run(store: &dyn Store) {
         unchanged,
         "reads do not move it"
     );
+}
+
+async fn expired_rows_are_purged_and_live_ones_kept(store: &dyn Store) {
+    store
+        .create_connection(&connection("con_u", "db-users", vec![]))
+        .await
+        .unwrap();
+    store
+        .create_user(&user("1", "ada@example.com", None), None, None)
+        .await
+        .unwrap();
+    store.create_client(&client("app")).await.unwrap();
+    // Each kind once expired (at 10) and once alive (until 1000); the purge is at 100.
+    for (n, expires_at) in [("old", 10), ("live", 1000)] {
+        store
+            .create_session(&Session {
+                id_hash: format!("s-{n}"),
+                user_id: "auth0|1".into(),
+                auth_time: 5,
+                expires_at,
+            })
+            .await
+            .unwrap();
+        store
+            .create_authorization_code(&AuthorizationCode {
+                code_hash: format!("c-{n}"),
+                client_id: "app".into(),
+                user_id: "auth0|1".into(),
+                redirect_uri: "https://app.example/cb".into(),
+                scope: vec![],
+                audience: None,
+                nonce: None,
+                code_challenge: None,
+                auth_time: 5,
+                expires_at,
+            })
+            .await
+            .unwrap();
+        store
+            .create_ticket(&Ticket {
+                ticket_hash: format!("t-{n}"),
+                kind: TicketKind::ResetPassword,
+                user_id: "auth0|1".into(),
+                client_id: None,
+                expires_at,
+            })
+            .await
+            .unwrap();
+        store
+            .push_mail(&Mail {
+                id: format!("m-{n}"),
+                recipient: "ada@example.com".into(),
+                subject: "Reset".into(),
+                body: "a link".into(),
+                created_at: expires_at,
+            })
+            .await
+            .unwrap();
+        store
+            .append_log(&LogEvent {
+                log_id: format!("l-{n}"),
+                date: expires_at,
+                event_type: "s".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    // A family whose newest token lives on keeps its expired, used token: reusing it must
+    // still revoke the family.
+    let token = |hash: &str, family: &str, expires_at: i64| RefreshToken {
+        token_hash: hash.into(),
+        family_id: family.into(),
+        client_id: "app".into(),
+        user_id: "auth0|1".into(),
+        audience: None,
+        scope: vec!["offline_access".into()],
+        auth_time: 5,
+        created_at: 5,
+        expires_at,
+        used_at: None,
+        revoked: false,
+    };
+    for t in [
+        token("r-dead", "dead", 10),
+        token("r-used", "alive", 10),
+        token("r-new", "alive", 1000),
+    ] {
+        store.create_refresh_token(&t).await.unwrap();
+    }
+
+    let before = PurgeBefore {
+        expired: 100,
+        outbox: 100,
+        logs: Some(100),
+    };
+    let purged = store.purge(before).await.unwrap();
+    assert_eq!(
+        purged,
+        Purged {
+            sessions: 1,
+            authorization_codes: 1,
+            refresh_tokens: 1,
+            tickets: 1,
+            outbox: 1,
+            logs: 1,
+        }
+    );
+    assert!(store.find_session("s-old").await.unwrap().is_none());
+    assert!(store.find_session("s-live").await.unwrap().is_some());
+    assert!(
+        store
+            .take_authorization_code("c-live")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.find_ticket("t-old").await.unwrap().is_none());
+    assert!(store.find_ticket("t-live").await.unwrap().is_some());
+    let mail: Vec<String> = store
+        .list_mail()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(mail, ["m-live"]);
+    let logs = store.list_logs(None, 10).await.unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].log_id, "l-live");
+    assert!(store.find_refresh_token("r-dead").await.unwrap().is_none());
+    assert!(store.find_refresh_token("r-used").await.unwrap().is_some());
+
+    // Keeping logs forever leaves them.
+    let kept = store
+        .purge(PurgeBefore {
+            logs: None,
+            expired: 2000,
+            outbox: 2000,
+        })
+        .await
+        .unwrap();
+    assert_eq!(kept.logs, 0);
+    assert_eq!(store.list_logs(None, 10).await.unwrap().len(), 1);
 }

@@ -301,6 +301,7 @@ async fn main() {
             Secret("bench-admin-secret-long-enough".into()),
         )),
         scripts: castellan_rules::Limits::default(),
+        log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
         authentication_per_second: 0,
         client_credentials_per_second: 0,
         smtp: None,

@@ -45,6 +45,7 @@ struct FileSettings {
     rate_limits: Option<RateLimitsFile>,
     smtp: Option<SmtpFile>,
     scripts: Option<ScriptsFile>,
+    log_retention_days: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -153,9 +154,13 @@ pub struct Settings {
     pub smtp: Option<SmtpSettings>,
     /// The rules and actions sandbox (`[scripts]`, `CASTELLAN_SCRIPTS_*`).
     pub scripts: castellan_rules::Limits,
+    /// Days a tenant-log event is kept; 0 keeps them all.
+    pub log_retention_days: u32,
 }
 
 const DEFAULT_AUTHENTICATION_PER_SECOND: u32 = 100;
+/// Auth0 keeps tenant logs for up to 30 days, depending on the plan.
+pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 30;
 
 /// The environment as a lookup, so tests can pass their own.
 pub trait Env {
@@ -303,6 +308,15 @@ impl Settings {
             limits.client_credentials_per_second,
             0,
         )?;
+        let log_retention_days = match env.var("CASTELLAN_LOG_RETENTION_DAYS") {
+            Some(v) => v.parse().map_err(|_| ConfigError::Value {
+                name: "log_retention_days",
+                message: format!("\"{v}\" is not a whole number of days"),
+            })?,
+            None => file
+                .log_retention_days
+                .unwrap_or(DEFAULT_LOG_RETENTION_DAYS),
+        };
         let smtp = smtp_settings(env, file.smtp.unwrap_or_default())?;
         let scripts = script_limits(env, file.scripts.unwrap_or_default())?;
         let file_bootstrap = file.bootstrap.unwrap_or_default();
@@ -337,6 +351,7 @@ impl Settings {
             client_credentials_per_second,
             smtp,
             scripts,
+            log_retention_days,
             templates_dir: env
                 .var("CASTELLAN_TEMPLATES_DIR")
                 .map(PathBuf::from)
@@ -372,6 +387,10 @@ impl Settings {
             put("secret_key_file", path.display().to_string().into());
         }
         put("max_body_bytes", (self.max_body_bytes as i64).into());
+        put(
+            "log_retention_days",
+            i64::from(self.log_retention_days).into(),
+        );
         if let Some(dir) = &self.templates_dir {
             put("templates_dir", dir.display().to_string().into());
         }

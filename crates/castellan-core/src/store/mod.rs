@@ -9,6 +9,7 @@ mod connections;
 mod extension;
 mod grants;
 mod groups;
+mod housekeeping;
 mod logs;
 mod mail;
 mod resource_servers;
@@ -27,6 +28,7 @@ pub use connections::ConnectionStore;
 pub use extension::ExtensionStore;
 pub use grants::{AuthorizationCodeStore, RefreshTokenStore, SessionStore};
 pub use groups::GroupStore;
+pub use housekeeping::{HousekeepingStore, PurgeBefore, Purged};
 pub use logs::{LogField, LogQuery, LogStore};
 pub use mail::{OutboxStore, TicketStore};
 pub use resource_servers::ResourceServerStore;
@@ -77,6 +79,7 @@ pub trait Store:
     + ActionStore
     + UserPermissionStore
     + UserImportStore
+    + HousekeepingStore
 {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

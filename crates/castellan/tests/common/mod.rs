@@ -57,6 +57,7 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         client_credentials_per_second: 0,
         smtp: None,
         scripts: castellan_rules::Limits::default(),
+        log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
         bootstrap: Some((ADMIN_ID.into(), Secret(ADMIN_SECRET.into()))),
     }
 }
