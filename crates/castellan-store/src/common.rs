@@ -1428,6 +1428,33 @@ impl TicketStore for SqlStore {
         )
         .await
     }
+    async fn create_ticket_within(&self, t: &Ticket, expiring_after: i64, max: u64) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(LOCK_USER).bind(&t.user_id).execute(&mut *tx).await.map_err(map)?;
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM tickets WHERE user_id = $1 AND kind = $2 AND expires_at > $3",
+        )
+        .bind(&t.user_id)
+        .bind(t.kind.name())
+        .bind(expiring_after)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map)?;
+        if count.max(0) as u64 >= max {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO tickets (ticket_hash, kind, user_id, client_id, expires_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&t.ticket_hash)
+            .bind(t.kind.name())
+            .bind(&t.user_id)
+            .bind(&t.client_id)
+            .bind(t.expires_at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
+        tx.commit().await.map_err(map)?;
+        Ok(true)
+    }
 }
 
 #[async_trait::async_trait]

@@ -34,6 +34,8 @@ use crate::{master_key, telemetry};
 /// How often a node reloads the signing keys, so a rotation made elsewhere reaches it.
 const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 const METRICS_UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+/// Housekeeping deletes expired rows this often (and once at start).
+const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -64,6 +66,28 @@ impl AppState {
             clock: self.clock.as_ref(),
             issuer: &self.settings.issuer,
         }
+    }
+
+    /// Mails a reset link in the background, after the request was checked: the answer
+    /// does not wait for the account lookup or the mail, so it takes as long whether or
+    /// not the address has an account.
+    pub fn queue_reset(
+        &self,
+        client: castellan_core::model::Client,
+        connection: String,
+        email: String,
+        ctx: castellan_core::events::RequestContext,
+    ) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let recovery = state.recovery();
+            if let Err(e) = recovery
+                .send_reset(&client, &connection, &email, &ctx)
+                .await
+            {
+                tracing::warn!(cause = %e, "could not send a password reset link");
+            }
+        });
     }
 }
 
@@ -291,6 +315,7 @@ pub async fn start(
         state.rate_limits.clone(),
         state.metrics.clone(),
     ));
+    let purger = tokio::spawn(purge_expired(state.clone()));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let task = tokio::spawn(async move {
         let result = axum::serve(listener, app)
@@ -302,6 +327,7 @@ pub async fn start(
             })
             .await;
         refresher.abort();
+        purger.abort();
         result
     });
     Ok(Running {
@@ -310,6 +336,21 @@ pub async fn start(
         shutdown,
         task,
     })
+}
+
+/// Deletes what has expired from the store (`castellan_core::housekeeping`), at start and
+/// then every `PURGE_INTERVAL`. Several nodes doing it at once delete nothing twice.
+async fn purge_expired(state: AppState) {
+    let mut tick = tokio::time::interval(PURGE_INTERVAL);
+    loop {
+        tick.tick().await;
+        let store = state.store.as_ref();
+        let days = state.settings.log_retention_days;
+        match castellan_core::housekeeping::purge(store, state.clock.as_ref(), days).await {
+            Ok(purged) => tracing::debug!(?purged, "purged expired rows"),
+            Err(e) => tracing::warn!(cause = %e, "could not purge expired rows; trying later"),
+        }
+    }
 }
 
 /// Periodic chores: fold recorded latencies into the histograms (otherwise samples pile up
