@@ -1401,18 +1401,19 @@ impl SqlStore {
     }
 }
 
+fn insert_ticket(t: &Ticket) -> sqlx::query::Query<'_, Db, <Db as sqlx::Database>::Arguments> {
+    sqlx::query("INSERT INTO tickets (ticket_hash, kind, user_id, client_id, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&t.ticket_hash)
+        .bind(t.kind.name())
+        .bind(&t.user_id)
+        .bind(&t.client_id)
+        .bind(t.expires_at)
+}
+
 #[async_trait::async_trait]
 impl TicketStore for SqlStore {
     async fn create_ticket(&self, t: &Ticket) -> StoreResult<()> {
-        sqlx::query("INSERT INTO tickets (ticket_hash, kind, user_id, client_id, expires_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&t.ticket_hash)
-            .bind(t.kind.name())
-            .bind(&t.user_id)
-            .bind(&t.client_id)
-            .bind(t.expires_at)
-            .execute(&self.pool)
-            .await
-            .map_err(map)?;
+        insert_ticket(t).execute(&self.pool).await.map_err(map)?;
         Ok(())
     }
 
@@ -1443,15 +1444,7 @@ impl TicketStore for SqlStore {
         if count.max(0) as u64 >= max {
             return Ok(false);
         }
-        sqlx::query("INSERT INTO tickets (ticket_hash, kind, user_id, client_id, expires_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&t.ticket_hash)
-            .bind(t.kind.name())
-            .bind(&t.user_id)
-            .bind(&t.client_id)
-            .bind(t.expires_at)
-            .execute(&mut *tx)
-            .await
-            .map_err(map)?;
+        insert_ticket(t).execute(&mut *tx).await.map_err(map)?;
         tx.commit().await.map_err(map)?;
         Ok(true)
     }

@@ -48,11 +48,7 @@ fn json_text_at(column: &str, path: &[String], w: &mut Where) -> String {
 /// existing file or folder is left as its owner set it.
 fn create_private(path: &Path) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        let mut folders = std::fs::DirBuilder::new();
-        folders.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut folders, 0o700);
-        folders.create(parent)?;
+        crate::create_private_folder(parent)?;
     }
     let mut file = std::fs::OpenOptions::new();
     file.write(true).create_new(true);

@@ -497,6 +497,22 @@ async fn logs_come_back_newest_first(store: &dyn Store) {
     );
 }
 
+/// A code of user `auth0|1` for client `app`.
+fn code(hash: &str, expires_at: i64) -> AuthorizationCode {
+    AuthorizationCode {
+        code_hash: hash.into(),
+        client_id: "app".into(),
+        user_id: "auth0|1".into(),
+        redirect_uri: "https://app.example/cb".into(),
+        scope: vec!["openid".into()],
+        audience: None,
+        nonce: Some("n".into()),
+        code_challenge: Some("c".into()),
+        auth_time: 5,
+        expires_at,
+    }
+}
+
 async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
     store
         .create_connection(&connection("con_u", "db-users", vec![]))
@@ -507,18 +523,7 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
         .await
         .unwrap();
     store.create_client(&client("app")).await.unwrap();
-    let code = AuthorizationCode {
-        code_hash: "h1".into(),
-        client_id: "app".into(),
-        user_id: "auth0|1".into(),
-        redirect_uri: "https://app.example/cb".into(),
-        scope: vec!["openid".into()],
-        audience: None,
-        nonce: Some("n".into()),
-        code_challenge: Some("c".into()),
-        auth_time: 5,
-        expires_at: 65,
-    };
+    let code = code("h1", 65);
     store.create_authorization_code(&code).await.unwrap();
     assert_eq!(
         store.take_authorization_code("h1").await.unwrap(),
@@ -1592,18 +1597,7 @@ async fn expired_rows_are_purged_and_live_ones_kept(store: &dyn Store) {
             .await
             .unwrap();
         store
-            .create_authorization_code(&AuthorizationCode {
-                code_hash: format!("c-{n}"),
-                client_id: "app".into(),
-                user_id: "auth0|1".into(),
-                redirect_uri: "https://app.example/cb".into(),
-                scope: vec![],
-                audience: None,
-                nonce: None,
-                code_challenge: None,
-                auth_time: 5,
-                expires_at,
-            })
+            .create_authorization_code(&code(&format!("c-{n}"), expires_at))
             .await
             .unwrap();
         store

@@ -40,11 +40,7 @@ pub fn load(settings: &Settings) -> Result<MasterKey, MasterKeyError> {
 
 fn write_new(path: &PathBuf, key: &MasterKey) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        let mut folders = std::fs::DirBuilder::new();
-        folders.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut folders, 0o700);
-        folders.create(parent)?;
+        castellan_store::create_private_folder(parent)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

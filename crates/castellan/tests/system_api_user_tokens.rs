@@ -113,19 +113,8 @@ impl Tenant {
             ("state", "s"),
         ])
         .unwrap();
-        let form = browser.get(&format!("/authorize?{query}")).await;
-        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
-        let (q, csrf) = (form.field("q"), form.field("csrf"));
         let back = browser
-            .post(
-                "/authorize/login",
-                &[
-                    ("q", &q),
-                    ("csrf", &csrf),
-                    ("username", email),
-                    ("password", PASSWORD),
-                ],
-            )
+            .submit_credentials(&format!("/authorize?{query}"), email, PASSWORD)
             .await;
         let code = back.query()["code"].clone();
         self.token(json!({"grant_type": "authorization_code", "code": code,
@@ -408,19 +397,8 @@ async fn the_console_client_gets_no_tokens_and_signs_nobody_up() {
         ("state", "s"),
     ])
     .unwrap();
-    let form = browser.get(&format!("/authorize?{query}")).await;
-    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
-    let (q, csrf) = (form.field("q"), form.field("csrf"));
     let back = browser
-        .post(
-            "/authorize/login",
-            &[
-                ("q", &q),
-                ("csrf", &csrf),
-                ("username", "ada@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
+        .submit_credentials(&format!("/authorize?{query}"), "ada@example.com", PASSWORD)
         .await;
     let code = back.query()["code"].clone();
     let (status, answer) = t
@@ -446,18 +424,8 @@ async fn the_console_client_gets_no_tokens_and_signs_nobody_up() {
         ("screen_hint", "signup"),
     ])
     .unwrap();
-    let form = browser.get(&format!("/authorize?{signup}")).await;
-    let (q, csrf) = (form.field("q"), form.field("csrf"));
     let page = browser
-        .post(
-            "/authorize/signup",
-            &[
-                ("q", &q),
-                ("csrf", &csrf),
-                ("email", "eve@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
+        .submit_credentials(&format!("/authorize?{signup}"), "eve@example.com", PASSWORD)
         .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
     assert!(
@@ -506,18 +474,8 @@ async fn a_connection_with_disable_signup_refuses_sign_up() {
         ("screen_hint", "signup"),
     ])
     .unwrap();
-    let form = browser.get(&format!("/authorize?{query}")).await;
-    let (q, csrf) = (form.field("q"), form.field("csrf"));
     let page = browser
-        .post(
-            "/authorize/signup",
-            &[
-                ("q", &q),
-                ("csrf", &csrf),
-                ("email", "eve@example.com"),
-                ("password", PASSWORD),
-            ],
-        )
+        .submit_credentials(&format!("/authorize?{query}"), "eve@example.com", PASSWORD)
         .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
     let (_, found) = t
