@@ -45,6 +45,7 @@ struct FileSettings {
     rate_limits: Option<RateLimitsFile>,
     smtp: Option<SmtpFile>,
     scripts: Option<ScriptsFile>,
+    keep_sessions_on_password_change: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -153,6 +154,9 @@ pub struct Settings {
     pub smtp: Option<SmtpSettings>,
     /// The rules and actions sandbox (`[scripts]`, `CASTELLAN_SCRIPTS_*`).
     pub scripts: castellan_rules::Limits,
+    /// Whether a password change leaves the user's refresh tokens and sessions alive
+    /// (Auth0's older behaviour). Off: a new password ends them.
+    pub keep_sessions_on_password_change: bool,
 }
 
 const DEFAULT_AUTHENTICATION_PER_SECOND: u32 = 100;
@@ -303,6 +307,20 @@ impl Settings {
             limits.client_credentials_per_second,
             0,
         )?;
+        let keep_sessions_on_password_change = match env
+            .var("CASTELLAN_KEEP_SESSIONS_ON_PASSWORD_CHANGE")
+            .as_deref()
+        {
+            Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                return Err(ConfigError::Value {
+                    name: "keep_sessions_on_password_change",
+                    message: format!("\"{other}\" is not one of true, false"),
+                });
+            }
+            None => file.keep_sessions_on_password_change.unwrap_or(false),
+        };
         let smtp = smtp_settings(env, file.smtp.unwrap_or_default())?;
         let scripts = script_limits(env, file.scripts.unwrap_or_default())?;
         let file_bootstrap = file.bootstrap.unwrap_or_default();
@@ -337,6 +355,7 @@ impl Settings {
             client_credentials_per_second,
             smtp,
             scripts,
+            keep_sessions_on_password_change,
             templates_dir: env
                 .var("CASTELLAN_TEMPLATES_DIR")
                 .map(PathBuf::from)
@@ -372,6 +391,10 @@ impl Settings {
             put("secret_key_file", path.display().to_string().into());
         }
         put("max_body_bytes", (self.max_body_bytes as i64).into());
+        put(
+            "keep_sessions_on_password_change",
+            self.keep_sessions_on_password_change.into(),
+        );
         if let Some(dir) = &self.templates_dir {
             put("templates_dir", dir.display().to_string().into());
         }

@@ -35,7 +35,7 @@ pub use rules::RuleStore;
 pub use signing_keys::SigningKeyStore;
 pub use user_import::{ImportedUser, TakenUserKeys, UserImportStore};
 pub use user_permissions::UserPermissionStore;
-pub use users::{LoginFailureStore, UserField, UserQuery, UserStore};
+pub use users::{LoginFailureStore, NewPassword, UserField, UserQuery, UserStore};
 
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
