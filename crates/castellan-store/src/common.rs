@@ -9,7 +9,7 @@ use castellan_core::model::{
 };
 use castellan_core::paging::{Page, PageRequest};
 use castellan_core::store::{
-    AuthorizationCodeStore, DefaultGrant, ClientGrantFilter, ClientGrantStore, ClientStore, ConnectionStore, LogStore,
+    AuthorizationCodeStore, CodeRedemption, DefaultGrant, ClientGrantFilter, ClientGrantStore, ClientStore, ConnectionStore, LogStore,
     LogField, LogQuery, LoginFailureStore, OutboxStore, RefreshTokenStore, ResourceServerStore, RoleStore, SessionStore,
     SigningKeyStore, Store, StoreError, StoreResult, TicketStore, UserField, UserQuery, UserStore, NewPassword,
 };
@@ -1349,30 +1349,70 @@ impl AuthorizationCodeStore for SqlStore {
 
     async fn take_authorization_code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>> {
         let row = sqlx::query(
-            "DELETE FROM authorization_codes WHERE code_hash = $1 RETURNING code_hash, client_id, user_id, \
-             redirect_uri, scope, audience, nonce, code_challenge, auth_time, expires_at",
+            "DELETE FROM authorization_codes WHERE code_hash = $1 AND redeemed_at IS NULL RETURNING code_hash, \
+             client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge, auth_time, expires_at",
         )
         .bind(code_hash)
         .fetch_optional(&self.pool)
         .await
         .map_err(map)?;
-        row.map(|row| {
-            let get = |c: &str| row.try_get::<Option<String>, _>(c).map_err(map);
-            Ok(AuthorizationCode {
-                code_hash: row.try_get("code_hash").map_err(map)?,
-                client_id: row.try_get("client_id").map_err(map)?,
-                user_id: row.try_get("user_id").map_err(map)?,
-                redirect_uri: row.try_get("redirect_uri").map_err(map)?,
-                scope: from_json("scope", &row.try_get::<String, _>("scope").map_err(map)?)?,
-                audience: get("audience")?,
-                nonce: get("nonce")?,
-                code_challenge: get("code_challenge")?,
-                auth_time: row.try_get("auth_time").map_err(map)?,
-                expires_at: row.try_get("expires_at").map_err(map)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(authorization_code_from_row).transpose()
     }
+
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        refresh_family: &str,
+        now: i64,
+    ) -> StoreResult<CodeRedemption> {
+        // Redeemed codes are kept until they expire; codes live a minute, so clearing the
+        // expired ones at each redemption keeps the table small.
+        sqlx::query("DELETE FROM authorization_codes WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        let row = sqlx::query(
+            "UPDATE authorization_codes SET redeemed_at = $2, refresh_family = $3 \
+             WHERE code_hash = $1 AND redeemed_at IS NULL RETURNING code_hash, client_id, user_id, redirect_uri, \
+             scope, audience, nonce, code_challenge, auth_time, expires_at",
+        )
+        .bind(code_hash)
+        .bind(now)
+        .bind(refresh_family)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
+        if let Some(row) = row {
+            return Ok(CodeRedemption::Redeemed(authorization_code_from_row(&row)?));
+        }
+        let before: Option<Option<String>> =
+            sqlx::query_scalar("SELECT refresh_family FROM authorization_codes WHERE code_hash = $1")
+                .bind(code_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map)?;
+        Ok(match before {
+            Some(refresh_family) => CodeRedemption::Replayed { refresh_family },
+            None => CodeRedemption::Unknown,
+        })
+    }
+}
+
+fn authorization_code_from_row(row: &DbRow) -> StoreResult<AuthorizationCode> {
+    let get = |c: &str| row.try_get::<Option<String>, _>(c).map_err(map);
+    Ok(AuthorizationCode {
+        code_hash: row.try_get("code_hash").map_err(map)?,
+        client_id: row.try_get("client_id").map_err(map)?,
+        user_id: row.try_get("user_id").map_err(map)?,
+        redirect_uri: row.try_get("redirect_uri").map_err(map)?,
+        scope: from_json("scope", &row.try_get::<String, _>("scope").map_err(map)?)?,
+        audience: get("audience")?,
+        nonce: get("nonce")?,
+        code_challenge: get("code_challenge")?,
+        auth_time: row.try_get("auth_time").map_err(map)?,
+        expires_at: row.try_get("expires_at").map_err(map)?,
+    })
 }
 
 #[async_trait::async_trait]

@@ -5,7 +5,9 @@ use std::collections::BTreeMap;
 
 use castellan_core::model::*;
 use castellan_core::paging::PageRequest;
-use castellan_core::store::{ActionFilter, ClientGrantFilter, NewPassword, Store, StoreError};
+use castellan_core::store::{
+    ActionFilter, ClientGrantFilter, CodeRedemption, NewPassword, Store, StoreError,
+};
 
 #[macro_use]
 mod backends;
@@ -521,12 +523,55 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
     store.create_authorization_code(&code).await.unwrap();
     assert_eq!(
         store.take_authorization_code("h1").await.unwrap(),
-        Some(code)
+        Some(code.clone())
     );
     assert_eq!(
         store.take_authorization_code("h1").await.unwrap(),
         None,
         "single use"
+    );
+
+    // Redemption keeps the code, marked, with the family of the tokens issued from it.
+    let second = AuthorizationCode {
+        code_hash: "h2".into(),
+        ..code.clone()
+    };
+    store.create_authorization_code(&second).await.unwrap();
+    assert_eq!(
+        store
+            .redeem_authorization_code("h2", "fam-h2", 10)
+            .await
+            .unwrap(),
+        CodeRedemption::Redeemed(second.clone())
+    );
+    assert_eq!(
+        store
+            .redeem_authorization_code("h2", "other", 11)
+            .await
+            .unwrap(),
+        CodeRedemption::Replayed {
+            refresh_family: Some("fam-h2".into())
+        }
+    );
+    assert_eq!(
+        store.take_authorization_code("h2").await.unwrap(),
+        None,
+        "a redeemed code cannot be taken either"
+    );
+    assert_eq!(
+        store
+            .redeem_authorization_code("nope", "f", 12)
+            .await
+            .unwrap(),
+        CodeRedemption::Unknown
+    );
+    // Once expired, redeemed codes are cleared.
+    assert_eq!(
+        store
+            .redeem_authorization_code("h2", "f", 65)
+            .await
+            .unwrap(),
+        CodeRedemption::Unknown
     );
 
     let token = |hash: &str| RefreshToken {

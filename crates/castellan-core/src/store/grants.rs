@@ -28,6 +28,27 @@ pub trait AuthorizationCodeStore: Send + Sync {
         &self,
         code_hash: &str,
     ) -> StoreResult<Option<AuthorizationCode>>;
+    /// Redeems the code once, even by two nodes at the same moment, recording the
+    /// refresh-token family the tokens issued from it belong to. The code is kept, marked
+    /// redeemed, until it expires, so a second presentation is told apart from an unknown
+    /// code (RFC 6749 §4.1.2: the tokens issued from it are then revoked).
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        refresh_family: &str,
+        now: i64,
+    ) -> StoreResult<CodeRedemption>;
+}
+
+/// What presenting an authorization code found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CodeRedemption {
+    /// First presentation: the code, now used up.
+    Redeemed(AuthorizationCode),
+    /// Redeemed before; the refresh-token family its tokens belong to.
+    Replayed { refresh_family: Option<String> },
+    /// No such code (never issued, or expired and purged).
+    Unknown,
 }
 
 #[async_trait::async_trait]

@@ -25,7 +25,7 @@ pub use client_grants::{ClientGrantFilter, ClientGrantStore};
 pub use clients::ClientStore;
 pub use connections::ConnectionStore;
 pub use extension::ExtensionStore;
-pub use grants::{AuthorizationCodeStore, RefreshTokenStore, SessionStore};
+pub use grants::{AuthorizationCodeStore, CodeRedemption, RefreshTokenStore, SessionStore};
 pub use groups::GroupStore;
 pub use logs::{LogField, LogQuery, LogStore};
 pub use mail::{OutboxStore, TicketStore};
