@@ -266,13 +266,15 @@ impl PostLoginRun<'_> {
                 .run_rules(&rules[next..], rule_user, context)
                 .await
                 .map_err(|e| stopped(script_failure("rule", e), &mut session))?;
-            let last = next + batch.ran - 1;
+            let (first, last) = (next, next + batch.ran - 1);
             let name = &rules[last].0;
             next += batch.ran;
             let out = batch.outcome;
             let asked = first_unsupported(&out.effects)
                 .map(|(request, by_previous)| {
-                    let asker = if by_previous && last > 0 {
+                    // Within a batch, the rule before handed the request over on a new
+                    // object; at a batch's start it came with the context the batch got.
+                    let asker = if by_previous && last > first {
                         last - 1
                     } else {
                         last
