@@ -9,6 +9,7 @@ use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Versio
 use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
+use crate::store::NewPassword;
 
 /// Longer passwords are refused before any hashing: they buy no security and cost time.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -43,6 +44,9 @@ pub enum Verification {
 pub struct PasswordService {
     permits: Arc<Semaphore>,
     dummy_hash: String,
+    /// Whether a new password leaves the user's refresh tokens and sessions alive (Auth0's
+    /// older behaviour); off by default.
+    keep_sessions: bool,
 }
 
 impl PasswordService {
@@ -52,7 +56,25 @@ impl PasswordService {
         Self {
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             dummy_hash,
+            keep_sessions: false,
         }
+    }
+
+    /// Password changes leave the user's refresh tokens and sessions alive.
+    pub fn keeping_sessions(self, keep: bool) -> Self {
+        Self {
+            keep_sessions: keep,
+            ..self
+        }
+    }
+
+    /// A password change, hashed, as the store takes it: every password change goes
+    /// through here, so none can skip ending the sessions the old password opened.
+    pub async fn new_password(&self, password: &str) -> Result<NewPassword> {
+        Ok(NewPassword {
+            hash: self.hash(password).await?,
+            end_sessions: !self.keep_sessions,
+        })
     }
 
     async fn blocking<T: Send + 'static>(

@@ -44,7 +44,7 @@ mod worker;
 
 use std::time::Duration;
 
-pub use effects::Effect;
+pub use effects::{Effect, Unsupported};
 pub use fetch::AllowList;
 pub use pool::{Sandbox, Session};
 

@@ -6,7 +6,8 @@ use std::collections::BTreeMap;
 use castellan_core::model::*;
 use castellan_core::paging::PageRequest;
 use castellan_core::store::{
-    ActionFilter, ClientGrantFilter, PurgeBefore, Purged, Store, StoreError,
+    ActionFilter, ClientGrantFilter, CodeRedemption, NewPassword, PurgeBefore, Purged, Store,
+    StoreError,
 };
 
 #[macro_use]
@@ -23,6 +24,8 @@ conformance!(
     login_failures_block_at_the_threshold_until_unblocked,
     logs_come_back_newest_first,
     codes_are_taken_once_and_refresh_tokens_used_once,
+    a_users_sessions_and_refresh_tokens_are_listed_and_ended,
+    a_new_password_ends_what_the_old_one_opened,
     roles_are_found_by_either_id_and_named_once_per_application,
     groups_nest_without_cycles_and_restrict_deleting_what_is_used,
     policy_follows_groups_mappings_and_the_application,
@@ -527,12 +530,55 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
     store.create_authorization_code(&code).await.unwrap();
     assert_eq!(
         store.take_authorization_code("h1").await.unwrap(),
-        Some(code)
+        Some(code.clone())
     );
     assert_eq!(
         store.take_authorization_code("h1").await.unwrap(),
         None,
         "single use"
+    );
+
+    // Redemption keeps the code, marked, with the family of the tokens issued from it.
+    let second = AuthorizationCode {
+        code_hash: "h2".into(),
+        ..code.clone()
+    };
+    store.create_authorization_code(&second).await.unwrap();
+    assert_eq!(
+        store
+            .redeem_authorization_code("h2", "fam-h2", 10)
+            .await
+            .unwrap(),
+        CodeRedemption::Redeemed(second.clone())
+    );
+    assert_eq!(
+        store
+            .redeem_authorization_code("h2", "other", 11)
+            .await
+            .unwrap(),
+        CodeRedemption::Replayed {
+            refresh_family: Some("fam-h2".into())
+        }
+    );
+    assert_eq!(
+        store.take_authorization_code("h2").await.unwrap(),
+        None,
+        "a redeemed code cannot be taken either"
+    );
+    assert_eq!(
+        store
+            .redeem_authorization_code("nope", "f", 12)
+            .await
+            .unwrap(),
+        CodeRedemption::Unknown
+    );
+    // Once expired, redeemed codes are cleared.
+    assert_eq!(
+        store
+            .redeem_authorization_code("h2", "f", 65)
+            .await
+            .unwrap(),
+        CodeRedemption::Unknown
     );
 
     let token = |hash: &str| RefreshToken {
@@ -588,6 +634,247 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
     assert_eq!(store.find_session("s1").await.unwrap(), Some(session));
     store.delete_session("s1").await.unwrap();
     assert_eq!(store.find_session("s1").await.unwrap(), None);
+}
+
+fn refresh(hash: &str, family: &str, user_id: &str, created_at: i64) -> RefreshToken {
+    RefreshToken {
+        token_hash: hash.into(),
+        family_id: family.into(),
+        client_id: "app".into(),
+        user_id: user_id.into(),
+        audience: Some("urn:api".into()),
+        scope: vec!["offline_access".into()],
+        auth_time: 5,
+        created_at,
+        expires_at: 100,
+        used_at: None,
+        revoked: false,
+    }
+}
+
+fn session(id_hash: &str, user_id: &str, auth_time: i64, expires_at: i64) -> Session {
+    Session {
+        id_hash: id_hash.into(),
+        user_id: user_id.into(),
+        auth_time,
+        expires_at,
+    }
+}
+
+/// Two users, each with sessions, refresh-token families and a reset link.
+async fn two_users_signed_in(store: &dyn Store) {
+    store
+        .create_connection(&connection("con_u", "db-users", vec![]))
+        .await
+        .unwrap();
+    store.create_client(&client("app")).await.unwrap();
+    for (id, email) in [("1", "ada@example.com"), ("2", "bob@example.com")] {
+        store
+            .create_user(&user(id, email, None), Some("old-hash"), None)
+            .await
+            .unwrap();
+        let user_id = format!("auth0|{id}");
+        store
+            .create_session(&session(&format!("s{id}a"), &user_id, 5, 50))
+            .await
+            .unwrap();
+        store
+            .create_session(&session(&format!("s{id}b"), &user_id, 6, 50))
+            .await
+            .unwrap();
+        store
+            .create_refresh_token(&refresh(
+                &format!("r{id}a"),
+                &format!("fam{id}a"),
+                &user_id,
+                5,
+            ))
+            .await
+            .unwrap();
+        store
+            .create_refresh_token(&refresh(
+                &format!("r{id}b"),
+                &format!("fam{id}b"),
+                &user_id,
+                5,
+            ))
+            .await
+            .unwrap();
+        store
+            .create_ticket(&Ticket {
+                ticket_hash: format!("t{id}"),
+                kind: TicketKind::ResetPassword,
+                user_id: user_id.clone(),
+                client_id: None,
+                expires_at: 100,
+            })
+            .await
+            .unwrap();
+    }
+}
+
+async fn a_users_sessions_and_refresh_tokens_are_listed_and_ended(store: &dyn Store) {
+    two_users_signed_in(store).await;
+    // One family rotated once: only its newest member counts; an expired session does not.
+    assert!(store.use_refresh_token("r1a", 7).await.unwrap());
+    store
+        .create_refresh_token(&refresh("r1a2", "fam1a", "auth0|1", 7))
+        .await
+        .unwrap();
+    store
+        .create_session(&session("s1old", "auth0|1", 1, 4))
+        .await
+        .unwrap();
+
+    let sessions = store
+        .list_user_sessions("auth0|1", 10, PageRequest::ALL)
+        .await
+        .unwrap();
+    assert_eq!(sessions.total, 2);
+    let ids: Vec<&str> = sessions.items.iter().map(|s| s.id_hash.as_str()).collect();
+    assert_eq!(ids, ["s1a", "s1b"], "oldest first");
+    let second = store
+        .list_user_sessions(
+            "auth0|1",
+            10,
+            PageRequest {
+                offset: 1,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((second.total, second.items[0].id_hash.as_str()), (2, "s1b"));
+
+    let tokens = store
+        .list_user_refresh_tokens("auth0|1", 10, PageRequest::ALL)
+        .await
+        .unwrap();
+    let live: Vec<(&str, &str)> = tokens
+        .items
+        .iter()
+        .map(|t| (t.family_id.as_str(), t.token_hash.as_str()))
+        .collect();
+    assert_eq!(live, [("fam1a", "r1a2"), ("fam1b", "r1b")]);
+    assert_eq!(tokens.total, 2);
+    assert_eq!(
+        store
+            .list_user_refresh_tokens("auth0|1", 100, PageRequest::ALL)
+            .await
+            .unwrap()
+            .total,
+        0,
+        "expired"
+    );
+
+    assert_eq!(
+        store
+            .revoke_user_refresh_tokens("auth0|1", 10)
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(!store.use_refresh_token("r1a2", 11).await.unwrap());
+    assert!(!store.use_refresh_token("r1b", 11).await.unwrap());
+    assert_eq!(store.delete_user_sessions("auth0|1").await.unwrap(), 3);
+    assert_eq!(store.find_session("s1a").await.unwrap(), None);
+
+    // The other user keeps everything.
+    assert!(store.find_session("s2a").await.unwrap().is_some());
+    assert!(store.use_refresh_token("r2a", 11).await.unwrap());
+}
+
+async fn a_new_password_ends_what_the_old_one_opened(store: &dyn Store) {
+    two_users_signed_in(store).await;
+    store
+        .create_ticket(&Ticket {
+            ticket_hash: "v1".into(),
+            kind: TicketKind::VerifyEmail,
+            user_id: "auth0|1".into(),
+            client_id: None,
+            expires_at: 100,
+        })
+        .await
+        .unwrap();
+    store
+        .create_authorization_code(&AuthorizationCode {
+            code_hash: "c1".into(),
+            client_id: "app".into(),
+            user_id: "auth0|1".into(),
+            redirect_uri: "https://app.example/cb".into(),
+            scope: vec!["openid".into()],
+            audience: None,
+            nonce: None,
+            code_challenge: None,
+            auth_time: 5,
+            expires_at: 65,
+        })
+        .await
+        .unwrap();
+    let new = NewPassword {
+        hash: "new-hash".into(),
+        end_sessions: true,
+    };
+    store.reset_password("auth0|1", &new, 9).await.unwrap();
+    assert_eq!(
+        store
+            .find_password_hash("auth0|1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("new-hash")
+    );
+    assert_eq!(store.find_session("s1a").await.unwrap(), None);
+    assert_eq!(store.find_session("s1b").await.unwrap(), None);
+    assert!(!store.use_refresh_token("r1a", 10).await.unwrap());
+    assert!(
+        store
+            .find_refresh_token("r1b")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+    assert_eq!(
+        store.find_ticket("t1").await.unwrap(),
+        None,
+        "reset links go"
+    );
+    assert!(
+        store.find_ticket("v1").await.unwrap().is_some(),
+        "verification links stay"
+    );
+    assert_eq!(store.take_authorization_code("c1").await.unwrap(), None);
+    // Nothing of the other user's.
+    assert!(store.find_session("s2a").await.unwrap().is_some());
+    assert!(store.find_ticket("t2").await.unwrap().is_some());
+
+    // An administrator's change (update_user) does the same; a server that keeps sessions
+    // still loses the reset links.
+    let mut bob = store.find_user("auth0|2").await.unwrap().unwrap();
+    bob.name = Some("Bob".into());
+    let kept = NewPassword {
+        hash: "bob-new".into(),
+        end_sessions: false,
+    };
+    store.update_user(&bob, Some(&kept)).await.unwrap();
+    assert!(store.find_session("s2a").await.unwrap().is_some());
+    assert!(store.use_refresh_token("r2a", 10).await.unwrap());
+    assert_eq!(store.find_ticket("t2").await.unwrap(), None);
+    let ended = NewPassword {
+        hash: "bob-newer".into(),
+        end_sessions: true,
+    };
+    store.update_user(&bob, Some(&ended)).await.unwrap();
+    assert_eq!(store.find_session("s2a").await.unwrap(), None);
+    assert!(!store.use_refresh_token("r2b", 10).await.unwrap());
+    // No password, nothing ended: a session made now survives an edit of the name.
+    store
+        .create_session(&session("s2c", "auth0|2", 9, 50))
+        .await
+        .unwrap();
+    store.update_user(&bob, None).await.unwrap();
+    assert!(store.find_session("s2c").await.unwrap().is_some());
 }
 
 async fn roles_are_found_by_either_id_and_named_once_per_application(store: &dyn Store) {

@@ -302,6 +302,7 @@ async fn main() {
         )),
         scripts: castellan_rules::Limits::default(),
         log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
+        keep_sessions_on_password_change: false,
         authentication_per_second: 0,
         client_credentials_per_second: 0,
         smtp: None,

@@ -114,6 +114,9 @@ pub enum StartError {
 pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
     let store = castellan_store::open(&settings.database_url).await?;
     let master = master_key::load(&settings)?;
+    let passwords =
+        PasswordService::new(std::thread::available_parallelism().map_or(2, usize::from))
+            .keeping_sessions(settings.keep_sessions_on_password_change);
     bootstrap::ensure_tenant(store.as_ref(), &settings.issuer).await?;
     let keyring = Keyring::open(store.clone(), master.clone(), clock.clone()).await?;
     let configured = settings
@@ -168,9 +171,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
         mailer,
         rate_limits,
         master_key: Arc::new(master),
-        passwords: Arc::new(PasswordService::new(
-            std::thread::available_parallelism().map_or(2, usize::from),
-        )),
+        passwords: Arc::new(passwords),
     })
 }
 

@@ -46,6 +46,7 @@ struct FileSettings {
     smtp: Option<SmtpFile>,
     scripts: Option<ScriptsFile>,
     log_retention_days: Option<u32>,
+    keep_sessions_on_password_change: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -156,6 +157,9 @@ pub struct Settings {
     pub scripts: castellan_rules::Limits,
     /// Days a tenant-log event is kept; 0 keeps them all.
     pub log_retention_days: u32,
+    /// Whether a password change leaves the user's refresh tokens and sessions alive
+    /// (Auth0's older behaviour). Off: a new password ends them.
+    pub keep_sessions_on_password_change: bool,
 }
 
 const DEFAULT_AUTHENTICATION_PER_SECOND: u32 = 100;
@@ -317,6 +321,20 @@ impl Settings {
                 .log_retention_days
                 .unwrap_or(DEFAULT_LOG_RETENTION_DAYS),
         };
+        let keep_sessions_on_password_change = match env
+            .var("CASTELLAN_KEEP_SESSIONS_ON_PASSWORD_CHANGE")
+            .as_deref()
+        {
+            Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                return Err(ConfigError::Value {
+                    name: "keep_sessions_on_password_change",
+                    message: format!("\"{other}\" is not one of true, false"),
+                });
+            }
+            None => file.keep_sessions_on_password_change.unwrap_or(false),
+        };
         let smtp = smtp_settings(env, file.smtp.unwrap_or_default())?;
         let scripts = script_limits(env, file.scripts.unwrap_or_default())?;
         let file_bootstrap = file.bootstrap.unwrap_or_default();
@@ -352,6 +370,7 @@ impl Settings {
             smtp,
             scripts,
             log_retention_days,
+            keep_sessions_on_password_change,
             templates_dir: env
                 .var("CASTELLAN_TEMPLATES_DIR")
                 .map(PathBuf::from)
@@ -390,6 +409,10 @@ impl Settings {
         put(
             "log_retention_days",
             i64::from(self.log_retention_days).into(),
+        );
+        put(
+            "keep_sessions_on_password_change",
+            self.keep_sessions_on_password_change.into(),
         );
         if let Some(dir) = &self.templates_dir {
             put("templates_dir", dir.display().to_string().into());

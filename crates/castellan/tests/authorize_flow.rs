@@ -533,6 +533,118 @@ async fn code_exchange_checks_verifier_redirect_client_and_expiry() {
     );
 }
 
+impl Tenant {
+    /// A confidential client with refresh tokens; returns (client_id, secret).
+    async fn offline_client(&self) -> (String, String) {
+        let (status, client) = self
+            .server
+            .admin(
+                Method::POST,
+                "/clients",
+                Some(
+                    json!({"name": "Offline web app", "callbacks": [WEB_CALLBACK],
+                            "grant_types": ["authorization_code", "refresh_token"]}),
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{client}");
+        (
+            client["client_id"].as_str().unwrap().into(),
+            client["client_secret"].as_str().unwrap().into(),
+        )
+    }
+}
+
+/// RFC 6749 §4.1.2: a code presented a second time is refused and the refresh tokens
+/// issued from it are revoked (the JWTs cannot be recalled); other log-ins keep theirs.
+#[tokio::test]
+async fn a_replayed_code_revokes_the_refresh_tokens_issued_from_it() {
+    let t = tenant().await;
+    let (id, secret) = t.offline_client().await;
+    let mut browser = Browser::new(&t.server);
+    t.sign_up(&mut browser, "ada@example.com").await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", id.as_str()),
+        ("redirect_uri", WEB_CALLBACK),
+        ("scope", "openid offline_access"),
+    ];
+    let path = format!(
+        "/authorize?{}",
+        serde_urlencoded::to_string(params).unwrap()
+    );
+    let redeem = |code: String| {
+        json!({"grant_type": "authorization_code", "client_id": id, "client_secret": secret,
+               "code": code, "redirect_uri": WEB_CALLBACK})
+    };
+    let refresh = |token: &str| {
+        json!({"grant_type": "refresh_token", "client_id": id, "client_secret": secret,
+               "refresh_token": token})
+    };
+    let code = browser.get(&path).await.query()["code"].clone();
+    let other_code = browser.get(&path).await.query()["code"].clone();
+    let (status, first) = t.server.token_request(redeem(code.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let (status, other) = t.server.token_request(redeem(other_code)).await;
+    assert_eq!(status, StatusCode::OK, "{other}");
+    // Rotated once already: the whole family goes.
+    let (status, rotated) = t
+        .server
+        .token_request(refresh(first["refresh_token"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+
+    let (status, replay) = t.server.token_request(redeem(code)).await;
+    assert_eq!(
+        (status, replay["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant"))
+    );
+    let (status, body) = t
+        .server
+        .token_request(refresh(rotated["refresh_token"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = t
+        .server
+        .token_request(refresh(other["refresh_token"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "another code's tokens stay: {body}");
+    let (_, logs) = t
+        .server
+        .admin(Method::GET, "/logs?q=type:feacft", None)
+        .await;
+    assert!(
+        logs.as_array().unwrap().iter().any(|e| e["description"]
+            .as_str()
+            .unwrap()
+            .contains("presented again")),
+        "{logs}"
+    );
+}
+
+/// A code issued before the user was blocked gives no tokens.
+#[tokio::test]
+async fn a_code_issued_before_the_user_was_blocked_is_refused() {
+    let t = tenant().await;
+    let mut browser = Browser::new(&t.server);
+    let back = t.sign_up(&mut browser, "ada@example.com").await;
+    let code = back.query()["code"].clone();
+    let (_, users) = t
+        .server
+        .admin(Method::GET, "/users-by-email?email=ada@example.com", None)
+        .await;
+    let path = format!("/users/{}", encoded(users[0]["user_id"].as_str().unwrap()));
+    let (status, body) = t
+        .server
+        .admin(Method::PATCH, &path, Some(json!({"blocked": true})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = t.exchange_spa(&code, VERIFIER).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "access_denied");
+    assert!(body.get("access_token").is_none());
+}
+
 #[tokio::test]
 async fn a_template_in_templates_dir_replaces_the_built_in_one() {
     let dir = tempfile::tempdir().unwrap();

@@ -501,17 +501,17 @@ pub async fn update(
         user.email_verified = false;
     }
     let now = clock.now();
-    let hash = match patch.get("password") {
+    let new_password = match patch.get("password") {
         None => None,
         Some(Value::String(password)) => {
             check_password(&connection, password, user.email.as_deref())?;
             user.last_password_reset = Some(now);
-            Some(passwords.hash(password).await?)
+            Some(passwords.new_password(password).await?)
         }
         Some(_) => return Err(wrong_type("password", "a string")),
     };
     user.updated_at = now;
-    match store.update_user(&user, hash.as_deref()).await {
+    match store.update_user(&user, new_password.as_ref()).await {
         Ok(()) => Ok(user),
         Err(StoreError::NotFound) => Err(Error::NotFound { kind: "user" }),
         Err(StoreError::Conflict(_)) => Err(Error::Conflict(

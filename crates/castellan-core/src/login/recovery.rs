@@ -238,13 +238,14 @@ impl Recovery<'_> {
         policy
             .check(new_password, user.email.as_deref())
             .map_err(TicketError::WeakPassword)?;
-        let hash = passwords.hash(new_password).await?;
+        let password = passwords.new_password(new_password).await?;
         // Taking the ticket is the step that makes the link single-use, even under races.
         if self.store.take_ticket(&ticket.ticket_hash).await?.is_none() {
             return Err(TicketError::Invalid);
         }
+        // Also deletes the user's other reset links and ends what the old password opened.
         self.store
-            .reset_password(&user.user_id, &hash, self.clock.now())
+            .reset_password(&user.user_id, &password, self.clock.now())
             .await?;
         self.store.unblock_user_logins(&user.user_id).await?;
         events::record(

@@ -58,6 +58,7 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         smtp: None,
         scripts: castellan_rules::Limits::default(),
         log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
+        keep_sessions_on_password_change: false,
         bootstrap: Some((ADMIN_ID.into(), Secret(ADMIN_SECRET.into()))),
     }
 }

@@ -10,6 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use castellan_core::model::TokenEndpointAuthMethod;
 use castellan_core::oauth::OAuthError;
 use castellan_core::oauth::authorization_code::{self, CodeExchange};
 use castellan_core::oauth::client_auth::{self, PresentedCredentials};
@@ -134,15 +135,22 @@ pub(super) fn presented(
             Ok(PresentedCredentials {
                 client_id: id,
                 client_secret: Some(secret),
+                method: TokenEndpointAuthMethod::ClientSecretBasic,
             })
         }
         None => {
             let id = params
                 .get("client_id")
                 .ok_or_else(|| invalid("Missing required parameter: client_id"))?;
+            let client_secret = params.get("client_secret").map(str::to_string);
+            let method = match client_secret {
+                Some(_) => TokenEndpointAuthMethod::ClientSecretPost,
+                None => TokenEndpointAuthMethod::None,
+            };
             Ok(PresentedCredentials {
                 client_id: id.to_string(),
-                client_secret: params.get("client_secret").map(str::to_string),
+                client_secret,
+                method,
             })
         }
     }
