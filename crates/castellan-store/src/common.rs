@@ -1386,16 +1386,28 @@ impl AuthorizationCodeStore for SqlStore {
         if let Some(row) = row {
             return Ok(CodeRedemption::Redeemed(authorization_code_from_row(&row)?));
         }
-        let before: Option<Option<String>> =
-            sqlx::query_scalar("SELECT refresh_family FROM authorization_codes WHERE code_hash = $1")
-                .bind(code_hash)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(map)?;
+        let before: Option<Option<String>> = sqlx::query_scalar(
+            "UPDATE authorization_codes SET replayed_at = $2 WHERE code_hash = $1 RETURNING refresh_family",
+        )
+        .bind(code_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
         Ok(match before {
             Some(refresh_family) => CodeRedemption::Replayed { refresh_family },
             None => CodeRedemption::Unknown,
         })
+    }
+
+    async fn authorization_code_replayed(&self, code_hash: &str) -> StoreResult<bool> {
+        let replayed: Option<bool> =
+            sqlx::query_scalar("SELECT replayed_at IS NOT NULL FROM authorization_codes WHERE code_hash = $1")
+                .bind(code_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map)?;
+        Ok(replayed.unwrap_or(false))
     }
 }
 

@@ -551,6 +551,7 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
             .unwrap(),
         CodeRedemption::Redeemed(second.clone())
     );
+    assert!(!store.authorization_code_replayed("h2").await.unwrap());
     assert_eq!(
         store
             .redeem_authorization_code("h2", "other", 11)
@@ -560,6 +561,8 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
             refresh_family: Some("fam-h2".into())
         }
     );
+    assert!(store.authorization_code_replayed("h2").await.unwrap());
+    assert!(!store.authorization_code_replayed("nope").await.unwrap());
     assert_eq!(
         store.take_authorization_code("h2").await.unwrap(),
         None,

@@ -741,6 +741,39 @@ mod tests {
     }
 
     #[test]
+    fn password_changes_end_sessions_unless_told_to_keep_them() {
+        let none: [(&str, &str); 0] = [];
+        assert!(
+            !Settings::load(&Overrides::default(), &none)
+                .unwrap()
+                .keep_sessions_on_password_change
+        );
+        let file = write("keep_sessions_on_password_change = true\n");
+        let overrides = Overrides {
+            config: Some(file.path().to_path_buf()),
+            ..Default::default()
+        };
+        let s = Settings::load(&overrides, &none).unwrap();
+        assert!(s.keep_sessions_on_password_change);
+        assert!(
+            s.print()
+                .contains("keep_sessions_on_password_change = true")
+        );
+        let env = [("CASTELLAN_KEEP_SESSIONS_ON_PASSWORD_CHANGE", "false")];
+        assert!(
+            !Settings::load(&overrides, &env)
+                .unwrap()
+                .keep_sessions_on_password_change,
+            "the environment wins over the file"
+        );
+        let env = [("CASTELLAN_KEEP_SESSIONS_ON_PASSWORD_CHANGE", "yes")];
+        let err = Settings::load(&Overrides::default(), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("keep_sessions_on_password_change"), "{err}");
+    }
+
+    #[test]
     fn script_limits_from_file_and_environment() {
         let file = write(
             "[scripts]\nworkers = 4\nmemory_mib = 16\nfetch_allow = [\"hooks.example.com\"]\n",

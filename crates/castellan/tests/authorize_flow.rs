@@ -622,6 +622,66 @@ async fn a_replayed_code_revokes_the_refresh_tokens_issued_from_it() {
     );
 }
 
+/// A replay that arrives while the first exchange is still making its tokens (here a rule
+/// takes a second) is caught by that exchange: it answers `invalid_grant` and revokes what
+/// it made.
+#[tokio::test]
+async fn a_replay_racing_the_first_exchange_still_revokes() {
+    let t = tenant().await;
+    let (id, secret) = t.offline_client().await;
+    let (status, body) = t
+        .server
+        .admin(
+            Method::POST,
+            "/rules",
+            Some(json!({"name": "slow", "script":
+                "function (user, context, callback) { const end = Date.now() + 1000; while (Date.now() < end) {} callback(null, user, context); }"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut browser = Browser::new(&t.server);
+    t.sign_up(&mut browser, "ada@example.com").await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", id.as_str()),
+        ("redirect_uri", WEB_CALLBACK),
+        ("scope", "openid offline_access"),
+    ];
+    let path = format!(
+        "/authorize?{}",
+        serde_urlencoded::to_string(params).unwrap()
+    );
+    let code = browser.get(&path).await.query()["code"].clone();
+    let redeem = json!({"grant_type": "authorization_code", "client_id": id, "client_secret": secret,
+                        "code": code, "redirect_uri": WEB_CALLBACK});
+    let replay = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        t.server.token_request(redeem.clone()).await
+    };
+    let (first, second) = tokio::join!(t.server.token_request(redeem.clone()), replay);
+    assert_eq!(second.1["error"], "invalid_grant", "{}", second.1);
+    assert_eq!(
+        (first.0, first.1["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "{}",
+        first.1
+    );
+    let (_, users) = t
+        .server
+        .admin(Method::GET, "/users-by-email?email=ada@example.com", None)
+        .await;
+    let path = format!(
+        "/users/{}/refresh-tokens",
+        encoded(users[0]["user_id"].as_str().unwrap())
+    );
+    let (_, tokens) = t.server.admin(Method::GET, &path, None).await;
+    assert_eq!(
+        tokens["tokens"],
+        json!([]),
+        "what the first exchange made is revoked"
+    );
+}
+
 /// A code issued before the user was blocked gives no tokens.
 #[tokio::test]
 async fn a_code_issued_before_the_user_was_blocked_is_refused() {

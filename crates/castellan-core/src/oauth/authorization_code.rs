@@ -78,8 +78,9 @@ async fn redeem(
     // the redemption so that a second presentation can revoke them.
     let family = crate::ids::alphanumeric(24);
     let now = services.clock.now();
+    let code_hash = token_digest(code);
     let record = match store
-        .redeem_authorization_code(&token_digest(code), &family, now)
+        .redeem_authorization_code(&code_hash, &family, now)
         .await?
     {
         CodeRedemption::Redeemed(record) => record,
@@ -134,7 +135,7 @@ async fn redeem(
         return Err(OAuthError::AccessDenied("user is blocked".into()));
     }
     let scope = record.scope.join(" ");
-    user_tokens::issue(
+    let issued = user_tokens::issue(
         services,
         UserTokenRequest {
             client,
@@ -149,7 +150,13 @@ async fn redeem(
             request: ctx,
         },
     )
-    .await
+    .await?;
+    // A replay that came while the tokens were being made found no tokens to revoke yet.
+    if store.authorization_code_replayed(&code_hash).await? {
+        store.revoke_refresh_family(&family).await?;
+        return Err(OAuthError::InvalidGrant(INVALID.into()));
+    }
+    Ok(issued)
 }
 
 #[cfg(test)]

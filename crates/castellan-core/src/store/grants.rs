@@ -38,6 +38,9 @@ pub trait AuthorizationCodeStore: Send + Sync {
         refresh_family: &str,
         now: i64,
     ) -> StoreResult<CodeRedemption>;
+    /// Whether a redeemed code was presented again since (the exchange that redeemed it
+    /// asks once its tokens are made, so a replay racing it still revokes them).
+    async fn authorization_code_replayed(&self, code_hash: &str) -> StoreResult<bool>;
 }
 
 /// What presenting an authorization code found.
@@ -45,7 +48,7 @@ pub trait AuthorizationCodeStore: Send + Sync {
 pub enum CodeRedemption {
     /// First presentation: the code, now used up.
     Redeemed(AuthorizationCode),
-    /// Redeemed before; the refresh-token family its tokens belong to.
+    /// Redeemed before (now marked replayed); the refresh-token family its tokens belong to.
     Replayed { refresh_family: Option<String> },
     /// No such code (never issued, or expired and purged).
     Unknown,
