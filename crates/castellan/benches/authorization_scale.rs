@@ -301,6 +301,7 @@ async fn main() {
             Secret("bench-admin-secret-long-enough".into()),
         )),
         scripts: castellan_rules::Limits::default(),
+        serve: castellan::http::serve::ServeLimits::default(),
         authentication_per_second: 0,
         client_credentials_per_second: 0,
         smtp: None,

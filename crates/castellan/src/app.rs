@@ -28,7 +28,7 @@ use crate::config::Settings;
 use crate::http::error::ApiError;
 use crate::http::pages::{self, Pages};
 use crate::http::rate_limit::{self, RateLimits};
-use crate::http::{authz, dbconnections, management, oauth, ops, request_id};
+use crate::http::{authz, dbconnections, management, oauth, ops, request_id, serve};
 use crate::{master_key, telemetry};
 
 /// How often a node reloads the signing keys, so a rotation made elsewhere reaches it.
@@ -225,6 +225,7 @@ pub fn router(state: AppState) -> Router {
         .nest(authz::PREFIX, authz.router(&state))
         .fallback(not_found)
         .layer(middleware::from_fn(ops::record))
+        .layer(middleware::from_fn(ops::retry_after_when_unavailable))
         .layer(CatchPanicLayer::custom(|_| panic_response()))
         .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
@@ -291,16 +292,16 @@ pub async fn start(
         state.rate_limits.clone(),
         state.metrics.clone(),
     ));
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state.clone());
+    let limits = state.settings.serve.clone();
     let task = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = stopped => {}
-                    _ = until => {}
-                }
-            })
-            .await;
+        let result = serve::serve(listener, app, limits, async move {
+            tokio::select! {
+                _ = stopped => {}
+                _ = until => {}
+            }
+        })
+        .await;
         refresher.abort();
         result
     });

@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::http::serve::ServeLimits;
+
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./castellan-data/castellan.db";
 const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -45,6 +47,16 @@ struct FileSettings {
     rate_limits: Option<RateLimitsFile>,
     smtp: Option<SmtpFile>,
     scripts: Option<ScriptsFile>,
+    http: Option<HttpFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpFile {
+    header_read_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -153,6 +165,8 @@ pub struct Settings {
     pub smtp: Option<SmtpSettings>,
     /// The rules and actions sandbox (`[scripts]`, `CASTELLAN_SCRIPTS_*`).
     pub scripts: castellan_rules::Limits,
+    /// Connection deadlines and the connection cap (`[http]`, `CASTELLAN_HTTP_*`).
+    pub serve: ServeLimits,
 }
 
 const DEFAULT_AUTHENTICATION_PER_SECOND: u32 = 100;
@@ -305,6 +319,7 @@ impl Settings {
         )?;
         let smtp = smtp_settings(env, file.smtp.unwrap_or_default())?;
         let scripts = script_limits(env, file.scripts.unwrap_or_default())?;
+        let serve = serve_limits(env, file.http.unwrap_or_default())?;
         let file_bootstrap = file.bootstrap.unwrap_or_default();
         let admin_id = env
             .var("CASTELLAN_ADMIN_CLIENT_ID")
@@ -337,6 +352,7 @@ impl Settings {
             client_credentials_per_second,
             smtp,
             scripts,
+            serve,
             templates_dir: env
                 .var("CASTELLAN_TEMPLATES_DIR")
                 .map(PathBuf::from)
@@ -415,6 +431,25 @@ impl Settings {
             ),
         );
         put("scripts", scripts.into());
+        let mut http = toml::Table::new();
+        let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        http.insert(
+            "header_read_timeout_secs".into(),
+            secs(self.serve.header_read_timeout).into(),
+        );
+        http.insert(
+            "body_timeout_secs".into(),
+            secs(self.serve.body_timeout).into(),
+        );
+        http.insert(
+            "idle_timeout_secs".into(),
+            secs(self.serve.idle_timeout).into(),
+        );
+        http.insert(
+            "max_connections".into(),
+            as_int(self.serve.max_connections as u128).into(),
+        );
+        put("http", http.into());
         if let Some(smtp) = &self.smtp {
             let mut t = toml::Table::new();
             t.insert("host".into(), smtp.host.clone().into());
@@ -512,6 +547,40 @@ fn script_limits(env: &dyn Env, file: ScriptsFile) -> Result<castellan_rules::Li
         )?),
         fetch_allow: castellan_rules::AllowList::new(&fetch_allow),
         ..defaults
+    })
+}
+
+fn serve_limits(env: &dyn Env, file: HttpFile) -> Result<ServeLimits, ConfigError> {
+    let defaults = ServeLimits::default();
+    let secs = |name, var, from_file, default: std::time::Duration| {
+        positive(env, name, var, from_file, default.as_secs()).map(std::time::Duration::from_secs)
+    };
+    Ok(ServeLimits {
+        header_read_timeout: secs(
+            "http.header_read_timeout_secs",
+            "CASTELLAN_HTTP_HEADER_READ_TIMEOUT_SECS",
+            file.header_read_timeout_secs,
+            defaults.header_read_timeout,
+        )?,
+        body_timeout: secs(
+            "http.body_timeout_secs",
+            "CASTELLAN_HTTP_BODY_TIMEOUT_SECS",
+            file.body_timeout_secs,
+            defaults.body_timeout,
+        )?,
+        idle_timeout: secs(
+            "http.idle_timeout_secs",
+            "CASTELLAN_HTTP_IDLE_TIMEOUT_SECS",
+            file.idle_timeout_secs,
+            defaults.idle_timeout,
+        )?,
+        max_connections: positive(
+            env,
+            "http.max_connections",
+            "CASTELLAN_HTTP_MAX_CONNECTIONS",
+            file.max_connections,
+            defaults.max_connections,
+        )?,
     })
 }
 
@@ -731,6 +800,35 @@ mod tests {
                 .unwrap_err()
                 .to_string();
             assert!(err.starts_with("scripts."), "{err}");
+        }
+    }
+
+    #[test]
+    fn connection_limits_from_file_and_environment() {
+        let defaults = Settings::load(&Overrides::default(), &[("X", "y")]).unwrap();
+        assert_eq!(defaults.serve, ServeLimits::default());
+        let file = write("[http]\nheader_read_timeout_secs = 3\nmax_connections = 50\n");
+        let overrides = Overrides {
+            config: Some(file.path().to_path_buf()),
+            ..Default::default()
+        };
+        let env = [("CASTELLAN_HTTP_IDLE_TIMEOUT_SECS", "7")];
+        let s = Settings::load(&overrides, &env).unwrap();
+        assert_eq!(
+            s.serve.header_read_timeout,
+            std::time::Duration::from_secs(3)
+        );
+        assert_eq!(s.serve.idle_timeout, std::time::Duration::from_secs(7));
+        assert_eq!(s.serve.max_connections, 50);
+        assert!(s.print().contains("max_connections = 50"));
+        for (name, value) in [
+            ("CASTELLAN_HTTP_MAX_CONNECTIONS", "0"),
+            ("CASTELLAN_HTTP_BODY_TIMEOUT_SECS", "soon"),
+        ] {
+            let err = Settings::load(&Overrides::default(), &[(name, value)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("http."), "{err}");
         }
     }
 

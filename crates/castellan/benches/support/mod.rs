@@ -42,6 +42,7 @@ impl BenchServer {
             templates_dir: None,
             bootstrap: Some((ADMIN.into(), Secret(ADMIN_SECRET.into()))),
             scripts: castellan_rules::Limits::default(),
+            serve: castellan::http::serve::ServeLimits::default(),
             authentication_per_second: 0,
             client_credentials_per_second: 0,
             smtp: None,

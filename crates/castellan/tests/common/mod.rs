@@ -57,6 +57,7 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         client_credentials_per_second: 0,
         smtp: None,
         scripts: castellan_rules::Limits::default(),
+        serve: castellan::http::serve::ServeLimits::default(),
         bootstrap: Some((ADMIN_ID.into(), Secret(ADMIN_SECRET.into()))),
     }
 }
