@@ -114,8 +114,20 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
     let management_openapi = management::api().openapi(&settings.issuer);
     let authz_openapi = authz::api().openapi(&settings.issuer);
     let pages = Pages::load(settings.templates_dir.as_deref())?;
+    let passwords = PasswordService::with_limits(settings.password_hashing);
+    let password_checks_per_second = settings.password_checks_per_second.unwrap_or_else(|| {
+        rate_limit::default_password_checks_per_second(passwords.hashes_per_second())
+    });
+    tracing::info!(
+        workers = settings.password_hashing.workers,
+        queue = settings.password_hashing.queue,
+        hashes_per_second = passwords.hashes_per_second().round(),
+        per_address_per_second = password_checks_per_second,
+        "password hashing"
+    );
     let rate_limits = RateLimits::new(
         settings.authentication_per_second,
+        password_checks_per_second,
         settings.client_credentials_per_second,
     );
     let mailer: Arc<dyn Mailer> = match &settings.smtp {
@@ -144,9 +156,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
         mailer,
         rate_limits,
         master_key: Arc::new(master),
-        passwords: Arc::new(PasswordService::new(
-            std::thread::available_parallelism().map_or(2, usize::from),
-        )),
+        passwords: Arc::new(passwords),
     })
 }
 
@@ -166,20 +176,28 @@ fn print_generated_admin(issuer: &str, c: &AdminCredentials) {
 pub fn router(state: AppState) -> Router {
     let management = management::api();
     let authz = authz::api();
-    let limited =
-        || axum::middleware::from_fn_with_state(state.clone(), rate_limit::authentication);
-    // Endpoints that check credentials or create accounts, limited per address.
-    let authentication = Router::new()
+    // Endpoints that check credentials or create accounts, limited per address; those
+    // that hash a password also draw on the address's hashing budget.
+    let hashing = Router::new()
         .route("/dbconnections/signup", post(dbconnections::signup))
+        .route("/authorize/login", post(pages::authorize::login))
+        .route("/authorize/signup", post(pages::authorize::signup))
+        .route("/reset-password", post(pages::recovery::reset_submit))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::password_check,
+        ));
+    let authentication = Router::new()
         .route(
             "/dbconnections/change_password",
             post(dbconnections::change_password),
         )
-        .route("/authorize/login", post(pages::authorize::login))
-        .route("/authorize/signup", post(pages::authorize::signup))
         .route("/authorize/forgot", post(pages::recovery::forgot_submit))
-        .route("/reset-password", post(pages::recovery::reset_submit))
-        .route_layer(limited());
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::authentication,
+        ))
+        .merge(hashing);
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -54,7 +54,11 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         max_body_bytes: 64 * 1024,
         templates_dir: None,
         authentication_per_second: 100,
+        // Off: tests log in quickly and often from one address; tests/rate_limits.rs
+        // covers the budget.
+        password_checks_per_second: Some(0),
         client_credentials_per_second: 0,
+        password_hashing: castellan_core::passwords::HashingLimits::default(),
         smtp: None,
         scripts: castellan_rules::Limits::default(),
         serve: castellan::http::serve::ServeLimits::default(),

@@ -189,6 +189,7 @@ pub async fn token(
     };
     let limit = match grant {
         Grant::ClientCredentials => Limited::ClientCredentials,
+        Grant::Password => Limited::PasswordCheck,
         _ => Limited::Authentication,
     };
     if ip.is_some_and(|ip| !s.rate_limits.allows(limit, ip)) {
