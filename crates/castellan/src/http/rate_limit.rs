@@ -5,10 +5,14 @@
 //! Requests that hash a password (log-in, sign-up, a new password) also draw on a second,
 //! smaller budget per address: a quarter of what the machine can hash by default, so one
 //! address can never take all the cores and everyone else's log-ins keep their latency.
+//! Their refusals are answered only after the `Retry-After` pause: a client that does not
+//! wait is slowed to one attempt per connection per second, instead of costing the
+//! server thousands of cheap refusals a second.
 
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, Request, State};
@@ -26,6 +30,15 @@ pub enum Limited {
     /// An authentication request that hashes a password: also the hashing budget.
     PasswordCheck,
     ClientCredentials,
+}
+
+/// Which budget a refused request would have overdrawn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// Requests a second.
+    Rate,
+    /// Password hashes a second.
+    HashingBudget,
 }
 
 #[derive(Clone, Default)]
@@ -73,14 +86,26 @@ impl RateLimits {
 
     /// Whether one more request from `ip` is allowed now.
     pub fn allows(&self, kind: Limited, ip: IpAddr) -> bool {
-        let check = |limiter: &Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>| {
+        self.check(kind, ip).is_ok()
+    }
+
+    /// One more request from `ip` now, or which budget it would overdraw.
+    pub fn check(&self, kind: Limited, ip: IpAddr) -> Result<(), Refusal> {
+        let within = |limiter: &Option<Arc<DefaultKeyedRateLimiter<IpAddr>>>| {
             limiter.as_ref().is_none_or(|l| l.check_key(&ip).is_ok())
         };
-        match kind {
-            Limited::Authentication => check(&self.authentication),
-            Limited::PasswordCheck => check(&self.authentication) && check(&self.password_checks),
-            Limited::ClientCredentials => check(&self.client_credentials),
+        let (general, hashing) = match kind {
+            Limited::Authentication => (&self.authentication, &None),
+            Limited::PasswordCheck => (&self.authentication, &self.password_checks),
+            Limited::ClientCredentials => (&self.client_credentials, &None),
+        };
+        if !within(general) {
+            return Err(Refusal::Rate);
         }
+        if !within(hashing) {
+            return Err(Refusal::HashingBudget);
+        }
+        Ok(())
     }
 
     /// Forgets addresses that have been quiet, so the table does not grow without end.
@@ -96,6 +121,18 @@ impl RateLimits {
             limiter.retain_recent();
         }
     }
+}
+
+/// The pause before refusing a password check over the hashing budget, and its
+/// `Retry-After`.
+const HASHING_REFUSAL_PAUSE: Duration = Duration::from_secs(1);
+
+/// The answer to a refused request: at once, or after a pause for the hashing budget.
+pub async fn refuse(refusal: Refusal) -> Response {
+    if refusal == Refusal::HashingBudget {
+        tokio::time::sleep(HASHING_REFUSAL_PAUSE).await;
+    }
+    too_many_requests()
 }
 
 pub fn too_many_requests() -> Response {
@@ -134,8 +171,8 @@ pub async fn password_check(State(s): State<AppState>, request: Request, next: N
 }
 
 async fn limit(s: &AppState, kind: Limited, request: Request, next: Next) -> Response {
-    match peer_ip(&request) {
-        Some(ip) if !s.rate_limits.allows(kind, ip) => too_many_requests(),
+    match peer_ip(&request).map(|ip| s.rate_limits.check(kind, ip)) {
+        Some(Err(refusal)) => refuse(refusal).await,
         _ => next.run(request).await,
     }
 }
@@ -158,7 +195,10 @@ mod tests {
         // A burst of twice the rate, then nothing.
         assert!(limits.allows(Limited::PasswordCheck, ip));
         assert!(limits.allows(Limited::PasswordCheck, ip));
-        assert!(!limits.allows(Limited::PasswordCheck, ip));
+        assert_eq!(
+            limits.check(Limited::PasswordCheck, ip),
+            Err(Refusal::HashingBudget)
+        );
         assert!(
             limits.allows(Limited::Authentication, ip),
             "requests that hash nothing are not held back"
