@@ -303,8 +303,11 @@ async fn main() {
         scripts: castellan_rules::Limits::default(),
         log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
         keep_sessions_on_password_change: false,
+        serve: castellan::http::serve::ServeLimits::default(),
         authentication_per_second: 0,
+        password_checks_per_second: Some(0),
         client_credentials_per_second: 0,
+        password_hashing: castellan_core::passwords::HashingLimits::default(),
         smtp: None,
     };
     let state = app::prepare(settings, Arc::new(SystemClock)).await.unwrap();

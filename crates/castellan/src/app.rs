@@ -28,7 +28,7 @@ use crate::config::Settings;
 use crate::http::error::ApiError;
 use crate::http::pages::{self, Pages};
 use crate::http::rate_limit::{self, RateLimits};
-use crate::http::{authz, dbconnections, management, oauth, ops, request_id};
+use crate::http::{authz, dbconnections, management, oauth, ops, request_id, serve};
 use crate::{master_key, telemetry};
 
 /// How often a node reloads the signing keys, so a rotation made elsewhere reaches it.
@@ -141,8 +141,20 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
     let management_openapi = management::api().openapi(&settings.issuer);
     let authz_openapi = authz::api().openapi(&settings.issuer);
     let pages = Pages::load(settings.templates_dir.as_deref())?;
+    let passwords = PasswordService::with_limits(settings.password_hashing);
+    let password_checks_per_second = settings.password_checks_per_second.unwrap_or_else(|| {
+        rate_limit::default_password_checks_per_second(passwords.hashes_per_second())
+    });
+    tracing::info!(
+        workers = settings.password_hashing.workers,
+        queue = settings.password_hashing.queue,
+        hashes_per_second = passwords.hashes_per_second().round(),
+        per_address_per_second = password_checks_per_second,
+        "password hashing"
+    );
     let rate_limits = RateLimits::new(
         settings.authentication_per_second,
+        password_checks_per_second,
         settings.client_credentials_per_second,
     );
     let mailer: Arc<dyn Mailer> = match &settings.smtp {
@@ -191,20 +203,28 @@ fn print_generated_admin(issuer: &str, c: &AdminCredentials) {
 pub fn router(state: AppState) -> Router {
     let management = management::api();
     let authz = authz::api();
-    let limited =
-        || axum::middleware::from_fn_with_state(state.clone(), rate_limit::authentication);
-    // Endpoints that check credentials or create accounts, limited per address.
-    let authentication = Router::new()
+    // Endpoints that check credentials or create accounts, limited per address; those
+    // that hash a password also draw on the address's hashing budget.
+    let hashing = Router::new()
         .route("/dbconnections/signup", post(dbconnections::signup))
+        .route("/authorize/login", post(pages::authorize::login))
+        .route("/authorize/signup", post(pages::authorize::signup))
+        .route("/reset-password", post(pages::recovery::reset_submit))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::password_check,
+        ));
+    let authentication = Router::new()
         .route(
             "/dbconnections/change_password",
             post(dbconnections::change_password),
         )
-        .route("/authorize/login", post(pages::authorize::login))
-        .route("/authorize/signup", post(pages::authorize::signup))
         .route("/authorize/forgot", post(pages::recovery::forgot_submit))
-        .route("/reset-password", post(pages::recovery::reset_submit))
-        .route_layer(limited());
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::authentication,
+        ))
+        .merge(hashing);
     Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
@@ -250,6 +270,7 @@ pub fn router(state: AppState) -> Router {
         .nest(authz::PREFIX, authz.router(&state))
         .fallback(not_found)
         .layer(middleware::from_fn(ops::record))
+        .layer(middleware::from_fn(ops::retry_after_when_unavailable))
         .layer(CatchPanicLayer::custom(|_| panic_response()))
         .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
@@ -318,15 +339,16 @@ pub async fn start(
     ));
     let purger = tokio::spawn(purge_expired(state.clone()));
     let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let app = router(state.clone());
+    let limits = state.settings.serve.clone();
     let task = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = stopped => {}
-                    _ = until => {}
-                }
-            })
-            .await;
+        let result = serve::serve(listener, app, limits, async move {
+            tokio::select! {
+                _ = stopped => {}
+                _ = until => {}
+            }
+        })
+        .await;
         refresher.abort();
         purger.abort();
         result

@@ -6,6 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use castellan_core::passwords::HashingLimits;
+
+use crate::http::serve::ServeLimits;
+
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./castellan-data/castellan.db";
 const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -47,6 +51,24 @@ struct FileSettings {
     scripts: Option<ScriptsFile>,
     log_retention_days: Option<u32>,
     keep_sessions_on_password_change: Option<bool>,
+    http: Option<HttpFile>,
+    password_hashing: Option<PasswordHashingFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordHashingFile {
+    workers: Option<usize>,
+    queue: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpFile {
+    header_read_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -95,6 +117,7 @@ pub struct SmtpSettings {
 #[serde(deny_unknown_fields)]
 struct RateLimitsFile {
     authentication_per_second: Option<u32>,
+    password_checks_per_second: Option<u32>,
     client_credentials_per_second: Option<u32>,
 }
 
@@ -150,8 +173,13 @@ pub struct Settings {
     pub bootstrap: Option<(String, Secret)>,
     /// Requests a second per address on log-in, sign-up and reset endpoints; 0 is off.
     pub authentication_per_second: u32,
+    /// Password checks (log-ins, sign-ups, new passwords) a second per address; `None`
+    /// is a quarter of what the machine can hash, 0 is off.
+    pub password_checks_per_second: Option<u32>,
     /// The same for client credentials; off unless set.
     pub client_credentials_per_second: u32,
+    /// Hashing threads and how many hashes may wait for one (`[password_hashing]`).
+    pub password_hashing: HashingLimits,
     pub smtp: Option<SmtpSettings>,
     /// The rules and actions sandbox (`[scripts]`, `CASTELLAN_SCRIPTS_*`).
     pub scripts: castellan_rules::Limits,
@@ -160,6 +188,8 @@ pub struct Settings {
     /// Whether a password change leaves the user's refresh tokens and sessions alive
     /// (Auth0's older behaviour). Off: a new password ends them.
     pub keep_sessions_on_password_change: bool,
+    /// Connection deadlines and the connection cap (`[http]`, `CASTELLAN_HTTP_*`).
+    pub serve: ServeLimits,
 }
 
 const DEFAULT_AUTHENTICATION_PER_SECOND: u32 = 100;
@@ -306,6 +336,15 @@ impl Settings {
             limits.authentication_per_second,
             DEFAULT_AUTHENTICATION_PER_SECOND,
         )?;
+        let password_checks_per_second =
+            match env.var("CASTELLAN_RATE_LIMIT_PASSWORD_CHECKS").as_deref() {
+                Some("auto") => None,
+                Some(v) => Some(v.parse::<u32>().map_err(|_| ConfigError::Value {
+                    name: "rate_limits.password_checks_per_second",
+                    message: format!("\"{v}\" is not a whole number of checks per second or auto"),
+                })?),
+                None => limits.password_checks_per_second,
+            };
         let client_credentials_per_second = per_second(
             "rate_limits.client_credentials_per_second",
             "CASTELLAN_RATE_LIMIT_CLIENT_CREDENTIALS",
@@ -337,6 +376,8 @@ impl Settings {
         };
         let smtp = smtp_settings(env, file.smtp.unwrap_or_default())?;
         let scripts = script_limits(env, file.scripts.unwrap_or_default())?;
+        let serve = serve_limits(env, file.http.unwrap_or_default())?;
+        let password_hashing = hashing_limits(env, file.password_hashing.unwrap_or_default())?;
         let file_bootstrap = file.bootstrap.unwrap_or_default();
         let admin_id = env
             .var("CASTELLAN_ADMIN_CLIENT_ID")
@@ -366,11 +407,14 @@ impl Settings {
             secret_key_file,
             max_body_bytes,
             authentication_per_second,
+            password_checks_per_second,
             client_credentials_per_second,
+            password_hashing,
             smtp,
             scripts,
             log_retention_days,
             keep_sessions_on_password_change,
+            serve,
             templates_dir: env
                 .var("CASTELLAN_TEMPLATES_DIR")
                 .map(PathBuf::from)
@@ -422,6 +466,9 @@ impl Settings {
             "authentication_per_second".into(),
             i64::from(self.authentication_per_second).into(),
         );
+        if let Some(n) = self.password_checks_per_second {
+            limits.insert("password_checks_per_second".into(), i64::from(n).into());
+        }
         limits.insert(
             "client_credentials_per_second".into(),
             i64::from(self.client_credentials_per_second).into(),
@@ -457,6 +504,35 @@ impl Settings {
             ),
         );
         put("scripts", scripts.into());
+        let mut http = toml::Table::new();
+        let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        http.insert(
+            "header_read_timeout_secs".into(),
+            secs(self.serve.header_read_timeout).into(),
+        );
+        http.insert(
+            "body_timeout_secs".into(),
+            secs(self.serve.body_timeout).into(),
+        );
+        http.insert(
+            "idle_timeout_secs".into(),
+            secs(self.serve.idle_timeout).into(),
+        );
+        http.insert(
+            "max_connections".into(),
+            as_int(self.serve.max_connections as u128).into(),
+        );
+        put("http", http.into());
+        let mut hashing = toml::Table::new();
+        hashing.insert(
+            "workers".into(),
+            as_int(self.password_hashing.workers as u128).into(),
+        );
+        hashing.insert(
+            "queue".into(),
+            as_int(self.password_hashing.queue as u128).into(),
+        );
+        put("password_hashing", hashing.into());
         if let Some(smtp) = &self.smtp {
             let mut t = toml::Table::new();
             t.insert("host".into(), smtp.host.clone().into());
@@ -554,6 +630,61 @@ fn script_limits(env: &dyn Env, file: ScriptsFile) -> Result<castellan_rules::Li
         )?),
         fetch_allow: castellan_rules::AllowList::new(&fetch_allow),
         ..defaults
+    })
+}
+
+fn hashing_limits(env: &dyn Env, file: PasswordHashingFile) -> Result<HashingLimits, ConfigError> {
+    let workers = positive(
+        env,
+        "password_hashing.workers",
+        "CASTELLAN_PASSWORD_HASHING_WORKERS",
+        file.workers,
+        HashingLimits::default().workers,
+    )?;
+    // Zero waiting is allowed: every hash beyond the workers is then refused.
+    let queue = match env.var("CASTELLAN_PASSWORD_HASHING_QUEUE") {
+        Some(v) => v.parse().map_err(|_| ConfigError::Value {
+            name: "password_hashing.queue",
+            message: format!("\"{v}\" is not a whole number"),
+        })?,
+        None => file
+            .queue
+            .unwrap_or(HashingLimits::for_workers(workers).queue),
+    };
+    Ok(HashingLimits { workers, queue })
+}
+
+fn serve_limits(env: &dyn Env, file: HttpFile) -> Result<ServeLimits, ConfigError> {
+    let defaults = ServeLimits::default();
+    let secs = |name, var, from_file, default: std::time::Duration| {
+        positive(env, name, var, from_file, default.as_secs()).map(std::time::Duration::from_secs)
+    };
+    Ok(ServeLimits {
+        header_read_timeout: secs(
+            "http.header_read_timeout_secs",
+            "CASTELLAN_HTTP_HEADER_READ_TIMEOUT_SECS",
+            file.header_read_timeout_secs,
+            defaults.header_read_timeout,
+        )?,
+        body_timeout: secs(
+            "http.body_timeout_secs",
+            "CASTELLAN_HTTP_BODY_TIMEOUT_SECS",
+            file.body_timeout_secs,
+            defaults.body_timeout,
+        )?,
+        idle_timeout: secs(
+            "http.idle_timeout_secs",
+            "CASTELLAN_HTTP_IDLE_TIMEOUT_SECS",
+            file.idle_timeout_secs,
+            defaults.idle_timeout,
+        )?,
+        max_connections: positive(
+            env,
+            "http.max_connections",
+            "CASTELLAN_HTTP_MAX_CONNECTIONS",
+            file.max_connections,
+            defaults.max_connections,
+        )?,
     })
 }
 
@@ -807,6 +938,75 @@ mod tests {
                 .to_string();
             assert!(err.starts_with("scripts."), "{err}");
         }
+    }
+
+    #[test]
+    fn connection_limits_from_file_and_environment() {
+        let defaults = Settings::load(&Overrides::default(), &[("X", "y")]).unwrap();
+        assert_eq!(defaults.serve, ServeLimits::default());
+        let file = write("[http]\nheader_read_timeout_secs = 3\nmax_connections = 50\n");
+        let overrides = Overrides {
+            config: Some(file.path().to_path_buf()),
+            ..Default::default()
+        };
+        let env = [("CASTELLAN_HTTP_IDLE_TIMEOUT_SECS", "7")];
+        let s = Settings::load(&overrides, &env).unwrap();
+        assert_eq!(
+            s.serve.header_read_timeout,
+            std::time::Duration::from_secs(3)
+        );
+        assert_eq!(s.serve.idle_timeout, std::time::Duration::from_secs(7));
+        assert_eq!(s.serve.max_connections, 50);
+        assert!(s.print().contains("max_connections = 50"));
+        for (name, value) in [
+            ("CASTELLAN_HTTP_MAX_CONNECTIONS", "0"),
+            ("CASTELLAN_HTTP_BODY_TIMEOUT_SECS", "soon"),
+        ] {
+            let err = Settings::load(&Overrides::default(), &[(name, value)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("http."), "{err}");
+        }
+    }
+
+    #[test]
+    fn password_hashing_and_its_budget() {
+        let s = Settings::load(&Overrides::default(), &[("X", "y")]).unwrap();
+        assert_eq!(s.password_hashing, HashingLimits::default());
+        assert_eq!(s.password_checks_per_second, None, "measured at start");
+        let file = write(
+            "[password_hashing]\nworkers = 3\n[rate_limits]\npassword_checks_per_second = 4\n",
+        );
+        let overrides = Overrides {
+            config: Some(file.path().to_path_buf()),
+            ..Default::default()
+        };
+        let s = Settings::load(&overrides, &[("X", "y")]).unwrap();
+        assert_eq!(
+            s.password_hashing,
+            HashingLimits {
+                workers: 3,
+                queue: 24
+            }
+        );
+        assert_eq!(s.password_checks_per_second, Some(4));
+        let env = [
+            ("CASTELLAN_RATE_LIMIT_PASSWORD_CHECKS", "auto"),
+            ("CASTELLAN_PASSWORD_HASHING_QUEUE", "0"),
+        ];
+        let s = Settings::load(&overrides, &env).unwrap();
+        assert_eq!(s.password_checks_per_second, None);
+        assert_eq!(s.password_hashing.queue, 0);
+        let err = Settings::load(
+            &Overrides::default(),
+            &[("CASTELLAN_RATE_LIMIT_PASSWORD_CHECKS", "lots")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("rate_limits.password_checks_per_second"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -14,3 +14,4 @@ pub mod ops;
 pub mod pages;
 pub mod rate_limit;
 pub mod request_id;
+pub mod serve;

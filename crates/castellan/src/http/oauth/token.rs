@@ -24,7 +24,7 @@ use crate::app::AppState;
 use crate::http::body::{content_type, read_limited};
 use crate::http::context::Context;
 use crate::http::error::{OAuthHttpError, no_store};
-use crate::http::rate_limit::{Limited, peer_ip, too_many_requests};
+use crate::http::rate_limit::{Limited, peer_ip, refuse};
 
 /// Token requests are small; anything bigger is not one.
 const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
@@ -197,10 +197,11 @@ pub async fn token(
     };
     let limit = match grant {
         Grant::ClientCredentials => Limited::ClientCredentials,
+        Grant::Password => Limited::PasswordCheck,
         _ => Limited::Authentication,
     };
-    if ip.is_some_and(|ip| !s.rate_limits.allows(limit, ip)) {
-        return Ok(too_many_requests());
+    if let Some(Err(refusal)) = ip.map(|ip| s.rate_limits.check(limit, ip)) {
+        return Ok(refuse(refusal).await);
     }
     let services = password::Services {
         store: s.store.as_ref(),
