@@ -338,7 +338,6 @@ pub async fn start(
         state.metrics.clone(),
     ));
     let purger = tokio::spawn(purge_expired(state.clone()));
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let app = router(state.clone());
     let limits = state.settings.serve.clone();
     let task = tokio::spawn(async move {
