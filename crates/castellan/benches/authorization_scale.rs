@@ -300,7 +300,14 @@ async fn main() {
             ADMIN.into(),
             Secret("bench-admin-secret-long-enough".into()),
         )),
-        scripts: castellan_rules::Limits::default(),
+        scripts: castellan_rules::Limits {
+            // The worker processes run the server's binary, as `castellan serve` does.
+            worker: castellan_rules::WorkerProgram::new(
+                env!("CARGO_BIN_EXE_castellan"),
+                &[castellan_rules::WORKER_ARG],
+            ),
+            ..castellan_rules::Limits::default()
+        },
         authentication_per_second: 0,
         client_credentials_per_second: 0,
         smtp: None,

@@ -56,7 +56,14 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         authentication_per_second: 100,
         client_credentials_per_second: 0,
         smtp: None,
-        scripts: castellan_rules::Limits::default(),
+        scripts: castellan_rules::Limits {
+            // The worker processes run the server's binary, as `castellan serve` does.
+            worker: castellan_rules::WorkerProgram::new(
+                env!("CARGO_BIN_EXE_castellan"),
+                &[castellan_rules::WORKER_ARG],
+            ),
+            ..castellan_rules::Limits::default()
+        },
         bootstrap: Some((ADMIN_ID.into(), Secret(ADMIN_SECRET.into()))),
     }
 }
