@@ -1,12 +1,13 @@
 //! What scripts ask for, recorded as data for the caller to apply, and what they print.
 //! Both are held outside QuickJS's memory limit, hence the caps.
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::LogLine;
 
 /// One change a script asked for, with its arguments as they were at the call.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Effect {
     /// `auth0.users.updateAppMetadata(user_id, value)`: a first-level merge.
     UpdateAppMetadata { user_id: String, value: Value },
@@ -45,7 +46,7 @@ pub enum Effect {
 }
 
 /// What scripts may ask for that the pipeline does not implement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Unsupported {
     /// `context.multifactor`, `api.multifactor.enable`, `api.authentication.challengeWith*`
     /// and `enrollWith*`.

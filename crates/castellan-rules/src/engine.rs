@@ -1,9 +1,9 @@
 //! Running scripts inside one worker's runtime: compiling, calling with JSON in and out,
-//! draining promise jobs, and turning what went wrong into a [`ScriptError`].
+//! draining promise jobs, and turning what went wrong into a [`ScriptError`]. This runs in
+//! a worker process (`process.rs` feeds it).
 
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
-use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use rquickjs::prelude::Opt;
@@ -13,17 +13,19 @@ use rquickjs::{
 
 use crate::compiled::CompiledScripts;
 use crate::effects::{self, Recorder};
-use crate::fetch::Fetcher;
-use crate::pool::{Answer, Command};
-use crate::worker::Worker;
+use crate::worker::{FetchHost, Worker};
 use crate::{
-    ActionOutcome, Limits, RuleBatch, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger,
+    ActionOutcome, Limits, LogLine, RuleBatch, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger,
 };
 
 const PRELUDE: &str = include_str!("prelude.js");
 
 /// How long reading what a log-in left on `global` may run scripts' getters.
-const KEEPING_TIME: Duration = Duration::from_millis(10);
+pub(crate) const KEEPING_TIME: Duration = Duration::from_millis(10);
+
+/// How long copying what is kept on `global` into the next context may take; past it (a
+/// `global` of millions of objects) the worker starts over without it.
+pub(crate) const ADOPTING_TIME: Duration = Duration::from_secs(1);
 
 /// Attaches handlers to a promise a script returned, immune to a tampered `then`.
 const WATCH: &str = "(function (p, ok, ko) { Promise.prototype.then.call(p, ok, ko); })";
@@ -50,6 +52,8 @@ enum Handed {
     Js(JsPair),
 }
 
+/// Compiles a script, and for a rule evaluates the expression it is (which runs whatever
+/// code a source puts beside its function).
 pub(crate) fn check(
     worker: &Worker,
     kind: ScriptKind,
@@ -58,16 +62,29 @@ pub(crate) fn check(
 ) -> Result<(), ScriptError> {
     worker.deadline.set(Instant::now() + worker.limits.per_rule);
     let context = Context::full(&worker.runtime).map_err(|_| out_of_memory(name))?;
-    context.with(|ctx| {
+    let checked = context.with(|ctx| {
         let wrapped = match kind {
             ScriptKind::Rule => rule_wrapper(source),
             ScriptKind::Action => action_wrapper(source),
         };
         compile(&ctx, worker, name, &wrapped).map(|_| ())
-    })
+    });
+    overran(worker, name)?;
+    checked
 }
 
-/// The function a wrapped script evaluates to, compiled once per process.
+/// A script still running at its deadline has failed, even if it finished in the end (one
+/// slow built-in can carry it past the deadline before the interrupt handler is asked).
+fn overran(worker: &Worker, name: &str) -> Result<(), ScriptError> {
+    if Instant::now() >= worker.deadline.get() {
+        return Err(ScriptError::TimedOut {
+            script: name.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+/// The function a wrapped script evaluates to, compiled once per worker.
 fn compile<'js>(
     ctx: &Ctx<'js>,
     worker: &Worker,
@@ -90,6 +107,8 @@ struct Helpers {
     configure: Persistent<Function<'static>>,
     decorate: Persistent<Function<'static>>,
     action_api: Persistent<Function<'static>>,
+    adopt: Persistent<Function<'static>>,
+    intrinsics: Persistent<Value<'static>>,
 }
 
 /// A fresh context with the prelude installed, waiting for its log-in. Workers make the
@@ -97,88 +116,113 @@ struct Helpers {
 pub(crate) struct Prepared {
     // Declared first: persistent handles must be dropped before their context.
     helpers: Helpers,
-    recorder: Rc<RefCell<Recorder>>,
     context: Context,
+    /// Whether what earlier log-ins kept on `global` is in it (for a log-in that keeps
+    /// `global`; a dry run needs a context without).
+    pub with_kept: bool,
 }
 
-pub(crate) fn prepare(worker: &Worker) -> Option<Prepared> {
+/// A fresh context with the prelude, and with copies of what is kept on `global` when
+/// `with_kept` (if the copy fails, what is kept is dropped and the context is made again
+/// without it).
+pub(crate) fn prepare(worker: &mut Worker, with_kept: bool) -> Option<Prepared> {
     worker.deadline.set(Instant::now() + worker.limits.per_rule);
     let context = Context::full(&worker.runtime).ok()?;
-    let recorder = Rc::new(RefCell::new(Recorder::default()));
-    let fetch = (worker.fetcher.as_ref()).map(|f| (Arc::clone(f), Rc::clone(&worker.deadline)));
-    let helpers = context.with(|ctx| install(&ctx, &worker.scripts, &recorder, fetch))?;
+    let helpers = context.with(|ctx| install(&ctx, worker))?;
+    let with_kept = with_kept && !worker.kept.is_empty();
+    if with_kept {
+        worker.deadline.set(Instant::now() + ADOPTING_TIME);
+        let adopted = context.with(|ctx| {
+            let adopt = helpers.adopt.clone().restore(&ctx).ok()?;
+            let intrinsics = helpers.intrinsics.clone().restore(&ctx).ok()?;
+            worker.kept.adopt_into(&ctx, &adopt, &intrinsics)
+        });
+        if adopted.is_none() {
+            worker.kept.forget();
+            drop(helpers);
+            drop(context);
+            worker.runtime.run_gc();
+            return prepare(worker, false);
+        }
+    }
     Some(Prepared {
         helpers,
-        recorder,
         context,
+        with_kept,
     })
 }
 
-fn install(
-    ctx: &Ctx<'_>,
-    scripts: &CompiledScripts,
-    recorder: &Rc<RefCell<Recorder>>,
-    fetch: Option<(Arc<Fetcher>, Rc<Cell<Instant>>)>,
-) -> Option<Helpers> {
-    let prelude = scripts.evaluate(ctx, PRELUDE).ok()?.into_function()?;
-    let sink = Rc::clone(recorder);
+fn install(ctx: &Ctx<'_>, worker: &mut Worker) -> Option<Helpers> {
+    let prelude = worker
+        .scripts
+        .evaluate(ctx, PRELUDE)
+        .ok()?
+        .into_function()?;
+    let sink = Rc::clone(&worker.recorder);
     let record = Function::new(ctx.clone(), move |kind: String, payload: String| {
         sink.borrow_mut().record(&kind, &payload);
     })
     .ok()?;
-    let sink = Rc::clone(recorder);
+    let sink = Rc::clone(&worker.recorder);
     let log = Function::new(ctx.clone(), move |level: String, text: String| {
         sink.borrow_mut().log(&level, &text);
     })
     .ok()?;
-    // Blocks this worker until the answer comes, bounded by the script's remaining time.
-    let fetch = match fetch {
-        Some((fetcher, deadline)) => Some(
-            Function::new(
-                ctx.clone(),
-                move |ctx: Ctx<'_>,
-                      url: String,
-                      method: String,
-                      headers: String,
-                      body: Option<String>|
-                      -> rquickjs::Result<String> {
-                    let left = deadline.get().saturating_duration_since(Instant::now());
-                    fetcher
-                        .fetch(&url, &method, &headers, body, left)
-                        .map_err(|message| rquickjs::Exception::throw_message(&ctx, &message))
-                },
-            )
-            .ok()?,
-        ),
+    // The server makes the request; this worker waits for the answer, which comes before
+    // the script's deadline (or the worker is gone).
+    let fetch = match worker.fetch.clone() {
+        Some(host) => Some(fetch_function(ctx, host)?),
         None => None,
     };
     let helpers: Object = prelude.call((record, log, fetch)).ok()?;
+    worker.kept.learn_own_names(ctx)?;
     Some(Helpers {
         configure: Persistent::save(ctx, helpers.get::<_, Function>("configure").ok()?),
         decorate: Persistent::save(ctx, helpers.get::<_, Function>("decorate").ok()?),
         action_api: Persistent::save(ctx, helpers.get::<_, Function>("actionApi").ok()?),
+        adopt: Persistent::save(ctx, helpers.get::<_, Function>("adopt").ok()?),
+        intrinsics: Persistent::save(ctx, helpers.get::<_, Value>("intrinsics").ok()?),
     })
 }
 
-/// Serves one log-in in a prepared context: its settings and the kept `global` names, then
-/// its scripts in order until the caller drops the session or the log-in's deadline
-/// passes; then keeps what the scripts left on `global`.
-pub(crate) fn serve_session(
-    worker: &mut Worker,
-    prepared: Prepared,
-    setup: &Setup,
-    commands: &mpsc::Receiver<Command>,
-) {
-    let (limits, deadline) = (&worker.limits, &worker.deadline);
-    let login_ends = Instant::now() + limits.per_login;
-    deadline.set((Instant::now() + limits.per_rule).min(login_ends));
+fn fetch_function<'js>(ctx: &Ctx<'js>, host: FetchHost) -> Option<Function<'js>> {
+    Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'_>,
+              url: String,
+              method: String,
+              headers: String,
+              body: Option<String>|
+              -> rquickjs::Result<String> {
+            host(url, method, headers, body)
+                .map_err(|message| rquickjs::Exception::throw_message(&ctx, &message))
+        },
+    )
+    .ok()
+}
+
+/// One log-in being served in its context.
+pub(crate) struct Live {
+    // Declared first: persistent handles must be dropped before their context.
+    helpers: Helpers,
+    context: Context,
+    login_ends: Instant,
+    /// Whether what the scripts leave on `global` is kept at the end.
+    keeps_global: bool,
+}
+
+/// Starts a log-in in a prepared context (one with what is kept on `global` when the
+/// log-in keeps it): its settings, and `api.cache`.
+pub(crate) fn open(worker: &mut Worker, prepared: Prepared, setup: &Setup) -> Option<Live> {
+    let login_ends = Instant::now() + worker.limits.per_login;
+    worker
+        .deadline
+        .set((Instant::now() + worker.limits.per_rule).min(login_ends));
     let Prepared {
-        helpers,
-        recorder,
-        context,
+        helpers, context, ..
     } = prepared;
-    // Whether the kept globals went in, to be kept again at the end.
-    let configured = context.with(|ctx| -> Option<bool> {
+    *worker.recorder.borrow_mut() = Recorder::default();
+    let configured = context.with(|ctx| -> Option<()> {
         let settings = serde_json::json!({
             "configuration": setup.configuration,
             "domain": setup.domain,
@@ -190,65 +234,82 @@ pub(crate) fn serve_session(
         let cache: Value = configure
             .call((to_js(&ctx, &settings).ok()?, kept_cache))
             .ok()?;
-        if !setup.keep_global {
-            return Some(false);
+        if setup.keep_global {
+            worker.kept.keep_action_cache(&ctx, cache);
         }
-        worker.kept.keep_action_cache(&ctx, cache);
-        worker.kept.install(&ctx).map(|()| true)
+        Some(())
     });
-    let Some(keeps_global) = configured else {
-        drop(helpers);
-        return;
+    let live = Live {
+        helpers,
+        context,
+        login_ends,
+        keeps_global: setup.keep_global,
     };
-    while let Ok(command) =
-        commands.recv_timeout(login_ends.saturating_duration_since(Instant::now()))
-    {
-        deadline.set((Instant::now() + limits.per_rule).min(login_ends));
-        let run = Run {
+    configured.map(|()| live)
+}
+
+impl Live {
+    pub fn rules(
+        &self,
+        worker: &Worker,
+        rules: &[(String, String)],
+        user: serde_json::Value,
+        context: serde_json::Value,
+        started: &mut dyn FnMut(usize),
+    ) -> (Result<RuleBatch, ScriptError>, Vec<LogLine>) {
+        let result = self
+            .run(worker)
+            .rules(rules, user, context, self.login_ends, started);
+        (result, worker.recorder.borrow_mut().take_logs())
+    }
+
+    pub fn action(
+        &self,
+        worker: &Worker,
+        name: &str,
+        source: &str,
+        trigger: Trigger,
+        event: &serde_json::Value,
+    ) -> (Result<ActionOutcome, ScriptError>, Vec<LogLine>) {
+        worker
+            .deadline
+            .set((Instant::now() + worker.limits.per_rule).min(self.login_ends));
+        let result = self.run(worker).action(name, source, trigger, event);
+        (result, worker.recorder.borrow_mut().take_logs())
+    }
+
+    fn run<'a>(&'a self, worker: &'a Worker) -> Run<'a> {
+        Run {
             worker,
-            context: &context,
-            recorder: &recorder,
-            helpers: &helpers,
-        };
-        match command {
-            Command::Rules {
-                rules,
-                user,
-                context: rule_context,
-                reply,
-            } => {
-                let result = run.rules(&rules, user, rule_context, login_ends);
-                let logs = recorder.borrow_mut().take_logs();
-                let _ = reply.send(Answer { result, logs });
-            }
-            Command::Action {
-                name,
-                source,
-                trigger,
-                event,
-                reply,
-            } => {
-                let result = run.action(&name, &source, trigger, &event);
-                let logs = recorder.borrow_mut().take_logs();
-                let _ = reply.send(Answer { result, logs });
-            }
+            context: &self.context,
+            helpers: &self.helpers,
         }
     }
-    if keeps_global {
-        // Reading the values may run a script's getter: it gets a moment, not a deadline.
-        worker.deadline.set(Instant::now() + KEEPING_TIME);
-        context.with(|ctx| worker.kept.keep_added(&ctx));
+
+    /// Ends the log-in: keeps what its scripts left on `global`, if it keeps `global`.
+    pub fn close(self, worker: &mut Worker) {
+        if self.keeps_global {
+            // Reading the values may run a script's getter: it gets a moment, not a deadline.
+            worker.deadline.set(Instant::now() + KEEPING_TIME);
+            self.context.with(|ctx| {
+                if let Ok(intrinsics) = self.helpers.intrinsics.clone().restore(&ctx) {
+                    worker.kept.keep_added(&ctx, &intrinsics);
+                }
+            });
+        }
+        let Live {
+            helpers, context, ..
+        } = self;
+        // Persistent handles must go before the context they point into.
+        drop(helpers);
+        drop(context);
     }
-    // Persistent handles must go before the context they point into.
-    drop(helpers);
-    drop(context);
 }
 
 /// One script's run inside a session.
 struct Run<'a> {
     worker: &'a Worker,
     context: &'a Context,
-    recorder: &'a Rc<RefCell<Recorder>>,
     helpers: &'a Helpers,
 }
 
@@ -263,10 +324,15 @@ impl Run<'_> {
         user: serde_json::Value,
         rule_context: serde_json::Value,
         login_ends: Instant,
+        started: &mut dyn FnMut(usize),
     ) -> Result<RuleBatch, ScriptError> {
         let mut handed = Handed::Json(user, rule_context);
         let (mut ran, mut effects, mut name) = (0, Vec::new(), "");
         for (rule_name, source) in rules {
+            if ran > 0 {
+                // The server keeps each rule's deadline too, and names the rule it missed.
+                started(ran);
+            }
             self.worker
                 .deadline
                 .set((Instant::now() + self.worker.limits.per_rule).min(login_ends));
@@ -278,6 +344,7 @@ impl Run<'_> {
             }
         }
         let (user, context) = self.to_json(name, handed)?;
+        overran(self.worker, name)?;
         let outcome = RuleOutcome {
             user,
             context,
@@ -296,7 +363,7 @@ impl Run<'_> {
         handed: Handed,
         last: bool,
     ) -> Result<(Handed, Vec<crate::Effect>), ScriptError> {
-        self.recorder.borrow_mut().script = name.to_owned();
+        self.worker.recorder.borrow_mut().script = name.to_owned();
         let slot: Slot = Rc::new(RefCell::new(None));
         let returned: Rc<RefCell<Option<Handed>>> = Rc::new(RefCell::new(None));
         let started = self.context.with(|ctx| -> Result<(), ScriptError> {
@@ -315,7 +382,7 @@ impl Run<'_> {
                 .map_err(|_| oom())?;
             let rule_context: Value = decorate.call((rule_context,)).map_err(|_| oom())?;
             let ends_batch = {
-                let recorder = Rc::clone(self.recorder);
+                let recorder = Rc::clone(&self.worker.recorder);
                 move || last || recorder.borrow().has_effects()
             };
             let callback =
@@ -376,7 +443,7 @@ impl Run<'_> {
         trigger: Trigger,
         event: &serde_json::Value,
     ) -> Result<ActionOutcome, ScriptError> {
-        self.recorder.borrow_mut().script = name.to_owned();
+        self.worker.recorder.borrow_mut().script = name.to_owned();
         let slot: Slot = Rc::new(RefCell::new(None));
         let started = self.context.with(|ctx| -> Result<(), ScriptError> {
             let oom = || out_of_memory(name);
@@ -432,7 +499,7 @@ impl Run<'_> {
         slot: &Slot,
     ) -> Result<(), ScriptError> {
         if let Err(e) = started {
-            self.recorder.borrow_mut().take_effects();
+            self.worker.recorder.borrow_mut().take_effects();
             // The runtime is locked inside `with`, so memory is checked here: an exception
             // raised under memory pressure is often not the out-of-memory error itself.
             let pressure = matches!(e, ScriptError::Threw { .. } | ScriptError::Syntax { .. })
@@ -456,6 +523,10 @@ impl Run<'_> {
             }
         }
         let finished = slot.borrow_mut().take();
+        if let Err(e) = overran(self.worker, name) {
+            self.worker.recorder.borrow_mut().take_effects();
+            return Err(e);
+        }
         finished.unwrap_or_else(|| {
             Err(ScriptError::NeverCalledBack {
                 script: name.to_owned(),
@@ -464,7 +535,7 @@ impl Run<'_> {
     }
 
     fn take_effects(&self, name: &str) -> Result<Vec<crate::Effect>, ScriptError> {
-        let mut recorder = self.recorder.borrow_mut();
+        let mut recorder = self.worker.recorder.borrow_mut();
         let effects = recorder.take_effects();
         if std::mem::take(&mut recorder.overflowed) {
             return Err(ScriptError::Failed {

@@ -1,8 +1,19 @@
-//! `fetch` for scripts, only to hosts an allow-list names (none by default, and then there
-//! is no `fetch` at all). The request runs on the server's async runtime while the worker
-//! waits, bounded by the script's remaining time; redirects are followed only to allowed
-//! hosts, and the body read is capped.
+//! `fetch` for scripts, only to destinations an allow-list names (none by default, and then
+//! there is no `fetch` at all). The server makes the request for the worker, which waits,
+//! bounded by the script's remaining time; redirects are followed only to allowed
+//! destinations, and the body read is capped.
+//!
+//! A destination is a scheme, a host and a port: `hooks.example.com` allows
+//! `https://hooks.example.com` on port 443 only, `http://10.0.0.5:8080` that address and
+//! port over plain http. A script cannot pick another host through the `Host` header
+//! (it is dropped, with the other headers that frame the request). Names are checked again
+//! once resolved, at every connection, so a name that resolves (or is rebound) to a
+//! loopback, private, link-local or otherwise special address is refused, unless an entry
+//! names that address range (`10.0.0.0/8`, `127.0.0.1/32`).
 
+use std::error::Error as StdError;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
@@ -11,90 +22,265 @@ use serde_json::{Map, Value, json};
 const MAX_BODY_BYTES: usize = 1024 * 1024;
 const MAX_REDIRECTS: usize = 5;
 
-/// Allowed destinations: `host` or `host:port` for https, `http://host[:port]` for plain
-/// http (meant for services on the same network).
+/// Request headers a script may not set: the destination (`Host`), and the ones that frame
+/// the request or speak to proxies, which the HTTP client sets itself.
+const DROPPED_HEADERS: &[&str] = &[
+    "host",
+    "connection",
+    "content-length",
+    "transfer-encoding",
+    "keep-alive",
+    "upgrade",
+    "te",
+    "trailer",
+    "expect",
+    "proxy-authorization",
+    "proxy-connection",
+];
+
+/// One entry of the allow-list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Entry {
+    /// Requests may go to this scheme, host and port.
+    Destination {
+        https: bool,
+        host: String,
+        port: u16,
+    },
+    /// Names may resolve to addresses in this range although it is private.
+    Range { network: IpAddr, prefix: u8 },
+}
+
+impl Entry {
+    fn parse(written: &str) -> Result<Entry, String> {
+        let invalid = || {
+            format!(
+                "\"{written}\" is not a host, host:port, http://host:port or address range (10.0.0.0/8)"
+            )
+        };
+        let trimmed = written.trim().trim_end_matches('/');
+        if !trimmed.contains("://")
+            && let Some((address, prefix)) = trimmed.split_once('/')
+        {
+            let network: IpAddr = address.parse().map_err(|_| invalid())?;
+            let prefix: u8 = prefix.parse().map_err(|_| invalid())?;
+            let bits = if network.is_ipv4() { 32 } else { 128 };
+            if prefix > bits {
+                return Err(invalid());
+            }
+            return Ok(Entry::Range {
+                network: canonical(network),
+                prefix,
+            });
+        }
+        let (https, rest) = match trimmed.split_once("://") {
+            Some(("http", rest)) => (false, rest),
+            Some(("https", rest)) => (true, rest),
+            Some(_) => return Err(invalid()),
+            None => (true, trimmed),
+        };
+        let well_formed = !rest.is_empty()
+            && rest
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+        if !well_formed {
+            return Err(invalid());
+        }
+        let scheme = if https { "https" } else { "http" };
+        let url = reqwest::Url::parse(&format!("{scheme}://{rest}/")).map_err(|_| invalid())?;
+        let host = url.host_str().ok_or_else(invalid)?.to_owned();
+        let port = url.port_or_known_default().ok_or_else(invalid)?;
+        Ok(Entry::Destination { https, host, port })
+    }
+}
+
+/// Allowed destinations: `host` or `host:port` for https (port 443 unless written),
+/// `http://host[:port]` for plain http (port 80 unless written, meant for services on the
+/// same network), and address ranges that names may resolve to although they are private.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AllowList {
-    entries: Vec<(bool, String)>,
+    written: Vec<String>,
+    entries: Vec<Entry>,
 }
 
 impl AllowList {
+    /// The list from its entries as written (ones that [`AllowList::check_entry`] refuses
+    /// are left out).
     pub fn new(entries: &[String]) -> AllowList {
-        AllowList {
-            entries: entries
-                .iter()
-                .map(|e| match e.strip_prefix("http://") {
-                    Some(host) => (false, host.trim_end_matches('/').to_lowercase()),
-                    None => (
-                        true,
-                        e.trim_start_matches("https://")
-                            .trim_end_matches('/')
-                            .to_lowercase(),
-                    ),
-                })
-                .collect(),
-        }
+        let (written, entries) = entries
+            .iter()
+            .filter_map(|e| Some((e.clone(), Entry::parse(e).ok()?)))
+            .unzip();
+        AllowList { written, entries }
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        !self
+            .entries
+            .iter()
+            .any(|e| matches!(e, Entry::Destination { .. }))
     }
 
     /// The entries as they are written in the settings.
     pub fn entries(&self) -> Vec<String> {
-        self.entries
-            .iter()
-            .map(|(https, host)| {
-                if *https {
-                    host.clone()
-                } else {
-                    format!("http://{host}")
-                }
-            })
-            .collect()
+        self.written.clone()
     }
 
-    /// An entry is a host with an optional port, `http://` in front for plain http.
+    /// An entry is a host with an optional port, `http://` in front for plain http, or an
+    /// address range.
     pub fn check_entry(entry: &str) -> Result<(), String> {
-        let host = entry
-            .strip_prefix("http://")
-            .or_else(|| entry.strip_prefix("https://"))
-            .unwrap_or(entry)
-            .trim_end_matches('/');
-        let well_formed = !host.is_empty()
-            && host
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
-        if well_formed {
-            Ok(())
-        } else {
-            Err(format!(
-                "\"{entry}\" is not a host, host:port or http://host:port"
-            ))
-        }
+        Entry::parse(entry).map(|_| ())
     }
 
+    /// Whether a request may go to `url`: its scheme, host and port (the scheme's own when
+    /// the URL gives none) are those of an entry.
     pub fn allows(&self, url: &reqwest::Url) -> bool {
         let secure = match url.scheme() {
             "https" => true,
             "http" => false,
             _ => return false,
         };
-        let Some(host) = url.host_str().map(str::to_lowercase) else {
+        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
             return false;
         };
-        let with_port = url.port().map(|p| format!("{host}:{p}"));
-        self.entries.iter().any(|(https, allowed)| {
-            *https == secure && (*allowed == host || Some(allowed) == with_port.as_ref())
+        self.entries.iter().any(|entry| match entry {
+            Entry::Destination {
+                https,
+                host: allowed,
+                port: allowed_port,
+            } => *https == secure && allowed.eq_ignore_ascii_case(host) && *allowed_port == port,
+            Entry::Range { .. } => false,
+        })
+    }
+
+    /// Whether a name may resolve to `ip`: any address that is not special, and special
+    /// ones in a range an entry names.
+    fn admits(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        !is_special(ip)
+            || self.entries.iter().any(|entry| match entry {
+                Entry::Range { network, prefix } => in_range(ip, *network, *prefix),
+                Entry::Destination { .. } => false,
+            })
+    }
+}
+
+/// An IPv4 address written as IPv6 (`::ffff:10.0.0.1`) is that IPv4 address.
+fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        v4 => v4,
+    }
+}
+
+fn in_range(ip: IpAddr, network: IpAddr, prefix: u8) -> bool {
+    match (ip, network) {
+        (IpAddr::V4(ip), IpAddr::V4(network)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(prefix)).unwrap_or(0);
+            u32::from(ip) & mask == u32::from(network) & mask
+        }
+        (IpAddr::V6(ip), IpAddr::V6(network)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(prefix)).unwrap_or(0);
+            u128::from(ip) & mask == u128::from(network) & mask
+        }
+        _ => false,
+    }
+}
+
+/// Loopback, private, link-local (where clouds answer with their metadata), shared,
+/// unspecified, broadcast, multicast, documentation and reserved addresses, and IPv6
+/// addresses that carry one of those IPv4 addresses.
+fn is_special(ip: IpAddr) -> bool {
+    match canonical(ip) {
+        IpAddr::V4(v4) => is_special_v4(v4),
+        IpAddr::V6(v6) => is_special_v6(v6),
+    }
+}
+
+fn is_special_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_unspecified()
+        || ip.is_broadcast()
+        || ip.is_multicast()
+        || ip.is_documentation()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b)) // shared address space (carrier NAT)
+        || (a == 192 && b == 0 && ip.octets()[2] == 0) // IETF protocol assignments
+        || (a == 198 && (18..20).contains(&b)) // benchmarking
+        || a >= 240 // reserved
+}
+
+fn is_special_v6(ip: Ipv6Addr) -> bool {
+    let segments = ip.segments();
+    let embedded = |high: u16, low: u16| {
+        is_special_v4(Ipv4Addr::from((u32::from(high) << 16) | u32::from(low)))
+    };
+    ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || ip.is_unique_local()
+        || ip.is_unicast_link_local()
+        || (segments[0] & 0xffc0) == 0xfec0 // site-local (deprecated)
+        || (segments[0] == 0x2001 && segments[1] == 0x0db8) // documentation
+        || (segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] && embedded(segments[6], segments[7])) // NAT64
+        || (segments[0] == 0x2002 && embedded(segments[1], segments[2])) // 6to4
+        || ip.to_ipv4().is_some_and(|v4| segments[..6] == [0; 6] && is_special_v4(v4)) // IPv4-compatible
+}
+
+/// Why the resolver refused a name; found again in the client's error chain.
+#[derive(Debug)]
+struct Refused(String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl StdError for Refused {}
+
+/// Resolves names as the system does, then keeps only the addresses the allow-list admits.
+/// It runs for every connection, redirects included, and the client connects to exactly
+/// what it hands back, so a name cannot be rebound between the check and the connection.
+struct CheckedResolver {
+    allow: Arc<AllowList>,
+}
+
+impl reqwest::dns::Resolve for CheckedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let allow = Arc::clone(&self.allow);
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let found: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let admitted: Vec<SocketAddr> = found
+                .iter()
+                .copied()
+                .filter(|address| allow.admits(address.ip()))
+                .collect();
+            if admitted.is_empty() {
+                let shown = found
+                    .first()
+                    .map(|a| a.ip().to_string())
+                    .unwrap_or_default();
+                let refused = Refused(format!(
+                    "{host} resolves to {shown}, a private or special address that fetch_allow does not name"
+                ));
+                return Err(Box::new(refused) as Box<dyn StdError + Send + Sync>);
+            }
+            Ok(Box::new(admitted.into_iter()) as reqwest::dns::Addrs)
         })
     }
 }
 
-/// What a worker needs to make requests for its scripts.
+/// What the server needs to make requests for scripts.
 pub(crate) struct Fetcher {
     client: reqwest::Client,
     runtime: tokio::runtime::Handle,
-    allow: AllowList,
+    allow: Arc<AllowList>,
 }
 
 impl Fetcher {
@@ -105,7 +291,8 @@ impl Fetcher {
             return None;
         }
         let runtime = tokio::runtime::Handle::try_current().ok()?;
-        let for_redirects = allow.clone();
+        let allow = Arc::new(allow);
+        let for_redirects = Arc::clone(&allow);
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                 if attempt.previous().len() >= MAX_REDIRECTS {
@@ -116,6 +303,11 @@ impl Fetcher {
                     attempt.error("redirect to a host that is not allowed")
                 }
             }))
+            .dns_resolver(CheckedResolver {
+                allow: Arc::clone(&allow),
+            })
+            // A proxy would resolve names itself, past the check.
+            .no_proxy()
             .build()
             .ok()?;
         Some(Fetcher {
@@ -126,6 +318,7 @@ impl Fetcher {
     }
 
     /// Runs one request; the answer is `{status, statusText, url, headers, body}` as JSON.
+    /// Blocks the calling thread, which must not be one of the runtime's.
     pub fn fetch(
         &self,
         url: &str,
@@ -136,8 +329,9 @@ impl Fetcher {
     ) -> Result<String, String> {
         let url = reqwest::Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
         if !self.allow.allows(&url) {
+            let port = url.port().map(|p| format!(":{p}")).unwrap_or_default();
             return Err(format!(
-                "fetch to {} is not allowed",
+                "fetch to {}{port} is not allowed",
                 url.host_str().unwrap_or("")
             ));
         }
@@ -146,6 +340,10 @@ impl Fetcher {
         let headers: Map<String, Value> = serde_json::from_str(headers).unwrap_or_default();
         let mut request = self.client.request(method, url).timeout(time_left);
         for (name, value) in &headers {
+            let lower = name.to_ascii_lowercase();
+            if DROPPED_HEADERS.contains(&lower.as_str()) || lower.starts_with("proxy-") {
+                continue;
+            }
             let value = value
                 .as_str()
                 .map_or_else(|| value.to_string(), str::to_owned);
@@ -186,6 +384,13 @@ impl Fetcher {
 }
 
 fn describe(e: reqwest::Error) -> String {
+    let mut source = e.source();
+    while let Some(cause) = source {
+        if let Some(refused) = cause.downcast_ref::<Refused>() {
+            return format!("fetch refused: {refused}");
+        }
+        source = cause.source();
+    }
     if e.is_timeout() {
         "fetch timed out".into()
     } else if e.is_redirect() {
@@ -199,9 +404,13 @@ fn describe(e: reqwest::Error) -> String {
 mod tests {
     use super::*;
 
+    fn list(entries: &[&str]) -> AllowList {
+        AllowList::new(&entries.iter().map(|e| (*e).to_owned()).collect::<Vec<_>>())
+    }
+
     #[test]
     fn https_by_host_and_plain_http_only_when_named() {
-        let allow = AllowList::new(&["hooks.example.com".into(), "http://127.0.0.1:9000".into()]);
+        let allow = list(&["hooks.example.com", "http://127.0.0.1:9000"]);
         let ok = |u: &str| allow.allows(&reqwest::Url::parse(u).unwrap());
         assert!(ok("https://hooks.example.com/x"));
         assert!(ok("https://HOOKS.example.com:443/x"));
@@ -210,5 +419,86 @@ mod tests {
         assert!(!ok("http://127.0.0.1:9001/x"));
         assert!(!ok("https://evil.example.com/"));
         assert!(!ok("file:///etc/passwd"));
+    }
+
+    #[test]
+    fn an_entry_pins_its_port() {
+        let allow = list(&[
+            "hooks.example.com",
+            "api.example.com:8443",
+            "http://intranet",
+        ]);
+        let ok = |u: &str| allow.allows(&reqwest::Url::parse(u).unwrap());
+        assert!(!ok("https://hooks.example.com:8443/"));
+        assert!(!ok("https://hooks.example.com:22/"));
+        assert!(ok("https://api.example.com:8443/"));
+        assert!(!ok("https://api.example.com/"));
+        assert!(ok("http://intranet/"));
+        assert!(ok("http://intranet:80/"));
+        assert!(!ok("http://intranet:6379/"));
+    }
+
+    #[test]
+    fn entries_are_checked() {
+        for good in [
+            "hooks.example.com",
+            "https://hooks.example.com/",
+            "http://10.0.0.5:8080",
+            "[::1]:8443",
+            "10.0.0.0/8",
+            "fd00::/8",
+            "127.0.0.1/32",
+        ] {
+            assert!(AllowList::check_entry(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "",
+            "ftp://x",
+            "hooks.example.com/path",
+            "10.0.0.0/33",
+            "example.com/8",
+            "user@host",
+        ] {
+            assert!(AllowList::check_entry(bad).is_err(), "{bad}");
+        }
+        // A range alone gives no destination, so no `fetch`.
+        assert!(list(&["10.0.0.0/8"]).is_empty());
+    }
+
+    #[test]
+    fn special_addresses_are_admitted_only_in_a_named_range() {
+        let none = list(&["hooks.example.com"]);
+        for special in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "::",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a00:1",
+            "2002:a00:1::1",
+        ] {
+            assert!(!none.admits(special.parse().unwrap()), "{special}");
+        }
+        for public in [
+            "93.184.216.34",
+            "2606:2800:220:1:248:1893:25c8:1946",
+            "::ffff:93.184.216.34",
+        ] {
+            assert!(none.admits(public.parse().unwrap()), "{public}");
+        }
+        let some = list(&["hooks.example.com", "10.0.0.0/8", "::1/128"]);
+        assert!(some.admits("10.200.0.1".parse().unwrap()));
+        assert!(some.admits("::ffff:10.200.0.1".parse().unwrap()));
+        assert!(some.admits("::1".parse().unwrap()));
+        assert!(!some.admits("192.168.0.1".parse().unwrap()));
+        assert!(!some.admits("127.0.0.1".parse().unwrap()));
     }
 }

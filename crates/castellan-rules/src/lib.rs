@@ -1,6 +1,6 @@
 //! Sandbox for log-in scripts: Auth0-style rules (`function (user, context, callback)`) and
 //! Actions (`exports.onExecutePostLogin = async (event, api) => {}`) run on QuickJS
-//! (through rquickjs) on a pool of dedicated worker threads.
+//! (through rquickjs) in a pool of worker processes.
 //!
 //! This crate knows nothing of `castellan-core`. A log-in opens a [`Session`], runs its
 //! scripts one after another in it, and gets back for each one the JSON it handed back
@@ -9,28 +9,37 @@
 //! previous one changed.
 //!
 //! Isolation choices:
-//! - Each worker thread owns one QuickJS `Runtime` with a memory limit, a stack limit and an
-//!   interrupt handler that enforces a wall-clock deadline per script and per log-in.
+//! - Scripts run in **worker processes** (`process.rs`), each with one QuickJS `Runtime`
+//!   with a memory limit, a stack limit and an interrupt handler that stops a script at its
+//!   deadline. QuickJS looks at that handler only every ten thousand or so operations, and
+//!   one operation may be a built-in that computes for seconds (`BigInt` arithmetic and
+//!   printing, searches in long strings), so the deadline is also kept from outside: the
+//!   server waits for a worker's answer until the deadline and a short grace, then kills
+//!   the process (which gives back its CPU at once) and starts another (`pool.rs`). The
+//!   program is the server's own binary (`castellan rules-worker`, see [`WorkerProgram`]).
 //! - Every session (one log-in) gets a **fresh `Context`**, shared by all the scripts of
 //!   that log-in, so one run's tampering with the built-ins (`Object.prototype`, `JSON`,
 //!   ...) cannot leak into another log-in. What scripts add to `global` is the exception:
 //!   Auth0 keeps `global` per container and rules cache in it, so each worker carries
-//!   those names to its next log-ins (`globals.rs`), unless the session is a dry run. A
-//!   `global` that fills half the worker's memory is dropped, as Auth0 replaces a
-//!   container.
+//!   those names to its next log-ins, copied into each new context so that they have its
+//!   prototypes (`globals.rs`), unless the session is a dry run. A `global` that fills half
+//!   the worker's memory is dropped, as Auth0 replaces a container, and so is a worker's
+//!   whole `global` when the worker is killed.
 //! - No file system, no process, no network: the context has only the ECMAScript
 //!   intrinsics and the globals of `prelude.js`; `require(name)` throws
 //!   `Error("module '<name>' is not available")`, `process` is undefined, and `fetch`
-//!   exists only when an allow-list names hosts (see `fetch.rs`).
+//!   exists only when an allow-list names hosts (see `fetch.rs`); the server makes those
+//!   requests, not the worker. Workers start with an empty environment.
 //! - Scripts run in sloppy mode, as Auth0 runs them in Node. Each source is compiled once
-//!   per process and kept as bytecode keyed by the source (`compiled.rs`, the only `unsafe`
-//!   code of the workspace); a log-in's fresh context reads the bytecode back instead of
-//!   parsing again.
+//!   per worker process and kept as bytecode keyed by the source (`compiled.rs`, the only
+//!   `unsafe` code of the workspace); a log-in's fresh context reads the bytecode back
+//!   instead of parsing again.
 //! - What a script records (effects, console output) lives on the Rust side, outside the
 //!   runtime's memory limit, so both are capped per session.
 //!
 //! Callback contract: the first `callback(...)` wins and later calls are ignored (as in
-//! Auth0), even if the rule then throws or loops. Promise jobs are drained after the script
+//! Auth0), even if the rule then throws. A script that is still running at its deadline
+//! fails, whatever it called back with. Promise jobs are drained after the script
 //! returns; a script with nothing left to run that has not finished fails at once instead
 //! of waiting for the deadline. There are no timers (`setTimeout` is undefined).
 
@@ -40,18 +49,57 @@ mod engine;
 mod fetch;
 mod globals;
 mod pool;
+mod process;
+mod wire;
 mod worker;
 
+use std::path::PathBuf;
 use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
 
 pub use effects::{Effect, Unsupported};
 pub use fetch::AllowList;
 pub use pool::{Sandbox, Session};
+pub use process::worker_main;
+
+/// The argument that makes the server's binary a worker process (`castellan rules-worker`):
+/// its `main` hands over to [`worker_main`] when it is the first argument.
+pub const WORKER_ARG: &str = "rules-worker";
+
+/// How a worker process is started: a program that runs [`worker_main`] when given `args`.
+/// It talks to the server over its standard input (a socket) and gets an empty
+/// environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerProgram {
+    pub path: PathBuf,
+    pub args: Vec<String>,
+}
+
+impl WorkerProgram {
+    pub fn new(path: impl Into<PathBuf>, args: &[&str]) -> WorkerProgram {
+        WorkerProgram {
+            path: path.into(),
+            args: args.iter().map(|a| (*a).to_owned()).collect(),
+        }
+    }
+
+    /// The running executable with [`WORKER_ARG`]: on Linux through `/proc/self/exe`, so a
+    /// binary replaced on disk while the server runs does not change what its workers run.
+    pub fn current_exe() -> WorkerProgram {
+        let path = if cfg!(target_os = "linux") {
+            PathBuf::from("/proc/self/exe")
+        } else {
+            std::env::current_exe().unwrap_or_else(|_| PathBuf::from("castellan"))
+        };
+        WorkerProgram::new(path, &[WORKER_ARG])
+    }
+}
 
 /// Resource limits of a [`Sandbox`].
 #[derive(Debug, Clone)]
 pub struct Limits {
-    /// Number of worker threads (each with its own QuickJS runtime).
+    /// Number of worker processes (each with its own QuickJS runtime).
     pub workers: usize,
     /// Memory limit of each worker's runtime, in bytes.
     pub memory_bytes: usize,
@@ -63,6 +111,8 @@ pub struct Limits {
     pub per_login: Duration,
     /// Where `fetch` may go; empty (the default) means scripts have no `fetch`.
     pub fetch_allow: AllowList,
+    /// What a worker process runs.
+    pub worker: WorkerProgram,
 }
 
 impl Default for Limits {
@@ -74,12 +124,13 @@ impl Default for Limits {
             per_rule: Duration::from_secs(5),
             per_login: Duration::from_secs(20),
             fetch_allow: AllowList::default(),
+            worker: WorkerProgram::current_exe(),
         }
     }
 }
 
 /// What every script of a session sees as globals.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Setup {
     /// `configuration`: a JSON object of strings (Auth0's rules settings).
     pub configuration: serde_json::Map<String, serde_json::Value>,
@@ -92,7 +143,7 @@ pub struct Setup {
 }
 
 /// The trigger an action runs for; it decides the handler and the `api` it gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Trigger {
     PostLogin,
     PostUserRegistration,
@@ -115,7 +166,7 @@ impl Trigger {
 }
 
 /// What kind of script a source is, for [`Sandbox::check`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ScriptKind {
     /// `function (user, context, callback) {...}`
     Rule,
@@ -124,7 +175,7 @@ pub enum ScriptKind {
 }
 
 /// The result of a rule that called `callback(null, user, context)`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleOutcome {
     pub user: serde_json::Value,
     pub context: serde_json::Value,
@@ -134,21 +185,21 @@ pub struct RuleOutcome {
 
 /// What [`Session::run_rules`] got to: `ran` rules ran, and `outcome` is the last one's
 /// (its effects are the only ones, since a rule that asks for a change ends the batch).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RuleBatch {
     pub ran: usize,
     pub outcome: RuleOutcome,
 }
 
 /// The result of an action whose handler finished.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionOutcome {
     /// What the action asked for, in order (an `api.access.deny` is one of them).
     pub effects: Vec<Effect>,
 }
 
 /// Why a script did not finish. Every variant names the script.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 pub enum ScriptError {
     /// `callback(new UnauthorizedError(message))`.
     #[error("'{script}' denied access: {message}")]
@@ -163,7 +214,8 @@ pub enum ScriptError {
         message: String,
         stack: Option<String>,
     },
-    /// The script ran past its deadline, or the log-in past its own.
+    /// The script ran past its deadline, or the log-in past its own (even when it called
+    /// back in the end).
     #[error("'{script}' timed out")]
     TimedOut { script: String },
     /// The script exhausted its memory limit.
@@ -180,7 +232,7 @@ pub enum ScriptError {
         column: u32,
         message: String,
     },
-    /// The sandbox's worker went away (should not happen).
+    /// No worker could take the script: its process could not be started, or died.
     #[error("'{script}' could not run: sandbox unavailable")]
     Unavailable { script: String },
 }
@@ -210,7 +262,7 @@ impl ScriptError {
 }
 
 /// One line of `console` output.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogLine {
     /// `log`, `info`, `warn`, `error` or `debug`.
     pub level: String,

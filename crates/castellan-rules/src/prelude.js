@@ -1,9 +1,9 @@
 // Installed in each fresh context before its log-in arrives (workers prepare the next
 // context while idle). It gets two host functions (`record` for changes, `log` for
 // console output) and returns the helpers the host uses: `configure` with the log-in's
-// settings, then one call per script. Scripts cannot reach
-// `record` or `log` directly, and what they change on the globals below stays inside
-// this log-in's context.
+// settings, `adopt` to copy what earlier log-ins kept on `global` into this context, then
+// one call per script. Scripts cannot reach `record` or `log` directly, and what they
+// change on the globals below stays inside this log-in's context.
 (function (record, log, fetchHost) {
   'use strict';
   const stringify = JSON.stringify;
@@ -25,6 +25,8 @@
   }
   globalThis.UnauthorizedError = UnauthorizedError;
   globalThis.global = globalThis;
+  // Set for each log-in by `configure`; here so that the name is one of the context's own.
+  globalThis.configuration = freeze({});
   globalThis.require = function require(name) {
     throw new Error("module '" + String(name) + "' is not available");
   };
@@ -119,9 +121,9 @@
       updateUserMetadata: metadataUpdate('user_metadata'),
     },
   };
-  // `api.cache` lives as long as `global`: the worker hands back the map an earlier log-in
-  // used. That map comes from another context, so it is used through this context's own
-  // Map methods, which an earlier log-in cannot have replaced.
+  // `api.cache` lives as long as `global`: the worker hands back the map earlier log-ins
+  // used, copied into this context. It is used through the Map methods taken here, before
+  // any script could replace them.
   let cache = new Map();
   const mapHas = Map.prototype.has;
   const mapGet = Map.prototype.get;
@@ -261,5 +263,150 @@
     return api;
   };
 
-  return { configure: configure, decorate: decorate, actionApi: actionApi };
+  // What `adopt` maps between contexts: the global object, the namespaces, and every
+  // built-in constructor with its prototype, in the same order in every context (same
+  // prelude, same engine), so that index i of an earlier context's list is index i here.
+  const intrinsics = [globalThis, JSON, Math, Reflect, UnauthorizedError, UnauthorizedError.prototype];
+  for (const name of ['Object', 'Function', 'Array', 'Number', 'Boolean', 'String', 'Symbol',
+    'BigInt', 'Date', 'RegExp', 'Map', 'Set', 'WeakMap', 'WeakSet', 'WeakRef',
+    'FinalizationRegistry', 'Promise', 'Proxy', 'Error', 'EvalError', 'RangeError',
+    'ReferenceError', 'SyntaxError', 'TypeError', 'URIError', 'AggregateError', 'ArrayBuffer',
+    'SharedArrayBuffer', 'DataView', 'Int8Array', 'Uint8Array', 'Uint8ClampedArray',
+    'Int16Array', 'Uint16Array', 'Int32Array', 'Uint32Array', 'Float16Array', 'Float32Array',
+    'Float64Array', 'BigInt64Array', 'BigUint64Array', 'Iterator']) {
+    const constructor = globalThis[name];
+    intrinsics.push(constructor);
+    intrinsics.push(typeof constructor === 'function' ? constructor.prototype : undefined);
+  }
+  // Objects copied as plain objects when one of these (or null) is their prototype.
+  const plainPrototypes = new Set([Object.prototype, Error.prototype, EvalError.prototype,
+    RangeError.prototype, ReferenceError.prototype, SyntaxError.prototype, TypeError.prototype,
+    URIError.prototype, UnauthorizedError.prototype]);
+  const apply = Reflect.apply;
+  const ownKeys = Reflect.ownKeys;
+  const getPrototypeOf = Object.getPrototypeOf;
+  const setPrototypeOf = Object.setPrototypeOf;
+  const create = Object.create;
+  const describe = Object.getOwnPropertyDescriptor;
+  const isExtensible = Object.isExtensible;
+  const preventExtensions = Object.preventExtensions;
+  const NativeDate = Date;
+  const NativeRegExp = RegExp;
+  const NativeMap = Map;
+  const NativeSet = Set;
+  const setHas = Set.prototype.has;
+  const setAdd = Set.prototype.add;
+  const dateTime = Date.prototype.getTime;
+  const regExpSource = describe(RegExp.prototype, 'source').get;
+  const regExpFlags = [['d', 'hasIndices'], ['g', 'global'], ['i', 'ignoreCase'],
+    ['m', 'multiline'], ['s', 'dotAll'], ['u', 'unicode'], ['v', 'unicodeSets'], ['y', 'sticky']]
+    .map(([letter, name]) => [letter, describe(RegExp.prototype, name)])
+    .filter(([, property]) => property !== undefined && typeof property.get === 'function')
+    .map(([letter, property]) => [letter, property.get]);
+  const mapSize = describe(Map.prototype, 'size').get;
+  const mapForEach = Map.prototype.forEach;
+  const setSize = describe(Set.prototype, 'size').get;
+  const setForEach = Set.prototype.forEach;
+  const arrayPush = Array.prototype.push;
+  const arrayPop = Array.prototype.pop;
+  // Whether a built-in that checks what it is called on accepts `value` (such checks read
+  // an object's internal slots, which another context's objects have too).
+  const accepts = (builtIn, value) => {
+    try {
+      apply(builtIn, value, []);
+      return true;
+    } catch (e) {
+      return false;
+    }
+  };
+
+  // Copies values an earlier log-in's context made into this one: arrays, plain objects,
+  // errors, Dates, RegExps, Maps and Sets become this context's own, with this context's
+  // prototypes, shared references and cycles as they were, property attributes and
+  // frozen or sealed states as they were. A function cannot be copied (it closes over the
+  // log-in that made it), nor can an object of a class a script defined or of another
+  // built-in kind (a Promise, a WeakMap, a typed array): those are kept as they are. An
+  // earlier context's built-ins (`Object`, `JSON`, `Array.prototype`, ...) become this
+  // context's. Getters are not called; they are copied as they are.
+  const adopt = (values, earlier) => {
+    const earlierIndex = new NativeMap();
+    for (let i = 0; i < earlier.length; i++) {
+      if (earlier[i] !== null && (typeof earlier[i] === 'object' || typeof earlier[i] === 'function')) {
+        apply(mapSet, earlierIndex, [earlier[i], i]);
+      }
+    }
+    const here = (proto) => (apply(mapHas, earlierIndex, [proto]) ? intrinsics[apply(mapGet, earlierIndex, [proto])] : proto);
+    const copies = new NativeMap();
+    const pending = [];
+    const copy = (value) => {
+      if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return value;
+      if (apply(mapHas, earlierIndex, [value])) return intrinsics[apply(mapGet, earlierIndex, [value])];
+      if (typeof value === 'function') return value;
+      if (apply(mapHas, copies, [value])) return apply(mapGet, copies, [value]);
+      const proto = here(getPrototypeOf(value));
+      let shell;
+      let kind = 'object';
+      if (isArray(value)) {
+        shell = [];
+        if (proto !== Array.prototype) setPrototypeOf(shell, proto);
+      } else if (accepts(dateTime, value)) {
+        shell = new NativeDate(apply(dateTime, value, []));
+        if (proto !== Date.prototype) setPrototypeOf(shell, proto);
+      } else if (accepts(regExpSource, value)) {
+        let flags = '';
+        for (let i = 0; i < regExpFlags.length; i++) {
+          if (apply(regExpFlags[i][1], value, [])) flags += regExpFlags[i][0];
+        }
+        shell = new NativeRegExp(apply(regExpSource, value, []), flags);
+        if (proto !== RegExp.prototype) setPrototypeOf(shell, proto);
+      } else if (accepts(mapSize, value)) {
+        shell = new NativeMap();
+        kind = 'map';
+        if (proto !== Map.prototype) setPrototypeOf(shell, proto);
+      } else if (accepts(setSize, value)) {
+        shell = new NativeSet();
+        kind = 'set';
+        if (proto !== Set.prototype) setPrototypeOf(shell, proto);
+      } else if (proto === null || apply(setHas, plainPrototypes, [proto])) {
+        shell = create(proto);
+      } else {
+        return value;
+      }
+      apply(mapSet, copies, [value, shell]);
+      apply(arrayPush, pending, [[value, shell, kind]]);
+      return shell;
+    };
+    const fill = (from, to, kind) => {
+      const keys = ownKeys(from);
+      for (let i = 0; i < keys.length; i++) {
+        const property = describe(from, keys[i]);
+        if (property === undefined) continue;
+        if ('value' in property) property.value = copy(property.value);
+        defineProperty(to, keys[i], property);
+      }
+      if (kind === 'map') {
+        apply(mapForEach, from, [(v, k) => { apply(mapSet, to, [copy(k), copy(v)]); }]);
+      } else if (kind === 'set') {
+        apply(setForEach, from, [(v) => { apply(setAdd, to, [copy(v)]); }]);
+      }
+      if (!isExtensible(from)) preventExtensions(to);
+    };
+    const result = [];
+    for (let i = 0; i < values.length; i++) apply(arrayPush, result, [copy(values[i])]);
+    // Through a list of objects still to fill rather than by recursion, so that a deep
+    // structure (a long linked list) does not exhaust the stack.
+    while (pending.length > 0) {
+      const next = apply(arrayPop, pending, []);
+      fill(next[0], next[1], next[2]);
+    }
+    return result;
+  };
+
+  return {
+    configure: configure,
+    decorate: decorate,
+    actionApi: actionApi,
+    adopt: adopt,
+    intrinsics: intrinsics,
+  };
 })

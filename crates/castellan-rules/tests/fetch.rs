@@ -3,11 +3,20 @@
 
 use std::time::Duration;
 
-use castellan_rules::{AllowList, Limits, Sandbox, ScriptError};
+use castellan_rules::{AllowList, Limits, Sandbox, ScriptError, WorkerProgram};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A tiny HTTP server: `/json`, `/redirect` (to `localhost`, not allowed), `/big`, `/slow`.
+/// The defaults, with this crate's worker program (the server runs its own binary).
+fn defaults() -> Limits {
+    Limits {
+        worker: WorkerProgram::new(env!("CARGO_BIN_EXE_castellan-rules-worker"), &[]),
+        ..Limits::default()
+    }
+}
+
+/// A tiny HTTP server: `/json`, `/redirect` (to `localhost`, not allowed), `/big`, `/host`
+/// (the `Host` header it got), `/slow`.
 async fn server() -> u16 {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -34,6 +43,14 @@ async fn server() -> u16 {
                         String::new(),
                     ),
                     "/big" => ("200 OK".to_owned(), "x".repeat(2 * 1024 * 1024)),
+                    "/host" => {
+                        let host = request
+                            .lines()
+                            .filter(|l| l.to_ascii_lowercase().starts_with("host:"))
+                            .map(|l| l[5..].trim().to_owned())
+                            .collect::<Vec<_>>();
+                        ("200 OK".to_owned(), serde_json::to_string(&host).unwrap())
+                    }
                     _ => {
                         tokio::time::sleep(Duration::from_secs(3)).await;
                         ("200 OK".to_owned(), "late".to_owned())
@@ -51,17 +68,21 @@ async fn server() -> u16 {
 }
 
 fn sandbox(port: u16) -> Sandbox {
+    sandbox_allowing(&[format!("http://127.0.0.1:{port}")])
+}
+
+fn sandbox_allowing(entries: &[String]) -> Sandbox {
     Sandbox::new(Limits {
         workers: 1,
         per_rule: Duration::from_millis(500),
-        fetch_allow: AllowList::new(&[format!("http://127.0.0.1:{port}")]),
-        ..Limits::default()
+        fetch_allow: AllowList::new(entries),
+        ..defaults()
     })
 }
 
 async fn run(sandbox: &Sandbox, url: &str) -> Result<serde_json::Value, ScriptError> {
     let src = format!(
-        "function (u, c, cb) {{ fetch('{url}', {{headers: {{authorization: 'Bearer t0ken'}}}})\
+        "function (u, c, cb) {{ fetch('{url}', {{headers: {{authorization: 'Bearer t0ken', Host: 'internal.example'}}}})\
          .then(function (r) {{ u.status = r.status; u.type = r.headers.get('Content-Type'); return r.json(); }})\
          .then(function (j) {{ u.answer = j; cb(null, u, c); }})\
          .catch(function (e) {{ cb(new Error(e.message)); }}); }}"
@@ -117,7 +138,7 @@ async fn allowed_hosts_answer_and_everything_else_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_an_allow_list_there_is_no_fetch() {
-    let sandbox = Sandbox::new(Limits::default());
+    let sandbox = Sandbox::new(defaults());
     let out = sandbox
         .run_rule(
             "probe",
@@ -128,4 +149,52 @@ async fn without_an_allow_list_there_is_no_fetch() {
         .await
         .unwrap();
     assert_eq!(out.user["fetch"], "undefined");
+}
+
+/// An entry allows its own port only (the scheme's when it names none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entry_without_a_port_allows_the_default_port_only() {
+    let port = server().await;
+    let sandbox = sandbox_allowing(&["http://127.0.0.1".to_owned()]);
+    match run(&sandbox, &format!("http://127.0.0.1:{port}/json")).await {
+        Err(ScriptError::Failed { message, .. }) => {
+            assert!(message.contains("is not allowed"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// The `Host` a script sets is dropped: the request names the allowed host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_script_cannot_set_the_host_header() {
+    let port = server().await;
+    let sandbox = sandbox(port);
+    let user = run(&sandbox, &format!("http://127.0.0.1:{port}/host"))
+        .await
+        .unwrap();
+    assert_eq!(user["answer"], json!([format!("127.0.0.1:{port}")]));
+}
+
+/// A name is checked once resolved: `localhost` is allowed as a host, but resolves to a
+/// loopback address, which only an address range entry admits (a name rebound to an
+/// internal address is refused the same way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_that_resolves_to_a_private_address_is_refused_unless_its_range_is_named() {
+    let port = server().await;
+    let url = format!("http://localhost:{port}/json");
+    let named = sandbox_allowing(&[format!("http://localhost:{port}")]);
+    match run(&named, &url).await {
+        Err(ScriptError::Failed { message, .. }) => {
+            assert!(message.contains("resolves to"), "{message}");
+            assert!(message.contains("private or special address"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let with_range = sandbox_allowing(&[
+        format!("http://localhost:{port}"),
+        "127.0.0.0/8".to_owned(),
+        "::1/128".to_owned(),
+    ]);
+    let user = run(&with_range, &url).await.unwrap();
+    assert_eq!(user["status"], 200);
 }

@@ -2,8 +2,16 @@
 
 use std::time::{Duration, Instant};
 
-use castellan_rules::{Limits, Sandbox, ScriptError, ScriptKind};
+use castellan_rules::{Limits, Sandbox, ScriptError, ScriptKind, WorkerProgram};
 use serde_json::json;
+
+/// The defaults, with this crate's worker program (the server runs its own binary).
+fn defaults() -> Limits {
+    Limits {
+        worker: WorkerProgram::new(env!("CARGO_BIN_EXE_castellan-rules-worker"), &[]),
+        ..Limits::default()
+    }
+}
 
 const NORMAL: &str =
     "function (user, context, callback) { user.ok = true; callback(null, user, context); }";
@@ -15,7 +23,7 @@ fn sandbox() -> Sandbox {
         stack_bytes: 256 * 1024,
         per_rule: Duration::from_millis(200),
         per_login: Duration::from_secs(2),
-        ..Limits::default()
+        ..defaults()
     })
 }
 
@@ -393,5 +401,153 @@ async fn async_function_rule_calls_back_after_await() {
             script: "hostile".into()
         }
     );
+    still_works(&sandbox).await;
+}
+
+/// One built-in that computes for a long time: QuickJS asks its interrupt handler about
+/// the deadline only every ten thousand or so operations, and this loop makes a few per
+/// turn, each printing a 200,000-bit number.
+const BIGINT_LOOP: &str =
+    "function (u, c, cb) { while (true) { ((1n << 200000n) - 1n).toString(); } }";
+
+/// Whether the process is still there (a zombie, killed but not waited for, counts).
+fn alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+fn wedge_sandbox(workers: usize, per_rule: Duration) -> Sandbox {
+    Sandbox::new(Limits {
+        workers,
+        per_rule,
+        per_login: per_rule * 4,
+        ..defaults()
+    })
+}
+
+#[tokio::test]
+async fn a_slow_built_in_in_a_loop_fails_at_the_deadline_and_its_worker_is_killed() {
+    let per_rule = Duration::from_millis(300);
+    let sandbox = wedge_sandbox(1, per_rule);
+    still_works(&sandbox).await;
+    let before = sandbox.worker_pids();
+    assert_eq!(before.len(), 1);
+    let start = Instant::now();
+    let err = run(&sandbox, BIGINT_LOOP).await.unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(
+        err,
+        ScriptError::TimedOut {
+            script: "hostile".into()
+        }
+    );
+    assert!(took < per_rule + Duration::from_secs(1), "{took:?}");
+    // The worker that ran it was killed and waited for: its CPU is back.
+    assert!(!alive(before[0]), "worker {} is still there", before[0]);
+    still_works(&sandbox).await;
+    let after = sandbox.worker_pids();
+    assert_eq!(after.len(), 1);
+    assert_ne!(after, before);
+}
+
+#[tokio::test]
+async fn a_script_that_overran_fails_even_when_it_calls_back() {
+    // How long one print of a big number takes here; the deadline is a quarter of that, so
+    // the rule is still in that one built-in at its deadline, and calls back afterwards.
+    let timing = wedge_sandbox(1, Duration::from_secs(10));
+    let timed = "function (u, c, cb) { var t = Date.now(); ((1n << 200000n) - 1n).toString(); u.ms = Date.now() - t; cb(null, u, c); }";
+    let ms = run(&timing, timed).await.unwrap().user["ms"]
+        .as_u64()
+        .unwrap();
+    let sandbox = wedge_sandbox(1, Duration::from_millis((ms / 4).max(1)));
+    still_works(&sandbox).await;
+    let before = sandbox.worker_pids();
+    let late = "function (u, c, cb) { ((1n << 200000n) - 1n).toString(); cb(null, u, c); }";
+    let err = run(&sandbox, late).await.unwrap_err();
+    assert_eq!(
+        err,
+        ScriptError::TimedOut {
+            script: "hostile".into()
+        },
+        "one print took {ms} ms"
+    );
+    // It answered (late): the worker was not killed.
+    assert_eq!(sandbox.worker_pids(), before);
+    still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn other_log_ins_go_on_while_a_worker_is_stuck() {
+    let sandbox = std::sync::Arc::new(wedge_sandbox(2, Duration::from_secs(1)));
+    still_works(&sandbox).await;
+    let stuck = {
+        let sandbox = std::sync::Arc::clone(&sandbox);
+        tokio::spawn(async move { run(&sandbox, BIGINT_LOOP).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..5 {
+        still_works(&sandbox).await;
+    }
+    assert!(
+        !stuck.is_finished(),
+        "the other log-ins were served while the loop ran"
+    );
+    let err = stuck.await.unwrap().unwrap_err();
+    assert!(matches!(err, ScriptError::TimedOut { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn dropping_the_sandbox_kills_a_stuck_worker_at_once() {
+    let sandbox = wedge_sandbox(1, Duration::from_secs(30));
+    still_works(&sandbox).await;
+    let pids = sandbox.worker_pids();
+    let mut session = sandbox.open(castellan_rules::Setup::default());
+    let stuck = tokio::spawn(async move {
+        session
+            .run_rule("hostile", BIGINT_LOOP, json!({}), json!({}))
+            .await
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let start = Instant::now();
+    drop(sandbox);
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        start.elapsed()
+    );
+    for pid in pids {
+        assert!(!alive(pid), "worker {pid} is still there");
+    }
+    let err = tokio::time::timeout(Duration::from_secs(2), stuck)
+        .await
+        .expect("the log-in ends with its worker")
+        .unwrap()
+        .unwrap_err();
+    assert!(matches!(err, ScriptError::Unavailable { .. }), "{err:?}");
+}
+
+#[tokio::test]
+async fn checking_a_rule_whose_expression_runs_is_bounded_too() {
+    let per_rule = Duration::from_millis(300);
+    let sandbox = wedge_sandbox(1, per_rule);
+    sandbox
+        .check(ScriptKind::Rule, "fine", NORMAL)
+        .await
+        .unwrap();
+    let before = sandbox.worker_pids();
+    // A rule is an expression: one with a comma runs what follows its function when saved.
+    let source = "function (u, c, cb) { cb(null, u, c); }, (function () { for (;;) ((1n << 200000n) - 1n).toString(); })()";
+    let start = Instant::now();
+    let err = sandbox
+        .check(ScriptKind::Rule, "wedge", source)
+        .await
+        .unwrap_err();
+    assert!(start.elapsed() < per_rule + Duration::from_secs(1));
+    assert_eq!(
+        err,
+        ScriptError::TimedOut {
+            script: "wedge".into()
+        }
+    );
+    assert!(!alive(before[0]));
     still_works(&sandbox).await;
 }

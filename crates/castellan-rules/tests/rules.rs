@@ -3,8 +3,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use castellan_rules::{Limits, Sandbox};
+use castellan_rules::{Limits, Sandbox, WorkerProgram};
 use serde_json::json;
+
+/// The defaults, with this crate's worker program (the server runs its own binary).
+fn defaults() -> Limits {
+    Limits {
+        worker: WorkerProgram::new(env!("CARGO_BIN_EXE_castellan-rules-worker"), &[]),
+        ..Limits::default()
+    }
+}
 
 fn sandbox() -> Sandbox {
     Sandbox::new(Limits {
@@ -13,7 +21,7 @@ fn sandbox() -> Sandbox {
         stack_bytes: 256 * 1024,
         per_rule: Duration::from_millis(500),
         per_login: Duration::from_secs(5),
-        ..Limits::default()
+        ..defaults()
     })
 }
 

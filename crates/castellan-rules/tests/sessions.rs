@@ -5,8 +5,17 @@ use std::time::{Duration, Instant};
 
 use castellan_rules::{
     Effect, Limits, Sandbox, ScriptError, ScriptKind, Setup, Trigger, Unsupported,
+    WorkerProgram,
 };
 use serde_json::{Map, json};
+
+/// The defaults, with this crate's worker program (the server runs its own binary).
+fn defaults() -> Limits {
+    Limits {
+        worker: WorkerProgram::new(env!("CARGO_BIN_EXE_castellan-rules-worker"), &[]),
+        ..Limits::default()
+    }
+}
 
 fn sandbox() -> Sandbox {
     Sandbox::new(Limits {
@@ -15,7 +24,7 @@ fn sandbox() -> Sandbox {
         stack_bytes: 256 * 1024,
         per_rule: Duration::from_millis(300),
         per_login: Duration::from_millis(700),
-        ..Limits::default()
+        ..defaults()
     })
 }
 
@@ -669,7 +678,7 @@ async fn a_looping_getter_on_global_does_not_hold_the_worker() {
     let sandbox = Sandbox::new(Limits {
         workers: 1,
         per_rule: Duration::from_secs(10),
-        ..Limits::default()
+        ..defaults()
     });
     let trap = "function (u, c, cb) {
       Object.defineProperty(global, 'trap', { enumerable: true, get() { for (;;) {} } });
@@ -687,4 +696,90 @@ async fn a_looping_getter_on_global_does_not_hold_the_worker() {
     );
     assert_eq!(user["plain"], json!(1));
     assert!(user.get("trap").is_none_or(|t| t.is_null()), "{user}");
+}
+
+/// What a log-in keeps on `global` is copied into each later log-in's context: its objects
+/// have that context's prototypes (an earlier log-in's tampering with them does not come
+/// along), and shared references, cycles and frozen objects stay as they were.
+#[tokio::test]
+async fn kept_objects_get_the_prototypes_of_each_new_log_in() {
+    let sandbox = sandbox();
+    let keep = "function (u, c, cb) {
+      if (!global.cache) {
+        var nested = { deep: true };
+        global.cache = {
+          list: [1, 2], when: new Date(0), pattern: /a+/gi,
+          byName: new Map([['k', { v: 1 }]]), seen: new Set(['x']),
+          nested: nested, also: nested,
+        };
+        global.cache.self = global.cache;
+        Object.freeze(nested);
+        global.helper = function () { return 'helped'; };
+      }
+      Object.prototype.fromThatLogIn = 'leaked';
+      Array.prototype.fromThatLogIn = 'leaked';
+      cb(null, u, c);
+    }";
+    user_after(&sandbox, kept(), keep).await;
+    let probe = "function (u, c, cb) {
+      var k = global.cache;
+      u.object = k instanceof Object && Object.getPrototypeOf(k) === Object.prototype;
+      u.array = k.list instanceof Array && Array.isArray(k.list) && k.list.length === 2;
+      u.date = k.when instanceof Date && k.when.getTime() === 0;
+      u.regexp = k.pattern instanceof RegExp && k.pattern.flags === 'gi' && k.pattern.source === 'a+';
+      u.map = k.byName instanceof Map && k.byName.get('k').v === 1
+        && Object.getPrototypeOf(k.byName.get('k')) === Object.prototype;
+      u.set = k.seen instanceof Set && k.seen.has('x');
+      u.cycle = k.self === k;
+      u.shared = k.also === k.nested;
+      u.frozen = Object.isFrozen(k.nested);
+      u.leaked = [k.fromThatLogIn, k.list.fromThatLogIn];
+      u.helper = global.helper();
+      cb(null, u, c);
+    }";
+    for _ in 0..2 {
+        let user = user_after(&sandbox, kept(), probe).await;
+        for check in [
+            "object", "array", "date", "regexp", "map", "set", "cycle", "shared", "frozen",
+        ] {
+            assert_eq!(user[check], json!(true), "{check}: {user}");
+        }
+        assert_eq!(user["leaked"], json!([null, null]));
+        assert_eq!(user["helper"], json!("helped"));
+    }
+}
+
+/// A function kept on `global` cannot be copied and runs in the context that made it, but
+/// what it asks for and prints goes to the log-in that calls it.
+#[tokio::test]
+async fn a_kept_function_records_into_the_log_in_that_calls_it() {
+    let sandbox = sandbox();
+    let keep = "function (u, c, cb) {
+      global.note = function (id) {
+        console.log('noted', id);
+        return auth0.users.updateUserMetadata(id, { seen: true });
+      };
+      cb(null, u, c);
+    }";
+    user_after(&sandbox, kept(), keep).await;
+    let call =
+        "function (u, c, cb) { global.note('auth0|2').then(function () { cb(null, u, c); }); }";
+    let mut session = sandbox.open(kept());
+    let out = session
+        .run_rule("call", call, json!({}), context())
+        .await
+        .unwrap();
+    assert_eq!(
+        out.effects,
+        vec![Effect::UpdateUserMetadata {
+            user_id: "auth0|2".into(),
+            value: json!({"seen": true})
+        }]
+    );
+    let logs = session.take_logs();
+    assert_eq!(logs.len(), 1, "{logs:?}");
+    assert_eq!(
+        (logs[0].script.as_str(), logs[0].text.as_str()),
+        ("call", "noted auth0|2")
+    );
 }

@@ -300,10 +300,17 @@ async fn main() {
             ADMIN.into(),
             Secret("bench-admin-secret-long-enough".into()),
         )),
-        scripts: castellan_rules::Limits::default(),
         log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
         keep_sessions_on_password_change: false,
         serve: castellan::http::serve::ServeLimits::default(),
+        scripts: castellan_rules::Limits {
+            // The worker processes run the server's binary, as `castellan serve` does.
+            worker: castellan_rules::WorkerProgram::new(
+                env!("CARGO_BIN_EXE_castellan"),
+                &[castellan_rules::WORKER_ARG],
+            ),
+            ..castellan_rules::Limits::default()
+        },
         authentication_per_second: 0,
         password_checks_per_second: Some(0),
         client_credentials_per_second: 0,

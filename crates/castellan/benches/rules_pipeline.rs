@@ -3,8 +3,8 @@
 //!   with 0, 1 and 5 typical rules enabled, in interleaved rounds so that noise hits all
 //!   three alike;
 //! - refresh grants per second at 16 connections with 0 and 5 rules;
-//! - the memory a sandbox worker holds after running the 5 rules (resident set growth of
-//!   this process per worker).
+//! - the memory a sandbox worker process holds after running the 5 rules (its resident
+//!   set, and its proportional share of the pages it shares with the other workers).
 //!
 //! Run: `cargo bench -p castellan --bench rules_pipeline`
 
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use castellan_rules::{Limits, Sandbox, Setup};
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::{BenchServer, PASSWORD, percentile};
+use support::{BenchServer, PASSWORD, percentile, script_limits};
 
 mod support;
 
@@ -214,16 +214,6 @@ async fn throughput(t: &Tenant) -> f64 {
     total as f64 / started.elapsed().as_secs_f64()
 }
 
-fn resident_bytes() -> u64 {
-    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(0);
-    pages * 4096
-}
-
 fn rule_input(i: usize) -> (Value, Value) {
     (
         json!({"user_id": format!("auth0|{i}"), "email": "a@example.com",
@@ -237,7 +227,7 @@ fn rule_input(i: usize) -> (Value, Value) {
 /// The sandbox alone: p50 of one log-in's session (fresh context, the rules in one batch,
 /// as the log-in sends them when none asks for a change).
 async fn sandbox_session_p50(rules: usize) -> Duration {
-    let sandbox = Sandbox::new(Limits::default());
+    let sandbox = Sandbox::new(script_limits());
     let sources: Vec<(String, String)> = TYPICAL
         .iter()
         .take(rules)
@@ -258,13 +248,13 @@ async fn sandbox_session_p50(rules: usize) -> Duration {
     percentile(&times, 0.5)
 }
 
-/// Resident memory per worker after each ran the five rules once.
-async fn memory_per_worker() -> u64 {
+/// Memory per worker process after each ran the five rules once: resident set and
+/// proportional set (the binary's pages are shared by all), averaged, in bytes.
+async fn memory_per_worker() -> (u64, u64) {
     const WORKERS: usize = 16;
-    let before = resident_bytes();
     let sandbox = Sandbox::new(Limits {
         workers: WORKERS,
-        ..Limits::default()
+        ..script_limits()
     });
     let mut sessions = Vec::new();
     for i in 0..WORKERS {
@@ -280,9 +270,24 @@ async fn memory_per_worker() -> u64 {
         // Keep every session open so that each worker holds its context.
         sessions.push(session);
     }
-    let after = resident_bytes();
+    let pids = sandbox.worker_pids();
+    let (rss, pss) = pids
+        .iter()
+        .map(|pid| (rollup(*pid, "Rss:"), rollup(*pid, "Pss:")))
+        .fold((0, 0), |(r, p), (r1, p1)| (r + r1, p + p1));
     drop(sessions);
-    after.saturating_sub(before) / WORKERS as u64
+    let count = pids.len().max(1) as u64;
+    (rss / count, pss / count)
+}
+
+/// A figure of `/proc/PID/smaps_rollup`, in bytes.
+fn rollup(pid: u32, field: &str) -> u64 {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    text.lines()
+        .find(|l| l.starts_with(field))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
 }
 
 #[tokio::main]
@@ -330,9 +335,11 @@ async fn main() {
             sandbox_session_p50(rules).await
         );
     }
-    let per_worker = memory_per_worker().await;
+    let (rss, pss) = memory_per_worker().await;
+    let mib = |b: u64| b as f64 / (1024.0 * 1024.0);
     println!(
-        "resident memory per sandbox worker after the 5 rules: {:.1} MiB",
-        per_worker as f64 / (1024.0 * 1024.0)
+        "memory per sandbox worker process after the 5 rules: resident {:.1} MiB, proportional {:.1} MiB",
+        mib(rss),
+        mib(pss)
     );
 }

@@ -6,6 +6,7 @@
 
 mod authz_support;
 mod common;
+mod real_binary;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -481,6 +482,185 @@ async fn a_looping_rule_does_not_stop_other_log_ins() {
         body["error_description"],
         "rule 'loop-for-one-app' timed out"
     );
+}
+
+/// Whether the process is still there (a zombie, killed but not waited for, counts).
+fn alive(pid: u32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}
+
+/// One built-in that computes for long between two looks at the clock (QuickJS asks its
+/// interrupt handler about the deadline only every ten thousand or so operations): the
+/// log-in still fails at the rule's deadline, naming it, the worker process that ran it is
+/// killed, and other log-ins go on meanwhile.
+#[tokio::test]
+async fn a_rule_stuck_in_a_built_in_fails_the_log_in_at_its_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(database_url(dir.path()).await, dir.path().to_path_buf());
+    settings.scripts.workers = 2;
+    settings.scripts.per_rule = Duration::from_secs(1);
+    let t = Arc::new(tenant_on(TestServer::start_with(settings, Arc::new(dir)).await).await);
+    let (_, stuck) = t
+        .server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "stuck app", "grant_types": [REALM]})),
+        )
+        .await;
+    let stuck_id = stuck["client_id"].as_str().unwrap().to_owned();
+    let stuck_secret = stuck["client_secret"].as_str().unwrap().to_owned();
+    t.rule(
+        "bigint-for-one-app",
+        &format!(
+            "function (u, c, cb) {{ if (c.clientID === '{stuck_id}') {{ while (true) {{ ((1n << 200000n) - 1n).toString(); }} }} cb(null, u, c); }}"
+        ),
+    )
+    .await;
+    t.user("ada@example.com", true).await;
+    let (status, body) = t.log_in("ada@example.com").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Both workers are up (each starts on its own thread when the server does).
+    let mut workers = Vec::new();
+    for _ in 0..100 {
+        workers = t.server.running().state.scripts.worker_pids();
+        if workers.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(workers.len(), 2);
+    let started = std::time::Instant::now();
+    let looping = {
+        let t = Arc::clone(&t);
+        tokio::spawn(async move {
+            let answer = t
+                .log_in_as(&stuck_id, &stuck_secret, "ada@example.com")
+                .await;
+            (answer, started.elapsed())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..3 {
+        let (status, body) = t.log_in("ada@example.com").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert!(
+        !looping.is_finished(),
+        "the other log-ins were served while the rule was stuck"
+    );
+    let ((status, body), took) = looping.await.unwrap();
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body["error_description"],
+        "rule 'bigint-for-one-app' timed out"
+    );
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    let gone: Vec<_> = workers.iter().filter(|pid| !alive(**pid)).collect();
+    assert_eq!(gone.len(), 1, "the stuck worker was killed: {workers:?}");
+    assert_eq!(t.server.running().state.scripts.worker_pids().len(), 2);
+    let (status, body) = t.log_in("ada@example.com").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// Saving a rule evaluates its top level (to refuse one that throws), bounded by the
+/// rule's deadline like a log-in.
+#[tokio::test]
+async fn saving_a_rule_whose_top_level_is_stuck_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(database_url(dir.path()).await, dir.path().to_path_buf());
+    settings.scripts.workers = 1;
+    settings.scripts.per_rule = Duration::from_secs(1);
+    let t = tenant_on(TestServer::start_with(settings, Arc::new(dir)).await).await;
+    let script = "function (u, c, cb) { cb(null, u, c); }); for (;;) ((1n << 200000n) - 1n).toString(); (function () {}";
+    let started = std::time::Instant::now();
+    let (status, body) = t
+        .server
+        .admin(
+            Method::POST,
+            "/rules",
+            Some(json!({"name": "stuck-at-save", "enabled": false, "script": script})),
+        )
+        .await;
+    let took = started.elapsed();
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["message"].as_str().unwrap();
+    assert!(
+        message.ends_with("the script failed when evaluated: 'stuck-at-save' timed out"),
+        "{message}"
+    );
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    t.rule("fine", "function (u, c, cb) { cb(null, u, c); }")
+        .await;
+}
+
+/// The real binary: a SIGTERM while a log-in is stuck in a rule's built-in stops the server
+/// once that log-in has failed at the rule's deadline, and no worker process outlives it.
+#[tokio::test]
+async fn sigterm_with_a_rule_stuck_in_a_built_in_stops_the_server_and_its_workers() {
+    let mut server =
+        real_binary::Server::start_with_env(&[("CASTELLAN_SCRIPTS_RULE_TIMEOUT_MS", "2000")]).await;
+    let admin = real_binary::Admin::new(&server).await;
+    let (client_id, secret) = admin
+        .client(json!({"name": "app", "grant_types": [REALM]}))
+        .await;
+    admin
+        .post(
+            "users",
+            json!({"connection": DB, "email": "ada@example.com", "password": PASSWORD,
+                   "email_verified": true}),
+        )
+        .await;
+    admin
+        .post(
+            "rules",
+            json!({"name": "stuck", "script": "function (u, c, cb) { while (true) { ((1n << 200000n) - 1n).toString(); } }"}),
+        )
+        .await;
+    let mut workers = Vec::new();
+    for _ in 0..100 {
+        workers = real_binary::children_of(server.pid());
+        if workers.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(workers.len(), 2, "two worker processes by default");
+    let login = {
+        let url = format!("{}/oauth/token", server.base);
+        tokio::spawn(async move {
+            let answer = reqwest::Client::new()
+                .post(url)
+                .json(
+                    &json!({"grant_type": REALM, "realm": DB, "client_id": client_id,
+                              "client_secret": secret, "username": "ada@example.com",
+                              "password": PASSWORD}),
+                )
+                .send()
+                .await
+                .unwrap();
+            (answer.status(), answer.json::<Value>().await.unwrap())
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = std::time::Instant::now();
+    let code = server.terminate_within(Duration::from_secs(15)).await;
+    let took = started.elapsed();
+    assert_eq!(code, Some(0), "{}", server.log());
+    // The log-in fails at 2 s and a grace, then the server is done.
+    assert!(took < Duration::from_secs(4), "{took:?}");
+    let (status, body) = login.await.unwrap();
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error_description"], "rule 'stuck' timed out");
+    let mut left = workers.clone();
+    for _ in 0..40 {
+        left.retain(|pid| real_binary::running(*pid));
+        if left.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(left.is_empty(), "workers {left:?} outlived the server");
 }
 
 /// Rules cache in `global` (Auth0 keeps it per container); a worker keeps it across real

@@ -82,6 +82,11 @@ impl Scripts {
         &self.hostname
     }
 
+    /// The process ids of the sandbox's worker processes running now.
+    pub fn worker_pids(&self) -> Vec<u32> {
+        self.sandbox.worker_pids()
+    }
+
     /// Refuses a script that does not compile (or a rule that is not a function), naming
     /// the line and column, and one whose code outside its function fails.
     pub async fn check_syntax(&self, kind: ScriptKind, name: &str, source: &str) -> Result<()> {

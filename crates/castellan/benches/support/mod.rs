@@ -41,10 +41,10 @@ impl BenchServer {
             max_body_bytes: 1 << 20,
             templates_dir: None,
             bootstrap: Some((ADMIN.into(), Secret(ADMIN_SECRET.into()))),
-            scripts: castellan_rules::Limits::default(),
             log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
             keep_sessions_on_password_change: false,
             serve: castellan::http::serve::ServeLimits::default(),
+            scripts: script_limits(),
             authentication_per_second: 0,
             password_checks_per_second: Some(0),
             client_credentials_per_second: 0,
@@ -96,5 +96,17 @@ impl BenchServer {
             response.status()
         );
         response.json().await.unwrap_or(Value::Null)
+    }
+}
+
+/// The default limits of the rules sandbox, its worker processes running the server's
+/// binary as `castellan serve` does.
+pub fn script_limits() -> castellan_rules::Limits {
+    castellan_rules::Limits {
+        worker: castellan_rules::WorkerProgram::new(
+            env!("CARGO_BIN_EXE_castellan"),
+            &[castellan_rules::WORKER_ARG],
+        ),
+        ..castellan_rules::Limits::default()
     }
 }

@@ -60,10 +60,17 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         client_credentials_per_second: 0,
         password_hashing: castellan_core::passwords::HashingLimits::default(),
         smtp: None,
-        scripts: castellan_rules::Limits::default(),
         log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
         keep_sessions_on_password_change: false,
         serve: castellan::http::serve::ServeLimits::default(),
+        scripts: castellan_rules::Limits {
+            // The worker processes run the server's binary, as `castellan serve` does.
+            worker: castellan_rules::WorkerProgram::new(
+                env!("CARGO_BIN_EXE_castellan"),
+                &[castellan_rules::WORKER_ARG],
+            ),
+            ..castellan_rules::Limits::default()
+        },
         bootstrap: Some((ADMIN_ID.into(), Secret(ADMIN_SECRET.into()))),
     }
 }

@@ -26,6 +26,11 @@ pub struct Server {
 
 impl Server {
     pub async fn start() -> Server {
+        Self::start_with_env(&[]).await
+    }
+
+    /// With these environment variables besides the test's own settings.
+    pub async fn start_with_env(env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -50,6 +55,7 @@ impl Server {
             .env("CASTELLAN_ADMIN_CLIENT_SECRET", ADMIN_SECRET)
             .env("RUST_LOG", "info")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
@@ -75,6 +81,54 @@ impl Server {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGTERM and waits at most `within` for the server to exit: its exit code, or
+    /// `None` when it is still running then.
+    pub async fn terminate_within(&mut self, within: Duration) -> Option<i32> {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+}
+
+/// The processes whose parent is `pid`.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|child| stat(*child).is_some_and(|(_, parent)| parent == pid))
+        .collect()
+}
+
+/// Whether a process is there and not a zombie (killed, or ended, and not yet waited for;
+/// it uses no CPU).
+pub fn running(pid: u32) -> bool {
+    stat(pid).is_some_and(|(state, _)| !matches!(state, 'Z' | 'X'))
+}
+
+/// A process's state letter and parent, from `/proc/PID/stat`.
+fn stat(pid: u32) -> Option<(char, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (name) state parent ...`: the name may hold spaces and parentheses.
+    let mut rest = stat.rsplit_once(')')?.1.split_whitespace();
+    let state = rest.next()?.chars().next()?;
+    let parent = rest.next()?.parse().ok()?;
+    Some((state, parent))
 }
 
 impl Drop for Server {
