@@ -117,6 +117,7 @@ impl PasswordService {
             limits,
             dummy_hash,
             keep_sessions: false,
+            capacity: limits.workers as f64 / one_hash,
         }
     }
 
@@ -135,8 +136,6 @@ impl PasswordService {
             hash: self.hash(password).await?,
             end_sessions: !self.keep_sessions,
         })
-            capacity: limits.workers as f64 / one_hash,
-        }
     }
 
     pub fn limits(&self) -> HashingLimits {
