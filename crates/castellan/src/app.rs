@@ -114,9 +114,6 @@ pub enum StartError {
 pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
     let store = castellan_store::open(&settings.database_url).await?;
     let master = master_key::load(&settings)?;
-    let passwords =
-        PasswordService::new(std::thread::available_parallelism().map_or(2, usize::from))
-            .keeping_sessions(settings.keep_sessions_on_password_change);
     bootstrap::ensure_tenant(store.as_ref(), &settings.issuer).await?;
     let keyring = Keyring::open(store.clone(), master.clone(), clock.clone()).await?;
     let configured = settings
@@ -141,7 +138,8 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
     let management_openapi = management::api().openapi(&settings.issuer);
     let authz_openapi = authz::api().openapi(&settings.issuer);
     let pages = Pages::load(settings.templates_dir.as_deref())?;
-    let passwords = PasswordService::with_limits(settings.password_hashing);
+    let passwords = PasswordService::with_limits(settings.password_hashing)
+        .keeping_sessions(settings.keep_sessions_on_password_change);
     let password_checks_per_second = settings.password_checks_per_second.unwrap_or_else(|| {
         rate_limit::default_password_checks_per_second(passwords.hashes_per_second())
     });
