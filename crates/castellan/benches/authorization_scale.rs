@@ -302,6 +302,8 @@ async fn main() {
         )),
         scripts: castellan_rules::Limits::default(),
         serve: castellan::http::serve::ServeLimits::default(),
+        metrics: castellan::config::MetricsSettings::default(),
+        trusted_proxies: Default::default(),
         authentication_per_second: 0,
         password_checks_per_second: Some(0),
         client_credentials_per_second: 0,

@@ -43,6 +43,8 @@ impl BenchServer {
             bootstrap: Some((ADMIN.into(), Secret(ADMIN_SECRET.into()))),
             scripts: castellan_rules::Limits::default(),
             serve: castellan::http::serve::ServeLimits::default(),
+            metrics: castellan::config::MetricsSettings::default(),
+            trusted_proxies: Default::default(),
             authentication_per_second: 0,
             password_checks_per_second: Some(0),
             client_credentials_per_second: 0,

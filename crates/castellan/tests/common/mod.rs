@@ -62,6 +62,8 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         smtp: None,
         scripts: castellan_rules::Limits::default(),
         serve: castellan::http::serve::ServeLimits::default(),
+        metrics: castellan::config::MetricsSettings::default(),
+        trusted_proxies: Default::default(),
         bootstrap: Some((ADMIN_ID.into(), Secret(ADMIN_SECRET.into()))),
     }
 }
