@@ -436,7 +436,7 @@ async fn login_failures_block_at_the_threshold_until_unblocked(store: &dyn Store
     for _ in 0..2 {
         assert!(
             !store
-                .record_login_failure("auth0|1", "1.1.1.1", 3, 10)
+                .record_login_failure("auth0|1", "1.1.1.1", 3, 10, 0)
                 .await
                 .unwrap()
         );
@@ -448,20 +448,28 @@ async fn login_failures_block_at_the_threshold_until_unblocked(store: &dyn Store
     for _ in 0..2 {
         assert!(
             !store
-                .record_login_failure("auth0|1", "1.1.1.1", 3, 10)
+                .record_login_failure("auth0|1", "1.1.1.1", 3, 10, 0)
                 .await
                 .unwrap()
         );
     }
     assert!(
         store
-            .record_login_failure("auth0|1", "1.1.1.1", 3, 10)
+            .record_login_failure("auth0|1", "1.1.1.1", 3, 10, 0)
             .await
             .unwrap()
     );
-    assert!(store.is_login_blocked("auth0|1", "1.1.1.1").await.unwrap());
     assert!(
-        !store.is_login_blocked("auth0|1", "2.2.2.2").await.unwrap(),
+        store
+            .is_login_blocked("auth0|1", "1.1.1.1", 0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_login_blocked("auth0|1", "2.2.2.2", 0)
+            .await
+            .unwrap(),
         "only that address"
     );
     store
@@ -469,11 +477,57 @@ async fn login_failures_block_at_the_threshold_until_unblocked(store: &dyn Store
         .await
         .unwrap();
     assert!(
-        store.is_login_blocked("auth0|1", "1.1.1.1").await.unwrap(),
+        store
+            .is_login_blocked("auth0|1", "1.1.1.1", 0)
+            .await
+            .unwrap(),
         "a block outlives a success elsewhere"
     );
+    assert_eq!(store.count_login_blocks("auth0|1", 0).await.unwrap(), 1);
+    // The block was imposed at 10: it holds for a window starting at 10, not one at 11.
+    assert!(
+        !store
+            .is_login_blocked("auth0|1", "1.1.1.1", 11)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_login_blocks("auth0|1", 11).await.unwrap(), 0);
+    // A failure after it ran out starts a new run instead of blocking again at once.
+    assert!(
+        !store
+            .record_login_failure("auth0|1", "1.1.1.1", 3, 20, 11)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_login_blocked("auth0|1", "1.1.1.1", 0)
+            .await
+            .unwrap()
+    );
+    for (i, expected) in [(21, false), (22, true)] {
+        assert_eq!(
+            store
+                .record_login_failure("auth0|1", "1.1.1.1", 3, i, 11)
+                .await
+                .unwrap(),
+            expected
+        );
+    }
+    assert!(
+        store
+            .is_login_blocked("auth0|1", "1.1.1.1", 11)
+            .await
+            .unwrap()
+    );
     store.unblock_user_logins("auth0|1").await.unwrap();
-    assert!(!store.is_login_blocked("auth0|1", "1.1.1.1").await.unwrap());
+    assert!(
+        !store
+            .is_login_blocked("auth0|1", "1.1.1.1", 0)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_login_blocks("auth0|1", 0).await.unwrap(), 0);
 }
 
 async fn logs_come_back_newest_first(store: &dyn Store) {

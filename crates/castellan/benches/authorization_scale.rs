@@ -311,6 +311,8 @@ async fn main() {
             ),
             ..castellan_rules::Limits::default()
         },
+        metrics: castellan::config::MetricsSettings::default(),
+        trusted_proxies: Default::default(),
         authentication_per_second: 0,
         password_checks_per_second: Some(0),
         client_credentials_per_second: 0,

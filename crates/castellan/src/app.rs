@@ -28,7 +28,9 @@ use crate::config::Settings;
 use crate::http::error::ApiError;
 use crate::http::pages::{self, Pages};
 use crate::http::rate_limit::{self, RateLimits};
-use crate::http::{authz, dbconnections, management, oauth, ops, request_id, serve};
+use crate::http::{
+    authz, client_address, dbconnections, management, oauth, ops, request_id, serve,
+};
 use crate::{master_key, telemetry};
 
 /// How often a node reloads the signing keys, so a rotation made elsewhere reaches it.
@@ -223,54 +225,68 @@ pub fn router(state: AppState) -> Router {
             rate_limit::authentication,
         ))
         .merge(hashing);
-    Router::new()
+    let mut app = Router::new()
         .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
+        .route("/readyz", get(ops::readyz));
+    if state.settings.metrics.listen.is_none() {
+        app = app.route("/metrics", get(ops::metrics));
+    }
+    app.route(
+        "/.well-known/openid-configuration",
+        get(oauth::discovery::openid_configuration),
+    )
+    .route("/.well-known/jwks.json", get(oauth::discovery::jwks))
+    .route("/oauth/token", post(oauth::token::token))
+    .route("/oauth/revoke", post(oauth::revoke::revoke))
+    .route(
+        "/userinfo",
+        get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
+    )
+    .route("/authorize", get(pages::authorize::authorize))
+    .route("/authorize/consent", post(pages::authorize::consent))
+    .route("/authorize/forgot", get(pages::recovery::forgot_page))
+    .route("/reset-password", get(pages::recovery::reset_page))
+    .route("/verify-email", get(pages::recovery::verify_email))
+    .route("/v2/logout", get(pages::logout::v2_logout))
+    .route("/oidc/logout", get(pages::logout::oidc_logout))
+    .route("/static/castellan.css", get(pages::stylesheet))
+    .route(
+        "/api/v2/openapi.json",
+        get(
+            |axum::extract::State(s): axum::extract::State<AppState>| async move {
+                axum::Json(s.management_openapi.as_ref().clone())
+            },
+        ),
+    )
+    .route(
+        "/authz/api/openapi.json",
+        get(
+            |axum::extract::State(s): axum::extract::State<AppState>| async move {
+                axum::Json(s.authz_openapi.as_ref().clone())
+            },
+        ),
+    )
+    .merge(authentication)
+    .merge(crate::http::console::router())
+    .nest(management::PREFIX, management.router(&state))
+    .nest(authz::PREFIX, authz.router(&state))
+    .fallback(not_found)
+    .layer(middleware::from_fn(ops::record))
+    .layer(middleware::from_fn(ops::retry_after_when_unavailable))
+    .layer(middleware::from_fn_with_state(
+        state.clone(),
+        client_address::layer,
+    ))
+    .layer(CatchPanicLayer::custom(|_| panic_response()))
+    .layer(middleware::from_fn(request_id::layer))
+    .with_state(state)
+}
+
+/// What the separate metrics listener serves (`[metrics] listen`).
+fn metrics_router(state: AppState) -> Router {
+    Router::new()
         .route("/metrics", get(ops::metrics))
-        .route(
-            "/.well-known/openid-configuration",
-            get(oauth::discovery::openid_configuration),
-        )
-        .route("/.well-known/jwks.json", get(oauth::discovery::jwks))
-        .route("/oauth/token", post(oauth::token::token))
-        .route("/oauth/revoke", post(oauth::revoke::revoke))
-        .route(
-            "/userinfo",
-            get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
-        )
-        .route("/authorize", get(pages::authorize::authorize))
-        .route("/authorize/consent", post(pages::authorize::consent))
-        .route("/authorize/forgot", get(pages::recovery::forgot_page))
-        .route("/reset-password", get(pages::recovery::reset_page))
-        .route("/verify-email", get(pages::recovery::verify_email))
-        .route("/v2/logout", get(pages::logout::v2_logout))
-        .route("/oidc/logout", get(pages::logout::oidc_logout))
-        .route("/static/castellan.css", get(pages::stylesheet))
-        .route(
-            "/api/v2/openapi.json",
-            get(
-                |axum::extract::State(s): axum::extract::State<AppState>| async move {
-                    axum::Json(s.management_openapi.as_ref().clone())
-                },
-            ),
-        )
-        .route(
-            "/authz/api/openapi.json",
-            get(
-                |axum::extract::State(s): axum::extract::State<AppState>| async move {
-                    axum::Json(s.authz_openapi.as_ref().clone())
-                },
-            ),
-        )
-        .merge(authentication)
-        .merge(crate::http::console::router())
-        .nest(management::PREFIX, management.router(&state))
-        .nest(authz::PREFIX, authz.router(&state))
         .fallback(not_found)
-        .layer(middleware::from_fn(ops::record))
-        .layer(middleware::from_fn(ops::retry_after_when_unavailable))
-        .layer(CatchPanicLayer::custom(|_| panic_response()))
-        .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 
@@ -291,6 +307,8 @@ fn panic_response() -> Response {
 /// A server that is listening.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when it has its own listener.
+    pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -329,6 +347,19 @@ pub async fn start(
         addr: listen,
         cause,
     })?;
+    let metrics_listener = match state.settings.metrics.listen {
+        Some(at) => {
+            let listener = TcpListener::bind(at)
+                .await
+                .map_err(|cause| StartError::Listen { addr: at, cause })?;
+            let bound = listener
+                .local_addr()
+                .map_err(|cause| StartError::Listen { addr: at, cause })?;
+            Some((listener, bound))
+        }
+        None => None,
+    };
+    let metrics_addr = metrics_listener.as_ref().map(|(_, bound)| *bound);
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let refresher = tokio::spawn(housekeeping(
         state.tokens.keyring.clone(),
@@ -338,20 +369,43 @@ pub async fn start(
     let purger = tokio::spawn(purge_expired(state.clone()));
     let app = router(state.clone());
     let limits = state.settings.serve.clone();
+    // Both listeners stop together, on the first of `stop` and `until`.
+    let (stopping, stop_seen) = tokio::sync::watch::channel(false);
+    let stop = move || {
+        let mut seen = stop_seen.clone();
+        async move {
+            let _ = seen.wait_for(|stop| *stop).await;
+        }
+    };
+    let metrics_task = metrics_listener.map(|(listener, _)| {
+        tokio::spawn(serve::serve(
+            listener,
+            metrics_router(state.clone()),
+            limits.clone(),
+            stop(),
+        ))
+    });
+    let main_stop = stop();
     let task = tokio::spawn(async move {
-        let result = serve::serve(listener, app, limits, async move {
+        let signalled = tokio::spawn(async move {
             tokio::select! {
                 _ = stopped => {}
                 _ = until => {}
             }
-        })
-        .await;
+            let _ = stopping.send(true);
+        });
+        let result = serve::serve(listener, app, limits, main_stop).await;
+        if let Some(metrics) = metrics_task {
+            let _ = metrics.await;
+        }
+        signalled.abort();
         refresher.abort();
         purger.abort();
         result
     });
     Ok(Running {
         addr,
+        metrics_addr,
         state,
         shutdown,
         task,

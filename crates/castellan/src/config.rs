@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use castellan_core::passwords::HashingLimits;
 
+use crate::http::client_address::TrustedProxies;
 use crate::http::serve::ServeLimits;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -53,6 +54,24 @@ struct FileSettings {
     keep_sessions_on_password_change: Option<bool>,
     http: Option<HttpFile>,
     password_hashing: Option<PasswordHashingFile>,
+    metrics: Option<MetricsFile>,
+    trusted_proxies: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricsFile {
+    token: Option<String>,
+    listen: Option<String>,
+}
+
+/// Who may read `/metrics`, and where (`[metrics]`, `CASTELLAN_METRICS_*`).
+#[derive(Debug, Clone, Default)]
+pub struct MetricsSettings {
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    pub token: Option<Secret>,
+    /// When set, `/metrics` is served on this address only, not on `listen`.
+    pub listen: Option<SocketAddr>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -190,6 +209,9 @@ pub struct Settings {
     pub keep_sessions_on_password_change: bool,
     /// Connection deadlines and the connection cap (`[http]`, `CASTELLAN_HTTP_*`).
     pub serve: ServeLimits,
+    pub metrics: MetricsSettings,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` name the client; none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 const DEFAULT_AUTHENTICATION_PER_SECOND: u32 = 100;
@@ -378,6 +400,21 @@ impl Settings {
         let scripts = script_limits(env, file.scripts.unwrap_or_default())?;
         let serve = serve_limits(env, file.http.unwrap_or_default())?;
         let password_hashing = hashing_limits(env, file.password_hashing.unwrap_or_default())?;
+        let metrics = metrics_settings(env, file.metrics.unwrap_or_default())?;
+        let proxies: Vec<String> = match env.var("CASTELLAN_TRUSTED_PROXIES") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            None => file.trusted_proxies.unwrap_or_default(),
+        };
+        let trusted_proxies =
+            TrustedProxies::parse(&proxies).map_err(|message| ConfigError::Value {
+                name: "trusted_proxies",
+                message,
+            })?;
         let file_bootstrap = file.bootstrap.unwrap_or_default();
         let admin_id = env
             .var("CASTELLAN_ADMIN_CLIENT_ID")
@@ -415,6 +452,8 @@ impl Settings {
             log_retention_days,
             keep_sessions_on_password_change,
             serve,
+            metrics,
+            trusted_proxies,
             templates_dir: env
                 .var("CASTELLAN_TEMPLATES_DIR")
                 .map(PathBuf::from)
@@ -523,6 +562,24 @@ impl Settings {
             as_int(self.serve.max_connections as u128).into(),
         );
         put("http", http.into());
+        put(
+            "trusted_proxies",
+            toml::Value::Array(
+                self.trusted_proxies
+                    .entries()
+                    .into_iter()
+                    .map(toml::Value::from)
+                    .collect(),
+            ),
+        );
+        let mut metrics = toml::Table::new();
+        if self.metrics.token.is_some() {
+            metrics.insert("token".into(), "<redacted>".into());
+        }
+        if let Some(listen) = self.metrics.listen {
+            metrics.insert("listen".into(), listen.to_string().into());
+        }
+        put("metrics", metrics.into());
         let mut hashing = toml::Table::new();
         hashing.insert(
             "workers".into(),
@@ -630,6 +687,27 @@ fn script_limits(env: &dyn Env, file: ScriptsFile) -> Result<castellan_rules::Li
         )?),
         fetch_allow: castellan_rules::AllowList::new(&fetch_allow),
         ..defaults
+    })
+}
+
+fn metrics_settings(env: &dyn Env, file: MetricsFile) -> Result<MetricsSettings, ConfigError> {
+    let token = env_secret(env, "CASTELLAN_METRICS_TOKEN")?.or(file.token);
+    if token.as_ref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(ConfigError::Value {
+            name: "metrics.token",
+            message: "must not be empty".into(),
+        });
+    }
+    let listen = match env.var("CASTELLAN_METRICS_LISTEN").or(file.listen) {
+        Some(text) => Some(text.parse().map_err(|_| ConfigError::Value {
+            name: "metrics.listen",
+            message: format!("\"{text}\" is not an address like 127.0.0.1:9090"),
+        })?),
+        None => None,
+    };
+    Ok(MetricsSettings {
+        token: token.map(Secret),
+        listen,
     })
 }
 
@@ -1007,6 +1085,53 @@ mod tests {
             err.starts_with("rate_limits.password_checks_per_second"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn metrics_token_and_listener() {
+        let s = Settings::load(&Overrides::default(), &[("X", "y")]).unwrap();
+        assert!(s.metrics.token.is_none() && s.metrics.listen.is_none());
+        let env = [
+            ("CASTELLAN_METRICS_TOKEN", "scrape-me"),
+            ("CASTELLAN_METRICS_LISTEN", "127.0.0.1:9090"),
+        ];
+        let s = Settings::load(&Overrides::default(), &env).unwrap();
+        assert_eq!(s.metrics.token, Some(Secret("scrape-me".into())));
+        assert_eq!(s.metrics.listen.unwrap().port(), 9090);
+        let printed = s.print();
+        assert!(!printed.contains("scrape-me"), "{printed}");
+        assert!(printed.contains("listen = \"127.0.0.1:9090\""), "{printed}");
+        let err = Settings::load(
+            &Overrides::default(),
+            &[("CASTELLAN_METRICS_LISTEN", "nine")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("metrics.listen"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_from_file_and_environment() {
+        let file = write("trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n");
+        let overrides = Overrides {
+            config: Some(file.path().to_path_buf()),
+            ..Default::default()
+        };
+        let s = Settings::load(&overrides, &[("X", "y")]).unwrap();
+        assert_eq!(s.trusted_proxies.entries(), ["10.0.0.0/8", "::1/128"]);
+        let env = [("CASTELLAN_TRUSTED_PROXIES", "192.0.2.1, 192.0.2.2")];
+        let s = Settings::load(&overrides, &env).unwrap();
+        assert_eq!(
+            s.trusted_proxies.entries(),
+            ["192.0.2.1/32", "192.0.2.2/32"]
+        );
+        let err = Settings::load(
+            &Overrides::default(),
+            &[("CASTELLAN_TRUSTED_PROXIES", "proxy")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("trusted_proxies"), "{err}");
     }
 
     #[test]

@@ -351,7 +351,7 @@ async fn wrong_password_and_unknown_user_look_alike() {
 }
 
 #[tokio::test]
-async fn ten_failures_block_the_user_from_that_address_only() {
+async fn ten_failures_block_the_user_from_that_address_for_a_while() {
     let app = app().await;
     app.signup("ada@example.com", PASSWORD).await;
     for _ in 0..10 {
@@ -373,11 +373,25 @@ async fn ten_failures_block_the_user_from_that_address_only() {
         .login_from(&elsewhere, "ada@example.com", PASSWORD, json!({}))
         .await;
     assert_eq!(status, StatusCode::OK, "another address is not blocked");
-    app.server.clock.advance(30 * 86_400);
+    app.server.clock.advance(14 * 60);
     assert_eq!(
         app.login("ada@example.com", PASSWORD, json!({})).await.0,
         StatusCode::TOO_MANY_REQUESTS,
-        "blocks do not expire"
+        "a block holds for 15 minutes"
+    );
+    app.server.clock.advance(61);
+    assert_eq!(
+        app.login("ada@example.com", PASSWORD, json!({})).await.0,
+        StatusCode::OK,
+        "and then runs out"
+    );
+    for _ in 0..10 {
+        app.login("ada@example.com", "guess", json!({})).await;
+    }
+    assert_eq!(
+        app.login("ada@example.com", PASSWORD, json!({})).await.0,
+        StatusCode::TOO_MANY_REQUESTS,
+        "ten more failures block again"
     );
     let store = app.server.running().state.store.clone();
     let user = store

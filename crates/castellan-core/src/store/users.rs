@@ -104,12 +104,24 @@ pub trait UserStore: Send + Sync {
     async fn delete_user(&self, user_id: &str) -> StoreResult<bool>;
 }
 
-/// Consecutive failed log-ins per user and IP address, and the blocks they cause.
+/// Consecutive failed log-ins per user and IP address, and the blocks they cause. A block
+/// holds from when it was imposed (`blocked_at`) until the caller's `blocked_since` passes
+/// it: the callers decide how long blocks last.
 #[async_trait::async_trait]
 pub trait LoginFailureStore: Send + Sync {
-    /// Whether this user is blocked from this address.
-    async fn is_login_blocked(&self, user_id: &str, ip: &str) -> StoreResult<bool>;
-    /// Adds one failure; at `threshold` consecutive failures the pair is blocked. Returns
+    /// Whether this user is blocked from this address by a block imposed at or after
+    /// `blocked_since`.
+    async fn is_login_blocked(
+        &self,
+        user_id: &str,
+        ip: &str,
+        blocked_since: i64,
+    ) -> StoreResult<bool>;
+    /// From how many addresses this user is blocked by blocks imposed at or after
+    /// `blocked_since`.
+    async fn count_login_blocks(&self, user_id: &str, blocked_since: i64) -> StoreResult<i64>;
+    /// Adds one failure; at `threshold` consecutive failures the pair is blocked. A block
+    /// imposed before `blocked_since` has run out: the failure starts a new run. Returns
     /// whether it is blocked now.
     async fn record_login_failure(
         &self,
@@ -117,6 +129,7 @@ pub trait LoginFailureStore: Send + Sync {
         ip: &str,
         threshold: i64,
         now: i64,
+        blocked_since: i64,
     ) -> StoreResult<bool>;
     /// A successful log-in ends the run of failures from that address.
     async fn clear_login_failures(&self, user_id: &str, ip: &str) -> StoreResult<()>;

@@ -45,6 +45,8 @@ impl BenchServer {
             keep_sessions_on_password_change: false,
             serve: castellan::http::serve::ServeLimits::default(),
             scripts: script_limits(),
+            metrics: castellan::config::MetricsSettings::default(),
+            trusted_proxies: Default::default(),
             authentication_per_second: 0,
             password_checks_per_second: Some(0),
             client_credentials_per_second: 0,

@@ -2,6 +2,7 @@
 
 pub mod authz;
 pub mod body;
+pub mod client_address;
 pub mod console;
 pub mod context;
 pub mod dbconnections;

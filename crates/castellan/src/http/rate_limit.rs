@@ -62,10 +62,15 @@ pub fn default_password_checks_per_second(hashes_per_second: f64) -> u32 {
     }
 }
 
-/// `per_second` requests a second per address, bursts of twice that.
-fn limiter(per_second: u32) -> Option<Arc<DefaultKeyedRateLimiter<IpAddr>>> {
+/// Password checks one address may make at once before its budget's rate applies: a
+/// person logging in, signing up and logging in again within a second is not an attack,
+/// even where a busy machine measured a budget of one a second.
+const HASHING_BURST_FLOOR: u32 = 10;
+
+/// `per_second` requests a second per address, bursts of twice that (at least `burst_floor`).
+fn limiter(per_second: u32, burst_floor: u32) -> Option<Arc<DefaultKeyedRateLimiter<IpAddr>>> {
     let rate = NonZeroU32::new(per_second)?;
-    let burst = NonZeroU32::new(per_second.saturating_mul(2)).unwrap_or(rate);
+    let burst = NonZeroU32::new(per_second.saturating_mul(2).max(burst_floor)).unwrap_or(rate);
     Some(Arc::new(RateLimiter::keyed(
         Quota::per_second(rate).allow_burst(burst),
     )))
@@ -78,9 +83,9 @@ impl RateLimits {
         client_credentials_per_second: u32,
     ) -> Self {
         Self {
-            authentication: limiter(authentication_per_second),
-            password_checks: limiter(password_checks_per_second),
-            client_credentials: limiter(client_credentials_per_second),
+            authentication: limiter(authentication_per_second, 0),
+            password_checks: limiter(password_checks_per_second, HASHING_BURST_FLOOR),
+            client_credentials: limiter(client_credentials_per_second, 0),
         }
     }
 
@@ -192,9 +197,10 @@ mod tests {
     fn password_checks_draw_on_both_budgets() {
         let ip: IpAddr = "192.0.2.1".parse().unwrap();
         let limits = RateLimits::new(100, 1, 0);
-        // A burst of twice the rate, then nothing.
-        assert!(limits.allows(Limited::PasswordCheck, ip));
-        assert!(limits.allows(Limited::PasswordCheck, ip));
+        // A burst of the floor, then nothing.
+        for _ in 0..HASHING_BURST_FLOOR {
+            assert!(limits.allows(Limited::PasswordCheck, ip));
+        }
         assert_eq!(
             limits.check(Limited::PasswordCheck, ip),
             Err(Refusal::HashingBudget)

@@ -71,6 +71,8 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
             ),
             ..castellan_rules::Limits::default()
         },
+        metrics: castellan::config::MetricsSettings::default(),
+        trusted_proxies: Default::default(),
         bootstrap: Some((ADMIN_ID.into(), Secret(ADMIN_SECRET.into()))),
     }
 }
