@@ -109,6 +109,7 @@ struct Helpers {
     action_api: Persistent<Function<'static>>,
     adopt: Persistent<Function<'static>>,
     intrinsics: Persistent<Value<'static>>,
+    cache_to_keep: Persistent<Function<'static>>,
 }
 
 /// A fresh context with the prelude installed, waiting for its log-in. Workers make the
@@ -182,6 +183,7 @@ fn install(ctx: &Ctx<'_>, worker: &mut Worker) -> Option<Helpers> {
         action_api: Persistent::save(ctx, helpers.get::<_, Function>("actionApi").ok()?),
         adopt: Persistent::save(ctx, helpers.get::<_, Function>("adopt").ok()?),
         intrinsics: Persistent::save(ctx, helpers.get::<_, Value>("intrinsics").ok()?),
+        cache_to_keep: Persistent::save(ctx, helpers.get::<_, Function>("cacheToKeep").ok()?),
     })
 }
 
@@ -212,7 +214,7 @@ pub(crate) struct Live {
 }
 
 /// Starts a log-in in a prepared context (one with what is kept on `global` when the
-/// log-in keeps it): its settings, and `api.cache`.
+/// log-in keeps it): its settings, and the kept `api.cache`.
 pub(crate) fn open(worker: &mut Worker, prepared: Prepared, setup: &Setup) -> Option<Live> {
     let login_ends = Instant::now() + worker.limits.per_login;
     worker
@@ -231,12 +233,9 @@ pub(crate) fn open(worker: &mut Worker, prepared: Prepared, setup: &Setup) -> Op
         let kept_cache = (setup.keep_global)
             .then(|| worker.kept.action_cache(&ctx))
             .flatten();
-        let cache: Value = configure
-            .call((to_js(&ctx, &settings).ok()?, kept_cache))
+        configure
+            .call::<_, Value>((to_js(&ctx, &settings).ok()?, kept_cache))
             .ok()?;
-        if setup.keep_global {
-            worker.kept.keep_action_cache(&ctx, cache);
-        }
         Some(())
     });
     let live = Live {
@@ -292,6 +291,11 @@ impl Live {
             // Reading the values may run a script's getter: it gets a moment, not a deadline.
             worker.deadline.set(Instant::now() + KEEPING_TIME);
             self.context.with(|ctx| {
+                // First what runs no script's code, so a slow getter cannot cost it.
+                let cache = (self.helpers.cache_to_keep.clone().restore(&ctx).ok())
+                    .and_then(|f| f.call::<_, Value>(()).ok())
+                    .filter(|cache| !cache.is_undefined());
+                worker.kept.keep_action_cache(&ctx, cache);
                 if let Ok(intrinsics) = self.helpers.intrinsics.clone().restore(&ctx) {
                     worker.kept.keep_added(&ctx, &intrinsics);
                 }

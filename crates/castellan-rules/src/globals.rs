@@ -104,11 +104,10 @@ impl KeptGlobals {
         self.action_cache.clone()?.restore(ctx).ok()
     }
 
-    /// Keeps the map a log-in's `api.cache` used, when none is kept yet.
-    pub fn keep_action_cache<'js>(&mut self, ctx: &Ctx<'js>, cache: Value<'js>) {
-        if self.action_cache.is_none() {
-            self.action_cache = Some(Persistent::save(ctx, cache));
-        }
+    /// Keeps the map a log-in's `api.cache` used (the kept one, copied into its context,
+    /// or its own), or none when nothing was ever put in it.
+    pub fn keep_action_cache<'js>(&mut self, ctx: &Ctx<'js>, cache: Option<Value<'js>>) {
+        self.action_cache = cache.map(|cache| Persistent::save(ctx, cache));
     }
 
     /// Forgets what is kept, as Auth0 does when it replaces a container; the names of a

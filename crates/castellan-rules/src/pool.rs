@@ -365,6 +365,16 @@ impl Pool {
         }
     }
 
+    /// Whether the worker of `slot` is still running.
+    fn running(&self, slot: usize) -> bool {
+        let Ok(mut process) = self.processes[slot].lock() else {
+            return false;
+        };
+        process
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+
     /// Kills the worker of `slot`, if it has one, and waits for it to be gone.
     fn kill(&self, slot: usize) {
         let Some(mut child) = self.processes[slot].lock().ok().and_then(|mut p| p.take()) else {
@@ -618,6 +628,12 @@ fn drive(pool: &Pool, slot: usize, requests: &Mutex<mpsc::Receiver<Request>>) {
         };
         if pool.closing.load(Ordering::SeqCst) {
             break;
+        }
+        // A worker that died while idle (killed from outside) is replaced before it is
+        // handed a request, rather than failing it.
+        if wire.is_some() && !pool.running(slot) {
+            pool.kill(slot);
+            wire = None;
         }
         if wire.is_none() {
             wire = pool.start(slot);

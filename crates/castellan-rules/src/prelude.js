@@ -324,10 +324,11 @@
   // errors, Dates, RegExps, Maps and Sets become this context's own, with this context's
   // prototypes, shared references and cycles as they were, property attributes and
   // frozen or sealed states as they were. A function cannot be copied (it closes over the
-  // log-in that made it), nor can an object of a class a script defined or of another
-  // built-in kind (a Promise, a WeakMap, a typed array): those are kept as they are. An
-  // earlier context's built-ins (`Object`, `JSON`, `Array.prototype`, ...) become this
-  // context's. Getters are not called; they are copied as they are.
+  // log-in that made it), nor can an object of a class a script defined (a subclass of a
+  // built-in included) or of another built-in kind (a Promise, a WeakMap, a typed array):
+  // those are kept as they are. An earlier context's built-ins (`Object`, `JSON`,
+  // `Array.prototype`, ...) become this context's. Getters are not called; they are copied
+  // as they are.
   const adopt = (values, earlier) => {
     const earlierIndex = new NativeMap();
     for (let i = 0; i < earlier.length; i++) {
@@ -344,29 +345,27 @@
       if (typeof value === 'function') return value;
       if (apply(mapHas, copies, [value])) return apply(mapGet, copies, [value]);
       const proto = here(getPrototypeOf(value));
+      // The kind goes by the prototype, checked against the internal slots (a check that
+      // only throws for an object dressed up as another kind).
       let shell;
       let kind = 'object';
       if (isArray(value)) {
         shell = [];
         if (proto !== Array.prototype) setPrototypeOf(shell, proto);
-      } else if (accepts(dateTime, value)) {
+      } else if (proto === Date.prototype && accepts(dateTime, value)) {
         shell = new NativeDate(apply(dateTime, value, []));
-        if (proto !== Date.prototype) setPrototypeOf(shell, proto);
-      } else if (accepts(regExpSource, value)) {
+      } else if (proto === RegExp.prototype && accepts(regExpSource, value)) {
         let flags = '';
         for (let i = 0; i < regExpFlags.length; i++) {
           if (apply(regExpFlags[i][1], value, [])) flags += regExpFlags[i][0];
         }
         shell = new NativeRegExp(apply(regExpSource, value, []), flags);
-        if (proto !== RegExp.prototype) setPrototypeOf(shell, proto);
-      } else if (accepts(mapSize, value)) {
+      } else if (proto === Map.prototype && accepts(mapSize, value)) {
         shell = new NativeMap();
         kind = 'map';
-        if (proto !== Map.prototype) setPrototypeOf(shell, proto);
-      } else if (accepts(setSize, value)) {
+      } else if (proto === Set.prototype && accepts(setSize, value)) {
         shell = new NativeSet();
         kind = 'set';
-        if (proto !== Set.prototype) setPrototypeOf(shell, proto);
       } else if (proto === null || apply(setHas, plainPrototypes, [proto])) {
         shell = create(proto);
       } else {
@@ -402,11 +401,15 @@
     return result;
   };
 
+  // The map behind `api.cache`, for the worker to keep, unless nothing was ever put in it.
+  const cacheToKeep = () => (apply(mapSize, cache, []) > 0 ? cache : undefined);
+
   return {
     configure: configure,
     decorate: decorate,
     actionApi: actionApi,
     adopt: adopt,
     intrinsics: intrinsics,
+    cacheToKeep: cacheToKeep,
   };
 })

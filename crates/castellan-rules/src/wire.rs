@@ -4,7 +4,7 @@
 
 use std::io::{self, Read, Write};
 use std::os::unix::net::UnixStream;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -98,13 +98,22 @@ impl From<io::Error> for WireError {
 /// One end of the socket.
 pub(crate) struct Wire {
     stream: UnixStream,
+    /// What was read past the last message.
+    buffer: Vec<u8>,
+    /// Whether a read or write timeout is set on the socket.
+    timed: bool,
     /// The largest frame accepted.
     max_frame: usize,
 }
 
 impl Wire {
     pub fn new(stream: UnixStream, max_frame: usize) -> Wire {
-        Wire { stream, max_frame }
+        Wire {
+            stream,
+            buffer: Vec::new(),
+            timed: false,
+            max_frame,
+        }
     }
 
     /// Sends one message; a server bounds the write by `deadline` too (a worker that does
@@ -119,13 +128,7 @@ impl Wire {
         let len = u32::try_from(frame.len() - 4)
             .map_err(|_| WireError::Broken("frame too big".into()))?;
         frame[..4].copy_from_slice(&len.to_le_bytes());
-        if let Some(deadline) = deadline {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(WireError::TimedOut);
-            }
-            self.stream.set_write_timeout(Some(left))?;
-        }
+        self.time(deadline, UnixStream::set_write_timeout)?;
         self.stream.write_all(&frame)?;
         Ok(())
     }
@@ -135,40 +138,61 @@ impl Wire {
         &mut self,
         deadline: Option<Instant>,
     ) -> Result<T, WireError> {
-        let mut len = [0; 4];
-        self.read_exact(&mut len, deadline)?;
-        let len = u32::from_le_bytes(len) as usize;
+        self.fill(4, deadline)?;
+        let len = u32::from_le_bytes([
+            self.buffer[0],
+            self.buffer[1],
+            self.buffer[2],
+            self.buffer[3],
+        ]) as usize;
         if len > self.max_frame {
             return Err(WireError::Broken(format!("a frame of {len} bytes")));
         }
-        let mut frame = vec![0; len];
-        self.read_exact(&mut frame, deadline)?;
-        serde_json::from_slice(&frame).map_err(|e| WireError::Broken(e.to_string()))
+        self.fill(4 + len, deadline)?;
+        let message = serde_json::from_slice(&self.buffer[4..4 + len]);
+        self.buffer.drain(..4 + len);
+        message.map_err(|e| WireError::Broken(e.to_string()))
     }
 
-    fn read_exact(
-        &mut self,
-        mut buffer: &mut [u8],
-        deadline: Option<Instant>,
-    ) -> Result<(), WireError> {
-        while !buffer.is_empty() {
-            let timeout = match deadline {
-                Some(deadline) => {
-                    let left = deadline.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(WireError::TimedOut);
-                    }
-                    Some(left)
+    /// Reads until `need` bytes are buffered (usually one read gets a whole message).
+    fn fill(&mut self, need: usize, deadline: Option<Instant>) -> Result<(), WireError> {
+        let mut chunk = [0; 64 * 1024];
+        while self.buffer.len() < need {
+            self.time(deadline, UnixStream::set_read_timeout)?;
+            match self.stream.read(&mut chunk) {
+                Ok(0) => {
+                    return Err(WireError::Broken("the other side closed the socket".into()));
                 }
-                None => None,
-            };
-            self.stream.set_read_timeout(timeout)?;
-            match self.stream.read(buffer) {
-                Ok(0) => return Err(WireError::Broken("the other side closed the socket".into())),
-                Ok(n) => buffer = &mut buffer[n..],
+                Ok(n) => self.buffer.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => return Err(e.into()),
             }
+        }
+        Ok(())
+    }
+
+    /// Sets the socket's timeout for what is left until `deadline`; without a deadline,
+    /// clears it if one was set.
+    fn time(
+        &mut self,
+        deadline: Option<Instant>,
+        set: fn(&UnixStream, Option<Duration>) -> io::Result<()>,
+    ) -> Result<(), WireError> {
+        match deadline {
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(WireError::TimedOut);
+                }
+                set(&self.stream, Some(left))?;
+                self.timed = true;
+            }
+            None if self.timed => {
+                self.stream.set_read_timeout(None)?;
+                self.stream.set_write_timeout(None)?;
+                self.timed = false;
+            }
+            None => {}
         }
         Ok(())
     }

@@ -21,7 +21,8 @@ fn sandbox() -> Sandbox {
         workers: 1,
         memory_bytes: 8 * 1024 * 1024,
         stack_bytes: 256 * 1024,
-        per_rule: Duration::from_millis(200),
+        // Room for an allocation bomb to reach the memory limit on a busy machine.
+        per_rule: Duration::from_millis(500),
         per_login: Duration::from_secs(2),
         ..defaults()
     })
@@ -133,6 +134,8 @@ async fn unbounded_recursion_throws() {
 #[tokio::test]
 async fn never_calling_back_is_reported_without_waiting_for_the_deadline() {
     let sandbox = sandbox();
+    // The worker process is up (its start is not what is measured).
+    still_works(&sandbox).await;
     let start = Instant::now();
     let err = run(&sandbox, "function (u, c, cb) { u.x = 1; }")
         .await
@@ -550,4 +553,31 @@ async fn checking_a_rule_whose_expression_runs_is_bounded_too() {
     );
     assert!(!alive(before[0]));
     still_works(&sandbox).await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_from_outside_while_idle_is_replaced() {
+    let sandbox = wedge_sandbox(1, Duration::from_secs(1));
+    still_works(&sandbox).await;
+    let pid = sandbox.worker_pids()[0];
+    std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    // Dead once it is a zombie, waiting for the sandbox to notice.
+    let zombie = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+            s.rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+    };
+    for _ in 0..100 {
+        if zombie() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    still_works(&sandbox).await;
+    assert!(!alive(pid));
+    assert_eq!(sandbox.worker_pids().len(), 1);
 }
