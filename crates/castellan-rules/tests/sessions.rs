@@ -4,8 +4,7 @@
 use std::time::{Duration, Instant};
 
 use castellan_rules::{
-    Effect, Limits, Sandbox, ScriptError, ScriptKind, Setup, Trigger, Unsupported,
-    WorkerProgram,
+    Effect, Limits, Sandbox, ScriptError, ScriptKind, Setup, Trigger, Unsupported, WorkerProgram,
 };
 use serde_json::{Map, json};
 
