@@ -58,7 +58,11 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         // covers the budget.
         password_checks_per_second: Some(0),
         client_credentials_per_second: 0,
-        password_hashing: castellan_core::passwords::HashingLimits::default(),
+        // A deep queue: tests log in many users at once; tests/rate_limits.rs covers the bound.
+        password_hashing: castellan_core::passwords::HashingLimits {
+            queue: 256,
+            ..castellan_core::passwords::HashingLimits::default()
+        },
         smtp: None,
         log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
         keep_sessions_on_password_change: false,
