@@ -22,7 +22,8 @@ pub enum Error {
     /// A password the connection's policy refuses; the text says what it lacks.
     #[error("{0}")]
     WeakPassword(String),
-    /// The store cannot be reached; the request may succeed later.
+    /// The store cannot be reached, or the password hasher's queue is full; the request
+    /// may succeed later.
     #[error("storage unavailable")]
     Unavailable,
     /// Anything else: the cause goes to the log, never to the client.

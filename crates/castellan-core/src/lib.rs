@@ -10,6 +10,7 @@ pub mod clock;
 pub mod directory;
 pub mod error;
 pub mod events;
+pub mod housekeeping;
 pub mod ids;
 pub mod login;
 pub mod model;

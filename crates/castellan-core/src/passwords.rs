@@ -1,14 +1,19 @@
 //! Password hashing: argon2id (m=19456 KiB, t=2, p=1) on a bounded pool of blocking
-//! threads, so a burst of log-ins queues instead of stalling the async runtime. Imported
-//! bcrypt hashes verify and ask to be upgraded. An unknown user is checked against a
-//! dummy hash, so that answer takes as long as a wrong password.
+//! threads, so a burst of log-ins queues instead of stalling the async runtime. The queue
+//! is bounded too: past it a request fails at once (`Error::Unavailable`, a 503) instead of
+//! waiting behind seconds of other people's hashing. Imported bcrypt hashes verify and ask
+//! to be upgraded. An unknown user is checked against a dummy hash, so that answer takes as
+//! long as a wrong password.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
 use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
 use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
+use crate::store::NewPassword;
 
 /// Longer passwords are refused before any hashing: they buy no security and cost time.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
@@ -40,25 +45,126 @@ pub enum Verification {
     Invalid,
 }
 
+/// How much hashing may run and wait at once (`[password_hashing]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashingLimits {
+    /// Hashes computed at once, one blocking thread each.
+    pub workers: usize,
+    /// Hashes waiting for a worker; one more is refused at once.
+    pub queue: usize,
+}
+
+/// Waiting hashes per worker by default: at about 12 hashes a second per core, the last in
+/// line waits well under a second.
+pub const DEFAULT_QUEUE_PER_WORKER: usize = 8;
+
+impl HashingLimits {
+    pub fn for_workers(workers: usize) -> Self {
+        let workers = workers.max(1);
+        Self {
+            workers,
+            queue: workers * DEFAULT_QUEUE_PER_WORKER,
+        }
+    }
+}
+
+impl Default for HashingLimits {
+    /// One worker per core.
+    fn default() -> Self {
+        Self::for_workers(std::thread::available_parallelism().map_or(2, usize::from))
+    }
+}
+
 pub struct PasswordService {
     permits: Arc<Semaphore>,
+    /// Hashes admitted: running or waiting.
+    admitted: Arc<AtomicUsize>,
+    limits: HashingLimits,
     dummy_hash: String,
+    /// Whether a new password leaves the user's refresh tokens and sessions alive (Auth0's
+    /// older behaviour); off by default.
+    keep_sessions: bool,
+    /// Hashes a second all workers together can do, measured once at start.
+    capacity: f64,
+}
+
+/// One admitted hash; leaving the queue (done, failed or abandoned) makes room.
+struct Admission(Arc<AtomicUsize>);
+
+impl Drop for Admission {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 impl PasswordService {
-    /// `concurrency` hashes run at once; more wait their turn.
+    /// `concurrency` hashes run at once; up to the default queue more wait their turn.
     pub fn new(concurrency: usize) -> Self {
+        Self::with_limits(HashingLimits::for_workers(concurrency))
+    }
+
+    pub fn with_limits(limits: HashingLimits) -> Self {
+        let limits = HashingLimits {
+            workers: limits.workers.max(1),
+            ..limits
+        };
+        let started = Instant::now();
         let dummy_hash = hash_now("castellan-dummy-password").expect("hashing a constant");
+        let one_hash = started.elapsed().as_secs_f64().max(1e-4);
         Self {
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
+            permits: Arc::new(Semaphore::new(limits.workers)),
+            admitted: Arc::new(AtomicUsize::new(0)),
+            limits,
             dummy_hash,
+            keep_sessions: false,
+            capacity: limits.workers as f64 / one_hash,
         }
+    }
+
+    /// Password changes leave the user's refresh tokens and sessions alive.
+    pub fn keeping_sessions(self, keep: bool) -> Self {
+        Self {
+            keep_sessions: keep,
+            ..self
+        }
+    }
+
+    /// A password change, hashed, as the store takes it: every password change goes
+    /// through here, so none can skip ending the sessions the old password opened.
+    pub async fn new_password(&self, password: &str) -> Result<NewPassword> {
+        Ok(NewPassword {
+            hash: self.hash(password).await?,
+            end_sessions: !self.keep_sessions,
+        })
+    }
+
+    pub fn limits(&self) -> HashingLimits {
+        self.limits
+    }
+
+    /// About how many hashes a second this machine can do with the configured workers
+    /// (from the one timed at start): what per-address budgets must stay well below.
+    pub fn hashes_per_second(&self) -> f64 {
+        self.capacity
+    }
+
+    /// A place in the queue, or `Unavailable` when it is full.
+    fn admit(&self) -> Result<Admission> {
+        let bound = self.limits.workers.saturating_add(self.limits.queue);
+        let before = self.admitted.fetch_add(1, Ordering::AcqRel);
+        let admission = Admission(self.admitted.clone());
+        if before >= bound {
+            tracing::debug!("password hashing queue full; refusing");
+            return Err(Error::Unavailable);
+        }
+        Ok(admission)
     }
 
     async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T> {
+        let _admission = self.admit()?;
         let _permit = self
             .permits
             .acquire()
@@ -164,6 +270,39 @@ mod tests {
             service.verify("x", Some("md5$abc")).await.unwrap(),
             Verification::Invalid
         );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_refuses_at_once_and_makes_room_again() {
+        let service = Arc::new(PasswordService::with_limits(HashingLimits {
+            workers: 1,
+            queue: 2,
+        }));
+        assert!(service.hashes_per_second() > 0.0);
+        let hash = service.hash("queued").await.unwrap();
+        let mut running = vec![];
+        for _ in 0..3 {
+            let (service, hash) = (service.clone(), hash.clone());
+            running.push(tokio::spawn(async move {
+                service.verify("queued", Some(&hash)).await
+            }));
+        }
+        // Wait until the three have taken the worker and the two places.
+        while service.admitted.load(Ordering::Acquire) < 3 {
+            tokio::task::yield_now().await;
+        }
+        assert!(matches!(
+            service.verify("queued", Some(&hash)).await,
+            Err(Error::Unavailable)
+        ));
+        for task in running {
+            assert!(matches!(
+                task.await.unwrap(),
+                Ok(Verification::Valid { .. })
+            ));
+        }
+        assert_eq!(service.admitted.load(Ordering::Acquire), 0);
+        assert!(service.verify("queued", Some(&hash)).await.is_ok());
     }
 
     #[test]

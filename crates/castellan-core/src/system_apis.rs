@@ -19,6 +19,11 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "delete:users_app_metadata",
     "read:current_user",
     "update:current_user_metadata",
+    "create:current_user_metadata",
+    "delete:current_user_metadata",
+    "update:current_user_identities",
+    "create:current_user_device_credentials",
+    "delete:current_user_device_credentials",
     "read:user_idp_tokens",
     "create:user_tickets",
     "read:clients",
@@ -104,6 +109,18 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "castellan:admin",
 ];
 
+/// The Management API scopes an end user's token may carry without holding them as
+/// permissions: Auth0's current-user scopes, which reach the token's own user only.
+pub const CURRENT_USER_SCOPES: &[&str] = &[
+    "read:current_user",
+    "update:current_user_metadata",
+    "create:current_user_metadata",
+    "delete:current_user_metadata",
+    "update:current_user_identities",
+    "create:current_user_device_credentials",
+    "delete:current_user_device_credentials",
+];
+
 /// The Authorization Extension's resource-server scopes (hyphenated `resource-server`, as
 /// the extension registers them).
 pub const AUTHZ_SCOPES: &[&str] = &[
@@ -129,6 +146,12 @@ pub const AUTHZ_SCOPES: &[&str] = &[
     "update:resource-server",
     "delete:resource-server",
 ];
+
+/// Whether a user's token may carry `scope` for `api` without holding it: the current-user
+/// scopes of the Management API, which its routes limit to the token's own user.
+pub fn is_self_service_scope(api: &ResourceServer, scope: &str) -> bool {
+    api.is_system && api.identifier != AUTHZ_API_IDENTIFIER && CURRENT_USER_SCOPES.contains(&scope)
+}
 
 /// `{issuer}api/v2/`; the issuer always ends in `/`.
 pub fn management_api_identifier(issuer: &str) -> String {
@@ -195,6 +218,13 @@ mod tests {
             management_api_identifier("http://127.0.0.1:8080/"),
             "http://127.0.0.1:8080/api/v2/"
         );
+    }
+
+    #[test]
+    fn current_user_scopes_are_management_scopes() {
+        for scope in CURRENT_USER_SCOPES {
+            assert!(MANAGEMENT_SCOPES.contains(scope), "{scope}");
+        }
     }
 
     #[test]

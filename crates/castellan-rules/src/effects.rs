@@ -35,6 +35,46 @@ pub enum Effect {
     RemoveScope(String),
     /// `api.access.deny(reason)`.
     Deny(String),
+    /// A request the log-in pipeline does not carry out. A security control a script asks
+    /// for must never be dropped, so the caller refuses the log-in.
+    Unsupported {
+        request: Unsupported,
+        /// Made by the rule before the one that recorded it, on a new `context` object it
+        /// called back with (seen as the next rule was handed that object).
+        by_previous_rule: bool,
+    },
+}
+
+/// What scripts may ask for that the pipeline does not implement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Unsupported {
+    /// `context.multifactor`, `api.multifactor.enable`, `api.authentication.challengeWith*`
+    /// and `enrollWith*`.
+    Multifactor,
+    /// `context.redirect`, `api.redirect.*`.
+    Redirect,
+    /// `context.samlConfiguration`, `api.samlResponse.*`.
+    Saml,
+}
+
+impl Unsupported {
+    fn parse(name: &str) -> Option<Unsupported> {
+        Some(match name {
+            "multifactor" => Unsupported::Multifactor,
+            "redirect" => Unsupported::Redirect,
+            "saml" => Unsupported::Saml,
+            _ => return None,
+        })
+    }
+
+    /// The name `prelude.js` records it under.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unsupported::Multifactor => "multifactor",
+            Unsupported::Redirect => "redirect",
+            Unsupported::Saml => "saml",
+        }
+    }
 }
 
 impl Effect {
@@ -81,6 +121,10 @@ impl Effect {
             "add_scope" => Effect::AddScope(string(&payload)?),
             "remove_scope" => Effect::RemoveScope(string(&payload)?),
             "deny" => Effect::Deny(string(&payload)?),
+            "unsupported" => Effect::Unsupported {
+                request: Unsupported::parse(payload.get("request")?.as_str()?)?,
+                by_previous_rule: payload.get("by_previous_rule")?.as_bool()?,
+            },
             _ => return None,
         })
     }

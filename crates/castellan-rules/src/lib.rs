@@ -58,7 +58,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-pub use effects::Effect;
+pub use effects::{Effect, Unsupported};
 pub use fetch::AllowList;
 pub use pool::{Sandbox, Session};
 pub use process::worker_main;

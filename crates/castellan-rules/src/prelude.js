@@ -11,6 +11,8 @@
   const isArray = Array.isArray;
   const freeze = Object.freeze;
   const defineProperty = Object.defineProperty;
+  const keys = Object.keys;
+  const NativeProxy = Proxy;
   const NativePromise = Promise;
   const resolved = () => NativePromise.resolve();
   const emit = (kind, payload) => record(kind, stringify(payload === undefined ? null : payload));
@@ -138,8 +140,65 @@
   const hide = (target, name, value) =>
     defineProperty(target, name, { value: value, enumerable: false, configurable: true });
 
+  // Requests the pipeline does not carry out (multi-factor authentication, redirects, SAML
+  // settings) are recorded the moment a rule makes them: a recorded change ends the rule's
+  // batch, so the host refuses the log-in naming that rule instead of going on without a
+  // control the rule asked for. The host also checks the `context` it gets back, for a rule
+  // that calls back with a new object.
+  const WATCHED = Symbol('watched');
+  // Pairs of (property, request), walked by index: a script may have changed the built-ins
+  // an iteration would use.
+  const REQUESTS = [['multifactor', 'multifactor'], ['redirect', 'redirect'], ['samlConfiguration', 'saml']];
+  const unsupported = (request, byPreviousRule) =>
+    emit('unsupported', { request: request, by_previous_rule: byPreviousRule });
+  const isAsked = (property, value) => {
+    if (value === undefined || value === null) return false;
+    // SAML settings are an object rules fill in: an empty one asks for nothing.
+    return property !== 'samlConfiguration' || typeof value !== 'object' || keys(value).length > 0;
+  };
+  const watchSaml = (value) => {
+    if (value === null || typeof value !== 'object') return value;
+    return new NativeProxy(value, {
+      set: (target, key, next) => {
+        unsupported('saml', false);
+        target[key] = next;
+        return true;
+      },
+      defineProperty: (target, key, descriptor) => {
+        unsupported('saml', false);
+        defineProperty(target, key, descriptor);
+        return true;
+      },
+    });
+  };
+  const watchRequests = (context) => {
+    if (context[WATCHED] === true) return;
+    for (let i = 0; i < REQUESTS.length; i++) {
+      const property = REQUESTS[i][0];
+      const request = REQUESTS[i][1];
+      let value = context[property];
+      // Already there on a context just handed over: the rule before put it on the new
+      // object it called back with.
+      if (isAsked(property, value)) unsupported(request, true);
+      if (property === 'samlConfiguration') value = watchSaml(value === undefined ? {} : value);
+      defineProperty(context, property, {
+        get: () => value,
+        set: (next) => {
+          if (isAsked(property, next)) unsupported(request, false);
+          value = property === 'samlConfiguration' ? watchSaml(next) : next;
+        },
+        // The empty SAML object a rule may fill in stays out of the `context` handed back,
+        // which is Auth0's shape otherwise.
+        enumerable: property !== 'samlConfiguration',
+        configurable: false,
+      });
+    }
+    defineProperty(context, WATCHED, { value: true });
+  };
+
   const decorate = (context) => {
     if (context === null || typeof context !== 'object') return context;
+    watchRequests(context);
     if (context.authorization === null || typeof context.authorization !== 'object') return context;
     const helpers = authorizationHelpers();
     for (const name in helpers) hide(context.authorization, name, helpers[name]);
@@ -175,6 +234,28 @@
       removeScope: scope('remove_scope'),
     };
     api.idToken = { setCustomClaim: claim('id_token_claim') };
+    // Asking for what the pipeline does not carry out is recorded; the host refuses the
+    // log-in.
+    const ask = (request, answer) => function () {
+      unsupported(request, false);
+      return answer === undefined ? api : answer;
+    };
+    api.multifactor = { enable: ask('multifactor') };
+    api.authentication = {
+      challengeWith: ask('multifactor'),
+      challengeWithAny: ask('multifactor'),
+      enrollWith: ask('multifactor'),
+      enrollWithAny: ask('multifactor'),
+    };
+    api.redirect = {
+      sendUserTo: ask('redirect'),
+      encodeToken: ask('redirect', ''),
+      validateToken: ask('redirect', null),
+    };
+    // Every `api.samlResponse.set...` method, whatever its name.
+    api.samlResponse = new NativeProxy({}, {
+      get: (target, name) => (typeof name === 'string' && name !== 'then' ? ask('saml') : undefined),
+    });
     api.user = {
       setAppMetadata: claim('set_app_metadata'),
       setUserMetadata: claim('set_user_metadata'),

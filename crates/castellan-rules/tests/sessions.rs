@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use castellan_rules::{
-    Effect, Limits, Sandbox, ScriptError, ScriptKind, Setup, Trigger, WorkerProgram,
+    Effect, Limits, Sandbox, ScriptError, ScriptKind, Setup, Trigger, Unsupported, WorkerProgram,
 };
 use serde_json::{Map, json};
 
@@ -424,6 +424,118 @@ async fn a_batch_of_rules_stops_after_the_first_that_asks_for_a_change() {
         .await
         .unwrap_err();
     assert_eq!(err.script(), "broken");
+}
+
+fn asked(request: Unsupported, by_previous_rule: bool) -> Vec<Effect> {
+    vec![Effect::Unsupported {
+        request,
+        by_previous_rule,
+    }]
+}
+
+/// What the pipeline does not carry out (multi-factor authentication, redirects, SAML
+/// settings) is recorded as the rule asks for it, which ends the batch at that rule; a
+/// request made on a new `context` object is seen when the next rule is handed it.
+#[tokio::test]
+async fn requests_the_pipeline_does_not_carry_out_are_recorded() {
+    let sandbox = sandbox();
+    let rule = |body: &str| format!("function (u, c, cb) {{ {body} cb(null, u, c); }}");
+    let cases = [
+        (
+            "c.multifactor = { provider: 'any', allowRememberBrowser: false };",
+            Unsupported::Multifactor,
+        ),
+        (
+            "Object.assign(c, { redirect: { url: 'https://example.com/consent' } });",
+            Unsupported::Redirect,
+        ),
+        (
+            "c.samlConfiguration.mappings = { email: 'email' };",
+            Unsupported::Saml,
+        ),
+        (
+            "c.samlConfiguration = { audience: 'urn:sp' };",
+            Unsupported::Saml,
+        ),
+    ];
+    for (body, request) in cases {
+        let mut session = sandbox.open(setup());
+        let rules = vec![
+            ("asks".to_owned(), rule(body)),
+            ("after".to_owned(), rule("u.after = true;")),
+        ];
+        let batch = session
+            .run_rules(&rules, json!({}), context())
+            .await
+            .unwrap();
+        assert_eq!(batch.ran, 1, "{body}");
+        assert_eq!(batch.outcome.effects, asked(request, false), "{body}");
+    }
+
+    // Asking for nothing records nothing: an empty SAML object, a request set to null.
+    let mut session = sandbox.open(setup());
+    let quiet = vec![(
+        "quiet".to_owned(),
+        rule("c.multifactor = null; c.samlConfiguration = c.samlConfiguration || {};"),
+    )];
+    let batch = session
+        .run_rules(&quiet, json!({}), context())
+        .await
+        .unwrap();
+    assert_eq!(batch.outcome.effects, vec![]);
+    assert!(
+        batch.outcome.context.get("samlConfiguration").is_none(),
+        "the empty SAML object stays out of the context handed back"
+    );
+
+    // A new object called back with: the next rule's batch ends with the request marked as
+    // made by the rule before.
+    let mut session = sandbox.open(setup());
+    let rules = vec![
+        (
+            "fresh".to_owned(),
+            "function (u, c, cb) { cb(null, u, Object.assign({}, c, { multifactor: { provider: 'guardian' } })); }".to_owned(),
+        ),
+        ("next".to_owned(), rule("")),
+        ("last".to_owned(), rule("")),
+    ];
+    let batch = session
+        .run_rules(&rules, json!({}), context())
+        .await
+        .unwrap();
+    assert_eq!(batch.ran, 2);
+    assert_eq!(batch.outcome.effects, asked(Unsupported::Multifactor, true));
+
+    // Actions: `api.multifactor`, `api.authentication`, `api.redirect`, `api.samlResponse`.
+    let cases = [
+        ("api.multifactor.enable('any');", Unsupported::Multifactor),
+        (
+            "api.authentication.challengeWith({ type: 'otp' });",
+            Unsupported::Multifactor,
+        ),
+        (
+            "api.redirect.sendUserTo('https://example.com/consent');",
+            Unsupported::Redirect,
+        ),
+        (
+            "api.samlResponse.setAttribute('email', event.user.email);",
+            Unsupported::Saml,
+        ),
+    ];
+    for (body, request) in cases {
+        let mut session = sandbox.open(setup());
+        let code = format!("exports.onExecutePostLogin = async (event, api) => {{ {body} }};");
+        let out = session
+            .run_action(
+                "a",
+                &code,
+                Trigger::PostLogin,
+                json!({"user": {"email": "a@example.com"}}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(out.effects, asked(request, false), "{body}");
+    }
 }
 
 /// Within a batch the next rule gets the very objects the one before called back with, as

@@ -9,9 +9,9 @@ use castellan_core::model::{
 };
 use castellan_core::paging::{Page, PageRequest};
 use castellan_core::store::{
-    AuthorizationCodeStore, DefaultGrant, ClientGrantFilter, ClientGrantStore, ClientStore, ConnectionStore, LogStore,
+    AuthorizationCodeStore, CodeRedemption, DefaultGrant, ClientGrantFilter, ClientGrantStore, ClientStore, ConnectionStore, LogStore,
     LogField, LogQuery, LoginFailureStore, OutboxStore, RefreshTokenStore, ResourceServerStore, RoleStore, SessionStore,
-    SigningKeyStore, Store, StoreError, StoreResult, TicketStore, UserField, UserQuery, UserStore,
+    SigningKeyStore, Store, StoreError, StoreResult, TicketStore, UserField, UserQuery, UserStore, NewPassword,
 };
 use sqlx::{Pool, Row};
 
@@ -881,17 +881,20 @@ impl UserStore for SqlStore {
         found(done.rows_affected())
     }
 
-    async fn reset_password(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()> {
+    async fn reset_password(&self, user_id: &str, password: &NewPassword, now: i64) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE users SET password_hash = $2, last_password_reset = $3, updated_at = $3 WHERE user_id = $1",
         )
         .bind(user_id)
-        .bind(hash)
+        .bind(&password.hash)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await
         .map_err(map)?;
-        found(done.rows_affected())
+        found(done.rows_affected())?;
+        end_what_the_old_password_opened(&mut tx, user_id, password).await?;
+        tx.commit().await.map_err(map)
     }
 
     async fn set_email_verified(&self, user_id: &str, now: i64, defaults: Option<&DefaultGrant>) -> StoreResult<bool> {
@@ -983,7 +986,8 @@ impl UserStore for SqlStore {
         Ok(Page { items: rows.iter().map(user_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
     }
 
-    async fn update_user(&self, u: &User, password_hash: Option<&str>) -> StoreResult<()> {
+    async fn update_user(&self, u: &User, password: Option<&NewPassword>) -> StoreResult<()> {
+        let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE users SET email = $2, email_verified = $3, username = $4, username_lower = $5, name = $6, \
              nickname = $7, picture = $8, given_name = $9, family_name = $10, app_metadata = $11, user_metadata = $12, \
@@ -1005,17 +1009,48 @@ impl UserStore for SqlStore {
         .bind(u.blocked)
         .bind(u.updated_at)
         .bind(u.last_password_reset)
-        .bind(password_hash)
-        .execute(&self.pool)
+        .bind(password.map(|p| p.hash.as_str()))
+        .execute(&mut *tx)
         .await
         .map_err(conflict_as("The specified new email or username already exists"))?;
-        found(done.rows_affected())
+        found(done.rows_affected())?;
+        if let Some(password) = password {
+            end_what_the_old_password_opened(&mut tx, &u.user_id, password).await?;
+        }
+        tx.commit().await.map_err(map)
     }
 
     async fn delete_user(&self, user_id: &str) -> StoreResult<bool> {
         // Roles, groups, permissions, sessions, tokens and tickets go with it (ON DELETE CASCADE).
         self.delete_one("DELETE FROM users WHERE user_id = $1", user_id).await
     }
+}
+
+/// What a new password ends, in the transaction that writes it (see `NewPassword`): the
+/// user's outstanding reset links always; their refresh tokens, sessions and unredeemed
+/// authorization codes unless the server keeps sessions across password changes.
+async fn end_what_the_old_password_opened(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    user_id: &str,
+    password: &NewPassword,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM tickets WHERE user_id = $1 AND kind = $2")
+        .bind(user_id)
+        .bind(TicketKind::ResetPassword.name())
+        .execute(&mut **tx)
+        .await
+        .map_err(map)?;
+    if !password.end_sessions {
+        return Ok(());
+    }
+    for sql in [
+        "UPDATE refresh_tokens SET revoked = TRUE WHERE user_id = $1 AND revoked = FALSE",
+        "DELETE FROM sessions WHERE user_id = $1",
+        "DELETE FROM authorization_codes WHERE user_id = $1",
+    ] {
+        sqlx::query(sql).bind(user_id).execute(&mut **tx).await.map_err(map)?;
+    }
+    Ok(())
 }
 
 /// The SQL expression of a searchable user field. Names are compared lower-cased; email
@@ -1044,7 +1079,7 @@ fn user_column(field: &UserField, w: &mut Where) -> String {
 
 #[async_trait::async_trait]
 impl LoginFailureStore for SqlStore {
-    async fn is_login_blocked(&self, user_id: &str, ip: &str) -> StoreResult<bool> {
+    async fn is_login_blocked(&self, user_id: &str, ip: &str, blocked_since: i64) -> StoreResult<bool> {
         let blocked: Option<Option<i64>> =
             sqlx::query_scalar("SELECT blocked_at FROM login_failures WHERE user_id = $1 AND ip = $2")
                 .bind(user_id)
@@ -1052,23 +1087,45 @@ impl LoginFailureStore for SqlStore {
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(map)?;
-        Ok(blocked.flatten().is_some())
+        Ok(blocked.flatten().is_some_and(|at| at >= blocked_since))
     }
 
-    async fn record_login_failure(&self, user_id: &str, ip: &str, threshold: i64, now: i64) -> StoreResult<bool> {
-        // One statement, so concurrent failures all count.
+    async fn count_login_blocks(&self, user_id: &str, blocked_since: i64) -> StoreResult<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE user_id = $1 AND blocked_at >= $2")
+            .bind(user_id)
+            .bind(blocked_since)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map)
+    }
+
+    async fn record_login_failure(
+        &self,
+        user_id: &str,
+        ip: &str,
+        threshold: i64,
+        now: i64,
+        blocked_since: i64,
+    ) -> StoreResult<bool> {
+        // One statement, so concurrent failures all count. The SET expressions read the
+        // row as it was; a block older than `blocked_since` has run out and starts over.
         let blocked_at: Option<i64> = sqlx::query_scalar(
             "INSERT INTO login_failures (user_id, ip, failures, blocked_at) \
              VALUES ($1, $2, 1, CASE WHEN $3 <= 1 THEN $4 END) \
-             ON CONFLICT (user_id, ip) DO UPDATE SET failures = login_failures.failures + 1, \
-             blocked_at = CASE WHEN login_failures.failures + 1 >= $3 \
-                               THEN COALESCE(login_failures.blocked_at, $4) END \
+             ON CONFLICT (user_id, ip) DO UPDATE SET \
+             failures = CASE WHEN login_failures.blocked_at < $5 THEN 1 \
+                             ELSE login_failures.failures + 1 END, \
+             blocked_at = CASE WHEN login_failures.blocked_at < $5 \
+                                    THEN CASE WHEN $3 <= 1 THEN $4 END \
+                               WHEN login_failures.failures + 1 >= $3 \
+                                    THEN COALESCE(login_failures.blocked_at, $4) END \
              RETURNING blocked_at",
         )
         .bind(user_id)
         .bind(ip)
         .bind(threshold)
         .bind(now)
+        .bind(blocked_since)
         .fetch_one(&self.pool)
         .await
         .map_err(map)?;
@@ -1236,15 +1293,7 @@ impl SessionStore for SqlStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(map)?;
-        row.map(|row| {
-            Ok(Session {
-                id_hash: row.try_get("id_hash").map_err(map)?,
-                user_id: row.try_get("user_id").map_err(map)?,
-                auth_time: row.try_get("auth_time").map_err(map)?,
-                expires_at: row.try_get("expires_at").map_err(map)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(session_from_row).transpose()
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
@@ -1255,6 +1304,46 @@ impl SessionStore for SqlStore {
             .map_err(map)?;
         Ok(())
     }
+
+    async fn list_user_sessions(&self, user_id: &str, now: i64, page: PageRequest) -> StoreResult<Page<Session>> {
+        let (lim, off) = limit(page);
+        let rows = sqlx::query(
+            "SELECT id_hash, user_id, auth_time, expires_at FROM sessions WHERE user_id = $1 AND expires_at > $2 \
+             ORDER BY auth_time, id_hash LIMIT $3 OFFSET $4",
+        )
+        .bind(user_id)
+        .bind(now)
+        .bind(lim)
+        .bind(off)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map)?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND expires_at > $2")
+            .bind(user_id)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(Page { items: rows.iter().map(session_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+    }
+
+    async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(done.rows_affected())
+    }
+}
+
+fn session_from_row(row: &DbRow) -> StoreResult<Session> {
+    Ok(Session {
+        id_hash: row.try_get("id_hash").map_err(map)?,
+        user_id: row.try_get("user_id").map_err(map)?,
+        auth_time: row.try_get("auth_time").map_err(map)?,
+        expires_at: row.try_get("expires_at").map_err(map)?,
+    })
 }
 
 #[async_trait::async_trait]
@@ -1282,30 +1371,82 @@ impl AuthorizationCodeStore for SqlStore {
 
     async fn take_authorization_code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>> {
         let row = sqlx::query(
-            "DELETE FROM authorization_codes WHERE code_hash = $1 RETURNING code_hash, client_id, user_id, \
-             redirect_uri, scope, audience, nonce, code_challenge, auth_time, expires_at",
+            "DELETE FROM authorization_codes WHERE code_hash = $1 AND redeemed_at IS NULL RETURNING code_hash, \
+             client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge, auth_time, expires_at",
         )
         .bind(code_hash)
         .fetch_optional(&self.pool)
         .await
         .map_err(map)?;
-        row.map(|row| {
-            let get = |c: &str| row.try_get::<Option<String>, _>(c).map_err(map);
-            Ok(AuthorizationCode {
-                code_hash: row.try_get("code_hash").map_err(map)?,
-                client_id: row.try_get("client_id").map_err(map)?,
-                user_id: row.try_get("user_id").map_err(map)?,
-                redirect_uri: row.try_get("redirect_uri").map_err(map)?,
-                scope: from_json("scope", &row.try_get::<String, _>("scope").map_err(map)?)?,
-                audience: get("audience")?,
-                nonce: get("nonce")?,
-                code_challenge: get("code_challenge")?,
-                auth_time: row.try_get("auth_time").map_err(map)?,
-                expires_at: row.try_get("expires_at").map_err(map)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(authorization_code_from_row).transpose()
     }
+
+    async fn redeem_authorization_code(
+        &self,
+        code_hash: &str,
+        refresh_family: &str,
+        now: i64,
+    ) -> StoreResult<CodeRedemption> {
+        // Redeemed codes are kept until they expire; codes live a minute, so clearing the
+        // expired ones at each redemption keeps the table small.
+        sqlx::query("DELETE FROM authorization_codes WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
+        let row = sqlx::query(
+            "UPDATE authorization_codes SET redeemed_at = $2, refresh_family = $3 \
+             WHERE code_hash = $1 AND redeemed_at IS NULL RETURNING code_hash, client_id, user_id, redirect_uri, \
+             scope, audience, nonce, code_challenge, auth_time, expires_at",
+        )
+        .bind(code_hash)
+        .bind(now)
+        .bind(refresh_family)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
+        if let Some(row) = row {
+            return Ok(CodeRedemption::Redeemed(authorization_code_from_row(&row)?));
+        }
+        let before: Option<Option<String>> = sqlx::query_scalar(
+            "UPDATE authorization_codes SET replayed_at = $2 WHERE code_hash = $1 RETURNING refresh_family",
+        )
+        .bind(code_hash)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(match before {
+            Some(refresh_family) => CodeRedemption::Replayed { refresh_family },
+            None => CodeRedemption::Unknown,
+        })
+    }
+
+    async fn authorization_code_replayed(&self, code_hash: &str) -> StoreResult<bool> {
+        let replayed: Option<bool> =
+            sqlx::query_scalar("SELECT replayed_at IS NOT NULL FROM authorization_codes WHERE code_hash = $1")
+                .bind(code_hash)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map)?;
+        Ok(replayed.unwrap_or(false))
+    }
+}
+
+fn authorization_code_from_row(row: &DbRow) -> StoreResult<AuthorizationCode> {
+    let get = |c: &str| row.try_get::<Option<String>, _>(c).map_err(map);
+    Ok(AuthorizationCode {
+        code_hash: row.try_get("code_hash").map_err(map)?,
+        client_id: row.try_get("client_id").map_err(map)?,
+        user_id: row.try_get("user_id").map_err(map)?,
+        redirect_uri: row.try_get("redirect_uri").map_err(map)?,
+        scope: from_json("scope", &row.try_get::<String, _>("scope").map_err(map)?)?,
+        audience: get("audience")?,
+        nonce: get("nonce")?,
+        code_challenge: get("code_challenge")?,
+        auth_time: row.try_get("auth_time").map_err(map)?,
+        expires_at: row.try_get("expires_at").map_err(map)?,
+    })
 }
 
 #[async_trait::async_trait]
@@ -1341,22 +1482,7 @@ impl RefreshTokenStore for SqlStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(map)?;
-        row.map(|row| {
-            Ok(RefreshToken {
-                token_hash: row.try_get("token_hash").map_err(map)?,
-                family_id: row.try_get("family_id").map_err(map)?,
-                client_id: row.try_get("client_id").map_err(map)?,
-                user_id: row.try_get("user_id").map_err(map)?,
-                audience: row.try_get("audience").map_err(map)?,
-                scope: from_json("scope", &row.try_get::<String, _>("scope").map_err(map)?)?,
-                auth_time: row.try_get("auth_time").map_err(map)?,
-                created_at: row.try_get("created_at").map_err(map)?,
-                expires_at: row.try_get("expires_at").map_err(map)?,
-                used_at: row.try_get("used_at").map_err(map)?,
-                revoked: row.try_get("revoked").map_err(map)?,
-            })
-        })
-        .transpose()
+        row.as_ref().map(refresh_token_from_row).transpose()
     }
 
     async fn use_refresh_token(&self, token_hash: &str, now: i64) -> StoreResult<bool> {
@@ -1379,6 +1505,68 @@ impl RefreshTokenStore for SqlStore {
             .map_err(map)?;
         Ok(())
     }
+
+    async fn list_user_refresh_tokens(&self, user_id: &str, now: i64, page: PageRequest) -> StoreResult<Page<RefreshToken>> {
+        // A family's newest member is its only one not used yet.
+        const LIVE: &str = "user_id = $1 AND revoked = FALSE AND used_at IS NULL AND expires_at > $2";
+        let (lim, off) = limit(page);
+        let sql = format!(
+            "SELECT token_hash, family_id, client_id, user_id, audience, scope, auth_time, created_at, expires_at, \
+             used_at, revoked FROM refresh_tokens WHERE {LIVE} ORDER BY auth_time, family_id LIMIT $3 OFFSET $4"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(now)
+            .bind(lim)
+            .bind(off)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        let count = format!("SELECT COUNT(*) FROM refresh_tokens WHERE {LIVE}");
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
+            .bind(user_id)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map)?;
+        Ok(Page { items: rows.iter().map(refresh_token_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+    }
+
+    async fn revoke_user_refresh_tokens(&self, user_id: &str, now: i64) -> StoreResult<u64> {
+        let mut tx = self.write_tx().await?;
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM refresh_tokens WHERE user_id = $1 AND revoked = FALSE AND used_at IS NULL \
+             AND expires_at > $2",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map)?;
+        sqlx::query("UPDATE refresh_tokens SET revoked = TRUE WHERE user_id = $1 AND revoked = FALSE")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
+        tx.commit().await.map_err(map)?;
+        Ok(live as u64)
+    }
+}
+
+fn refresh_token_from_row(row: &DbRow) -> StoreResult<RefreshToken> {
+    Ok(RefreshToken {
+        token_hash: row.try_get("token_hash").map_err(map)?,
+        family_id: row.try_get("family_id").map_err(map)?,
+        client_id: row.try_get("client_id").map_err(map)?,
+        user_id: row.try_get("user_id").map_err(map)?,
+        audience: row.try_get("audience").map_err(map)?,
+        scope: from_json("scope", &row.try_get::<String, _>("scope").map_err(map)?)?,
+        auth_time: row.try_get("auth_time").map_err(map)?,
+        created_at: row.try_get("created_at").map_err(map)?,
+        expires_at: row.try_get("expires_at").map_err(map)?,
+        used_at: row.try_get("used_at").map_err(map)?,
+        revoked: row.try_get("revoked").map_err(map)?,
+    })
 }
 
 impl SqlStore {
@@ -1401,18 +1589,19 @@ impl SqlStore {
     }
 }
 
+fn insert_ticket(t: &Ticket) -> sqlx::query::Query<'_, Db, <Db as sqlx::Database>::Arguments> {
+    sqlx::query("INSERT INTO tickets (ticket_hash, kind, user_id, client_id, expires_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(&t.ticket_hash)
+        .bind(t.kind.name())
+        .bind(&t.user_id)
+        .bind(&t.client_id)
+        .bind(t.expires_at)
+}
+
 #[async_trait::async_trait]
 impl TicketStore for SqlStore {
     async fn create_ticket(&self, t: &Ticket) -> StoreResult<()> {
-        sqlx::query("INSERT INTO tickets (ticket_hash, kind, user_id, client_id, expires_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&t.ticket_hash)
-            .bind(t.kind.name())
-            .bind(&t.user_id)
-            .bind(&t.client_id)
-            .bind(t.expires_at)
-            .execute(&self.pool)
-            .await
-            .map_err(map)?;
+        insert_ticket(t).execute(&self.pool).await.map_err(map)?;
         Ok(())
     }
 
@@ -1427,6 +1616,25 @@ impl TicketStore for SqlStore {
             ticket_hash,
         )
         .await
+    }
+    async fn create_ticket_within(&self, t: &Ticket, expiring_after: i64, max: u64) -> StoreResult<bool> {
+        let mut tx = self.write_tx().await?;
+        sqlx::query(LOCK_USER).bind(&t.user_id).execute(&mut *tx).await.map_err(map)?;
+        let count: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM tickets WHERE user_id = $1 AND kind = $2 AND expires_at > $3",
+        )
+        .bind(&t.user_id)
+        .bind(t.kind.name())
+        .bind(expiring_after)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(map)?;
+        if count.max(0) as u64 >= max {
+            return Ok(false);
+        }
+        insert_ticket(t).execute(&mut *tx).await.map_err(map)?;
+        tx.commit().await.map_err(map)?;
+        Ok(true)
     }
 }
 

@@ -25,6 +25,16 @@ pub enum OpenError {
     Migration(String),
 }
 
+/// Creates `folder` and its missing parents readable by this user only (0700): the data
+/// folder holds the database and the secret key. An existing folder is left as it is.
+pub fn create_private_folder(folder: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(folder)
+}
+
 /// Opens the store a URL names and brings its schema up to date.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
     if url.starts_with("sqlite:") {

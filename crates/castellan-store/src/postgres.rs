@@ -8,6 +8,9 @@ use crate::OpenError;
 
 /// PostgreSQL locks rows as they are written; a plain `BEGIN` is right.
 const BEGIN_WRITE: &str = "BEGIN";
+/// Holds a user's row until the transaction ends, so that counting what the user has and
+/// adding to it is one step for concurrent writers.
+const LOCK_USER: &str = "SELECT 1 FROM users WHERE user_id = $1 FOR UPDATE";
 
 type Db = sqlx::Postgres;
 
@@ -21,6 +24,7 @@ include!("sql/actions.rs");
 include!("sql/filters.rs");
 include!("sql/user_permissions.rs");
 include!("sql/user_import.rs");
+include!("sql/housekeeping.rs");
 
 /// The JSON scalar at `path` (keys of letters, digits, `_`, `-`) in a metadata column, as
 /// text: `gold`, `12`, `true`; NULL for missing keys. SQLite's version gives the same text.

@@ -10,6 +10,8 @@ use crate::OpenError;
 
 /// SQLite takes the write lock at the start of a transaction that will write (see `write_tx`).
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+/// The write lock taken at `BEGIN` already holds every row.
+const LOCK_USER: &str = "SELECT 1 FROM users WHERE user_id = $1";
 
 type Db = sqlx::Sqlite;
 
@@ -23,6 +25,7 @@ include!("sql/actions.rs");
 include!("sql/filters.rs");
 include!("sql/user_permissions.rs");
 include!("sql/user_import.rs");
+include!("sql/housekeeping.rs");
 
 /// The JSON scalar at `path` (keys of letters, digits, `_`, `-`) in a metadata column, as
 /// text: `gold`, `12`, `true`; NULL for objects, arrays and missing keys. PostgreSQL's
@@ -39,6 +42,25 @@ fn json_text_at(column: &str, path: &[String], w: &mut Where) -> String {
     )
 }
 
+/// Makes the database file, and the folders it needs, readable by this user only before
+/// SQLite opens it: the file holds password hashes, sealed secrets and, without SMTP, the
+/// outbox's links. SQLite gives its `-wal` and `-shm` files the database file's mode. An
+/// existing file or folder is left as its owner set it.
+fn create_private(path: &Path) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        crate::create_private_folder(parent)?;
+    }
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    match file.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 impl SqlStore {
     /// `sqlite://PATH` (relative or absolute).
     pub async fn open(url: &str) -> Result<Self, OpenError> {
@@ -47,15 +69,10 @@ impl SqlStore {
             .or_else(|| url.strip_prefix("sqlite:"))
             .filter(|p| !p.is_empty())
             .ok_or_else(|| OpenError::UnsupportedUrl(url.to_string()))?;
-        if let Some(parent) = Path::new(path)
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-        {
-            std::fs::create_dir_all(parent).map_err(|cause| OpenError::DataFolder {
-                path: parent.display().to_string(),
-                cause,
-            })?;
-        }
+        create_private(Path::new(path)).map_err(|cause| OpenError::DataFolder {
+            path: path.to_string(),
+            cause,
+        })?;
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))
             .map_err(|e| OpenError::UnsupportedUrl(format!("{url}: {e}")))?
             .create_if_missing(true)

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 
 use castellan_core::model::*;
 use castellan_core::paging::PageRequest;
-use castellan_core::store::{ActionFilter, ClientGrantFilter, Store, StoreError};
+use castellan_core::store::{
+    ActionFilter, ClientGrantFilter, CodeRedemption, NewPassword, PurgeBefore, Purged, Store,
+    StoreError,
+};
 
 #[macro_use]
 mod backends;
@@ -21,6 +24,8 @@ conformance!(
     login_failures_block_at_the_threshold_until_unblocked,
     logs_come_back_newest_first,
     codes_are_taken_once_and_refresh_tokens_used_once,
+    a_users_sessions_and_refresh_tokens_are_listed_and_ended,
+    a_new_password_ends_what_the_old_one_opened,
     roles_are_found_by_either_id_and_named_once_per_application,
     groups_nest_without_cycles_and_restrict_deleting_what_is_used,
     policy_follows_groups_mappings_and_the_application,
@@ -30,6 +35,7 @@ conformance!(
     actions_round_trip_filter_and_deploy,
     action_bindings_replace_in_order_and_hold_bound_actions,
     script_generation_moves_with_what_log_ins_run,
+    expired_rows_are_purged_and_live_ones_kept,
 );
 
 fn client(id: &str) -> Client {
@@ -430,7 +436,7 @@ async fn login_failures_block_at_the_threshold_until_unblocked(store: &dyn Store
     for _ in 0..2 {
         assert!(
             !store
-                .record_login_failure("auth0|1", "1.1.1.1", 3, 10)
+                .record_login_failure("auth0|1", "1.1.1.1", 3, 10, 0)
                 .await
                 .unwrap()
         );
@@ -442,20 +448,28 @@ async fn login_failures_block_at_the_threshold_until_unblocked(store: &dyn Store
     for _ in 0..2 {
         assert!(
             !store
-                .record_login_failure("auth0|1", "1.1.1.1", 3, 10)
+                .record_login_failure("auth0|1", "1.1.1.1", 3, 10, 0)
                 .await
                 .unwrap()
         );
     }
     assert!(
         store
-            .record_login_failure("auth0|1", "1.1.1.1", 3, 10)
+            .record_login_failure("auth0|1", "1.1.1.1", 3, 10, 0)
             .await
             .unwrap()
     );
-    assert!(store.is_login_blocked("auth0|1", "1.1.1.1").await.unwrap());
     assert!(
-        !store.is_login_blocked("auth0|1", "2.2.2.2").await.unwrap(),
+        store
+            .is_login_blocked("auth0|1", "1.1.1.1", 0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_login_blocked("auth0|1", "2.2.2.2", 0)
+            .await
+            .unwrap(),
         "only that address"
     );
     store
@@ -463,11 +477,57 @@ async fn login_failures_block_at_the_threshold_until_unblocked(store: &dyn Store
         .await
         .unwrap();
     assert!(
-        store.is_login_blocked("auth0|1", "1.1.1.1").await.unwrap(),
+        store
+            .is_login_blocked("auth0|1", "1.1.1.1", 0)
+            .await
+            .unwrap(),
         "a block outlives a success elsewhere"
     );
+    assert_eq!(store.count_login_blocks("auth0|1", 0).await.unwrap(), 1);
+    // The block was imposed at 10: it holds for a window starting at 10, not one at 11.
+    assert!(
+        !store
+            .is_login_blocked("auth0|1", "1.1.1.1", 11)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_login_blocks("auth0|1", 11).await.unwrap(), 0);
+    // A failure after it ran out starts a new run instead of blocking again at once.
+    assert!(
+        !store
+            .record_login_failure("auth0|1", "1.1.1.1", 3, 20, 11)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .is_login_blocked("auth0|1", "1.1.1.1", 0)
+            .await
+            .unwrap()
+    );
+    for (i, expected) in [(21, false), (22, true)] {
+        assert_eq!(
+            store
+                .record_login_failure("auth0|1", "1.1.1.1", 3, i, 11)
+                .await
+                .unwrap(),
+            expected
+        );
+    }
+    assert!(
+        store
+            .is_login_blocked("auth0|1", "1.1.1.1", 11)
+            .await
+            .unwrap()
+    );
     store.unblock_user_logins("auth0|1").await.unwrap();
-    assert!(!store.is_login_blocked("auth0|1", "1.1.1.1").await.unwrap());
+    assert!(
+        !store
+            .is_login_blocked("auth0|1", "1.1.1.1", 0)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.count_login_blocks("auth0|1", 0).await.unwrap(), 0);
 }
 
 async fn logs_come_back_newest_first(store: &dyn Store) {
@@ -494,6 +554,22 @@ async fn logs_come_back_newest_first(store: &dyn Store) {
     );
 }
 
+/// A code of user `auth0|1` for client `app`.
+fn code(hash: &str, expires_at: i64) -> AuthorizationCode {
+    AuthorizationCode {
+        code_hash: hash.into(),
+        client_id: "app".into(),
+        user_id: "auth0|1".into(),
+        redirect_uri: "https://app.example/cb".into(),
+        scope: vec!["openid".into()],
+        audience: None,
+        nonce: Some("n".into()),
+        code_challenge: Some("c".into()),
+        auth_time: 5,
+        expires_at,
+    }
+}
+
 async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
     store
         .create_connection(&connection("con_u", "db-users", vec![]))
@@ -504,27 +580,62 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
         .await
         .unwrap();
     store.create_client(&client("app")).await.unwrap();
-    let code = AuthorizationCode {
-        code_hash: "h1".into(),
-        client_id: "app".into(),
-        user_id: "auth0|1".into(),
-        redirect_uri: "https://app.example/cb".into(),
-        scope: vec!["openid".into()],
-        audience: None,
-        nonce: Some("n".into()),
-        code_challenge: Some("c".into()),
-        auth_time: 5,
-        expires_at: 65,
-    };
+    let code = code("h1", 65);
     store.create_authorization_code(&code).await.unwrap();
     assert_eq!(
         store.take_authorization_code("h1").await.unwrap(),
-        Some(code)
+        Some(code.clone())
     );
     assert_eq!(
         store.take_authorization_code("h1").await.unwrap(),
         None,
         "single use"
+    );
+
+    // Redemption keeps the code, marked, with the family of the tokens issued from it.
+    let second = AuthorizationCode {
+        code_hash: "h2".into(),
+        ..code.clone()
+    };
+    store.create_authorization_code(&second).await.unwrap();
+    assert_eq!(
+        store
+            .redeem_authorization_code("h2", "fam-h2", 10)
+            .await
+            .unwrap(),
+        CodeRedemption::Redeemed(second.clone())
+    );
+    assert!(!store.authorization_code_replayed("h2").await.unwrap());
+    assert_eq!(
+        store
+            .redeem_authorization_code("h2", "other", 11)
+            .await
+            .unwrap(),
+        CodeRedemption::Replayed {
+            refresh_family: Some("fam-h2".into())
+        }
+    );
+    assert!(store.authorization_code_replayed("h2").await.unwrap());
+    assert!(!store.authorization_code_replayed("nope").await.unwrap());
+    assert_eq!(
+        store.take_authorization_code("h2").await.unwrap(),
+        None,
+        "a redeemed code cannot be taken either"
+    );
+    assert_eq!(
+        store
+            .redeem_authorization_code("nope", "f", 12)
+            .await
+            .unwrap(),
+        CodeRedemption::Unknown
+    );
+    // Once expired, redeemed codes are cleared.
+    assert_eq!(
+        store
+            .redeem_authorization_code("h2", "f", 65)
+            .await
+            .unwrap(),
+        CodeRedemption::Unknown
     );
 
     let token = |hash: &str| RefreshToken {
@@ -580,6 +691,247 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
     assert_eq!(store.find_session("s1").await.unwrap(), Some(session));
     store.delete_session("s1").await.unwrap();
     assert_eq!(store.find_session("s1").await.unwrap(), None);
+}
+
+fn refresh(hash: &str, family: &str, user_id: &str, created_at: i64) -> RefreshToken {
+    RefreshToken {
+        token_hash: hash.into(),
+        family_id: family.into(),
+        client_id: "app".into(),
+        user_id: user_id.into(),
+        audience: Some("urn:api".into()),
+        scope: vec!["offline_access".into()],
+        auth_time: 5,
+        created_at,
+        expires_at: 100,
+        used_at: None,
+        revoked: false,
+    }
+}
+
+fn session(id_hash: &str, user_id: &str, auth_time: i64, expires_at: i64) -> Session {
+    Session {
+        id_hash: id_hash.into(),
+        user_id: user_id.into(),
+        auth_time,
+        expires_at,
+    }
+}
+
+/// Two users, each with sessions, refresh-token families and a reset link.
+async fn two_users_signed_in(store: &dyn Store) {
+    store
+        .create_connection(&connection("con_u", "db-users", vec![]))
+        .await
+        .unwrap();
+    store.create_client(&client("app")).await.unwrap();
+    for (id, email) in [("1", "ada@example.com"), ("2", "bob@example.com")] {
+        store
+            .create_user(&user(id, email, None), Some("old-hash"), None)
+            .await
+            .unwrap();
+        let user_id = format!("auth0|{id}");
+        store
+            .create_session(&session(&format!("s{id}a"), &user_id, 5, 50))
+            .await
+            .unwrap();
+        store
+            .create_session(&session(&format!("s{id}b"), &user_id, 6, 50))
+            .await
+            .unwrap();
+        store
+            .create_refresh_token(&refresh(
+                &format!("r{id}a"),
+                &format!("fam{id}a"),
+                &user_id,
+                5,
+            ))
+            .await
+            .unwrap();
+        store
+            .create_refresh_token(&refresh(
+                &format!("r{id}b"),
+                &format!("fam{id}b"),
+                &user_id,
+                5,
+            ))
+            .await
+            .unwrap();
+        store
+            .create_ticket(&Ticket {
+                ticket_hash: format!("t{id}"),
+                kind: TicketKind::ResetPassword,
+                user_id: user_id.clone(),
+                client_id: None,
+                expires_at: 100,
+            })
+            .await
+            .unwrap();
+    }
+}
+
+async fn a_users_sessions_and_refresh_tokens_are_listed_and_ended(store: &dyn Store) {
+    two_users_signed_in(store).await;
+    // One family rotated once: only its newest member counts; an expired session does not.
+    assert!(store.use_refresh_token("r1a", 7).await.unwrap());
+    store
+        .create_refresh_token(&refresh("r1a2", "fam1a", "auth0|1", 7))
+        .await
+        .unwrap();
+    store
+        .create_session(&session("s1old", "auth0|1", 1, 4))
+        .await
+        .unwrap();
+
+    let sessions = store
+        .list_user_sessions("auth0|1", 10, PageRequest::ALL)
+        .await
+        .unwrap();
+    assert_eq!(sessions.total, 2);
+    let ids: Vec<&str> = sessions.items.iter().map(|s| s.id_hash.as_str()).collect();
+    assert_eq!(ids, ["s1a", "s1b"], "oldest first");
+    let second = store
+        .list_user_sessions(
+            "auth0|1",
+            10,
+            PageRequest {
+                offset: 1,
+                limit: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((second.total, second.items[0].id_hash.as_str()), (2, "s1b"));
+
+    let tokens = store
+        .list_user_refresh_tokens("auth0|1", 10, PageRequest::ALL)
+        .await
+        .unwrap();
+    let live: Vec<(&str, &str)> = tokens
+        .items
+        .iter()
+        .map(|t| (t.family_id.as_str(), t.token_hash.as_str()))
+        .collect();
+    assert_eq!(live, [("fam1a", "r1a2"), ("fam1b", "r1b")]);
+    assert_eq!(tokens.total, 2);
+    assert_eq!(
+        store
+            .list_user_refresh_tokens("auth0|1", 100, PageRequest::ALL)
+            .await
+            .unwrap()
+            .total,
+        0,
+        "expired"
+    );
+
+    assert_eq!(
+        store
+            .revoke_user_refresh_tokens("auth0|1", 10)
+            .await
+            .unwrap(),
+        2
+    );
+    assert!(!store.use_refresh_token("r1a2", 11).await.unwrap());
+    assert!(!store.use_refresh_token("r1b", 11).await.unwrap());
+    assert_eq!(store.delete_user_sessions("auth0|1").await.unwrap(), 3);
+    assert_eq!(store.find_session("s1a").await.unwrap(), None);
+
+    // The other user keeps everything.
+    assert!(store.find_session("s2a").await.unwrap().is_some());
+    assert!(store.use_refresh_token("r2a", 11).await.unwrap());
+}
+
+async fn a_new_password_ends_what_the_old_one_opened(store: &dyn Store) {
+    two_users_signed_in(store).await;
+    store
+        .create_ticket(&Ticket {
+            ticket_hash: "v1".into(),
+            kind: TicketKind::VerifyEmail,
+            user_id: "auth0|1".into(),
+            client_id: None,
+            expires_at: 100,
+        })
+        .await
+        .unwrap();
+    store
+        .create_authorization_code(&AuthorizationCode {
+            code_hash: "c1".into(),
+            client_id: "app".into(),
+            user_id: "auth0|1".into(),
+            redirect_uri: "https://app.example/cb".into(),
+            scope: vec!["openid".into()],
+            audience: None,
+            nonce: None,
+            code_challenge: None,
+            auth_time: 5,
+            expires_at: 65,
+        })
+        .await
+        .unwrap();
+    let new = NewPassword {
+        hash: "new-hash".into(),
+        end_sessions: true,
+    };
+    store.reset_password("auth0|1", &new, 9).await.unwrap();
+    assert_eq!(
+        store
+            .find_password_hash("auth0|1")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("new-hash")
+    );
+    assert_eq!(store.find_session("s1a").await.unwrap(), None);
+    assert_eq!(store.find_session("s1b").await.unwrap(), None);
+    assert!(!store.use_refresh_token("r1a", 10).await.unwrap());
+    assert!(
+        store
+            .find_refresh_token("r1b")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+    assert_eq!(
+        store.find_ticket("t1").await.unwrap(),
+        None,
+        "reset links go"
+    );
+    assert!(
+        store.find_ticket("v1").await.unwrap().is_some(),
+        "verification links stay"
+    );
+    assert_eq!(store.take_authorization_code("c1").await.unwrap(), None);
+    // Nothing of the other user's.
+    assert!(store.find_session("s2a").await.unwrap().is_some());
+    assert!(store.find_ticket("t2").await.unwrap().is_some());
+
+    // An administrator's change (update_user) does the same; a server that keeps sessions
+    // still loses the reset links.
+    let mut bob = store.find_user("auth0|2").await.unwrap().unwrap();
+    bob.name = Some("Bob".into());
+    let kept = NewPassword {
+        hash: "bob-new".into(),
+        end_sessions: false,
+    };
+    store.update_user(&bob, Some(&kept)).await.unwrap();
+    assert!(store.find_session("s2a").await.unwrap().is_some());
+    assert!(store.use_refresh_token("r2a", 10).await.unwrap());
+    assert_eq!(store.find_ticket("t2").await.unwrap(), None);
+    let ended = NewPassword {
+        hash: "bob-newer".into(),
+        end_sessions: true,
+    };
+    store.update_user(&bob, Some(&ended)).await.unwrap();
+    assert_eq!(store.find_session("s2a").await.unwrap(), None);
+    assert!(!store.use_refresh_token("r2b", 10).await.unwrap());
+    // No password, nothing ended: a session made now survives an edit of the name.
+    store
+        .create_session(&session("s2c", "auth0|2", 9, 50))
+        .await
+        .unwrap();
+    store.update_user(&bob, None).await.unwrap();
+    assert!(store.find_session("s2c").await.unwrap().is_some());
 }
 
 async fn roles_are_found_by_either_id_and_named_once_per_application(store: &dyn Store) {
@@ -1565,4 +1917,137 @@ async fn script_generation_moves_with_what_log_ins_run(store: &dyn Store) {
         unchanged,
         "reads do not move it"
     );
+}
+
+async fn expired_rows_are_purged_and_live_ones_kept(store: &dyn Store) {
+    store
+        .create_connection(&connection("con_u", "db-users", vec![]))
+        .await
+        .unwrap();
+    store
+        .create_user(&user("1", "ada@example.com", None), None, None)
+        .await
+        .unwrap();
+    store.create_client(&client("app")).await.unwrap();
+    // Each kind once expired (at 10) and once alive (until 1000); the purge is at 100.
+    for (n, expires_at) in [("old", 10), ("live", 1000)] {
+        store
+            .create_session(&Session {
+                id_hash: format!("s-{n}"),
+                user_id: "auth0|1".into(),
+                auth_time: 5,
+                expires_at,
+            })
+            .await
+            .unwrap();
+        store
+            .create_authorization_code(&code(&format!("c-{n}"), expires_at))
+            .await
+            .unwrap();
+        store
+            .create_ticket(&Ticket {
+                ticket_hash: format!("t-{n}"),
+                kind: TicketKind::ResetPassword,
+                user_id: "auth0|1".into(),
+                client_id: None,
+                expires_at,
+            })
+            .await
+            .unwrap();
+        store
+            .push_mail(&Mail {
+                id: format!("m-{n}"),
+                recipient: "ada@example.com".into(),
+                subject: "Reset".into(),
+                body: "a link".into(),
+                created_at: expires_at,
+            })
+            .await
+            .unwrap();
+        store
+            .append_log(&LogEvent {
+                log_id: format!("l-{n}"),
+                date: expires_at,
+                event_type: "s".into(),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+    }
+    // A family whose newest token lives on keeps its expired, used token: reusing it must
+    // still revoke the family.
+    let token = |hash: &str, family: &str, expires_at: i64| RefreshToken {
+        token_hash: hash.into(),
+        family_id: family.into(),
+        client_id: "app".into(),
+        user_id: "auth0|1".into(),
+        audience: None,
+        scope: vec!["offline_access".into()],
+        auth_time: 5,
+        created_at: 5,
+        expires_at,
+        used_at: None,
+        revoked: false,
+    };
+    for t in [
+        token("r-dead", "dead", 10),
+        token("r-used", "alive", 10),
+        token("r-new", "alive", 1000),
+    ] {
+        store.create_refresh_token(&t).await.unwrap();
+    }
+
+    let before = PurgeBefore {
+        expired: 100,
+        outbox: 100,
+        logs: Some(100),
+    };
+    let purged = store.purge(before).await.unwrap();
+    assert_eq!(
+        purged,
+        Purged {
+            sessions: 1,
+            authorization_codes: 1,
+            refresh_tokens: 1,
+            tickets: 1,
+            outbox: 1,
+            logs: 1,
+        }
+    );
+    assert!(store.find_session("s-old").await.unwrap().is_none());
+    assert!(store.find_session("s-live").await.unwrap().is_some());
+    assert!(
+        store
+            .take_authorization_code("c-live")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.find_ticket("t-old").await.unwrap().is_none());
+    assert!(store.find_ticket("t-live").await.unwrap().is_some());
+    let mail: Vec<String> = store
+        .list_mail()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(mail, ["m-live"]);
+    let logs = store.list_logs(None, 10).await.unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].log_id, "l-live");
+    assert!(store.find_refresh_token("r-dead").await.unwrap().is_none());
+    assert!(store.find_refresh_token("r-used").await.unwrap().is_some());
+
+    // Keeping logs forever leaves them.
+    let kept = store
+        .purge(PurgeBefore {
+            logs: None,
+            expired: 2000,
+            outbox: 2000,
+        })
+        .await
+        .unwrap();
+    assert_eq!(kept.logs, 0);
+    assert_eq!(store.list_logs(None, 10).await.unwrap().len(), 1);
 }

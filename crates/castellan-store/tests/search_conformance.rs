@@ -6,7 +6,9 @@
 use castellan_core::model::*;
 use castellan_core::paging::PageRequest;
 use castellan_core::search::{Condition, Filter, Scalar, Test};
-use castellan_core::store::{LogField, LogQuery, Store, StoreError, UserField, UserQuery};
+use castellan_core::store::{
+    LogField, LogQuery, NewPassword, Store, StoreError, UserField, UserQuery,
+};
 use serde_json::json;
 
 #[macro_use]
@@ -236,7 +238,11 @@ async fn user_updates_are_whole_and_deletes_cascade(store: &dyn Store) {
         Some("old-hash"),
         "kept"
     );
-    store.update_user(&ada, Some("new-hash")).await.unwrap();
+    let password = NewPassword {
+        hash: "new-hash".into(),
+        end_sessions: true,
+    };
+    store.update_user(&ada, Some(&password)).await.unwrap();
     assert_eq!(
         store
             .find_password_hash("auth0|a")

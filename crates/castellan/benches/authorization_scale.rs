@@ -300,6 +300,9 @@ async fn main() {
             ADMIN.into(),
             Secret("bench-admin-secret-long-enough".into()),
         )),
+        log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
+        keep_sessions_on_password_change: false,
+        serve: castellan::http::serve::ServeLimits::default(),
         scripts: castellan_rules::Limits {
             // The worker processes run the server's binary, as `castellan serve` does.
             worker: castellan_rules::WorkerProgram::new(
@@ -308,8 +311,12 @@ async fn main() {
             ),
             ..castellan_rules::Limits::default()
         },
+        metrics: castellan::config::MetricsSettings::default(),
+        trusted_proxies: Default::default(),
         authentication_per_second: 0,
+        password_checks_per_second: Some(0),
         client_credentials_per_second: 0,
+        password_hashing: castellan_core::passwords::HashingLimits::default(),
         smtp: None,
     };
     let state = app::prepare(settings, Arc::new(SystemClock)).await.unwrap();

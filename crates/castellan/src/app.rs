@@ -28,12 +28,16 @@ use crate::config::Settings;
 use crate::http::error::ApiError;
 use crate::http::pages::{self, Pages};
 use crate::http::rate_limit::{self, RateLimits};
-use crate::http::{authz, dbconnections, management, oauth, ops, request_id};
+use crate::http::{
+    authz, client_address, dbconnections, management, oauth, ops, request_id, serve,
+};
 use crate::{master_key, telemetry};
 
 /// How often a node reloads the signing keys, so a rotation made elsewhere reaches it.
 const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
 const METRICS_UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
+/// Housekeeping deletes expired rows this often (and once at start).
+const PURGE_INTERVAL: Duration = Duration::from_secs(600);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -64,6 +68,28 @@ impl AppState {
             clock: self.clock.as_ref(),
             issuer: &self.settings.issuer,
         }
+    }
+
+    /// Mails a reset link in the background, after the request was checked: the answer
+    /// does not wait for the account lookup or the mail, so it takes as long whether or
+    /// not the address has an account.
+    pub fn queue_reset(
+        &self,
+        client: castellan_core::model::Client,
+        connection: String,
+        email: String,
+        ctx: castellan_core::events::RequestContext,
+    ) {
+        let state = self.clone();
+        tokio::spawn(async move {
+            let recovery = state.recovery();
+            if let Err(e) = recovery
+                .send_reset(&client, &connection, &email, &ctx)
+                .await
+            {
+                tracing::warn!(cause = %e, "could not send a password reset link");
+            }
+        });
     }
 }
 
@@ -114,8 +140,21 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
     let management_openapi = management::api().openapi(&settings.issuer);
     let authz_openapi = authz::api().openapi(&settings.issuer);
     let pages = Pages::load(settings.templates_dir.as_deref())?;
+    let passwords = PasswordService::with_limits(settings.password_hashing)
+        .keeping_sessions(settings.keep_sessions_on_password_change);
+    let password_checks_per_second = settings.password_checks_per_second.unwrap_or_else(|| {
+        rate_limit::default_password_checks_per_second(passwords.hashes_per_second())
+    });
+    tracing::info!(
+        workers = settings.password_hashing.workers,
+        queue = settings.password_hashing.queue,
+        hashes_per_second = passwords.hashes_per_second().round(),
+        per_address_per_second = password_checks_per_second,
+        "password hashing"
+    );
     let rate_limits = RateLimits::new(
         settings.authentication_per_second,
+        password_checks_per_second,
         settings.client_credentials_per_second,
     );
     let mailer: Arc<dyn Mailer> = match &settings.smtp {
@@ -144,9 +183,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
         mailer,
         rate_limits,
         master_key: Arc::new(master),
-        passwords: Arc::new(PasswordService::new(
-            std::thread::available_parallelism().map_or(2, usize::from),
-        )),
+        passwords: Arc::new(passwords),
     })
 }
 
@@ -166,67 +203,90 @@ fn print_generated_admin(issuer: &str, c: &AdminCredentials) {
 pub fn router(state: AppState) -> Router {
     let management = management::api();
     let authz = authz::api();
-    let limited =
-        || axum::middleware::from_fn_with_state(state.clone(), rate_limit::authentication);
-    // Endpoints that check credentials or create accounts, limited per address.
-    let authentication = Router::new()
+    // Endpoints that check credentials or create accounts, limited per address; those
+    // that hash a password also draw on the address's hashing budget.
+    let hashing = Router::new()
         .route("/dbconnections/signup", post(dbconnections::signup))
+        .route("/authorize/login", post(pages::authorize::login))
+        .route("/authorize/signup", post(pages::authorize::signup))
+        .route("/reset-password", post(pages::recovery::reset_submit))
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::password_check,
+        ));
+    let authentication = Router::new()
         .route(
             "/dbconnections/change_password",
             post(dbconnections::change_password),
         )
-        .route("/authorize/login", post(pages::authorize::login))
-        .route("/authorize/signup", post(pages::authorize::signup))
         .route("/authorize/forgot", post(pages::recovery::forgot_submit))
-        .route("/reset-password", post(pages::recovery::reset_submit))
-        .route_layer(limited());
-    Router::new()
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::authentication,
+        ))
+        .merge(hashing);
+    let mut app = Router::new()
         .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
+        .route("/readyz", get(ops::readyz));
+    if state.settings.metrics.listen.is_none() {
+        app = app.route("/metrics", get(ops::metrics));
+    }
+    app.route(
+        "/.well-known/openid-configuration",
+        get(oauth::discovery::openid_configuration),
+    )
+    .route("/.well-known/jwks.json", get(oauth::discovery::jwks))
+    .route("/oauth/token", post(oauth::token::token))
+    .route("/oauth/revoke", post(oauth::revoke::revoke))
+    .route(
+        "/userinfo",
+        get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
+    )
+    .route("/authorize", get(pages::authorize::authorize))
+    .route("/authorize/consent", post(pages::authorize::consent))
+    .route("/authorize/forgot", get(pages::recovery::forgot_page))
+    .route("/reset-password", get(pages::recovery::reset_page))
+    .route("/verify-email", get(pages::recovery::verify_email))
+    .route("/v2/logout", get(pages::logout::v2_logout))
+    .route("/oidc/logout", get(pages::logout::oidc_logout))
+    .route("/static/castellan.css", get(pages::stylesheet))
+    .route(
+        "/api/v2/openapi.json",
+        get(
+            |axum::extract::State(s): axum::extract::State<AppState>| async move {
+                axum::Json(s.management_openapi.as_ref().clone())
+            },
+        ),
+    )
+    .route(
+        "/authz/api/openapi.json",
+        get(
+            |axum::extract::State(s): axum::extract::State<AppState>| async move {
+                axum::Json(s.authz_openapi.as_ref().clone())
+            },
+        ),
+    )
+    .merge(authentication)
+    .merge(crate::http::console::router())
+    .nest(management::PREFIX, management.router(&state))
+    .nest(authz::PREFIX, authz.router(&state))
+    .fallback(not_found)
+    .layer(middleware::from_fn(ops::record))
+    .layer(middleware::from_fn(ops::retry_after_when_unavailable))
+    .layer(middleware::from_fn_with_state(
+        state.clone(),
+        client_address::layer,
+    ))
+    .layer(CatchPanicLayer::custom(|_| panic_response()))
+    .layer(middleware::from_fn(request_id::layer))
+    .with_state(state)
+}
+
+/// What the separate metrics listener serves (`[metrics] listen`).
+fn metrics_router(state: AppState) -> Router {
+    Router::new()
         .route("/metrics", get(ops::metrics))
-        .route(
-            "/.well-known/openid-configuration",
-            get(oauth::discovery::openid_configuration),
-        )
-        .route("/.well-known/jwks.json", get(oauth::discovery::jwks))
-        .route("/oauth/token", post(oauth::token::token))
-        .route("/oauth/revoke", post(oauth::revoke::revoke))
-        .route(
-            "/userinfo",
-            get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
-        )
-        .route("/authorize", get(pages::authorize::authorize))
-        .route("/authorize/consent", post(pages::authorize::consent))
-        .route("/authorize/forgot", get(pages::recovery::forgot_page))
-        .route("/reset-password", get(pages::recovery::reset_page))
-        .route("/verify-email", get(pages::recovery::verify_email))
-        .route("/v2/logout", get(pages::logout::v2_logout))
-        .route("/oidc/logout", get(pages::logout::oidc_logout))
-        .route("/static/castellan.css", get(pages::stylesheet))
-        .route(
-            "/api/v2/openapi.json",
-            get(
-                |axum::extract::State(s): axum::extract::State<AppState>| async move {
-                    axum::Json(s.management_openapi.as_ref().clone())
-                },
-            ),
-        )
-        .route(
-            "/authz/api/openapi.json",
-            get(
-                |axum::extract::State(s): axum::extract::State<AppState>| async move {
-                    axum::Json(s.authz_openapi.as_ref().clone())
-                },
-            ),
-        )
-        .merge(authentication)
-        .merge(crate::http::console::router())
-        .nest(management::PREFIX, management.router(&state))
-        .nest(authz::PREFIX, authz.router(&state))
         .fallback(not_found)
-        .layer(middleware::from_fn(ops::record))
-        .layer(CatchPanicLayer::custom(|_| panic_response()))
-        .layer(middleware::from_fn(request_id::layer))
         .with_state(state)
 }
 
@@ -247,6 +307,8 @@ fn panic_response() -> Response {
 /// A server that is listening.
 pub struct Running {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served when it has its own listener.
+    pub metrics_addr: Option<SocketAddr>,
     pub state: AppState,
     shutdown: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -285,31 +347,84 @@ pub async fn start(
         addr: listen,
         cause,
     })?;
+    let metrics_listener = match state.settings.metrics.listen {
+        Some(at) => {
+            let listener = TcpListener::bind(at)
+                .await
+                .map_err(|cause| StartError::Listen { addr: at, cause })?;
+            let bound = listener
+                .local_addr()
+                .map_err(|cause| StartError::Listen { addr: at, cause })?;
+            Some((listener, bound))
+        }
+        None => None,
+    };
+    let metrics_addr = metrics_listener.as_ref().map(|(_, bound)| *bound);
     let (shutdown, stopped) = tokio::sync::oneshot::channel::<()>();
     let refresher = tokio::spawn(housekeeping(
         state.tokens.keyring.clone(),
         state.rate_limits.clone(),
         state.metrics.clone(),
     ));
-    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let purger = tokio::spawn(purge_expired(state.clone()));
+    let app = router(state.clone());
+    let limits = state.settings.serve.clone();
+    // Both listeners stop together, on the first of `stop` and `until`.
+    let (stopping, stop_seen) = tokio::sync::watch::channel(false);
+    let stop = move || {
+        let mut seen = stop_seen.clone();
+        async move {
+            let _ = seen.wait_for(|stop| *stop).await;
+        }
+    };
+    let metrics_task = metrics_listener.map(|(listener, _)| {
+        tokio::spawn(serve::serve(
+            listener,
+            metrics_router(state.clone()),
+            limits.clone(),
+            stop(),
+        ))
+    });
+    let main_stop = stop();
     let task = tokio::spawn(async move {
-        let result = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                tokio::select! {
-                    _ = stopped => {}
-                    _ = until => {}
-                }
-            })
-            .await;
+        let signalled = tokio::spawn(async move {
+            tokio::select! {
+                _ = stopped => {}
+                _ = until => {}
+            }
+            let _ = stopping.send(true);
+        });
+        let result = serve::serve(listener, app, limits, main_stop).await;
+        if let Some(metrics) = metrics_task {
+            let _ = metrics.await;
+        }
+        signalled.abort();
         refresher.abort();
+        purger.abort();
         result
     });
     Ok(Running {
         addr,
+        metrics_addr,
         state,
         shutdown,
         task,
     })
+}
+
+/// Deletes what has expired from the store (`castellan_core::housekeeping`), at start and
+/// then every `PURGE_INTERVAL`. Several nodes doing it at once delete nothing twice.
+async fn purge_expired(state: AppState) {
+    let mut tick = tokio::time::interval(PURGE_INTERVAL);
+    loop {
+        tick.tick().await;
+        let store = state.store.as_ref();
+        let days = state.settings.log_retention_days;
+        match castellan_core::housekeeping::purge(store, state.clock.as_ref(), days).await {
+            Ok(purged) => tracing::debug!(?purged, "purged expired rows"),
+            Err(e) => tracing::warn!(cause = %e, "could not purge expired rows; trying later"),
+        }
+    }
 }
 
 /// Periodic chores: fold recorded latencies into the histograms (otherwise samples pile up

@@ -6,6 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use castellan_core::passwords::HashingLimits;
+
+use crate::http::client_address::TrustedProxies;
+use crate::http::serve::ServeLimits;
+
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./castellan-data/castellan.db";
 const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -45,6 +50,44 @@ struct FileSettings {
     rate_limits: Option<RateLimitsFile>,
     smtp: Option<SmtpFile>,
     scripts: Option<ScriptsFile>,
+    log_retention_days: Option<u32>,
+    keep_sessions_on_password_change: Option<bool>,
+    http: Option<HttpFile>,
+    password_hashing: Option<PasswordHashingFile>,
+    metrics: Option<MetricsFile>,
+    trusted_proxies: Option<Vec<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricsFile {
+    token: Option<String>,
+    listen: Option<String>,
+}
+
+/// Who may read `/metrics`, and where (`[metrics]`, `CASTELLAN_METRICS_*`).
+#[derive(Debug, Clone, Default)]
+pub struct MetricsSettings {
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`.
+    pub token: Option<Secret>,
+    /// When set, `/metrics` is served on this address only, not on `listen`.
+    pub listen: Option<SocketAddr>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PasswordHashingFile {
+    workers: Option<usize>,
+    queue: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HttpFile {
+    header_read_timeout_secs: Option<u64>,
+    body_timeout_secs: Option<u64>,
+    idle_timeout_secs: Option<u64>,
+    max_connections: Option<usize>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -93,6 +136,7 @@ pub struct SmtpSettings {
 #[serde(deny_unknown_fields)]
 struct RateLimitsFile {
     authentication_per_second: Option<u32>,
+    password_checks_per_second: Option<u32>,
     client_credentials_per_second: Option<u32>,
 }
 
@@ -148,14 +192,31 @@ pub struct Settings {
     pub bootstrap: Option<(String, Secret)>,
     /// Requests a second per address on log-in, sign-up and reset endpoints; 0 is off.
     pub authentication_per_second: u32,
+    /// Password checks (log-ins, sign-ups, new passwords) a second per address; `None`
+    /// is a quarter of what the machine can hash, 0 is off.
+    pub password_checks_per_second: Option<u32>,
     /// The same for client credentials; off unless set.
     pub client_credentials_per_second: u32,
+    /// Hashing threads and how many hashes may wait for one (`[password_hashing]`).
+    pub password_hashing: HashingLimits,
     pub smtp: Option<SmtpSettings>,
     /// The rules and actions sandbox (`[scripts]`, `CASTELLAN_SCRIPTS_*`).
     pub scripts: castellan_rules::Limits,
+    /// Days a tenant-log event is kept; 0 keeps them all.
+    pub log_retention_days: u32,
+    /// Whether a password change leaves the user's refresh tokens and sessions alive
+    /// (Auth0's older behaviour). Off: a new password ends them.
+    pub keep_sessions_on_password_change: bool,
+    /// Connection deadlines and the connection cap (`[http]`, `CASTELLAN_HTTP_*`).
+    pub serve: ServeLimits,
+    pub metrics: MetricsSettings,
+    /// Peers whose `Forwarded` / `X-Forwarded-For` name the client; none by default.
+    pub trusted_proxies: TrustedProxies,
 }
 
 const DEFAULT_AUTHENTICATION_PER_SECOND: u32 = 100;
+/// Auth0 keeps tenant logs for up to 30 days, depending on the plan.
+pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 30;
 
 /// The environment as a lookup, so tests can pass their own.
 pub trait Env {
@@ -297,14 +358,63 @@ impl Settings {
             limits.authentication_per_second,
             DEFAULT_AUTHENTICATION_PER_SECOND,
         )?;
+        let password_checks_per_second =
+            match env.var("CASTELLAN_RATE_LIMIT_PASSWORD_CHECKS").as_deref() {
+                Some("auto") => None,
+                Some(v) => Some(v.parse::<u32>().map_err(|_| ConfigError::Value {
+                    name: "rate_limits.password_checks_per_second",
+                    message: format!("\"{v}\" is not a whole number of checks per second or auto"),
+                })?),
+                None => limits.password_checks_per_second,
+            };
         let client_credentials_per_second = per_second(
             "rate_limits.client_credentials_per_second",
             "CASTELLAN_RATE_LIMIT_CLIENT_CREDENTIALS",
             limits.client_credentials_per_second,
             0,
         )?;
+        let log_retention_days = match env.var("CASTELLAN_LOG_RETENTION_DAYS") {
+            Some(v) => v.parse().map_err(|_| ConfigError::Value {
+                name: "log_retention_days",
+                message: format!("\"{v}\" is not a whole number of days"),
+            })?,
+            None => file
+                .log_retention_days
+                .unwrap_or(DEFAULT_LOG_RETENTION_DAYS),
+        };
+        let keep_sessions_on_password_change = match env
+            .var("CASTELLAN_KEEP_SESSIONS_ON_PASSWORD_CHANGE")
+            .as_deref()
+        {
+            Some("true") => true,
+            Some("false") => false,
+            Some(other) => {
+                return Err(ConfigError::Value {
+                    name: "keep_sessions_on_password_change",
+                    message: format!("\"{other}\" is not one of true, false"),
+                });
+            }
+            None => file.keep_sessions_on_password_change.unwrap_or(false),
+        };
         let smtp = smtp_settings(env, file.smtp.unwrap_or_default())?;
         let scripts = script_limits(env, file.scripts.unwrap_or_default())?;
+        let serve = serve_limits(env, file.http.unwrap_or_default())?;
+        let password_hashing = hashing_limits(env, file.password_hashing.unwrap_or_default())?;
+        let metrics = metrics_settings(env, file.metrics.unwrap_or_default())?;
+        let proxies: Vec<String> = match env.var("CASTELLAN_TRUSTED_PROXIES") {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|e| !e.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            None => file.trusted_proxies.unwrap_or_default(),
+        };
+        let trusted_proxies =
+            TrustedProxies::parse(&proxies).map_err(|message| ConfigError::Value {
+                name: "trusted_proxies",
+                message,
+            })?;
         let file_bootstrap = file.bootstrap.unwrap_or_default();
         let admin_id = env
             .var("CASTELLAN_ADMIN_CLIENT_ID")
@@ -334,9 +444,16 @@ impl Settings {
             secret_key_file,
             max_body_bytes,
             authentication_per_second,
+            password_checks_per_second,
             client_credentials_per_second,
+            password_hashing,
             smtp,
             scripts,
+            log_retention_days,
+            keep_sessions_on_password_change,
+            serve,
+            metrics,
+            trusted_proxies,
             templates_dir: env
                 .var("CASTELLAN_TEMPLATES_DIR")
                 .map(PathBuf::from)
@@ -372,6 +489,14 @@ impl Settings {
             put("secret_key_file", path.display().to_string().into());
         }
         put("max_body_bytes", (self.max_body_bytes as i64).into());
+        put(
+            "log_retention_days",
+            i64::from(self.log_retention_days).into(),
+        );
+        put(
+            "keep_sessions_on_password_change",
+            self.keep_sessions_on_password_change.into(),
+        );
         if let Some(dir) = &self.templates_dir {
             put("templates_dir", dir.display().to_string().into());
         }
@@ -380,6 +505,9 @@ impl Settings {
             "authentication_per_second".into(),
             i64::from(self.authentication_per_second).into(),
         );
+        if let Some(n) = self.password_checks_per_second {
+            limits.insert("password_checks_per_second".into(), i64::from(n).into());
+        }
         limits.insert(
             "client_credentials_per_second".into(),
             i64::from(self.client_credentials_per_second).into(),
@@ -415,6 +543,53 @@ impl Settings {
             ),
         );
         put("scripts", scripts.into());
+        let mut http = toml::Table::new();
+        let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        http.insert(
+            "header_read_timeout_secs".into(),
+            secs(self.serve.header_read_timeout).into(),
+        );
+        http.insert(
+            "body_timeout_secs".into(),
+            secs(self.serve.body_timeout).into(),
+        );
+        http.insert(
+            "idle_timeout_secs".into(),
+            secs(self.serve.idle_timeout).into(),
+        );
+        http.insert(
+            "max_connections".into(),
+            as_int(self.serve.max_connections as u128).into(),
+        );
+        put("http", http.into());
+        put(
+            "trusted_proxies",
+            toml::Value::Array(
+                self.trusted_proxies
+                    .entries()
+                    .into_iter()
+                    .map(toml::Value::from)
+                    .collect(),
+            ),
+        );
+        let mut metrics = toml::Table::new();
+        if self.metrics.token.is_some() {
+            metrics.insert("token".into(), "<redacted>".into());
+        }
+        if let Some(listen) = self.metrics.listen {
+            metrics.insert("listen".into(), listen.to_string().into());
+        }
+        put("metrics", metrics.into());
+        let mut hashing = toml::Table::new();
+        hashing.insert(
+            "workers".into(),
+            as_int(self.password_hashing.workers as u128).into(),
+        );
+        hashing.insert(
+            "queue".into(),
+            as_int(self.password_hashing.queue as u128).into(),
+        );
+        put("password_hashing", hashing.into());
         if let Some(smtp) = &self.smtp {
             let mut t = toml::Table::new();
             t.insert("host".into(), smtp.host.clone().into());
@@ -512,6 +687,82 @@ fn script_limits(env: &dyn Env, file: ScriptsFile) -> Result<castellan_rules::Li
         )?),
         fetch_allow: castellan_rules::AllowList::new(&fetch_allow),
         ..defaults
+    })
+}
+
+fn metrics_settings(env: &dyn Env, file: MetricsFile) -> Result<MetricsSettings, ConfigError> {
+    let token = env_secret(env, "CASTELLAN_METRICS_TOKEN")?.or(file.token);
+    if token.as_ref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(ConfigError::Value {
+            name: "metrics.token",
+            message: "must not be empty".into(),
+        });
+    }
+    let listen = match env.var("CASTELLAN_METRICS_LISTEN").or(file.listen) {
+        Some(text) => Some(text.parse().map_err(|_| ConfigError::Value {
+            name: "metrics.listen",
+            message: format!("\"{text}\" is not an address like 127.0.0.1:9090"),
+        })?),
+        None => None,
+    };
+    Ok(MetricsSettings {
+        token: token.map(Secret),
+        listen,
+    })
+}
+
+fn hashing_limits(env: &dyn Env, file: PasswordHashingFile) -> Result<HashingLimits, ConfigError> {
+    let workers = positive(
+        env,
+        "password_hashing.workers",
+        "CASTELLAN_PASSWORD_HASHING_WORKERS",
+        file.workers,
+        HashingLimits::default().workers,
+    )?;
+    // Zero waiting is allowed: every hash beyond the workers is then refused.
+    let queue = match env.var("CASTELLAN_PASSWORD_HASHING_QUEUE") {
+        Some(v) => v.parse().map_err(|_| ConfigError::Value {
+            name: "password_hashing.queue",
+            message: format!("\"{v}\" is not a whole number"),
+        })?,
+        None => file
+            .queue
+            .unwrap_or(HashingLimits::for_workers(workers).queue),
+    };
+    Ok(HashingLimits { workers, queue })
+}
+
+fn serve_limits(env: &dyn Env, file: HttpFile) -> Result<ServeLimits, ConfigError> {
+    let defaults = ServeLimits::default();
+    let secs = |name, var, from_file, default: std::time::Duration| {
+        positive(env, name, var, from_file, default.as_secs()).map(std::time::Duration::from_secs)
+    };
+    Ok(ServeLimits {
+        header_read_timeout: secs(
+            "http.header_read_timeout_secs",
+            "CASTELLAN_HTTP_HEADER_READ_TIMEOUT_SECS",
+            file.header_read_timeout_secs,
+            defaults.header_read_timeout,
+        )?,
+        body_timeout: secs(
+            "http.body_timeout_secs",
+            "CASTELLAN_HTTP_BODY_TIMEOUT_SECS",
+            file.body_timeout_secs,
+            defaults.body_timeout,
+        )?,
+        idle_timeout: secs(
+            "http.idle_timeout_secs",
+            "CASTELLAN_HTTP_IDLE_TIMEOUT_SECS",
+            file.idle_timeout_secs,
+            defaults.idle_timeout,
+        )?,
+        max_connections: positive(
+            env,
+            "http.max_connections",
+            "CASTELLAN_HTTP_MAX_CONNECTIONS",
+            file.max_connections,
+            defaults.max_connections,
+        )?,
     })
 }
 
@@ -699,6 +950,39 @@ mod tests {
     }
 
     #[test]
+    fn password_changes_end_sessions_unless_told_to_keep_them() {
+        let none: [(&str, &str); 0] = [];
+        assert!(
+            !Settings::load(&Overrides::default(), &none)
+                .unwrap()
+                .keep_sessions_on_password_change
+        );
+        let file = write("keep_sessions_on_password_change = true\n");
+        let overrides = Overrides {
+            config: Some(file.path().to_path_buf()),
+            ..Default::default()
+        };
+        let s = Settings::load(&overrides, &none).unwrap();
+        assert!(s.keep_sessions_on_password_change);
+        assert!(
+            s.print()
+                .contains("keep_sessions_on_password_change = true")
+        );
+        let env = [("CASTELLAN_KEEP_SESSIONS_ON_PASSWORD_CHANGE", "false")];
+        assert!(
+            !Settings::load(&overrides, &env)
+                .unwrap()
+                .keep_sessions_on_password_change,
+            "the environment wins over the file"
+        );
+        let env = [("CASTELLAN_KEEP_SESSIONS_ON_PASSWORD_CHANGE", "yes")];
+        let err = Settings::load(&Overrides::default(), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("keep_sessions_on_password_change"), "{err}");
+    }
+
+    #[test]
     fn script_limits_from_file_and_environment() {
         let file = write(
             "[scripts]\nworkers = 4\nmemory_mib = 16\nfetch_allow = [\"hooks.example.com\"]\n",
@@ -732,6 +1016,122 @@ mod tests {
                 .to_string();
             assert!(err.starts_with("scripts."), "{err}");
         }
+    }
+
+    #[test]
+    fn connection_limits_from_file_and_environment() {
+        let defaults = Settings::load(&Overrides::default(), &[("X", "y")]).unwrap();
+        assert_eq!(defaults.serve, ServeLimits::default());
+        let file = write("[http]\nheader_read_timeout_secs = 3\nmax_connections = 50\n");
+        let overrides = Overrides {
+            config: Some(file.path().to_path_buf()),
+            ..Default::default()
+        };
+        let env = [("CASTELLAN_HTTP_IDLE_TIMEOUT_SECS", "7")];
+        let s = Settings::load(&overrides, &env).unwrap();
+        assert_eq!(
+            s.serve.header_read_timeout,
+            std::time::Duration::from_secs(3)
+        );
+        assert_eq!(s.serve.idle_timeout, std::time::Duration::from_secs(7));
+        assert_eq!(s.serve.max_connections, 50);
+        assert!(s.print().contains("max_connections = 50"));
+        for (name, value) in [
+            ("CASTELLAN_HTTP_MAX_CONNECTIONS", "0"),
+            ("CASTELLAN_HTTP_BODY_TIMEOUT_SECS", "soon"),
+        ] {
+            let err = Settings::load(&Overrides::default(), &[(name, value)])
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("http."), "{err}");
+        }
+    }
+
+    #[test]
+    fn password_hashing_and_its_budget() {
+        let s = Settings::load(&Overrides::default(), &[("X", "y")]).unwrap();
+        assert_eq!(s.password_hashing, HashingLimits::default());
+        assert_eq!(s.password_checks_per_second, None, "measured at start");
+        let file = write(
+            "[password_hashing]\nworkers = 3\n[rate_limits]\npassword_checks_per_second = 4\n",
+        );
+        let overrides = Overrides {
+            config: Some(file.path().to_path_buf()),
+            ..Default::default()
+        };
+        let s = Settings::load(&overrides, &[("X", "y")]).unwrap();
+        assert_eq!(
+            s.password_hashing,
+            HashingLimits {
+                workers: 3,
+                queue: 24
+            }
+        );
+        assert_eq!(s.password_checks_per_second, Some(4));
+        let env = [
+            ("CASTELLAN_RATE_LIMIT_PASSWORD_CHECKS", "auto"),
+            ("CASTELLAN_PASSWORD_HASHING_QUEUE", "0"),
+        ];
+        let s = Settings::load(&overrides, &env).unwrap();
+        assert_eq!(s.password_checks_per_second, None);
+        assert_eq!(s.password_hashing.queue, 0);
+        let err = Settings::load(
+            &Overrides::default(),
+            &[("CASTELLAN_RATE_LIMIT_PASSWORD_CHECKS", "lots")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with("rate_limits.password_checks_per_second"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn metrics_token_and_listener() {
+        let s = Settings::load(&Overrides::default(), &[("X", "y")]).unwrap();
+        assert!(s.metrics.token.is_none() && s.metrics.listen.is_none());
+        let env = [
+            ("CASTELLAN_METRICS_TOKEN", "scrape-me"),
+            ("CASTELLAN_METRICS_LISTEN", "127.0.0.1:9090"),
+        ];
+        let s = Settings::load(&Overrides::default(), &env).unwrap();
+        assert_eq!(s.metrics.token, Some(Secret("scrape-me".into())));
+        assert_eq!(s.metrics.listen.unwrap().port(), 9090);
+        let printed = s.print();
+        assert!(!printed.contains("scrape-me"), "{printed}");
+        assert!(printed.contains("listen = \"127.0.0.1:9090\""), "{printed}");
+        let err = Settings::load(
+            &Overrides::default(),
+            &[("CASTELLAN_METRICS_LISTEN", "nine")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("metrics.listen"), "{err}");
+    }
+
+    #[test]
+    fn trusted_proxies_from_file_and_environment() {
+        let file = write("trusted_proxies = [\"10.0.0.0/8\", \"::1\"]\n");
+        let overrides = Overrides {
+            config: Some(file.path().to_path_buf()),
+            ..Default::default()
+        };
+        let s = Settings::load(&overrides, &[("X", "y")]).unwrap();
+        assert_eq!(s.trusted_proxies.entries(), ["10.0.0.0/8", "::1/128"]);
+        let env = [("CASTELLAN_TRUSTED_PROXIES", "192.0.2.1, 192.0.2.2")];
+        let s = Settings::load(&overrides, &env).unwrap();
+        assert_eq!(
+            s.trusted_proxies.entries(),
+            ["192.0.2.1/32", "192.0.2.2/32"]
+        );
+        let err = Settings::load(
+            &Overrides::default(),
+            &[("CASTELLAN_TRUSTED_PROXIES", "proxy")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.starts_with("trusted_proxies"), "{err}");
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub fn load(settings: &Settings) -> Result<MasterKey, MasterKeyError> {
 
 fn write_new(path: &PathBuf, key: &MasterKey) -> std::io::Result<()> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)?;
+        castellan_store::create_private_folder(parent)?;
     }
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -533,6 +533,178 @@ async fn code_exchange_checks_verifier_redirect_client_and_expiry() {
     );
 }
 
+impl Tenant {
+    /// A confidential client with refresh tokens; returns (client_id, secret).
+    async fn offline_client(&self) -> (String, String) {
+        let (status, client) = self
+            .server
+            .admin(
+                Method::POST,
+                "/clients",
+                Some(
+                    json!({"name": "Offline web app", "callbacks": [WEB_CALLBACK],
+                            "grant_types": ["authorization_code", "refresh_token"]}),
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{client}");
+        (
+            client["client_id"].as_str().unwrap().into(),
+            client["client_secret"].as_str().unwrap().into(),
+        )
+    }
+}
+
+/// RFC 6749 §4.1.2: a code presented a second time is refused and the refresh tokens
+/// issued from it are revoked (the JWTs cannot be recalled); other log-ins keep theirs.
+#[tokio::test]
+async fn a_replayed_code_revokes_the_refresh_tokens_issued_from_it() {
+    let t = tenant().await;
+    let (id, secret) = t.offline_client().await;
+    let mut browser = Browser::new(&t.server);
+    t.sign_up(&mut browser, "ada@example.com").await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", id.as_str()),
+        ("redirect_uri", WEB_CALLBACK),
+        ("scope", "openid offline_access"),
+    ];
+    let path = format!(
+        "/authorize?{}",
+        serde_urlencoded::to_string(params).unwrap()
+    );
+    let redeem = |code: String| {
+        json!({"grant_type": "authorization_code", "client_id": id, "client_secret": secret,
+               "code": code, "redirect_uri": WEB_CALLBACK})
+    };
+    let refresh = |token: &str| {
+        json!({"grant_type": "refresh_token", "client_id": id, "client_secret": secret,
+               "refresh_token": token})
+    };
+    let code = browser.get(&path).await.query()["code"].clone();
+    let other_code = browser.get(&path).await.query()["code"].clone();
+    let (status, first) = t.server.token_request(redeem(code.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{first}");
+    let (status, other) = t.server.token_request(redeem(other_code)).await;
+    assert_eq!(status, StatusCode::OK, "{other}");
+    // Rotated once already: the whole family goes.
+    let (status, rotated) = t
+        .server
+        .token_request(refresh(first["refresh_token"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+
+    let (status, replay) = t.server.token_request(redeem(code)).await;
+    assert_eq!(
+        (status, replay["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant"))
+    );
+    let (status, body) = t
+        .server
+        .token_request(refresh(rotated["refresh_token"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = t
+        .server
+        .token_request(refresh(other["refresh_token"].as_str().unwrap()))
+        .await;
+    assert_eq!(status, StatusCode::OK, "another code's tokens stay: {body}");
+    let (_, logs) = t
+        .server
+        .admin(Method::GET, "/logs?q=type:feacft", None)
+        .await;
+    assert!(
+        logs.as_array().unwrap().iter().any(|e| e["description"]
+            .as_str()
+            .unwrap()
+            .contains("presented again")),
+        "{logs}"
+    );
+}
+
+/// A replay that arrives while the first exchange is still making its tokens (here a rule
+/// takes a second) is caught by that exchange: it answers `invalid_grant` and revokes what
+/// it made.
+#[tokio::test]
+async fn a_replay_racing_the_first_exchange_still_revokes() {
+    let t = tenant().await;
+    let (id, secret) = t.offline_client().await;
+    let (status, body) = t
+        .server
+        .admin(
+            Method::POST,
+            "/rules",
+            Some(json!({"name": "slow", "script":
+                "function (user, context, callback) { const end = Date.now() + 1000; while (Date.now() < end) {} callback(null, user, context); }"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let mut browser = Browser::new(&t.server);
+    t.sign_up(&mut browser, "ada@example.com").await;
+    let params = [
+        ("response_type", "code"),
+        ("client_id", id.as_str()),
+        ("redirect_uri", WEB_CALLBACK),
+        ("scope", "openid offline_access"),
+    ];
+    let path = format!(
+        "/authorize?{}",
+        serde_urlencoded::to_string(params).unwrap()
+    );
+    let code = browser.get(&path).await.query()["code"].clone();
+    let redeem = json!({"grant_type": "authorization_code", "client_id": id, "client_secret": secret,
+                        "code": code, "redirect_uri": WEB_CALLBACK});
+    let replay = async {
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        t.server.token_request(redeem.clone()).await
+    };
+    let (first, second) = tokio::join!(t.server.token_request(redeem.clone()), replay);
+    assert_eq!(second.1["error"], "invalid_grant", "{}", second.1);
+    assert_eq!(
+        (first.0, first.1["error"].as_str()),
+        (StatusCode::FORBIDDEN, Some("invalid_grant")),
+        "{}",
+        first.1
+    );
+    let (_, users) = t
+        .server
+        .admin(Method::GET, "/users-by-email?email=ada@example.com", None)
+        .await;
+    let path = format!(
+        "/users/{}/refresh-tokens",
+        encoded(users[0]["user_id"].as_str().unwrap())
+    );
+    let (_, tokens) = t.server.admin(Method::GET, &path, None).await;
+    assert_eq!(
+        tokens["tokens"],
+        json!([]),
+        "what the first exchange made is revoked"
+    );
+}
+
+/// A code issued before the user was blocked gives no tokens.
+#[tokio::test]
+async fn a_code_issued_before_the_user_was_blocked_is_refused() {
+    let t = tenant().await;
+    let mut browser = Browser::new(&t.server);
+    let back = t.sign_up(&mut browser, "ada@example.com").await;
+    let code = back.query()["code"].clone();
+    let (_, users) = t
+        .server
+        .admin(Method::GET, "/users-by-email?email=ada@example.com", None)
+        .await;
+    let path = format!("/users/{}", encoded(users[0]["user_id"].as_str().unwrap()));
+    let (status, body) = t
+        .server
+        .admin(Method::PATCH, &path, Some(json!({"blocked": true})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = t.exchange_spa(&code, VERIFIER).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "access_denied");
+    assert!(body.get("access_token").is_none());
+}
+
 #[tokio::test]
 async fn a_template_in_templates_dir_replaces_the_built_in_one() {
     let dir = tempfile::tempdir().unwrap();
@@ -604,4 +776,80 @@ async fn rules_run_at_the_code_exchange() {
         ),
         (Some("unauthorized"), Some("not you"))
     );
+}
+
+/// Over https the pages' CSRF cookie is host-only (`__Host-`): a cookie of the plain name,
+/// which a sibling subdomain could plant, is not a token.
+#[tokio::test]
+async fn over_https_the_csrf_cookie_is_host_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = settings(database_url(dir.path()).await, dir.path().to_path_buf());
+    settings.issuer = "https://castellan.test/".into();
+    let server = TestServer::start_with(settings, std::sync::Arc::new(dir)).await;
+    let token = server
+        .token(
+            ADMIN_ID,
+            ADMIN_SECRET,
+            "https://castellan.test/api/v2/",
+            None,
+        )
+        .await;
+    let client = json!({"name": "Single page app", "app_type": "spa", "callbacks": [SPA_CALLBACK]});
+    let (_, spa) = server
+        .call(Method::POST, "/api/v2/clients", &token, Some(client))
+        .await;
+    let spa = spa["client_id"].as_str().unwrap();
+    let mut browser = Browser::new(&server);
+    let path = authorize_path(spa, SPA_CALLBACK, &pkce(&[]));
+    let response = server.http.get(server.url(&path)).send().await.unwrap();
+    let set: Vec<String> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect();
+    let csrf_cookie = set
+        .iter()
+        .find(|c| c.starts_with("__Host-castellan_csrf="))
+        .unwrap_or_else(|| panic!("{set:?}"));
+    assert!(csrf_cookie.contains("; Secure"), "{csrf_cookie}");
+    assert!(csrf_cookie.contains("; Path=/;"), "{csrf_cookie}");
+    assert!(
+        !csrf_cookie.to_ascii_lowercase().contains("domain="),
+        "{csrf_cookie}"
+    );
+
+    let form = browser.get(&path).await;
+    let q = form.field("q");
+    let token = form.field("csrf");
+    // A planted cookie of the plain name, matching the form, is refused.
+    let mut planted = Browser::new(&server);
+    planted
+        .cookies
+        .insert("castellan_csrf".into(), "planted-token".into());
+    let refused = planted
+        .post(
+            "/authorize/login",
+            &[
+                ("q", &q),
+                ("csrf", "planted-token"),
+                ("username", "ada@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    // The browser that holds the host-only cookie is served.
+    let served = browser
+        .post(
+            "/authorize/login",
+            &[
+                ("q", &q),
+                ("csrf", &token),
+                ("username", "ada@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_ne!(served.status, StatusCode::FORBIDDEN, "{}", served.body);
 }

@@ -301,6 +301,48 @@ fn corpus(name: &str) -> String {
     format!("{}/tests/rules/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The dry run refuses what the log-in refuses: a rule asking for multi-factor
+/// authentication fails the run, naming the rule.
+#[test]
+fn rules_test_reports_a_rule_that_asks_for_mfa() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = dir.path().join("user.json");
+    std::fs::write(
+        &user,
+        r#"{"user_id": "auth0|ci", "email": "ci@example.com"}"#,
+    )
+    .unwrap();
+    let rule = corpus("mfa-for-clients.js");
+    let args = [
+        "rules",
+        "test",
+        "--user",
+        user.to_str().unwrap(),
+        &rule,
+        "--config-value",
+        "MFA_CLIENTS=rules-test-client",
+    ];
+    let output = run(castellan(dir.path(), &args));
+    assert!(!output.status.success());
+    let report: serde_json::Value =
+        serde_json::from_str(&String::from_utf8_lossy(&output.stdout)).unwrap();
+    assert_eq!(
+        report["error"],
+        "rule 'mfa-for-clients' requires multi-factor authentication, which is not configured"
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("multi-factor"));
+
+    // Not asked for this client: the run succeeds.
+    let mut other = args;
+    other[6] = "MFA_CLIENTS=another-client";
+    let output = run(castellan(dir.path(), &other));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn rules_test_runs_files_against_a_user_without_a_database() {
     let dir = tempfile::tempdir().unwrap();

@@ -131,6 +131,15 @@ async fn without_a_session_the_console_sends_the_browser_to_the_log_in_page() {
     let forged = stranger.get("/admin/callback?code=abc&state=def").await;
     assert_eq!(forged.status, StatusCode::BAD_REQUEST);
     assert!(!stranger.cookies.contains_key("castellan_admin"));
+
+    // A callback's error text comes from whoever made the link: it is never shown.
+    let phishing = "/admin/callback?error=access_denied\
+                    &error_description=Call%20support%20at%20%2B1%20555%200100";
+    let page = stranger.get(phishing).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.body.contains("did not complete"), "{}", page.body);
+    assert!(!page.body.contains("support"), "{}", page.body);
+    assert!(!page.body.contains("access_denied"), "{}", page.body);
 }
 
 #[tokio::test]

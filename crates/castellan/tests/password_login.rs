@@ -351,7 +351,7 @@ async fn wrong_password_and_unknown_user_look_alike() {
 }
 
 #[tokio::test]
-async fn ten_failures_block_the_user_from_that_address_only() {
+async fn ten_failures_block_the_user_from_that_address_for_a_while() {
     let app = app().await;
     app.signup("ada@example.com", PASSWORD).await;
     for _ in 0..10 {
@@ -373,11 +373,25 @@ async fn ten_failures_block_the_user_from_that_address_only() {
         .login_from(&elsewhere, "ada@example.com", PASSWORD, json!({}))
         .await;
     assert_eq!(status, StatusCode::OK, "another address is not blocked");
-    app.server.clock.advance(30 * 86_400);
+    app.server.clock.advance(14 * 60);
     assert_eq!(
         app.login("ada@example.com", PASSWORD, json!({})).await.0,
         StatusCode::TOO_MANY_REQUESTS,
-        "blocks do not expire"
+        "a block holds for 15 minutes"
+    );
+    app.server.clock.advance(61);
+    assert_eq!(
+        app.login("ada@example.com", PASSWORD, json!({})).await.0,
+        StatusCode::OK,
+        "and then runs out"
+    );
+    for _ in 0..10 {
+        app.login("ada@example.com", "guess", json!({})).await;
+    }
+    assert_eq!(
+        app.login("ada@example.com", PASSWORD, json!({})).await.0,
+        StatusCode::TOO_MANY_REQUESTS,
+        "ten more failures block again"
     );
     let store = app.server.running().state.store.clone();
     let user = store
@@ -686,4 +700,46 @@ async fn unicode_and_case_variants_of_an_email_are_one_account() {
             .0,
         StatusCode::OK
     );
+}
+
+/// An address that looks like another is that address, or refused; the most common
+/// passwords are refused.
+#[tokio::test]
+async fn look_alike_addresses_and_common_passwords_are_refused_at_sign_up() {
+    let app = app().await;
+    let (status, body) = app.signup("admin@example.com", PASSWORD).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = app.signup("\u{FF41}dmin@example.com", PASSWORD).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("user_exists")),
+        "fullwidth is the same address: {body}"
+    );
+    for look_alike in [
+        "admin\u{200B}@example.com",
+        "\u{0430}dmin@example.com",
+        "ad\u{00AD}min@example.com",
+    ] {
+        let (status, body) = app.signup(look_alike, PASSWORD).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_signup")),
+            "{look_alike:?}: {body}"
+        );
+    }
+    for common in ["12345678", "Password1", "qwertyuiop"] {
+        let (status, body) = app.signup("bob@example.com", common).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_password")),
+            "{common}: {body}"
+        );
+    }
+    let (_, users) = app.server.admin(Method::GET, "/users", None).await;
+    assert_eq!(users.as_array().unwrap().len(), 1, "{users}");
+    // The fullwidth address logs in as the account it looks like.
+    let (status, body) = app
+        .login("\u{FF41}dmin@example.com", PASSWORD, json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }

@@ -54,9 +54,30 @@ impl App {
         self.server.running().state.store.list_mail().await.unwrap()
     }
 
+    /// The outbox once it holds `count` mails with this subject: reset links are mailed in
+    /// the background, after the request was answered.
+    async fn mailed(&self, subject: &str, count: usize) -> Vec<castellan_core::model::Mail> {
+        for _ in 0..500 {
+            let mail = self.outbox().await;
+            if mail.iter().filter(|m| m.subject == subject).count() >= count {
+                return mail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!(
+            "no {count} mails \"{subject}\" in {:?}",
+            self.outbox().await
+        );
+    }
+
     /// The path of the last mailed link with `prefix`.
     async fn last_link(&self, prefix: &str) -> String {
-        let mail = self.outbox().await;
+        let subject = if prefix.contains("reset-password") {
+            "Reset your password"
+        } else {
+            "Verify your email"
+        };
+        let mail = self.mailed(subject, 1).await;
         let body = &mail
             .iter()
             .rev()
@@ -165,7 +186,7 @@ async fn reset_through_the_api_changes_the_password_and_lifts_blocks() {
     assert_eq!(known, unknown, "no enumeration");
     assert_eq!(known.0, StatusCode::OK);
     assert_eq!(
-        app.outbox()
+        app.mailed("Reset your password", 1)
             .await
             .iter()
             .filter(|m| m.subject == "Reset your password")
@@ -282,10 +303,71 @@ async fn the_forgotten_password_page_mails_a_link() {
     let (status, sent) = app.post("/authorize/forgot", &cookie, &form).await;
     assert_eq!(status, StatusCode::OK);
     assert!(sent.contains("Check your email"));
-    assert!(
-        app.outbox()
-            .await
-            .iter()
-            .any(|m| m.subject == "Reset your password")
-    );
+    app.mailed("Reset your password", 1).await;
+}
+
+/// However often one account's reset is asked for, it gets a few links an hour, and every
+/// answer is the same.
+#[tokio::test]
+async fn reset_mails_to_one_account_are_throttled() {
+    let app = app().await;
+    let mut answers = Vec::new();
+    for _ in 0..25 {
+        answers.push(app.change_password("ada@example.com").await);
+    }
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    assert_eq!(answers[0].0, StatusCode::OK);
+    let limit = castellan_core::login::recovery::RESET_MAILS_PER_HOUR as usize;
+    app.mailed("Reset your password", limit).await;
+    // The refused requests are in the log, which is written after the mail decision.
+    for _ in 0..500 {
+        let (_, logs) = app
+            .server
+            .admin(Method::GET, "/logs?q=type:fcpr", None)
+            .await;
+        if logs.as_array().unwrap().len() == 25 - limit {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let reset_mails = app
+        .outbox()
+        .await
+        .iter()
+        .filter(|m| m.subject == "Reset your password")
+        .count();
+    assert_eq!(reset_mails, limit);
+    // An hour later, a link again.
+    app.server.clock.advance(3601);
+    app.change_password("ada@example.com").await;
+    app.mailed("Reset your password", limit + 1).await;
+}
+
+/// Housekeeping deletes mailed links and outbox mail once they have expired, and keeps the
+/// tenant log for its retention.
+#[tokio::test]
+async fn housekeeping_forgets_expired_links_and_old_mail() {
+    let app = app().await;
+    app.change_password("ada@example.com").await;
+    let link = app.last_link("http://castellan.test/reset-password").await;
+    let state = &app.server.running().state;
+    let store = state.store.as_ref();
+    let purge = |days| castellan_core::housekeeping::purge(store, &app.server.clock, days);
+    let kept = purge(30).await.unwrap();
+    assert_eq!((kept.tickets, kept.outbox, kept.logs), (0, 0, 0));
+    assert_eq!(app.page(&link).await.0, StatusCode::OK);
+
+    app.server
+        .clock
+        .advance(castellan_core::housekeeping::OUTBOX_RETENTION + 1);
+    let purged = purge(30).await.unwrap();
+    // The reset link and the verification link of the sign-up; both mails.
+    assert_eq!((purged.tickets, purged.outbox, purged.logs), (2, 2, 0));
+    assert!(app.outbox().await.is_empty());
+    app.server.clock.advance(30 * 86_400);
+    assert!(purge(0).await.unwrap().logs == 0, "0 keeps the log");
+    assert!(purge(30).await.unwrap().logs > 0);
+    let (_, logs) = app.server.admin(Method::GET, "/logs", None).await;
+    // Only what this very call's token request wrote (it is logged after the purge).
+    assert!(logs.as_array().unwrap().len() <= 2, "{logs}");
 }

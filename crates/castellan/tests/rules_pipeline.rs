@@ -281,6 +281,109 @@ async fn denials_and_failures_reach_the_client_and_the_log() {
     assert!(crash["description"].as_str().unwrap().contains("crash"));
 }
 
+/// A rule or action asking for multi-factor authentication, a redirect or SAML settings
+/// (none of which the pipeline carries out) refuses the log-in with `access_denied`, names
+/// the script in the tenant log, and no token is issued; an MFA rule that does not ask for
+/// it on this log-in changes nothing.
+#[tokio::test]
+async fn requests_the_pipeline_does_not_carry_out_refuse_the_log_in() {
+    let t = tenant_on(TestServer::start().await).await;
+    t.config("MFA_CLIENTS", "some-other-client").await;
+    t.rule("mfa-for-clients", &corpus("mfa-for-clients.js"))
+        .await;
+    t.user("ada@example.com", true).await;
+    let (status, body) = t.log_in("ada@example.com").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "MFA is not asked for this client: {body}"
+    );
+
+    t.config("MFA_CLIENTS", &t.client_id).await;
+    let (status, body) = t.log_in("ada@example.com").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"], "access_denied");
+    assert_eq!(
+        body["error_description"],
+        "rule 'mfa-for-clients' requires multi-factor authentication, which is not configured"
+    );
+    assert!(body.get("access_token").is_none());
+    let failed = t.logs("type:f").await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["details"]["script"], "mfa-for-clients");
+    assert_eq!(failed[0]["details"]["unsupported"], "multifactor");
+    assert!(
+        failed[0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("multi-factor authentication")
+    );
+}
+
+/// Each kind of request, from rules (also on a new `context` object a rule calls back
+/// with, which names that rule) and from post-login actions.
+#[tokio::test]
+async fn every_unsupported_request_is_refused_naming_its_script() {
+    let t = tenant_on(TestServer::start().await).await;
+    t.user("ada@example.com", true).await;
+    let rules = [
+        (
+            "redirect-to-consent",
+            "function (user, context, callback) { context.redirect = { url: 'https://example.com/consent' }; callback(null, user, context); }",
+            "rule 'redirect-to-consent' asked to redirect the user, which is not supported",
+        ),
+        (
+            "saml-mappings",
+            "function (user, context, callback) { context.samlConfiguration.mappings = { 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn': 'upn' }; callback(null, user, context); }",
+            "rule 'saml-mappings' set SAML response settings, which are not supported",
+        ),
+        (
+            "fresh-context",
+            "function (user, context, callback) { callback(null, user, Object.assign({}, context, { multifactor: { provider: 'guardian' } })); }",
+            "rule 'fresh-context' requires multi-factor authentication, which is not configured",
+        ),
+    ];
+    for (name, script, expected) in rules {
+        t.rule(name, script).await;
+        // A rule after it, so a request on a new object is seen as the next rule starts.
+        t.rule(
+            "after",
+            "function (user, context, callback) { callback(null, user, context); }",
+        )
+        .await;
+        let (status, body) = t.log_in("ada@example.com").await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {body}");
+        assert_eq!(body["error"], "access_denied");
+        assert_eq!(body["error_description"], expected);
+        let (_, all) = t.server.admin(Method::GET, "/rules", None).await;
+        for rule in all.as_array().unwrap() {
+            let path = format!("/rules/{}", rule["id"].as_str().unwrap());
+            t.server.admin(Method::DELETE, &path, None).await;
+        }
+    }
+    let (status, _) = t.log_in("ada@example.com").await;
+    assert_eq!(status, StatusCode::OK);
+
+    t.action(
+        "step-up",
+        "post-login",
+        "exports.onExecutePostLogin = async (event, api) => { if (event.user.email === 'ada@example.com') { api.multifactor.enable('any', { allowRememberBrowser: false }); } };",
+        json!([]),
+    )
+    .await;
+    t.bind("post-login", &["step-up"]).await;
+    let (status, body) = t.log_in("ada@example.com").await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(
+        body["error_description"],
+        "action 'step-up' requires multi-factor authentication, which is not configured"
+    );
+    let failed = t.logs("type:f").await;
+    let last = failed.last().unwrap();
+    assert_eq!(last["details"]["script"], "step-up");
+    assert_eq!(last["details"]["unsupported"], "multifactor");
+}
+
 #[tokio::test]
 async fn client_credentials_never_run_rules() {
     let t = tenant_on(TestServer::start().await).await;

@@ -66,9 +66,22 @@ async fn json_body_with_client_secret_post() {
     assert_eq!(head["typ"], "JWT");
 }
 
+/// Registers how the client authenticates at the token endpoint.
+async fn authenticates_with(server: &TestServer, client_id: &str, method: &str) {
+    let (status, body) = server
+        .admin(
+            Method::PATCH,
+            &format!("/clients/{client_id}"),
+            Some(json!({"token_endpoint_auth_method": method})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
 #[tokio::test]
 async fn form_body_with_client_secret_basic() {
     let (server, id, secret) = server_with_m2m(reports_api()).await;
+    authenticates_with(&server, &id, "client_secret_basic").await;
     let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
     let response = server
         .http
@@ -87,6 +100,70 @@ async fn form_body_with_client_secret_basic() {
     assert_eq!(body["scope"], "write:reports");
     let claims = verify_with_jwks(&server, body["access_token"].as_str().unwrap(), API).await;
     assert_eq!(claims["scope"], "write:reports");
+}
+
+/// The registered `token_endpoint_auth_method` is the only one accepted: a secret sent
+/// the other way is refused (once it is known to be right, so the answer tells a stranger
+/// nothing), at `/oauth/token` and `/oauth/revoke`.
+#[tokio::test]
+async fn the_registered_authentication_method_is_enforced() {
+    let (server, id, secret) = server_with_m2m(reports_api()).await;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+    let with_basic = || {
+        server
+            .http
+            .post(server.url("/oauth/token"))
+            .header("authorization", format!("Basic {basic}"))
+            .form(&[("grant_type", "client_credentials"), ("audience", API)])
+    };
+    let with_post = json!({"grant_type": "client_credentials", "client_id": id,
+                           "client_secret": secret, "audience": API});
+
+    // Registered client_secret_post (the default): Basic is refused.
+    let response = with_basic().send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "invalid_client");
+    assert_eq!(
+        body["error_description"],
+        "The client must authenticate with client_secret_post"
+    );
+    assert_eq!(
+        server.token_request(with_post.clone()).await.0,
+        StatusCode::OK
+    );
+    let revoke = server
+        .http
+        .post(server.url("/oauth/revoke"))
+        .header("authorization", format!("Basic {basic}"))
+        .form(&[("token", "whatever")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::UNAUTHORIZED);
+
+    // A wrong secret sent the wrong way says only that the client is unauthorized.
+    let wrong = base64::engine::general_purpose::STANDARD.encode(format!("{id}:wrong"));
+    let response = server
+        .http
+        .post(server.url("/oauth/token"))
+        .header("authorization", format!("Basic {wrong}"))
+        .form(&[("grant_type", "client_credentials"), ("audience", API)])
+        .send()
+        .await
+        .unwrap();
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error_description"], "Unauthorized");
+
+    // Registered client_secret_basic: the body secret is refused, Basic works.
+    authenticates_with(&server, &id, "client_secret_basic").await;
+    let (status, body) = server.token_request(with_post).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(
+        body["error_description"],
+        "The client must authenticate with client_secret_basic"
+    );
+    assert_eq!(with_basic().send().await.unwrap().status(), StatusCode::OK);
 }
 
 #[tokio::test]

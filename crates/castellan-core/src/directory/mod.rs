@@ -21,5 +21,6 @@ pub mod signup;
 pub mod user_import;
 pub mod user_permissions;
 pub mod user_roles;
+pub mod user_sessions;
 pub mod users;
 mod validate;

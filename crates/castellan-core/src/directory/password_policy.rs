@@ -1,6 +1,10 @@
 //! A connection's password policy, read from its `options` as Auth0 writes them:
-//! `passwordPolicy` (`none`, `low`, `fair`, `good`, `excellent`) and
-//! `password_complexity_options.min_length`. The default asks for 8 characters.
+//! `passwordPolicy` (`none`, `low`, `fair`, `good`, `excellent`),
+//! `password_complexity_options.min_length` and `password_dictionary`. The default asks for
+//! 8 characters and refuses the most common passwords.
+
+use std::collections::HashSet;
+use std::sync::LazyLock;
 
 use serde_json::Value;
 
@@ -18,18 +22,25 @@ enum Strength {
     Excellent,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The 19,640 most common passwords of breach corpora, lower-cased (Royce Williams' list,
+/// as Django ships it under its BSD licence): refused by default, as Auth0's password
+/// dictionary refuses its own list.
+static COMMON_PASSWORDS: LazyLock<HashSet<&'static str>> =
+    LazyLock::new(|| include_str!("common-passwords.txt").lines().collect());
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasswordPolicy {
     min_length: usize,
     strength: Strength,
+    /// Auth0's `password_dictionary.enable`; on unless a connection turns it off.
+    dictionary: bool,
+    /// `password_dictionary.dictionary`: the connection's own words, lower-cased.
+    own_words: Vec<String>,
 }
 
 impl Default for PasswordPolicy {
     fn default() -> Self {
-        Self {
-            min_length: 8,
-            strength: Strength::Length,
-        }
+        Self::from_options(&Value::Null)
     }
 }
 
@@ -47,10 +58,29 @@ impl PasswordPolicy {
             .pointer("/password_complexity_options/min_length")
             .and_then(Value::as_u64)
             .map_or(level_min, |n| n.clamp(1, 128) as usize);
+        let dictionary = options.get("password_dictionary");
         Self {
             min_length,
             strength,
+            dictionary: dictionary
+                .and_then(|d| d.get("enable"))
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            own_words: dictionary
+                .and_then(|d| d.get("dictionary"))
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(str::to_lowercase)
+                .collect(),
         }
+    }
+
+    fn in_dictionary(&self, password: &str) -> bool {
+        let lower = password.to_lowercase();
+        self.dictionary
+            && (COMMON_PASSWORDS.contains(lower.as_str()) || self.own_words.contains(&lower))
     }
 
     /// `Err` says, in words for the person typing it, what the password lacks.
@@ -70,6 +100,9 @@ impl PasswordPolicy {
             e.eq_ignore_ascii_case(password) || e.to_lowercase() == password.to_lowercase()
         }) {
             return Err("Password must not be the email address".into());
+        }
+        if self.in_dictionary(password) {
+            return Err("Password is too common".into());
         }
         let lower = password.chars().any(char::is_lowercase);
         let upper = password.chars().any(char::is_uppercase);
@@ -100,7 +133,7 @@ mod tests {
     fn default_is_eight_characters_and_never_the_email() {
         let p = PasswordPolicy::from_options(&json!({}));
         assert!(p.check("short", None).is_err());
-        assert!(p.check("longenough", None).is_ok());
+        assert!(p.check("l0ng-en0ugh", None).is_ok());
         assert!(p.check("Me@Example.com", Some("me@example.com")).is_err());
         assert!(
             p.check(&"x".repeat(1025), None)
@@ -121,5 +154,29 @@ mod tests {
             &json!({"password_complexity_options": {"min_length": 12}}),
         );
         assert!(long.check("elevenchars", None).is_err());
+    }
+
+    #[test]
+    fn common_passwords_are_refused_unless_the_dictionary_is_off() {
+        let p = PasswordPolicy::default();
+        for common in [
+            "12345678",
+            "password",
+            "Password1",
+            "QWERTYUIOP",
+            "iloveyou",
+        ] {
+            assert_eq!(
+                p.check(common, None).unwrap_err(),
+                "Password is too common",
+                "{common}"
+            );
+        }
+        let own = PasswordPolicy::from_options(
+            &json!({"password_dictionary": {"enable": true, "dictionary": ["Castellan2026"]}}),
+        );
+        assert!(own.check("castellan2026", None).is_err());
+        let off = PasswordPolicy::from_options(&json!({"password_dictionary": {"enable": false}}));
+        assert!(off.check("12345678", None).is_ok());
     }
 }

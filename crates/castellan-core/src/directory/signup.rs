@@ -6,7 +6,7 @@ use super::password_policy::PasswordPolicy;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::events::{self, LogEventExt, RequestContext};
-use crate::model::{AssignOn, Client, User};
+use crate::model::{AssignOn, Client, Connection, User};
 use crate::passwords::PasswordService;
 use crate::scripts::{self, Scripts};
 use crate::store::{Store, StoreError};
@@ -37,6 +37,10 @@ pub enum SignupError {
     InvalidPassword(String),
     #[error("The user already exists.")]
     UserExists,
+    /// The connection has `options.disable_signup`, or the application is the admin
+    /// console, through which nobody signs up.
+    #[error("public signup is disabled")]
+    SignupDisabled,
     #[error(transparent)]
     Failed(#[from] Error),
 }
@@ -51,15 +55,18 @@ const MAX_METADATA_KEYS: usize = 10;
 const MAX_METADATA_KEY: usize = 100;
 const MAX_METADATA_VALUE: usize = 500;
 
-/// How an address is stored and looked up: NFC-normalised (so a composed and a decomposed
-/// "ä" are one address) and lower-cased.
+/// How an address is stored and looked up: NFKC-normalised (so a composed and a decomposed
+/// "ä" are one address, and a fullwidth "ａ" is "a") and lower-cased.
 pub fn canonical_email(email: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
-    email.trim().nfc().collect::<String>().to_lowercase()
+    email.trim().nfkc().collect::<String>().to_lowercase()
 }
 
 /// A plausible address: one `@`, something on both sides, a dot in the domain, no spaces.
+/// Look-alikes of another address are refused: invisible (default-ignorable) characters
+/// anywhere, and a local part that mixes scripts (a Cyrillic "а" among Latin letters).
 pub fn normalise_email(email: &str) -> Option<String> {
+    use unicode_security::MixedScript;
     let email = canonical_email(email);
     let (local, domain) = email.split_once('@')?;
     let plausible = !local.is_empty()
@@ -68,8 +75,22 @@ pub fn normalise_email(email: &str) -> Option<String> {
         && !domain.ends_with('.')
         && !domain.contains('@')
         && email.len() <= 254
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_default_ignorable(c))
+        && local.is_single_script();
     plausible.then_some(email)
+}
+
+/// Unicode's Default_Ignorable_Code_Point (DerivedCoreProperties.txt): characters that
+/// render as nothing, so that `admin\u{200B}@…` looks like `admin@…`.
+fn is_default_ignorable(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}'..='\u{1160}' | '\u{17B4}'..='\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}'
+        | '\u{FFA0}' | '\u{FFF0}'..='\u{FFF8}' | '\u{1BCA0}'..='\u{1BCA3}'
+        | '\u{1D173}'..='\u{1D17A}' | '\u{E0000}'..='\u{E0FFF}')
 }
 
 fn check_username(username: &str) -> Result<(), SignupError> {
@@ -139,6 +160,17 @@ pub async fn signup(
     result
 }
 
+/// Whether users may sign themselves up through this client in this connection: not where
+/// the connection has Auth0's `disable_signup`, and never through the admin console.
+pub fn signup_enabled(client: &Client, connection: &Connection) -> bool {
+    let disabled = connection
+        .options
+        .get("disable_signup")
+        .and_then(Value::as_bool)
+        == Some(true);
+    !disabled && client.client_id != crate::login::console::CLIENT_ID
+}
+
 async fn create(
     store: &dyn Store,
     passwords: &PasswordService,
@@ -157,6 +189,9 @@ async fn create(
                 request.connection, client.client_id
             ))
         })?;
+    if !signup_enabled(client, &connection) {
+        return Err(SignupError::SignupDisabled);
+    }
     let email = normalise_email(&request.email)
         .ok_or_else(|| SignupError::InvalidSignup("email is not a valid address".into()))?;
     let requires_username = connection
@@ -248,5 +283,28 @@ mod tests {
         ] {
             assert!(normalise_email(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn look_alikes_of_an_address_are_one_address_or_refused() {
+        // Fullwidth letters are the letters.
+        assert_eq!(
+            normalise_email("\u{FF41}dmin@example.com").as_deref(),
+            Some("admin@example.com")
+        );
+        for bad in [
+            "admin\u{200B}@example.com",
+            "ad\u{00AD}min@example.com",
+            "admin@exam\u{2060}ple.com",
+            "\u{0430}dmin@example.com",
+        ] {
+            assert!(normalise_email(bad).is_none(), "{bad:?}");
+        }
+        // One script throughout is an address.
+        assert_eq!(
+            normalise_email("\u{0430}\u{0434}\u{043C}\u{0438}\u{043D}@example.com").as_deref(),
+            Some("\u{0430}\u{0434}\u{043C}\u{0438}\u{043D}@example.com")
+        );
+        assert!(normalise_email("ada.lovelace+1@example.com").is_some());
     }
 }

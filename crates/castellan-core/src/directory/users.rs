@@ -122,18 +122,22 @@ pub(crate) fn check_metadata(field: &str, metadata: &Map<String, Value>) -> Resu
     Ok(())
 }
 
+/// A user id's local part: 1 to 255 characters without spaces or `|`, and never ending in
+/// `@clients`, the suffix of a client acting for itself in a token's `sub`.
 pub(crate) fn check_local_id(id: &str) -> Result<()> {
     let ok = (1..=255).contains(&id.chars().count())
         && !id
             .chars()
             .any(|c| c.is_whitespace() || c.is_control() || c == '|');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::Invalid(
+    if !ok {
+        return Err(Error::Invalid(
             "user_id must be 1 to 255 characters without spaces or '|'".into(),
-        ))
+        ));
     }
+    if id.to_ascii_lowercase().ends_with("@clients") {
+        return Err(Error::Invalid("user_id may not end in '@clients'".into()));
+    }
+    Ok(())
 }
 
 fn check_password(connection: &Connection, password: &str, email: Option<&str>) -> Result<()> {
@@ -497,17 +501,17 @@ pub async fn update(
         user.email_verified = false;
     }
     let now = clock.now();
-    let hash = match patch.get("password") {
+    let new_password = match patch.get("password") {
         None => None,
         Some(Value::String(password)) => {
             check_password(&connection, password, user.email.as_deref())?;
             user.last_password_reset = Some(now);
-            Some(passwords.hash(password).await?)
+            Some(passwords.new_password(password).await?)
         }
         Some(_) => return Err(wrong_type("password", "a string")),
     };
     user.updated_at = now;
-    match store.update_user(&user, hash.as_deref()).await {
+    match store.update_user(&user, new_password.as_ref()).await {
         Ok(()) => Ok(user),
         Err(StoreError::NotFound) => Err(Error::NotFound { kind: "user" }),
         Err(StoreError::Conflict(_)) => Err(Error::Conflict(

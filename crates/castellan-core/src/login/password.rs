@@ -1,7 +1,12 @@
 //! Checking a password for an email or username in a database connection, with Auth0's
 //! brute-force protection: ten consecutive failures for one user from one address block
-//! that pair until a password reset or an administrator lifts it. An unknown user and a
-//! wrong password are indistinguishable to the caller, in answer and in time.
+//! that pair. Blocks run out after 15 minutes (sooner by a password reset or an
+//! administrator), so a block can never lock a user out for good. Throttling is keyed on
+//! the account as well as on the pair: a user blocked from five addresses at once is
+//! blocked from every address until those blocks run out, so guessing spread over many
+//! addresses gets no further than guessing from one. (Per address, across accounts, the
+//! HTTP layer's hashing budget throttles.) An unknown user and a wrong password are
+//! indistinguishable to the caller, in answer and in time.
 
 use crate::clock::Clock;
 use crate::directory::signup::canonical_email;
@@ -12,6 +17,10 @@ use crate::passwords::{PasswordService, Verification};
 use crate::store::Store;
 
 pub const FAILURE_THRESHOLD: i64 = 10;
+/// How long a block lasts: Keycloak's longest temporary lock-out by default.
+pub const BLOCK_SECONDS: i64 = 15 * 60;
+/// Blocks from this many addresses at once block the account from every address.
+pub const ACCOUNT_BLOCK_ADDRESSES: i64 = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum LoginError {
@@ -58,8 +67,9 @@ pub async fn authenticate(
         Some(u) => store.find_password_hash(&u.user_id).await?,
         None => None,
     };
+    let blocked_since = clock.now() - BLOCK_SECONDS;
     if let Some(u) = &user
-        && store.is_login_blocked(&u.user_id, &ctx.ip).await?
+        && is_blocked(store, &u.user_id, &ctx.ip, blocked_since).await?
     {
         let event = events::event("limit_wc", "Blocked account", ctx).user(u);
         events::record(store, clock, event).await;
@@ -75,7 +85,13 @@ pub async fn authenticate(
     match verdict {
         Verification::Invalid => {
             let blocked_now = store
-                .record_login_failure(&user.user_id, &ctx.ip, FAILURE_THRESHOLD, clock.now())
+                .record_login_failure(
+                    &user.user_id,
+                    &ctx.ip,
+                    FAILURE_THRESHOLD,
+                    clock.now(),
+                    blocked_since,
+                )
                 .await?;
             events::record(
                 store,
@@ -103,4 +119,15 @@ pub async fn authenticate(
                 .map_err(LoginError::Failed)
         }
     }
+}
+
+/// Blocked from this address, or from enough addresses that the account is.
+async fn is_blocked(
+    store: &dyn Store,
+    user_id: &str,
+    ip: &str,
+    blocked_since: i64,
+) -> Result<bool, LoginError> {
+    Ok(store.is_login_blocked(user_id, ip, blocked_since).await?
+        || store.count_login_blocks(user_id, blocked_since).await? >= ACCOUNT_BLOCK_ADDRESSES)
 }

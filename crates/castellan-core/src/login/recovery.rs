@@ -10,13 +10,15 @@ use crate::directory::password_policy::PasswordPolicy;
 use crate::directory::signup::canonical_email;
 use crate::error::{Error, Result};
 use crate::events::{self, LogEventExt, RequestContext};
-use crate::model::{AssignOn, Mail, Ticket, TicketKind, User};
+use crate::model::{AssignOn, Client, Mail, Ticket, TicketKind, User};
 use crate::passwords::PasswordService;
 use crate::secrets::{opaque_token, token_digest};
 use crate::store::Store;
 
 pub const RESET_LINK_LIFETIME: i64 = 86_400;
 pub const VERIFY_LINK_LIFETIME: i64 = 5 * 86_400;
+/// Reset links one account is sent in an hour at most; further requests mail nothing.
+pub const RESET_MAILS_PER_HOUR: u64 = 3;
 
 /// Where mail goes: an SMTP server, or the outbox in the store.
 #[async_trait::async_trait]
@@ -88,8 +90,10 @@ impl Recovery<'_> {
         Ok(secret)
     }
 
-    /// `POST /dbconnections/change_password`, the forgotten-password page. Unknown
-    /// addresses are silently ignored.
+    /// `POST /dbconnections/change_password`, the forgotten-password page: checks the
+    /// request, then mails the link if the address has an account. Public front ends run
+    /// the two halves apart (`check_reset_request`, then `send_reset` in the background),
+    /// so that the answer takes as long whether or not the account exists.
     pub async fn request_reset(
         &self,
         client_id: &str,
@@ -97,6 +101,12 @@ impl Recovery<'_> {
         email: &str,
         ctx: &RequestContext,
     ) -> Result<()> {
+        let client = self.check_reset_request(client_id, connection).await?;
+        self.send_reset(&client, connection, email, ctx).await
+    }
+
+    /// The client, if it may ask for resets in this connection. Says nothing of the address.
+    pub async fn check_reset_request(&self, client_id: &str, connection: &str) -> Result<Client> {
         let client = self
             .store
             .find_client(client_id)
@@ -112,6 +122,19 @@ impl Recovery<'_> {
                 "connection {connection} is not enabled for this client"
             )));
         }
+        Ok(client)
+    }
+
+    /// Mails a reset link to the account with this address, if there is one and it has not
+    /// had `RESET_MAILS_PER_HOUR` links in the last hour: a flood of requests fills nobody's
+    /// inbox. Unknown addresses are silently ignored.
+    pub async fn send_reset(
+        &self,
+        client: &Client,
+        connection: &str,
+        email: &str,
+        ctx: &RequestContext,
+    ) -> Result<()> {
         let Some(user) = self
             .store
             .find_user_by_email(connection, &canonical_email(email))
@@ -119,14 +142,29 @@ impl Recovery<'_> {
         else {
             return Ok(());
         };
-        let secret = self
-            .issue_ticket(
-                TicketKind::ResetPassword,
-                &user,
-                Some(client_id),
-                RESET_LINK_LIFETIME,
-            )
+        let secret = opaque_token();
+        let now = self.clock.now();
+        let ticket = Ticket {
+            ticket_hash: token_digest(&secret),
+            kind: TicketKind::ResetPassword,
+            user_id: user.user_id.clone(),
+            client_id: Some(client.client_id.clone()),
+            expires_at: now + RESET_LINK_LIFETIME,
+        };
+        // A reset ticket lives RESET_LINK_LIFETIME: one expiring after this was issued
+        // within the hour.
+        let hour_ago = now - 3600 + RESET_LINK_LIFETIME;
+        let created = self
+            .store
+            .create_ticket_within(&ticket, hour_ago, RESET_MAILS_PER_HOUR)
             .await?;
+        if !created {
+            let event = events::event("fcpr", "Too many password reset requests", ctx)
+                .client(client)
+                .user(&user);
+            events::record(self.store, self.clock, event).await;
+            return Ok(());
+        }
         let link = format!("{}reset-password?ticket={secret}", self.issuer);
         let body = format!(
             "Someone asked to reset the password of your account for {}.\n\n\
@@ -138,7 +176,7 @@ impl Recovery<'_> {
             self.mailer.send(to, "Reset your password", &body).await?;
         }
         let event = events::event("scpr", "Change password request", ctx)
-            .client(&client)
+            .client(client)
             .user(&user);
         events::record(self.store, self.clock, event).await;
         Ok(())
@@ -200,13 +238,14 @@ impl Recovery<'_> {
         policy
             .check(new_password, user.email.as_deref())
             .map_err(TicketError::WeakPassword)?;
-        let hash = passwords.hash(new_password).await?;
+        let password = passwords.new_password(new_password).await?;
         // Taking the ticket is the step that makes the link single-use, even under races.
         if self.store.take_ticket(&ticket.ticket_hash).await?.is_none() {
             return Err(TicketError::Invalid);
         }
+        // Also deletes the user's other reset links and ends what the old password opened.
         self.store
-            .reset_password(&user.user_id, &hash, self.clock.now())
+            .reset_password(&user.user_id, &password, self.clock.now())
             .await?;
         self.store.unblock_user_logins(&user.user_id).await?;
         events::record(

@@ -96,6 +96,12 @@ impl ResourceServer {
         }
     }
 
+    /// Whether a user's token carries only the scopes the user holds as permissions. The
+    /// system APIs always are: nothing of theirs is granted to a user by default.
+    pub fn under_rbac(&self) -> bool {
+        self.enforce_policies || self.is_system
+    }
+
     pub fn has_scope(&self, value: &str) -> bool {
         self.scopes.iter().any(|s| s.value == value)
     }

@@ -1,5 +1,7 @@
 //! The `authorization_code` grant (RFC 6749 §4.1.3) with PKCE (RFC 7636 §4.6): the code
-//! is taken from the store in one step, so it is redeemed once at most.
+//! is redeemed in one store step, so once at most. Presenting it again revokes the
+//! refresh tokens issued from it (§4.1.2); the access and ID tokens are signed JWTs that
+//! cannot be recalled and expire on their own.
 
 use aws_lc_rs::constant_time::verify_slices_are_equal;
 use aws_lc_rs::digest::{SHA256, digest};
@@ -13,6 +15,7 @@ use crate::events::{self, LogEventExt, RequestContext};
 use crate::model::Client;
 use crate::scripts::Protocol;
 use crate::secrets::token_digest;
+use crate::store::CodeRedemption;
 
 pub const GRANT_TYPE: &str = "authorization_code";
 
@@ -71,11 +74,32 @@ async fn redeem(
     let redirect_uri = request.redirect_uri.ok_or_else(|| {
         OAuthError::InvalidRequest("Missing required parameter: redirect_uri".into())
     })?;
-    let record = store
-        .take_authorization_code(&token_digest(code))
+    // The family the refresh tokens issued from this code will belong to, recorded with
+    // the redemption so that a second presentation can revoke them.
+    let family = crate::ids::alphanumeric(24);
+    let now = services.clock.now();
+    let code_hash = token_digest(code);
+    let record = match store
+        .redeem_authorization_code(&code_hash, &family, now)
         .await?
-        .ok_or_else(|| OAuthError::InvalidGrant(INVALID.into()))?;
-    if record.client_id != client.client_id || record.expires_at <= services.clock.now() {
+    {
+        CodeRedemption::Redeemed(record) => record,
+        CodeRedemption::Replayed { refresh_family } => {
+            if let Some(family) = refresh_family {
+                store.revoke_refresh_family(&family).await?;
+            }
+            let event = events::event(
+                "feacft",
+                "An authorization code was presented again; the refresh tokens issued from it are revoked",
+                ctx,
+            )
+            .client(client);
+            events::record(store, services.clock, event).await;
+            return Err(OAuthError::InvalidGrant(INVALID.into()));
+        }
+        CodeRedemption::Unknown => return Err(OAuthError::InvalidGrant(INVALID.into())),
+    };
+    if record.client_id != client.client_id || record.expires_at <= now {
         return Err(OAuthError::InvalidGrant(INVALID.into()));
     }
     if record.redirect_uri != redirect_uri {
@@ -106,8 +130,12 @@ async fn redeem(
         .find_user(&record.user_id)
         .await?
         .ok_or_else(|| OAuthError::InvalidGrant(INVALID.into()))?;
+    // Blocked after the code was issued: no tokens.
+    if user.blocked {
+        return Err(OAuthError::AccessDenied("user is blocked".into()));
+    }
     let scope = record.scope.join(" ");
-    user_tokens::issue(
+    let issued = user_tokens::issue(
         services,
         UserTokenRequest {
             client,
@@ -117,12 +145,18 @@ async fn redeem(
             nonce: record.nonce.as_deref(),
             grant_type: None,
             auth_time: Some(record.auth_time),
-            refresh_family: None,
+            refresh_family: Some(&family),
             protocol: Protocol::AuthorizationCode,
             request: ctx,
         },
     )
-    .await
+    .await?;
+    // A replay that came while the tokens were being made found no tokens to revoke yet.
+    if store.authorization_code_replayed(&code_hash).await? {
+        store.revoke_refresh_family(&family).await?;
+        return Err(OAuthError::InvalidGrant(INVALID.into()));
+    }
+    Ok(issued)
 }
 
 #[cfg(test)]

@@ -10,6 +10,8 @@ use crate::model::{Client, ClientGrant, ResourceServer};
 use crate::store::Store;
 
 pub const GRANT_TYPE: &str = "client_credentials";
+/// The `gty` claim of its tokens (Auth0's spelling); an end user's token never carries it.
+pub const GTY: &str = "client-credentials";
 
 pub struct ClientCredentialsRequest {
     pub audience: Option<String>,
@@ -127,7 +129,7 @@ fn mint(
         subject: format!("{}@clients", client.client_id),
         client_id: &client.client_id,
         scopes: &scopes,
-        grant_type: Some("client-credentials"),
+        grant_type: Some(GTY),
         permissions: Some(&scopes),
         also_userinfo: false,
         // Client credentials never run the log-in's scripts.

@@ -75,7 +75,9 @@ impl From<crate::scripts::PostLoginError> for OAuthError {
             PostLoginError::Stopped { stop, .. } => match stop {
                 Stop::Unauthorized { message, .. } => Self::Unauthorized(message),
                 Stop::Denied { message, .. } => Self::AccessDenied(message),
-                Stop::Failed { description, .. } => Self::AccessDenied(description),
+                Stop::Failed { description, .. } | Stop::Unsupported { description, .. } => {
+                    Self::AccessDenied(description)
+                }
             },
             PostLoginError::Store(e) => e.into(),
         }

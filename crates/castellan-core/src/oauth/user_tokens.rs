@@ -12,6 +12,7 @@ use crate::model::{Client, ResourceServer, User};
 use crate::oidc::{self, id_token};
 use crate::scripts::{self, Protocol, shape::LoginFacts};
 use crate::store::Store;
+use crate::system_apis;
 
 pub struct UserTokenRequest<'a> {
     pub client: &'a Client,
@@ -47,7 +48,8 @@ fn userinfo_api(issuer: &str) -> ResourceServer {
 }
 
 /// Scopes granted to a user: OIDC scopes as asked, API scopes only where the API defines
-/// them, and under RBAC (`enforce_policies`) only those the user holds as permissions.
+/// them, and under RBAC only those the user holds as permissions, or the Management API's
+/// current-user scopes, which reach the user's own record only.
 fn granted_scopes(
     api: Option<&ResourceServer>,
     permissions: &[String],
@@ -58,7 +60,10 @@ fn granted_scopes(
         .filter(|s| {
             oidc::is_oidc_scope(s)
                 || api.is_some_and(|api| {
-                    api.has_scope(s) && (!api.enforce_policies || permissions.contains(s))
+                    api.has_scope(s)
+                        && (!api.under_rbac()
+                            || permissions.contains(s)
+                            || system_apis::is_self_service_scope(api, s))
                 })
         })
         .cloned()
@@ -71,7 +76,7 @@ async fn permissions_on(
     api: Option<&ResourceServer>,
     user_id: &str,
 ) -> Result<Option<Vec<String>>, OAuthError> {
-    match api.filter(|a| a.enforce_policies) {
+    match api.filter(|a| a.under_rbac()) {
         // One query, whatever the number of roles the user has.
         Some(api) => Ok(Some(
             store
@@ -213,5 +218,46 @@ mod tests {
             ["openid", "read:a"]
         );
         assert_eq!(granted_scopes(None, &[], &asked), ["openid"]);
+    }
+
+    fn strings(values: &[&str]) -> Vec<String> {
+        values.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn system_apis_grant_users_only_current_user_scopes_and_held_permissions() {
+        let management = system_apis::management_api("http://x/", "m".into());
+        let asked = strings(&[
+            "openid",
+            "read:users",
+            "delete:users",
+            "castellan:admin",
+            "read:current_user",
+            "update:current_user_metadata",
+        ]);
+        assert_eq!(
+            granted_scopes(Some(&management), &[], &asked),
+            [
+                "openid",
+                "read:current_user",
+                "update:current_user_metadata"
+            ]
+        );
+        assert_eq!(
+            granted_scopes(Some(&management), &strings(&["read:users"]), &asked),
+            [
+                "openid",
+                "read:users",
+                "read:current_user",
+                "update:current_user_metadata"
+            ]
+        );
+        let authz = system_apis::authz_api("a".into());
+        let asked = strings(&["read:users", "read:current_user", "create:groups"]);
+        assert!(granted_scopes(Some(&authz), &[], &asked).is_empty());
+        assert_eq!(
+            granted_scopes(Some(&authz), &strings(&["create:groups"]), &asked),
+            ["create:groups"]
+        );
     }
 }

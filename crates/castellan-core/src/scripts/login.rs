@@ -85,5 +85,8 @@ async fn record_stop(
         "stack": match stop { Stop::Failed { stack, .. } => stack.clone(), _ => None },
         "console": logs_json(logs),
     });
+    if let Stop::Unsupported { request, .. } = stop {
+        event.details["unsupported"] = json!(request.name());
+    }
     events::record(store, clock, event).await;
 }

@@ -1,7 +1,7 @@
 //! Running a log-in's rules and post-login actions in one session, applying what each
 //! script asked for before the next one runs, and collecting what the tokens get.
 
-use castellan_rules::{Effect, LogLine, ScriptError, Session, Setup, Trigger};
+use castellan_rules::{Effect, LogLine, ScriptError, Session, Setup, Trigger, Unsupported};
 use serde_json::{Map, Value, json};
 
 use super::changes::{ChangeTarget, Held, UserEdit};
@@ -61,6 +61,14 @@ pub enum Stop {
         description: String,
         stack: Option<String>,
     },
+    /// A script asked for something the pipeline does not carry out (multi-factor
+    /// authentication, a redirect, SAML settings). Going on without it could drop a
+    /// security control, so the log-in is refused.
+    Unsupported {
+        script: String,
+        request: Unsupported,
+        description: String,
+    },
 }
 
 impl Stop {
@@ -68,7 +76,27 @@ impl Stop {
     pub fn description(&self) -> &str {
         match self {
             Stop::Unauthorized { message, .. } | Stop::Denied { message, .. } => message,
-            Stop::Failed { description, .. } => description,
+            Stop::Failed { description, .. } | Stop::Unsupported { description, .. } => description,
+        }
+    }
+
+    /// `kind` ("rule" or "action") `script` asked for `request`.
+    pub(super) fn unsupported(kind: &str, script: &str, request: Unsupported) -> Stop {
+        let description = match request {
+            Unsupported::Multifactor => format!(
+                "{kind} '{script}' requires multi-factor authentication, which is not configured"
+            ),
+            Unsupported::Redirect => {
+                format!("{kind} '{script}' asked to redirect the user, which is not supported")
+            }
+            Unsupported::Saml => {
+                format!("{kind} '{script}' set SAML response settings, which are not supported")
+            }
+        };
+        Stop::Unsupported {
+            script: script.to_owned(),
+            request,
+            description,
         }
     }
 
@@ -86,7 +114,8 @@ impl Stop {
         match self {
             Stop::Unauthorized { script, .. }
             | Stop::Denied { script, .. }
-            | Stop::Failed { script, .. } => script,
+            | Stop::Failed { script, .. }
+            | Stop::Unsupported { script, .. } => script,
         }
     }
 }
@@ -158,6 +187,36 @@ pub(super) fn edit_of(
     Ok((edit, rest))
 }
 
+/// The first request among a script's effects that the pipeline does not carry out, and
+/// whether the rule before made it.
+fn first_unsupported(effects: &[Effect]) -> Option<(Unsupported, bool)> {
+    effects.iter().find_map(|e| match e {
+        Effect::Unsupported {
+            request,
+            by_previous_rule,
+        } => Some((*request, *by_previous_rule)),
+        _ => None,
+    })
+}
+
+/// What a rule's `context` asks for that the pipeline does not carry out. The sandbox
+/// records these as they are made; this reads the `context` a rule called back with, in
+/// case it is a new object.
+fn unsupported_in_context(context: &Value) -> Option<Unsupported> {
+    let asked = |name: &str| !context[name].is_null();
+    if asked("multifactor") {
+        return Some(Unsupported::Multifactor);
+    }
+    if asked("redirect") {
+        return Some(Unsupported::Redirect);
+    }
+    match &context["samlConfiguration"] {
+        Value::Null => None,
+        Value::Object(settings) if settings.is_empty() => None,
+        _ => Some(Unsupported::Saml),
+    }
+}
+
 fn authorization_json(held: &Held) -> Value {
     json!({"roles": held.roles, "groups": held.groups})
 }
@@ -207,9 +266,26 @@ impl PostLoginRun<'_> {
                 .run_rules(&rules[next..], rule_user, context)
                 .await
                 .map_err(|e| stopped(script_failure("rule", e), &mut session))?;
-            let name = &rules[next + batch.ran - 1].0;
+            let (first, last) = (next, next + batch.ran - 1);
+            let name = &rules[last].0;
             next += batch.ran;
             let out = batch.outcome;
+            let asked = first_unsupported(&out.effects)
+                .map(|(request, by_previous)| {
+                    // Within a batch, the rule before handed the request over on a new
+                    // object; at a batch's start it came with the context the batch got.
+                    let asker = if by_previous && last > first {
+                        last - 1
+                    } else {
+                        last
+                    };
+                    (request, &rules[asker].0)
+                })
+                .or_else(|| unsupported_in_context(&out.context).map(|r| (r, name)));
+            if let Some((request, asker)) = asked {
+                let stop = Stop::unsupported("rule", asker, request);
+                return Err(stopped(stop, &mut session));
+            }
             let (edit, _) = edit_of(&user.user_id, out.effects)
                 .map_err(|reason| stopped(Stop::refused("rule", name, &reason), &mut session))?;
             user = self
@@ -272,6 +348,10 @@ impl PostLoginRun<'_> {
             let (edit, rest) = edit_of(&user.user_id, out.effects).map_err(|reason| {
                 stopped(Stop::refused("action", &action.name, &reason), &mut session)
             })?;
+            if let Some((request, _)) = first_unsupported(&rest) {
+                let stop = Stop::unsupported("action", &action.name, request);
+                return Err(stopped(stop, &mut session));
+            }
             let mut denied = None;
             for effect in rest {
                 match effect {
@@ -298,7 +378,15 @@ impl PostLoginRun<'_> {
                     Effect::Deny(reason) => {
                         denied.get_or_insert(reason);
                     }
-                    _ => {}
+                    // Taken apart by `edit_of`, or refused above: listed so that a new kind
+                    // of request cannot be dropped here unnoticed.
+                    Effect::UpdateAppMetadata { .. }
+                    | Effect::UpdateUserMetadata { .. }
+                    | Effect::AssignRoles(_)
+                    | Effect::RemoveRoles(_)
+                    | Effect::AddToGroups(_)
+                    | Effect::RemoveFromGroups(_)
+                    | Effect::Unsupported { .. } => {}
                 }
             }
             if let Some(message) = denied {

@@ -9,6 +9,7 @@ mod connections;
 mod extension;
 mod grants;
 mod groups;
+mod housekeeping;
 mod logs;
 mod mail;
 mod resource_servers;
@@ -25,8 +26,9 @@ pub use client_grants::{ClientGrantFilter, ClientGrantStore};
 pub use clients::ClientStore;
 pub use connections::ConnectionStore;
 pub use extension::ExtensionStore;
-pub use grants::{AuthorizationCodeStore, RefreshTokenStore, SessionStore};
+pub use grants::{AuthorizationCodeStore, CodeRedemption, RefreshTokenStore, SessionStore};
 pub use groups::GroupStore;
+pub use housekeeping::{HousekeepingStore, PurgeBefore, Purged};
 pub use logs::{LogField, LogQuery, LogStore};
 pub use mail::{OutboxStore, TicketStore};
 pub use resource_servers::ResourceServerStore;
@@ -35,7 +37,7 @@ pub use rules::RuleStore;
 pub use signing_keys::SigningKeyStore;
 pub use user_import::{ImportedUser, TakenUserKeys, UserImportStore};
 pub use user_permissions::UserPermissionStore;
-pub use users::{LoginFailureStore, UserField, UserQuery, UserStore};
+pub use users::{LoginFailureStore, NewPassword, UserField, UserQuery, UserStore};
 
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
@@ -77,6 +79,7 @@ pub trait Store:
     + ActionStore
     + UserPermissionStore
     + UserImportStore
+    + HousekeepingStore
 {
     /// A cheap round trip, for `/readyz`.
     async fn ping(&self) -> StoreResult<()>;

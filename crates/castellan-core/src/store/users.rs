@@ -36,6 +36,17 @@ pub struct UserQuery {
     pub sort: Option<(UserField, bool)>,
 }
 
+/// A new password, as every password change hands it to the store (made by
+/// `PasswordService::new_password`). The store writes it, deletes the user's outstanding
+/// reset links and, unless the server keeps sessions across password changes, revokes the
+/// user's refresh tokens, ends their sessions and drops their unredeemed authorization
+/// codes, all in the transaction that changes the password, so no caller can forget it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPassword {
+    pub hash: String,
+    pub end_sessions: bool,
+}
+
 #[async_trait::async_trait]
 pub trait UserStore: Send + Sync {
     /// `Conflict` when the email or username is taken in that connection. `defaults` are
@@ -56,8 +67,13 @@ pub trait UserStore: Send + Sync {
     ) -> StoreResult<Option<User>>;
     async fn find_password_hash(&self, user_id: &str) -> StoreResult<Option<String>>;
     async fn set_password_hash(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()>;
-    /// A new password after a reset: also records when.
-    async fn reset_password(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()>;
+    /// A new password after a reset: also records when. See [`NewPassword`].
+    async fn reset_password(
+        &self,
+        user_id: &str,
+        password: &NewPassword,
+        now: i64,
+    ) -> StoreResult<()>;
     /// Marks the email verified; `defaults` are applied in the same transaction unless the
     /// user's defaults were applied before. Returns whether they were applied now.
     async fn set_email_verified(
@@ -79,21 +95,33 @@ pub trait UserStore: Send + Sync {
     /// One page of the users `query` matches, and how many match in all. The sort field
     /// of `query.sort` (`true` = ascending) is a plain column, never metadata.
     async fn search_users(&self, query: &UserQuery, page: PageRequest) -> StoreResult<Page<User>>;
-    /// Writes every attribute of `user` (and the password hash, when given) in one
-    /// statement. `NotFound` if the user is gone, `Conflict` when the email or username is
-    /// taken in the connection.
-    async fn update_user(&self, user: &User, password_hash: Option<&str>) -> StoreResult<()>;
+    /// Writes every attribute of `user` (and the password, when given: see
+    /// [`NewPassword`]) in one transaction. `NotFound` if the user is gone, `Conflict` when
+    /// the email or username is taken in the connection.
+    async fn update_user(&self, user: &User, password: Option<&NewPassword>) -> StoreResult<()>;
     /// Deletes the user with their roles, groups, permissions and log-in failures; false if
     /// there was none.
     async fn delete_user(&self, user_id: &str) -> StoreResult<bool>;
 }
 
-/// Consecutive failed log-ins per user and IP address, and the blocks they cause.
+/// Consecutive failed log-ins per user and IP address, and the blocks they cause. A block
+/// holds from when it was imposed (`blocked_at`) until the caller's `blocked_since` passes
+/// it: the callers decide how long blocks last.
 #[async_trait::async_trait]
 pub trait LoginFailureStore: Send + Sync {
-    /// Whether this user is blocked from this address.
-    async fn is_login_blocked(&self, user_id: &str, ip: &str) -> StoreResult<bool>;
-    /// Adds one failure; at `threshold` consecutive failures the pair is blocked. Returns
+    /// Whether this user is blocked from this address by a block imposed at or after
+    /// `blocked_since`.
+    async fn is_login_blocked(
+        &self,
+        user_id: &str,
+        ip: &str,
+        blocked_since: i64,
+    ) -> StoreResult<bool>;
+    /// From how many addresses this user is blocked by blocks imposed at or after
+    /// `blocked_since`.
+    async fn count_login_blocks(&self, user_id: &str, blocked_since: i64) -> StoreResult<i64>;
+    /// Adds one failure; at `threshold` consecutive failures the pair is blocked. A block
+    /// imposed before `blocked_since` has run out: the failure starts a new run. Returns
     /// whether it is blocked now.
     async fn record_login_failure(
         &self,
@@ -101,6 +129,7 @@ pub trait LoginFailureStore: Send + Sync {
         ip: &str,
         threshold: i64,
         now: i64,
+        blocked_since: i64,
     ) -> StoreResult<bool>;
     /// A successful log-in ends the run of failures from that address.
     async fn clear_login_failures(&self, user_id: &str, ip: &str) -> StoreResult<()>;

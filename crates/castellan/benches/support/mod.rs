@@ -41,9 +41,16 @@ impl BenchServer {
             max_body_bytes: 1 << 20,
             templates_dir: None,
             bootstrap: Some((ADMIN.into(), Secret(ADMIN_SECRET.into()))),
+            log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
+            keep_sessions_on_password_change: false,
+            serve: castellan::http::serve::ServeLimits::default(),
             scripts: script_limits(),
+            metrics: castellan::config::MetricsSettings::default(),
+            trusted_proxies: Default::default(),
             authentication_per_second: 0,
+            password_checks_per_second: Some(0),
             client_credentials_per_second: 0,
+            password_hashing: castellan_core::passwords::HashingLimits::default(),
             smtp: None,
         };
         let state = app::prepare(settings, Arc::new(SystemClock)).await.unwrap();

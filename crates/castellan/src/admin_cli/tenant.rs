@@ -43,7 +43,9 @@ impl Tenant {
             store,
             clock: Arc::new(SystemClock),
             // One command hashes at most one password at a time.
-            passwords: Arc::new(PasswordService::new(1)),
+            passwords: Arc::new(
+                PasswordService::new(1).keeping_sessions(settings.keep_sessions_on_password_change),
+            ),
             issuer: settings.issuer.clone(),
         })
     }

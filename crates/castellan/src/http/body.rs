@@ -10,13 +10,21 @@ use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use super::serve::is_body_timeout;
 use crate::app::AppState;
 
-/// Reads the whole body, refusing more than `limit` bytes with 413.
+/// Reads the whole body, refusing more than `limit` bytes with 413, and a body that does
+/// not arrive within the body timeout with 408.
 pub async fn read_limited(request: Request, limit: usize) -> Result<Bytes, StatusCode> {
     axum::body::to_bytes(request.into_body(), limit)
         .await
-        .map_err(|_| StatusCode::PAYLOAD_TOO_LARGE)
+        .map_err(|e| {
+            if is_body_timeout(&e) {
+                StatusCode::REQUEST_TIMEOUT
+            } else {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+        })
 }
 
 pub fn content_type(request: &Request) -> String {
@@ -44,15 +52,20 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
         }
         let bytes = read_limited(request, state.settings.max_body_bytes)
             .await
-            .map_err(|status| {
-                ApiError::new(
+            .map_err(|status| match status {
+                StatusCode::REQUEST_TIMEOUT => ApiError::new(
+                    status,
+                    "request_timeout",
+                    "The request body did not arrive in time",
+                ),
+                _ => ApiError::new(
                     status,
                     "payload_too_large",
                     format!(
                         "The request body exceeds {} bytes",
                         state.settings.max_body_bytes
                     ),
-                )
+                ),
             })?;
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             ApiError::bad_request("invalid_body", format!("Payload validation error: {e}"))

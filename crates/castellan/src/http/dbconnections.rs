@@ -42,6 +42,9 @@ impl From<SignupError> for DbConnectionError {
                 ..Self::bad_request("invalid_password", m)
             },
             SignupError::UserExists => Self::bad_request("user_exists", "The user already exists."),
+            SignupError::SignupDisabled => {
+                Self::bad_request("operation_not_allowed", "public signup is disabled")
+            }
             SignupError::Failed(castellan_core::Error::Unavailable) => Self {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 name: "ServiceUnavailableError",
@@ -192,14 +195,17 @@ pub async fn change_password(
     let body: ChangePasswordBody = json_body(request, "invalid_body").await?;
     match s
         .recovery()
-        .request_reset(&body.client_id, &body.connection, &body.email, &ctx)
+        .check_reset_request(&body.client_id, &body.connection)
         .await
     {
-        Ok(()) => Ok((
-            StatusCode::OK,
-            "We've just sent you an email to reset your password.",
-        )
-            .into_response()),
+        Ok(client) => {
+            s.queue_reset(client, body.connection, body.email, ctx);
+            Ok((
+                StatusCode::OK,
+                "We've just sent you an email to reset your password.",
+            )
+                .into_response())
+        }
         Err(castellan_core::Error::Invalid(message)) => {
             Err(DbConnectionError::bad_request("bad.request", message))
         }

@@ -80,7 +80,9 @@ impl From<Error> for ApiError {
                 format!("PasswordStrengthError: {message}"),
             ),
             Error::Unavailable => {
-                tracing::warn!("store unavailable");
+                tracing::warn!(
+                    "unavailable: the store does not answer or password hashing is saturated"
+                );
                 Self::unavailable()
             }
             Error::Internal(cause) => Self::internal(&cause),

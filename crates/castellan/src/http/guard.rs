@@ -35,17 +35,45 @@ pub struct Caller {
     pub subject: String,
     pub client_id: Option<String>,
     pub scopes: Vec<String>,
+    /// The token was issued by the client-credentials grant: a client acting for itself,
+    /// not an end user.
+    pub machine: bool,
 }
 
 impl Caller {
     /// The audit log's name for whoever holds this token.
     pub fn actor(&self) -> castellan_core::audit::Actor {
         use castellan_core::audit::Actor;
-        match (&self.client_id, self.subject.ends_with("@clients")) {
-            (Some(client_id), true) => Actor::Client(client_id.clone()),
+        match &self.client_id {
+            Some(client_id) if self.machine => Actor::Client(client_id.clone()),
             _ => Actor::User(self.subject.clone()),
         }
     }
+
+    pub fn holds(&self, scopes: Scopes) -> bool {
+        let granted: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
+        scopes.satisfied_by(&granted)
+    }
+
+    /// Whether the token may act on `user_id` with a route's current-user scope: only an
+    /// end user's token, and only on its own user.
+    pub fn is_user(&self, user_id: &str) -> bool {
+        !self.machine && self.subject == user_id
+    }
+}
+
+/// The 403 that names the scopes a request lacks.
+pub fn refused(scopes: Scopes) -> ApiError {
+    let mut e = ApiError::new(
+        StatusCode::FORBIDDEN,
+        "insufficient_scope",
+        scopes.message(),
+    );
+    e.www_authenticate = Some(format!(
+        "Bearer realm=\"castellan\", error=\"insufficient_scope\", scope=\"{}\"",
+        scopes.list().join(" ")
+    ));
+    e
 }
 
 fn unauthorized(message: &str, error: &str) -> ApiError {
@@ -113,6 +141,7 @@ async fn api_key_caller(guard: &Guard, parts: &Parts) -> Option<Result<Caller, A
                 subject: "x-api-key".into(),
                 client_id: None,
                 scopes: vec![],
+                machine: true,
             }),
             Ok(false) => Err(unauthorized("Invalid API key", "invalid_token")),
             Err(e) => Err(super::authz::error::AuthzError::from(e).into_api_error()),
@@ -120,15 +149,13 @@ async fn api_key_caller(guard: &Guard, parts: &Parts) -> Option<Result<Caller, A
     )
 }
 
-/// The extension accepts only client-credentials tokens: `sub` ends in `@clients` and `gty`
-/// is absent or `client-credentials`. End users never call it.
+/// Whether the token was issued by the client-credentials grant, as its `gty` records (the
+/// server sets it on every such token, and scripts may not set it). `sub` names the client
+/// too, but its shape alone proves nothing.
 fn machine_to_machine(claims: &serde_json::Map<String, serde_json::Value>) -> bool {
-    let sub = claims
-        .get("sub")
-        .and_then(|s| s.as_str())
-        .unwrap_or_default();
-    let gty = claims.get("gty").and_then(|s| s.as_str());
-    sub.ends_with("@clients") && matches!(gty, None | Some("client-credentials"))
+    let claim = |name: &str| claims.get(name).and_then(|v| v.as_str());
+    claim("gty") == Some(castellan_core::oauth::client_credentials::GTY)
+        && claim("azp").is_some_and(|azp| claim("sub") == Some(format!("{azp}@clients").as_str()))
 }
 
 async fn authorize(guard: &Guard, parts: &Parts) -> Result<Caller, ApiError> {
@@ -150,7 +177,8 @@ async fn authorize(guard: &Guard, parts: &Parts) -> Result<Caller, ApiError> {
             TokenRejection::Expired => unauthorized("Expired token", "invalid_token"),
             _ => unauthorized("Invalid token", "invalid_token"),
         })?;
-    if guard.protected == Protected::Authz && !machine_to_machine(&claims) {
+    let machine = machine_to_machine(&claims);
+    if guard.protected == Protected::Authz && !machine {
         return Err(unauthorized(
             "Only machine-to-machine (client credentials) tokens may call this API",
             "invalid_token",
@@ -163,16 +191,7 @@ async fn authorize(guard: &Guard, parts: &Parts) -> Result<Caller, ApiError> {
         .unwrap_or_default();
     let granted: Vec<&str> = scopes.iter().map(String::as_str).collect();
     if !guard.scopes.satisfied_by(&granted) {
-        let mut e = ApiError::new(
-            StatusCode::FORBIDDEN,
-            "insufficient_scope",
-            guard.scopes.message(),
-        );
-        e.www_authenticate = Some(format!(
-            "Bearer realm=\"castellan\", error=\"insufficient_scope\", scope=\"{}\"",
-            guard.scopes.list().join(" ")
-        ));
-        return Err(e);
+        return Err(refused(guard.scopes));
     }
     Ok(Caller {
         subject: claims
@@ -185,6 +204,7 @@ async fn authorize(guard: &Guard, parts: &Parts) -> Result<Caller, ApiError> {
             .and_then(|s| s.as_str())
             .map(str::to_string),
         scopes,
+        machine,
     })
 }
 

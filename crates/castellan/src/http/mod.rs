@@ -2,6 +2,7 @@
 
 pub mod authz;
 pub mod body;
+pub mod client_address;
 pub mod console;
 pub mod context;
 pub mod dbconnections;
@@ -14,3 +15,4 @@ pub mod ops;
 pub mod pages;
 pub mod rate_limit;
 pub mod request_id;
+pub mod serve;

@@ -1,13 +1,18 @@
 //! Operations endpoints: liveness, readiness (the store answers), Prometheus metrics, and
-//! the middleware that counts and times every request by route and status.
+//! the middleware that counts and times every request by route and status. Every label
+//! takes one of a fixed set of values (routes as declared, standard methods, status
+//! codes), so no request can add a series: a method the server does not know is `other`,
+//! a path no route matches is `unmatched`. `[metrics] token` puts `/metrics` behind a
+//! bearer token; `[metrics] listen` serves it on its own address instead.
 
 use std::time::Instant;
 
 use axum::Json;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use castellan_core::secrets::constant_time_eq;
 use serde_json::json;
 
 use crate::app::AppState;
@@ -30,7 +35,21 @@ pub async fn readyz(State(s): State<AppState>) -> Response {
     }
 }
 
-pub async fn metrics(State(s): State<AppState>) -> Response {
+pub async fn metrics(State(s): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(token) = &s.settings.metrics.token
+        && !bearer_matches(&headers, &token.0)
+    {
+        let mut refused = (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"error": "unauthorized", "error_description": "A valid bearer token is required"})),
+        )
+            .into_response();
+        refused.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"metrics\""),
+        );
+        return refused;
+    }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         s.metrics.render(),
@@ -38,18 +57,90 @@ pub async fn metrics(State(s): State<AppState>) -> Response {
         .into_response()
 }
 
+/// Every 503 says when to come back (RFC 9110 §10.2.3): the causes (a saturated password
+/// hasher, a store that does not answer) pass within seconds.
+pub async fn retry_after_when_unavailable(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .entry(header::RETRY_AFTER)
+            .or_insert(HeaderValue::from_static("1"));
+    }
+    response
+}
+
+fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|presented| constant_time_eq(presented.trim().as_bytes(), token.as_bytes()))
+}
+
+/// The method as a label: one of the standard methods, or `other`.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
 pub async fn record(request: Request, next: Next) -> Response {
     let route = request
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let started = Instant::now();
     let response = next.run(request).await;
     let status = response.status().as_u16().to_string();
-    let labels = [("route", route), ("method", method), ("status", status)];
+    let labels = [
+        ("route", route),
+        ("method", method.to_string()),
+        ("status", status),
+    ];
     metrics::counter!("castellan_http_requests_total", &labels).increment(1);
     metrics::histogram!("castellan_http_request_duration_seconds", &labels)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_methods_fold_into_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        for odd in ["FOO", "BREW", "PROPFIND", "TRACE"] {
+            assert_eq!(
+                method_label(&Method::from_bytes(odd.as_bytes()).unwrap()),
+                "other"
+            );
+        }
+    }
+
+    #[test]
+    fn the_bearer_token_must_match_exactly() {
+        let mut headers = HeaderMap::new();
+        assert!(!bearer_matches(&headers, "s3cret"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Bearer s3cret"),
+        );
+        assert!(bearer_matches(&headers, "s3cret"));
+        assert!(!bearer_matches(&headers, "s3cret2"));
+        headers.insert(
+            header::AUTHORIZATION,
+            HeaderValue::from_static("Basic s3cret"),
+        );
+        assert!(!bearer_matches(&headers, "s3cret"));
+    }
 }

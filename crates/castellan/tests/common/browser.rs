@@ -116,6 +116,32 @@ impl Browser {
         self.send(request).await
     }
 
+    /// Opens the `/authorize` page at `path` and posts its log-in form (or, with
+    /// `screen_hint=signup` in the path, its sign-up form) with these credentials; returns
+    /// the answer to the post.
+    pub async fn submit_credentials(
+        &mut self,
+        path: &str,
+        identifier: &str,
+        password: &str,
+    ) -> Page {
+        let form = self.get(path).await;
+        assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+        let (q, csrf) = (form.field("q"), form.field("csrf"));
+        let (action, name) = if form.body.contains("action=\"/authorize/signup\"") {
+            ("/authorize/signup", "email")
+        } else {
+            ("/authorize/login", "username")
+        };
+        let fields = [
+            ("q", q.as_str()),
+            ("csrf", csrf.as_str()),
+            (name, identifier),
+            ("password", password),
+        ];
+        self.post(action, &fields).await
+    }
+
     /// `post` with values built at run time.
     pub async fn post_pairs(&mut self, path: &str, form: &[(&'static str, String)]) -> Page {
         let request = self.http.post(format!("{}{path}", self.base)).form(form);

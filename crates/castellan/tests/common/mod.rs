@@ -54,8 +54,15 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         max_body_bytes: 64 * 1024,
         templates_dir: None,
         authentication_per_second: 100,
+        // Off: tests log in quickly and often from one address; tests/rate_limits.rs
+        // covers the budget.
+        password_checks_per_second: Some(0),
         client_credentials_per_second: 0,
+        password_hashing: castellan_core::passwords::HashingLimits::default(),
         smtp: None,
+        log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
+        keep_sessions_on_password_change: false,
+        serve: castellan::http::serve::ServeLimits::default(),
         scripts: castellan_rules::Limits {
             // The worker processes run the server's binary, as `castellan serve` does.
             worker: castellan_rules::WorkerProgram::new(
@@ -64,6 +71,8 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
             ),
             ..castellan_rules::Limits::default()
         },
+        metrics: castellan::config::MetricsSettings::default(),
+        trusted_proxies: Default::default(),
         bootstrap: Some((ADMIN_ID.into(), Secret(ADMIN_SECRET.into()))),
     }
 }

@@ -19,6 +19,7 @@ mod rules;
 mod rules_configs;
 mod user_permissions;
 mod user_roles;
+mod user_sessions;
 mod users;
 
 use super::endpoint::ProtectedApi;
@@ -38,6 +39,7 @@ pub fn api() -> ProtectedApi {
             connections::endpoints(),
             roles::endpoints(),
             user_roles::endpoints(),
+            user_sessions::endpoints(),
             users::endpoints(),
             user_permissions::endpoints(),
             role_users::endpoints(),

@@ -37,20 +37,7 @@ impl Listing {
             && q.get("page").is_none()
             && (q.get("from").is_some() || q.get("take").is_some())
         {
-            let take = q.number("take")?.unwrap_or(DEFAULT_PER_PAGE);
-            if take > MAX_PER_PAGE {
-                return Err(too_many("take"));
-            }
-            let from = match q.get("from") {
-                None => 0,
-                Some(cursor) => cursor.parse().map_err(|_| {
-                    ApiError::bad_request(
-                        "invalid_query_string",
-                        "Query validation error: 'from' is not a valid cursor",
-                    )
-                })?,
-            };
-            return Ok(Listing::Checkpoint { from, take });
+            return Self::checkpoint(q);
         }
         let per_page = q.number("per_page")?.unwrap_or(DEFAULT_PER_PAGE);
         if per_page > MAX_PER_PAGE {
@@ -61,6 +48,28 @@ impl Listing {
             per_page,
             include_totals: q.flag("include_totals")?,
         })
+    }
+
+    /// Checkpoint paging only (`from`, `take`), for the collections Auth0 pages no other
+    /// way (a user's sessions and refresh tokens).
+    pub fn checkpoint(q: &QueryParams) -> Result<Self, ApiError> {
+        let take = q.number("take")?.unwrap_or(DEFAULT_PER_PAGE);
+        if take > MAX_PER_PAGE {
+            return Err(ApiError::bad_request(
+                "invalid_query_string",
+                format!("Query validation error: 'take' must be at most {MAX_PER_PAGE}"),
+            ));
+        }
+        let from = match q.get("from") {
+            None => 0,
+            Some(cursor) => cursor.parse().map_err(|_| {
+                ApiError::bad_request(
+                    "invalid_query_string",
+                    "Query validation error: 'from' is not a valid cursor",
+                )
+            })?,
+        };
+        Ok(Listing::Checkpoint { from, take })
     }
 
     /// Auth0 serves only the first `window` results of a search (1000 for users and logs);

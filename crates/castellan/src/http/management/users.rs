@@ -16,9 +16,9 @@ use super::fields::{Fields, select};
 use super::paging::Listing;
 use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
-use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
+use crate::http::endpoint::{Endpoint, Scopes, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
-use crate::http::guard::Caller;
+use crate::http::guard::{self, Caller};
 
 /// Auth0 serves the first 1000 results of a user search.
 const SEARCH_WINDOW: u64 = 1000;
@@ -42,15 +42,20 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(
             Method::GET,
             "/users/{id}",
-            AnyOf(&["read:users"]),
-            "Get a user",
+            AnyOf(&["read:users", "read:current_user", "read:user_idp_tokens"]),
+            "Get a user (with read:current_user, the token's own user only)",
             get(read),
         ),
         endpoint(
             Method::PATCH,
             "/users/{id}",
-            AnyOf(&["update:users"]),
-            "Update a user",
+            AnyOf(&[
+                "update:users",
+                "update:users_app_metadata",
+                "update:current_user_metadata",
+                "create:current_user_metadata",
+            ]),
+            "Update a user (with the current-user scopes, the token's own user_metadata only)",
             patch(update),
         ),
         endpoint(
@@ -146,11 +151,47 @@ async fn send_verification(s: &AppState, user: &User) {
     }
 }
 
+/// Reads any user; without these, only the token's own user (`read:current_user`).
+const READ_ANY_USER: Scopes = AnyOf(&["read:users", "read:user_idp_tokens"]);
+/// Changes anything of any user.
+const UPDATE_ANY_USER: Scopes = AnyOf(&["update:users"]);
+/// Changes the metadata of any user.
+const UPDATE_ANY_METADATA: Scopes = AnyOf(&["update:users", "update:users_app_metadata"]);
+
+/// What a PATCH may change with the caller's scopes, as Auth0 has it: everything with
+/// `update:users`, both metadata objects of anyone with `update:users_app_metadata`, and
+/// otherwise (the current-user scopes) the caller's own `user_metadata` only.
+fn may_update(caller: &Caller, id: &str, patch: &Map<String, Value>) -> Result<(), ApiError> {
+    if caller.holds(UPDATE_ANY_USER) {
+        return Ok(());
+    }
+    let only = |allowed: &[&str]| patch.keys().all(|k| allowed.contains(&k.as_str()));
+    if caller.holds(UPDATE_ANY_METADATA) {
+        return if only(&["app_metadata", "user_metadata"]) {
+            Ok(())
+        } else {
+            Err(guard::refused(UPDATE_ANY_USER))
+        };
+    }
+    if !caller.is_user(id) {
+        return Err(guard::refused(UPDATE_ANY_METADATA));
+    }
+    if only(&["user_metadata"]) {
+        Ok(())
+    } else {
+        Err(guard::refused(UPDATE_ANY_METADATA))
+    }
+}
+
 async fn read(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     q: QueryParams,
 ) -> Result<Json<Value>, ApiError> {
+    if !caller.holds(READ_ANY_USER) && !caller.is_user(&id) {
+        return Err(guard::refused(READ_ANY_USER));
+    }
     let fields = Fields::from_query(&q)?;
     let user = users::get(s.store.as_ref(), &id).await?;
     Ok(Json(select(&fields, user.to_auth0_json())))
@@ -191,6 +232,7 @@ async fn update(
             "Payload validation error: the body must be an object",
         ));
     };
+    may_update(&caller, &id, &patch)?;
     let user = users::update(
         s.store.as_ref(),
         &s.passwords,

@@ -10,6 +10,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use castellan_core::model::TokenEndpointAuthMethod;
 use castellan_core::oauth::OAuthError;
 use castellan_core::oauth::authorization_code::{self, CodeExchange};
 use castellan_core::oauth::client_auth::{self, PresentedCredentials};
@@ -23,7 +24,7 @@ use crate::app::AppState;
 use crate::http::body::{content_type, read_limited};
 use crate::http::context::Context;
 use crate::http::error::{OAuthHttpError, no_store};
-use crate::http::rate_limit::{Limited, peer_ip, too_many_requests};
+use crate::http::rate_limit::{Limited, peer_ip, refuse};
 
 /// Token requests are small; anything bigger is not one.
 const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
@@ -134,15 +135,22 @@ pub(super) fn presented(
             Ok(PresentedCredentials {
                 client_id: id,
                 client_secret: Some(secret),
+                method: TokenEndpointAuthMethod::ClientSecretBasic,
             })
         }
         None => {
             let id = params
                 .get("client_id")
                 .ok_or_else(|| invalid("Missing required parameter: client_id"))?;
+            let client_secret = params.get("client_secret").map(str::to_string);
+            let method = match client_secret {
+                Some(_) => TokenEndpointAuthMethod::ClientSecretPost,
+                None => TokenEndpointAuthMethod::None,
+            };
             Ok(PresentedCredentials {
                 client_id: id.to_string(),
-                client_secret: params.get("client_secret").map(str::to_string),
+                client_secret,
+                method,
             })
         }
     }
@@ -189,10 +197,11 @@ pub async fn token(
     };
     let limit = match grant {
         Grant::ClientCredentials => Limited::ClientCredentials,
+        Grant::Password => Limited::PasswordCheck,
         _ => Limited::Authentication,
     };
-    if ip.is_some_and(|ip| !s.rate_limits.allows(limit, ip)) {
-        return Ok(too_many_requests());
+    if let Some(Err(refusal)) = ip.map(|ip| s.rate_limits.check(limit, ip)) {
+        return Ok(refuse(refusal).await);
     }
     let services = password::Services {
         store: s.store.as_ref(),

@@ -219,7 +219,7 @@ pub(super) async fn accepted(
             .pages
             .error(StatusCode::BAD_REQUEST, "The form is malformed."));
     };
-    if !cookies::csrf_matches(headers, &form.csrf) {
+    if !cookies::csrf_matches(headers, &form.csrf, secure(s)) {
         return Err(s.pages.error(
             StatusCode::FORBIDDEN,
             "This form has expired or was not sent from this site. Go back and try again.",

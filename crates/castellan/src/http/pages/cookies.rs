@@ -1,12 +1,21 @@
 //! The two cookies of the pages: the session (single sign-on) and the CSRF token. Both are
-//! `HttpOnly` and `SameSite=Lax`, and `Secure` when the issuer is served over https.
+//! `HttpOnly` and `SameSite=Lax`, and `Secure` when the issuer is served over https; there
+//! the CSRF cookie carries the `__Host-` prefix, so that no other host (a sibling
+//! subdomain, say) can plant a token of its choosing for the double-submit check.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use castellan_core::secrets::{constant_time_eq, opaque_token};
 
 pub const SESSION: &str = "castellan_session";
-pub const CSRF: &str = "castellan_csrf";
+const CSRF: &str = "castellan_csrf";
+const HOST_CSRF: &str = "__Host-castellan_csrf";
+
+/// The CSRF cookie's name: host-only (`__Host-`, which browsers accept only with `Secure`,
+/// `Path=/` and no `Domain`) wherever the pages are served over https.
+fn csrf_cookie(secure: bool) -> &'static str {
+    if secure { HOST_CSRF } else { CSRF }
+}
 
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -45,8 +54,8 @@ pub fn clear(name: &str, secure: bool) -> HeaderValue {
 }
 
 /// The form's CSRF token equals the cookie's, compared in constant time.
-pub fn csrf_matches(headers: &HeaderMap, presented: &str) -> bool {
-    get(headers, CSRF)
+pub fn csrf_matches(headers: &HeaderMap, presented: &str, secure: bool) -> bool {
+    get(headers, csrf_cookie(secure))
         .is_some_and(|cookie| constant_time_eq(cookie.as_bytes(), presented.as_bytes()))
 }
 
@@ -54,11 +63,12 @@ const CSRF_LIFETIME: i64 = 3600;
 
 /// This browser's CSRF token, and the cookie to set when it had none yet.
 pub fn csrf_token(headers: &HeaderMap, secure: bool) -> (String, Option<HeaderValue>) {
-    match get(headers, CSRF) {
+    let name = csrf_cookie(secure);
+    match get(headers, name) {
         Some(token) => (token.to_string(), None),
         None => {
             let token = opaque_token();
-            let cookie = set(CSRF, &token, CSRF_LIFETIME, secure);
+            let cookie = set(name, &token, CSRF_LIFETIME, secure);
             (token, Some(cookie))
         }
     }

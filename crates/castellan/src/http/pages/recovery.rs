@@ -77,7 +77,7 @@ pub async fn reset_submit(
             .pages
             .error(StatusCode::BAD_REQUEST, "The form is malformed.");
     };
-    if !cookies::csrf_matches(&headers, &form.csrf) {
+    if !cookies::csrf_matches(&headers, &form.csrf, secure(&s)) {
         return s.pages.error(
             StatusCode::FORBIDDEN,
             "This form has expired or was not sent from this site.",
@@ -150,24 +150,25 @@ pub async fn forgot_submit(
         Ok(ok) => ok,
         Err(response) => return response,
     };
-    let sent = s
+    let checked = s
         .recovery()
-        .request_reset(
-            &request.client.client_id,
-            &request.connection,
-            &form.email,
-            &ctx,
-        )
+        .check_reset_request(&request.client.client_id, &request.connection)
         .await;
-    match sent {
-        Ok(()) => s.pages.message(
+    match checked {
+        Ok(client) => {
+            s.queue_reset(client, request.connection.clone(), form.email.clone(), ctx);
+            s.pages.message(
             StatusCode::OK,
             "Check your email",
             "If an account exists for that address, we have sent it a link to choose a new password.",
-        ),
+            )
+        }
         Err(e) => {
             tracing::warn!(cause = %e, "a password reset request failed");
-            s.pages.error(StatusCode::SERVICE_UNAVAILABLE, "Something went wrong; try again shortly.")
+            s.pages.error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Something went wrong; try again shortly.",
+            )
         }
     }
 }

@@ -1,0 +1,94 @@
+//! What outlives a user's log-in: browser sessions (single sign-on) and refresh-token
+//! families, listed and ended through the Management API (`/users/{id}/sessions`,
+//! `/users/{id}/refresh-tokens`), in Auth0's shapes.
+//!
+//! A session's `id` is the digest the store keeps of the cookie's value: the value never
+//! leaves the browser, and the digest cannot be turned back into it. A refresh token's `id`
+//! is its family's: rotation makes a new token of the same family at each exchange, as
+//! Auth0's rotating tokens keep their id.
+
+use serde_json::{Value, json};
+
+use super::users;
+use crate::clock::Clock;
+use crate::error::Result;
+use crate::model::{RefreshToken, Session};
+use crate::oidc::claims::timestamp;
+use crate::paging::{Page, PageRequest};
+use crate::store::Store;
+
+/// The user's live sessions, oldest first. `NotFound` for an unknown user.
+pub async fn sessions(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    user_id: &str,
+    page: PageRequest,
+) -> Result<Page<Session>> {
+    users::get(store, user_id).await?;
+    Ok(store.list_user_sessions(user_id, clock.now(), page).await?)
+}
+
+/// Ends every session of the user: their single sign-on cookies yield no more codes.
+/// Returns how many there were.
+pub async fn end_sessions(store: &dyn Store, user_id: &str) -> Result<u64> {
+    users::get(store, user_id).await?;
+    Ok(store.delete_user_sessions(user_id).await?)
+}
+
+/// The user's refresh tokens that can still be exchanged, one per family, oldest first.
+pub async fn refresh_tokens(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    user_id: &str,
+    page: PageRequest,
+) -> Result<Page<RefreshToken>> {
+    users::get(store, user_id).await?;
+    Ok(store
+        .list_user_refresh_tokens(user_id, clock.now(), page)
+        .await?)
+}
+
+/// Revokes every refresh-token family of the user. Returns how many could still be
+/// exchanged.
+pub async fn revoke_refresh_tokens(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    user_id: &str,
+) -> Result<u64> {
+    users::get(store, user_id).await?;
+    Ok(store
+        .revoke_user_refresh_tokens(user_id, clock.now())
+        .await?)
+}
+
+/// Auth0's session object, with what Castellan records of a session.
+pub fn session_json(session: Session) -> Value {
+    let authenticated = timestamp(session.auth_time);
+    json!({
+        "id": session.id_hash,
+        "user_id": session.user_id,
+        "created_at": authenticated,
+        "updated_at": authenticated,
+        "authenticated_at": authenticated,
+        "expires_at": timestamp(session.expires_at),
+        "authentication": {"methods": [{"name": "pwd", "timestamp": authenticated}]},
+    })
+}
+
+/// Auth0's refresh token object.
+pub fn refresh_token_json(token: RefreshToken) -> Value {
+    json!({
+        "id": token.family_id,
+        "user_id": token.user_id,
+        "client_id": token.client_id,
+        "created_at": timestamp(token.auth_time),
+        "expires_at": timestamp(token.expires_at),
+        // The newest member was made by the last exchange (or by the log-in itself).
+        "last_exchanged_at": (token.created_at > token.auth_time).then(|| timestamp(token.created_at)),
+        "rotating": true,
+        "resource_servers": token.audience.map(|audience| vec![json!({
+            "audience": audience,
+            "scopes": token.scope.join(" "),
+        })]).unwrap_or_default(),
+    })
+}

@@ -1,0 +1,38 @@
+// Included by `sqlite.rs` and `postgres.rs` after `common.rs`.
+
+use castellan_core::store::{HousekeepingStore, PurgeBefore, Purged};
+
+#[async_trait::async_trait]
+impl HousekeepingStore for SqlStore {
+    async fn purge(&self, before: PurgeBefore) -> StoreResult<Purged> {
+        // One statement per table, each its own short write: housekeeping never holds
+        // SQLite's single writer for long.
+        let delete = |sql: &'static str, cutoff: i64| async move {
+            sqlx::query(sql)
+                .bind(cutoff)
+                .execute(&self.pool)
+                .await
+                .map(|done| done.rows_affected())
+                .map_err(map)
+        };
+        // A refresh family lives while any of its tokens does: a used token is still the
+        // proof of reuse that revokes its family.
+        let refresh = "DELETE FROM refresh_tokens WHERE family_id IN (SELECT family_id FROM \
+                       refresh_tokens GROUP BY family_id HAVING max(expires_at) < $1)";
+        Ok(Purged {
+            sessions: delete("DELETE FROM sessions WHERE expires_at < $1", before.expired).await?,
+            authorization_codes: delete(
+                "DELETE FROM authorization_codes WHERE expires_at < $1",
+                before.expired,
+            )
+            .await?,
+            refresh_tokens: delete(refresh, before.expired).await?,
+            tickets: delete("DELETE FROM tickets WHERE expires_at < $1", before.expired).await?,
+            outbox: delete("DELETE FROM outbox WHERE created_at < $1", before.outbox).await?,
+            logs: match before.logs {
+                Some(cutoff) => delete("DELETE FROM logs WHERE date < $1", cutoff).await?,
+                None => 0,
+            },
+        })
+    }
+}
