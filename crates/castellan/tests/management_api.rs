@@ -67,7 +67,7 @@ async fn clients_lifecycle_with_secret_shown_once_and_rotation() {
             Some(json!({
                 "name": "Web app", "app_type": "regular_web", "callbacks": ["https://app.example/cb"],
                 "allowed_logout_urls": ["https://app.example"], "client_metadata": {"team": "blue"},
-                "token_endpoint_auth_method": "client_secret_basic", "jwt_configuration": {"alg": "RS256"},
+                "token_endpoint_auth_method": "client_secret_post", "jwt_configuration": {"alg": "RS256"},
             })),
         )
         .await;

@@ -127,8 +127,28 @@ impl Tenant {
             .await
             .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-        let mail = self.server.running().state.store.list_mail().await.unwrap();
-        let body = &mail.last().unwrap().body;
+        // The link is mailed after the answer: wait for one more reset mail.
+        let store = &self.server.running().state.store;
+        let resets = |mail: &[castellan_core::model::Mail]| {
+            mail.iter()
+                .filter(|m| m.subject == "Reset your password")
+                .count()
+        };
+        let before = resets(&store.list_mail().await.unwrap()) + 1;
+        let mut mail = store.list_mail().await.unwrap();
+        for _ in 0..500 {
+            if resets(&mail) >= before {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            mail = store.list_mail().await.unwrap();
+        }
+        let body = &mail
+            .iter()
+            .rev()
+            .find(|m| m.subject == "Reset your password")
+            .unwrap()
+            .body;
         let start = body.find("http://castellan.test/reset-password").unwrap();
         let url = body[start..].split_whitespace().next().unwrap();
         url.trim_start_matches("http://castellan.test").to_string()
