@@ -373,15 +373,13 @@ impl Settings {
             limits.client_credentials_per_second,
             0,
         )?;
-        let log_retention_days = match env.var("CASTELLAN_LOG_RETENTION_DAYS") {
-            Some(v) => v.parse().map_err(|_| ConfigError::Value {
-                name: "log_retention_days",
-                message: format!("\"{v}\" is not a whole number of days"),
-            })?,
-            None => file
-                .log_retention_days
-                .unwrap_or(DEFAULT_LOG_RETENTION_DAYS),
-        };
+        let log_retention_days = whole_number(
+            env,
+            "log_retention_days",
+            "CASTELLAN_LOG_RETENTION_DAYS",
+            file.log_retention_days,
+            DEFAULT_LOG_RETENTION_DAYS,
+        )?;
         let keep_sessions_on_password_change = match env
             .var("CASTELLAN_KEEP_SESSIONS_ON_PASSWORD_CHANGE")
             .as_deref()
@@ -613,6 +611,23 @@ impl Settings {
     }
 }
 
+/// A whole number from the environment, else the file, else the default.
+fn whole_number<T: std::str::FromStr>(
+    env: &dyn Env,
+    name: &'static str,
+    var: &str,
+    from_file: Option<T>,
+    default: T,
+) -> Result<T, ConfigError> {
+    match env.var(var) {
+        Some(v) => v.parse::<T>().map_err(|_| ConfigError::Value {
+            name,
+            message: format!("\"{v}\" is not a whole number"),
+        }),
+        None => Ok(from_file.unwrap_or(default)),
+    }
+}
+
 /// A positive whole number from the environment, else the file, else the default.
 fn positive<T: std::str::FromStr + PartialOrd + Default + Copy>(
     env: &dyn Env,
@@ -621,13 +636,7 @@ fn positive<T: std::str::FromStr + PartialOrd + Default + Copy>(
     from_file: Option<T>,
     default: T,
 ) -> Result<T, ConfigError> {
-    let value = match env.var(var) {
-        Some(v) => v.parse::<T>().map_err(|_| ConfigError::Value {
-            name,
-            message: format!("\"{v}\" is not a whole number"),
-        })?,
-        None => from_file.unwrap_or(default),
-    };
+    let value = whole_number(env, name, var, from_file, default)?;
     if value <= T::default() {
         return Err(ConfigError::Value {
             name,
@@ -720,15 +729,13 @@ fn hashing_limits(env: &dyn Env, file: PasswordHashingFile) -> Result<HashingLim
         HashingLimits::default().workers,
     )?;
     // Zero waiting is allowed: every hash beyond the workers is then refused.
-    let queue = match env.var("CASTELLAN_PASSWORD_HASHING_QUEUE") {
-        Some(v) => v.parse().map_err(|_| ConfigError::Value {
-            name: "password_hashing.queue",
-            message: format!("\"{v}\" is not a whole number"),
-        })?,
-        None => file
-            .queue
-            .unwrap_or(HashingLimits::for_workers(workers).queue),
-    };
+    let queue = whole_number(
+        env,
+        "password_hashing.queue",
+        "CASTELLAN_PASSWORD_HASHING_QUEUE",
+        file.queue,
+        HashingLimits::for_workers(workers).queue,
+    )?;
     Ok(HashingLimits { workers, queue })
 }
 
