@@ -4,6 +4,7 @@
 //! work. Tenant-log events are kept for the configured number of days.
 
 use crate::clock::Clock;
+use crate::login::password::FAILURES_FORGOTTEN_AFTER;
 use crate::login::recovery::{RESET_LINK_LIFETIME, VERIFY_LINK_LIFETIME};
 use crate::store::{PurgeBefore, Purged, Store, StoreResult};
 
@@ -27,6 +28,7 @@ pub async fn purge(
         .purge(PurgeBefore {
             expired: now,
             outbox: now - OUTBOX_RETENTION,
+            login_failures: now - FAILURES_FORGOTTEN_AFTER,
             logs: (log_retention_days > 0).then(|| now - i64::from(log_retention_days) * DAY),
         })
         .await

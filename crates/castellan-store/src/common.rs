@@ -1110,9 +1110,10 @@ impl LoginFailureStore for SqlStore {
         // One statement, so concurrent failures all count. The SET expressions read the
         // row as it was; a block older than `blocked_since` has run out and starts over.
         let blocked_at: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO login_failures (user_id, ip, failures, blocked_at) \
-             VALUES ($1, $2, 1, CASE WHEN $3 <= 1 THEN $4 END) \
+            "INSERT INTO login_failures (user_id, ip, failures, blocked_at, last_failed_at) \
+             VALUES ($1, $2, 1, CASE WHEN $3 <= 1 THEN $4 END, $4) \
              ON CONFLICT (user_id, ip) DO UPDATE SET \
+             last_failed_at = $4, \
              failures = CASE WHEN login_failures.blocked_at < $5 THEN 1 \
                              ELSE login_failures.failures + 1 END, \
              blocked_at = CASE WHEN login_failures.blocked_at < $5 \

@@ -1997,9 +1997,20 @@ async fn expired_rows_are_purged_and_live_ones_kept(store: &dyn Store) {
         store.create_refresh_token(&t).await.unwrap();
     }
 
+    // Threshold 1: each failure blocks, so the survivor is visible as a block.
+    for (ip, at) in [("192.0.2.1", 10), ("192.0.2.2", 1000)] {
+        assert!(
+            store
+                .record_login_failure("auth0|1", ip, 1, at, 0)
+                .await
+                .unwrap()
+        );
+    }
+
     let before = PurgeBefore {
         expired: 100,
         outbox: 100,
+        login_failures: 100,
         logs: Some(100),
     };
     let purged = store.purge(before).await.unwrap();
@@ -2011,8 +2022,21 @@ async fn expired_rows_are_purged_and_live_ones_kept(store: &dyn Store) {
             refresh_tokens: 1,
             tickets: 1,
             outbox: 1,
+            login_failures: 1,
             logs: 1,
         }
+    );
+    assert!(
+        !store
+            .is_login_blocked("auth0|1", "192.0.2.1", 0)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .is_login_blocked("auth0|1", "192.0.2.2", 0)
+            .await
+            .unwrap()
     );
     assert!(store.find_session("s-old").await.unwrap().is_none());
     assert!(store.find_session("s-live").await.unwrap().is_some());
@@ -2045,6 +2069,7 @@ async fn expired_rows_are_purged_and_live_ones_kept(store: &dyn Store) {
             logs: None,
             expired: 2000,
             outbox: 2000,
+            login_failures: 0,
         })
         .await
         .unwrap();

@@ -19,6 +19,9 @@ use crate::store::Store;
 pub const FAILURE_THRESHOLD: i64 = 10;
 /// How long a block lasts: Keycloak's longest temporary lock-out by default.
 pub const BLOCK_SECONDS: i64 = 15 * 60;
+/// A pair's counter that has seen no failure for a day is forgotten (housekeeping deletes
+/// it). Longer than a block, so forgetting never lifts one early.
+pub const FAILURES_FORGOTTEN_AFTER: i64 = 24 * 60 * 60;
 /// Blocks from this many addresses at once block the account from every address.
 pub const ACCOUNT_BLOCK_ADDRESSES: i64 = 5;
 

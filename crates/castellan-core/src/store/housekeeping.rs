@@ -5,6 +5,8 @@ pub struct PurgeBefore {
     pub expired: i64,
     /// Outbox mail written before this: its links have expired.
     pub outbox: i64,
+    /// Failed-log-in counters (and the blocks they hold) whose last failure was before this.
+    pub login_failures: i64,
     /// Tenant-log events dated before this; `None` keeps them all.
     pub logs: Option<i64>,
 }
@@ -17,6 +19,7 @@ pub struct Purged {
     pub refresh_tokens: u64,
     pub tickets: u64,
     pub outbox: u64,
+    pub login_failures: u64,
     pub logs: u64,
 }
 

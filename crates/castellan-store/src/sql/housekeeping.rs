@@ -29,6 +29,11 @@ impl HousekeepingStore for SqlStore {
             refresh_tokens: delete(refresh, before.expired).await?,
             tickets: delete("DELETE FROM tickets WHERE expires_at < $1", before.expired).await?,
             outbox: delete("DELETE FROM outbox WHERE created_at < $1", before.outbox).await?,
+            login_failures: delete(
+                "DELETE FROM login_failures WHERE last_failed_at < $1",
+                before.login_failures,
+            )
+            .await?,
             logs: match before.logs {
                 Some(cutoff) => delete("DELETE FROM logs WHERE date < $1", cutoff).await?,
                 None => 0,
