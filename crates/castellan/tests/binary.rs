@@ -16,7 +16,19 @@ fn free_port() -> u16 {
 }
 
 fn castellan(dir: &std::path::Path, args: &[&str]) -> Command {
-    let mut cmd = Command::new(BIN);
+    castellan_under(&[], dir, args)
+}
+
+/// The binary started by `wrapper` (a program and its arguments, such as `prlimit`).
+fn castellan_under(wrapper: &[&str], dir: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = match wrapper.split_first() {
+        Some((program, options)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(options).arg(BIN);
+            cmd
+        }
+        None => Command::new(BIN),
+    };
     cmd.current_dir(dir).args(args).env("RUST_LOG", "warn");
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CASTELLAN_")) {
         cmd.env_remove(k);
@@ -426,4 +438,68 @@ fn rules_test_runs_files_against_a_user_without_a_database() {
         serde_json::from_str(&String::from_utf8_lossy(&output.stdout)).unwrap();
     assert_eq!(report["error"], "this application is closed");
     assert!(String::from_utf8_lossy(&output.stderr).contains("refused"));
+}
+
+/// Under a small open-file limit (256), 300 silent connections: the default cap (three
+/// quarters of the limit less 64 for refusals, so 128) holds as many, every other one is
+/// answered 503 or closed at once (none is left unaccepted), the process never runs out
+/// of descriptors, and once the idle timeout has closed the silent ones the server
+/// answers again, while their clients still hold them open.
+#[test]
+fn silent_connections_cannot_use_up_a_small_open_file_limit() {
+    use std::io::{ErrorKind, Read};
+
+    let dir = tempfile::tempdir().unwrap();
+    let listen = format!("127.0.0.1:{}", free_port());
+    let mut command = castellan_under(
+        &["prlimit", "--nofile=256"],
+        dir.path(),
+        &["serve", "--listen", &listen],
+    );
+    command
+        .env("CASTELLAN_HTTP_IDLE_TIMEOUT_SECS", "4")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let server = Server {
+        child: command.spawn().unwrap(),
+        base: format!("http://{listen}"),
+    };
+    server.wait_ready();
+
+    let silent: Vec<std::net::TcpStream> = (0..300)
+        .map(|_| std::net::TcpStream::connect(&listen).unwrap())
+        .collect();
+    // Refusals are written at once; give them a moment to arrive.
+    std::thread::sleep(Duration::from_millis(1500));
+    let (mut held, mut refused, mut closed) = (0, 0, 0);
+    for stream in &silent {
+        stream.set_nonblocking(true).unwrap();
+        let mut answer = Vec::new();
+        match (&*stream).read_to_end(&mut answer) {
+            Err(e) if e.kind() == ErrorKind::WouldBlock && answer.is_empty() => held += 1,
+            _ if answer.starts_with(b"HTTP/1.1 503") => refused += 1,
+            Ok(0) => closed += 1,
+            other => panic!("unexpected {other:?}: {}", String::from_utf8_lossy(&answer)),
+        }
+    }
+    assert_eq!(held, 128, "held ({refused} refused, {closed} closed)");
+    assert!(refused > 0, "{closed} closed unanswered");
+
+    // The silent ones are closed after the idle timeout; the database was never starved.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let ready = loop {
+        match reqwest::get(&format!("{}/readyz", server.base)) {
+            Ok((200, _)) => break true,
+            _ if Instant::now() > deadline => break false,
+            _ => std::thread::sleep(Duration::from_millis(200)),
+        }
+    };
+    assert!(
+        ready,
+        "the server answers again once the silent connections time out"
+    );
+    drop(silent);
+    let (status, _, stderr) = server.terminate();
+    assert_eq!(status, 0, "{stderr}");
+    assert!(!stderr.contains("Too many open files"), "{stderr}");
 }

@@ -94,17 +94,21 @@ pub async fn serve(
     Ok(())
 }
 
-/// Three quarters of the process's open-file limit, so connections alone can never use up
-/// the descriptors the database, the log and the refusals need; at most 16,384, and 1,024
-/// where the limit is unknown or unlimited.
+/// Three quarters of the process's open-file limit, less the descriptors that refusals
+/// over capacity may hold at once, so that connections and refusals together can never
+/// use up the descriptors the database, the log and the script workers need; at most
+/// 16,384, and 1,024 where the limit is unknown or unlimited.
 pub fn default_max_connections() -> usize {
     const UNKNOWN: usize = 1024;
     const MOST: usize = 16 * 1024;
     #[cfg(unix)]
     {
         let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
-        limit.current.map_or(UNKNOWN, |n| {
-            (usize::try_from(n / 4 * 3).unwrap_or(MOST)).clamp(1, MOST)
+        limit.current.map_or(UNKNOWN, |files| {
+            let files = usize::try_from(files).unwrap_or(usize::MAX);
+            (files / 4 * 3)
+                .saturating_sub(MAX_PENDING_REFUSALS)
+                .clamp(1, MOST)
         })
     }
     #[cfg(not(unix))]
@@ -135,7 +139,8 @@ mod tests {
         let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
         let cap = default_max_connections();
         if let Some(files) = limit.current {
-            assert!((cap as u64) < files, "{cap} connections with {files} files");
+            let held = (cap + MAX_PENDING_REFUSALS) as u64;
+            assert!(held < files, "{held} sockets with {files} files");
         }
         assert!(cap >= 1);
     }
