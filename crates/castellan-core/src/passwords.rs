@@ -4,12 +4,19 @@
 //! waiting behind seconds of other people's hashing. Imported bcrypt hashes verify and ask
 //! to be upgraded. An unknown user is checked against a dummy hash, so that answer takes as
 //! long as a wrong password.
+//!
+//! Each hash needs 19 MiB of working memory. Allocated afresh per hash, that memory stays
+//! with the allocator once freed (glibc keeps it in the arena of whichever blocking thread
+//! ran the hash), so bursts of log-ins used to leave the process holding most of a
+//! gigabyte. Instead each worker's memory is allocated at its first hash and reused:
+//! hashing holds at most `workers` × 19 MiB, for good.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 
 use crate::error::{Error, Result};
@@ -18,12 +25,19 @@ use crate::store::NewPassword;
 /// Longer passwords are refused before any hashing: they buy no security and cost time.
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
-fn argon2() -> Argon2<'static> {
-    Argon2::new(
-        Algorithm::Argon2id,
-        Version::V0x13,
-        Params::new(19_456, 2, 1, None).expect("valid argon2 parameters"),
-    )
+/// OWASP's first choice for argon2id.
+fn params() -> Params {
+    Params::new(19_456, 2, 1, None).expect("valid argon2 parameters")
+}
+
+/// What a hash of today's parameters starts with; any other asks to be hashed again.
+const CURRENT_PREFIX: &str = "$argon2id$v=19$m=19456,t=2,p=1$";
+
+/// One hash's working memory.
+type Scratch = Vec<Block>;
+
+fn new_scratch() -> Scratch {
+    vec![Block::new(); params().block_count()]
 }
 
 /// The bcrypt variants `verify_now` accepts.
@@ -77,6 +91,9 @@ impl Default for HashingLimits {
 
 pub struct PasswordService {
     permits: Arc<Semaphore>,
+    /// Working memory of the hashes not running: at most one per worker, since a hash
+    /// takes one only while it holds a permit.
+    idle_memory: Arc<Mutex<Vec<Scratch>>>,
     /// Hashes admitted: running or waiting.
     admitted: Arc<AtomicUsize>,
     limits: HashingLimits,
@@ -109,10 +126,13 @@ impl PasswordService {
             ..limits
         };
         let started = Instant::now();
-        let dummy_hash = hash_now("castellan-dummy-password").expect("hashing a constant");
+        // Its memory is given back: a server that has not hashed yet stays small.
+        let dummy_hash =
+            hash_with("castellan-dummy-password", &mut new_scratch()).expect("hashing a constant");
         let one_hash = started.elapsed().as_secs_f64().max(1e-4);
         Self {
             permits: Arc::new(Semaphore::new(limits.workers)),
+            idle_memory: Arc::default(),
             admitted: Arc::new(AtomicUsize::new(0)),
             limits,
             dummy_hash,
@@ -160,9 +180,11 @@ impl PasswordService {
         Ok(admission)
     }
 
+    /// Runs `work` on a blocking thread with a worker's memory, once admitted and at a
+    /// worker's turn.
     async fn blocking<T: Send + 'static>(
         &self,
-        work: impl FnOnce() -> T + Send + 'static,
+        work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> Result<T> {
         let _admission = self.admit()?;
         let _permit = self
@@ -170,14 +192,24 @@ impl PasswordService {
             .acquire()
             .await
             .map_err(|_| Error::Internal("password pool closed".into()))?;
-        tokio::task::spawn_blocking(work)
-            .await
-            .map_err(|e| Error::Internal(format!("password hashing task: {e}")))
+        let idle = self.idle_memory.lock().expect("hashing memory lock").pop();
+        let (done, scratch) = tokio::task::spawn_blocking(move || {
+            let mut scratch = idle.unwrap_or_else(new_scratch);
+            (work(&mut scratch), scratch)
+        })
+        .await
+        .map_err(|e| Error::Internal(format!("password hashing task: {e}")))?;
+        self.idle_memory
+            .lock()
+            .expect("hashing memory lock")
+            .push(scratch);
+        Ok(done)
     }
 
     pub async fn hash(&self, password: &str) -> Result<String> {
         let password = password.to_string();
-        self.blocking(move || hash_now(&password)).await?
+        self.blocking(move |memory| hash_with(&password, memory))
+            .await?
     }
 
     /// `stored` is `None` for an unknown user: the dummy hash is checked so the answer
@@ -187,7 +219,7 @@ impl PasswordService {
         let stored = stored.unwrap_or(&self.dummy_hash).to_string();
         let password = password.to_string();
         let verdict = self
-            .blocking(move || verify_now(&password, &stored))
+            .blocking(move |memory| verify_with(&password, &stored, memory))
             .await?;
         Ok(if known {
             verdict
@@ -197,23 +229,34 @@ impl PasswordService {
     }
 }
 
-fn hash_now(password: &str) -> Result<String> {
-    argon2()
-        .hash_password(password.as_bytes())
-        .map(|h| h.to_string())
-        .map_err(|e| Error::Internal(format!("argon2: {e}")))
+fn hash_with(password: &str, memory: &mut [Block]) -> Result<String> {
+    let failed = |e: &dyn std::fmt::Display| Error::Internal(format!("argon2: {e}"));
+    let salt = argon2::password_hash::generate_salt();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params())
+        .hash_password_into_with_memory(password.as_bytes(), &salt, &mut out, memory)
+        .map_err(|e| failed(&e))?;
+    let hash = PasswordHash {
+        algorithm: argon2::ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params()).map_err(|e| failed(&e))?,
+        salt: Some(Salt::new(&salt).map_err(|e| failed(&e))?),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(hash.to_string())
 }
 
-fn verify_now(password: &str, stored: &str) -> Verification {
+fn verify_with(password: &str, stored: &str, memory: &mut [Block]) -> Verification {
     if password.len() > MAX_PASSWORD_BYTES {
         return Verification::Invalid;
     }
     if stored.starts_with("$argon2") {
-        return match argon2().verify_password(password.as_bytes(), stored) {
-            Ok(()) => Verification::Valid {
-                needs_rehash: !stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
-            },
-            Err(_) => Verification::Invalid,
+        return if argon2_matches(password, stored, memory) {
+            Verification::Valid {
+                needs_rehash: !stored.starts_with(CURRENT_PREFIX),
+            }
+        } else {
+            Verification::Invalid
         };
     }
     if BCRYPT_PREFIXES.iter().any(|p| stored.starts_with(p)) {
@@ -224,6 +267,33 @@ fn verify_now(password: &str, stored: &str) -> Verification {
     }
     tracing::warn!("a stored password hash has an unknown format");
     Verification::Invalid
+}
+
+/// Whether `password` gives the argon2 hash `stored`, computed in `memory` when the hash's
+/// parameters fit it (a hash with larger ones gets its own, once).
+fn argon2_matches(password: &str, stored: &str, memory: &mut [Block]) -> bool {
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&hash.salt, &hash.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(version), Ok(params)) = (
+        Algorithm::try_from(hash.algorithm.as_str()),
+        Version::try_from(hash.version.unwrap_or(Version::V0x13.into())),
+        Params::try_from(&hash),
+    ) else {
+        return false;
+    };
+    let context = Argon2::new(algorithm, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    let computed = if params.block_count() <= memory.len() {
+        context.hash_password_into_with_memory(password.as_bytes(), salt, &mut out, memory)
+    } else {
+        context.hash_password_into(password.as_bytes(), salt, &mut out)
+    };
+    // `Output`'s equality is constant-time.
+    computed.is_ok() && Output::new(&out).is_ok_and(|out| &out == expected)
 }
 
 #[cfg(test)]
@@ -251,6 +321,52 @@ mod tests {
                 .await
                 .unwrap(),
             Verification::Invalid
+        );
+    }
+
+    #[tokio::test]
+    async fn other_argon2_parameters_verify_and_ask_for_a_rehash() {
+        use argon2::PasswordHasher;
+        let service = PasswordService::new(1);
+        // Smaller than a worker's memory, and larger (computed in memory of its own).
+        for m_cost in [8_192, 32_768] {
+            let params = Params::new(m_cost, 1, 1, None).unwrap();
+            let hash = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+                .hash_password(b"older")
+                .unwrap()
+                .to_string();
+            assert_eq!(
+                service.verify("older", Some(&hash)).await.unwrap(),
+                Verification::Valid { needs_rehash: true },
+                "m={m_cost}"
+            );
+            assert_eq!(
+                service.verify("other", Some(&hash)).await.unwrap(),
+                Verification::Invalid
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn hashing_memory_is_reused_never_more_than_one_per_worker() {
+        let service = Arc::new(PasswordService::with_limits(HashingLimits {
+            workers: 2,
+            queue: 16,
+        }));
+        let hashes: Vec<_> = (0..8)
+            .map(|i| {
+                let service = service.clone();
+                tokio::spawn(async move { service.hash(&format!("password {i}")).await })
+            })
+            .collect();
+        for hash in hashes {
+            hash.await.unwrap().unwrap();
+        }
+        let idle = service.idle_memory.lock().unwrap();
+        assert!(
+            (1..=2).contains(&idle.len()),
+            "{} buffers after 8 hashes on 2 workers",
+            idle.len()
         );
     }
 
