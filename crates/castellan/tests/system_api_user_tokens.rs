@@ -424,15 +424,7 @@ async fn the_console_client_gets_no_tokens_and_signs_nobody_up() {
         ("screen_hint", "signup"),
     ])
     .unwrap();
-    let page = browser
-        .submit_credentials(&format!("/authorize?{signup}"), "eve@example.com", PASSWORD)
-        .await;
-    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
-    assert!(
-        page.body.contains("public signup is disabled"),
-        "{}",
-        page.body
-    );
+    sign_up_is_neither_offered_nor_taken(&mut browser, &format!("/authorize?{signup}")).await;
     let (_, found) = t
         .server
         .admin(Method::GET, "/users-by-email?email=eve@example.com", None)
@@ -474,10 +466,7 @@ async fn a_connection_with_disable_signup_refuses_sign_up() {
         ("screen_hint", "signup"),
     ])
     .unwrap();
-    let page = browser
-        .submit_credentials(&format!("/authorize?{query}"), "eve@example.com", PASSWORD)
-        .await;
-    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    sign_up_is_neither_offered_nor_taken(&mut browser, &format!("/authorize?{query}")).await;
     let (_, found) = t
         .server
         .admin(Method::GET, "/users-by-email?email=eve@example.com", None)
@@ -486,4 +475,34 @@ async fn a_connection_with_disable_signup_refuses_sign_up() {
 
     // Administrators still create users.
     t.server.create_user("eve@example.com", json!({})).await;
+}
+
+/// The hosted pages at `path` (which asks for sign-up) show the log-in form without a
+/// sign-up link, and posting the sign-up form anyway is refused.
+async fn sign_up_is_neither_offered_nor_taken(browser: &mut Browser, path: &str) {
+    let form = browser.get(path).await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.body);
+    assert!(
+        form.body.contains("action=\"/authorize/login\""),
+        "{}",
+        form.body
+    );
+    assert!(!form.body.contains("Sign up"), "{}", form.body);
+    let page = browser
+        .post(
+            "/authorize/signup",
+            &[
+                ("q", form.field("q").as_str()),
+                ("csrf", form.field("csrf").as_str()),
+                ("email", "eve@example.com"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(
+        page.body.contains("public signup is disabled"),
+        "{}",
+        page.body
+    );
 }

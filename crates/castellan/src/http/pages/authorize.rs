@@ -80,13 +80,22 @@ struct PageForm<'a> {
     filled: &'a str,
 }
 
-fn credentials_page(
+/// The log-in page, or the sign-up page when asked for and the connection lets this
+/// client's users sign up (otherwise neither the page nor its link is offered).
+async fn credentials_page(
     s: &AppState,
     status: StatusCode,
     request: &AuthorizeRequest,
     signup: bool,
     form: PageForm<'_>,
 ) -> Response {
+    let signup_allowed = match s.store.find_connection_by_name(&request.connection).await {
+        Ok(found) => found.is_some_and(|c| signup::signup_enabled(&request.client, &c)),
+        Err(e) => {
+            tracing::warn!(cause = %e, "could not read the connection");
+            false
+        }
+    };
     let targets = origin(&request.redirect_uri)
         .into_iter()
         .collect::<Vec<_>>();
@@ -100,8 +109,13 @@ fn credentials_page(
         email => form.filled,
         q_signup => with_screen_hint(form.q, true),
         q_login => with_screen_hint(form.q, false),
+        signup_allowed => signup_allowed,
     };
-    let template = if signup { "signup.html" } else { "login.html" };
+    let template = if signup && signup_allowed {
+        "signup.html"
+    } else {
+        "login.html"
+    };
     s.pages.render(status, template, context, &targets)
 }
 
@@ -188,7 +202,7 @@ pub async fn authorize(
                 error: None,
                 filled: &hint,
             };
-            credentials_page(&s, StatusCode::OK, &request, request.signup, form)
+            credentials_page(&s, StatusCode::OK, &request, request.signup, form).await
         }
     };
     cookies::attach(response, new_cookie)
@@ -316,7 +330,7 @@ pub async fn login(
                 error: Some(&message),
                 filled: &form.username,
             };
-            credentials_page(&s, status, &request, false, page)
+            credentials_page(&s, status, &request, false, page).await
         }
     }
 }
@@ -360,7 +374,7 @@ pub async fn signup(
                 error: Some(&message),
                 filled: &form.email,
             };
-            return credentials_page(&s, status, &request, true, page);
+            return credentials_page(&s, status, &request, true, page).await;
         }
     };
     crate::http::dbconnections::send_verification(&s, &user, &request.client.client_id).await;
