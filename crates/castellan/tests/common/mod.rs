@@ -77,6 +77,7 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         },
         metrics: castellan::config::MetricsSettings::default(),
         trusted_proxies: Default::default(),
+        store: Default::default(),
         bootstrap: Some((ADMIN_ID.into(), Secret(ADMIN_SECRET.into()))),
     }
 }
