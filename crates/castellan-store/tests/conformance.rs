@@ -1997,6 +1997,8 @@ async fn expired_rows_are_purged_and_live_ones_kept(store: &dyn Store) {
         store.create_refresh_token(&t).await.unwrap();
     }
 
+    // Log events are queued; the old one must be written before it can be purged.
+    store.flush_log_queue().await;
     let before = PurgeBefore {
         expired: 100,
         outbox: 100,
