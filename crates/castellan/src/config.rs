@@ -1083,13 +1083,10 @@ mod tests {
     fn connection_limits_from_file_and_environment() {
         let defaults = Settings::load(&Overrides::default(), &[("X", "y")]).unwrap();
         assert_eq!(defaults.serve, ServeLimits::default());
-        let file = write("[http]\nheader_read_timeout_secs = 3\nmax_connections = 50\n");
-        let overrides = Overrides {
-            config: Some(file.path().to_path_buf()),
-            ..Default::default()
-        };
-        let env = [("CASTELLAN_HTTP_IDLE_TIMEOUT_SECS", "7")];
-        let s = Settings::load(&overrides, &env).unwrap();
+        let s = load_with_file(
+            "[http]\nheader_read_timeout_secs = 3\nmax_connections = 50\n",
+            &[("CASTELLAN_HTTP_IDLE_TIMEOUT_SECS", "7")],
+        );
         assert_eq!(
             s.serve.header_read_timeout,
             std::time::Duration::from_secs(3)
@@ -1097,14 +1094,32 @@ mod tests {
         assert_eq!(s.serve.idle_timeout, std::time::Duration::from_secs(7));
         assert_eq!(s.serve.max_connections, 50);
         assert!(s.print().contains("max_connections = 50"));
-        for (name, value) in [
-            ("CASTELLAN_HTTP_MAX_CONNECTIONS", "0"),
-            ("CASTELLAN_HTTP_BODY_TIMEOUT_SECS", "soon"),
-        ] {
+        refused_as(
+            "http.",
+            &[
+                ("CASTELLAN_HTTP_MAX_CONNECTIONS", "0"),
+                ("CASTELLAN_HTTP_BODY_TIMEOUT_SECS", "soon"),
+            ],
+        );
+    }
+
+    /// Settings from this file and environment.
+    fn load_with_file<const N: usize>(text: &str, env: &[(&str, &str); N]) -> Settings {
+        let file = write(text);
+        let overrides = Overrides {
+            config: Some(file.path().to_path_buf()),
+            ..Default::default()
+        };
+        Settings::load(&overrides, env).unwrap()
+    }
+
+    /// Each of these variables alone is refused with an error naming a setting under `prefix`.
+    fn refused_as(prefix: &str, cases: &[(&str, &str)]) {
+        for &(name, value) in cases {
             let err = Settings::load(&Overrides::default(), &[(name, value)])
                 .unwrap_err()
                 .to_string();
-            assert!(err.starts_with("http."), "{err}");
+            assert!(err.starts_with(prefix), "{err}");
         }
     }
 
@@ -1112,28 +1127,23 @@ mod tests {
     fn store_timeouts_from_file_and_environment() {
         let defaults = Settings::load(&Overrides::default(), &[("X", "y")]).unwrap();
         assert_eq!(defaults.store, castellan_store::StoreOptions::default());
-        let file = write("[store]\nacquire_timeout_secs = 2\nstatement_timeout_secs = 9\n");
-        let overrides = Overrides {
-            config: Some(file.path().to_path_buf()),
-            ..Default::default()
-        };
-        let env = [("CASTELLAN_STORE_STATEMENT_TIMEOUT_SECS", "0")];
-        let s = Settings::load(&overrides, &env).unwrap();
+        let s = load_with_file(
+            "[store]\nacquire_timeout_secs = 2\nstatement_timeout_secs = 9\n",
+            &[("CASTELLAN_STORE_STATEMENT_TIMEOUT_SECS", "0")],
+        );
         assert_eq!(
             s.store.acquire_timeout,
             Some(std::time::Duration::from_secs(2))
         );
         assert!(s.store.statement_timeout.is_zero(), "zero turns it off");
         assert!(s.print().contains("acquire_timeout_secs = 2"));
-        for (name, value) in [
-            ("CASTELLAN_STORE_ACQUIRE_TIMEOUT_SECS", "0"),
-            ("CASTELLAN_STORE_STATEMENT_TIMEOUT_SECS", "soon"),
-        ] {
-            let err = Settings::load(&Overrides::default(), &[(name, value)])
-                .unwrap_err()
-                .to_string();
-            assert!(err.starts_with("store."), "{err}");
-        }
+        refused_as(
+            "store.",
+            &[
+                ("CASTELLAN_STORE_ACQUIRE_TIMEOUT_SECS", "0"),
+                ("CASTELLAN_STORE_STATEMENT_TIMEOUT_SECS", "soon"),
+            ],
+        );
     }
 
     #[test]

@@ -109,18 +109,18 @@ async fn sign_up(server: &TestServer, client_id: &str, email: &str) -> Answer {
     .await
 }
 
-/// `/readyz` as a health checker with a short timeout asks it: the answer must come.
-async fn readyz(server: &TestServer) -> Answer {
-    let checker = reqwest::Client::builder()
+/// Sent as a health checker with a short timeout sends it: the answer must come.
+async fn in_time(request: reqwest::RequestBuilder) -> Answer {
+    let response = request
         .timeout(CHECKER_TIMEOUT)
-        .build()
-        .unwrap();
-    let response = checker
-        .get(server.url("/readyz"))
         .send()
         .await
-        .unwrap_or_else(|e| panic!("/readyz did not answer within {CHECKER_TIMEOUT:?}: {e}"));
+        .unwrap_or_else(|e| panic!("no answer within {CHECKER_TIMEOUT:?}: {e}"));
     answer(response).await
+}
+
+async fn readyz(server: &TestServer) -> Answer {
+    in_time(server.http.get(server.url("/readyz"))).await
 }
 
 fn assert_unavailable(what: &str, a: &Answer) {
@@ -134,15 +134,7 @@ fn assert_unavailable(what: &str, a: &Answer) {
 }
 
 async fn metric(server: &TestServer, name: &str) -> f64 {
-    let text = server
-        .http
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.get_text("/metrics").await;
     text.lines()
         .find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
         .unwrap_or_else(|| panic!("no {name} in /metrics:\n{text}"))
@@ -443,20 +435,15 @@ async fn a_postgresql_that_stops_answering_gets_503_in_time_and_the_log_waits_fo
         "/readyz while PostgreSQL does not answer",
         &readyz(&patient).await,
     );
-    let checker = reqwest::Client::builder()
-        .timeout(CHECKER_TIMEOUT)
-        .build()
-        .unwrap();
-    let users = checker
-        .get(server.url("/api/v2/users"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .expect("a request answered within the acquire timeout setting");
-    assert_unavailable(
-        "a read while PostgreSQL does not answer",
-        &answer(users).await,
-    );
+    // The acquire timeout setting (1 s) answers an API call in time.
+    let users = in_time(
+        server
+            .http
+            .get(server.url("/api/v2/users"))
+            .bearer_auth(&admin),
+    )
+    .await;
+    assert_unavailable("a read while PostgreSQL does not answer", &users);
 
     // An event the server logs meanwhile (as a log-in would) waits for the database.
     let event = LogEvent {

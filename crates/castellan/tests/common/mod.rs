@@ -132,6 +132,18 @@ impl TestServer {
             .unwrap()
     }
 
+    /// An unauthenticated GET answered with text.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
     /// Client credentials with a JSON body.
     pub async fn token_request(&self, body: Value) -> (StatusCode, Value) {
         let response = self
