@@ -37,8 +37,22 @@ enum LogCommand {
 
 const LOG_QUEUE: usize = 10_000;
 const LOG_BATCH: usize = 500;
+/// Pauses between tries of a batch the store did not take: doubling, and never longer
+/// than the last, so that the log catches up within seconds of the store's return.
+const LOG_RETRY_PAUSES: (std::time::Duration, std::time::Duration) =
+    (std::time::Duration::from_millis(50), std::time::Duration::from_secs(5));
+/// A batch refused for another cause than an unreachable or full store (a lock held too
+/// long, an event the database will not take) is tried this often, then event by event.
+const LOG_BATCH_TRIES: u32 = 3;
+/// How long a reader of the log waits for this node's queued events; past it (the store
+/// is not taking writes) it reads what is written.
+const LOG_FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 async fn write_logs(pool: Pool<Db>, mut queue: tokio::sync::mpsc::Receiver<LogCommand>) {
+    metrics::gauge!("castellan_log_queue_capacity").set(LOG_QUEUE as f64);
+    metrics::counter!("castellan_log_events_dropped_total", "reason" => "queue_full").increment(0);
+    metrics::counter!("castellan_log_events_dropped_total", "reason" => "refused").increment(0);
+    metrics::counter!("castellan_log_batch_retries_total").increment(0);
     while let Some(first) = queue.recv().await {
         let mut batch = Vec::new();
         let mut flushes = Vec::new();
@@ -52,13 +66,45 @@ async fn write_logs(pool: Pool<Db>, mut queue: tokio::sync::mpsc::Receiver<LogCo
                 next = queue.try_recv().ok();
             }
         }
-        if !batch.is_empty()
-            && let Err(e) = insert_logs(&pool, &batch).await
-        {
-            tracing::warn!(cause = %e, lost = batch.len(), "could not write log events");
+        if !batch.is_empty() {
+            write_batch(&pool, &batch, &queue).await;
         }
         for done in flushes {
             let _ = done.send(());
+        }
+    }
+}
+
+/// Writes a batch, trying again while the store cannot take it: events are dropped only
+/// when the database refuses them one by one.
+async fn write_batch(pool: &Pool<Db>, batch: &[Box<LogEvent>], queue: &tokio::sync::mpsc::Receiver<LogCommand>) {
+    let (mut pause, longest) = LOG_RETRY_PAUSES;
+    let mut refusals = 0;
+    loop {
+        metrics::gauge!("castellan_log_queue_events").set((queue.len() + batch.len()) as f64);
+        let cause = match insert_logs(pool, batch).await {
+            Ok(()) => return,
+            Err(StoreError::Unavailable(cause)) => cause,
+            Err(other) => {
+                refusals += 1;
+                if refusals >= LOG_BATCH_TRIES {
+                    return write_one_by_one(pool, batch).await;
+                }
+                other.to_string()
+            }
+        };
+        tracing::warn!(cause, events = batch.len(), retry_in = ?pause, "could not write log events yet");
+        metrics::counter!("castellan_log_batch_retries_total").increment(1);
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(longest);
+    }
+}
+
+async fn write_one_by_one(pool: &Pool<Db>, batch: &[Box<LogEvent>]) {
+    for event in batch {
+        if let Err(e) = insert_logs(pool, std::slice::from_ref(event)).await {
+            tracing::error!(cause = %e, log_id = event.log_id, "log event refused by the database; dropped");
+            metrics::counter!("castellan_log_events_dropped_total", "reason" => "refused").increment(1);
         }
     }
 }
@@ -95,10 +141,19 @@ impl SqlStore {
     }
 
     async fn migrated(pool: Pool<Db>, migrations: &[crate::migrations::Embedded]) -> Result<Self, crate::OpenError> {
+        let failed = |e: sqlx::Error| crate::OpenError::Migration(e.to_string());
+        let mut conn = pool.acquire().await.map_err(|e| crate::OpenError::Unreachable(e.to_string()))?;
+        if let Some((lift, _)) = MIGRATION_SESSION {
+            sqlx::raw_sql(lift).execute(&mut *conn).await.map_err(failed)?;
+        }
         crate::migrations::migrator(migrations)
-            .run(&pool)
+            .run(&mut *conn)
             .await
             .map_err(|e| crate::OpenError::Migration(e.to_string()))?;
+        if let Some((_, restore)) = MIGRATION_SESSION {
+            sqlx::raw_sql(restore).execute(&mut *conn).await.map_err(failed)?;
+        }
+        drop(conn);
         let (logs, queue) = tokio::sync::mpsc::channel(LOG_QUEUE);
         tokio::spawn(write_logs(pool.clone(), queue));
         Ok(Self { pool, logs, permissions: Default::default() })
@@ -1173,12 +1228,20 @@ fn log_from_row(row: &DbRow) -> StoreResult<LogEvent> {
 
 #[async_trait::async_trait]
 impl LogStore for SqlStore {
-    /// Queued; written within moments by the log writer (see `LogCommand`).
+    /// Queued; written within moments by the log writer (see `LogCommand`). A full queue
+    /// (the store has not taken writes for a while) drops the event rather than hold up
+    /// the request that caused it; `castellan_log_events_dropped_total` counts them.
     async fn append_log(&self, e: &LogEvent) -> StoreResult<()> {
-        self.logs
-            .send(LogCommand::Append(Box::new(e.clone())))
-            .await
-            .map_err(|_| StoreError::Unavailable("the log writer has stopped".into()))
+        use tokio::sync::mpsc::error::TrySendError;
+        match self.logs.try_send(LogCommand::Append(Box::new(e.clone()))) {
+            Ok(()) => Ok(()),
+            Err(TrySendError::Full(_)) => {
+                tracing::warn!(log_id = e.log_id, "the log queue is full; event dropped");
+                metrics::counter!("castellan_log_events_dropped_total", "reason" => "queue_full").increment(1);
+                Ok(())
+            }
+            Err(TrySendError::Closed(_)) => Err(StoreError::Unavailable("the log writer has stopped".into())),
+        }
     }
 
     async fn list_logs(&self, user_id: Option<&str>, limit: u64) -> StoreResult<Vec<LogEvent>> {
@@ -1265,11 +1328,17 @@ fn log_column(field: LogField) -> &'static str {
 }
 
 impl SqlStore {
-    /// What this node has queued is visible to its own readers.
+    /// What this node has queued is visible to its own readers, unless the store has not
+    /// taken it within `LOG_FLUSH_WAIT`.
     async fn flush_logs(&self) {
         let (done, written) = tokio::sync::oneshot::channel();
-        if self.logs.send(LogCommand::Flush(done)).await.is_ok() {
-            let _ = written.await;
+        let flushed = async {
+            if self.logs.send(LogCommand::Flush(done)).await.is_ok() {
+                let _ = written.await;
+            }
+        };
+        if tokio::time::timeout(LOG_FLUSH_WAIT, flushed).await.is_err() {
+            tracing::warn!("log events are still queued: the store has not taken them yet");
         }
     }
 }
@@ -1868,9 +1937,19 @@ impl RoleStore for SqlStore {
 
 #[async_trait::async_trait]
 impl Store for SqlStore {
+    /// A write, committed like any other: a store that answers but cannot write (a full
+    /// disk, a read-only replica, a held lock) is not ready.
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map)?;
-        Ok(())
+        let mut tx = self.write_tx().await?;
+        sqlx::query(
+            "INSERT INTO readiness (id, checked_at) VALUES (1, $1) \
+             ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+        )
+        .bind(now())
+        .execute(&mut *tx)
+        .await
+        .map_err(map)?;
+        tx.commit().await.map_err(map)
     }
 }
 

@@ -18,12 +18,18 @@ pub fn map(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.code().as_deref() == Some("1811") => {
             StoreError::Conflict("is still referred to by another record".into())
         }
-        // PostgreSQL classes 08 (connection) and 57 (operator intervention, e.g. shutdown).
+        // PostgreSQL classes 08 (connection), 53 (insufficient resources: disk full, out
+        // of memory, too many connections) and 57 (operator intervention: shutdown, a
+        // statement timeout).
         sqlx::Error::Database(db)
-            if db
-                .code()
-                .is_some_and(|c| c.starts_with("08") || c.starts_with("57")) =>
+            if db.code().is_some_and(|c| {
+                c.starts_with("08") || c.starts_with("53") || c.starts_with("57")
+            }) =>
         {
+            StoreError::Unavailable(e.to_string())
+        }
+        // A full disk passes once space is freed; SQLite has rolled the transaction back.
+        sqlx::Error::Database(db) if sqlite_primary_code(db.as_ref()) == Some(SQLITE_FULL) => {
             StoreError::Unavailable(e.to_string())
         }
         sqlx::Error::Io(_)
@@ -34,6 +40,17 @@ pub fn map(e: sqlx::Error) -> StoreError {
         | sqlx::Error::Protocol(_) => StoreError::Unavailable(e.to_string()),
         _ => StoreError::Other(e.to_string()),
     }
+}
+
+const SQLITE_FULL: i32 = 13;
+
+/// SQLite's primary result code: the low byte of the extended code sqlx reports.
+fn sqlite_primary_code(db: &dyn sqlx::error::DatabaseError) -> Option<i32> {
+    let sqlite = db.try_downcast_ref::<sqlx::sqlite::SqliteError>()?;
+    sqlx::error::DatabaseError::code(sqlite)?
+        .parse::<i32>()
+        .ok()
+        .map(|code| code & 0xff)
 }
 
 /// Like `map`, but a uniqueness conflict gets the caller's words.

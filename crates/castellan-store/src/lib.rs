@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use castellan_core::store::Store;
 
@@ -35,12 +36,40 @@ pub fn create_private_folder(folder: &std::path::Path) -> std::io::Result<()> {
     builder.create(folder)
 }
 
+/// How long the store lets a request wait (`[store]` settings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// How long a request waits for a pooled connection before it is answered 503; `None`
+    /// is the backend's default (3 s on PostgreSQL, 5 s on SQLite, whose connections are
+    /// held while they wait for its single writer).
+    pub acquire_timeout: Option<Duration>,
+    /// PostgreSQL's `statement_timeout` for every connection; zero leaves the server's.
+    /// SQLite has no such setting: its `busy_timeout` (5 s) bounds the wait for the lock.
+    pub statement_timeout: Duration,
+}
+
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            acquire_timeout: None,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+        }
+    }
+}
+
 /// Opens the store a URL names and brings its schema up to date.
 pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
+    open_with(url, &StoreOptions::default()).await
+}
+
+/// `open`, with these timeouts.
+pub async fn open_with(url: &str, options: &StoreOptions) -> Result<Arc<dyn Store>, OpenError> {
     if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqlStore::open(url).await?))
+        Ok(Arc::new(sqlite::SqlStore::open(url, options).await?))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Arc::new(postgres::SqlStore::open(url).await?))
+        Ok(Arc::new(postgres::SqlStore::open(url, options).await?))
     } else {
         Err(OpenError::UnsupportedUrl(url.to_string()))
     }

@@ -12,6 +12,8 @@ use crate::OpenError;
 const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 /// The write lock taken at `BEGIN` already holds every row.
 const LOCK_USER: &str = "SELECT 1 FROM users WHERE user_id = $1";
+/// SQLite has no statement timeout to lift for migrations.
+const MIGRATION_SESSION: Option<(&str, &str)> = None;
 
 type Db = sqlx::Sqlite;
 
@@ -61,9 +63,25 @@ fn create_private(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Whether a connection given back to the pool can serve the next request. When a write
+/// fails for want of space (or I/O), SQLite rolls the transaction back itself; the
+/// `ROLLBACK` sqlx then sends fails, and sqlx keeps counting the transaction as open, so
+/// every later `BEGIN` on that connection would be refused. Such a connection is closed and
+/// the pool opens a fresh one. The ping first waits for the rollback sqlx queued when the
+/// transaction was dropped, so a healthy connection is not mistaken for a broken one.
+async fn still_usable(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    use sqlx::Connection;
+    conn.ping().await?;
+    let usable = !conn.is_in_transaction();
+    if !usable {
+        tracing::warn!("closing a database connection whose transaction SQLite ended");
+    }
+    Ok(usable)
+}
+
 impl SqlStore {
     /// `sqlite://PATH` (relative or absolute).
-    pub async fn open(url: &str) -> Result<Self, OpenError> {
+    pub async fn open(url: &str, store: &crate::StoreOptions) -> Result<Self, OpenError> {
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
@@ -85,7 +103,8 @@ impl SqlStore {
             // A local file does not drop connections; pinging before each use would cost a
             // round trip to the connection's worker thread per query.
             .test_before_acquire(false)
-            .acquire_timeout(Duration::from_secs(5))
+            .after_release(|conn, _| Box::pin(still_usable(conn)))
+            .acquire_timeout(store.acquire_timeout.unwrap_or(Duration::from_secs(5)))
             .connect_with(options)
             .await
             .map_err(|e| OpenError::Unreachable(e.to_string()))?;

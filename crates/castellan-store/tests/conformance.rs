@@ -2007,6 +2007,8 @@ async fn expired_rows_are_purged_and_live_ones_kept(store: &dyn Store) {
         );
     }
 
+    // Log events are queued; the old one must be written before it can be purged.
+    store.flush_log_queue().await;
     let before = PurgeBefore {
         expired: 100,
         outbox: 100,

@@ -313,6 +313,7 @@ async fn main() {
         },
         metrics: castellan::config::MetricsSettings::default(),
         trusted_proxies: Default::default(),
+        store: Default::default(),
         authentication_per_second: 0,
         password_checks_per_second: Some(0),
         client_credentials_per_second: 0,

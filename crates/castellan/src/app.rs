@@ -114,7 +114,9 @@ pub enum StartError {
 
 /// Opens the store and makes sure of everything a start makes sure of; returns the state.
 pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppState, StartError> {
-    let store = castellan_store::open(&settings.database_url).await?;
+    // First, so that the store's own metrics (the log queue's) are recorded.
+    let metrics = telemetry::metrics_handle();
+    let store = castellan_store::open_with(&settings.database_url, &settings.store).await?;
     let master = master_key::load(&settings)?;
     bootstrap::ensure_tenant(store.as_ref(), &settings.issuer).await?;
     let keyring = Keyring::open(store.clone(), master.clone(), clock.clone()).await?;
@@ -176,7 +178,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
         store,
         clock,
         management_audiences: Arc::new(management_audiences),
-        metrics: telemetry::metrics_handle(),
+        metrics,
         management_openapi: Arc::new(management_openapi),
         authz_openapi: Arc::new(authz_openapi),
         pages: Arc::new(pages),

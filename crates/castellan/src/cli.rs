@@ -115,7 +115,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve { demo } => serve(settings, demo).await,
-            Command::Migrate => castellan_store::open(&settings.database_url)
+            Command::Migrate => castellan_store::open_with(&settings.database_url, &settings.store)
                 .await
                 .map(|_| println!("database is up to date"))
                 .map_err(|e| e.to_string()),
@@ -178,7 +178,7 @@ async fn serve(settings: Settings, demo: bool) -> Result<(), String> {
 async fn rotate(settings: Settings, alg: &str) -> Result<(), String> {
     let alg = SigningAlg::parse(alg)
         .ok_or_else(|| format!("--alg must be one of {}", SigningAlg::expected()))?;
-    let store = castellan_store::open(&settings.database_url)
+    let store = castellan_store::open_with(&settings.database_url, &settings.store)
         .await
         .map_err(|e| e.to_string())?;
     let master = master_key::load(&settings).map_err(|e| e.to_string())?;
@@ -213,7 +213,7 @@ async fn shutdown_signal() {
 }
 
 async fn outbox(settings: Settings) -> Result<(), String> {
-    let store = castellan_store::open(&settings.database_url)
+    let store = castellan_store::open_with(&settings.database_url, &settings.store)
         .await
         .map_err(|e| e.to_string())?;
     let mail = store.list_mail().await.map_err(|e| e.to_string())?;

@@ -56,6 +56,14 @@ struct FileSettings {
     password_hashing: Option<PasswordHashingFile>,
     metrics: Option<MetricsFile>,
     trusted_proxies: Option<Vec<String>>,
+    store: Option<StoreFile>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreFile {
+    acquire_timeout_secs: Option<u64>,
+    statement_timeout_secs: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -212,6 +220,8 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// Peers whose `Forwarded` / `X-Forwarded-For` name the client; none by default.
     pub trusted_proxies: TrustedProxies,
+    /// How long requests wait for the database (`[store]`, `CASTELLAN_STORE_*`).
+    pub store: castellan_store::StoreOptions,
 }
 
 const DEFAULT_AUTHENTICATION_PER_SECOND: u32 = 100;
@@ -399,6 +409,7 @@ impl Settings {
         let serve = serve_limits(env, file.http.unwrap_or_default())?;
         let password_hashing = hashing_limits(env, file.password_hashing.unwrap_or_default())?;
         let metrics = metrics_settings(env, file.metrics.unwrap_or_default())?;
+        let store = store_options(env, file.store.unwrap_or_default())?;
         let proxies: Vec<String> = match env.var("CASTELLAN_TRUSTED_PROXIES") {
             Some(list) => list
                 .split(',')
@@ -452,6 +463,7 @@ impl Settings {
             serve,
             metrics,
             trusted_proxies,
+            store,
             templates_dir: env
                 .var("CASTELLAN_TEMPLATES_DIR")
                 .map(PathBuf::from)
@@ -588,6 +600,15 @@ impl Settings {
             as_int(self.password_hashing.queue as u128).into(),
         );
         put("password_hashing", hashing.into());
+        let mut store = toml::Table::new();
+        if let Some(wait) = self.store.acquire_timeout {
+            store.insert("acquire_timeout_secs".into(), secs(wait).into());
+        }
+        store.insert(
+            "statement_timeout_secs".into(),
+            secs(self.store.statement_timeout).into(),
+        );
+        put("store", store.into());
         if let Some(smtp) = &self.smtp {
             let mut t = toml::Table::new();
             t.insert("host".into(), smtp.host.clone().into());
@@ -770,6 +791,39 @@ fn serve_limits(env: &dyn Env, file: HttpFile) -> Result<ServeLimits, ConfigErro
             file.max_connections,
             defaults.max_connections,
         )?,
+    })
+}
+
+fn store_options(
+    env: &dyn Env,
+    file: StoreFile,
+) -> Result<castellan_store::StoreOptions, ConfigError> {
+    let seconds = std::time::Duration::from_secs;
+    // Unset is the backend's default (see `StoreOptions::acquire_timeout`).
+    let acquire_var = "CASTELLAN_STORE_ACQUIRE_TIMEOUT_SECS";
+    let acquire_timeout = (env.var(acquire_var).is_some() || file.acquire_timeout_secs.is_some())
+        .then(|| {
+            positive(
+                env,
+                "store.acquire_timeout_secs",
+                acquire_var,
+                file.acquire_timeout_secs,
+                0,
+            )
+            .map(seconds)
+        })
+        .transpose()?;
+    // Zero is allowed: no statement timeout (e.g. behind a pooler that refuses startup options).
+    let statement_timeout = seconds(whole_number(
+        env,
+        "store.statement_timeout_secs",
+        "CASTELLAN_STORE_STATEMENT_TIMEOUT_SECS",
+        file.statement_timeout_secs,
+        castellan_store::DEFAULT_STATEMENT_TIMEOUT.as_secs(),
+    )?);
+    Ok(castellan_store::StoreOptions {
+        acquire_timeout,
+        statement_timeout,
     })
 }
 
@@ -1029,13 +1083,10 @@ mod tests {
     fn connection_limits_from_file_and_environment() {
         let defaults = Settings::load(&Overrides::default(), &[("X", "y")]).unwrap();
         assert_eq!(defaults.serve, ServeLimits::default());
-        let file = write("[http]\nheader_read_timeout_secs = 3\nmax_connections = 50\n");
-        let overrides = Overrides {
-            config: Some(file.path().to_path_buf()),
-            ..Default::default()
-        };
-        let env = [("CASTELLAN_HTTP_IDLE_TIMEOUT_SECS", "7")];
-        let s = Settings::load(&overrides, &env).unwrap();
+        let s = load_with_file(
+            "[http]\nheader_read_timeout_secs = 3\nmax_connections = 50\n",
+            &[("CASTELLAN_HTTP_IDLE_TIMEOUT_SECS", "7")],
+        );
         assert_eq!(
             s.serve.header_read_timeout,
             std::time::Duration::from_secs(3)
@@ -1043,15 +1094,56 @@ mod tests {
         assert_eq!(s.serve.idle_timeout, std::time::Duration::from_secs(7));
         assert_eq!(s.serve.max_connections, 50);
         assert!(s.print().contains("max_connections = 50"));
-        for (name, value) in [
-            ("CASTELLAN_HTTP_MAX_CONNECTIONS", "0"),
-            ("CASTELLAN_HTTP_BODY_TIMEOUT_SECS", "soon"),
-        ] {
+        refused_as(
+            "http.",
+            &[
+                ("CASTELLAN_HTTP_MAX_CONNECTIONS", "0"),
+                ("CASTELLAN_HTTP_BODY_TIMEOUT_SECS", "soon"),
+            ],
+        );
+    }
+
+    /// Settings from this file and environment.
+    fn load_with_file<const N: usize>(text: &str, env: &[(&str, &str); N]) -> Settings {
+        let file = write(text);
+        let overrides = Overrides {
+            config: Some(file.path().to_path_buf()),
+            ..Default::default()
+        };
+        Settings::load(&overrides, env).unwrap()
+    }
+
+    /// Each of these variables alone is refused with an error naming a setting under `prefix`.
+    fn refused_as(prefix: &str, cases: &[(&str, &str)]) {
+        for &(name, value) in cases {
             let err = Settings::load(&Overrides::default(), &[(name, value)])
                 .unwrap_err()
                 .to_string();
-            assert!(err.starts_with("http."), "{err}");
+            assert!(err.starts_with(prefix), "{err}");
         }
+    }
+
+    #[test]
+    fn store_timeouts_from_file_and_environment() {
+        let defaults = Settings::load(&Overrides::default(), &[("X", "y")]).unwrap();
+        assert_eq!(defaults.store, castellan_store::StoreOptions::default());
+        let s = load_with_file(
+            "[store]\nacquire_timeout_secs = 2\nstatement_timeout_secs = 9\n",
+            &[("CASTELLAN_STORE_STATEMENT_TIMEOUT_SECS", "0")],
+        );
+        assert_eq!(
+            s.store.acquire_timeout,
+            Some(std::time::Duration::from_secs(2))
+        );
+        assert!(s.store.statement_timeout.is_zero(), "zero turns it off");
+        assert!(s.print().contains("acquire_timeout_secs = 2"));
+        refused_as(
+            "store.",
+            &[
+                ("CASTELLAN_STORE_ACQUIRE_TIMEOUT_SECS", "0"),
+                ("CASTELLAN_STORE_STATEMENT_TIMEOUT_SECS", "soon"),
+            ],
+        );
     }
 
     #[test]

@@ -158,7 +158,7 @@ pub async fn run(settings: Settings, args: RulesTestArgs) -> Result<(), String> 
     let needs_store = args.files.is_empty() || args.user_id.is_some() || args.client_id.is_some();
     let store: Option<std::sync::Arc<dyn Store>> = if needs_store {
         Some(
-            castellan_store::open(&settings.database_url)
+            castellan_store::open_with(&settings.database_url, &settings.store)
                 .await
                 .map_err(|e| e.to_string())?,
         )

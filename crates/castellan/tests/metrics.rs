@@ -26,17 +26,7 @@ fn request_series(metrics: &str) -> Vec<&str> {
 #[tokio::test]
 async fn odd_methods_and_paths_add_no_series() {
     let server = TestServer::start().await;
-    let scrape = || async {
-        server
-            .http
-            .get(server.url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let scrape = || server.get_text("/metrics");
     // One of each kind first, so what follows can only repeat them.
     for (method, path) in [
         ("BREW0", "/healthz"),

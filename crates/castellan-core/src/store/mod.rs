@@ -81,6 +81,7 @@ pub trait Store:
     + UserImportStore
     + HousekeepingStore
 {
-    /// A cheap round trip, for `/readyz`.
+    /// For `/readyz`: a small write, committed, so that a store that answers reads but
+    /// cannot write (a full disk) is not reported ready.
     async fn ping(&self) -> StoreResult<()>;
 }

@@ -47,6 +47,7 @@ impl BenchServer {
             scripts: script_limits(),
             metrics: castellan::config::MetricsSettings::default(),
             trusted_proxies: Default::default(),
+            store: Default::default(),
             authentication_per_second: 0,
             password_checks_per_second: Some(0),
             client_credentials_per_second: 0,

@@ -31,7 +31,7 @@ impl Tenant {
     /// database; a prepared one is left alone, so a command run with another issuer than
     /// the server's cannot leave a second Management API behind.
     pub async fn open(settings: &Settings) -> Result<Self, CliError> {
-        let store = castellan_store::open(&settings.database_url).await?;
+        let store = castellan_store::open_with(&settings.database_url, &settings.store).await?;
         if store
             .find_resource_server_by_identifier(system_apis::AUTHZ_API_IDENTIFIER)
             .await?

@@ -47,7 +47,7 @@ pub async fn run(settings: Settings, args: AuthzArgs) -> Result<(), String> {
     let file = args.file.display().to_string();
     let text = read_file(&args.file)?;
     let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| format!("{file}: {e}"))?;
-    let store = castellan_store::open(&settings.database_url)
+    let store = castellan_store::open_with(&settings.database_url, &settings.store)
         .await
         .map_err(|e| e.to_string())?;
     let clock = SystemClock;

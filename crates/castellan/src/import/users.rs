@@ -46,7 +46,7 @@ pub async fn run(settings: Settings, args: UsersArgs) -> Result<(), String> {
     let started = Instant::now();
     let file = args.file.display().to_string();
     let text = read_file(&args.file)?;
-    let store = castellan_store::open(&settings.database_url)
+    let store = castellan_store::open_with(&settings.database_url, &settings.store)
         .await
         .map_err(|e| e.to_string())?;
     let clock = SystemClock;

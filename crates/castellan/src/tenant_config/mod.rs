@@ -284,7 +284,7 @@ struct Opened {
 }
 
 async fn open(settings: &Settings) -> Result<Opened, String> {
-    let store = castellan_store::open(&settings.database_url)
+    let store = castellan_store::open_with(&settings.database_url, &settings.store)
         .await
         .map_err(|e| e.to_string())?;
     let master = master_key::load(settings).map_err(|e| e.to_string())?;

@@ -77,6 +77,7 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         },
         metrics: castellan::config::MetricsSettings::default(),
         trusted_proxies: Default::default(),
+        store: Default::default(),
         bootstrap: Some((ADMIN_ID.into(), Secret(ADMIN_SECRET.into()))),
     }
 }
@@ -127,6 +128,18 @@ impl TestServer {
             .await
             .unwrap()
             .json()
+            .await
+            .unwrap()
+    }
+
+    /// An unauthenticated GET answered with text.
+    pub async fn get_text(&self, path: &str) -> String {
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap()
+            .text()
             .await
             .unwrap()
     }
