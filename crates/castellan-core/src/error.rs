@@ -37,6 +37,7 @@ impl From<StoreError> for Error {
             StoreError::NotFound => Error::NotFound { kind: "record" },
             StoreError::Conflict(what) => Error::Conflict(what),
             StoreError::Unavailable(_) => Error::Unavailable,
+            StoreError::Invalid(what) => Error::Invalid(what),
             StoreError::Other(cause) => Error::Internal(cause),
         }
     }

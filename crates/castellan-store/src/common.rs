@@ -15,7 +15,7 @@ use castellan_core::store::{
 };
 use sqlx::{Pool, Row};
 
-use crate::errors::{conflict_as, from_json, json_text, map};
+use crate::errors::{conflict_as, from_json, json_text, map, metadata_text};
 
 type DbRow = <Db as sqlx::Database>::Row;
 
@@ -829,8 +829,8 @@ impl UserStore for SqlStore {
         .bind(&u.picture)
         .bind(&u.given_name)
         .bind(&u.family_name)
-        .bind(json_text(&u.app_metadata))
-        .bind(json_text(&u.user_metadata))
+        .bind(metadata_text("app_metadata", &u.app_metadata)?)
+        .bind(metadata_text("user_metadata", &u.user_metadata)?)
         .bind(password_hash)
         .bind(u.created_at)
         .bind(u.updated_at)
@@ -1004,8 +1004,8 @@ impl UserStore for SqlStore {
         .bind(&u.picture)
         .bind(&u.given_name)
         .bind(&u.family_name)
-        .bind(json_text(&u.app_metadata))
-        .bind(json_text(&u.user_metadata))
+        .bind(metadata_text("app_metadata", &u.app_metadata)?)
+        .bind(metadata_text("user_metadata", &u.user_metadata)?)
         .bind(u.blocked)
         .bind(u.updated_at)
         .bind(u.last_password_reset)
