@@ -293,3 +293,27 @@ async fn a_path_that_is_not_utf8_gets_the_management_api_error() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_long_chain_of_not_is_a_query_error() {
+    let server = TestServer::start().await;
+    let q = format!("{}email:a@example.com", "NOT ".repeat(500));
+    let path = format!(
+        "/users?search_engine=v3&q={}",
+        serde_urlencoded::to_string([("q", &q)])
+            .unwrap()
+            .trim_start_matches("q=")
+    );
+    let (status, body) = server.admin(Method::GET, &path, None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["errorCode"], json!("invalid_query_string"), "{body}");
+    // A few are still a search.
+    let (status, body) = server
+        .admin(
+            Method::GET,
+            "/users?search_engine=v3&q=NOT%20NOT%20email:a@example.com",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
