@@ -317,3 +317,78 @@ async fn a_long_chain_of_not_is_a_query_error() {
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
 }
+
+#[tokio::test]
+async fn the_bootstrap_administrator_cannot_lock_itself_out() {
+    let server = TestServer::start().await;
+    let admin = format!("/clients/{ADMIN_ID}");
+    let refused = |answer: (StatusCode, Value)| {
+        assert_eq!(answer.0, StatusCode::FORBIDDEN, "{}", answer.1);
+        assert_eq!(answer.1["errorCode"], json!("operation_not_allowed"));
+        let message = answer.1["message"].as_str().unwrap().to_string();
+        assert!(message.contains("CASTELLAN_ADMIN_CLIENT_ID"), "{message}");
+    };
+    refused(server.admin(Method::DELETE, &admin, None).await);
+    refused(
+        server
+            .admin(
+                Method::PATCH,
+                &admin,
+                Some(json!({"grant_types": ["authorization_code"]})),
+            )
+            .await,
+    );
+    refused(
+        server
+            .admin(
+                Method::PATCH,
+                &admin,
+                Some(json!({"token_endpoint_auth_method": "none"})),
+            )
+            .await,
+    );
+    let (_, grants) = server
+        .admin(
+            Method::GET,
+            &format!("/client-grants?client_id={ADMIN_ID}"),
+            None,
+        )
+        .await;
+    let grant = grants
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["audience"] == json!(MANAGEMENT_AUDIENCE))
+        .unwrap()
+        .clone();
+    let grant_path = format!("/client-grants/{}", grant["id"].as_str().unwrap());
+    refused(server.admin(Method::DELETE, &grant_path, None).await);
+    refused(
+        server
+            .admin(
+                Method::PATCH,
+                &grant_path,
+                Some(json!({"scope": ["read:users"]})),
+            )
+            .await,
+    );
+    // What keeps its access is allowed, and the administrator still works.
+    let (status, renamed) = server
+        .admin(Method::PATCH, &admin, Some(json!({"description": "ours"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{renamed}");
+    let (status, _) = server.admin(Method::GET, &grant_path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    // Another client can be deleted as before.
+    let (_, other) = server
+        .admin(Method::POST, "/clients", Some(json!({"name": "other"})))
+        .await;
+    let (status, _) = server
+        .admin(
+            Method::DELETE,
+            &format!("/clients/{}", other["client_id"].as_str().unwrap()),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
