@@ -35,6 +35,7 @@ enum LogCommand {
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
+const MIGRATION_ATTEMPTS: u64 = 8;
 const LOG_QUEUE: usize = 10_000;
 const LOG_BATCH: usize = 500;
 
@@ -95,10 +96,19 @@ impl SqlStore {
     }
 
     async fn migrated(pool: Pool<Db>, migrations: &[crate::migrations::Embedded]) -> Result<Self, crate::OpenError> {
-        crate::migrations::migrator(migrations)
-            .run(&pool)
-            .await
-            .map_err(|e| crate::OpenError::Migration(e.to_string()))?;
+        let migrator = crate::migrations::migrator(migrations);
+        // sqlx locks out other migrators on PostgreSQL only: nodes starting together on an
+        // empty SQLite database apply the same migration, and the loser's "already exists"
+        // means the winner applied it, with its record, in one transaction. Running again
+        // skips what is recorded; a failure of the migration itself fails every time.
+        let mut attempt = 0;
+        while let Err(e) = migrator.run(&pool).await {
+            attempt += 1;
+            if attempt == MIGRATION_ATTEMPTS {
+                return Err(crate::OpenError::Migration(e.to_string()));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+        }
         let (logs, queue) = tokio::sync::mpsc::channel(LOG_QUEUE);
         tokio::spawn(write_logs(pool.clone(), queue));
         Ok(Self { pool, logs, permissions: Default::default() })
