@@ -22,6 +22,10 @@ pub enum Error {
     /// A password the connection's policy refuses; the text says what it lacks.
     #[error("{0}")]
     WeakPassword(String),
+    /// The request is understood and allowed by its scopes, but would lock the operator
+    /// out; the text says what to do instead.
+    #[error("{0}")]
+    Forbidden(String),
     /// The store cannot be reached, or the password hasher's queue is full; the request
     /// may succeed later.
     #[error("storage unavailable")]
@@ -37,6 +41,7 @@ impl From<StoreError> for Error {
             StoreError::NotFound => Error::NotFound { kind: "record" },
             StoreError::Conflict(what) => Error::Conflict(what),
             StoreError::Unavailable(_) => Error::Unavailable,
+            StoreError::Invalid(what) => Error::Invalid(what),
             StoreError::Other(cause) => Error::Internal(cause),
         }
     }

@@ -23,5 +23,6 @@ pub mod search;
 pub mod secrets;
 pub mod store;
 pub mod system_apis;
+pub mod text;
 
 pub use error::{Error, Result};

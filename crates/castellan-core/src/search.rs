@@ -413,14 +413,25 @@ impl Parser {
         })
     }
 
+    fn deeper(&mut self) -> Result<(), SyntaxError> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(SyntaxError("the query nests too deeply".into()));
+        }
+        Ok(())
+    }
+
     fn unary(&mut self) -> Result<Filter<Term>, SyntaxError> {
         match self.next() {
-            Some(Token::Not) => Ok(Filter::Not(Box::new(self.unary()?))),
+            // A `NOT` nests as deeply as a parenthesis does, in the parser and in the SQL.
+            Some(Token::Not) => {
+                self.deeper()?;
+                let inner = self.unary()?;
+                self.depth -= 1;
+                Ok(Filter::Not(Box::new(inner)))
+            }
             Some(Token::Open) => {
-                self.depth += 1;
-                if self.depth > MAX_DEPTH {
-                    return Err(SyntaxError("the query nests too deeply".into()));
-                }
+                self.deeper()?;
                 let inner = self.or()?;
                 self.depth -= 1;
                 match self.next() {

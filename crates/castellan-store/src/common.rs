@@ -15,7 +15,7 @@ use castellan_core::store::{
 };
 use sqlx::{Pool, Row};
 
-use crate::errors::{conflict_as, from_json, json_text, map};
+use crate::errors::{conflict_as, from_json, json_text, map, metadata_text};
 
 type DbRow = <Db as sqlx::Database>::Row;
 
@@ -35,6 +35,7 @@ enum LogCommand {
     Flush(tokio::sync::oneshot::Sender<()>),
 }
 
+const MIGRATION_ATTEMPTS: u64 = 8;
 const LOG_QUEUE: usize = 10_000;
 const LOG_BATCH: usize = 500;
 /// Pauses between tries of a batch the store did not take: doubling, and never longer
@@ -146,10 +147,19 @@ impl SqlStore {
         if let Some((lift, _)) = MIGRATION_SESSION {
             sqlx::raw_sql(lift).execute(&mut *conn).await.map_err(failed)?;
         }
-        crate::migrations::migrator(migrations)
-            .run(&mut *conn)
-            .await
-            .map_err(|e| crate::OpenError::Migration(e.to_string()))?;
+        let migrator = crate::migrations::migrator(migrations);
+        // sqlx locks out other migrators on PostgreSQL only: nodes starting together on an
+        // empty SQLite database apply the same migration, and the loser's "already exists"
+        // means the winner applied it, with its record, in one transaction. Running again
+        // skips what is recorded; a failure of the migration itself fails every time.
+        let mut attempt = 0;
+        while let Err(e) = migrator.run(&mut *conn).await {
+            attempt += 1;
+            if attempt == MIGRATION_ATTEMPTS {
+                return Err(crate::OpenError::Migration(e.to_string()));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
+        }
         if let Some((_, restore)) = MIGRATION_SESSION {
             sqlx::raw_sql(restore).execute(&mut *conn).await.map_err(failed)?;
         }
@@ -884,8 +894,8 @@ impl UserStore for SqlStore {
         .bind(&u.picture)
         .bind(&u.given_name)
         .bind(&u.family_name)
-        .bind(json_text(&u.app_metadata))
-        .bind(json_text(&u.user_metadata))
+        .bind(metadata_text("app_metadata", &u.app_metadata)?)
+        .bind(metadata_text("user_metadata", &u.user_metadata)?)
         .bind(password_hash)
         .bind(u.created_at)
         .bind(u.updated_at)
@@ -1059,8 +1069,8 @@ impl UserStore for SqlStore {
         .bind(&u.picture)
         .bind(&u.given_name)
         .bind(&u.family_name)
-        .bind(json_text(&u.app_metadata))
-        .bind(json_text(&u.user_metadata))
+        .bind(metadata_text("app_metadata", &u.app_metadata)?)
+        .bind(metadata_text("user_metadata", &u.user_metadata)?)
         .bind(u.blocked)
         .bind(u.updated_at)
         .bind(u.last_password_reset)

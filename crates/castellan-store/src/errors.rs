@@ -18,6 +18,12 @@ pub fn map(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.code().as_deref() == Some("1811") => {
             StoreError::Conflict("is still referred to by another record".into())
         }
+        // PostgreSQL cannot hold NUL in text (22021) nor `\u0000` in jsonb (22P05): the input
+        // is at fault, not the server. The boundary refuses NUL first; this keeps a path it
+        // missed a 400.
+        sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")) => {
+            StoreError::Invalid(castellan_core::text::nul_refused("a text value"))
+        }
         // PostgreSQL classes 08 (connection), 53 (insufficient resources: disk full, out
         // of memory, too many connections) and 57 (operator intervention: shutdown, a
         // statement timeout).
@@ -63,6 +69,19 @@ pub fn conflict_as(what: &'static str) -> impl Fn(sqlx::Error) -> StoreError {
 
 pub fn json_text<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_string(value).expect("serialising plain data to JSON")
+}
+
+/// Metadata as JSON text, refused on both backends when it holds NUL: PostgreSQL keeps the
+/// `\u0000` escape in a text column, and every search that casts the column to jsonb would
+/// fail from then on.
+pub fn metadata_text(
+    field: &str,
+    metadata: &serde_json::Map<String, serde_json::Value>,
+) -> Result<String, StoreError> {
+    match castellan_core::text::nul_in_object(field, metadata) {
+        Some(at) => Err(StoreError::Invalid(castellan_core::text::nul_refused(&at))),
+        None => Ok(json_text(metadata)),
+    }
 }
 
 pub fn from_json<T: serde::de::DeserializeOwned>(

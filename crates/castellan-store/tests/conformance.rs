@@ -36,6 +36,7 @@ conformance!(
     action_bindings_replace_in_order_and_hold_bound_actions,
     script_generation_moves_with_what_log_ins_run,
     expired_rows_are_purged_and_live_ones_kept,
+    text_a_backend_cannot_hold_is_refused_as_invalid,
 );
 
 fn client(id: &str) -> Client {
@@ -422,6 +423,34 @@ async fn users_are_unique_per_connection_by_email_and_username(store: &dyn Store
             .map(|(u, _)| u),
         Err(StoreError::NotFound)
     ));
+}
+
+/// NUL: refused in metadata on both backends (PostgreSQL would keep the `\u0000` escape in
+/// text and fail every later jsonb search); in plain text PostgreSQL refuses it and SQLite
+/// keeps it, and neither is an internal error.
+async fn text_a_backend_cannot_hold_is_refused_as_invalid(store: &dyn Store) {
+    store
+        .create_connection(&connection("con_n", "db-users", vec![]))
+        .await
+        .unwrap();
+    let mut with_metadata = user("n", "nul@example.com", None);
+    with_metadata
+        .user_metadata
+        .insert("note".into(), serde_json::json!("a\u{0}b"));
+    match store.create_user(&with_metadata, None, None).await {
+        Err(StoreError::Invalid(message)) => assert!(message.contains("user_metadata.note")),
+        other => panic!("{other:?}"),
+    }
+    assert!(store.find_user("auth0|n").await.unwrap().is_none());
+    let named = User {
+        name: Some("a\u{0}".into()),
+        ..user("m", "m@example.com", None)
+    };
+    let made = store.create_user(&named, None, None).await;
+    assert!(
+        matches!(made, Ok(()) | Err(StoreError::Invalid(_))),
+        "{made:?}"
+    );
 }
 
 async fn login_failures_block_at_the_threshold_until_unblocked(store: &dyn Store) {

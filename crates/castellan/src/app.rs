@@ -273,6 +273,7 @@ pub fn router(state: AppState) -> Router {
     .nest(management::PREFIX, management.router(&state))
     .nest(authz::PREFIX, authz.router(&state))
     .fallback(not_found)
+    .layer(middleware::from_fn(crate::http::input::uri))
     .layer(middleware::from_fn(ops::record))
     .layer(middleware::from_fn(ops::retry_after_when_unavailable))
     .layer(middleware::from_fn_with_state(

@@ -125,7 +125,12 @@ impl Tenant {
     }
 
     fn serve(&self, extra: &[&str]) -> Server {
-        let listen = format!("127.0.0.1:{}", self.port);
+        self.serve_on(self.port, extra)
+    }
+
+    /// A server of this tenant (its issuer) listening on another port.
+    fn serve_on(&self, port: u16, extra: &[&str]) -> Server {
+        let listen = format!("127.0.0.1:{port}");
         let mut args = vec!["serve", "--listen", &listen];
         args.extend_from_slice(extra);
         let mut child = self
@@ -649,6 +654,33 @@ async fn counts(server: &Server) -> Value {
     }
     counts["connection"] = server.admin_get("/connections").await[0]["default_assignments"].clone();
     counts
+}
+
+/// Two nodes started together on an empty database race to migrate it, to make the secret
+/// key and to seed the demo: both come up, and everything is there once.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_demo_starts_together_on_an_empty_database_both_come_up() {
+    let t = Tenant::new().await;
+    let other = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (first, second) = (t.serve(&["--demo"]), t.serve_on(other, &["--demo"]));
+    let printed = first.wait_for_output("--data-urlencode 'scope=").await;
+    let also = second.wait_for_output("--data-urlencode 'scope=").await;
+    let seeded = counts(&first).await;
+    let roles: Vec<Value> = first.admin_get("/roles").await.as_array().unwrap().clone();
+    let mut names: Vec<&str> = roles.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["admin", "castellan-admin", "member"], "{roles:?}");
+    assert_eq!(seeded["/rules"], json!(1));
+    assert_eq!(seeded["/users"], json!(1));
+    // One secret key for both: the demo client's derived secret is the same in each print.
+    let secret = |out: &str| curl_value(&password_realm_curl(out), "client_secret");
+    assert_eq!(secret(&printed), secret(&also));
+    first.stop();
+    second.stop();
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -174,3 +174,61 @@ async fn ensure_full_grant(store: &dyn Store, client_id: &str, identifier: &str)
         ),
     }
 }
+
+/// The configured bootstrap administrator must keep its access to the Management API:
+/// without it the operator is locked out until a restart makes it again. Changes through
+/// the API that would take it away are refused with how to replace the client instead.
+pub struct AdminGuard {
+    /// `CASTELLAN_ADMIN_CLIENT_ID`, when configured.
+    client_id: Option<String>,
+    management_api: String,
+}
+
+impl AdminGuard {
+    pub fn new(configured: Option<&str>, issuer: &str) -> Self {
+        Self {
+            client_id: configured.map(str::to_string),
+            management_api: system_apis::management_api_identifier(issuer),
+        }
+    }
+
+    fn refused(&self, client_id: &str) -> Error {
+        Error::Forbidden(format!(
+            "The client {client_id} is the bootstrap administrator (CASTELLAN_ADMIN_CLIENT_ID): it \
+             cannot be deleted, lose the client_credentials grant or its secret, or lose its \
+             Management API grant here. To replace it, create another client with a client grant \
+             for the Management API, set CASTELLAN_ADMIN_CLIENT_ID and CASTELLAN_ADMIN_CLIENT_SECRET \
+             to it and restart; this one can then be deleted."
+        ))
+    }
+
+    fn is_admin(&self, client_id: &str) -> bool {
+        self.client_id.as_deref() == Some(client_id)
+    }
+
+    pub fn check_delete(&self, client_id: &str) -> Result<()> {
+        if self.is_admin(client_id) {
+            return Err(self.refused(client_id));
+        }
+        Ok(())
+    }
+
+    /// `client` as an update would leave it.
+    pub fn check_update(&self, client: &crate::model::Client) -> Result<()> {
+        if self.is_admin(&client.client_id)
+            && (!client.has_grant("client_credentials") || client.is_public())
+        {
+            return Err(self.refused(&client.client_id));
+        }
+        Ok(())
+    }
+
+    /// Deleting `grant`, or narrowing it to `scope`.
+    pub fn check_grant(&self, grant: &ClientGrant, scope: Option<&[String]>) -> Result<()> {
+        let narrowed = scope.is_none_or(|scope| grant.scope.iter().any(|s| !scope.contains(s)));
+        if self.is_admin(&grant.client_id) && grant.audience == self.management_api && narrowed {
+            return Err(self.refused(&grant.client_id));
+        }
+        Ok(())
+    }
+}

@@ -193,8 +193,20 @@ pub async fn update(
     client_id: &str,
     fields: ClientFields,
 ) -> Result<ClientWithSecret> {
+    update_checked(store, clock, client_id, fields, |_| Ok(())).await
+}
+
+/// `update`, unless `check` refuses the client as the change would leave it.
+pub async fn update_checked(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    client_id: &str,
+    fields: ClientFields,
+    check: impl Fn(&Client) -> Result<()>,
+) -> Result<ClientWithSecret> {
     let mut client = get(store, client_id).await?;
     apply(&mut client, fields)?;
+    check(&client)?;
     let secret = (!client.is_public() && client.secret_hash.is_none()).then(generate_client_secret);
     if let Some(secret) = &secret {
         client.secret_hash = Some(hash_client_secret(secret));

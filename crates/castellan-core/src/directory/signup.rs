@@ -114,6 +114,9 @@ fn check_metadata(metadata: &Map<String, Value>) -> Result<(), SignupError> {
             "user_metadata may hold at most {MAX_METADATA_KEYS} properties"
         )));
     }
+    if let Some(at) = crate::text::nul_in_object("user_metadata", metadata) {
+        return Err(SignupError::InvalidSignup(crate::text::nul_refused(&at)));
+    }
     for (key, value) in metadata {
         let fits = key.chars().count() <= MAX_METADATA_KEY
             && value
@@ -209,6 +212,13 @@ async fn create(
     if let Some(metadata) = &request.user_metadata {
         check_metadata(metadata)?;
     }
+    super::validate::profile_names(&[
+        ("name", &request.name),
+        ("nickname", &request.nickname),
+        ("given_name", &request.given_name),
+        ("family_name", &request.family_name),
+    ])
+    .map_err(|e| SignupError::InvalidSignup(e.to_string()))?;
     PasswordPolicy::from_options(&connection.options)
         .check(&request.password, Some(&email))
         .map_err(SignupError::InvalidPassword)?;

@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use super::password_policy::PasswordPolicy;
 use super::signup::{canonical_email, normalise_email};
+use super::validate;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::model::{AssignOn, Connection, User};
@@ -113,6 +114,9 @@ fn check_keys(field: &str, object: &Map<String, Value>) -> Result<()> {
 
 pub(crate) fn check_metadata(field: &str, metadata: &Map<String, Value>) -> Result<()> {
     check_keys(field, metadata)?;
+    if let Some(at) = crate::text::nul_in_object(field, metadata) {
+        return Err(Error::Invalid(crate::text::nul_refused(&at)));
+    }
     let size = serde_json::to_vec(metadata).map_or(usize::MAX, |b| b.len());
     if size > MAX_METADATA_BYTES {
         return Err(Error::Invalid(format!(
@@ -169,6 +173,12 @@ pub async fn create(
     }
     check_metadata("user_metadata", &request.user_metadata)?;
     check_metadata("app_metadata", &request.app_metadata)?;
+    validate::profile_names(&[
+        ("name", &request.name),
+        ("nickname", &request.nickname),
+        ("given_name", &request.given_name),
+        ("family_name", &request.family_name),
+    ])?;
     check_password(&connection, password, Some(&email))?;
     let hash = passwords.hash(password).await?;
     let now = clock.now();
@@ -410,6 +420,15 @@ fn optional_string(name: &str, value: &Value) -> Result<Option<String>> {
     }
 }
 
+/// A name shown for the user: a string or null, without control characters.
+fn profile_name(name: &str, value: &Value) -> Result<Option<String>> {
+    let text = optional_string(name, value)?;
+    if let Some(text) = &text {
+        validate::no_control(name, text)?;
+    }
+    Ok(text)
+}
+
 fn boolean(name: &str, value: &Value) -> Result<bool> {
     value
         .as_bool()
@@ -486,11 +505,11 @@ pub async fn update(
                 check_username(&connection, username.as_deref())?;
                 user.username = username;
             }
-            "name" => user.name = optional_string(name, value)?,
-            "nickname" => user.nickname = optional_string(name, value)?,
+            "name" => user.name = profile_name(name, value)?,
+            "nickname" => user.nickname = profile_name(name, value)?,
             "picture" => user.picture = optional_string(name, value)?,
-            "given_name" => user.given_name = optional_string(name, value)?,
-            "family_name" => user.family_name = optional_string(name, value)?,
+            "given_name" => user.given_name = profile_name(name, value)?,
+            "family_name" => user.family_name = profile_name(name, value)?,
             "user_metadata" => merge_metadata(name, &mut user.user_metadata, value)?,
             "app_metadata" => merge_metadata(name, &mut user.app_metadata, value)?,
             _ => {}

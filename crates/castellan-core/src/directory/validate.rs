@@ -4,6 +4,8 @@
 use crate::error::{Error, Result};
 use crate::model::Named;
 
+/// A name or identifier: not blank, at most `max` characters, and no control characters
+/// (Auth0 refuses them in names; NUL cannot be stored by PostgreSQL at all).
 pub fn non_empty(field: &str, value: &str, max: usize) -> Result<()> {
     if value.trim().is_empty() {
         return Err(Error::Invalid(format!("{field} must not be empty")));
@@ -12,6 +14,26 @@ pub fn non_empty(field: &str, value: &str, max: usize) -> Result<()> {
         return Err(Error::Invalid(format!(
             "{field} must be at most {max} characters"
         )));
+    }
+    no_control(field, value)
+}
+
+/// Free text shown as a name (a user's `name`, `nickname`, ...): no control characters.
+pub fn no_control(field: &str, value: &str) -> Result<()> {
+    if value.chars().any(char::is_control) {
+        return Err(Error::Invalid(format!(
+            "{field} must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
+/// The names a user is shown by, each `(field, value)`.
+pub fn profile_names(names: &[(&str, &Option<String>)]) -> Result<()> {
+    for (field, value) in names {
+        if let Some(value) = value {
+            no_control(field, value)?;
+        }
     }
     Ok(())
 }

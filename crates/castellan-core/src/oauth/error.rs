@@ -51,6 +51,8 @@ impl From<Error> for OAuthError {
     fn from(e: Error) -> Self {
         match e {
             Error::Unavailable => Self::Unavailable,
+            // What the store refuses (NUL in text) is the request's fault, not the server's.
+            Error::Invalid(message) => Self::InvalidRequest(message),
             other => Self::Internal(other.to_string()),
         }
     }

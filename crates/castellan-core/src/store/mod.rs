@@ -51,6 +51,9 @@ pub enum StoreError {
     /// The database cannot be reached right now.
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The value cannot be stored by every backend (NUL in text); the text names it.
+    #[error("invalid: {0}")]
+    Invalid(String),
     #[error("database error: {0}")]
     Other(String),
 }

@@ -271,7 +271,7 @@ impl AuthorizationStore for SqlStore {
                 let sql = format!("UPDATE users SET {column} = $2, updated_at = $3 WHERE user_id = $1");
                 let done = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(user_id)
-                    .bind(json_text(value))
+                    .bind(metadata_text(column, value)?)
                     .bind(now)
                     .execute(&mut *tx)
                     .await

@@ -78,11 +78,12 @@ pub async fn ensure(
     connection: &str,
 ) -> Result<ConsoleAdmin, CliError> {
     let role = ensure_role(tenant).await?;
-    let found = castellan_core::directory::users::by_email(tenant.store.as_ref(), email)
-        .await?
-        .into_iter()
-        .find(|u| u.connection == connection);
-    let admin = match found {
+    let find = || async {
+        let found =
+            castellan_core::directory::users::by_email(tenant.store.as_ref(), email).await?;
+        Ok::<_, CliError>(found.into_iter().find(|u| u.connection == connection))
+    };
+    let admin = match find().await? {
         Some(user) => {
             let user = match &password {
                 Some(p) => users::update(tenant, &user, "password", json!(p)).await?,
@@ -111,11 +112,23 @@ pub async fn ensure(
                 email_verified: true,
                 ..NewUser::default()
             };
-            ConsoleAdmin {
-                user: users::create(tenant, request).await?,
-                created: true,
-                password: Some(password),
-                generated,
+            match users::create(tenant, request).await {
+                Ok(user) => ConsoleAdmin {
+                    user,
+                    created: true,
+                    password: Some(password),
+                    generated,
+                },
+                // Another process starting together made the administrator, with its password.
+                Err(CliError::Core(castellan_core::Error::Conflict(_))) => ConsoleAdmin {
+                    user: find().await?.ok_or_else(|| {
+                        CliError::Input(format!("{email} exists in another connection"))
+                    })?,
+                    created: false,
+                    password: None,
+                    generated: false,
+                },
+                Err(e) => return Err(e),
             }
         }
     };
@@ -132,21 +145,7 @@ pub async fn ensure(
 /// The role `castellan-admin` with `castellan:admin` on the Management API.
 async fn ensure_role(tenant: &Tenant) -> Result<Role, CliError> {
     let management_api = tenant.management_api().await?;
-    let role = match tenant.find_role(ROLE_NAME).await? {
-        Some(role) => role,
-        None => match roles::create(
-            tenant,
-            ROLE_NAME,
-            Some("Administrators of the Castellan console"),
-        )
-        .await
-        {
-            Ok(role) => role,
-            // Made meanwhile by another process.
-            Err(CliError::Input(_)) => tenant.role(ROLE_NAME).await?,
-            Err(e) => return Err(e),
-        },
-    };
+    let role = roles::ensure(tenant, ROLE_NAME, "Administrators of the Castellan console").await?;
     let permission = Permission {
         resource_server_identifier: management_api,
         permission_name: CONSOLE_PERMISSION.into(),

@@ -164,6 +164,19 @@ pub async fn assign(tenant: &Tenant, role: &Role, user_ids: &[String]) -> Result
     Ok(())
 }
 
+/// The role named `name`, created when there is none; one another process made meanwhile
+/// (nodes starting together) is as good.
+pub async fn ensure(tenant: &Tenant, name: &str, description: &str) -> Result<Role, CliError> {
+    if let Some(role) = tenant.find_role(name).await? {
+        return Ok(role);
+    }
+    match create(tenant, name, Some(description)).await {
+        Ok(role) => Ok(role),
+        Err(CliError::Input(_)) => tenant.role(name).await,
+        Err(e) => Err(e),
+    }
+}
+
 /// `roles::add_permissions`, audited as `POST /api/v2/roles/{id}/permissions` is.
 pub async fn add_permissions(
     tenant: &Tenant,

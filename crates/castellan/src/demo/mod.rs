@@ -142,10 +142,7 @@ async fn ensure_role(
     description: &str,
     scopes: &[&str],
 ) -> Result<Role, CliError> {
-    let role = match tenant.find_role(name).await? {
-        Some(role) => role,
-        None => roles::create(tenant, name, Some(description)).await?,
-    };
+    let role = roles::ensure(tenant, name, description).await?;
     let held = tenant
         .store
         .list_role_permissions(&role.id, PageRequest::ALL)

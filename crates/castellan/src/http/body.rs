@@ -7,6 +7,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
+use castellan_core::text::nul_refused;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
@@ -67,6 +68,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                     ),
                 ),
             })?;
+        if let Some(field) = super::input::nul_in_json_body(&bytes) {
+            return Err(ApiError::bad_request(
+                "invalid_body",
+                format!("Payload validation error: {}", nul_refused(&field)),
+            ));
+        }
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             ApiError::bad_request("invalid_body", format!("Payload validation error: {e}"))
         })

@@ -111,6 +111,12 @@ async fn json_body<T: serde::de::DeserializeOwned>(
     let bytes = read_limited(request, MAX_BODY_BYTES).await.map_err(|_| {
         DbConnectionError::bad_request("invalid_body", "The request body is too large")
     })?;
+    if let Some(field) = super::input::nul_in_json_body(&bytes) {
+        return Err(DbConnectionError::bad_request(
+            code,
+            castellan_core::text::nul_refused(&field),
+        ));
+    }
     serde_json::from_slice(&bytes)
         .map_err(|e| DbConnectionError::bad_request(code, format!("Invalid request: {e}")))
 }

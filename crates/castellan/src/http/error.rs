@@ -70,6 +70,9 @@ impl From<Error> for ApiError {
                 "invalid_body",
                 format!("Payload validation error: {message}"),
             ),
+            Error::Forbidden(message) => {
+                Self::new(StatusCode::FORBIDDEN, "operation_not_allowed", message)
+            }
             Error::InvalidQuery(message) => Self::bad_request(
                 "invalid_query_string",
                 format!("Query validation error: {message}"),

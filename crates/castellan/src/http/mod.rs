@@ -9,6 +9,7 @@ pub mod dbconnections;
 pub mod endpoint;
 pub mod error;
 pub mod guard;
+pub mod input;
 pub mod management;
 pub mod oauth;
 pub mod ops;

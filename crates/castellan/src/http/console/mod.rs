@@ -112,9 +112,11 @@ impl From<castellan_core::Error> for ConsoleError {
         use castellan_core::Error as E;
         match e {
             E::NotFound { kind } => ConsoleError::NotFound(kind),
-            E::Conflict(m) | E::Invalid(m) | E::InvalidQuery(m) | E::WeakPassword(m) => {
-                ConsoleError::Refused(m)
-            }
+            E::Conflict(m)
+            | E::Invalid(m)
+            | E::InvalidQuery(m)
+            | E::WeakPassword(m)
+            | E::Forbidden(m) => ConsoleError::Refused(m),
             other => ConsoleError::Failed(other),
         }
     }

@@ -138,6 +138,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
                 .pages
                 .error(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."));
         };
+        if let Some(name) = crate::http::input::nul_in_form(&bytes) {
+            return Err(s.pages.error(
+                StatusCode::BAD_REQUEST,
+                &castellan_core::text::nul_refused(&name),
+            ));
+        }
         let presented: CsrfField = serde_urlencoded::from_bytes(&bytes).unwrap_or_default();
         if !constant_time_eq(presented.csrf.as_bytes(), admin.csrf.as_bytes()) {
             return Err(s.pages.error(

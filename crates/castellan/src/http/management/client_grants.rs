@@ -136,12 +136,16 @@ async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateRequest>,
 ) -> Result<Json<ClientGrantResponse>, ApiError> {
+    let current = client_grants::get(s.store.as_ref(), &id).await?;
+    super::admin_guard(&s).check_grant(&current, Some(&body.scope))?;
     let grant =
         client_grants::update_scope(s.store.as_ref(), &s.settings.issuer, &id, body.scope).await?;
     Ok(Json(wire(grant)))
 }
 
 async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    let current = client_grants::get(s.store.as_ref(), &id).await?;
+    super::admin_guard(&s).check_grant(&current, None)?;
     client_grants::delete(s.store.as_ref(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

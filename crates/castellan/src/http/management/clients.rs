@@ -173,11 +173,17 @@ async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ClientRequest>,
 ) -> Result<Json<ClientResponse>, ApiError> {
-    let updated = clients::update(s.store.as_ref(), s.clock.as_ref(), &id, body.into()).await?;
+    let guard = super::admin_guard(&s);
+    let updated =
+        clients::update_checked(s.store.as_ref(), s.clock.as_ref(), &id, body.into(), |c| {
+            guard.check_update(c)
+        })
+        .await?;
     Ok(Json(with_secret(updated)))
 }
 
 async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    super::admin_guard(&s).check_delete(&id)?;
     clients::delete(s.store.as_ref(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -22,10 +22,19 @@ mod user_roles;
 mod user_sessions;
 mod users;
 
+use castellan_core::directory::bootstrap::AdminGuard;
+
 use super::endpoint::ProtectedApi;
 use super::guard::Protected;
+use crate::app::AppState;
 
 pub const PREFIX: &str = "/api/v2";
+
+/// What keeps the configured bootstrap administrator from locking itself out.
+fn admin_guard(s: &AppState) -> AdminGuard {
+    let configured = s.settings.bootstrap.as_ref().map(|(id, _)| id.as_str());
+    AdminGuard::new(configured, &s.settings.issuer)
+}
 
 pub fn api() -> ProtectedApi {
     ProtectedApi {

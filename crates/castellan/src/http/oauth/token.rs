@@ -18,12 +18,14 @@ use castellan_core::oauth::client_credentials::{self, ClientCredentialsRequest};
 use castellan_core::oauth::password::{self, PasswordGrantRequest};
 use castellan_core::oauth::refresh;
 use castellan_core::oauth::user_tokens::UserTokens;
+use castellan_core::text::nul_refused;
 use serde_json::{Value, json};
 
 use crate::app::AppState;
 use crate::http::body::{content_type, read_limited};
 use crate::http::context::Context;
 use crate::http::error::{OAuthHttpError, no_store};
+use crate::http::input::nul_in_pairs;
 use crate::http::rate_limit::{Limited, peer_ip, refuse};
 
 /// Token requests are small; anything bigger is not one.
@@ -84,6 +86,17 @@ pub(super) async fn parse(
             ));
         }
     };
+    // Before any lookup: PostgreSQL cannot compare NUL, where SQLite would find nothing.
+    let presented = params.iter().map(|(k, v)| (k.as_str(), v.as_str()));
+    let in_basic = basic.as_ref().map(|(id, secret)| {
+        [
+            ("client_id", id.as_str()),
+            ("client_secret", secret.as_str()),
+        ]
+    });
+    if let Some(name) = nul_in_pairs(presented.chain(in_basic.into_iter().flatten())) {
+        return Err(invalid(nul_refused(&name)));
+    }
     Ok((TokenParams(params), basic))
 }
 

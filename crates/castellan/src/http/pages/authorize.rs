@@ -14,12 +14,14 @@ use castellan_core::login::authorize::{self, AuthorizeError, AuthorizeRequest, P
 use castellan_core::login::password::{self, LoginError, PasswordLogin};
 use castellan_core::login::session;
 use castellan_core::model::User;
+use castellan_core::text::nul_refused;
 use minijinja::context;
 use serde::Deserialize;
 
 use super::{cookies, origin};
 use crate::app::AppState;
 use crate::http::context::Context;
+use crate::http::input::nul_in_pairs;
 
 pub(super) fn secure(s: &AppState) -> bool {
     s.settings.issuer.starts_with("https://")
@@ -28,6 +30,10 @@ pub(super) fn secure(s: &AppState) -> bool {
 pub(super) fn parse_query(q: &str) -> Result<HashMap<String, String>, AuthorizeError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(q)
         .map_err(|_| AuthorizeError::Page("The request's query string is malformed.".into()))?;
+    // The query comes back in every form's `q`, past the check of the request's own.
+    if let Some(name) = nul_in_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str()))) {
+        return Err(AuthorizeError::Page(nul_refused(&name)));
+    }
     authorize::single_valued(pairs)
 }
 
@@ -233,6 +239,17 @@ pub(super) async fn accepted(
             .pages
             .error(StatusCode::BAD_REQUEST, "The form is malformed."));
     };
+    let fields = [
+        ("username", form.username.as_str()),
+        ("email", &form.email),
+        ("password", &form.password),
+        ("decision", &form.decision),
+        ("csrf", &form.csrf),
+        ("q", &form.q),
+    ];
+    if let Some(name) = nul_in_pairs(fields) {
+        return Err(s.pages.error(StatusCode::BAD_REQUEST, &nul_refused(&name)));
+    }
     if !cookies::csrf_matches(headers, &form.csrf, secure(s)) {
         return Err(s.pages.error(
             StatusCode::FORBIDDEN,
