@@ -9,6 +9,7 @@ mod connections;
 mod effective;
 mod fields;
 mod groups;
+mod keys;
 mod logs;
 mod paging;
 mod permission_wire;
@@ -49,6 +50,7 @@ pub fn api() -> ProtectedApi {
             actions::endpoints(),
             groups::endpoints(),
             effective::endpoints(),
+            keys::endpoints(),
         ]
         .into_iter()
         .flatten()
