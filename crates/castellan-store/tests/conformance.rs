@@ -292,31 +292,76 @@ async fn signing_keys_rotate_with_one_current_per_alg(store: &dyn Store) {
         ),
         "no next key to promote"
     );
-    assert!(store.add_signing_key_if_vacant(&key("k1", 1, Some(1))).await.unwrap());
-    assert!(!store.add_signing_key_if_vacant(&key("k2", 2, Some(2))).await.unwrap());
-    assert!(store.add_signing_key_if_vacant(&key("n1", 10, None)).await.unwrap());
-    assert!(!store.add_signing_key_if_vacant(&key("n2", 11, None)).await.unwrap());
+    assert!(
+        store
+            .add_signing_key_if_vacant(&key("k1", 1, Some(1)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .add_signing_key_if_vacant(&key("k2", 2, Some(2)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .add_signing_key_if_vacant(&key("n1", 10, None))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .add_signing_key_if_vacant(&key("n2", 11, None))
+            .await
+            .unwrap()
+    );
 
     // n1 was published at 10: with a lead of 100 it may sign from 110, not at 20.
-    let promoted = store.rotate_signing_key(&key("n3", 20, None), 20, 100).await.unwrap();
+    let promoted = store
+        .rotate_signing_key(&key("n3", 20, None), 20, 100)
+        .await
+        .unwrap();
     assert_eq!((promoted.kid.as_str(), promoted.current_since), ("n1", 110));
     assert_eq!(
         schedule(store.list_signing_keys().await.unwrap()),
-        vec![s("n3", None, None), s("n1", Some(110), None), s("k1", Some(1), Some(110))]
+        vec![
+            s("n3", None, None),
+            s("n1", Some(110), None),
+            s("k1", Some(1), Some(110))
+        ]
     );
     // The new next key was published at 20, long enough ago by 500: the switch is at once.
-    let promoted = store.rotate_signing_key(&key("n4", 500, None), 500, 100).await.unwrap();
+    let promoted = store
+        .rotate_signing_key(&key("n4", 500, None), 500, 100)
+        .await
+        .unwrap();
     assert_eq!((promoted.kid.as_str(), promoted.current_since), ("n3", 500));
     // Rotating twice in a row never schedules a key before the one it replaces.
-    let promoted = store.rotate_signing_key(&key("n5", 501, None), 0, 0).await.unwrap();
+    let promoted = store
+        .rotate_signing_key(&key("n5", 501, None), 0, 0)
+        .await
+        .unwrap();
     assert_eq!((promoted.kid.as_str(), promoted.current_since), ("n4", 500));
 
-    assert!(!store.revoke_signing_key("n4", 600).await.unwrap(), "the current key");
-    assert!(!store.revoke_signing_key("n5", 600).await.unwrap(), "the next key");
-    assert!(!store.revoke_signing_key("n1", 499).await.unwrap(), "not yet retired");
+    assert!(
+        !store.revoke_signing_key("n4", 600).await.unwrap(),
+        "the current key"
+    );
+    assert!(
+        !store.revoke_signing_key("n5", 600).await.unwrap(),
+        "the next key"
+    );
+    assert!(
+        !store.revoke_signing_key("n1", 499).await.unwrap(),
+        "not yet retired"
+    );
     assert!(!store.revoke_signing_key("missing", 600).await.unwrap());
     assert!(store.revoke_signing_key("n1", 600).await.unwrap());
-    assert!(!store.revoke_signing_key("n1", 601).await.unwrap(), "already revoked");
+    assert!(
+        !store.revoke_signing_key("n1", 601).await.unwrap(),
+        "already revoked"
+    );
     let keys = store.list_signing_keys().await.unwrap();
     let n1 = keys.iter().find(|k| k.kid == "n1").unwrap();
     assert_eq!((n1.revoked_at, n1.role(600)), (Some(600), KeyRole::Revoked));
