@@ -270,31 +270,122 @@ async fn connection_with_unknown_client_writes_nothing(store: &dyn Store) {
 }
 
 async fn signing_keys_rotate_with_one_current_per_alg(store: &dyn Store) {
-    let key = |kid: &str, at: i64| SigningKeyRecord {
+    let key = |kid: &str, at: i64, current_since: Option<i64>| SigningKeyRecord {
         kid: kid.into(),
         alg: SigningAlg::Rs256,
         public_jwk: serde_json::json!({"kid": kid}),
         sealed_private_key: "sealed".into(),
         created_at: at,
+        current_since,
         retired_at: None,
+        revoked_at: None,
     };
-    assert!(store.create_first_signing_key(&key("k1", 1)).await.unwrap());
-    assert!(!store.create_first_signing_key(&key("k2", 2)).await.unwrap());
-    store.rotate_signing_key(&key("k3", 3), 3).await.unwrap();
+    let schedule = |keys: Vec<SigningKeyRecord>| -> Vec<(String, Option<i64>, Option<i64>)> {
+        keys.into_iter()
+            .map(|k| (k.kid, k.current_since, k.retired_at))
+            .collect()
+    };
+    let s = |kid: &str, since: Option<i64>, until: Option<i64>| (kid.to_string(), since, until);
+    assert!(
+        matches!(
+            store.rotate_signing_key(&key("k0", 1, None), 1, 100).await,
+            Err(StoreError::NotFound)
+        ),
+        "no next key to promote"
+    );
+    assert!(
+        store
+            .add_signing_key_if_vacant(&key("k1", 1, Some(1)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .add_signing_key_if_vacant(&key("k2", 2, Some(2)))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .add_signing_key_if_vacant(&key("n1", 10, None))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .add_signing_key_if_vacant(&key("n2", 11, None))
+            .await
+            .unwrap()
+    );
+
+    // n1 was published at 10: with a lead of 100 it may sign from 110, not at 20.
+    let promoted = store
+        .rotate_signing_key(&key("n3", 20, None), 20, 100)
+        .await
+        .unwrap();
+    assert_eq!((promoted.kid.as_str(), promoted.current_since), ("n1", 110));
+    assert_eq!(
+        schedule(store.list_signing_keys().await.unwrap()),
+        vec![
+            s("n3", None, None),
+            s("n1", Some(110), None),
+            s("k1", Some(1), Some(110))
+        ]
+    );
+    // The new next key was published at 20, long enough ago by 500: the switch is at once.
+    let promoted = store
+        .rotate_signing_key(&key("n4", 500, None), 500, 100)
+        .await
+        .unwrap();
+    assert_eq!((promoted.kid.as_str(), promoted.current_since), ("n3", 500));
+    // Rotating twice in a row never schedules a key before the one it replaces.
+    let promoted = store
+        .rotate_signing_key(&key("n5", 501, None), 0, 0)
+        .await
+        .unwrap();
+    assert_eq!((promoted.kid.as_str(), promoted.current_since), ("n4", 500));
+
+    assert!(
+        !store.revoke_signing_key("n4", 600).await.unwrap(),
+        "the current key"
+    );
+    assert!(
+        !store.revoke_signing_key("n5", 600).await.unwrap(),
+        "the next key"
+    );
+    assert!(
+        !store.revoke_signing_key("n1", 499).await.unwrap(),
+        "not yet retired"
+    );
+    assert!(!store.revoke_signing_key("missing", 600).await.unwrap());
+    assert!(store.revoke_signing_key("n1", 600).await.unwrap());
+    assert!(
+        !store.revoke_signing_key("n1", 601).await.unwrap(),
+        "already revoked"
+    );
     let keys = store.list_signing_keys().await.unwrap();
-    let kids: Vec<_> = keys
-        .iter()
-        .map(|k| (k.kid.as_str(), k.retired_at))
-        .collect();
-    assert_eq!(kids, vec![("k3", None), ("k1", Some(3))]);
+    let n1 = keys.iter().find(|k| k.kid == "n1").unwrap();
+    assert_eq!((n1.revoked_at, n1.role(600)), (Some(600), KeyRole::Revoked));
+    let roles: Vec<(&str, KeyRole)> = keys.iter().map(|k| (k.kid.as_str(), k.role(600))).collect();
+    assert_eq!(
+        roles,
+        vec![
+            ("n5", KeyRole::Next),
+            ("n4", KeyRole::Current),
+            ("n3", KeyRole::Previous),
+            ("n1", KeyRole::Revoked),
+            ("k1", KeyRole::Previous),
+        ]
+    );
     assert_eq!(
         store
-            .delete_signing_keys_retired_before(SigningAlg::Rs256, 4)
+            .delete_signing_keys_retired_before(SigningAlg::Rs256, 120)
             .await
             .unwrap(),
-        1
+        1,
+        "k1, retired at 110; n1 and n3 retired at 500"
     );
-    assert_eq!(store.list_signing_keys().await.unwrap().len(), 1);
+    assert_eq!(store.list_signing_keys().await.unwrap().len(), 4);
 }
 
 #[tokio::test]

@@ -301,6 +301,7 @@ async fn main() {
             Secret("bench-admin-secret-long-enough".into()),
         )),
         log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
+        jwks_max_age_secs: castellan::config::DEFAULT_JWKS_MAX_AGE_SECS,
         keep_sessions_on_password_change: false,
         serve: castellan::http::serve::ServeLimits::default(),
         scripts: castellan_rules::Limits {

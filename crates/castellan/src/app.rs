@@ -34,7 +34,8 @@ use crate::http::{
 use crate::{master_key, telemetry};
 
 /// How often a node reloads the signing keys, so a rotation made elsewhere reaches it.
-const KEY_REFRESH_INTERVAL: Duration = Duration::from_secs(30);
+const KEY_REFRESH_INTERVAL: Duration =
+    Duration::from_secs(castellan_core::oauth::keyring::REFRESH_SECONDS as u64);
 const METRICS_UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 /// Housekeeping deletes expired rows this often (and once at start).
 const PURGE_INTERVAL: Duration = Duration::from_secs(600);
@@ -119,7 +120,8 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
     let store = castellan_store::open_with(&settings.database_url, &settings.store).await?;
     let master = master_key::load(&settings)?;
     bootstrap::ensure_tenant(store.as_ref(), &settings.issuer).await?;
-    let keyring = Keyring::open(store.clone(), master.clone(), clock.clone()).await?;
+    let jwks_max_age = i64::from(settings.jwks_max_age_secs);
+    let keyring = Keyring::open(store.clone(), master.clone(), clock.clone(), jwks_max_age).await?;
     let configured = settings
         .bootstrap
         .as_ref()

@@ -5,8 +5,10 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use castellan_core::audit::Actor;
 use castellan_core::clock::SystemClock;
 use castellan_core::model::{Named, SigningAlg};
+use castellan_core::oauth::keyring::Keyring;
 use clap::{Parser, Subcommand};
 
 use crate::config::{Overrides, ProcessEnv, Settings};
@@ -90,7 +92,9 @@ enum ConfigAction {
 
 #[derive(Debug, Subcommand)]
 enum KeysAction {
-    /// Add a new signing key; the old one stays published while its tokens may live.
+    /// Make the published `next` key current (at once if verifiers have had time to
+    /// fetch it, else at the moment printed) and publish a new `next` key; the old key
+    /// stays published while its tokens may live. Same as `POST /api/v2/keys/signing/rotate`.
     Rotate {
         /// RS256, ES256 or EdDSA.
         #[arg(long, default_value = "RS256")]
@@ -182,14 +186,32 @@ async fn rotate(settings: Settings, alg: &str) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     let master = master_key::load(&settings).map_err(|e| e.to_string())?;
-    let now = castellan_core::clock::Clock::now(&SystemClock);
-    let kid = castellan_core::oauth::keyring::rotate(store.as_ref(), &master, alg, now)
+    // The servers' setting: a key must have been published this long before it signs.
+    let jwks_max_age = i64::from(settings.jwks_max_age_secs);
+    let keyring = Keyring::open(store, master, Arc::new(SystemClock), jwks_max_age)
         .await
         .map_err(|e| e.to_string())?;
-    println!(
-        "new {} signing key: {kid} (running servers pick it up within a minute)",
-        alg.name()
-    );
+    let now = keyring.now();
+    let promoted = keyring
+        .rotate(alg, &Actor::Cli)
+        .await
+        .map_err(|e| e.to_string())?;
+    let when = castellan_core::oidc::claims::timestamp(promoted.current_since);
+    let when = when.as_str().unwrap_or_default();
+    if promoted.current_since <= now {
+        println!(
+            "{} signing key {} signs from now on (servers switch within {} s)",
+            alg.name(),
+            promoted.kid,
+            castellan_core::oauth::keyring::REFRESH_SECONDS
+        );
+    } else {
+        println!(
+            "{} signing key {} signs from {when}, once every verifier can have fetched it",
+            alg.name(),
+            promoted.kid
+        );
+    }
     Ok(())
 }
 

@@ -51,6 +51,7 @@ struct FileSettings {
     smtp: Option<SmtpFile>,
     scripts: Option<ScriptsFile>,
     log_retention_days: Option<u32>,
+    jwks_max_age_secs: Option<u32>,
     keep_sessions_on_password_change: Option<bool>,
     http: Option<HttpFile>,
     password_hashing: Option<PasswordHashingFile>,
@@ -212,6 +213,9 @@ pub struct Settings {
     pub scripts: castellan_rules::Limits,
     /// Days a tenant-log event is kept; 0 keeps them all.
     pub log_retention_days: u32,
+    /// How long clients may cache the JWKS (its `Cache-Control: max-age`); a rotated key
+    /// waits this long after being published before it signs.
+    pub jwks_max_age_secs: u32,
     /// Whether a password change leaves the user's refresh tokens and sessions alive
     /// (Auth0's older behaviour). Off: a new password ends them.
     pub keep_sessions_on_password_change: bool,
@@ -227,6 +231,8 @@ pub struct Settings {
 const DEFAULT_AUTHENTICATION_PER_SECOND: u32 = 100;
 /// Auth0 keeps tenant logs for up to 30 days, depending on the plan.
 pub const DEFAULT_LOG_RETENTION_DAYS: u32 = 30;
+/// Five minutes, as Auth0's JWKS.
+pub const DEFAULT_JWKS_MAX_AGE_SECS: u32 = 300;
 
 /// The environment as a lookup, so tests can pass their own.
 pub trait Env {
@@ -390,6 +396,13 @@ impl Settings {
             file.log_retention_days,
             DEFAULT_LOG_RETENTION_DAYS,
         )?;
+        let jwks_max_age_secs = whole_number(
+            env,
+            "jwks_max_age_secs",
+            "CASTELLAN_JWKS_MAX_AGE_SECS",
+            file.jwks_max_age_secs,
+            DEFAULT_JWKS_MAX_AGE_SECS,
+        )?;
         let keep_sessions_on_password_change = match env
             .var("CASTELLAN_KEEP_SESSIONS_ON_PASSWORD_CHANGE")
             .as_deref()
@@ -459,6 +472,7 @@ impl Settings {
             smtp,
             scripts,
             log_retention_days,
+            jwks_max_age_secs,
             keep_sessions_on_password_change,
             serve,
             metrics,
@@ -502,6 +516,10 @@ impl Settings {
         put(
             "log_retention_days",
             i64::from(self.log_retention_days).into(),
+        );
+        put(
+            "jwks_max_age_secs",
+            i64::from(self.jwks_max_age_secs).into(),
         );
         put(
             "keep_sessions_on_password_change",

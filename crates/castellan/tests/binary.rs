@@ -162,14 +162,19 @@ fn serve_creates_the_data_folder_prints_the_admin_once_and_stops_on_sigterm() {
         "{}",
         String::from_utf8_lossy(&rotated.stderr)
     );
+    let said = String::from_utf8_lossy(&rotated.stdout);
+    assert!(
+        said.contains("once every verifier can have fetched it"),
+        "the next key was published by the first start, moments ago: {said}"
+    );
     let server = Server::start(dir.path(), &[]);
     let (_, jwks_rotated) =
         reqwest::get(&format!("{}/.well-known/jwks.json", server.base)).unwrap();
     server.terminate();
     assert_eq!(
         jwks_rotated.matches("\"kid\"").count(),
-        2,
-        "the old and the new RS256 key: {jwks_rotated}"
+        3,
+        "the old, the new and the next RS256 key: {jwks_rotated}"
     );
 }
 

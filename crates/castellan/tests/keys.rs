@@ -1,6 +1,6 @@
-//! Signing keys: rotation keeps old tokens valid while new ones carry the new `kid`; a
-//! restart keeps keys, clients and tokens; retired keys leave the JWKS once no token they
-//! signed can be alive.
+//! Signing keys: rotation promotes the published `next` key once verifiers can know it,
+//! keeps old tokens valid while new ones carry the new `kid`; a restart keeps keys,
+//! clients and tokens; retired keys leave the JWKS once no token they signed can be alive.
 
 mod common;
 
@@ -11,40 +11,60 @@ use serde_json::Value;
 
 async fn published_kids(server: &TestServer) -> Vec<String> {
     let jwks: Value = server.get_json("/.well-known/jwks.json").await;
-    jwks["keys"]
+    let mut kids: Vec<String> = jwks["keys"]
         .as_array()
         .unwrap()
         .iter()
         .map(|k| k["kid"].as_str().unwrap().to_string())
-        .collect()
+        .collect();
+    kids.sort();
+    kids
 }
+
+/// Seconds from a `next` key's publication to its first signature with the default
+/// settings: the JWKS cache lifetime and a key refresh.
+const LEAD: i64 = 300 + 30;
 
 #[tokio::test]
 async fn rotation_restart_and_retirement() {
     let server = TestServer::start().await;
     let old = server.admin_token(None).await;
     let old_kid = header(&old)["kid"].as_str().unwrap().to_string();
+    let before = published_kids(&server).await;
+    assert_eq!(
+        before.len(),
+        2,
+        "the current RS256 key and the next one: {before:?}"
+    );
 
-    let store = server.running().state.store.clone();
-    let master = castellan::master_key::load(&server.settings).unwrap();
-    let now = castellan_core::clock::Clock::now(&server.clock);
-    let new_kid =
-        castellan_core::oauth::keyring::rotate(store.as_ref(), &master, SigningAlg::Rs256, now)
-            .await
-            .unwrap();
-    server
-        .running()
-        .state
-        .tokens
-        .keyring
-        .refresh()
+    let keyring = server.running().state.tokens.keyring.clone();
+    let promoted = keyring
+        .rotate(SigningAlg::Rs256, &castellan_core::audit::Actor::Cli)
         .await
         .unwrap();
+    let new_kid = promoted.kid.clone();
+    assert!(
+        before.contains(&new_kid),
+        "the promoted key was published before"
+    );
+    let now = castellan_core::clock::Clock::now(&server.clock);
+    assert_eq!(
+        promoted.current_since,
+        now + LEAD,
+        "the next key is too young"
+    );
+    assert_eq!(
+        header(&server.admin_token(None).await)["kid"],
+        old_kid.as_str(),
+        "no signature with the new key before its time"
+    );
 
+    server.clock.advance(LEAD);
     let new = server.admin_token(None).await;
     assert_eq!(header(&new)["kid"], new_kid.as_str());
     assert_ne!(new_kid, old_kid);
     let kids = published_kids(&server).await;
+    assert_eq!(kids.len(), 3, "current, next and previous: {kids:?}");
     assert!(kids.contains(&old_kid) && kids.contains(&new_kid));
     verify_with_jwks(&server, &old, MANAGEMENT_AUDIENCE).await;
     verify_with_jwks(&server, &new, MANAGEMENT_AUDIENCE).await;
@@ -90,16 +110,13 @@ async fn rotation_restart_and_retirement() {
         new_kid.as_str()
     );
 
-    // The longest token lifetime is a day: after that the old key has nothing left to verify.
-    server.clock.advance(86_401);
-    server
-        .running()
-        .state
-        .tokens
-        .keyring
-        .refresh()
-        .await
-        .unwrap();
+    // The longest token lifetime is a day; a node that had not yet seen the switch may
+    // have signed with the old key for one more refresh interval.
+    server.clock.advance(86_400 + 30 - LEAD);
+    server.refresh_keys().await;
+    assert!(published_kids(&server).await.contains(&old_kid));
+    server.clock.advance(LEAD + 1);
+    server.refresh_keys().await;
     let kids = published_kids(&server).await;
     assert!(!kids.contains(&old_kid) && kids.contains(&new_kid));
 }
@@ -114,7 +131,7 @@ async fn private_keys_are_sealed_at_rest() {
         .list_signing_keys()
         .await
         .unwrap();
-    assert_eq!(records.len(), 3);
+    assert_eq!(records.len(), 6, "a current and a next key per algorithm");
     for record in records {
         assert!(record.public_jwk.get("d").is_none());
         assert!(!record.sealed_private_key.contains("PRIVATE KEY"));

@@ -669,7 +669,11 @@ async fn health_readiness_metrics_discovery_and_request_ids() {
         .iter()
         .map(|k| k["alg"].as_str().unwrap())
         .collect();
-    assert_eq!(algs, ["RS256"], "only the algorithms in use are published");
+    assert_eq!(
+        algs,
+        ["RS256", "RS256"],
+        "only the algorithms in use are published, each with its current and next key"
+    );
     assert!(
         jwks["keys"]
             .as_array()
@@ -696,7 +700,7 @@ async fn health_readiness_metrics_discovery_and_request_ids() {
         .collect();
     assert_eq!(
         kinds,
-        ["RSA", "OKP"],
+        ["RSA", "RSA", "OKP", "OKP"],
         "an API's algorithm is published as soon as it is used"
     );
 

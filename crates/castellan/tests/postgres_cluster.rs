@@ -190,33 +190,35 @@ async fn two_nodes_on_one_database_serve_one_tenant() {
     );
     assert_eq!(ja, jb);
     let store = castellan_store::open(&url).await.unwrap();
-    let current: Vec<_> = store
-        .list_signing_keys()
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|k| k.retired_at.is_none())
-        .collect();
+    let keys = store.list_signing_keys().await.unwrap();
+    let current = keys.iter().filter(|k| k.current_since.is_some()).count();
     assert_eq!(
-        current.len(),
-        3,
-        "one current key per algorithm despite the race"
+        (keys.len(), current),
+        (6, 3),
+        "one current and one next key per algorithm despite the race"
     );
 
-    // A key rotated elsewhere (here: straight in the store) is picked up by B as soon as it
-    // meets a token signed with it.
+    // A key published elsewhere (here: the next key a rotation by `castellan keys
+    // rotate` adds) is picked up by B as soon as it meets a token signed with it.
     let master = castellan_core::secrets::MasterKey::parse(SECRET_KEY).unwrap();
-    let now = castellan_core::clock::Clock::now(&castellan_core::clock::SystemClock);
-    let kid = castellan_core::oauth::keyring::rotate(
-        store.as_ref(),
-        &master,
-        castellan_core::model::SigningAlg::Rs256,
-        now,
-    )
-    .await
-    .unwrap();
+    let clock = std::sync::Arc::new(castellan_core::clock::SystemClock);
+    let now = castellan_core::clock::Clock::now(clock.as_ref());
+    let keyring =
+        castellan_core::oauth::keyring::Keyring::open(store.clone(), master.clone(), clock, 300)
+            .await
+            .unwrap();
+    keyring
+        .rotate(
+            castellan_core::model::SigningAlg::Rs256,
+            &castellan_core::audit::Actor::Cli,
+        )
+        .await
+        .unwrap();
     let records = store.list_signing_keys().await.unwrap();
-    let record = records.iter().find(|r| r.kid == kid).unwrap();
+    let record = records
+        .iter()
+        .find(|r| r.alg == castellan_core::model::SigningAlg::Rs256 && r.current_since.is_none())
+        .unwrap();
     let signer = castellan_core::oauth::keys::Signer::from_record(record, &master).unwrap();
     let claims = json!({"iss": CLUSTER_ISSUER, "sub": format!("{id}@clients"), "aud": audience, "iat": now,
                         "exp": now + 60, "scope": "read:clients", "azp": id});

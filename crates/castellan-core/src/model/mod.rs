@@ -29,7 +29,7 @@ pub use mail::{Mail, Ticket, TicketKind};
 pub use resource_server::{ResourceServer, Scope, SigningAlg, TokenDialect};
 pub use role::{HeldPermission, Permission, PermissionSource, Role};
 pub use rule::Rule;
-pub use signing_key::SigningKeyRecord;
+pub use signing_key::{KeyRole, SigningKeyRecord};
 pub use user::User;
 
 /// A value that must be one of a fixed set of names on the wire and in storage.

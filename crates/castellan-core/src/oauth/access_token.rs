@@ -53,10 +53,10 @@ impl TokenService {
     pub fn mint(&self, grant: AccessTokenGrant<'_>) -> Result<MintedToken, OAuthError> {
         let api = grant.api;
         let keys = self.keyring.keys();
-        let signer = keys
-            .signer(api.signing_alg)
-            .ok_or_else(|| OAuthError::Internal(format!("no {} key", api.signing_alg.name())))?;
         let now = self.clock.now();
+        let signer = keys
+            .signer(api.signing_alg, now)
+            .ok_or_else(|| OAuthError::Internal(format!("no {} key", api.signing_alg.name())))?;
         let mut claims = Map::new();
         claims.insert("iss".into(), json!(self.issuer));
         claims.insert("sub".into(), json!(grant.subject));

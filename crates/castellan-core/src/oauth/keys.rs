@@ -1,15 +1,16 @@
 //! Key pairs for RS256, ES256 and EdDSA, kept parsed in memory so signing a token costs one
 //! signature and nothing else (RFC 7518 §3).
 
-use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::digest::{SHA256, digest};
+use aws_lc_rs::encoding::{AsDer, PublicKeyX509Der};
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{
-    ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256,
-    RsaKeyPair,
+    ECDSA_P256_SHA256_FIXED, ECDSA_P256_SHA256_FIXED_SIGNING, ED25519, EcdsaKeyPair,
+    Ed25519KeyPair, KeyPair, ParsedPublicKey, RSA_PKCS1_SHA256, RsaKeyPair,
 };
 use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
 use crate::model::{Named, SigningAlg, SigningKeyRecord};
@@ -84,7 +85,8 @@ impl Signer {
         Self::from_pkcs8(record.kid.clone(), record.alg, &pkcs8)
     }
 
-    /// A new stored key: the public JWK in clear, the private half sealed.
+    /// A new stored key, published from `now` and not yet scheduled to sign (a `next`
+    /// key): the public JWK in clear, the private half sealed.
     pub fn generate_record(
         alg: SigningAlg,
         master: &MasterKey,
@@ -97,7 +99,9 @@ impl Signer {
             public_jwk: signer.public_jwk(),
             sealed_private_key: master.seal(&pkcs8, &signer.kid),
             created_at: now,
+            current_since: None,
             retired_at: None,
+            revoked_at: None,
         };
         (signer, record)
     }
@@ -164,6 +168,73 @@ impl Signer {
     }
 }
 
+/// What the Management API shows of a key where Auth0 shows its X.509 certificate: Castellan
+/// issues no certificates, so `pem` is the bare public key (`BEGIN PUBLIC KEY`, which
+/// JWT libraries accept wherever they accept a certificate), and the fingerprints are
+/// SHA-256 digests of that key's DER, in Auth0's two notations.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicKeyInfo {
+    pub pem: String,
+    /// `AB:CD:…`
+    pub fingerprint: String,
+    /// `ABCD…`
+    pub thumbprint: String,
+}
+
+impl PublicKeyInfo {
+    /// From a JWK of ours: only the public half is needed, so revoked keys can be shown too.
+    pub fn from_jwk(jwk: &Value) -> Option<Self> {
+        let field = |name: &str| {
+            jwk.get(name)
+                .and_then(Value::as_str)
+                .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+        };
+        let der: PublicKeyX509Der<'static> = match jwk.get("kty").and_then(Value::as_str)? {
+            "RSA" => aws_lc_rs::rsa::PublicKeyComponents {
+                n: field("n")?,
+                e: field("e")?,
+            }
+            .as_der()
+            .ok()?,
+            "EC" => {
+                let mut point = vec![4u8];
+                point.extend(field("x")?);
+                point.extend(field("y")?);
+                ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
+                    .ok()?
+                    .as_der()
+                    .ok()?
+            }
+            "OKP" => ParsedPublicKey::new(&ED25519, field("x")?)
+                .ok()?
+                .as_der()
+                .ok()?,
+            _ => return None,
+        };
+        let der = der.as_ref();
+        let body = STANDARD.encode(der);
+        let lines: Vec<&str> = body
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap_or_default())
+            .collect();
+        let pem = format!(
+            "-----BEGIN PUBLIC KEY-----\r\n{}\r\n-----END PUBLIC KEY-----",
+            lines.join("\r\n")
+        );
+        let hex: Vec<String> = digest(&SHA256, der)
+            .as_ref()
+            .iter()
+            .map(|b| format!("{b:02X}"))
+            .collect();
+        Some(Self {
+            pem,
+            fingerprint: hex.join(":"),
+            thumbprint: hex.concat(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,5 +264,27 @@ mod tests {
         let reopened = Signer::from_record(&record, &master).unwrap();
         assert_eq!(reopened.public_jwk(), signer.public_jwk());
         assert!(Signer::from_record(&record, &MasterKey::generate()).is_err());
+    }
+
+    #[test]
+    fn public_key_info_is_the_der_of_the_signing_key() {
+        for alg in SigningAlg::ALL {
+            let (signer, _) = Signer::generate(*alg);
+            let info = PublicKeyInfo::from_jwk(&signer.public_jwk()).unwrap();
+            let der = match &signer.material {
+                Material::Rsa(k) => k.public_key().as_der().unwrap(),
+                Material::Ec(k) => k.public_key().as_der().unwrap(),
+                Material::Ed(k) => k.public_key().as_der().unwrap(),
+            };
+            let body: String = info
+                .pem
+                .lines()
+                .filter(|l| !l.starts_with("-----"))
+                .map(str::trim)
+                .collect();
+            assert_eq!(STANDARD.decode(body).unwrap(), der.as_ref());
+            assert_eq!(info.thumbprint.len(), 64);
+            assert_eq!(info.fingerprint.replace(':', ""), info.thumbprint);
+        }
     }
 }

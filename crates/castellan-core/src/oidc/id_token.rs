@@ -38,7 +38,7 @@ pub fn mint(tokens: &TokenService, request: IdTokenRequest<'_>) -> Result<String
     }
     let keys = tokens.keyring.keys();
     let signer = keys
-        .signer(SigningAlg::Rs256)
+        .signer(SigningAlg::Rs256, now)
         .ok_or_else(|| OAuthError::Internal("no RS256 key".into()))?;
     Ok(signer.encode_jwt("JWT", &Value::Object(body)))
 }

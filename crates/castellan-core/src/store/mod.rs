@@ -34,7 +34,7 @@ pub use mail::{OutboxStore, TicketStore};
 pub use resource_servers::ResourceServerStore;
 pub use roles::RoleStore;
 pub use rules::RuleStore;
-pub use signing_keys::SigningKeyStore;
+pub use signing_keys::{Promotion, SigningKeyStore};
 pub use user_import::{ImportedUser, TakenUserKeys, UserImportStore};
 pub use user_permissions::UserPermissionStore;
 pub use users::{LoginFailureStore, NewPassword, UserField, UserQuery, UserStore};

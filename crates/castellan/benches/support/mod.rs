@@ -42,6 +42,7 @@ impl BenchServer {
             templates_dir: None,
             bootstrap: Some((ADMIN.into(), Secret(ADMIN_SECRET.into()))),
             log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
+            jwks_max_age_secs: castellan::config::DEFAULT_JWKS_MAX_AGE_SECS,
             keep_sessions_on_password_change: false,
             serve: castellan::http::serve::ServeLimits::default(),
             scripts: script_limits(),

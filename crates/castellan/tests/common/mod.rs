@@ -65,6 +65,7 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
         },
         smtp: None,
         log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
+        jwks_max_age_secs: castellan::config::DEFAULT_JWKS_MAX_AGE_SECS,
         keep_sessions_on_password_change: false,
         serve: castellan::http::serve::ServeLimits::default(),
         scripts: castellan_rules::Limits {
@@ -92,6 +93,16 @@ impl TestServer {
 
     pub async fn start_with(settings: Settings, dir: Arc<tempfile::TempDir>) -> Self {
         let clock = ManualClock::starting_at(SystemClock.now());
+        Self::start_with_clock(settings, dir, clock).await
+    }
+
+    /// Several servers on one database can share one clock, as the nodes of a cluster
+    /// share the time.
+    pub async fn start_with_clock(
+        settings: Settings,
+        dir: Arc<tempfile::TempDir>,
+        clock: ManualClock,
+    ) -> Self {
         let state = app::prepare(settings.clone(), Arc::new(clock.clone()))
             .await
             .unwrap();
@@ -109,11 +120,16 @@ impl TestServer {
     /// Stops this server and starts a new one on the same database and data folder.
     pub async fn restart(mut self) -> Self {
         self.running.take().unwrap().stop().await.unwrap();
-        Self::start_with(self.settings.clone(), self._dir.clone()).await
+        Self::start_with_clock(self.settings.clone(), self._dir.clone(), self.clock.clone()).await
     }
 
     pub fn running(&self) -> &Running {
         self.running.as_ref().unwrap()
+    }
+
+    /// What the housekeeping task does every 30 s: reload the signing keys from the store.
+    pub async fn refresh_keys(&self) {
+        self.running().state.tokens.keyring.refresh().await.unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {

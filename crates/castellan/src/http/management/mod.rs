@@ -9,6 +9,7 @@ mod connections;
 mod effective;
 mod fields;
 mod groups;
+mod keys;
 mod logs;
 mod paging;
 mod permission_wire;
@@ -58,6 +59,7 @@ pub fn api() -> ProtectedApi {
             actions::endpoints(),
             groups::endpoints(),
             effective::endpoints(),
+            keys::endpoints(),
         ]
         .into_iter()
         .flatten()

@@ -56,10 +56,12 @@ pub async fn jwks(State(s): State<AppState>) -> impl IntoResponse {
         Err(_) => SigningAlg::ALL.to_vec(),
     };
     let keys = s.tokens.keyring.keys();
+    // Rotations wait out this lifetime (`jwks_max_age_secs`), so it must be the one sent.
+    let cache = format!("public, max-age={}", s.tokens.keyring.jwks_max_age());
     (
         [(
             header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=300"),
+            HeaderValue::from_str(&cache).expect("digits are a valid header value"),
         )],
         Json(keys.jwks(&algs)),
     )
