@@ -59,6 +59,8 @@ pub struct AppState {
     pub master_key: Arc<MasterKey>,
     /// Runs the log-in's rules and actions.
     pub scripts: Arc<Scripts>,
+    /// The store's last readiness probe, shared by `/readyz` calls.
+    pub readiness: Arc<crate::http::ops::Readiness>,
 }
 
 impl AppState {
@@ -188,6 +190,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
         rate_limits,
         master_key: Arc::new(master),
         passwords: Arc::new(passwords),
+        readiness: Arc::default(),
     })
 }
 

@@ -1,4 +1,4 @@
-//! Operations endpoints: liveness, readiness (the store answers), Prometheus metrics, and
+//! Operations endpoints: liveness, readiness (the store commits a write), Prometheus metrics, and
 //! the middleware that counts and times every request by route and status. Every label
 //! takes one of a fixed set of values (routes as declared, standard methods, status
 //! codes), so no request can add a series: a method the server does not know is `other`,
@@ -27,11 +27,44 @@ pub async fn healthz() -> Json<serde_json::Value> {
 /// not ready to serve either.
 const READY_WITHIN: Duration = Duration::from_secs(1);
 
+/// A probe's verdict answers every `/readyz` for this long. `/readyz` needs no credentials
+/// and each probe is a write (SQLite has one writer), so however often it is called the
+/// store sees at most one probe a second.
+const VERDICT_KEPT: Duration = Duration::from_secs(1);
+
+/// The last readiness probe: callers that arrive while one runs wait for it and share
+/// its verdict.
+#[derive(Default)]
+pub struct Readiness {
+    last: tokio::sync::Mutex<Option<(Instant, Result<(), String>)>>,
+}
+
+impl Readiness {
+    async fn check<F>(&self, probe: impl FnOnce() -> F) -> Result<(), String>
+    where
+        F: std::future::Future<Output = Result<(), String>>,
+    {
+        let mut last = self.last.lock().await;
+        if let Some((at, verdict)) = last.as_ref()
+            && at.elapsed() < VERDICT_KEPT
+        {
+            return verdict.clone();
+        }
+        let verdict = match tokio::time::timeout(READY_WITHIN, probe()).await {
+            Ok(verdict) => verdict,
+            Err(_) => Err(format!(
+                "the store did not commit a write within {READY_WITHIN:?}"
+            )),
+        };
+        *last = Some((Instant::now(), verdict.clone()));
+        verdict
+    }
+}
+
 pub async fn readyz(State(s): State<AppState>) -> Response {
-    let cause = match tokio::time::timeout(READY_WITHIN, s.store.ping()).await {
-        Ok(Ok(())) => return Json(json!({"status": "ready"})).into_response(),
-        Ok(Err(e)) => e.to_string(),
-        Err(_) => format!("the store did not commit a write within {READY_WITHIN:?}"),
+    let probe = || async { s.store.ping().await.map_err(|e| e.to_string()) };
+    let Err(cause) = s.readiness.check(probe).await else {
+        return Json(json!({"status": "ready"})).into_response();
     };
     tracing::warn!(cause, "readiness check failed");
     (
@@ -121,6 +154,47 @@ pub async fn record(request: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[tokio::test]
+    async fn readiness_calls_share_one_probe_a_second() {
+        let readiness = Arc::new(Readiness::default());
+        let probes = Arc::new(AtomicUsize::new(0));
+        let probe = |probes: Arc<AtomicUsize>| async move {
+            probes.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Err("disk full".to_string())
+        };
+        let calls: Vec<_> = (0..50)
+            .map(|_| {
+                let (readiness, probes) = (readiness.clone(), probes.clone());
+                tokio::spawn(async move { readiness.check(|| probe(probes)).await })
+            })
+            .collect();
+        for call in calls {
+            assert_eq!(call.await.unwrap(), Err("disk full".to_string()));
+        }
+        assert_eq!(
+            probes.load(Ordering::SeqCst),
+            1,
+            "50 calls at once, one probe"
+        );
+
+        // Once the verdict is older than a second, the next call probes again.
+        tokio::time::sleep(VERDICT_KEPT).await;
+        let again = readiness.check(|| async { Ok(()) }).await;
+        assert_eq!(again, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_probe_that_hangs_is_a_verdict_within_a_second() {
+        let readiness = Readiness::default();
+        let verdict = readiness
+            .check(|| std::future::pending::<Result<(), String>>())
+            .await;
+        assert!(verdict.unwrap_err().contains("did not commit"));
+    }
 
     #[test]
     fn unknown_methods_fold_into_one_label() {
