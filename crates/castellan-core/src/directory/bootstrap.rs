@@ -119,8 +119,9 @@ pub async fn ensure_admin(
                 grant_types: Some(vec!["client_credentials".into()]),
                 ..Default::default()
             };
-            match clients::create_with_id(store, clock, credentials.client_id.clone(), fields).await
-            {
+            let id = credentials.client_id.clone();
+            let secret = Some(credentials.client_secret.as_str());
+            match clients::create_with_id(store, clock, id, fields, secret).await {
                 Ok(created) => created.client,
                 Err(Error::Conflict(_)) => clients::get(store, &credentials.client_id).await?,
                 Err(e) => return Err(e),

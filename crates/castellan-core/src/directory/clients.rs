@@ -137,15 +137,19 @@ pub async fn create(
     clock: &dyn Clock,
     fields: ClientFields,
 ) -> Result<ClientWithSecret> {
-    create_with_id(store, clock, crate::ids::client_id(), fields).await
+    create_with_id(store, clock, crate::ids::client_id(), fields, None).await
 }
 
-/// Like `create` but with a caller-chosen id (the bootstrap administrator).
+/// Like `create` but with a caller-chosen id (the bootstrap administrator, the console's
+/// and the demo's clients) and, for a confidential client, optionally a chosen secret: in
+/// the same write, so that a node starting beside this one never finds the client with a
+/// secret other than the chosen one.
 pub async fn create_with_id(
     store: &dyn Store,
     clock: &dyn Clock,
     client_id: String,
     fields: ClientFields,
+    chosen_secret: Option<&str>,
 ) -> Result<ClientWithSecret> {
     let Some(name) = fields.name.as_deref() else {
         return Err(Error::Invalid("name is required".into()));
@@ -173,7 +177,8 @@ pub async fn create_with_id(
         updated_at: now,
     };
     apply(&mut client, fields)?;
-    let secret = (!client.is_public()).then(generate_client_secret);
+    let secret = (!client.is_public())
+        .then(|| chosen_secret.map_or_else(generate_client_secret, str::to_string));
     client.secret_hash = secret.as_deref().map(hash_client_secret);
     store.create_client(&client).await?;
     Ok(ClientWithSecret { client, secret })

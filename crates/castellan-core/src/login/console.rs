@@ -46,7 +46,7 @@ pub async fn ensure_client(store: &dyn Store, clock: &dyn Clock, issuer: &str) -
         ..Default::default()
     };
     match store.find_client(CLIENT_ID).await? {
-        None => match clients::create_with_id(store, clock, CLIENT_ID.into(), fields).await {
+        None => match clients::create_with_id(store, clock, CLIENT_ID.into(), fields, None).await {
             // Another node starting on the same database made it first.
             Ok(_) | Err(Error::Conflict(_)) => {}
             Err(e) => return Err(e),

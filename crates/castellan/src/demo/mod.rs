@@ -193,17 +193,10 @@ async fn ensure_client(tenant: &Tenant, state: &AppState) -> Result<Option<Strin
         tenant.clock.as_ref(),
         CLIENT_ID.into(),
         fields,
+        Some(&secret),
     )
     .await;
-    if let Some(mut made) = unless_made_meanwhile(created)? {
-        clients::set_secret(
-            tenant.store.as_ref(),
-            tenant.clock.as_ref(),
-            &mut made.client,
-            &secret,
-        )
-        .await?;
-    }
+    unless_made_meanwhile(created)?;
     Ok(Some(secret))
 }
 
