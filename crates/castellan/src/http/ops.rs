@@ -191,7 +191,7 @@ mod tests {
     async fn a_probe_that_hangs_is_a_verdict_within_a_second() {
         let readiness = Readiness::default();
         let verdict = readiness
-            .check(|| std::future::pending::<Result<(), String>>())
+            .check(std::future::pending::<Result<(), String>>)
             .await;
         assert!(verdict.unwrap_err().contains("did not commit"));
     }
