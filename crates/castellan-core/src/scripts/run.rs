@@ -1,10 +1,10 @@
 //! Running a log-in's rules and post-login actions in one session, applying what each
 //! script asked for before the next one runs, and collecting what the tokens get.
 
-use castellan_rules::{Effect, LogLine, ScriptError, Session, Setup, Trigger, Unsupported};
 use serde_json::{Map, Value, json};
 
 use super::changes::{ChangeTarget, Held, UserEdit};
+use super::engine::{Effect, LogLine, ScriptError, ScriptSession, Setup, Trigger, Unsupported};
 use super::{ScriptSet, Scripts, claims};
 use crate::error::Error;
 use crate::model::User;
@@ -241,14 +241,14 @@ impl PostLoginRun<'_> {
         let mut context = self.context;
         context["authorization"] = authorization_json(&held);
         let initial_scope = context["accessToken"]["scope"].clone();
-        let mut session = self.scripts.sandbox.open(Setup {
+        let mut session = self.scripts.engine.open(Setup {
             configuration: self.set.configuration.clone(),
             domain: self.scripts.hostname.clone(),
             keep_global: self.target.is_real(),
         });
         let mut rule_user = self.user_json;
         let mut authorization_changed = false;
-        let stopped = |stop: Stop, session: &mut Session| PostLoginError::Stopped {
+        let stopped = |stop: Stop, session: &mut dyn ScriptSession| PostLoginError::Stopped {
             stop,
             logs: session.take_logs(),
         };
@@ -265,7 +265,7 @@ impl PostLoginRun<'_> {
             let batch = session
                 .run_rules(&rules[next..], rule_user, context)
                 .await
-                .map_err(|e| stopped(script_failure("rule", e), &mut session))?;
+                .map_err(|e| stopped(script_failure("rule", e), session.as_mut()))?;
             let (first, last) = (next, next + batch.ran - 1);
             let name = &rules[last].0;
             next += batch.ran;
@@ -284,15 +284,16 @@ impl PostLoginRun<'_> {
                 .or_else(|| unsupported_in_context(&out.context).map(|r| (r, name)));
             if let Some((request, asker)) = asked {
                 let stop = Stop::unsupported("rule", asker, request);
-                return Err(stopped(stop, &mut session));
+                return Err(stopped(stop, session.as_mut()));
             }
-            let (edit, _) = edit_of(&user.user_id, out.effects)
-                .map_err(|reason| stopped(Stop::refused("rule", name, &reason), &mut session))?;
+            let (edit, _) = edit_of(&user.user_id, out.effects).map_err(|reason| {
+                stopped(Stop::refused("rule", name, &reason), session.as_mut())
+            })?;
             user = self
                 .target
                 .apply(name, &user, &edit)
                 .await
-                .map_err(|e| with_logs(refused("rule", name, e), &mut session))?;
+                .map_err(|e| with_logs(refused("rule", name, e), session.as_mut()))?;
             rule_user = out.user;
             context = out.context;
             if edit.changes_authorization() {
@@ -344,13 +345,16 @@ impl PostLoginRun<'_> {
                     event.clone(),
                 )
                 .await
-                .map_err(|e| stopped(script_failure("action", e), &mut session))?;
+                .map_err(|e| stopped(script_failure("action", e), session.as_mut()))?;
             let (edit, rest) = edit_of(&user.user_id, out.effects).map_err(|reason| {
-                stopped(Stop::refused("action", &action.name, &reason), &mut session)
+                stopped(
+                    Stop::refused("action", &action.name, &reason),
+                    session.as_mut(),
+                )
             })?;
             if let Some((request, _)) = first_unsupported(&rest) {
                 let stop = Stop::unsupported("action", &action.name, request);
-                return Err(stopped(stop, &mut session));
+                return Err(stopped(stop, session.as_mut()));
             }
             let mut denied = None;
             for effect in rest {
@@ -394,13 +398,13 @@ impl PostLoginRun<'_> {
                     script: action.name.clone(),
                     message,
                 };
-                return Err(stopped(stop, &mut session));
+                return Err(stopped(stop, session.as_mut()));
             }
             user = self
                 .target
                 .apply(&action.name, &user, &edit)
                 .await
-                .map_err(|e| with_logs(refused("action", &action.name, e), &mut session))?;
+                .map_err(|e| with_logs(refused("action", &action.name, e), session.as_mut()))?;
             if edit.changes_authorization() {
                 authorization_changed = true;
                 held = self.target.held(&user).await?;
@@ -425,7 +429,9 @@ impl PostLoginRun<'_> {
                 .target
                 .apply("post-login actions", &user, &edit)
                 .await
-                .map_err(|e| with_logs(refused("action", "post-login actions", e), &mut session))?;
+                .map_err(|e| {
+                    with_logs(refused("action", "post-login actions", e), session.as_mut())
+                })?;
         }
         for (token, claims) in [("access", &access_claims), ("ID", &id_claims)] {
             if claims::size(claims) > claims::MAX_CUSTOM_CLAIMS_BYTES {
@@ -437,7 +443,7 @@ impl PostLoginRun<'_> {
                     ),
                     stack: None,
                 };
-                return Err(stopped(stop, &mut session));
+                return Err(stopped(stop, session.as_mut()));
             }
         }
         Ok(PostLoginOutcome {
@@ -453,7 +459,7 @@ impl PostLoginRun<'_> {
     }
 }
 
-fn with_logs(e: PostLoginError, session: &mut Session) -> PostLoginError {
+fn with_logs(e: PostLoginError, session: &mut dyn ScriptSession) -> PostLoginError {
     match e {
         PostLoginError::Stopped { stop, mut logs } => {
             logs.extend(session.take_logs());
