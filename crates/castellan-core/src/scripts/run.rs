@@ -485,8 +485,9 @@ mod tests {
     use crate::secrets::MasterKey;
 
     /// An engine that answers each script, by name, with the effects it was given, and
-    /// remembers what each action was handed: the pipeline's rules without JavaScript.
-    #[derive(Clone, Default)]
+    /// remembers what each script was handed (a rule's context, an action's event): the
+    /// pipeline's rules without JavaScript.
+    #[derive(Clone)]
     struct Scripted {
         effects: Arc<HashMap<String, Vec<Effect>>>,
         ran: Arc<Mutex<Vec<(String, Value)>>>,
