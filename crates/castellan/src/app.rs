@@ -170,7 +170,7 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
             clock: clock.clone(),
         }),
     };
-    let scripts = Scripts::new(settings.scripts.clone(), master.clone(), &settings.issuer);
+    let scripts = crate::script_engine::scripts(&settings, master.clone());
     Ok(AppState {
         scripts: Arc::new(scripts),
         tokens: Arc::new(TokenService {

@@ -12,5 +12,6 @@ mod import;
 pub mod mail;
 pub mod master_key;
 mod rules_test;
+mod script_engine;
 pub mod telemetry;
 pub mod tenant_config;

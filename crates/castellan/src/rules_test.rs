@@ -13,7 +13,7 @@ use castellan_core::model::{AppType, Client, DATABASE_CONNECTION, TokenEndpointA
 use castellan_core::scripts::changes::{ChangeTarget, DryRunTarget, Held, StoreTarget};
 use castellan_core::scripts::shape::{self, LoginFacts};
 use castellan_core::scripts::{
-    PostLoginError, PostLoginRun, Protocol, Script, ScriptSet, Scripts, logs_json,
+    PostLoginError, PostLoginRun, Protocol, Script, ScriptSet, logs_json,
 };
 use castellan_core::secrets::MasterKey;
 use castellan_core::store::Store;
@@ -169,7 +169,7 @@ pub async fn run(settings: Settings, args: RulesTestArgs) -> Result<(), String> 
         Some(_) => master_key::load(&settings).map_err(|e| e.to_string())?,
         None => MasterKey::generate(),
     };
-    let scripts = Scripts::new(settings.scripts.clone(), master, &settings.issuer);
+    let scripts = crate::script_engine::scripts(&settings, master);
     let set = match &store {
         Some(store) if args.files.is_empty() => ScriptSet::load(store.as_ref(), &scripts)
             .await

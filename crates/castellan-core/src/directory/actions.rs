@@ -150,7 +150,7 @@ pub fn validate(action: &Action) -> Result<()> {
 async fn check_code(scripts: &Scripts, action: &Action) -> Result<()> {
     scripts
         .check_syntax(
-            castellan_rules::ScriptKind::Action,
+            crate::scripts::engine::ScriptKind::Action,
             &action.name,
             &action.code,
         )

@@ -30,7 +30,7 @@ async fn check_script(scripts: &Scripts, name: &str, script: &str) -> Result<()>
         return Err(Error::Invalid("script must not be empty".into()));
     }
     scripts
-        .check_syntax(castellan_rules::ScriptKind::Rule, name, script)
+        .check_syntax(crate::scripts::engine::ScriptKind::Rule, name, script)
         .await
 }
 

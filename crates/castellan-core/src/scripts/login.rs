@@ -1,10 +1,10 @@
 //! The real log-in's scripted step: the scripts in memory, the extension's work, the run
 //! against the store, and the tenant-log event when the scripts stop the log-in.
 
-use castellan_rules::LogLine;
 use serde_json::{Value, json};
 
 use super::changes::StoreTarget;
+use super::engine::LogLine;
 use super::run::{PostLoginError, PostLoginOutcome, PostLoginRun, Stop};
 use super::shape::{self, LoginFacts};
 use super::{Scripts, extension};

@@ -4,7 +4,7 @@
 //! from what they leave. Also the post-user-registration actions of a sign-up.
 //!
 //! Scripts never call back into the server: they record what they want (see
-//! `castellan_rules::Effect`) and the pipeline applies it through a [`ChangeTarget`] after
+//! [`engine::Effect`]) and the pipeline applies it through a [`ChangeTarget`] after
 //! each script, so the next script already sees the roles and groups it changed. Each
 //! script's changes are one transaction; a script that fails changes nothing, though what
 //! earlier scripts changed stays, as it does on Auth0, where they are REST calls. A SQLite
@@ -12,6 +12,7 @@
 
 pub mod changes;
 pub mod claims;
+pub mod engine;
 mod extension;
 mod login;
 mod registration;
@@ -21,9 +22,9 @@ pub mod shape;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use castellan_rules::{Limits, Sandbox, ScriptError, ScriptKind, Trigger};
 use serde_json::{Map, Value};
 
+use self::engine::{ScriptEngine, ScriptError, ScriptKind, Trigger};
 use crate::directory::{actions, rules_configs};
 use crate::error::{Error, Result};
 use crate::model::{self, Connection};
@@ -35,9 +36,9 @@ pub use login::{logs_json, post_login};
 pub use registration::post_user_registration;
 pub use run::{PostLoginError, PostLoginOutcome, PostLoginRun, ScopeEdit, Stop};
 
-/// The sandbox and what scripts are given besides the log-in itself.
+/// The engine and what scripts are given besides the log-in itself.
 pub struct Scripts {
-    sandbox: Sandbox,
+    engine: Arc<dyn ScriptEngine>,
     master: MasterKey,
     hostname: String,
     /// The scripts as last read, with the store's script generation they were read at.
@@ -46,7 +47,7 @@ pub struct Scripts {
 
 impl Scripts {
     /// `auth0.domain` and `context.request.hostname` are the issuer's host.
-    pub fn new(limits: Limits, master: MasterKey, issuer: &str) -> Scripts {
+    pub fn new(engine: Arc<dyn ScriptEngine>, master: MasterKey, issuer: &str) -> Scripts {
         let without_scheme = issuer.split_once("://").map_or(issuer, |(_, rest)| rest);
         let hostname = without_scheme
             .split('/')
@@ -54,7 +55,7 @@ impl Scripts {
             .unwrap_or_default()
             .to_owned();
         Scripts {
-            sandbox: Sandbox::new(limits),
+            engine,
             master,
             hostname,
             loaded: Mutex::new(None),
@@ -82,15 +83,15 @@ impl Scripts {
         &self.hostname
     }
 
-    /// The process ids of the sandbox's worker processes running now.
+    /// The process ids of the engine's worker processes running now.
     pub fn worker_pids(&self) -> Vec<u32> {
-        self.sandbox.worker_pids()
+        self.engine.worker_pids()
     }
 
     /// Refuses a script that does not compile (or a rule that is not a function), naming
     /// the line and column, and one whose code outside its function fails.
     pub async fn check_syntax(&self, kind: ScriptKind, name: &str, source: &str) -> Result<()> {
-        match self.sandbox.check(kind, name, source).await {
+        match self.engine.check(kind, name, source).await {
             Ok(()) => Ok(()),
             Err(ScriptError::Syntax {
                 line,

@@ -1,10 +1,10 @@
 //! Post-user-registration actions, run when a user signs up.
 
-use castellan_rules::{Setup, Trigger};
 use serde_json::{Map, json};
 
 use super::Scripts;
 use super::changes::{ChangeTarget, StoreTarget};
+use super::engine::{Setup, Trigger};
 use super::login::logs_json;
 use super::run::{Stop, edit_of};
 use crate::clock::Clock;
@@ -29,7 +29,7 @@ pub async fn post_user_registration(
         return Ok(());
     }
     let target = StoreTarget { store, clock };
-    let mut session = scripts.sandbox.open(Setup {
+    let mut session = scripts.engine.open(Setup {
         configuration: Map::new(),
         domain: scripts.hostname.clone(),
         keep_global: true,

@@ -1,10 +1,10 @@
 //! Running a log-in's rules and post-login actions in one session, applying what each
 //! script asked for before the next one runs, and collecting what the tokens get.
 
-use castellan_rules::{Effect, LogLine, ScriptError, Session, Setup, Trigger, Unsupported};
 use serde_json::{Map, Value, json};
 
 use super::changes::{ChangeTarget, Held, UserEdit};
+use super::engine::{Effect, LogLine, ScriptError, ScriptSession, Setup, Trigger, Unsupported};
 use super::{ScriptSet, Scripts, claims};
 use crate::error::Error;
 use crate::model::User;
@@ -241,14 +241,14 @@ impl PostLoginRun<'_> {
         let mut context = self.context;
         context["authorization"] = authorization_json(&held);
         let initial_scope = context["accessToken"]["scope"].clone();
-        let mut session = self.scripts.sandbox.open(Setup {
+        let mut session = self.scripts.engine.open(Setup {
             configuration: self.set.configuration.clone(),
             domain: self.scripts.hostname.clone(),
             keep_global: self.target.is_real(),
         });
         let mut rule_user = self.user_json;
         let mut authorization_changed = false;
-        let stopped = |stop: Stop, session: &mut Session| PostLoginError::Stopped {
+        let stopped = |stop: Stop, session: &mut dyn ScriptSession| PostLoginError::Stopped {
             stop,
             logs: session.take_logs(),
         };
@@ -265,7 +265,7 @@ impl PostLoginRun<'_> {
             let batch = session
                 .run_rules(&rules[next..], rule_user, context)
                 .await
-                .map_err(|e| stopped(script_failure("rule", e), &mut session))?;
+                .map_err(|e| stopped(script_failure("rule", e), session.as_mut()))?;
             let (first, last) = (next, next + batch.ran - 1);
             let name = &rules[last].0;
             next += batch.ran;
@@ -284,15 +284,16 @@ impl PostLoginRun<'_> {
                 .or_else(|| unsupported_in_context(&out.context).map(|r| (r, name)));
             if let Some((request, asker)) = asked {
                 let stop = Stop::unsupported("rule", asker, request);
-                return Err(stopped(stop, &mut session));
+                return Err(stopped(stop, session.as_mut()));
             }
-            let (edit, _) = edit_of(&user.user_id, out.effects)
-                .map_err(|reason| stopped(Stop::refused("rule", name, &reason), &mut session))?;
+            let (edit, _) = edit_of(&user.user_id, out.effects).map_err(|reason| {
+                stopped(Stop::refused("rule", name, &reason), session.as_mut())
+            })?;
             user = self
                 .target
                 .apply(name, &user, &edit)
                 .await
-                .map_err(|e| with_logs(refused("rule", name, e), &mut session))?;
+                .map_err(|e| with_logs(refused("rule", name, e), session.as_mut()))?;
             rule_user = out.user;
             context = out.context;
             if edit.changes_authorization() {
@@ -344,13 +345,16 @@ impl PostLoginRun<'_> {
                     event.clone(),
                 )
                 .await
-                .map_err(|e| stopped(script_failure("action", e), &mut session))?;
+                .map_err(|e| stopped(script_failure("action", e), session.as_mut()))?;
             let (edit, rest) = edit_of(&user.user_id, out.effects).map_err(|reason| {
-                stopped(Stop::refused("action", &action.name, &reason), &mut session)
+                stopped(
+                    Stop::refused("action", &action.name, &reason),
+                    session.as_mut(),
+                )
             })?;
             if let Some((request, _)) = first_unsupported(&rest) {
                 let stop = Stop::unsupported("action", &action.name, request);
-                return Err(stopped(stop, &mut session));
+                return Err(stopped(stop, session.as_mut()));
             }
             let mut denied = None;
             for effect in rest {
@@ -394,13 +398,13 @@ impl PostLoginRun<'_> {
                     script: action.name.clone(),
                     message,
                 };
-                return Err(stopped(stop, &mut session));
+                return Err(stopped(stop, session.as_mut()));
             }
             user = self
                 .target
                 .apply(&action.name, &user, &edit)
                 .await
-                .map_err(|e| with_logs(refused("action", &action.name, e), &mut session))?;
+                .map_err(|e| with_logs(refused("action", &action.name, e), session.as_mut()))?;
             if edit.changes_authorization() {
                 authorization_changed = true;
                 held = self.target.held(&user).await?;
@@ -425,7 +429,9 @@ impl PostLoginRun<'_> {
                 .target
                 .apply("post-login actions", &user, &edit)
                 .await
-                .map_err(|e| with_logs(refused("action", "post-login actions", e), &mut session))?;
+                .map_err(|e| {
+                    with_logs(refused("action", "post-login actions", e), session.as_mut())
+                })?;
         }
         for (token, claims) in [("access", &access_claims), ("ID", &id_claims)] {
             if claims::size(claims) > claims::MAX_CUSTOM_CLAIMS_BYTES {
@@ -437,7 +443,7 @@ impl PostLoginRun<'_> {
                     ),
                     stack: None,
                 };
-                return Err(stopped(stop, &mut session));
+                return Err(stopped(stop, session.as_mut()));
             }
         }
         Ok(PostLoginOutcome {
@@ -453,12 +459,213 @@ impl PostLoginRun<'_> {
     }
 }
 
-fn with_logs(e: PostLoginError, session: &mut Session) -> PostLoginError {
+fn with_logs(e: PostLoginError, session: &mut dyn ScriptSession) -> PostLoginError {
     match e {
         PostLoginError::Stopped { stop, mut logs } => {
             logs.extend(session.take_logs());
             PostLoginError::Stopped { stop, logs }
         }
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::scripts::Script;
+    use crate::scripts::changes::DryRunTarget;
+    use crate::scripts::engine::{
+        ActionOutcome, RuleBatch, RuleOutcome, ScriptEngine, ScriptKind, ScriptSession,
+    };
+    use crate::secrets::MasterKey;
+
+    /// An engine that answers each script, by name, with the effects it was given, and
+    /// remembers what each script was handed (a rule's context, an action's event): the
+    /// pipeline's rules without JavaScript.
+    #[derive(Clone)]
+    struct Scripted {
+        effects: Arc<HashMap<String, Vec<Effect>>>,
+        ran: Arc<Mutex<Vec<(String, Value)>>>,
+    }
+
+    impl Scripted {
+        fn new(effects: &[(&str, Vec<Effect>)]) -> Scripted {
+            Scripted {
+                effects: Arc::new(
+                    (effects.iter())
+                        .map(|(name, e)| ((*name).to_owned(), e.clone()))
+                        .collect(),
+                ),
+                ran: Arc::default(),
+            }
+        }
+
+        fn answer(&self, name: &str, handed: Value) -> Vec<Effect> {
+            self.ran.lock().unwrap().push((name.to_owned(), handed));
+            self.effects.get(name).cloned().unwrap_or_default()
+        }
+
+        fn ran(&self) -> Vec<String> {
+            self.ran
+                .lock()
+                .unwrap()
+                .iter()
+                .map(|(n, _)| n.clone())
+                .collect()
+        }
+    }
+
+    #[async_trait]
+    impl ScriptEngine for Scripted {
+        async fn check(&self, _: ScriptKind, _: &str, _: &str) -> Result<(), ScriptError> {
+            Ok(())
+        }
+
+        fn open(&self, _: Setup) -> Box<dyn ScriptSession> {
+            Box::new(self.clone())
+        }
+    }
+
+    #[async_trait]
+    impl ScriptSession for Scripted {
+        // One rule a batch, as the sandbox does when every rule asks for a change.
+        async fn run_rules(
+            &mut self,
+            rules: &[(String, String)],
+            user: Value,
+            context: Value,
+        ) -> Result<RuleBatch, ScriptError> {
+            let effects = self.answer(&rules[0].0, context.clone());
+            Ok(RuleBatch {
+                ran: 1,
+                outcome: RuleOutcome {
+                    user,
+                    context,
+                    effects,
+                },
+            })
+        }
+
+        async fn run_action(
+            &mut self,
+            name: &str,
+            _: &str,
+            _: Trigger,
+            event: Value,
+        ) -> Result<ActionOutcome, ScriptError> {
+            let effects = self.answer(name, event);
+            Ok(ActionOutcome { effects })
+        }
+
+        fn take_logs(&mut self) -> Vec<LogLine> {
+            Vec::new()
+        }
+    }
+
+    fn user() -> User {
+        User {
+            user_id: "auth0|000000000000000000000001".into(),
+            connection: "Username-Password-Authentication".into(),
+            email: None,
+            email_verified: false,
+            username: None,
+            name: None,
+            nickname: None,
+            picture: None,
+            given_name: None,
+            family_name: None,
+            app_metadata: Map::new(),
+            user_metadata: Map::new(),
+            created_at: 0,
+            updated_at: 0,
+            last_login: None,
+            last_ip: None,
+            logins_count: 1,
+            blocked: false,
+            last_password_reset: None,
+        }
+    }
+
+    async fn run(
+        engine: &Scripted,
+        rules: &[&str],
+        actions: &[&str],
+        target: &DryRunTarget,
+    ) -> Result<PostLoginOutcome, PostLoginError> {
+        let scripts = Scripts::new(
+            Arc::new(engine.clone()),
+            MasterKey::generate(),
+            "https://tenant.example/",
+        );
+        let scripts_named = |names: &[&str]| -> Vec<Script> {
+            (names.iter())
+                .map(|n| Script {
+                    name: (*n).to_owned(),
+                    ..Script::default()
+                })
+                .collect()
+        };
+        let set = ScriptSet {
+            rules: scripts_named(rules),
+            post_login: scripts_named(actions),
+            ..ScriptSet::default()
+        };
+        PostLoginRun {
+            scripts: &scripts,
+            set: &set,
+            target,
+            user: user(),
+            user_json: json!({}),
+            context: json!({}),
+            event: json!({}),
+        }
+        .run()
+        .await
+    }
+
+    #[tokio::test]
+    async fn a_scripts_role_change_is_applied_before_the_next_script_runs() {
+        let engine = Scripted::new(&[("grant", vec![Effect::AssignRoles(vec!["editor".into()])])]);
+        let target = DryRunTarget::new(Held::default());
+        let outcome = run(&engine, &["grant", "rule after"], &["action"], &target)
+            .await
+            .unwrap();
+        assert_eq!(engine.ran(), ["grant", "rule after", "action"]);
+        let handed = engine.ran.lock().unwrap().clone();
+        assert_eq!(handed[1].1["authorization"]["roles"], json!(["editor"]));
+        assert_eq!(handed[2].1["authorization"]["roles"], json!(["editor"]));
+        assert!(outcome.authorization_changed);
+        assert_eq!(outcome.held.roles, ["editor"]);
+    }
+
+    #[tokio::test]
+    async fn a_denial_stops_the_later_actions_and_drops_the_denying_actions_changes() {
+        let engine = Scripted::new(&[(
+            "deny",
+            vec![
+                Effect::AssignRoles(vec!["admin".into()]),
+                Effect::Deny("closed".into()),
+                Effect::Deny("ignored".into()),
+            ],
+        )]);
+        let target = DryRunTarget::new(Held::default());
+        let stopped = run(&engine, &[], &["deny", "after"], &target).await;
+        match stopped {
+            Err(PostLoginError::Stopped { stop, .. }) => assert_eq!(
+                stop,
+                Stop::Denied {
+                    script: "deny".into(),
+                    message: "closed".into()
+                }
+            ),
+            other => panic!("expected a denial, got {other:?}"),
+        }
+        assert_eq!(engine.ran(), ["deny"]);
+        assert!(target.edits().is_empty());
     }
 }

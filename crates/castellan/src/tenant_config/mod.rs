@@ -288,7 +288,7 @@ async fn open(settings: &Settings) -> Result<Opened, String> {
         .await
         .map_err(|e| e.to_string())?;
     let master = master_key::load(settings).map_err(|e| e.to_string())?;
-    let scripts = Scripts::new(settings.scripts.clone(), master.clone(), &settings.issuer);
+    let scripts = crate::script_engine::scripts(settings, master.clone());
     Ok(Opened {
         store,
         master,

@@ -15,11 +15,11 @@ use castellan_core::events::RequestContext;
 use castellan_core::model::{Client, Rule};
 use castellan_core::paging::PageRequest;
 use castellan_core::scripts::changes::{ChangeTarget, DryRunTarget, StoreTarget};
+use castellan_core::scripts::engine::ScriptKind;
 use castellan_core::scripts::shape::{self, LoginFacts};
 use castellan_core::scripts::{
     PostLoginError, PostLoginRun, Protocol, Script, ScriptSet, logs_json,
 };
-use castellan_rules::ScriptKind;
 use minijinja::context;
 use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
