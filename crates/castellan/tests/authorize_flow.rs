@@ -853,3 +853,89 @@ async fn over_https_the_csrf_cookie_is_host_only() {
         .await;
     assert_ne!(served.status, StatusCode::FORBIDDEN, "{}", served.body);
 }
+
+/// Callbacks and logout URLs as registered, with a query, a fragment or user information:
+/// our parameters join the query, before the fragment, and the page's form-action names
+/// only the origin.
+#[tokio::test]
+async fn parameters_join_a_registered_query_and_never_a_fragment() {
+    const WITH_QUERY: &str = "https://odd.example/cb?tenant=a%20b";
+    const WITH_FRAGMENT: &str = "https://odd.example/cb#after";
+    const WITH_USERINFO: &str = "https://user:pw@odd.example:8443/cb";
+    const LOGOUT: &str = "https://odd.example/bye#done";
+    let t = tenant().await;
+    let (_, odd) = t
+        .server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "Odd URLs", "app_type": "spa",
+                        "callbacks": [WITH_QUERY, WITH_FRAGMENT, WITH_USERINFO],
+                        "allowed_logout_urls": [LOGOUT]})),
+        )
+        .await;
+    let odd = odd["client_id"].as_str().unwrap();
+    let mut browser = Browser::new(&t.server);
+    t.sign_up(&mut browser, "odd@example.com").await;
+
+    let back = browser
+        .get(&authorize_path(odd, WITH_QUERY, &pkce(&[])))
+        .await;
+    let location = back.location.unwrap();
+    assert!(
+        location.starts_with("https://odd.example/cb?tenant=a%20b&code="),
+        "{location}"
+    );
+    assert!(location.ends_with("&state=st-123"), "{location}");
+
+    let back = browser
+        .get(&authorize_path(odd, WITH_FRAGMENT, &pkce(&[])))
+        .await;
+    let location = back.location.unwrap();
+    assert!(
+        location.starts_with("https://odd.example/cb?code="),
+        "{location}"
+    );
+    assert!(location.ends_with("&state=st-123#after"), "{location}");
+
+    let page = Browser::new(&t.server)
+        .get(&authorize_path(odd, WITH_USERINFO, &pkce(&[])))
+        .await;
+    let csp = page.csp.unwrap();
+    assert!(
+        csp.contains("form-action 'self' https://odd.example:8443;"),
+        "{csp}"
+    );
+
+    let out = browser
+        .get(&format!(
+            "/oidc/logout?client_id={odd}&post_logout_redirect_uri={}&state=s%269",
+            "https%3A%2F%2Fodd.example%2Fbye%23done"
+        ))
+        .await;
+    assert_eq!(
+        out.location.as_deref(),
+        Some("https://odd.example/bye?state=s%269#done")
+    );
+}
+
+/// A callback that is not an absolute URL matches exactly, but leads nowhere: refused
+/// before the log-in form rather than redirecting to a path of the server's own.
+#[tokio::test]
+async fn a_callback_that_is_not_a_url_is_refused_up_front() {
+    let t = tenant().await;
+    let (_, relative) = t
+        .server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "Relative", "app_type": "spa", "callbacks": ["/cb"]})),
+        )
+        .await;
+    let relative = relative["client_id"].as_str().unwrap();
+    let page = Browser::new(&t.server)
+        .get(&authorize_path(relative, "/cb", &pkce(&[])))
+        .await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.body.contains("not an absolute URL"), "{}", page.body);
+}

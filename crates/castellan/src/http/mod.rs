@@ -15,5 +15,6 @@ pub mod oauth;
 pub mod ops;
 pub mod pages;
 pub mod rate_limit;
+pub mod redirect;
 pub mod request_id;
 pub mod serve;

@@ -65,7 +65,7 @@ pub async fn login(State(s): State<AppState>, Query(q): Query<LoginQuery>) -> Re
         LOGIN_COOKIE,
         &value,
         PATH,
-        "Lax",
+        cookies::SameSite::Lax,
         LOGIN_LIFETIME,
         secure(&s),
     );
@@ -115,7 +115,14 @@ pub async fn callback(
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> Response {
-    let clear_login = cookies::scoped(LOGIN_COOKIE, "", PATH, "Lax", 0, secure(&s));
+    let clear_login = cookies::scoped(
+        LOGIN_COOKIE,
+        "",
+        PATH,
+        cookies::SameSite::Lax,
+        0,
+        secure(&s),
+    );
     let response = complete(&s, &headers, q).await;
     cookies::attach(response, [clear_login])
 }
@@ -172,7 +179,7 @@ async fn complete(s: &AppState, headers: &HeaderMap, q: CallbackQuery) -> Respon
         COOKIE,
         &id,
         PATH,
-        "Strict",
+        cookies::SameSite::Strict,
         console::SESSION_LIFETIME,
         secure(s),
     );
@@ -193,7 +200,7 @@ pub async fn logout(
     {
         tracing::warn!(cause = %e, "could not end a console session");
     }
-    let cleared = cookies::scoped(COOKIE, "", PATH, "Strict", 0, secure(&s));
+    let cleared = cookies::scoped(COOKIE, "", PATH, cookies::SameSite::Strict, 0, secure(&s));
     let page = s.pages.render(
         StatusCode::OK,
         "admin/message.html",

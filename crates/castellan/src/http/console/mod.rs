@@ -221,9 +221,7 @@ pub struct Confirm {}
 
 /// After a change: back to the page that shows it, with a notice (post-redirect-get).
 pub fn done(path: &str, notice: &str) -> Response {
-    let separator = if path.contains('?') { '&' } else { '?' };
-    let query = serde_urlencoded::to_string([("done", notice)]).unwrap_or_default();
-    Redirect::to(&format!("{path}{separator}{query}")).into_response()
+    crate::http::redirect::to_local(path, &[("done", notice)])
 }
 
 /// The fixed messages a redirect may ask for: a query cannot make the page say anything else.

@@ -18,10 +18,11 @@ use castellan_core::text::nul_refused;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::{cookies, origin};
+use super::cookies;
 use crate::app::AppState;
 use crate::http::context::Context;
 use crate::http::input::nul_in_pairs;
+use crate::http::redirect;
 
 pub(super) fn secure(s: &AppState) -> bool {
     s.settings.issuer.starts_with("https://")
@@ -61,22 +62,37 @@ fn error_response(s: &AppState, error: AuthorizeError) -> Response {
                 ("error_description", description),
             ];
             params.extend(state.map(|st| ("state", st)));
-            redirect_to(&redirect_uri, &params)
+            redirect_to(s, &redirect_uri, &params)
         }
     }
 }
 
-fn redirect_to(uri: &str, params: &[(&str, String)]) -> Response {
-    let query = serde_urlencoded::to_string(params).unwrap_or_default();
-    let separator = if uri.contains('?') { '&' } else { '?' };
-    Redirect::to(&format!("{uri}{separator}{query}")).into_response()
+fn redirect_to(s: &AppState, uri: &str, params: &[(&str, String)]) -> Response {
+    let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    match redirect::with_params(uri, &params) {
+        Some(location) => Redirect::to(&location).into_response(),
+        None => not_a_url(s),
+    }
+}
+
+/// A registered callback that is not an absolute URL: nowhere to send the browser.
+fn not_a_url(s: &AppState) -> Response {
+    s.pages.error(
+        StatusCode::BAD_REQUEST,
+        "The redirect_uri is not an absolute URL.",
+    )
 }
 
 pub(super) async fn checked(s: &AppState, q: &str) -> Result<AuthorizeRequest, Response> {
     let params = parse_query(q).map_err(|e| error_response(s, e))?;
-    authorize::validate(s.store.as_ref(), &s.settings.issuer, &params)
+    let request = authorize::validate(s.store.as_ref(), &s.settings.issuer, &params)
         .await
-        .map_err(|e| error_response(s, e))
+        .map_err(|e| error_response(s, e))?;
+    // Refused before any form is shown, rather than after the user has signed in.
+    if redirect::with_params(&request.redirect_uri, &[]).is_none() {
+        return Err(not_a_url(s));
+    }
+    Ok(request)
 }
 
 struct PageForm<'a> {
@@ -102,10 +118,8 @@ async fn credentials_page(
             false
         }
     };
-    let targets = origin(&request.redirect_uri)
-        .into_iter()
-        .collect::<Vec<_>>();
-    let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+    let targets = redirect::origin(&request.redirect_uri);
+    let targets: Vec<&str> = targets.as_deref().into_iter().collect();
     let context = context! {
         client_name => request.client.name.clone(),
         q => form.q,
@@ -141,10 +155,8 @@ async fn finish(
         if request.prompt == Prompt::None {
             return error_response(s, request.error("consent_required", "Consent required"));
         }
-        let targets = origin(&request.redirect_uri)
-            .into_iter()
-            .collect::<Vec<_>>();
-        let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
+        let targets = redirect::origin(&request.redirect_uri);
+        let targets: Vec<&str> = targets.as_deref().into_iter().collect();
         let context = context! {
             client_name => request.client.name.clone(),
             user_name => user.email.clone().or_else(|| user.username.clone()),
@@ -161,7 +173,7 @@ async fn finish(
         Ok(code) => {
             let mut params = vec![("code", code)];
             params.extend(request.state.clone().map(|st| ("state", st)));
-            redirect_to(&request.redirect_uri, &params)
+            redirect_to(s, &request.redirect_uri, &params)
         }
         Err(e) => {
             tracing::error!(cause = %e, "could not issue an authorization code");

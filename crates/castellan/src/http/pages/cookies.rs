@@ -6,6 +6,9 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use castellan_core::secrets::{constant_time_eq, opaque_token};
+use cookie::Cookie;
+pub use cookie::SameSite;
+use time::Duration;
 
 pub const SESSION: &str = "castellan_session";
 const CSRF: &str = "castellan_csrf";
@@ -17,36 +20,41 @@ fn csrf_cookie(secure: bool) -> &'static str {
     if secure { HOST_CSRF } else { CSRF }
 }
 
+/// The first cookie called `name` that the browser sent, unless its value is empty (the
+/// value a cleared cookie is left with).
 pub fn get<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v)
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .and_then(|c| c.value_raw())
         .filter(|v| !v.is_empty())
 }
 
 pub fn set(name: &str, value: &str, max_age: i64, secure: bool) -> HeaderValue {
-    scoped(name, value, "/", "Lax", max_age, secure)
+    scoped(name, value, "/", SameSite::Lax, max_age, secure)
 }
 
-/// A cookie sent only under `path`, with the given `SameSite` policy.
+/// A cookie sent only under `path`, with the given `SameSite` policy; always `HttpOnly`.
 pub fn scoped(
     name: &str,
     value: &str,
     path: &str,
-    same_site: &str,
+    same_site: SameSite,
     max_age: i64,
     secure: bool,
 ) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
-        "{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite={same_site}{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static(""))
+    let cookie = Cookie::build((name, value))
+        .path(path)
+        .max_age(Duration::seconds(max_age))
+        .http_only(true)
+        .same_site(same_site)
+        .secure(secure)
+        .build();
+    HeaderValue::from_str(&cookie.to_string()).unwrap_or_else(|_| HeaderValue::from_static(""))
 }
 
 pub fn clear(name: &str, secure: bool) -> HeaderValue {
@@ -79,4 +87,69 @@ pub fn attach(mut response: Response, cookies: impl IntoIterator<Item = HeaderVa
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(cookie: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_str(cookie).unwrap());
+        headers
+    }
+
+    #[test]
+    fn reading_the_cookie_header() {
+        let headers = sent("other=1;  castellan_session=abc=def ; castellan_session=second");
+        assert_eq!(get(&headers, SESSION), Some("abc=def"));
+        assert_eq!(
+            get(&sent("a=1; novalue; castellan_session=x"), SESSION),
+            Some("x")
+        );
+        assert_eq!(get(&sent("castellan_session="), SESSION), None);
+        assert_eq!(
+            get(
+                &sent("castellan_sessionx=1; x_castellan_session=2"),
+                SESSION
+            ),
+            None
+        );
+        assert_eq!(
+            get(&sent("castellan_session=\"quoted\""), SESSION),
+            Some("\"quoted\"")
+        );
+    }
+
+    #[test]
+    fn attributes_are_those_of_today() {
+        assert_eq!(
+            set(SESSION, "tok", 3600, false),
+            "castellan_session=tok; HttpOnly; SameSite=Lax; Path=/; Max-Age=3600"
+        );
+        assert_eq!(
+            scoped("castellan_admin", "", "/admin", SameSite::Strict, 0, true),
+            "castellan_admin=; HttpOnly; SameSite=Strict; Secure; Path=/admin; Max-Age=0"
+        );
+    }
+
+    /// Browsers accept a `__Host-` cookie only with `Secure`, `Path=/` and no `Domain`.
+    #[test]
+    fn the_host_prefix_only_with_its_attributes() {
+        let (_, cookie) = csrf_token(&HeaderMap::new(), true);
+        let cookie = cookie.unwrap();
+        let cookie = Cookie::parse(cookie.to_str().unwrap()).unwrap();
+        assert_eq!(cookie.name(), HOST_CSRF);
+        assert_eq!(cookie.secure(), Some(true));
+        assert_eq!(cookie.path(), Some("/"));
+        assert_eq!(cookie.domain(), None);
+        let (_, plain) = csrf_token(&HeaderMap::new(), false);
+        assert!(
+            plain
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("castellan_csrf=")
+        );
+    }
 }

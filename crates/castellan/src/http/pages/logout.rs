@@ -15,6 +15,7 @@ use serde_json::Value;
 use super::cookies;
 use crate::app::AppState;
 use crate::http::context::Context;
+use crate::http::redirect;
 
 async fn end_session(
     s: &AppState,
@@ -43,6 +44,14 @@ fn cleared(s: &AppState, response: Response) -> Response {
     response
 }
 
+/// An allowed logout URL that is not an absolute URL: nowhere to send the browser.
+fn not_a_url(s: &AppState, parameter: &str) -> Response {
+    s.pages.error(
+        StatusCode::BAD_REQUEST,
+        &format!("The {parameter} is not an absolute URL."),
+    )
+}
+
 async fn allowed_return(s: &AppState, client_id: Option<&str>, url: &str) -> bool {
     let Some(client_id) = client_id else {
         return false;
@@ -58,17 +67,24 @@ pub async fn v2_logout(
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let return_to = params.get("returnTo").filter(|v| !v.is_empty());
-    if let Some(url) = return_to
-        && !allowed_return(&s, params.get("client_id").map(String::as_str), url).await
-    {
-        return s.pages.error(
-            StatusCode::BAD_REQUEST,
-            "The returnTo URL is not one of the client's allowed logout URLs (and client_id is required with it).",
-        );
-    }
+    let location = match return_to {
+        Some(url) if allowed_return(&s, params.get("client_id").map(String::as_str), url).await => {
+            match redirect::with_params(url, &[]) {
+                Some(location) => Some(location),
+                None => return not_a_url(&s, "returnTo"),
+            }
+        }
+        Some(_) => {
+            return s.pages.error(
+                StatusCode::BAD_REQUEST,
+                "The returnTo URL is not one of the client's allowed logout URLs (and client_id is required with it).",
+            );
+        }
+        None => None,
+    };
     end_session(&s, &headers, &ctx).await;
-    let response = match return_to {
-        Some(url) => Redirect::to(url).into_response(),
+    let response = match location {
+        Some(location) => Redirect::to(&location).into_response(),
         None => s.pages.render(
             StatusCode::OK,
             "logged_out.html",
@@ -120,25 +136,29 @@ pub async fn oidc_logout(
     let target = params
         .get("post_logout_redirect_uri")
         .filter(|v| !v.is_empty());
-    if let Some(url) = target
-        && !allowed_return(&s, client_id.as_deref(), url).await
-    {
-        return s.pages.error(
-            StatusCode::BAD_REQUEST,
-            "The post_logout_redirect_uri is not one of the client's allowed logout URLs.",
-        );
-    }
-    end_session(&s, &headers, &ctx).await;
-    let response = match target {
-        Some(url) => {
-            let mut location = url.clone();
-            if let Some(state) = params.get("state") {
-                let separator = if url.contains('?') { '&' } else { '?' };
-                let encoded = serde_urlencoded::to_string([("state", state)]).unwrap_or_default();
-                location = format!("{url}{separator}{encoded}");
+    let location = match target {
+        Some(url) if allowed_return(&s, client_id.as_deref(), url).await => {
+            let state: Vec<(&str, &str)> = params
+                .get("state")
+                .map(|state| ("state", state.as_str()))
+                .into_iter()
+                .collect();
+            match redirect::with_params(url, &state) {
+                Some(location) => Some(location),
+                None => return not_a_url(&s, "post_logout_redirect_uri"),
             }
-            Redirect::to(&location).into_response()
         }
+        Some(_) => {
+            return s.pages.error(
+                StatusCode::BAD_REQUEST,
+                "The post_logout_redirect_uri is not one of the client's allowed logout URLs.",
+            );
+        }
+        None => None,
+    };
+    end_session(&s, &headers, &ctx).await;
+    let response = match location {
+        Some(location) => Redirect::to(&location).into_response(),
         None => s.pages.render(
             StatusCode::OK,
             "logged_out.html",

@@ -141,14 +141,3 @@ pub async fn stylesheet() -> Response {
     )
         .into_response()
 }
-
-/// `scheme://host[:port]` of a URL, for the CSP's `form-action`.
-fn origin(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split(['/', '?', '#']).next()?;
-    (!host.is_empty()
-        && !host.contains(char::is_whitespace)
-        && !host.contains(';')
-        && !host.contains('\''))
-    .then(|| format!("{scheme}://{host}"))
-}

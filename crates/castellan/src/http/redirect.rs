@@ -1,0 +1,134 @@
+//! URLs we send browsers to: a client's callback or logout URL with our parameters added,
+//! a console page after a change, and the origin a page's forms may lead to. Matching a
+//! URL against the client's list stays exact string comparison (done before we get here);
+//! building and reading one goes through `url`, so an existing query is kept, parameters
+//! land in the query and never in a fragment, and every value is form-encoded.
+
+use axum::response::{IntoResponse, Redirect, Response};
+use url::{Origin, Position, Url};
+
+/// `uri` with `params` appended to its query, or `None` when it is not an absolute URL.
+pub fn with_params(uri: &str, params: &[(&str, &str)]) -> Option<String> {
+    let mut url = Url::parse(uri).ok()?;
+    if !params.is_empty() {
+        url.query_pairs_mut().extend_pairs(params);
+    }
+    Some(url.into())
+}
+
+/// A redirect (303) to a page of our own, `path` with `params` added to its query.
+pub fn to_local(path: &str, params: &[(&str, &str)]) -> Response {
+    // Any base will do: only the path, query and fragment are kept.
+    let base = Url::parse("http://localhost/").expect("a constant URL");
+    let location = match base.join(path) {
+        Ok(mut url) => {
+            url.query_pairs_mut().extend_pairs(params);
+            url[Position::BeforePath..].to_string()
+        }
+        Err(_) => "/".to_string(),
+    };
+    Redirect::to(&location).into_response()
+}
+
+/// `scheme://host[:port]` of a URL, for a Content-Security-Policy source list: `None` for
+/// a URL without a host, or whose origin holds a character that would end the source
+/// expression (a `;` or `,` would start a directive or a policy of the URL's choosing).
+pub fn origin(uri: &str) -> Option<String> {
+    let url = Url::parse(uri).ok()?;
+    let host = url.host_str().filter(|h| !h.is_empty())?;
+    let origin = match url.origin() {
+        tuple @ Origin::Tuple(..) => tuple.ascii_serialization(),
+        // A native app's custom scheme has no web origin; its scheme and host still name
+        // where the form's redirect may go.
+        Origin::Opaque(_) => match url.port() {
+            Some(port) => format!("{}://{host}:{port}", url.scheme()),
+            None => format!("{}://{host}", url.scheme()),
+        },
+    };
+    origin
+        .bytes()
+        .all(|b| b.is_ascii_graphic() && !matches!(b, b';' | b',' | b'\''))
+        .then_some(origin)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_go_into_the_query_kept_and_before_any_fragment() {
+        let code = [("code", "c1"), ("state", "a b&c=d")];
+        assert_eq!(
+            with_params("https://app.example/cb", &code).unwrap(),
+            "https://app.example/cb?code=c1&state=a+b%26c%3Dd"
+        );
+        assert_eq!(
+            with_params("https://app.example/cb?x=1", &code).unwrap(),
+            "https://app.example/cb?x=1&code=c1&state=a+b%26c%3Dd"
+        );
+        assert_eq!(
+            with_params("https://app.example/cb?", &[("code", "c1")]).unwrap(),
+            "https://app.example/cb?code=c1"
+        );
+        assert_eq!(
+            with_params("https://app.example/cb#section", &[("code", "c1")]).unwrap(),
+            "https://app.example/cb?code=c1#section"
+        );
+        assert_eq!(
+            with_params("https://app.example/cb?x=1#a?b", &[("code", "c1")]).unwrap(),
+            "https://app.example/cb?x=1&code=c1#a?b"
+        );
+        assert_eq!(
+            with_params("com.example.app://callback", &[("code", "c1")]).unwrap(),
+            "com.example.app://callback?code=c1"
+        );
+        assert_eq!(
+            with_params("https://spa.example/bye", &[]).unwrap(),
+            "https://spa.example/bye"
+        );
+        assert_eq!(with_params("/relative/cb", &[("code", "c1")]), None);
+        assert_eq!(with_params("not a url", &[]), None);
+    }
+
+    #[test]
+    fn local_redirects_keep_the_path_and_query() {
+        let location = |r: Response| r.headers()["location"].to_str().unwrap().to_string();
+        assert_eq!(
+            location(to_local("/admin/users/auth0%7C1", &[("done", "saved")])),
+            "/admin/users/auth0%7C1?done=saved"
+        );
+        assert_eq!(
+            location(to_local("/admin/users?page=2", &[("done", "deleted")])),
+            "/admin/users?page=2&done=deleted"
+        );
+    }
+
+    #[test]
+    fn origins_for_the_content_security_policy() {
+        assert_eq!(
+            origin("https://app.example/cb?x=1#y").as_deref(),
+            Some("https://app.example")
+        );
+        assert_eq!(
+            origin("http://localhost:3000").as_deref(),
+            Some("http://localhost:3000")
+        );
+        assert_eq!(
+            origin("https://App.Example:443/cb").as_deref(),
+            Some("https://app.example")
+        );
+        assert_eq!(
+            origin("https://user:pw@app.example:8443/cb").as_deref(),
+            Some("https://app.example:8443")
+        );
+        assert_eq!(
+            origin("com.example.app://callback/x").as_deref(),
+            Some("com.example.app://callback")
+        );
+        assert_eq!(origin("myapp:/callback"), None);
+        assert_eq!(origin("/callback"), None);
+        assert_eq!(origin("https://a.example;script-src/cb"), None);
+        assert_eq!(origin("https://a.example,b/cb"), None);
+        assert_eq!(origin("https://a'b.example/cb"), None);
+    }
+}
