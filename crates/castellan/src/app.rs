@@ -238,56 +238,56 @@ pub fn router(state: AppState) -> Router {
     if state.settings.metrics.listen.is_none() {
         app = app.route("/metrics", get(ops::metrics));
     }
-    app.route(
-        "/.well-known/openid-configuration",
-        get(oauth::discovery::openid_configuration),
-    )
-    .route("/.well-known/jwks.json", get(oauth::discovery::jwks))
-    .route("/oauth/token", post(oauth::token::token))
-    .route("/oauth/revoke", post(oauth::revoke::revoke))
-    .route(
-        "/userinfo",
-        get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
-    )
-    .route("/authorize", get(pages::authorize::authorize))
-    .route("/authorize/consent", post(pages::authorize::consent))
-    .route("/authorize/forgot", get(pages::recovery::forgot_page))
-    .route("/reset-password", get(pages::recovery::reset_page))
-    .route("/verify-email", get(pages::recovery::verify_email))
-    .route("/v2/logout", get(pages::logout::v2_logout))
-    .route("/oidc/logout", get(pages::logout::oidc_logout))
-    .route("/static/castellan.css", get(pages::stylesheet))
-    .route(
-        "/api/v2/openapi.json",
-        get(
-            |axum::extract::State(s): axum::extract::State<AppState>| async move {
-                axum::Json(s.management_openapi.as_ref().clone())
-            },
-        ),
-    )
-    .route(
-        "/authz/api/openapi.json",
-        get(
-            |axum::extract::State(s): axum::extract::State<AppState>| async move {
-                axum::Json(s.authz_openapi.as_ref().clone())
-            },
-        ),
-    )
-    .merge(authentication)
-    .merge(crate::http::console::router())
-    .nest(management::PREFIX, management.router(&state))
-    .nest(authz::PREFIX, authz.router(&state))
-    .fallback(not_found)
-    .layer(middleware::from_fn(crate::http::input::uri))
-    .layer(middleware::from_fn(ops::record))
-    .layer(middleware::from_fn(ops::retry_after_when_unavailable))
-    .layer(middleware::from_fn_with_state(
-        state.clone(),
-        client_address::layer,
-    ))
-    .layer(CatchPanicLayer::custom(|_| panic_response()))
-    .layer(middleware::from_fn(request_id::layer))
-    .with_state(state)
+    let app = app
+        .route(
+            "/.well-known/openid-configuration",
+            get(oauth::discovery::openid_configuration),
+        )
+        .route("/.well-known/jwks.json", get(oauth::discovery::jwks))
+        .route("/oauth/token", post(oauth::token::token))
+        .route("/oauth/revoke", post(oauth::revoke::revoke))
+        .route(
+            "/userinfo",
+            get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
+        )
+        .route("/authorize", get(pages::authorize::authorize))
+        .route("/authorize/consent", post(pages::authorize::consent))
+        .route("/authorize/forgot", get(pages::recovery::forgot_page))
+        .route("/reset-password", get(pages::recovery::reset_page))
+        .route("/verify-email", get(pages::recovery::verify_email))
+        .route("/v2/logout", get(pages::logout::v2_logout))
+        .route("/oidc/logout", get(pages::logout::oidc_logout))
+        .route("/static/castellan.css", get(pages::stylesheet))
+        .route(
+            "/api/v2/openapi.json",
+            get(
+                |axum::extract::State(s): axum::extract::State<AppState>| async move {
+                    axum::Json(s.management_openapi.as_ref().clone())
+                },
+            ),
+        )
+        .route(
+            "/authz/api/openapi.json",
+            get(
+                |axum::extract::State(s): axum::extract::State<AppState>| async move {
+                    axum::Json(s.authz_openapi.as_ref().clone())
+                },
+            ),
+        )
+        .merge(authentication)
+        .merge(crate::http::console::router())
+        .nest(management::PREFIX, management.router(&state))
+        .nest(authz::PREFIX, authz.router(&state))
+        .fallback(not_found)
+        .layer(middleware::from_fn(crate::http::input::uri))
+        .layer(middleware::from_fn(ops::record))
+        .layer(middleware::from_fn(ops::retry_after_when_unavailable))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client_address::layer,
+        ))
+        .layer(CatchPanicLayer::custom(|_| panic_response()));
+    request_id::around(app).with_state(state)
 }
 
 /// What the separate metrics listener serves (`[metrics] listen`).

@@ -709,3 +709,39 @@ async fn health_readiness_metrics_discovery_and_request_ids() {
     let body: Value = missing.json().await.unwrap();
     assert_eq!(body["request_id"], "trace-me-42");
 }
+
+/// A request id the client sends is kept only when it is short printable ASCII; otherwise
+/// the server makes one up, and the response and the error body carry that one.
+#[tokio::test]
+async fn unacceptable_request_ids_are_replaced() {
+    let server = TestServer::start().await;
+    let made_up = server
+        .http
+        .get(server.url("/no/such/route"))
+        .send()
+        .await
+        .unwrap();
+    let id = made_up.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    let body: Value = made_up.json().await.unwrap();
+    assert_eq!(body["request_id"], id.as_str());
+    for sent in ["has space", &"x".repeat(129), "caf\u{e9}"] {
+        let response = server
+            .http
+            .get(server.url("/no/such/route"))
+            .header("x-request-id", sent)
+            .send()
+            .await
+            .unwrap();
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(id.len(), 36, "{sent:?} replaced by a UUID: {id}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["request_id"], id.as_str());
+    }
+}

@@ -1,13 +1,21 @@
-//! Request ids: taken from `x-request-id` or made up, echoed in the response, attached to
-//! the request's log span, and readable while the request is handled (for error bodies).
+//! Request ids: taken from `x-request-id` or made up (tower-http's `SetRequestId`), echoed
+//! in the response (`PropagateRequestId`), held by the request's log span (`TraceLayer`),
+//! and readable while the request is handled, for error bodies.
 
+use std::time::Duration;
+
+use axum::Router;
 use axum::extract::Request;
-use axum::http::HeaderValue;
-use axum::middleware::Next;
+use axum::http::HeaderName;
+use axum::middleware::{self, Next};
 use axum::response::Response;
-use tracing::Instrument;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+use tracing::Span;
 
-pub const HEADER: &str = "x-request-id";
+pub const HEADER: HeaderName = HeaderName::from_static("x-request-id");
 
 tokio::task_local! {
     static CURRENT: String;
@@ -18,34 +26,67 @@ pub fn current() -> Option<String> {
     CURRENT.try_with(Clone::clone).ok()
 }
 
-fn acceptable(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 128 && id.bytes().all(|b| b.is_ascii_graphic())
+/// Wraps `router` in the request-id layers; everything it handles, a panic's answer
+/// included, has an id on its span, its response and its error body.
+pub fn around<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
+    // Applied from the inside out: the last layer sees the request first.
+    router
+        .layer(middleware::from_fn(readable))
+        .layer(PropagateRequestIdLayer::new(HEADER))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(span)
+                // One line per request, when it is answered; headers (credentials, cookies),
+                // the query and the body are never logged.
+                .on_request(())
+                .on_response(|response: &Response, latency: Duration, _: &Span| {
+                    tracing::info!(
+                        status = response.status().as_u16(),
+                        latency_ms = latency.as_millis() as u64,
+                        "handled"
+                    );
+                })
+                .on_body_chunk(())
+                .on_eos(())
+                // A 5xx is logged with its cause where it is mapped (http/error.rs).
+                .on_failure(()),
+        )
+        .layer(SetRequestIdLayer::new(HEADER, MakeRequestUuid))
+        .layer(middleware::map_request(unacceptable_removed))
 }
 
-pub async fn layer(mut request: Request, next: Next) -> Response {
-    let id = request
-        .headers()
-        .get(HEADER)
-        .and_then(|v| v.to_str().ok())
-        .filter(|v| acceptable(v))
-        .map(str::to_string)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        request.headers_mut().insert(HEADER, value);
-    }
-    let span = tracing::info_span!(
+fn id_of(request: &Request) -> &str {
+    request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or_default()
+}
+
+fn span(request: &Request) -> Span {
+    tracing::info_span!(
         "request",
-        request_id = %id,
+        request_id = %id_of(request),
         method = %request.method(),
         path = %request.uri().path(),
-    );
-    let mut response = CURRENT
-        .scope(id.clone(), next.run(request))
-        .instrument(span.clone())
-        .await;
-    span.in_scope(|| tracing::info!(status = response.status().as_u16(), "handled"));
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert(HEADER, value);
+    )
+}
+
+/// An id the client sent is kept only when it is short printable ASCII, so a log line or
+/// an error body cannot be made to carry anything else; otherwise one is made up.
+async fn unacceptable_removed(mut request: Request) -> Request {
+    let acceptable =
+        |id: &[u8]| !id.is_empty() && id.len() <= 128 && id.iter().all(u8::is_ascii_graphic);
+    if let Some(id) = request.headers().get(&HEADER)
+        && !acceptable(id.as_bytes())
+    {
+        request.headers_mut().remove(&HEADER);
     }
-    response
+    request
+}
+
+/// Makes the id readable by error responses, which are built far from the request.
+async fn readable(request: Request, next: Next) -> Response {
+    let id = id_of(&request).to_string();
+    CURRENT.scope(id, next.run(request)).await
 }
