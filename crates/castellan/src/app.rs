@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -213,7 +214,10 @@ pub fn router(state: AppState) -> Router {
     // Endpoints that check credentials or create accounts, limited per address; those
     // that hash a password also draw on the address's hashing budget.
     let hashing = Router::new()
-        .route("/dbconnections/signup", post(dbconnections::signup))
+        .route(
+            "/dbconnections/signup",
+            post(dbconnections::signup).layer(DefaultBodyLimit::max(dbconnections::MAX_BODY_BYTES)),
+        )
         .route("/authorize/login", post(pages::authorize::login))
         .route("/authorize/signup", post(pages::authorize::signup))
         .route("/reset-password", post(pages::recovery::reset_submit))
@@ -224,7 +228,8 @@ pub fn router(state: AppState) -> Router {
     let authentication = Router::new()
         .route(
             "/dbconnections/change_password",
-            post(dbconnections::change_password),
+            post(dbconnections::change_password)
+                .layer(DefaultBodyLimit::max(dbconnections::MAX_BODY_BYTES)),
         )
         .route("/authorize/forgot", post(pages::recovery::forgot_submit))
         .route_layer(middleware::from_fn_with_state(
@@ -238,56 +243,62 @@ pub fn router(state: AppState) -> Router {
     if state.settings.metrics.listen.is_none() {
         app = app.route("/metrics", get(ops::metrics));
     }
-    let app = app
-        .route(
-            "/.well-known/openid-configuration",
-            get(oauth::discovery::openid_configuration),
-        )
-        .route("/.well-known/jwks.json", get(oauth::discovery::jwks))
-        .route("/oauth/token", post(oauth::token::token))
-        .route("/oauth/revoke", post(oauth::revoke::revoke))
-        .route(
-            "/userinfo",
-            get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
-        )
-        .route("/authorize", get(pages::authorize::authorize))
-        .route("/authorize/consent", post(pages::authorize::consent))
-        .route("/authorize/forgot", get(pages::recovery::forgot_page))
-        .route("/reset-password", get(pages::recovery::reset_page))
-        .route("/verify-email", get(pages::recovery::verify_email))
-        .route("/v2/logout", get(pages::logout::v2_logout))
-        .route("/oidc/logout", get(pages::logout::oidc_logout))
-        .route("/static/castellan.css", get(pages::stylesheet))
-        .route(
-            "/api/v2/openapi.json",
-            get(
-                |axum::extract::State(s): axum::extract::State<AppState>| async move {
-                    axum::Json(s.management_openapi.as_ref().clone())
-                },
-            ),
-        )
-        .route(
-            "/authz/api/openapi.json",
-            get(
-                |axum::extract::State(s): axum::extract::State<AppState>| async move {
-                    axum::Json(s.authz_openapi.as_ref().clone())
-                },
-            ),
-        )
-        .merge(authentication)
-        .merge(crate::http::console::router())
-        .nest(management::PREFIX, management.router(&state))
-        .nest(authz::PREFIX, authz.router(&state))
-        .fallback(not_found)
-        .layer(middleware::from_fn(crate::http::input::uri))
-        .layer(middleware::from_fn(ops::record))
-        .layer(middleware::from_fn(ops::retry_after_when_unavailable))
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            client_address::layer,
-        ))
-        .layer(CatchPanicLayer::custom(|_| panic_response()));
-    request_id::around(app).with_state(state)
+    app.route(
+        "/.well-known/openid-configuration",
+        get(oauth::discovery::openid_configuration),
+    )
+    .route("/.well-known/jwks.json", get(oauth::discovery::jwks))
+    .route(
+        "/oauth/token",
+        post(oauth::token::token)
+            .layer(DefaultBodyLimit::max(oauth::token::MAX_TOKEN_REQUEST_BYTES)),
+    )
+    .route("/oauth/revoke", post(oauth::revoke::revoke))
+    .route(
+        "/userinfo",
+        get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
+    )
+    .route("/authorize", get(pages::authorize::authorize))
+    .route("/authorize/consent", post(pages::authorize::consent))
+    .route("/authorize/forgot", get(pages::recovery::forgot_page))
+    .route("/reset-password", get(pages::recovery::reset_page))
+    .route("/verify-email", get(pages::recovery::verify_email))
+    .route("/v2/logout", get(pages::logout::v2_logout))
+    .route("/oidc/logout", get(pages::logout::oidc_logout))
+    .route("/static/castellan.css", get(pages::stylesheet))
+    .route(
+        "/api/v2/openapi.json",
+        get(
+            |axum::extract::State(s): axum::extract::State<AppState>| async move {
+                axum::Json(s.management_openapi.as_ref().clone())
+            },
+        ),
+    )
+    .route(
+        "/authz/api/openapi.json",
+        get(
+            |axum::extract::State(s): axum::extract::State<AppState>| async move {
+                axum::Json(s.authz_openapi.as_ref().clone())
+            },
+        ),
+    )
+    .merge(authentication)
+    .merge(crate::http::console::router())
+    .nest(management::PREFIX, management.router(&state))
+    .nest(authz::PREFIX, authz.router(&state))
+    .fallback(not_found)
+    .layer(middleware::from_fn(crate::http::input::uri))
+    .layer(middleware::from_fn(ops::record))
+    .layer(middleware::from_fn(ops::retry_after_when_unavailable))
+    .layer(middleware::from_fn_with_state(
+        state.clone(),
+        client_address::layer,
+    ))
+    // Every body is limited; the routes that take only small forms set a lower limit.
+    .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+    .layer(CatchPanicLayer::custom(|_| panic_response()))
+    .layer(request_id::layers())
+    .with_state(state)
 }
 
 /// What the separate metrics listener serves (`[metrics] listen`).

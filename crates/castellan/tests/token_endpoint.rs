@@ -430,3 +430,60 @@ pub fn urlencode(s: &str) -> String {
         })
         .collect()
 }
+
+/// Each route answers a body over its limit in its own shape: the token endpoint and
+/// `/dbconnections` take 16 KiB, the Management API `max_body_bytes`.
+#[tokio::test]
+async fn bodies_over_the_route_limit_are_refused_in_the_route_shape() {
+    let server = TestServer::start().await;
+    let padding = "x".repeat(17 * 1024);
+    let post = |path: &'static str, content_type: &'static str, body: String| {
+        server
+            .http
+            .post(server.url(path))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+    };
+    let token = post(
+        "/oauth/token",
+        "application/x-www-form-urlencoded",
+        format!("grant_type=client_credentials&padding={padding}"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(token.status(), StatusCode::BAD_REQUEST);
+    let error: Value = token.json().await.unwrap();
+    assert_eq!(
+        (error["error"].as_str(), error["error_description"].as_str()),
+        (
+            Some("invalid_request"),
+            Some("The request body is too large")
+        )
+    );
+
+    let signup = post(
+        "/dbconnections/signup",
+        "application/json",
+        json!({"client_id": "x", "email": "a@example.com", "password": padding}).to_string(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(signup.status(), StatusCode::BAD_REQUEST);
+    let error: Value = signup.json().await.unwrap();
+    assert_eq!(error["code"], "invalid_body", "{error}");
+
+    // The small limits stay on their routes: the API reads the same body and judges it.
+    let admin = server.admin_token(None).await;
+    let api = server
+        .http
+        .post(server.url("/api/v2/roles"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "big", "description": padding}))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(api.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let answer: Value = api.json().await.unwrap();
+    assert_ne!(answer["errorCode"], "payload_too_large", "{answer}");
+}

@@ -1,5 +1,7 @@
 //! Request bodies and query strings for the JSON APIs, with failures in the Management
-//! API's error shape and a size limit that answers 413 instead of reading on.
+//! API's error shape. Size limits are axum's `DefaultBodyLimit`, set on the router
+//! (`max_body_bytes`, smaller on the routes that take small forms); reading past one
+//! answers 413 instead of reading on.
 
 use std::collections::HashMap;
 
@@ -14,18 +16,16 @@ use super::error::ApiError;
 use super::serve::is_body_timeout;
 use crate::app::AppState;
 
-/// Reads the whole body, refusing more than `limit` bytes with 413, and a body that does
-/// not arrive within the body timeout with 408.
-pub async fn read_limited(request: Request, limit: usize) -> Result<Bytes, StatusCode> {
-    axum::body::to_bytes(request.into_body(), limit)
-        .await
-        .map_err(|e| {
-            if is_body_timeout(&e) {
-                StatusCode::REQUEST_TIMEOUT
-            } else {
-                StatusCode::PAYLOAD_TOO_LARGE
-            }
-        })
+/// Reads the whole body, refusing more than the route's limit with 413, and a body that
+/// does not arrive within the body timeout with 408.
+pub async fn read_limited(request: Request) -> Result<Bytes, StatusCode> {
+    Bytes::from_request(request, &()).await.map_err(|e| {
+        if is_body_timeout(&e) {
+            StatusCode::REQUEST_TIMEOUT
+        } else {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
+    })
 }
 
 pub fn content_type(request: &Request) -> String {
@@ -51,23 +51,21 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
                 "Content-Type must be application/json",
             ));
         }
-        let bytes = read_limited(request, state.settings.max_body_bytes)
-            .await
-            .map_err(|status| match status {
-                StatusCode::REQUEST_TIMEOUT => ApiError::new(
-                    status,
-                    "request_timeout",
-                    "The request body did not arrive in time",
+        let bytes = read_limited(request).await.map_err(|status| match status {
+            StatusCode::REQUEST_TIMEOUT => ApiError::new(
+                status,
+                "request_timeout",
+                "The request body did not arrive in time",
+            ),
+            _ => ApiError::new(
+                status,
+                "payload_too_large",
+                format!(
+                    "The request body exceeds {} bytes",
+                    state.settings.max_body_bytes
                 ),
-                _ => ApiError::new(
-                    status,
-                    "payload_too_large",
-                    format!(
-                        "The request body exceeds {} bytes",
-                        state.settings.max_body_bytes
-                    ),
-                ),
-            })?;
+            ),
+        })?;
         if let Some(field) = super::input::nul_in_json_body(&bytes) {
             return Err(ApiError::bad_request(
                 "invalid_body",

@@ -108,7 +108,7 @@ async fn json_body<T: serde::de::DeserializeOwned>(
             "Content-Type must be application/json",
         ));
     }
-    let bytes = read_limited(request, MAX_BODY_BYTES).await.map_err(|_| {
+    let bytes = read_limited(request).await.map_err(|_| {
         DbConnectionError::bad_request("invalid_body", "The request body is too large")
     })?;
     if let Some(field) = super::input::nul_in_json_body(&bytes) {
@@ -122,7 +122,7 @@ async fn json_body<T: serde::de::DeserializeOwned>(
 }
 
 /// These bodies are small; anything bigger is refused before parsing.
-const MAX_BODY_BYTES: usize = 16 * 1024;
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 pub async fn signup(
     State(s): State<AppState>,

@@ -4,11 +4,14 @@
 
 use std::time::Duration;
 
-use axum::Router;
+use std::convert::Infallible;
+
 use axum::extract::Request;
 use axum::http::HeaderName;
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use axum::routing::Route;
+use tower::{Layer, Service, ServiceBuilder};
 use tower_http::request_id::{
     MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
@@ -26,13 +29,26 @@ pub fn current() -> Option<String> {
     CURRENT.try_with(Clone::clone).ok()
 }
 
-/// Wraps `router` in the request-id layers; everything it handles, a panic's answer
+/// The request-id layers, outermost first; everything inside them, a panic's answer
 /// included, has an id on its span, its response and its error body.
-pub fn around<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> {
-    // Applied from the inside out: the last layer sees the request first.
-    router
-        .layer(middleware::from_fn(readable))
-        .layer(PropagateRequestIdLayer::new(HEADER))
+pub fn layers() -> impl Layer<
+    Route,
+    Service = impl Service<
+        Request,
+        Response = Response,
+        Error = Infallible,
+        Future = impl Send + 'static,
+    > + Clone
+              + Send
+              + Sync
+              + 'static,
+> + Clone
++ Send
++ Sync
++ 'static {
+    ServiceBuilder::new()
+        .layer(middleware::map_request(unacceptable_removed))
+        .layer(SetRequestIdLayer::new(HEADER, MakeRequestUuid))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(span)
@@ -51,8 +67,8 @@ pub fn around<S: Clone + Send + Sync + 'static>(router: Router<S>) -> Router<S> 
                 // A 5xx is logged with its cause where it is mapped (http/error.rs).
                 .on_failure(()),
         )
-        .layer(SetRequestIdLayer::new(HEADER, MakeRequestUuid))
-        .layer(middleware::map_request(unacceptable_removed))
+        .layer(PropagateRequestIdLayer::new(HEADER))
+        .layer(middleware::from_fn(readable))
 }
 
 fn id_of(request: &Request) -> &str {

@@ -133,7 +133,8 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Posted<T> {
     async fn from_request(request: Request, s: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = request.into_parts();
         let admin = Admin::from_request_parts(&mut parts, s).await?;
-        let Ok(bytes) = axum::body::to_bytes(body, s.settings.max_body_bytes).await else {
+        let request = Request::from_parts(parts, body);
+        let Ok(bytes) = crate::http::body::read_limited(request).await else {
             return Err(s
                 .pages
                 .error(StatusCode::PAYLOAD_TOO_LARGE, "The form is too large."));

@@ -29,7 +29,7 @@ use crate::http::input::nul_in_pairs;
 use crate::http::rate_limit::{Limited, peer_ip, refuse};
 
 /// Token requests are small; anything bigger is not one.
-const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
+pub const MAX_TOKEN_REQUEST_BYTES: usize = 16 * 1024;
 
 pub(super) struct TokenParams(HashMap<String, String>);
 
@@ -48,7 +48,7 @@ pub(super) async fn parse(
 ) -> Result<(TokenParams, Option<(String, String)>), OAuthHttpError> {
     let basic = basic_credentials(&request)?;
     let kind = content_type(&request);
-    let bytes = read_limited(request, MAX_TOKEN_REQUEST_BYTES)
+    let bytes = read_limited(request)
         .await
         .map_err(|_| invalid("The request body is too large"))?;
     let params = match kind.as_str() {
