@@ -16,11 +16,15 @@ pub fn with_params(uri: &str, params: &[(&str, &str)]) -> Option<String> {
     Some(url.into())
 }
 
+/// What paths of our own are resolved against: any base will do, since only the path,
+/// query and fragment are kept, and a result on another origin is not ours.
+fn local_base() -> Url {
+    Url::parse("http://localhost/").expect("a constant URL")
+}
+
 /// A redirect (303) to a page of our own, `path` with `params` added to its query.
 pub fn to_local(path: &str, params: &[(&str, &str)]) -> Response {
-    // Any base will do: only the path, query and fragment are kept.
-    let base = Url::parse("http://localhost/").expect("a constant URL");
-    let location = match base.join(path) {
+    let location = match local_base().join(path) {
         Ok(mut url) => {
             url.query_pairs_mut().extend_pairs(params);
             url[Position::BeforePath..].to_string()
@@ -28,6 +32,19 @@ pub fn to_local(path: &str, params: &[(&str, &str)]) -> Response {
         Err(_) => "/".to_string(),
     };
     Redirect::to(&location).into_response()
+}
+
+/// Whether `path`, resolved as a browser would (`..` segments, percent-encoded dots,
+/// backslashes), is a page of our own at `prefix` or under it.
+pub fn stays_under(path: &str, prefix: &str) -> bool {
+    let base = local_base();
+    base.join(path).is_ok_and(|url| {
+        url.origin() == base.origin()
+            && url
+                .path()
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    })
 }
 
 /// `scheme://host[:port]` of a URL, for a Content-Security-Policy source list: `None` for
@@ -101,6 +118,23 @@ mod tests {
             location(to_local("/admin/users?page=2", &[("done", "deleted")])),
             "/admin/users?page=2&done=deleted"
         );
+    }
+
+    #[test]
+    fn paths_that_stay_under_a_prefix() {
+        for good in ["/admin", "/admin?x=1", "/admin/users/a%2Fb", "/admin/"] {
+            assert!(stays_under(good, "/admin"), "{good}");
+        }
+        for bad in [
+            "/admin/../evil",
+            "/admin/%2e%2e/evil",
+            "/adminx",
+            "//evil.example/admin",
+            "/\\evil.example/admin",
+            "https://evil.example/admin",
+        ] {
+            assert!(!stays_under(bad, "/admin"), "{bad}");
+        }
     }
 
     #[test]

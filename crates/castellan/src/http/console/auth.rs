@@ -18,6 +18,7 @@ use serde::Deserialize;
 use super::session::{self, COOKIE, LOGIN_COOKIE, PATH, Posted, secure};
 use crate::app::AppState;
 use crate::http::pages::cookies;
+use crate::http::redirect;
 
 /// How long a log-in may take from the console's redirect to the callback.
 const LOGIN_LIFETIME: i64 = 600;
@@ -33,7 +34,8 @@ fn safe_return(path: Option<&str>) -> String {
         Some(p)
             if (p == PATH || p.starts_with("/admin/") || p.starts_with("/admin?"))
                 && !p.contains("//")
-                && !p.contains('\\') =>
+                && !p.contains('\\')
+                && redirect::stays_under(p, PATH) =>
         {
             p.to_string()
         }
@@ -50,7 +52,7 @@ pub async fn login(State(s): State<AppState>, Query(q): Query<LoginQuery>) -> Re
         "{state}.{verifier}.{}",
         URL_SAFE_NO_PAD.encode(back.as_bytes())
     );
-    let query = serde_urlencoded::to_string([
+    let params = [
         ("response_type", "code"),
         ("client_id", console::CLIENT_ID),
         ("redirect_uri", &console::callback(&s.settings.issuer)),
@@ -59,8 +61,7 @@ pub async fn login(State(s): State<AppState>, Query(q): Query<LoginQuery>) -> Re
         ("code_challenge", &challenge),
         ("code_challenge_method", "S256"),
         ("prompt", "login"),
-    ])
-    .unwrap_or_default();
+    ];
     let cookie = cookies::scoped(
         LOGIN_COOKIE,
         &value,
@@ -69,10 +70,7 @@ pub async fn login(State(s): State<AppState>, Query(q): Query<LoginQuery>) -> Re
         LOGIN_LIFETIME,
         secure(&s),
     );
-    cookies::attach(
-        Redirect::to(&format!("/authorize?{query}")).into_response(),
-        [cookie],
-    )
+    cookies::attach(redirect::to_local("/authorize", &params), [cookie])
 }
 
 #[derive(Deserialize)]
@@ -223,6 +221,8 @@ mod tests {
             "/admin//evil",
             "/adminx",
             "/\\evil",
+            "/admin/../evil",
+            "/admin/%2e%2e/evil",
         ] {
             assert_eq!(safe_return(Some(bad)), "/admin", "{bad}");
         }

@@ -5,7 +5,7 @@
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use castellan_core::audit::Actor;
 use castellan_core::login::console;
 use castellan_core::model::User;
@@ -52,8 +52,7 @@ fn to_login(parts: &Parts) -> Response {
     } else {
         PATH.to_string()
     };
-    let query = serde_urlencoded::to_string([("return_to", back)]).unwrap_or_default();
-    Redirect::to(&format!("/admin/login?{query}")).into_response()
+    crate::http::redirect::to_local("/admin/login", &[("return_to", &back)])
 }
 
 /// The page a signed-in user without `castellan:admin` gets.
