@@ -243,8 +243,11 @@ fn notice_text(key: &str) -> Option<&'static str> {
 
 /// A path segment for a link (user ids hold `|`).
 pub fn segment(id: &str) -> String {
-    let encoded = serde_urlencoded::to_string([("", id)]).unwrap_or_default();
-    encoded.trim_start_matches('=').replace('+', "%20")
+    // Form encoding leaves only `*-._` and alphanumerics as they are; a space must be `%20`
+    // in a path, not `+`.
+    url::form_urlencoded::byte_serialize(id.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20")
 }
 
 /// Records a change made in the console, with the administrator as the actor.
