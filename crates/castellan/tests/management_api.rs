@@ -715,27 +715,18 @@ async fn health_readiness_metrics_discovery_and_request_ids() {
 #[tokio::test]
 async fn unacceptable_request_ids_are_replaced() {
     let server = TestServer::start().await;
-    let made_up = server
-        .http
-        .get(server.url("/no/such/route"))
-        .send()
-        .await
-        .unwrap();
-    let id = made_up.headers()["x-request-id"]
-        .to_str()
-        .unwrap()
-        .to_string();
-    assert_eq!(id.len(), 36, "a UUID: {id}");
-    let body: Value = made_up.json().await.unwrap();
-    assert_eq!(body["request_id"], id.as_str());
-    for sent in ["has space", &"x".repeat(129), "caf\u{e9}"] {
-        let response = server
-            .http
-            .get(server.url("/no/such/route"))
-            .header("x-request-id", sent)
-            .send()
-            .await
-            .unwrap();
+    let long = "x".repeat(129);
+    for sent in [
+        None,
+        Some("has space"),
+        Some(long.as_str()),
+        Some("caf\u{e9}"),
+    ] {
+        let mut request = server.http.get(server.url("/no/such/route"));
+        if let Some(sent) = sent {
+            request = request.header("x-request-id", sent);
+        }
+        let response = request.send().await.unwrap();
         let id = response.headers()["x-request-id"]
             .to_str()
             .unwrap()

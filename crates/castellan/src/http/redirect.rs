@@ -74,36 +74,44 @@ mod tests {
 
     #[test]
     fn parameters_go_into_the_query_kept_and_before_any_fragment() {
-        let code = [("code", "c1"), ("state", "a b&c=d")];
-        assert_eq!(
-            with_params("https://app.example/cb", &code).unwrap(),
-            "https://app.example/cb?code=c1&state=a+b%26c%3Dd"
-        );
-        assert_eq!(
-            with_params("https://app.example/cb?x=1", &code).unwrap(),
-            "https://app.example/cb?x=1&code=c1&state=a+b%26c%3Dd"
-        );
-        assert_eq!(
-            with_params("https://app.example/cb?", &[("code", "c1")]).unwrap(),
-            "https://app.example/cb?code=c1"
-        );
-        assert_eq!(
-            with_params("https://app.example/cb#section", &[("code", "c1")]).unwrap(),
-            "https://app.example/cb?code=c1#section"
-        );
-        assert_eq!(
-            with_params("https://app.example/cb?x=1#a?b", &[("code", "c1")]).unwrap(),
-            "https://app.example/cb?x=1&code=c1#a?b"
-        );
-        assert_eq!(
-            with_params("com.example.app://callback", &[("code", "c1")]).unwrap(),
-            "com.example.app://callback?code=c1"
-        );
-        assert_eq!(
-            with_params("https://spa.example/bye", &[]).unwrap(),
-            "https://spa.example/bye"
-        );
-        assert_eq!(with_params("/relative/cb", &[("code", "c1")]), None);
+        let code: &[(&str, &str)] = &[("code", "c1"), ("state", "a b&c=d")];
+        let cases = [
+            (
+                "https://app.example/cb",
+                code,
+                "https://app.example/cb?code=c1&state=a+b%26c%3Dd",
+            ),
+            (
+                "https://app.example/cb?x=1",
+                code,
+                "https://app.example/cb?x=1&code=c1&state=a+b%26c%3Dd",
+            ),
+            (
+                "https://app.example/cb?",
+                &code[..1],
+                "https://app.example/cb?code=c1",
+            ),
+            (
+                "https://app.example/cb#section",
+                &code[..1],
+                "https://app.example/cb?code=c1#section",
+            ),
+            (
+                "https://app.example/cb?x=1#a?b",
+                &code[..1],
+                "https://app.example/cb?x=1&code=c1#a?b",
+            ),
+            (
+                "com.example.app://callback",
+                &code[..1],
+                "com.example.app://callback?code=c1",
+            ),
+            ("https://spa.example/bye", &[], "https://spa.example/bye"),
+        ];
+        for (registered, params, expected) in cases {
+            assert_eq!(with_params(registered, params).as_deref(), Some(expected));
+        }
+        assert_eq!(with_params("/relative/cb", code), None);
         assert_eq!(with_params("not a url", &[]), None);
     }
 
@@ -139,26 +147,18 @@ mod tests {
 
     #[test]
     fn origins_for_the_content_security_policy() {
-        assert_eq!(
-            origin("https://app.example/cb?x=1#y").as_deref(),
-            Some("https://app.example")
-        );
-        assert_eq!(
-            origin("http://localhost:3000").as_deref(),
-            Some("http://localhost:3000")
-        );
-        assert_eq!(
-            origin("https://App.Example:443/cb").as_deref(),
-            Some("https://app.example")
-        );
-        assert_eq!(
-            origin("https://user:pw@app.example:8443/cb").as_deref(),
-            Some("https://app.example:8443")
-        );
-        assert_eq!(
-            origin("com.example.app://callback/x").as_deref(),
-            Some("com.example.app://callback")
-        );
+        for (url, expected) in [
+            ("https://app.example/cb?x=1#y", "https://app.example"),
+            ("http://localhost:3000", "http://localhost:3000"),
+            ("https://App.Example:443/cb", "https://app.example"),
+            (
+                "https://user:pw@app.example:8443/cb",
+                "https://app.example:8443",
+            ),
+            ("com.example.app://callback/x", "com.example.app://callback"),
+        ] {
+            assert_eq!(origin(url).as_deref(), Some(expected), "{url}");
+        }
         assert_eq!(origin("myapp:/callback"), None);
         assert_eq!(origin("/callback"), None);
         assert_eq!(origin("https://a.example;script-src/cb"), None);

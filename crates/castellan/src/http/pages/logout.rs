@@ -44,12 +44,49 @@ fn cleared(s: &AppState, response: Response) -> Response {
     response
 }
 
-/// An allowed logout URL that is not an absolute URL: nowhere to send the browser.
-fn not_a_url(s: &AppState, parameter: &str) -> Response {
-    s.pages.error(
-        StatusCode::BAD_REQUEST,
-        &format!("The {parameter} is not an absolute URL."),
-    )
+/// Where a log-out asks to send the browser back to, and how to refuse it.
+struct Return<'a> {
+    parameter: &'static str,
+    url: Option<&'a String>,
+    client_id: Option<&'a str>,
+    refusal: &'static str,
+}
+
+/// Ends the session and sends the browser back with `params`, or shows that it is logged
+/// out when no URL was asked for; a URL the client does not allow changes nothing.
+async fn log_out(
+    s: &AppState,
+    ctx: &castellan_core::events::RequestContext,
+    headers: &HeaderMap,
+    back: Return<'_>,
+    params: &[(&str, &str)],
+) -> Response {
+    let location = match back.url.filter(|v| !v.is_empty()) {
+        Some(url) if allowed_return(s, back.client_id, url).await => {
+            match redirect::with_params(url, params) {
+                Some(location) => Some(location),
+                None => {
+                    return s.pages.error(
+                        StatusCode::BAD_REQUEST,
+                        &format!("The {} is not an absolute URL.", back.parameter),
+                    );
+                }
+            }
+        }
+        Some(_) => return s.pages.error(StatusCode::BAD_REQUEST, back.refusal),
+        None => None,
+    };
+    end_session(s, headers, ctx).await;
+    let response = match location {
+        Some(location) => Redirect::to(&location).into_response(),
+        None => s.pages.render(
+            StatusCode::OK,
+            "logged_out.html",
+            minijinja::context! {},
+            &[],
+        ),
+    };
+    cleared(s, response)
 }
 
 async fn allowed_return(s: &AppState, client_id: Option<&str>, url: &str) -> bool {
@@ -66,33 +103,13 @@ pub async fn v2_logout(
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    let return_to = params.get("returnTo").filter(|v| !v.is_empty());
-    let location = match return_to {
-        Some(url) if allowed_return(&s, params.get("client_id").map(String::as_str), url).await => {
-            match redirect::with_params(url, &[]) {
-                Some(location) => Some(location),
-                None => return not_a_url(&s, "returnTo"),
-            }
-        }
-        Some(_) => {
-            return s.pages.error(
-                StatusCode::BAD_REQUEST,
-                "The returnTo URL is not one of the client's allowed logout URLs (and client_id is required with it).",
-            );
-        }
-        None => None,
+    let return_to = Return {
+        parameter: "returnTo",
+        url: params.get("returnTo"),
+        client_id: params.get("client_id").map(String::as_str),
+        refusal: "The returnTo URL is not one of the client's allowed logout URLs (and client_id is required with it).",
     };
-    end_session(&s, &headers, &ctx).await;
-    let response = match location {
-        Some(location) => Redirect::to(&location).into_response(),
-        None => s.pages.render(
-            StatusCode::OK,
-            "logged_out.html",
-            minijinja::context! {},
-            &[],
-        ),
-    };
-    cleared(&s, response)
+    log_out(&s, &ctx, &headers, return_to, &[]).await
 }
 
 /// The `aud` of an ID token, read before its signature is checked against that client.
@@ -133,38 +150,16 @@ pub async fn oidc_logout(
                 .error(StatusCode::BAD_REQUEST, "The id_token_hint is not valid.");
         }
     }
-    let target = params
-        .get("post_logout_redirect_uri")
-        .filter(|v| !v.is_empty());
-    let location = match target {
-        Some(url) if allowed_return(&s, client_id.as_deref(), url).await => {
-            let state: Vec<(&str, &str)> = params
-                .get("state")
-                .map(|state| ("state", state.as_str()))
-                .into_iter()
-                .collect();
-            match redirect::with_params(url, &state) {
-                Some(location) => Some(location),
-                None => return not_a_url(&s, "post_logout_redirect_uri"),
-            }
-        }
-        Some(_) => {
-            return s.pages.error(
-                StatusCode::BAD_REQUEST,
-                "The post_logout_redirect_uri is not one of the client's allowed logout URLs.",
-            );
-        }
-        None => None,
+    let target = Return {
+        parameter: "post_logout_redirect_uri",
+        url: params.get("post_logout_redirect_uri"),
+        client_id: client_id.as_deref(),
+        refusal: "The post_logout_redirect_uri is not one of the client's allowed logout URLs.",
     };
-    end_session(&s, &headers, &ctx).await;
-    let response = match location {
-        Some(location) => Redirect::to(&location).into_response(),
-        None => s.pages.render(
-            StatusCode::OK,
-            "logged_out.html",
-            minijinja::context! {},
-            &[],
-        ),
-    };
-    cleared(&s, response)
+    let state: Vec<(&str, &str)> = params
+        .get("state")
+        .map(|state| ("state", state.as_str()))
+        .into_iter()
+        .collect();
+    log_out(&s, &ctx, &headers, target, &state).await
 }
