@@ -564,12 +564,16 @@ async fn a_worker_killed_from_outside_while_idle_is_replaced() {
         .args(["-KILL", &pid.to_string()])
         .status()
         .unwrap();
-    // Dead once it is a zombie, waiting for the sandbox to notice.
+    // Dead once it is a zombie waiting for the sandbox to notice, with no thread left: the
+    // first thread shows as a zombie while the others are still exiting, and until they
+    // have, the process cannot be waited for.
     let zombie = || {
-        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        let leader_done = std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
             s.rsplit_once(')')
                 .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
-        })
+        });
+        let threads = std::fs::read_dir(format!("/proc/{pid}/task")).map_or(0, Iterator::count);
+        leader_done && threads <= 1
     };
     for _ in 0..100 {
         if zombie() {
