@@ -1,5 +1,7 @@
 //! Storage traits, one per aggregate. `castellan-store` implements them for SQLite and
-//! PostgreSQL; multi-row changes are one transaction inside a single method.
+//! PostgreSQL; multi-row changes are one transaction inside a single method, and a change
+//! that must be written together with others (a tenant change and its audit entry) goes
+//! through a `Transaction`.
 
 mod actions;
 mod authorization;
@@ -38,6 +40,8 @@ pub use signing_keys::{Promotion, SigningKeyStore};
 pub use user_import::{ImportedUser, TakenUserKeys, UserImportStore};
 pub use user_permissions::UserPermissionStore;
 pub use users::{LoginFailureStore, NewPassword, UserField, UserQuery, UserStore};
+
+use crate::model::LogEvent;
 
 pub type StoreResult<T> = std::result::Result<T, StoreError>;
 
@@ -87,4 +91,38 @@ pub trait Store:
     /// For `/readyz`: a small write, committed, so that a store that answers reads but
     /// cannot write (a full disk) is not reported ready.
     async fn ping(&self) -> StoreResult<()>;
+    /// Opens a transaction that will write. What is done through it is seen by no one else
+    /// until `commit`, and undone when the handle is dropped without it.
+    async fn transaction(&self) -> StoreResult<Box<dyn Transaction>>;
+}
+
+/// The store's aggregates inside one transaction: every method reads what the
+/// transaction wrote, and writes nothing that outlives it until `commit`. A method that
+/// is one transaction on the store (assigning several roles) is part of this one here.
+#[async_trait::async_trait]
+pub trait Transaction:
+    ClientStore
+    + ResourceServerStore
+    + ClientGrantStore
+    + ConnectionStore
+    + SigningKeyStore
+    + UserStore
+    + LoginFailureStore
+    + SessionStore
+    + AuthorizationCodeStore
+    + RefreshTokenStore
+    + TicketStore
+    + OutboxStore
+    + RoleStore
+    + AuthorizationStore
+    + GroupStore
+    + ExtensionStore
+    + RuleStore
+    + ActionStore
+    + UserPermissionStore
+{
+    /// Writes a tenant-log event in this transaction, not through the store's batch
+    /// queue: it is committed with the change it describes, or not at all.
+    async fn record(&self, event: &LogEvent) -> StoreResult<()>;
+    async fn commit(self: Box<Self>) -> StoreResult<()>;
 }
