@@ -19,17 +19,11 @@ const MIGRATION_SESSION: Option<(&str, &str)> =
 
 type Db = sqlx::Postgres;
 
-include!("common.rs");
-include!("sql/authorization.rs");
-include!("sql/permission_cache.rs");
-include!("sql/groups.rs");
-include!("sql/extension.rs");
-include!("sql/rules.rs");
-include!("sql/actions.rs");
-include!("sql/filters.rs");
-include!("sql/user_permissions.rs");
-include!("sql/user_import.rs");
-include!("sql/housekeeping.rs");
+#[path = "shared/mod.rs"]
+mod shared;
+
+pub use shared::SqlStore;
+use shared::{Bind, Where};
 
 /// The JSON scalar at `path` (keys of letters, digits, `_`, `-`) in a metadata column, as
 /// text: `gold`, `12`, `true`; NULL for missing keys. SQLite's version gives the same text.

@@ -1,24 +1,25 @@
-// Included by `sqlite.rs` and `postgres.rs` after `common.rs`.
+//! Actions, their deployed versions and their bindings to triggers.
 
+use super::*;
 use castellan_core::model::{Action, ActionBinding, ActionSecret, ActionVersion, DeployedAction, Trigger};
 use castellan_core::store::{ActionFilter, ActionStore};
 
 /// The action's columns (`a`) and those of its latest version (`v`, NULL if never deployed).
-const ACTION_SELECT: &str = "SELECT a.id, a.name, a.trigger_id, a.code, a.runtime, a.secrets, a.all_changes_deployed, \
+pub(super) const ACTION_SELECT: &str = "SELECT a.id, a.name, a.trigger_id, a.code, a.runtime, a.secrets, a.all_changes_deployed, \
      a.created_at, a.updated_at, v.id AS version_id, v.number AS version_number, v.code AS version_code, \
      v.runtime AS version_runtime, v.secrets AS version_secrets, v.created_at AS version_created_at \
      FROM actions a LEFT JOIN action_versions v ON v.action_id = a.id \
      AND v.number = (SELECT MAX(m.number) FROM action_versions m WHERE m.action_id = a.id)";
 
 /// Binds `$1` trigger, `$2` name, `$3` deployed; each NULL keeps all.
-const ACTION_FILTER: &str = "($1 IS NULL OR a.trigger_id = $1) AND ($2 IS NULL OR a.name = $2) \
+pub(super) const ACTION_FILTER: &str = "($1 IS NULL OR a.trigger_id = $1) AND ($2 IS NULL OR a.name = $2) \
      AND ($3 IS NULL OR EXISTS (SELECT 1 FROM action_versions d WHERE d.action_id = a.id) = $3)";
 
-fn secrets_from(column: &str, text: &str) -> StoreResult<Vec<ActionSecret>> {
+pub(super) fn secrets_from(column: &str, text: &str) -> StoreResult<Vec<ActionSecret>> {
     from_json(column, text)
 }
 
-fn action_from_row(row: &DbRow) -> StoreResult<Action> {
+pub(super) fn action_from_row(row: &DbRow) -> StoreResult<Action> {
     let id: String = row.try_get("id").map_err(map)?;
     let trigger: String = row.try_get("trigger_id").map_err(map)?;
     let version_id: Option<String> = row.try_get("version_id").map_err(map)?;
@@ -48,7 +49,7 @@ fn action_from_row(row: &DbRow) -> StoreResult<Action> {
     })
 }
 
-fn binding_from_row(row: &DbRow) -> StoreResult<ActionBinding> {
+pub(super) fn binding_from_row(row: &DbRow) -> StoreResult<ActionBinding> {
     let trigger: String = row.try_get("trigger_id").map_err(map)?;
     Ok(ActionBinding {
         id: row.try_get("id").map_err(map)?,

@@ -1,6 +1,6 @@
-// Effective authorization and default assignments; included by `sqlite.rs` and `postgres.rs`
-// after `common.rs`.
+//! Effective authorization and default assignments.
 
+use super::*;
 use castellan_core::model::PermissionSource;
 use castellan_core::store::{AuthorizationStore, ScriptChanges};
 
@@ -13,7 +13,7 @@ use castellan_core::store::{AuthorizationStore, ScriptChanges};
 /// groups into `group_roles` by key, instead of scanning every group's roles. `held_roles` may
 /// list a role twice (`UNION ALL`): callers only test membership, and skipping the
 /// de-duplication halves the cost for a user with thousands of roles.
-const MEMBER_OF: &str = "WITH RECURSIVE \
+pub(super) const MEMBER_OF: &str = "WITH RECURSIVE \
     direct_groups(group_id) AS (SELECT group_id FROM group_members WHERE user_id = $1), \
     mapped_groups(group_id) AS ( \
         SELECT m.group_id FROM users u \
@@ -26,7 +26,7 @@ const MEMBER_OF: &str = "WITH RECURSIVE \
         UNION SELECT group_id FROM mapped_groups \
         UNION SELECT n.parent_id FROM group_nesting n JOIN member_of c ON n.child_id = c.group_id)";
 
-const HELD_ROLES: &str = "held_roles(role_id) AS ( \
+pub(super) const HELD_ROLES: &str = "held_roles(role_id) AS ( \
         SELECT role_id FROM user_roles WHERE user_id = $1 \
         UNION ALL SELECT gr.role_id FROM member_of m CROSS JOIN group_roles gr WHERE gr.group_id = m.group_id)";
 
@@ -34,7 +34,7 @@ const HELD_ROLES: &str = "held_roles(role_id) AS ( \
 /// `rp.role_id || ''` keeps SQLite from looking up each role in `role_permissions`: it reads
 /// the API's rows instead and tests each against the roles, so thousands of roles cost about
 /// what the API's permission rows cost, not thousands of lookups.
-fn granted_by(roles: &str) -> String {
+pub(super) fn granted_by(roles: &str) -> String {
     format!(
         "SELECT rp.permission_name FROM role_permissions rp \
          WHERE rp.resource_server_identifier = $2 AND rp.role_id || '' IN (SELECT role_id FROM {roles}) \
@@ -47,7 +47,7 @@ fn granted_by(roles: &str) -> String {
 
 /// Inserts the grant's roles and groups (skipping any deleted since they were resolved) and
 /// marks the user's defaults as applied.
-async fn apply_default_grant(
+pub(super) async fn apply_default_grant(
     tx: &mut sqlx::Transaction<'_, Db>,
     user_id: &str,
     grant: &DefaultGrant,
@@ -83,7 +83,7 @@ async fn apply_default_grant(
 
 /// Applies the grant unless the user's defaults were applied before; the conditional update
 /// decides, so of two concurrent transactions only one applies them.
-async fn apply_default_grant_once(
+pub(super) async fn apply_default_grant_once(
     tx: &mut sqlx::Transaction<'_, Db>,
     user_id: &str,
     grant: &DefaultGrant,
@@ -102,7 +102,7 @@ async fn apply_default_grant_once(
 }
 
 /// The items of a space-joined list (`string_agg(…, ' ')`; NULL when there are none).
-fn words(list: Option<String>) -> impl Iterator<Item = String> {
+pub(super) fn words(list: Option<String>) -> impl Iterator<Item = String> {
     list.unwrap_or_default().split(' ').filter(|w| !w.is_empty()).map(String::from).collect::<Vec<_>>().into_iter()
 }
 

@@ -1,12 +1,12 @@
-// Groups: members, roles, nested groups and connection mappings. Included by `sqlite.rs` and
-// `postgres.rs` after `common.rs`.
+//! Groups: members, roles, nested groups and connection mappings.
 
+use super::*;
 use castellan_core::model::{GrantedRole, Group, GroupMapping, GroupRecord, NestedMember};
 use castellan_core::store::GroupStore;
 
-const GROUP_COLUMNS: &str = "g.id, g.guid, g.name, g.description, g.created_at";
+pub(super) const GROUP_COLUMNS: &str = "g.id, g.guid, g.name, g.description, g.created_at";
 
-fn group_from_row(row: &DbRow) -> StoreResult<Group> {
+pub(super) fn group_from_row(row: &DbRow) -> StoreResult<Group> {
     Ok(Group {
         id: row.try_get("id").map_err(map)?,
         guid: row.try_get("guid").map_err(map)?,
@@ -17,7 +17,7 @@ fn group_from_row(row: &DbRow) -> StoreResult<Group> {
 }
 
 /// The same group columns under a prefix, for rows that join a group to something else.
-fn group_from_prefixed_row(row: &DbRow, prefix: &str) -> StoreResult<Group> {
+pub(super) fn group_from_prefixed_row(row: &DbRow, prefix: &str) -> StoreResult<Group> {
     let col = |c: &str| format!("{prefix}{c}");
     Ok(Group {
         id: row.try_get(col("id").as_str()).map_err(map)?,
@@ -28,7 +28,7 @@ fn group_from_prefixed_row(row: &DbRow, prefix: &str) -> StoreResult<Group> {
     })
 }
 
-fn mapping_from_row(row: &DbRow) -> StoreResult<GroupMapping> {
+pub(super) fn mapping_from_row(row: &DbRow) -> StoreResult<GroupMapping> {
     Ok(GroupMapping {
         id: row.try_get("id").map_err(map)?,
         group_name: row.try_get("group_name").map_err(map)?,
@@ -38,7 +38,7 @@ fn mapping_from_row(row: &DbRow) -> StoreResult<GroupMapping> {
 
 /// The ancestors of the groups `seed` selects (a query giving `group_id`), the groups
 /// themselves included, as the CTE `lineage(group_id)`.
-fn lineage(seed: &str) -> String {
+pub(super) fn lineage(seed: &str) -> String {
     format!(
         "WITH RECURSIVE lineage(group_id) AS ({seed} \
          UNION SELECT n.parent_id FROM group_nesting n JOIN lineage l ON n.child_id = l.group_id) "
@@ -51,7 +51,7 @@ impl SqlStore {
         rows.iter().map(group_from_row).collect()
     }
 
-    async fn roles_where(&self, sql: String, key: &str) -> StoreResult<Vec<Role>> {
+    pub(super) async fn roles_where(&self, sql: String, key: &str) -> StoreResult<Vec<Role>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key).fetch_all(&self.pool).await.map_err(map)?;
         rows.iter().map(role_from_row).collect()
     }
@@ -60,7 +60,7 @@ impl SqlStore {
 /// Refuses nesting `child_id` in `parent_id` when the parent is the child or one of its
 /// descendants. Runs inside the inserting transaction, after the lock that orders nesting
 /// changes, so two concurrent changes cannot close a cycle between them.
-async fn refuse_cycle(tx: &mut sqlx::Transaction<'_, Db>, parent_id: &str, child_id: &str) -> StoreResult<()> {
+pub(super) async fn refuse_cycle(tx: &mut sqlx::Transaction<'_, Db>, parent_id: &str, child_id: &str) -> StoreResult<()> {
     let closes: Option<String> = sqlx::query_scalar(
         "WITH RECURSIVE below(group_id) AS (SELECT CAST($1 AS TEXT) \
          UNION SELECT n.child_id FROM group_nesting n JOIN below b ON n.parent_id = b.group_id) \
@@ -81,7 +81,7 @@ async fn refuse_cycle(tx: &mut sqlx::Transaction<'_, Db>, parent_id: &str, child
     )))
 }
 
-async fn group_name(tx: &mut sqlx::Transaction<'_, Db>, id: &str) -> StoreResult<String> {
+pub(super) async fn group_name(tx: &mut sqlx::Transaction<'_, Db>, id: &str) -> StoreResult<String> {
     let name: Option<String> = sqlx::query_scalar("SELECT name FROM directory_groups WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut **tx)

@@ -1,5 +1,6 @@
-// Included by `sqlite.rs` and `postgres.rs` after `common.rs`.
+//! Permissions given to a user directly.
 
+use super::*;
 use castellan_core::store::UserPermissionStore;
 
 #[async_trait::async_trait]

@@ -1,12 +1,11 @@
-// Computed permissions kept between log-ins; included by `sqlite.rs` and `postgres.rs` after
-// `common.rs`.
+//! Computed permissions kept between log-ins.
 
 /// The two counters of `authorization_generation`: `generation` moves when what roles and
 /// groups grant changes, `membership` when who holds which role, group or permission does.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Counters {
-    generation: i64,
-    membership: i64,
+pub(super) struct Counters {
+    pub(super) generation: i64,
+    pub(super) membership: i64,
 }
 
 /// Effective permissions kept in memory, each with the counters it was computed at and good
@@ -16,17 +15,17 @@ struct Counters {
 /// `membership`) leave it in place and a user of a group with 10,000 roles is computed again
 /// from the group's kept permissions.
 #[derive(Default)]
-struct PermissionCache {
+pub(super) struct PermissionCache {
     /// (user id, API identifier) → permissions.
-    users: Stamped<(String, String), Counters>,
+    pub(super) users: Stamped<(String, String), Counters>,
     /// (group id, API identifier) → what the group's own roles grant.
-    groups: Stamped<(String, String), i64>,
+    pub(super) groups: Stamped<(String, String), i64>,
 }
 
 /// Beyond this many entries a map starts over rather than track recency.
-const PERMISSION_CACHE_ENTRIES: usize = 100_000;
+pub(super) const PERMISSION_CACHE_ENTRIES: usize = 100_000;
 
-struct Stamped<K, S> {
+pub(super) struct Stamped<K, S> {
     entries: std::sync::Mutex<std::collections::HashMap<K, (S, Vec<String>)>>,
 }
 
@@ -37,20 +36,20 @@ impl<K, S> Default for Stamped<K, S> {
 }
 
 impl<K: std::hash::Hash + Eq, S: Copy + PartialEq> Stamped<K, S> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<K, (S, Vec<String>)>> {
+    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<K, (S, Vec<String>)>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn contains(&self, key: &K) -> bool {
+    pub(super) fn contains(&self, key: &K) -> bool {
         self.lock().contains_key(key)
     }
 
     /// The value, if it was stored with `stamp`.
-    fn get(&self, key: &K, stamp: S) -> Option<Vec<String>> {
+    pub(super) fn get(&self, key: &K, stamp: S) -> Option<Vec<String>> {
         self.lock().get(key).filter(|(at, _)| *at == stamp).map(|(_, value)| value.clone())
     }
 
-    fn put(&self, key: K, stamp: S, value: Vec<String>) {
+    pub(super) fn put(&self, key: K, stamp: S, value: Vec<String>) {
         let mut entries = self.lock();
         if entries.len() >= PERMISSION_CACHE_ENTRIES {
             entries.clear();

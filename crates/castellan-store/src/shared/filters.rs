@@ -1,27 +1,28 @@
-// Included by `sqlite.rs` and `postgres.rs` after `common.rs`: search filters
-// (`castellan_core::search`) turned into a WHERE clause with numbered placeholders.
+//! Search filters (`castellan_core::search`) turned into a WHERE clause with numbered
+//! placeholders.
 
+use super::*;
 use castellan_core::search::{Condition, Filter, Scalar, Test};
 
 /// A value bound to a placeholder.
-enum Bind {
+pub(crate) enum Bind {
     Text(String),
     Int(i64),
     Bool(bool),
 }
 
 /// The WHERE clause being written and the values its placeholders take, in order.
-struct Where {
-    binds: Vec<Bind>,
+pub(crate) struct Where {
+    pub(super) binds: Vec<Bind>,
 }
 
 impl Where {
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Self { binds: Vec::new() }
     }
 
     /// The placeholder for the next value.
-    fn param(&mut self, value: Bind) -> String {
+    pub(crate) fn param(&mut self, value: Bind) -> String {
         self.binds.push(value);
         format!("${}", self.binds.len())
     }
@@ -35,7 +36,7 @@ impl Where {
     }
 
     /// `filter` as SQL; `column` gives the SQL expression of a field (and may bind values).
-    fn filter<F>(&mut self, filter: &Filter<Condition<F>>, column: &dyn Fn(&F, &mut Where) -> String) -> String {
+    pub(super) fn filter<F>(&mut self, filter: &Filter<Condition<F>>, column: &dyn Fn(&F, &mut Where) -> String) -> String {
         let join = |w: &mut Where, parts: &[Filter<Condition<F>>], op: &str| {
             let sql: Vec<String> = parts.iter().map(|p| w.filter(p, column)).collect();
             format!("({})", sql.join(op))
@@ -79,7 +80,7 @@ impl Where {
     }
 
     /// Binds the values to `query` in placeholder order.
-    fn bind_to<'q>(&self, mut query: DbQuery<'q>) -> DbQuery<'q> {
+    pub(super) fn bind_to<'q>(&self, mut query: DbQuery<'q>) -> DbQuery<'q> {
         for b in &self.binds {
             query = match b {
                 Bind::Text(t) => query.bind(t.clone()),

@@ -1,5 +1,6 @@
-// Included by `sqlite.rs` and `postgres.rs` after `common.rs`.
+//! Purging what has expired.
 
+use super::*;
 use castellan_core::store::{HousekeepingStore, PurgeBefore, Purged};
 
 #[async_trait::async_trait]

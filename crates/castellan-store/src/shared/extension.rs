@@ -1,14 +1,14 @@
-// The Authorization Extension's own records, its policy query and its import. Included by
-// `sqlite.rs` and `postgres.rs` after `common.rs` and `sql/groups.rs`.
+//! The Authorization Extension's own records, its policy query and its import.
 
+use super::*;
 use castellan_core::model::{ExtensionConfiguration, ExtensionData, ExtensionPermission, Policy, RoleRecord};
 use castellan_core::store::ExtensionStore;
 
-const PERMISSION_COLUMNS: &str = "p.guid, p.name, p.description, p.application_type, p.application_id, p.created_at";
+pub(super) const PERMISSION_COLUMNS: &str = "p.guid, p.name, p.description, p.application_type, p.application_id, p.created_at";
 /// The one row of `extension_configuration`: the extension keeps a single record, `v1`.
-const CONFIGURATION_ID: &str = "v1";
+pub(super) const CONFIGURATION_ID: &str = "v1";
 
-fn extension_permission_from_row(row: &DbRow) -> StoreResult<ExtensionPermission> {
+pub(super) fn extension_permission_from_row(row: &DbRow) -> StoreResult<ExtensionPermission> {
     Ok(ExtensionPermission {
         guid: row.try_get("guid").map_err(map)?,
         name: row.try_get("name").map_err(map)?,
@@ -19,7 +19,7 @@ fn extension_permission_from_row(row: &DbRow) -> StoreResult<ExtensionPermission
     })
 }
 
-async fn insert_permission(tx: &mut sqlx::Transaction<'_, Db>, p: &ExtensionPermission) -> StoreResult<()> {
+pub(super) async fn insert_permission(tx: &mut sqlx::Transaction<'_, Db>, p: &ExtensionPermission) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO extension_permissions (guid, name, name_lower, description, application_type, application_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -39,7 +39,7 @@ async fn insert_permission(tx: &mut sqlx::Transaction<'_, Db>, p: &ExtensionPerm
 
 /// Replaces the role's extension permissions with `guids` (unknown GUIDs are a `Conflict`
 /// from the foreign key).
-async fn replace_role_permissions(tx: &mut sqlx::Transaction<'_, Db>, role_id: &str, guids: &[String]) -> StoreResult<()> {
+pub(super) async fn replace_role_permissions(tx: &mut sqlx::Transaction<'_, Db>, role_id: &str, guids: &[String]) -> StoreResult<()> {
     sqlx::query("DELETE FROM role_extension_permissions WHERE role_id = $1")
         .bind(role_id)
         .execute(&mut **tx)
@@ -56,7 +56,7 @@ async fn replace_role_permissions(tx: &mut sqlx::Transaction<'_, Db>, role_id: &
     Ok(())
 }
 
-async fn upsert_settings(
+pub(super) async fn upsert_settings(
     tx: &mut sqlx::Transaction<'_, Db>,
     settings: &serde_json::Map<String, serde_json::Value>,
     now: i64,
@@ -75,7 +75,7 @@ async fn upsert_settings(
 }
 
 /// The role's stored id after inserting it, or updating the role that has its GUID.
-async fn upsert_role_by_guid(tx: &mut sqlx::Transaction<'_, Db>, r: &Role) -> StoreResult<String> {
+pub(super) async fn upsert_role_by_guid(tx: &mut sqlx::Transaction<'_, Db>, r: &Role) -> StoreResult<String> {
     sqlx::query(
         "INSERT INTO roles (id, guid, name, name_lower, description, application_id, application_type, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (guid) DO UPDATE SET name = excluded.name, \
@@ -98,7 +98,7 @@ async fn upsert_role_by_guid(tx: &mut sqlx::Transaction<'_, Db>, r: &Role) -> St
 
 /// A nesting cycle anywhere, as the names of one group on it; for imported documents, which
 /// are checked as a whole after insertion.
-async fn any_cycle(tx: &mut sqlx::Transaction<'_, Db>) -> StoreResult<Option<String>> {
+pub(super) async fn any_cycle(tx: &mut sqlx::Transaction<'_, Db>) -> StoreResult<Option<String>> {
     sqlx::query_scalar(
         "WITH RECURSIVE reach(start_id, group_id) AS (SELECT parent_id, child_id FROM group_nesting \
          UNION SELECT r.start_id, n.child_id FROM reach r JOIN group_nesting n ON n.parent_id = r.group_id) \

@@ -1,9 +1,10 @@
-// Included by `sqlite.rs` and `postgres.rs` after `common.rs`.
+//! Rules and their configuration values.
 
+use super::*;
 use castellan_core::model::Rule;
 use castellan_core::store::RuleStore;
 
-fn rule_from_row(row: &DbRow) -> StoreResult<Rule> {
+pub(super) fn rule_from_row(row: &DbRow) -> StoreResult<Rule> {
     Ok(Rule {
         id: row.try_get("id").map_err(map)?,
         name: row.try_get("name").map_err(map)?,
@@ -16,7 +17,7 @@ fn rule_from_row(row: &DbRow) -> StoreResult<Rule> {
     })
 }
 
-const RULE_COLUMNS: &str = "id, name, script, rule_order, enabled, stage, created_at, updated_at";
+pub(super) const RULE_COLUMNS: &str = "id, name, script, rule_order, enabled, stage, created_at, updated_at";
 
 #[async_trait::async_trait]
 impl RuleStore for SqlStore {

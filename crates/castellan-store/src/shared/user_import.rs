@@ -1,6 +1,6 @@
-// Included by `sqlite.rs` and `postgres.rs` after `common.rs`: users written many at a time,
-// for migrations.
+//! Users written many at a time, for migrations.
 
+use super::*;
 use std::collections::HashSet;
 
 use castellan_core::store::{ImportedUser, TakenUserKeys, UserImportStore};
@@ -9,18 +9,18 @@ use castellan_core::store::{ImportedUser, TakenUserKeys, UserImportStore};
 /// parameter names by a linear walk, so binding costs grow with the square of the values per
 /// statement (at 500 rows of 21 values an import spent most of its time there, at 50 still
 /// 40 %). Many enough to keep the round trips to the database few.
-const IMPORT_BATCH: usize = 20;
+pub(super) const IMPORT_BATCH: usize = 20;
 
 /// Keys per `IN (...)` lookup, for the same reason.
-const LOOKUP_BATCH: usize = 200;
+pub(super) const LOOKUP_BATCH: usize = 200;
 
-const IMPORT_COLUMNS: &str = "user_id, connection, email, email_verified, username, username_lower, name, nickname, \
+pub(super) const IMPORT_COLUMNS: &str = "user_id, connection, email, email_verified, username, username_lower, name, nickname, \
      picture, given_name, family_name, app_metadata, user_metadata, password_hash, created_at, updated_at, \
      last_login, last_ip, logins_count, blocked, last_password_reset";
-const IMPORT_COLUMN_COUNT: usize = 21;
+pub(super) const IMPORT_COLUMN_COUNT: usize = 21;
 
 /// `($1, ..., $21), ($22, ...)` for `rows` rows.
-fn value_rows(rows: usize, columns: usize) -> String {
+pub(super) fn value_rows(rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|r| {
             let row: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
@@ -31,7 +31,7 @@ fn value_rows(rows: usize, columns: usize) -> String {
 }
 
 /// `$first, $first+1, ...` for `count` values.
-fn placeholders(first: usize, count: usize) -> String {
+pub(super) fn placeholders(first: usize, count: usize) -> String {
     (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
 }
 
