@@ -1,7 +1,9 @@
 //! Actions, their deployed versions and their bindings to triggers.
 
 use super::*;
-use castellan_core::model::{Action, ActionBinding, ActionSecret, ActionVersion, DeployedAction, Trigger};
+use castellan_core::model::{
+    Action, ActionBinding, ActionSecret, ActionVersion, DeployedAction, Trigger,
+};
 use castellan_core::store::{ActionFilter, ActionStore};
 
 /// The action's columns (`a`) and those of its latest version (`v`, NULL if never deployed).
@@ -31,7 +33,10 @@ pub(super) fn action_from_row(row: &DbRow) -> StoreResult<Action> {
             number: row.try_get("version_number").map_err(map)?,
             code: row.try_get("version_code").map_err(map)?,
             runtime: row.try_get("version_runtime").map_err(map)?,
-            secrets: secrets_from("version_secrets", &row.try_get::<String, _>("version_secrets").map_err(map)?)?,
+            secrets: secrets_from(
+                "version_secrets",
+                &row.try_get::<String, _>("version_secrets").map_err(map)?,
+            )?,
             created_at: row.try_get("version_created_at").map_err(map)?,
         }),
     };
@@ -41,7 +46,10 @@ pub(super) fn action_from_row(row: &DbRow) -> StoreResult<Action> {
         trigger: parse_named("trigger_id", &trigger)?,
         code: row.try_get("code").map_err(map)?,
         runtime: row.try_get("runtime").map_err(map)?,
-        secrets: secrets_from("secrets", &row.try_get::<String, _>("secrets").map_err(map)?)?,
+        secrets: secrets_from(
+            "secrets",
+            &row.try_get::<String, _>("secrets").map_err(map)?,
+        )?,
         all_changes_deployed: row.try_get("all_changes_deployed").map_err(map)?,
         deployed,
         created_at: row.try_get("created_at").map_err(map)?,
@@ -62,7 +70,11 @@ pub(super) fn binding_from_row(row: &DbRow) -> StoreResult<ActionBinding> {
 }
 
 impl SqlStore {
-    async fn find_action_where(&self, condition: &'static str, key: &str) -> StoreResult<Option<Action>> {
+    async fn find_action_where(
+        &self,
+        condition: &'static str,
+        key: &str,
+    ) -> StoreResult<Option<Action>> {
         let sql = format!("{ACTION_SELECT} WHERE {condition}");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(key)
@@ -105,10 +117,15 @@ impl ActionStore for SqlStore {
         self.find_action_where("a.name = $1", name).await
     }
 
-    async fn list_actions(&self, filter: &ActionFilter, page: PageRequest) -> StoreResult<Page<Action>> {
+    async fn list_actions(
+        &self,
+        filter: &ActionFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<Action>> {
         let (lim, off) = limit(page);
         let trigger = filter.trigger.map(|t| t.name());
-        let sql = format!("{ACTION_SELECT} WHERE {ACTION_FILTER} ORDER BY a.name LIMIT $4 OFFSET $5");
+        let sql =
+            format!("{ACTION_SELECT} WHERE {ACTION_FILTER} ORDER BY a.name LIMIT $4 OFFSET $5");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(trigger)
             .bind(&filter.name)
@@ -126,7 +143,13 @@ impl ActionStore for SqlStore {
             .fetch_one(&self.pool)
             .await
             .map_err(map)?;
-        Ok(Page { items: rows.iter().map(action_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+        Ok(Page {
+            items: rows
+                .iter()
+                .map(action_from_row)
+                .collect::<StoreResult<_>>()?,
+            total: total as u64,
+        })
     }
 
     async fn update_action(&self, a: &Action) -> StoreResult<()> {
@@ -157,13 +180,16 @@ impl ActionStore for SqlStore {
                 .await
                 .map_err(map)?;
         } else {
-            let bound: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM action_bindings WHERE action_id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map)?;
+            let bound: i64 =
+                sqlx::query_scalar("SELECT COUNT(*) FROM action_bindings WHERE action_id = $1")
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map)?;
             if bound > 0 {
-                return Err(StoreError::Conflict("the action is bound to a trigger".into()));
+                return Err(StoreError::Conflict(
+                    "the action is bound to a trigger".into(),
+                ));
             }
         }
         // Without `force`, a binding made meanwhile makes the foreign key refuse this.
@@ -206,7 +232,10 @@ impl ActionStore for SqlStore {
         .await
         .map_err(map)?;
         tx.commit().await.map_err(map)?;
-        Ok(ActionVersion { number, ..v.clone() })
+        Ok(ActionVersion {
+            number,
+            ..v.clone()
+        })
     }
 
     async fn action_triggers_bound(&self, action_id: &str) -> StoreResult<Vec<Trigger>> {
@@ -231,7 +260,11 @@ impl ActionStore for SqlStore {
         rows.iter().map(binding_from_row).collect()
     }
 
-    async fn replace_action_bindings(&self, trigger: Trigger, bindings: &[ActionBinding]) -> StoreResult<()> {
+    async fn replace_action_bindings(
+        &self,
+        trigger: Trigger,
+        bindings: &[ActionBinding],
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query("DELETE FROM action_bindings WHERE trigger_id = $1")
             .bind(trigger.name())
@@ -280,12 +313,18 @@ impl ActionStore for SqlStore {
         .map_err(map)?;
         rows.iter()
             .map(|row| {
-                let secrets = secrets_from("secrets", &row.try_get::<String, _>("secrets").map_err(map)?)?;
+                let secrets = secrets_from(
+                    "secrets",
+                    &row.try_get::<String, _>("secrets").map_err(map)?,
+                )?;
                 Ok(DeployedAction {
                     id: row.try_get("id").map_err(map)?,
                     name: row.try_get("name").map_err(map)?,
                     code: row.try_get("code").map_err(map)?,
-                    secrets: secrets.into_iter().map(|s| (s.name, s.sealed_value)).collect(),
+                    secrets: secrets
+                        .into_iter()
+                        .map(|s| (s.name, s.sealed_value))
+                        .collect(),
                 })
             })
             .collect()

@@ -88,12 +88,14 @@ pub(super) async fn apply_default_grant_once(
     user_id: &str,
     grant: &DefaultGrant,
 ) -> StoreResult<bool> {
-    let claimed = sqlx::query("UPDATE users SET defaults_applied = TRUE WHERE user_id = $1 AND defaults_applied = FALSE")
-        .bind(user_id)
-        .execute(&mut **tx)
-        .await
-        .map_err(map)?
-        .rows_affected();
+    let claimed = sqlx::query(
+        "UPDATE users SET defaults_applied = TRUE WHERE user_id = $1 AND defaults_applied = FALSE",
+    )
+    .bind(user_id)
+    .execute(&mut **tx)
+    .await
+    .map_err(map)?
+    .rows_affected();
     if claimed == 0 {
         return Ok(false);
     }
@@ -103,17 +105,26 @@ pub(super) async fn apply_default_grant_once(
 
 /// The items of a space-joined list (`string_agg(…, ' ')`; NULL when there are none).
 pub(super) fn words(list: Option<String>) -> impl Iterator<Item = String> {
-    list.unwrap_or_default().split(' ').filter(|w| !w.is_empty()).map(String::from).collect::<Vec<_>>().into_iter()
+    list.unwrap_or_default()
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(String::from)
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 impl SqlStore {
     async fn authorization_counters(&self) -> StoreResult<Counters> {
-        let (generation, membership): (i64, i64) =
-            sqlx::query_as("SELECT generation, membership FROM authorization_generation WHERE id = 1")
-                .fetch_one(&self.pool)
-                .await
-                .map_err(map)?;
-        Ok(Counters { generation, membership })
+        let (generation, membership): (i64, i64) = sqlx::query_as(
+            "SELECT generation, membership FROM authorization_generation WHERE id = 1",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(Counters {
+            generation,
+            membership,
+        })
     }
 
     /// In one statement and one row: the counters, the permissions on the API the user holds
@@ -140,7 +151,14 @@ impl SqlStore {
                 .fetch_one(&self.pool)
                 .await
                 .map_err(map)?;
-        Ok((Counters { generation, membership }, words(names).collect(), words(groups).collect()))
+        Ok((
+            Counters {
+                generation,
+                membership,
+            },
+            words(names).collect(),
+            words(groups).collect(),
+        ))
     }
 
     /// What a group's own roles grant on the API, with the `generation` it was read at.
@@ -169,12 +187,21 @@ impl SqlStore {
              ORDER BY 1",
             granted_by("held_roles")
         );
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).bind(user_id).bind(api).fetch_all(&self.pool).await.map_err(map)
+        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .bind(api)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)
     }
 
     /// For each reference its id: `sql` takes the reference as `$1` and its lower-cased form
     /// as `$2`.
-    async fn resolve_refs(&self, sql: &'static str, refs: &[String]) -> StoreResult<Vec<Option<String>>> {
+    async fn resolve_refs(
+        &self,
+        sql: &'static str,
+        refs: &[String],
+    ) -> StoreResult<Vec<Option<String>>> {
         let mut ids = Vec::with_capacity(refs.len());
         for r in refs {
             let id: Option<String> = sqlx::query_scalar(sql)
@@ -194,7 +221,11 @@ impl AuthorizationStore for SqlStore {
     /// `rp.role_id || ''` keeps SQLite from looking up each held role in `role_permissions`:
     /// it reads the API's rows instead and tests each against the held roles, so a user with
     /// 10,000 roles costs about what the API's permission rows cost, not 10,000 lookups.
-    async fn effective_permissions(&self, user_id: &str, api_identifier: &str) -> StoreResult<Vec<String>> {
+    async fn effective_permissions(
+        &self,
+        user_id: &str,
+        api_identifier: &str,
+    ) -> StoreResult<Vec<String>> {
         let key = (user_id.to_string(), api_identifier.to_string());
         // A user seen before costs one read of the counters; anyone else goes straight to
         // the computation, which reads them in the same statement (one snapshot).
@@ -204,29 +235,39 @@ impl AuthorizationStore for SqlStore {
                 return Ok(permissions);
             }
         }
-        let (counters, mut names, groups) = self.own_permissions_and_groups(user_id, api_identifier).await?;
+        let (counters, mut names, groups) = self
+            .own_permissions_and_groups(user_id, api_identifier)
+            .await?;
         for group_id in groups {
             let group_key = (group_id, api_identifier.to_string());
             let granted = match self.permissions.groups.get(&group_key, counters.generation) {
                 Some(granted) => granted,
                 None => {
-                    let (generation, granted) = self.granted_by_group(&group_key.0, api_identifier).await?;
+                    let (generation, granted) =
+                        self.granted_by_group(&group_key.0, api_identifier).await?;
                     if generation != counters.generation {
                         // What groups grant changed under us: compute it all at once instead.
                         return self.computed_permissions(user_id, api_identifier).await;
                     }
-                    self.permissions.groups.put(group_key, generation, granted.clone());
+                    self.permissions
+                        .groups
+                        .put(group_key, generation, granted.clone());
                     granted
                 }
             };
             names.extend(granted);
         }
         let permissions: Vec<String> = names.into_iter().collect();
-        self.permissions.users.put(key, counters, permissions.clone());
+        self.permissions
+            .users
+            .put(key, counters, permissions.clone());
         Ok(permissions)
     }
 
-    async fn effective_permission_sources(&self, user_id: &str) -> StoreResult<Vec<(Permission, PermissionSource)>> {
+    async fn effective_permission_sources(
+        &self,
+        user_id: &str,
+    ) -> StoreResult<Vec<(Permission, PermissionSource)>> {
         let sql = format!(
             "{MEMBER_OF}, {HELD_ROLES} \
              SELECT rp.resource_server_identifier, rp.permission_name, 'ROLE' AS source_type, r.id AS source_id, \
@@ -241,7 +282,11 @@ impl AuthorizationStore for SqlStore {
              WHERE p.application_type = 'resource_server' AND x.role_id IN (SELECT role_id FROM held_roles) \
              ORDER BY 1, 2, 3, 5, 4"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_all(&self.pool).await.map_err(map)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
         rows.iter()
             .map(|row| {
                 let source = PermissionSource {
@@ -259,16 +304,29 @@ impl AuthorizationStore for SqlStore {
             "{MEMBER_OF}, {HELD_ROLES} SELECT {ROLE_COLUMNS} FROM roles WHERE id IN (SELECT role_id FROM held_roles) \
              ORDER BY name_lower, id"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(user_id).fetch_all(&self.pool).await.map_err(map)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
         rows.iter().map(role_from_row).collect()
     }
 
-    async fn apply_script_changes(&self, user_id: &str, changes: &ScriptChanges, now: i64) -> StoreResult<()> {
+    async fn apply_script_changes(
+        &self,
+        user_id: &str,
+        changes: &ScriptChanges,
+        now: i64,
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        let metadata = [("app_metadata", &changes.app_metadata), ("user_metadata", &changes.user_metadata)];
+        let metadata = [
+            ("app_metadata", &changes.app_metadata),
+            ("user_metadata", &changes.user_metadata),
+        ];
         for (column, value) in metadata {
             if let Some(value) = value {
-                let sql = format!("UPDATE users SET {column} = $2, updated_at = $3 WHERE user_id = $1");
+                let sql =
+                    format!("UPDATE users SET {column} = $2, updated_at = $3 WHERE user_id = $1");
                 let done = sqlx::query(sqlx::AssertSqlSafe(sql))
                     .bind(user_id)
                     .bind(metadata_text(column, value)?)
@@ -284,17 +342,28 @@ impl AuthorizationStore for SqlStore {
                 "INSERT INTO user_roles (user_id, role_id) SELECT $1, id FROM roles WHERE id = $2 ON CONFLICT DO NOTHING",
                 &changes.assign_role_ids,
             ),
-            ("DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2", &changes.remove_role_ids),
+            (
+                "DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2",
+                &changes.remove_role_ids,
+            ),
             (
                 "INSERT INTO group_members (group_id, user_id) SELECT id, $1 FROM directory_groups WHERE id = $2 \
                  ON CONFLICT DO NOTHING",
                 &changes.add_group_ids,
             ),
-            ("DELETE FROM group_members WHERE user_id = $1 AND group_id = $2", &changes.remove_group_ids),
+            (
+                "DELETE FROM group_members WHERE user_id = $1 AND group_id = $2",
+                &changes.remove_group_ids,
+            ),
         ];
         for (sql, ids) in statements {
             for id in ids {
-                sqlx::query(sql).bind(user_id).bind(id).execute(&mut *tx).await.map_err(map)?;
+                sqlx::query(sql)
+                    .bind(user_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map)?;
             }
         }
         tx.commit().await.map_err(map)

@@ -25,7 +25,10 @@ impl AuthorizationCodeStore for SqlStore {
         Ok(())
     }
 
-    async fn take_authorization_code(&self, code_hash: &str) -> StoreResult<Option<AuthorizationCode>> {
+    async fn take_authorization_code(
+        &self,
+        code_hash: &str,
+    ) -> StoreResult<Option<AuthorizationCode>> {
         let row = sqlx::query(
             "DELETE FROM authorization_codes WHERE code_hash = $1 AND redeemed_at IS NULL RETURNING code_hash, \
              client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge, auth_time, expires_at",
@@ -79,12 +82,13 @@ impl AuthorizationCodeStore for SqlStore {
     }
 
     async fn authorization_code_replayed(&self, code_hash: &str) -> StoreResult<bool> {
-        let replayed: Option<bool> =
-            sqlx::query_scalar("SELECT replayed_at IS NOT NULL FROM authorization_codes WHERE code_hash = $1")
-                .bind(code_hash)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(map)?;
+        let replayed: Option<bool> = sqlx::query_scalar(
+            "SELECT replayed_at IS NOT NULL FROM authorization_codes WHERE code_hash = $1",
+        )
+        .bind(code_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
         Ok(replayed.unwrap_or(false))
     }
 }

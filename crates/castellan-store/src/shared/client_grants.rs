@@ -38,7 +38,11 @@ impl ClientGrantStore for SqlStore {
             .transpose()
     }
 
-    async fn find_client_grant_for(&self, client_id: &str, audience: &str) -> StoreResult<Option<ClientGrant>> {
+    async fn find_client_grant_for(
+        &self,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<ClientGrant>> {
         sqlx::query("SELECT id, client_id, audience, scope FROM client_grants WHERE client_id = $1 AND audience = $2")
             .bind(client_id)
             .bind(audience)
@@ -83,12 +87,19 @@ impl ClientGrantStore for SqlStore {
             id: row.try_get("grant_id").map_err(map)?,
             client_id: client.client_id.clone(),
             audience: api.identifier.clone(),
-            scope: from_json("grant_scope", &row.try_get::<String, _>("grant_scope").map_err(map)?)?,
+            scope: from_json(
+                "grant_scope",
+                &row.try_get::<String, _>("grant_scope").map_err(map)?,
+            )?,
         };
         Ok(Some((client, api, grant)))
     }
 
-    async fn list_client_grants(&self, filter: &ClientGrantFilter, page: PageRequest) -> StoreResult<Page<ClientGrant>> {
+    async fn list_client_grants(
+        &self,
+        filter: &ClientGrantFilter,
+        page: PageRequest,
+    ) -> StoreResult<Page<ClientGrant>> {
         let (lim, off) = limit(page);
         let rows = sqlx::query(
             "SELECT id, client_id, audience, scope FROM client_grants \
@@ -111,7 +122,10 @@ impl ClientGrantStore for SqlStore {
         .await
         .map_err(map)?;
         Ok(Page {
-            items: rows.iter().map(client_grant_from_row).collect::<StoreResult<_>>()?,
+            items: rows
+                .iter()
+                .map(client_grant_from_row)
+                .collect::<StoreResult<_>>()?,
             total: total as u64,
         })
     }
@@ -127,6 +141,7 @@ impl ClientGrantStore for SqlStore {
     }
 
     async fn delete_client_grant(&self, id: &str) -> StoreResult<bool> {
-        self.delete_one("DELETE FROM client_grants WHERE id = $1", id).await
+        self.delete_one("DELETE FROM client_grants WHERE id = $1", id)
+            .await
     }
 }

@@ -18,7 +18,10 @@ pub(super) fn client_from_row(row: &DbRow) -> StoreResult<Client> {
             "token_endpoint_auth_method",
             &get("token_endpoint_auth_method")?,
         )?,
-        client_metadata: from_json::<BTreeMap<String, String>>("client_metadata", &get("client_metadata")?)?,
+        client_metadata: from_json::<BTreeMap<String, String>>(
+            "client_metadata",
+            &get("client_metadata")?,
+        )?,
         secret_hash: row.try_get("secret_hash").map_err(map)?,
         created_at: row.try_get("created_at").map_err(map)?,
         updated_at: row.try_get("updated_at").map_err(map)?,
@@ -82,8 +85,11 @@ impl ClientStore for SqlStore {
     }
 
     async fn list_clients(&self, page: PageRequest) -> StoreResult<Page<Client>> {
-        let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id LIMIT $1 OFFSET $2");
-        self.page_of(sql, "SELECT COUNT(*) FROM clients", page, client_from_row).await
+        let sql = format!(
+            "SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id LIMIT $1 OFFSET $2"
+        );
+        self.page_of(sql, "SELECT COUNT(*) FROM clients", page, client_from_row)
+            .await
     }
 
     async fn update_client(&self, c: &Client) -> StoreResult<()> {
@@ -92,12 +98,16 @@ impl ClientStore for SqlStore {
              callbacks = $7, allowed_logout_urls = $8, web_origins = $9, token_endpoint_auth_method = $10, \
              client_metadata = $11, secret_hash = $12, updated_at = $13 WHERE client_id = $1",
         );
-        let done = bind_client(update, c).execute(&self.pool).await.map_err(map)?;
+        let done = bind_client(update, c)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
         found(done.rows_affected())
     }
 
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
-        self.delete_one("DELETE FROM clients WHERE client_id = $1", client_id).await
+        self.delete_one("DELETE FROM clients WHERE client_id = $1", client_id)
+            .await
     }
 
     async fn count_clients(&self) -> StoreResult<u64> {

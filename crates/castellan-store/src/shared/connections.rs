@@ -9,12 +9,20 @@ pub(super) fn default_assignments_to_json(d: &DefaultAssignments) -> String {
 pub(super) fn default_assignments_from_json(text: &str) -> StoreResult<DefaultAssignments> {
     let value: serde_json::Value = from_json("default_assignments", text)?;
     let names = |key: &str| -> Vec<String> {
-        value[key].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(String::from)).collect()
+        value[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(String::from))
+            .collect()
     };
     Ok(DefaultAssignments {
         roles: names("roles"),
         groups: names("groups"),
-        on: parse_named("default_assignments.on", value["on"].as_str().unwrap_or_default())?,
+        on: parse_named(
+            "default_assignments.on",
+            value["on"].as_str().unwrap_or_default(),
+        )?,
     })
 }
 
@@ -43,8 +51,14 @@ impl SqlStore {
         })
     }
 
-    async fn find_connection_where(&self, column: &'static str, value: &str) -> StoreResult<Option<Connection>> {
-        let sql = format!("SELECT id, name, strategy, options, default_assignments FROM connections WHERE {column} = $1");
+    async fn find_connection_where(
+        &self,
+        column: &'static str,
+        value: &str,
+    ) -> StoreResult<Option<Connection>> {
+        let sql = format!(
+            "SELECT id, name, strategy, options, default_assignments FROM connections WHERE {column} = $1"
+        );
         match sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(value)
             .fetch_optional(&self.pool)
@@ -66,15 +80,19 @@ impl SqlStore {
             .await
             .map_err(map)?;
         for client_id in &connection.enabled_clients {
-            sqlx::query("INSERT INTO connection_clients (connection_id, client_id) VALUES ($1, $2)")
-                .bind(&connection.id)
-                .bind(client_id)
-                .execute(&mut **tx)
-                .await
-                .map_err(|e| match map(e) {
-                    StoreError::Conflict(_) => StoreError::Conflict(format!("enabled_clients: unknown client {client_id}")),
-                    other => other,
-                })?;
+            sqlx::query(
+                "INSERT INTO connection_clients (connection_id, client_id) VALUES ($1, $2)",
+            )
+            .bind(&connection.id)
+            .bind(client_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(|e| match map(e) {
+                StoreError::Conflict(_) => {
+                    StoreError::Conflict(format!("enabled_clients: unknown client {client_id}"))
+                }
+                other => other,
+            })?;
         }
         Ok(())
     }
@@ -127,19 +145,26 @@ impl ConnectionStore for SqlStore {
 
     async fn update_connection(&self, c: &Connection) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query("UPDATE connections SET options = $2, default_assignments = $3 WHERE id = $1")
-            .bind(&c.id)
-            .bind(json_text(&c.options))
-            .bind(c.default_assignments.as_ref().map(default_assignments_to_json))
-            .execute(&mut *tx)
-            .await
-            .map_err(map)?;
+        let done = sqlx::query(
+            "UPDATE connections SET options = $2, default_assignments = $3 WHERE id = $1",
+        )
+        .bind(&c.id)
+        .bind(json_text(&c.options))
+        .bind(
+            c.default_assignments
+                .as_ref()
+                .map(default_assignments_to_json),
+        )
+        .execute(&mut *tx)
+        .await
+        .map_err(map)?;
         found(done.rows_affected())?;
         Self::replace_enabled_clients(&mut tx, c).await?;
         tx.commit().await.map_err(map)
     }
 
     async fn delete_connection(&self, id: &str) -> StoreResult<bool> {
-        self.delete_one("DELETE FROM connections WHERE id = $1", id).await
+        self.delete_one("DELETE FROM connections WHERE id = $1", id)
+            .await
     }
 }

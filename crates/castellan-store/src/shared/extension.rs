@@ -1,10 +1,13 @@
 //! The Authorization Extension's own records, its policy query and its import.
 
 use super::*;
-use castellan_core::model::{ExtensionConfiguration, ExtensionData, ExtensionPermission, Policy, RoleRecord};
+use castellan_core::model::{
+    ExtensionConfiguration, ExtensionData, ExtensionPermission, Policy, RoleRecord,
+};
 use castellan_core::store::ExtensionStore;
 
-pub(super) const PERMISSION_COLUMNS: &str = "p.guid, p.name, p.description, p.application_type, p.application_id, p.created_at";
+pub(super) const PERMISSION_COLUMNS: &str =
+    "p.guid, p.name, p.description, p.application_type, p.application_id, p.created_at";
 /// The one row of `extension_configuration`: the extension keeps a single record, `v1`.
 pub(super) const CONFIGURATION_ID: &str = "v1";
 
@@ -19,7 +22,10 @@ pub(super) fn extension_permission_from_row(row: &DbRow) -> StoreResult<Extensio
     })
 }
 
-pub(super) async fn insert_permission(tx: &mut sqlx::Transaction<'_, Db>, p: &ExtensionPermission) -> StoreResult<()> {
+pub(super) async fn insert_permission(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    p: &ExtensionPermission,
+) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO extension_permissions (guid, name, name_lower, description, application_type, application_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -39,7 +45,11 @@ pub(super) async fn insert_permission(tx: &mut sqlx::Transaction<'_, Db>, p: &Ex
 
 /// Replaces the role's extension permissions with `guids` (unknown GUIDs are a `Conflict`
 /// from the foreign key).
-pub(super) async fn replace_role_permissions(tx: &mut sqlx::Transaction<'_, Db>, role_id: &str, guids: &[String]) -> StoreResult<()> {
+pub(super) async fn replace_role_permissions(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    role_id: &str,
+    guids: &[String],
+) -> StoreResult<()> {
     sqlx::query("DELETE FROM role_extension_permissions WHERE role_id = $1")
         .bind(role_id)
         .execute(&mut **tx)
@@ -75,7 +85,10 @@ pub(super) async fn upsert_settings(
 }
 
 /// The role's stored id after inserting it, or updating the role that has its GUID.
-pub(super) async fn upsert_role_by_guid(tx: &mut sqlx::Transaction<'_, Db>, r: &Role) -> StoreResult<String> {
+pub(super) async fn upsert_role_by_guid(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    r: &Role,
+) -> StoreResult<String> {
     sqlx::query(
         "INSERT INTO roles (id, guid, name, name_lower, description, application_id, application_type, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (guid) DO UPDATE SET name = excluded.name, \
@@ -93,7 +106,11 @@ pub(super) async fn upsert_role_by_guid(tx: &mut sqlx::Transaction<'_, Db>, r: &
     .execute(&mut **tx)
     .await
     .map_err(conflict_as("Two roles of one application have the same name"))?;
-    sqlx::query_scalar("SELECT id FROM roles WHERE guid = $1").bind(&r.guid).fetch_one(&mut **tx).await.map_err(map)
+    sqlx::query_scalar("SELECT id FROM roles WHERE guid = $1")
+        .bind(&r.guid)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(map)
 }
 
 /// A nesting cycle anywhere, as the names of one group on it; for imported documents, which
@@ -119,7 +136,8 @@ impl ExtensionStore for SqlStore {
     }
 
     async fn find_permission(&self, guid: &str) -> StoreResult<Option<ExtensionPermission>> {
-        let sql = format!("SELECT {PERMISSION_COLUMNS} FROM extension_permissions p WHERE p.guid = $1");
+        let sql =
+            format!("SELECT {PERMISSION_COLUMNS} FROM extension_permissions p WHERE p.guid = $1");
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(guid)
             .fetch_optional(&self.pool)
@@ -131,8 +149,13 @@ impl ExtensionStore for SqlStore {
     }
 
     async fn list_permissions(&self) -> StoreResult<Vec<ExtensionPermission>> {
-        let sql = format!("SELECT {PERMISSION_COLUMNS} FROM extension_permissions p ORDER BY p.name_lower, p.guid");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await.map_err(map)?;
+        let sql = format!(
+            "SELECT {PERMISSION_COLUMNS} FROM extension_permissions p ORDER BY p.name_lower, p.guid"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
         rows.iter().map(extension_permission_from_row).collect()
     }
 
@@ -158,12 +181,15 @@ impl ExtensionStore for SqlStore {
         }
         match self.find_permission(&p.guid).await? {
             None => Err(StoreError::NotFound),
-            Some(_) => Err(StoreError::Conflict("the permission is used by a role".into())),
+            Some(_) => Err(StoreError::Conflict(
+                "the permission is used by a role".into(),
+            )),
         }
     }
 
     async fn delete_permission(&self, guid: &str) -> StoreResult<bool> {
-        self.delete_one("DELETE FROM extension_permissions WHERE guid = $1", guid).await
+        self.delete_one("DELETE FROM extension_permissions WHERE guid = $1", guid)
+            .await
     }
 
     async fn roles_using_permission(&self, guid: &str) -> StoreResult<Vec<Role>> {
@@ -177,7 +203,11 @@ impl ExtensionStore for SqlStore {
         .await
     }
 
-    async fn create_extension_role(&self, r: &Role, permission_guids: &[String]) -> StoreResult<()> {
+    async fn create_extension_role(
+        &self,
+        r: &Role,
+        permission_guids: &[String],
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO roles (id, guid, name, name_lower, description, application_id, application_type, created_at) \
@@ -198,7 +228,11 @@ impl ExtensionStore for SqlStore {
         tx.commit().await.map_err(map)
     }
 
-    async fn update_extension_role(&self, r: &Role, permission_guids: &[String]) -> StoreResult<()> {
+    async fn update_extension_role(
+        &self,
+        r: &Role,
+        permission_guids: &[String],
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE roles SET name = $2, name_lower = $3, description = $4, application_type = $5 WHERE id = $1",
@@ -218,13 +252,25 @@ impl ExtensionStore for SqlStore {
 
     async fn role_records(&self) -> StoreResult<Vec<RoleRecord>> {
         let sql = format!("SELECT {ROLE_COLUMNS_R} FROM roles r ORDER BY r.name_lower, r.id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await.map_err(map)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
         let mut records: Vec<RoleRecord> = rows
             .iter()
-            .map(|row| Ok(RoleRecord { role: role_from_row(row)?, permissions: vec![], users: vec![] }))
+            .map(|row| {
+                Ok(RoleRecord {
+                    role: role_from_row(row)?,
+                    permissions: vec![],
+                    users: vec![],
+                })
+            })
             .collect::<StoreResult<_>>()?;
-        let index: std::collections::HashMap<String, usize> =
-            records.iter().enumerate().map(|(i, r)| (r.role.id.clone(), i)).collect();
+        let index: std::collections::HashMap<String, usize> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.role.id.clone(), i))
+            .collect();
         let permissions: Vec<(String, String)> = sqlx::query_as(
             "SELECT x.role_id, x.permission_guid FROM role_extension_permissions x \
              JOIN extension_permissions p ON p.guid = x.permission_guid ORDER BY p.name_lower, p.guid",
@@ -237,10 +283,11 @@ impl ExtensionStore for SqlStore {
                 records[i].permissions.push(guid);
             }
         }
-        let users: Vec<(String, String)> = sqlx::query_as("SELECT role_id, user_id FROM user_roles ORDER BY user_id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map)?;
+        let users: Vec<(String, String)> =
+            sqlx::query_as("SELECT role_id, user_id FROM user_roles ORDER BY user_id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map)?;
         for (role_id, user_id) in users {
             if let Some(&i) = index.get(&role_id) {
                 records[i].users.push(user_id);
@@ -249,14 +296,21 @@ impl ExtensionStore for SqlStore {
         Ok(records)
     }
 
-    async fn permissions_of_roles(&self, role_ids: &[String]) -> StoreResult<Vec<(String, ExtensionPermission)>> {
+    async fn permissions_of_roles(
+        &self,
+        role_ids: &[String],
+    ) -> StoreResult<Vec<(String, ExtensionPermission)>> {
         let mut out = Vec::new();
         let sql = format!(
             "SELECT x.role_id, {PERMISSION_COLUMNS} FROM role_extension_permissions x \
              JOIN extension_permissions p ON p.guid = x.permission_guid WHERE x.role_id = $1 ORDER BY p.name_lower, p.guid"
         );
         for role_id in role_ids {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone())).bind(role_id).fetch_all(&self.pool).await.map_err(map)?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+                .bind(role_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map)?;
             for row in &rows {
                 out.push((role_id.clone(), extension_permission_from_row(row)?));
             }
@@ -264,7 +318,12 @@ impl ExtensionStore for SqlStore {
         Ok(out)
     }
 
-    async fn find_users_containing(&self, field: Option<&str>, q: Option<&str>, page: PageRequest) -> StoreResult<Page<User>> {
+    async fn find_users_containing(
+        &self,
+        field: Option<&str>,
+        q: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<User>> {
         // Only known columns are ever put into the SQL text; the value is bound.
         let columns: &[&str] = match field {
             Some("email") => &["email"],
@@ -275,10 +334,19 @@ impl ExtensionStore for SqlStore {
             Some("connection") => &["connection"],
             _ => &["email", "name", "nickname", "user_id"],
         };
-        let condition = columns.iter().map(|c| format!("LOWER(COALESCE({c}, '')) LIKE $1")).collect::<Vec<_>>().join(" OR ");
-        let pattern = format!("%{}%", q.unwrap_or_default().to_lowercase().replace(['%', '_'], ""));
+        let condition = columns
+            .iter()
+            .map(|c| format!("LOWER(COALESCE({c}, '')) LIKE $1"))
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        let pattern = format!(
+            "%{}%",
+            q.unwrap_or_default().to_lowercase().replace(['%', '_'], "")
+        );
         let (lim, off) = limit(page);
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {condition} ORDER BY user_id LIMIT $2 OFFSET $3");
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE {condition} ORDER BY user_id LIMIT $2 OFFSET $3"
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(&pattern)
             .bind(lim)
@@ -286,28 +354,41 @@ impl ExtensionStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map)?;
-        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM users WHERE {condition}")))
-            .bind(&pattern)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(Page { items: rows.iter().map(user_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+        let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM users WHERE {condition}"
+        )))
+        .bind(&pattern)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(Page {
+            items: rows.iter().map(user_from_row).collect::<StoreResult<_>>()?,
+            total: total as u64,
+        })
     }
 
     async fn configuration(&self) -> StoreResult<Option<ExtensionConfiguration>> {
-        let row: Option<(String, Option<String>)> =
-            sqlx::query_as("SELECT settings, api_key_digest FROM extension_configuration WHERE id = $1")
-                .bind(CONFIGURATION_ID)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(map)?;
+        let row: Option<(String, Option<String>)> = sqlx::query_as(
+            "SELECT settings, api_key_digest FROM extension_configuration WHERE id = $1",
+        )
+        .bind(CONFIGURATION_ID)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
         row.map(|(settings, api_key_digest)| {
-            Ok(ExtensionConfiguration { settings: from_json("settings", &settings)?, api_key_digest })
+            Ok(ExtensionConfiguration {
+                settings: from_json("settings", &settings)?,
+                api_key_digest,
+            })
         })
         .transpose()
     }
 
-    async fn save_settings(&self, settings: &serde_json::Map<String, serde_json::Value>, now: i64) -> StoreResult<()> {
+    async fn save_settings(
+        &self,
+        settings: &serde_json::Map<String, serde_json::Value>,
+        now: i64,
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         upsert_settings(&mut tx, settings, now).await?;
         tx.commit().await.map_err(map)
@@ -327,9 +408,17 @@ impl ExtensionStore for SqlStore {
         Ok(())
     }
 
-    async fn policy(&self, user_id: &str, client_id: &str, connection_name: &str, idp_groups: &[String]) -> StoreResult<Policy> {
+    async fn policy(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        connection_name: &str,
+        idp_groups: &[String],
+    ) -> StoreResult<Policy> {
         // The names the identity provider gave come in as one placeholder each ($4, $5, ...).
-        let idp_names = (0..idp_groups.len()).map(|i| format!(" UNION SELECT CAST(${} AS TEXT)", i + 4)).collect::<String>();
+        let idp_names = (0..idp_groups.len())
+            .map(|i| format!(" UNION SELECT CAST(${} AS TEXT)", i + 4))
+            .collect::<String>();
         let sql = format!(
             "WITH RECURSIVE \
              direct_groups(group_id) AS (SELECT group_id FROM group_members WHERE user_id = $1), \
@@ -381,14 +470,20 @@ impl ExtensionStore for SqlStore {
         ] {
             sqlx::query(sql).execute(&mut *tx).await.map_err(map)?;
         }
-        let keep: std::collections::HashSet<&str> = data.roles.iter().map(|r| r.role.guid.as_str()).collect();
-        let bound: Vec<(String, String)> = sqlx::query_as("SELECT id, guid FROM roles WHERE application_id <> ''")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map)?;
+        let keep: std::collections::HashSet<&str> =
+            data.roles.iter().map(|r| r.role.guid.as_str()).collect();
+        let bound: Vec<(String, String)> =
+            sqlx::query_as("SELECT id, guid FROM roles WHERE application_id <> ''")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map)?;
         for (id, guid) in bound {
             if !keep.contains(guid.as_str()) {
-                sqlx::query("DELETE FROM roles WHERE id = $1").bind(id).execute(&mut *tx).await.map_err(map)?;
+                sqlx::query("DELETE FROM roles WHERE id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map)?;
             }
         }
         for p in &data.permissions {
@@ -405,7 +500,11 @@ impl ExtensionStore for SqlStore {
                 .cloned()
                 .collect();
             replace_role_permissions(&mut tx, &id, &known).await?;
-            sqlx::query("DELETE FROM user_roles WHERE role_id = $1").bind(&id).execute(&mut *tx).await.map_err(map)?;
+            sqlx::query("DELETE FROM user_roles WHERE role_id = $1")
+                .bind(&id)
+                .execute(&mut *tx)
+                .await
+                .map_err(map)?;
             for user_id in &record.users {
                 sqlx::query(
                     "INSERT INTO user_roles (user_id, role_id) SELECT user_id, $2 FROM users WHERE user_id = $1 \
@@ -458,7 +557,12 @@ impl ExtensionStore for SqlStore {
                     .await
                     .map_err(map)?;
             }
-            for child_id in record.nested.iter().filter_map(|guid| group_ids.get(guid)).filter(|c| *c != id) {
+            for child_id in record
+                .nested
+                .iter()
+                .filter_map(|guid| group_ids.get(guid))
+                .filter(|c| *c != id)
+            {
                 sqlx::query("INSERT INTO group_nesting (parent_id, child_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
                     .bind(id)
                     .bind(child_id)
@@ -478,7 +582,9 @@ impl ExtensionStore for SqlStore {
             }
         }
         if let Some(name) = any_cycle(&mut tx).await? {
-            return Err(StoreError::Conflict(format!("The nested groups form a cycle through group \"{name}\"")));
+            return Err(StoreError::Conflict(format!(
+                "The nested groups form a cycle through group \"{name}\""
+            )));
         }
         if let Some(settings) = &data.settings {
             upsert_settings(&mut tx, settings, now).await?;

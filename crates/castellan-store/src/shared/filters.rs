@@ -36,7 +36,11 @@ impl Where {
     }
 
     /// `filter` as SQL; `column` gives the SQL expression of a field (and may bind values).
-    pub(super) fn filter<F>(&mut self, filter: &Filter<Condition<F>>, column: &dyn Fn(&F, &mut Where) -> String) -> String {
+    pub(super) fn filter<F>(
+        &mut self,
+        filter: &Filter<Condition<F>>,
+        column: &dyn Fn(&F, &mut Where) -> String,
+    ) -> String {
         let join = |w: &mut Where, parts: &[Filter<Condition<F>>], op: &str| {
             let sql: Vec<String> = parts.iter().map(|p| w.filter(p, column)).collect();
             format!("({})", sql.join(op))
@@ -61,9 +65,15 @@ impl Where {
                     Test::Suffix(stem) => {
                         let length = self.param(Bind::Int(stem.chars().count() as i64));
                         let stem = self.param(Bind::Text(stem.clone()));
-                        format!("(substr({col}, CAST(length({col}) - {length} + 1 AS INTEGER)) = {stem})")
+                        format!(
+                            "(substr({col}, CAST(length({col}) - {length} + 1 AS INTEGER)) = {stem})"
+                        )
                     }
-                    Test::Range { from, to, inclusive } => {
+                    Test::Range {
+                        from,
+                        to,
+                        inclusive,
+                    } => {
                         let (lower, upper) = if *inclusive { (">=", "<=") } else { (">", "<") };
                         let mut parts = vec![format!("{col} IS NOT NULL")];
                         if let Some(from) = from {

@@ -47,12 +47,20 @@ pub(super) fn lineage(seed: &str) -> String {
 
 impl SqlStore {
     async fn groups_where(&self, sql: String, key: &str) -> StoreResult<Vec<Group>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key).fetch_all(&self.pool).await.map_err(map)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(key)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
         rows.iter().map(group_from_row).collect()
     }
 
     pub(super) async fn roles_where(&self, sql: String, key: &str) -> StoreResult<Vec<Role>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(key).fetch_all(&self.pool).await.map_err(map)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(key)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
         rows.iter().map(role_from_row).collect()
     }
 }
@@ -60,7 +68,11 @@ impl SqlStore {
 /// Refuses nesting `child_id` in `parent_id` when the parent is the child or one of its
 /// descendants. Runs inside the inserting transaction, after the lock that orders nesting
 /// changes, so two concurrent changes cannot close a cycle between them.
-pub(super) async fn refuse_cycle(tx: &mut sqlx::Transaction<'_, Db>, parent_id: &str, child_id: &str) -> StoreResult<()> {
+pub(super) async fn refuse_cycle(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    parent_id: &str,
+    child_id: &str,
+) -> StoreResult<()> {
     let closes: Option<String> = sqlx::query_scalar(
         "WITH RECURSIVE below(group_id) AS (SELECT CAST($1 AS TEXT) \
          UNION SELECT n.child_id FROM group_nesting n JOIN below b ON n.parent_id = b.group_id) \
@@ -81,12 +93,16 @@ pub(super) async fn refuse_cycle(tx: &mut sqlx::Transaction<'_, Db>, parent_id: 
     )))
 }
 
-pub(super) async fn group_name(tx: &mut sqlx::Transaction<'_, Db>, id: &str) -> StoreResult<String> {
-    let name: Option<String> = sqlx::query_scalar("SELECT name FROM directory_groups WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await
-        .map_err(map)?;
+pub(super) async fn group_name(
+    tx: &mut sqlx::Transaction<'_, Db>,
+    id: &str,
+) -> StoreResult<String> {
+    let name: Option<String> =
+        sqlx::query_scalar("SELECT name FROM directory_groups WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut **tx)
+            .await
+            .map_err(map)?;
     Ok(name.unwrap_or_else(|| id.to_string()))
 }
 
@@ -130,7 +146,9 @@ impl GroupStore for SqlStore {
     }
 
     async fn find_group(&self, id_or_guid: &str) -> StoreResult<Option<Group>> {
-        let sql = format!("SELECT {GROUP_COLUMNS} FROM directory_groups g WHERE g.id = $1 OR g.guid = $1");
+        let sql = format!(
+            "SELECT {GROUP_COLUMNS} FROM directory_groups g WHERE g.id = $1 OR g.guid = $1"
+        );
         Ok(self.groups_where(sql, id_or_guid).await?.into_iter().next())
     }
 
@@ -157,16 +175,27 @@ impl GroupStore for SqlStore {
     }
 
     async fn delete_group(&self, id: &str) -> StoreResult<bool> {
-        self.delete_one("DELETE FROM directory_groups WHERE id = $1", id).await
+        self.delete_one("DELETE FROM directory_groups WHERE id = $1", id)
+            .await
     }
 
     async fn group_records(&self) -> StoreResult<Vec<GroupRecord>> {
         // Five queries for the whole collection, however many groups there are.
-        let sql = format!("SELECT {GROUP_COLUMNS} FROM directory_groups g ORDER BY g.name_lower, g.id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await.map_err(map)?;
-        let groups = rows.iter().map(group_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let sql =
+            format!("SELECT {GROUP_COLUMNS} FROM directory_groups g ORDER BY g.name_lower, g.id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
+        let groups = rows
+            .iter()
+            .map(group_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
         let pairs = |sql: &'static str| async move {
-            sqlx::query_as::<_, (String, String)>(sql).fetch_all(&self.pool).await.map_err(map)
+            sqlx::query_as::<_, (String, String)>(sql)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map)
         };
         let members = pairs("SELECT group_id, user_id FROM group_members ORDER BY user_id").await?;
         let roles = pairs(
@@ -184,10 +213,19 @@ impl GroupStore for SqlStore {
             .map_err(map)?;
         let mut records: Vec<GroupRecord> = groups
             .into_iter()
-            .map(|group| GroupRecord { group, members: vec![], roles: vec![], nested: vec![], mappings: vec![] })
+            .map(|group| GroupRecord {
+                group,
+                members: vec![],
+                roles: vec![],
+                nested: vec![],
+                mappings: vec![],
+            })
             .collect();
-        let index: std::collections::HashMap<String, usize> =
-            records.iter().enumerate().map(|(i, r)| (r.group.id.clone(), i)).collect();
+        let index: std::collections::HashMap<String, usize> = records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.group.id.clone(), i))
+            .collect();
         for (group_id, user_id) in members {
             if let Some(&i) = index.get(&group_id) {
                 records[i].members.push(user_id);
@@ -223,7 +261,11 @@ impl GroupStore for SqlStore {
         .await
     }
 
-    async fn add_group_members(&self, group_id: &str, user_ids: &[String]) -> StoreResult<Vec<String>> {
+    async fn add_group_members(
+        &self,
+        group_id: &str,
+        user_ids: &[String],
+    ) -> StoreResult<Vec<String>> {
         let mut tx = self.write_tx().await?;
         let mut added = Vec::new();
         for user_id in user_ids {
@@ -246,11 +288,24 @@ impl GroupStore for SqlStore {
     }
 
     async fn remove_group_members(&self, group_id: &str, user_ids: &[String]) -> StoreResult<()> {
-        self.for_each_in_tx("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2", group_id, user_ids).await
+        self.for_each_in_tx(
+            "DELETE FROM group_members WHERE group_id = $1 AND user_id = $2",
+            group_id,
+            user_ids,
+        )
+        .await
     }
 
-    async fn list_group_members(&self, group_id: &str, page: PageRequest) -> StoreResult<Page<User>> {
-        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
+    async fn list_group_members(
+        &self,
+        group_id: &str,
+        page: PageRequest,
+    ) -> StoreResult<Page<User>> {
+        let columns = USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
         self.page_by_key(
             format!(
                 "SELECT {columns} FROM users u JOIN group_members m ON m.user_id = u.user_id WHERE m.group_id = $1 \
@@ -264,11 +319,19 @@ impl GroupStore for SqlStore {
         .await
     }
 
-    async fn list_nested_group_members(&self, group_id: &str, page: PageRequest) -> StoreResult<Page<NestedMember>> {
+    async fn list_nested_group_members(
+        &self,
+        group_id: &str,
+        page: PageRequest,
+    ) -> StoreResult<Page<NestedMember>> {
         let (lim, off) = limit(page);
         let below = "WITH RECURSIVE below(group_id) AS (SELECT CAST($1 AS TEXT) \
                      UNION SELECT n.child_id FROM group_nesting n JOIN below b ON n.parent_id = b.group_id) ";
-        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let columns = USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
             "{below} SELECT {columns}, g.id AS g_id, g.guid AS g_guid, g.name AS g_name, g.description AS g_description, \
              g.created_at AS g_created_at FROM below b JOIN group_members m ON m.group_id = b.group_id \
@@ -282,7 +345,9 @@ impl GroupStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map)?;
-        let count = format!("{below} SELECT COUNT(*) FROM below b JOIN group_members m ON m.group_id = b.group_id");
+        let count = format!(
+            "{below} SELECT COUNT(*) FROM below b JOIN group_members m ON m.group_id = b.group_id"
+        );
         let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(count))
             .bind(group_id)
             .fetch_one(&self.pool)
@@ -290,9 +355,17 @@ impl GroupStore for SqlStore {
             .map_err(map)?;
         let items = rows
             .iter()
-            .map(|row| Ok(NestedMember { user: user_from_row(row)?, group: group_from_prefixed_row(row, "g_")? }))
+            .map(|row| {
+                Ok(NestedMember {
+                    user: user_from_row(row)?,
+                    group: group_from_prefixed_row(row, "g_")?,
+                })
+            })
             .collect::<StoreResult<_>>()?;
-        Ok(Page { items, total: total as u64 })
+        Ok(Page {
+            items,
+            total: total as u64,
+        })
     }
 
     async fn add_group_roles(&self, group_id: &str, role_ids: &[String]) -> StoreResult<()> {
@@ -305,7 +378,12 @@ impl GroupStore for SqlStore {
     }
 
     async fn remove_group_roles(&self, group_id: &str, role_ids: &[String]) -> StoreResult<()> {
-        self.for_each_in_tx("DELETE FROM group_roles WHERE group_id = $1 AND role_id = $2", group_id, role_ids).await
+        self.for_each_in_tx(
+            "DELETE FROM group_roles WHERE group_id = $1 AND role_id = $2",
+            group_id,
+            role_ids,
+        )
+        .await
     }
 
     async fn list_group_roles(&self, group_id: &str, page: PageRequest) -> StoreResult<Page<Role>> {
@@ -330,9 +408,18 @@ impl GroupStore for SqlStore {
              JOIN directory_groups g ON g.id = l.group_id ORDER BY r.name_lower, r.id, g.name_lower",
             lineage("SELECT CAST($1 AS TEXT)")
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(group_id).fetch_all(&self.pool).await.map_err(map)?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(group_id)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map)?;
         rows.iter()
-            .map(|row| Ok(GrantedRole { role: role_from_row(row)?, group: group_from_prefixed_row(row, "g_")? }))
+            .map(|row| {
+                Ok(GrantedRole {
+                    role: role_from_row(row)?,
+                    group: group_from_prefixed_row(row, "g_")?,
+                })
+            })
             .collect()
     }
 
@@ -362,8 +449,12 @@ impl GroupStore for SqlStore {
     }
 
     async fn remove_nested_groups(&self, parent_id: &str, child_ids: &[String]) -> StoreResult<()> {
-        self.for_each_in_tx("DELETE FROM group_nesting WHERE parent_id = $1 AND child_id = $2", parent_id, child_ids)
-            .await
+        self.for_each_in_tx(
+            "DELETE FROM group_nesting WHERE parent_id = $1 AND child_id = $2",
+            parent_id,
+            child_ids,
+        )
+        .await
     }
 
     async fn list_nested_groups(&self, parent_id: &str) -> StoreResult<Vec<Group>> {
@@ -377,7 +468,11 @@ impl GroupStore for SqlStore {
         .await
     }
 
-    async fn add_group_mappings(&self, group_id: &str, mappings: &[GroupMapping]) -> StoreResult<()> {
+    async fn add_group_mappings(
+        &self,
+        group_id: &str,
+        mappings: &[GroupMapping],
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         for m in mappings {
             sqlx::query("INSERT INTO group_mappings (id, group_id, group_name, connection_name) VALUES ($1, $2, $3, $4)")
@@ -392,8 +487,17 @@ impl GroupStore for SqlStore {
         tx.commit().await.map_err(map)
     }
 
-    async fn remove_group_mappings(&self, group_id: &str, mapping_ids: &[String]) -> StoreResult<()> {
-        self.for_each_in_tx("DELETE FROM group_mappings WHERE group_id = $1 AND id = $2", group_id, mapping_ids).await
+    async fn remove_group_mappings(
+        &self,
+        group_id: &str,
+        mapping_ids: &[String],
+    ) -> StoreResult<()> {
+        self.for_each_in_tx(
+            "DELETE FROM group_mappings WHERE group_id = $1 AND id = $2",
+            group_id,
+            mapping_ids,
+        )
+        .await
     }
 
     async fn list_group_mappings(&self, group_id: &str) -> StoreResult<Vec<GroupMapping>> {

@@ -14,8 +14,10 @@ pub(super) const LOG_QUEUE: usize = 10_000;
 pub(super) const LOG_BATCH: usize = 500;
 /// Pauses between tries of a batch the store did not take: doubling, and never longer
 /// than the last, so that the log catches up within seconds of the store's return.
-pub(super) const LOG_RETRY_PAUSES: (std::time::Duration, std::time::Duration) =
-    (std::time::Duration::from_millis(50), std::time::Duration::from_secs(5));
+pub(super) const LOG_RETRY_PAUSES: (std::time::Duration, std::time::Duration) = (
+    std::time::Duration::from_millis(50),
+    std::time::Duration::from_secs(5),
+);
 /// A batch refused for another cause than an unreachable or full store (a lock held too
 /// long, an event the database will not take) is tried this often, then event by event.
 pub(super) const LOG_BATCH_TRIES: u32 = 3;
@@ -52,7 +54,11 @@ pub(super) async fn write_logs(pool: Pool<Db>, mut queue: tokio::sync::mpsc::Rec
 
 /// Writes a batch, trying again while the store cannot take it: events are dropped only
 /// when the database refuses them one by one.
-pub(super) async fn write_batch(pool: &Pool<Db>, batch: &[Box<LogEvent>], queue: &tokio::sync::mpsc::Receiver<LogCommand>) {
+pub(super) async fn write_batch(
+    pool: &Pool<Db>,
+    batch: &[Box<LogEvent>],
+    queue: &tokio::sync::mpsc::Receiver<LogCommand>,
+) {
     let (mut pause, longest) = LOG_RETRY_PAUSES;
     let mut refusals = 0;
     loop {
@@ -79,7 +85,8 @@ pub(super) async fn write_one_by_one(pool: &Pool<Db>, batch: &[Box<LogEvent>]) {
     for event in batch {
         if let Err(e) = insert_logs(pool, std::slice::from_ref(event)).await {
             tracing::error!(cause = %e, log_id = event.log_id, "log event refused by the database; dropped");
-            metrics::counter!("castellan_log_events_dropped_total", "reason" => "refused").increment(1);
+            metrics::counter!("castellan_log_events_dropped_total", "reason" => "refused")
+                .increment(1);
         }
     }
 }

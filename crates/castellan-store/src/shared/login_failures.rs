@@ -4,24 +4,32 @@ use super::*;
 
 #[async_trait::async_trait]
 impl LoginFailureStore for SqlStore {
-    async fn is_login_blocked(&self, user_id: &str, ip: &str, blocked_since: i64) -> StoreResult<bool> {
-        let blocked: Option<Option<i64>> =
-            sqlx::query_scalar("SELECT blocked_at FROM login_failures WHERE user_id = $1 AND ip = $2")
-                .bind(user_id)
-                .bind(ip)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(map)?;
+    async fn is_login_blocked(
+        &self,
+        user_id: &str,
+        ip: &str,
+        blocked_since: i64,
+    ) -> StoreResult<bool> {
+        let blocked: Option<Option<i64>> = sqlx::query_scalar(
+            "SELECT blocked_at FROM login_failures WHERE user_id = $1 AND ip = $2",
+        )
+        .bind(user_id)
+        .bind(ip)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
         Ok(blocked.flatten().is_some_and(|at| at >= blocked_since))
     }
 
     async fn count_login_blocks(&self, user_id: &str, blocked_since: i64) -> StoreResult<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM login_failures WHERE user_id = $1 AND blocked_at >= $2")
-            .bind(user_id)
-            .bind(blocked_since)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map)
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM login_failures WHERE user_id = $1 AND blocked_at >= $2",
+        )
+        .bind(user_id)
+        .bind(blocked_since)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map)
     }
 
     async fn record_login_failure(
@@ -59,12 +67,14 @@ impl LoginFailureStore for SqlStore {
     }
 
     async fn clear_login_failures(&self, user_id: &str, ip: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM login_failures WHERE user_id = $1 AND ip = $2 AND blocked_at IS NULL")
-            .bind(user_id)
-            .bind(ip)
-            .execute(&self.pool)
-            .await
-            .map_err(map)?;
+        sqlx::query(
+            "DELETE FROM login_failures WHERE user_id = $1 AND ip = $2 AND blocked_at IS NULL",
+        )
+        .bind(user_id)
+        .bind(ip)
+        .execute(&self.pool)
+        .await
+        .map_err(map)?;
         Ok(())
     }
 

@@ -16,7 +16,10 @@ pub(super) fn log_from_row(row: &DbRow) -> StoreResult<LogEvent> {
         user_name: get("user_name")?,
         ip: get("ip")?,
         user_agent: get("user_agent")?,
-        details: from_json("details", &row.try_get::<String, _>("details").map_err(map)?)?,
+        details: from_json(
+            "details",
+            &row.try_get::<String, _>("details").map_err(map)?,
+        )?,
     })
 }
 
@@ -31,10 +34,13 @@ impl LogStore for SqlStore {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => {
                 tracing::warn!(log_id = e.log_id, "the log queue is full; event dropped");
-                metrics::counter!("castellan_log_events_dropped_total", "reason" => "queue_full").increment(1);
+                metrics::counter!("castellan_log_events_dropped_total", "reason" => "queue_full")
+                    .increment(1);
                 Ok(())
             }
-            Err(TrySendError::Closed(_)) => Err(StoreError::Unavailable("the log writer has stopped".into())),
+            Err(TrySendError::Closed(_)) => {
+                Err(StoreError::Unavailable("the log writer has stopped".into()))
+            }
         }
     }
 
@@ -82,7 +88,10 @@ impl LogStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map)?;
-        Ok(Page { items: rows.iter().map(log_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+        Ok(Page {
+            items: rows.iter().map(log_from_row).collect::<StoreResult<_>>()?,
+            total: total as u64,
+        })
     }
 
     async fn find_log(&self, log_id: &str) -> StoreResult<Option<LogEvent>> {
@@ -103,8 +112,7 @@ impl LogStore for SqlStore {
     }
 }
 
-pub(super) const LOG_COLUMNS: &str =
-    "log_id, date, type, description, client_id, client_name, connection, user_id, user_name, ip, user_agent, details";
+pub(super) const LOG_COLUMNS: &str = "log_id, date, type, description, client_id, client_name, connection, user_id, user_name, ip, user_agent, details";
 
 pub(super) fn log_column(field: LogField) -> &'static str {
     match field {

@@ -30,24 +30,26 @@ mod users;
 
 use self::authorization::*;
 use self::clients::*;
+pub(super) use self::filters::{Bind, Where};
 use self::log_queue::*;
 use self::permission_cache::*;
 use self::resource_servers::*;
 use self::roles::*;
 use self::users::*;
-pub(super) use self::filters::{Bind, Where};
 use super::{BEGIN_WRITE, Db, LOCK_USER, MIGRATION_SESSION, json_text_at};
 use std::collections::BTreeMap;
 
 use castellan_core::model::{
-    AuthorizationCode, Client, ClientGrant, Connection, DefaultAssignments, LogEvent, Mail, Named, Permission, RefreshToken,
-    ResourceServer, Role, Session, SigningAlg, SigningKeyRecord, Ticket, TicketKind, User,
+    AuthorizationCode, Client, ClientGrant, Connection, DefaultAssignments, LogEvent, Mail, Named,
+    Permission, RefreshToken, ResourceServer, Role, Session, SigningAlg, SigningKeyRecord, Ticket,
+    TicketKind, User,
 };
 use castellan_core::paging::{Page, PageRequest};
 use castellan_core::store::{
-    AuthorizationCodeStore, CodeRedemption, DefaultGrant, ClientGrantFilter, ClientGrantStore, ClientStore, ConnectionStore, LogStore,
-    LogField, LogQuery, LoginFailureStore, OutboxStore, RefreshTokenStore, ResourceServerStore, RoleStore, SessionStore,
-    Promotion, SigningKeyStore, Store, StoreError, StoreResult, TicketStore, UserField, UserQuery, UserStore, NewPassword,
+    AuthorizationCodeStore, ClientGrantFilter, ClientGrantStore, ClientStore, CodeRedemption,
+    ConnectionStore, DefaultGrant, LogField, LogQuery, LogStore, LoginFailureStore, NewPassword,
+    OutboxStore, Promotion, RefreshTokenStore, ResourceServerStore, RoleStore, SessionStore,
+    SigningKeyStore, Store, StoreError, StoreResult, TicketStore, UserField, UserQuery, UserStore,
 };
 use sqlx::{Pool, Row};
 
@@ -70,11 +72,20 @@ impl SqlStore {
         &self.pool
     }
 
-    pub(super) async fn migrated(pool: Pool<Db>, migrations: &[crate::migrations::Embedded]) -> Result<Self, crate::OpenError> {
+    pub(super) async fn migrated(
+        pool: Pool<Db>,
+        migrations: &[crate::migrations::Embedded],
+    ) -> Result<Self, crate::OpenError> {
         let failed = |e: sqlx::Error| crate::OpenError::Migration(e.to_string());
-        let mut conn = pool.acquire().await.map_err(|e| crate::OpenError::Unreachable(e.to_string()))?;
+        let mut conn = pool
+            .acquire()
+            .await
+            .map_err(|e| crate::OpenError::Unreachable(e.to_string()))?;
         if let Some((lift, _)) = MIGRATION_SESSION {
-            sqlx::raw_sql(lift).execute(&mut *conn).await.map_err(failed)?;
+            sqlx::raw_sql(lift)
+                .execute(&mut *conn)
+                .await
+                .map_err(failed)?;
         }
         let migrator = crate::migrations::migrator(migrations);
         // sqlx locks out other migrators on PostgreSQL only: nodes starting together on an
@@ -90,12 +101,19 @@ impl SqlStore {
             tokio::time::sleep(std::time::Duration::from_millis(50 * attempt)).await;
         }
         if let Some((_, restore)) = MIGRATION_SESSION {
-            sqlx::raw_sql(restore).execute(&mut *conn).await.map_err(failed)?;
+            sqlx::raw_sql(restore)
+                .execute(&mut *conn)
+                .await
+                .map_err(failed)?;
         }
         drop(conn);
         let (logs, queue) = tokio::sync::mpsc::channel(LOG_QUEUE);
         tokio::spawn(write_logs(pool.clone(), queue));
-        Ok(Self { pool, logs, permissions: Default::default() })
+        Ok(Self {
+            pool,
+            logs,
+            permissions: Default::default(),
+        })
     }
 
     /// A transaction that will write. On SQLite it takes the write lock at `BEGIN`: a
@@ -107,7 +125,11 @@ impl SqlStore {
 
     /// Deletes the row whose key `sql` binds as `$1`; false if there was none.
     async fn delete_one(&self, sql: &'static str, key: &str) -> StoreResult<bool> {
-        let done = sqlx::query(sql).bind(key).execute(&self.pool).await.map_err(map)?;
+        let done = sqlx::query(sql)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(map)?;
         Ok(done.rows_affected() > 0)
     }
 
@@ -133,7 +155,10 @@ impl SqlStore {
     }
 
     async fn total(&self, sql: &'static str) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar(sql).fetch_one(&self.pool).await.map_err(map)?;
+        let n: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map)?;
         Ok(n as u64)
     }
 
@@ -162,16 +187,30 @@ impl SqlStore {
     }
 
     async fn count(&self, sql: &'static str, key: &str) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar(sql).bind(key).fetch_one(&self.pool).await.map_err(map)?;
+        let n: i64 = sqlx::query_scalar(sql)
+            .bind(key)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map)?;
         Ok(n as u64)
     }
 
     /// Runs `sql` (binding `$1` = `key`, `$2` = each of `values`) once per value, in one
     /// transaction.
-    async fn for_each_in_tx(&self, sql: &'static str, key: &str, values: &[String]) -> StoreResult<()> {
+    async fn for_each_in_tx(
+        &self,
+        sql: &'static str,
+        key: &str,
+        values: &[String],
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         for value in values {
-            sqlx::query(sql).bind(key).bind(value).execute(&mut *tx).await.map_err(map)?;
+            sqlx::query(sql)
+                .bind(key)
+                .bind(value)
+                .execute(&mut *tx)
+                .await
+                .map_err(map)?;
         }
         tx.commit().await.map_err(map)
     }
@@ -179,7 +218,11 @@ impl SqlStore {
 
 /// An update that touched no row names a record that does not exist.
 fn found(rows_affected: u64) -> StoreResult<()> {
-    if rows_affected == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if rows_affected == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 fn limit(page: PageRequest) -> (i64, i64) {
@@ -190,7 +233,8 @@ fn limit(page: PageRequest) -> (i64, i64) {
 }
 
 fn parse_named<T: Named>(column: &str, text: &str) -> StoreResult<T> {
-    T::parse(text).ok_or_else(|| StoreError::Other(format!("column {column}: unknown value {text}")))
+    T::parse(text)
+        .ok_or_else(|| StoreError::Other(format!("column {column}: unknown value {text}")))
 }
 
 type DbQuery<'q> = sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>;
@@ -213,7 +257,9 @@ impl Store for SqlStore {
     }
 
     async fn transaction(&self) -> StoreResult<Box<dyn castellan_core::store::Transaction>> {
-        Err(StoreError::Unavailable("store transactions are not implemented yet".into()))
+        Err(StoreError::Unavailable(
+            "store transactions are not implemented yet".into(),
+        ))
     }
 }
 

@@ -18,10 +18,11 @@ impl OutboxStore for SqlStore {
     }
 
     async fn list_mail(&self) -> StoreResult<Vec<Mail>> {
-        let rows = sqlx::query("SELECT id, recipient, subject, body, created_at FROM outbox ORDER BY id")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map)?;
+        let rows =
+            sqlx::query("SELECT id, recipient, subject, body, created_at FROM outbox ORDER BY id")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map)?;
         rows.iter()
             .map(|row| {
                 Ok(Mail {

@@ -31,12 +31,16 @@ pub(super) struct Stamped<K, S> {
 
 impl<K, S> Default for Stamped<K, S> {
     fn default() -> Self {
-        Stamped { entries: Default::default() }
+        Stamped {
+            entries: Default::default(),
+        }
     }
 }
 
 impl<K: std::hash::Hash + Eq, S: Copy + PartialEq> Stamped<K, S> {
-    pub(super) fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<K, (S, Vec<String>)>> {
+    pub(super) fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<'_, std::collections::HashMap<K, (S, Vec<String>)>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -46,7 +50,10 @@ impl<K: std::hash::Hash + Eq, S: Copy + PartialEq> Stamped<K, S> {
 
     /// The value, if it was stored with `stamp`.
     pub(super) fn get(&self, key: &K, stamp: S) -> Option<Vec<String>> {
-        self.lock().get(key).filter(|(at, _)| *at == stamp).map(|(_, value)| value.clone())
+        self.lock()
+            .get(key)
+            .filter(|(at, _)| *at == stamp)
+            .map(|(_, value)| value.clone())
     }
 
     pub(super) fn put(&self, key: K, stamp: S, value: Vec<String>) {

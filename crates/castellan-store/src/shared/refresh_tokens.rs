@@ -59,9 +59,15 @@ impl RefreshTokenStore for SqlStore {
         Ok(())
     }
 
-    async fn list_user_refresh_tokens(&self, user_id: &str, now: i64, page: PageRequest) -> StoreResult<Page<RefreshToken>> {
+    async fn list_user_refresh_tokens(
+        &self,
+        user_id: &str,
+        now: i64,
+        page: PageRequest,
+    ) -> StoreResult<Page<RefreshToken>> {
         // A family's newest member is its only one not used yet.
-        const LIVE: &str = "user_id = $1 AND revoked = FALSE AND used_at IS NULL AND expires_at > $2";
+        const LIVE: &str =
+            "user_id = $1 AND revoked = FALSE AND used_at IS NULL AND expires_at > $2";
         let (lim, off) = limit(page);
         let sql = format!(
             "SELECT token_hash, family_id, client_id, user_id, audience, scope, auth_time, created_at, expires_at, \
@@ -82,7 +88,13 @@ impl RefreshTokenStore for SqlStore {
             .fetch_one(&self.pool)
             .await
             .map_err(map)?;
-        Ok(Page { items: rows.iter().map(refresh_token_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+        Ok(Page {
+            items: rows
+                .iter()
+                .map(refresh_token_from_row)
+                .collect::<StoreResult<_>>()?,
+            total: total as u64,
+        })
     }
 
     async fn revoke_user_refresh_tokens(&self, user_id: &str, now: i64) -> StoreResult<u64> {
@@ -96,11 +108,13 @@ impl RefreshTokenStore for SqlStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(map)?;
-        sqlx::query("UPDATE refresh_tokens SET revoked = TRUE WHERE user_id = $1 AND revoked = FALSE")
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map)?;
+        sqlx::query(
+            "UPDATE refresh_tokens SET revoked = TRUE WHERE user_id = $1 AND revoked = FALSE",
+        )
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map)?;
         tx.commit().await.map_err(map)?;
         Ok(live as u64)
     }

@@ -22,9 +22,11 @@ pub(super) fn permission_from_row(row: &DbRow) -> StoreResult<Permission> {
     })
 }
 
-pub(super) const ROLE_COLUMNS: &str = "id, guid, name, description, application_id, application_type, created_at";
+pub(super) const ROLE_COLUMNS: &str =
+    "id, guid, name, description, application_id, application_type, created_at";
 /// The same columns of `roles` aliased as `r`.
-pub(super) const ROLE_COLUMNS_R: &str = "r.id, r.guid, r.name, r.description, r.application_id, r.application_type, r.created_at";
+pub(super) const ROLE_COLUMNS_R: &str =
+    "r.id, r.guid, r.name, r.description, r.application_id, r.application_type, r.created_at";
 
 #[async_trait::async_trait]
 impl RoleStore for SqlStore {
@@ -59,9 +61,14 @@ impl RoleStore for SqlStore {
             .transpose()
     }
 
-    async fn list_roles(&self, name_filter: Option<&str>, page: PageRequest) -> StoreResult<Page<Role>> {
+    async fn list_roles(
+        &self,
+        name_filter: Option<&str>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Role>> {
         let (lim, off) = limit(page);
-        let pattern = name_filter.map(|f| format!("%{}%", f.to_lowercase().replace(['%', '_'], "")));
+        let pattern =
+            name_filter.map(|f| format!("%{}%", f.to_lowercase().replace(['%', '_'], "")));
         let sql = format!(
             "SELECT {ROLE_COLUMNS} FROM roles WHERE ($1 IS NULL OR name_lower LIKE $1) ORDER BY name_lower, id LIMIT $2 OFFSET $3"
         );
@@ -72,23 +79,30 @@ impl RoleStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map)?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM roles WHERE ($1 IS NULL OR name_lower LIKE $1)")
-            .bind(&pattern)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(Page { items: rows.iter().map(role_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM roles WHERE ($1 IS NULL OR name_lower LIKE $1)",
+        )
+        .bind(&pattern)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(Page {
+            items: rows.iter().map(role_from_row).collect::<StoreResult<_>>()?,
+            total: total as u64,
+        })
     }
 
     async fn update_role(&self, r: &Role) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE roles SET name = $2, name_lower = $3, description = $4 WHERE id = $1")
-            .bind(&r.id)
-            .bind(&r.name)
-            .bind(r.name.to_lowercase())
-            .bind(&r.description)
-            .execute(&self.pool)
-            .await
-            .map_err(conflict_as("A role with this name already exists"))?;
+        let done = sqlx::query(
+            "UPDATE roles SET name = $2, name_lower = $3, description = $4 WHERE id = $1",
+        )
+        .bind(&r.id)
+        .bind(&r.name)
+        .bind(r.name.to_lowercase())
+        .bind(&r.description)
+        .execute(&self.pool)
+        .await
+        .map_err(conflict_as("A role with this name already exists"))?;
         found(done.rows_affected())
     }
 
@@ -96,7 +110,11 @@ impl RoleStore for SqlStore {
         self.delete_one("DELETE FROM roles WHERE id = $1", id).await
     }
 
-    async fn add_role_permissions(&self, role_id: &str, permissions: &[Permission]) -> StoreResult<()> {
+    async fn add_role_permissions(
+        &self,
+        role_id: &str,
+        permissions: &[Permission],
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         for p in permissions {
             sqlx::query(
@@ -113,7 +131,11 @@ impl RoleStore for SqlStore {
         tx.commit().await.map_err(map)
     }
 
-    async fn remove_role_permissions(&self, role_id: &str, permissions: &[Permission]) -> StoreResult<()> {
+    async fn remove_role_permissions(
+        &self,
+        role_id: &str,
+        permissions: &[Permission],
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         for p in permissions {
             sqlx::query(
@@ -130,7 +152,11 @@ impl RoleStore for SqlStore {
         tx.commit().await.map_err(map)
     }
 
-    async fn list_role_permissions(&self, role_id: &str, page: PageRequest) -> StoreResult<Page<Permission>> {
+    async fn list_role_permissions(
+        &self,
+        role_id: &str,
+        page: PageRequest,
+    ) -> StoreResult<Page<Permission>> {
         self.page_by_key(
             "SELECT resource_server_identifier, permission_name FROM role_permissions WHERE role_id = $1 \
              ORDER BY resource_server_identifier, permission_name LIMIT $2 OFFSET $3"
@@ -153,7 +179,12 @@ impl RoleStore for SqlStore {
     }
 
     async fn remove_user_roles(&self, user_id: &str, role_ids: &[String]) -> StoreResult<()> {
-        self.for_each_in_tx("DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2", user_id, role_ids).await
+        self.for_each_in_tx(
+            "DELETE FROM user_roles WHERE user_id = $1 AND role_id = $2",
+            user_id,
+            role_ids,
+        )
+        .await
     }
 
     async fn list_user_roles(&self, user_id: &str, page: PageRequest) -> StoreResult<Page<Role>> {
@@ -171,7 +202,11 @@ impl RoleStore for SqlStore {
     }
 
     async fn list_role_users(&self, role_id: &str, page: PageRequest) -> StoreResult<Page<User>> {
-        let columns = USER_COLUMNS.split(", ").map(|c| format!("u.{}", c.trim())).collect::<Vec<_>>().join(", ");
+        let columns = USER_COLUMNS
+            .split(", ")
+            .map(|c| format!("u.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ");
         self.page_by_key(
             format!(
                 "SELECT {columns} FROM user_roles ur JOIN users u ON u.user_id = ur.user_id WHERE ur.role_id = $1 \

@@ -17,7 +17,8 @@ pub(super) fn rule_from_row(row: &DbRow) -> StoreResult<Rule> {
     })
 }
 
-pub(super) const RULE_COLUMNS: &str = "id, name, script, rule_order, enabled, stage, created_at, updated_at";
+pub(super) const RULE_COLUMNS: &str =
+    "id, name, script, rule_order, enabled, stage, created_at, updated_at";
 
 #[async_trait::async_trait]
 impl RuleStore for SqlStore {
@@ -60,7 +61,11 @@ impl RuleStore for SqlStore {
             .transpose()
     }
 
-    async fn list_rules(&self, enabled: Option<bool>, page: PageRequest) -> StoreResult<Page<Rule>> {
+    async fn list_rules(
+        &self,
+        enabled: Option<bool>,
+        page: PageRequest,
+    ) -> StoreResult<Page<Rule>> {
         let (lim, off) = limit(page);
         let sql = format!(
             "SELECT {RULE_COLUMNS} FROM rules WHERE ($1 IS NULL OR enabled = $1) ORDER BY rule_order LIMIT $2 OFFSET $3"
@@ -72,12 +77,16 @@ impl RuleStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map)?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM rules WHERE ($1 IS NULL OR enabled = $1)")
-            .bind(enabled)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(Page { items: rows.iter().map(rule_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+        let total: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM rules WHERE ($1 IS NULL OR enabled = $1)")
+                .bind(enabled)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(map)?;
+        Ok(Page {
+            items: rows.iter().map(rule_from_row).collect::<StoreResult<_>>()?,
+            total: total as u64,
+        })
     }
 
     async fn update_rule(&self, r: &Rule) -> StoreResult<()> {
@@ -122,12 +131,18 @@ impl RuleStore for SqlStore {
     }
 
     async fn sealed_rules_configs(&self) -> StoreResult<Vec<(String, String)>> {
-        let rows = sqlx::query("SELECT config_key, sealed_value FROM rules_configs ORDER BY config_key")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map)?;
+        let rows =
+            sqlx::query("SELECT config_key, sealed_value FROM rules_configs ORDER BY config_key")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map)?;
         rows.iter()
-            .map(|row| Ok((row.try_get("config_key").map_err(map)?, row.try_get("sealed_value").map_err(map)?)))
+            .map(|row| {
+                Ok((
+                    row.try_get("config_key").map_err(map)?,
+                    row.try_get("sealed_value").map_err(map)?,
+                ))
+            })
             .collect()
     }
 
@@ -139,6 +154,7 @@ impl RuleStore for SqlStore {
     }
 
     async fn delete_rules_config(&self, key: &str) -> StoreResult<bool> {
-        self.delete_one("DELETE FROM rules_configs WHERE config_key = $1", key).await
+        self.delete_one("DELETE FROM rules_configs WHERE config_key = $1", key)
+            .await
     }
 }

@@ -17,11 +17,13 @@ impl SessionStore for SqlStore {
     }
 
     async fn find_session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
-        let row = sqlx::query("SELECT id_hash, user_id, auth_time, expires_at FROM sessions WHERE id_hash = $1")
-            .bind(id_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map)?;
+        let row = sqlx::query(
+            "SELECT id_hash, user_id, auth_time, expires_at FROM sessions WHERE id_hash = $1",
+        )
+        .bind(id_hash)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map)?;
         row.as_ref().map(session_from_row).transpose()
     }
 
@@ -34,7 +36,12 @@ impl SessionStore for SqlStore {
         Ok(())
     }
 
-    async fn list_user_sessions(&self, user_id: &str, now: i64, page: PageRequest) -> StoreResult<Page<Session>> {
+    async fn list_user_sessions(
+        &self,
+        user_id: &str,
+        now: i64,
+        page: PageRequest,
+    ) -> StoreResult<Page<Session>> {
         let (lim, off) = limit(page);
         let rows = sqlx::query(
             "SELECT id_hash, user_id, auth_time, expires_at FROM sessions WHERE user_id = $1 AND expires_at > $2 \
@@ -47,13 +54,21 @@ impl SessionStore for SqlStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map)?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND expires_at > $2")
-            .bind(user_id)
-            .bind(now)
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map)?;
-        Ok(Page { items: rows.iter().map(session_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+        let total: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sessions WHERE user_id = $1 AND expires_at > $2",
+        )
+        .bind(user_id)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map)?;
+        Ok(Page {
+            items: rows
+                .iter()
+                .map(session_from_row)
+                .collect::<StoreResult<_>>()?,
+            total: total as u64,
+        })
     }
 
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {

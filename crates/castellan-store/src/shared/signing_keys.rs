@@ -18,7 +18,11 @@ pub(super) fn signing_key_from_row(row: &DbRow) -> StoreResult<SigningKeyRecord>
 }
 
 impl SqlStore {
-    async fn insert_signing_key<'e, E>(executor: E, k: &SigningKeyRecord, on_conflict: &'static str) -> StoreResult<u64>
+    async fn insert_signing_key<'e, E>(
+        executor: E,
+        k: &SigningKeyRecord,
+        on_conflict: &'static str,
+    ) -> StoreResult<u64>
     where
         E: sqlx::Executor<'e, Database = Db>,
     {
@@ -59,15 +63,22 @@ impl SigningKeyStore for SqlStore {
         Ok(Self::insert_signing_key(&self.pool, k, "ON CONFLICT DO NOTHING").await? > 0)
     }
 
-    async fn rotate_signing_key(&self, new_next: &SigningKeyRecord, now: i64, lead: i64) -> StoreResult<Promotion> {
+    async fn rotate_signing_key(
+        &self,
+        new_next: &SigningKeyRecord,
+        now: i64,
+        lead: i64,
+    ) -> StoreResult<Promotion> {
         let alg = new_next.alg.name();
         let mut tx = self.write_tx().await?;
-        let next = sqlx::query("SELECT kid, created_at FROM signing_keys WHERE alg = $1 AND current_since IS NULL")
-            .bind(alg)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(map)?
-            .ok_or(StoreError::NotFound)?;
+        let next = sqlx::query(
+            "SELECT kid, created_at FROM signing_keys WHERE alg = $1 AND current_since IS NULL",
+        )
+        .bind(alg)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map)?
+        .ok_or(StoreError::NotFound)?;
         let kid: String = next.try_get("kid").map_err(map)?;
         let published_at: i64 = next.try_get("created_at").map_err(map)?;
         let current_since: Option<i64> = sqlx::query_scalar(
@@ -77,7 +88,9 @@ impl SigningKeyStore for SqlStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(map)?;
-        let switch_at = now.max(published_at + lead).max(current_since.unwrap_or(i64::MIN));
+        let switch_at = now
+            .max(published_at + lead)
+            .max(current_since.unwrap_or(i64::MIN));
         sqlx::query("UPDATE signing_keys SET retired_at = $1 WHERE alg = $2 AND retired_at IS NULL AND current_since IS NOT NULL")
             .bind(switch_at)
             .bind(alg)
@@ -86,18 +99,25 @@ impl SigningKeyStore for SqlStore {
             .map_err(map)?;
         // Guarded: under PostgreSQL's read committed, a rotation that committed meanwhile
         // has already scheduled this key, and this one must not move it.
-        let promoted = sqlx::query("UPDATE signing_keys SET current_since = $1 WHERE kid = $2 AND current_since IS NULL")
-            .bind(switch_at)
-            .bind(&kid)
-            .execute(&mut *tx)
-            .await
-            .map_err(map)?;
+        let promoted = sqlx::query(
+            "UPDATE signing_keys SET current_since = $1 WHERE kid = $2 AND current_since IS NULL",
+        )
+        .bind(switch_at)
+        .bind(&kid)
+        .execute(&mut *tx)
+        .await
+        .map_err(map)?;
         if promoted.rows_affected() != 1 {
-            return Err(StoreError::Conflict("another rotation of this algorithm came first".into()));
+            return Err(StoreError::Conflict(
+                "another rotation of this algorithm came first".into(),
+            ));
         }
         Self::insert_signing_key(&mut *tx, new_next, "").await?;
         tx.commit().await.map_err(map)?;
-        Ok(Promotion { kid, current_since: switch_at })
+        Ok(Promotion {
+            kid,
+            current_since: switch_at,
+        })
     }
 
     async fn revoke_signing_key(&self, kid: &str, now: i64) -> StoreResult<bool> {
@@ -113,7 +133,11 @@ impl SigningKeyStore for SqlStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn delete_signing_keys_retired_before(&self, alg: SigningAlg, cutoff: i64) -> StoreResult<u64> {
+    async fn delete_signing_keys_retired_before(
+        &self,
+        alg: SigningAlg,
+        cutoff: i64,
+    ) -> StoreResult<u64> {
         let done = sqlx::query("DELETE FROM signing_keys WHERE alg = $1 AND retired_at IS NOT NULL AND retired_at < $2")
             .bind(alg.name())
             .bind(cutoff)

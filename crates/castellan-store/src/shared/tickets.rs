@@ -3,7 +3,11 @@
 use super::*;
 
 impl SqlStore {
-    async fn ticket_query(&self, sql: &'static str, ticket_hash: &str) -> StoreResult<Option<Ticket>> {
+    async fn ticket_query(
+        &self,
+        sql: &'static str,
+        ticket_hash: &str,
+    ) -> StoreResult<Option<Ticket>> {
         let row = sqlx::query(sql)
             .bind(ticket_hash)
             .fetch_optional(&self.pool)
@@ -12,7 +16,10 @@ impl SqlStore {
         row.map(|row| {
             Ok(Ticket {
                 ticket_hash: row.try_get("ticket_hash").map_err(map)?,
-                kind: parse_named::<TicketKind>("kind", &row.try_get::<String, _>("kind").map_err(map)?)?,
+                kind: parse_named::<TicketKind>(
+                    "kind",
+                    &row.try_get::<String, _>("kind").map_err(map)?,
+                )?,
                 user_id: row.try_get("user_id").map_err(map)?,
                 client_id: row.try_get("client_id").map_err(map)?,
                 expires_at: row.try_get("expires_at").map_err(map)?,
@@ -22,7 +29,9 @@ impl SqlStore {
     }
 }
 
-pub(super) fn insert_ticket(t: &Ticket) -> sqlx::query::Query<'_, Db, <Db as sqlx::Database>::Arguments> {
+pub(super) fn insert_ticket(
+    t: &Ticket,
+) -> sqlx::query::Query<'_, Db, <Db as sqlx::Database>::Arguments> {
     sqlx::query("INSERT INTO tickets (ticket_hash, kind, user_id, client_id, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&t.ticket_hash)
         .bind(t.kind.name())
@@ -50,9 +59,18 @@ impl TicketStore for SqlStore {
         )
         .await
     }
-    async fn create_ticket_within(&self, t: &Ticket, expiring_after: i64, max: u64) -> StoreResult<bool> {
+    async fn create_ticket_within(
+        &self,
+        t: &Ticket,
+        expiring_after: i64,
+        max: u64,
+    ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
-        sqlx::query(LOCK_USER).bind(&t.user_id).execute(&mut *tx).await.map_err(map)?;
+        sqlx::query(LOCK_USER)
+            .bind(&t.user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
         let count: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM tickets WHERE user_id = $1 AND kind = $2 AND expires_at > $3",
         )

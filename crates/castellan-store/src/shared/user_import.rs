@@ -23,7 +23,9 @@ pub(super) const IMPORT_COLUMN_COUNT: usize = 21;
 pub(super) fn value_rows(rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|r| {
-            let row: Vec<String> = (1..=columns).map(|c| format!("${}", r * columns + c)).collect();
+            let row: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
             format!("({})", row.join(", "))
         })
         .collect::<Vec<_>>()
@@ -32,20 +34,31 @@ pub(super) fn value_rows(rows: usize, columns: usize) -> String {
 
 /// `$first, $first+1, ...` for `count` values.
 pub(super) fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl SqlStore {
     /// The values of `column` among `keys`, looked up in chunks; `connection` narrows the
     /// lookup when given.
-    async fn existing(&self, column: &'static str, connection: Option<&str>, keys: &[String]) -> StoreResult<HashSet<String>> {
+    async fn existing(
+        &self,
+        column: &'static str,
+        connection: Option<&str>,
+        keys: &[String],
+    ) -> StoreResult<HashSet<String>> {
         let mut found = HashSet::new();
         for chunk in keys.chunks(LOOKUP_BATCH) {
             let (condition, first) = match connection {
                 Some(_) => ("connection = $1 AND ", 2),
                 None => ("", 1),
             };
-            let sql = format!("SELECT {column} FROM users WHERE {condition}{column} IN ({})", placeholders(first, chunk.len()));
+            let sql = format!(
+                "SELECT {column} FROM users WHERE {condition}{column} IN ({})",
+                placeholders(first, chunk.len())
+            );
             let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
             if let Some(connection) = connection {
                 query = query.bind(connection);
@@ -72,17 +85,30 @@ impl UserImportStore for SqlStore {
         Ok(TakenUserKeys {
             user_ids: self.existing("user_id", None, user_ids).await?,
             emails: self.existing("email", Some(connection), emails).await?,
-            usernames: self.existing("username_lower", Some(connection), &lowered).await?,
+            usernames: self
+                .existing("username_lower", Some(connection), &lowered)
+                .await?,
         })
     }
 
-    async fn insert_users(&self, users: &[ImportedUser], written: &(dyn Fn(usize) + Send + Sync)) -> StoreResult<()> {
+    async fn insert_users(
+        &self,
+        users: &[ImportedUser],
+        written: &(dyn Fn(usize) + Send + Sync),
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         let mut done = 0;
         for batch in users.chunks(IMPORT_BATCH) {
-            let sql = format!("INSERT INTO users ({IMPORT_COLUMNS}) VALUES {}", value_rows(batch.len(), IMPORT_COLUMN_COUNT));
+            let sql = format!(
+                "INSERT INTO users ({IMPORT_COLUMNS}) VALUES {}",
+                value_rows(batch.len(), IMPORT_COLUMN_COUNT)
+            );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for ImportedUser { user: u, password_hash } in batch {
+            for ImportedUser {
+                user: u,
+                password_hash,
+            } in batch
+            {
                 query = query
                     .bind(&u.user_id)
                     .bind(&u.connection)
@@ -106,7 +132,9 @@ impl UserImportStore for SqlStore {
                     .bind(u.blocked)
                     .bind(u.last_password_reset);
             }
-            query.execute(&mut *tx).await.map_err(conflict_as("A user with this id, email or username already exists."))?;
+            query.execute(&mut *tx).await.map_err(conflict_as(
+                "A user with this id, email or username already exists.",
+            ))?;
             done += batch.len();
             written(done);
         }

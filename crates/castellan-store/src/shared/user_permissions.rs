@@ -5,7 +5,11 @@ use castellan_core::store::UserPermissionStore;
 
 #[async_trait::async_trait]
 impl UserPermissionStore for SqlStore {
-    async fn add_user_permissions(&self, user_id: &str, permissions: &[Permission]) -> StoreResult<()> {
+    async fn add_user_permissions(
+        &self,
+        user_id: &str,
+        permissions: &[Permission],
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         for p in permissions {
             sqlx::query(
@@ -22,7 +26,11 @@ impl UserPermissionStore for SqlStore {
         tx.commit().await.map_err(map)
     }
 
-    async fn remove_user_permissions(&self, user_id: &str, permissions: &[Permission]) -> StoreResult<()> {
+    async fn remove_user_permissions(
+        &self,
+        user_id: &str,
+        permissions: &[Permission],
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         for p in permissions {
             sqlx::query(

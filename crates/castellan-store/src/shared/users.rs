@@ -16,8 +16,14 @@ pub(super) fn user_from_row(row: &DbRow) -> StoreResult<User> {
         picture: get("picture")?,
         given_name: get("given_name")?,
         family_name: get("family_name")?,
-        app_metadata: from_json("app_metadata", &row.try_get::<String, _>("app_metadata").map_err(map)?)?,
-        user_metadata: from_json("user_metadata", &row.try_get::<String, _>("user_metadata").map_err(map)?)?,
+        app_metadata: from_json(
+            "app_metadata",
+            &row.try_get::<String, _>("app_metadata").map_err(map)?,
+        )?,
+        user_metadata: from_json(
+            "user_metadata",
+            &row.try_get::<String, _>("user_metadata").map_err(map)?,
+        )?,
         created_at: row.try_get("created_at").map_err(map)?,
         updated_at: row.try_get("updated_at").map_err(map)?,
         last_login: int("last_login")?,
@@ -33,7 +39,12 @@ pub(super) const USER_COLUMNS: &str = "user_id, connection, email, email_verifie
      logins_count, blocked, last_password_reset";
 
 impl SqlStore {
-    async fn find_user_where(&self, condition: &'static str, a: &str, b: Option<&str>) -> StoreResult<Option<User>> {
+    async fn find_user_where(
+        &self,
+        condition: &'static str,
+        a: &str,
+        b: Option<&str>,
+    ) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {condition}");
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(a.to_string());
         if let Some(b) = b {
@@ -51,7 +62,12 @@ impl SqlStore {
 
 #[async_trait::async_trait]
 impl UserStore for SqlStore {
-    async fn create_user(&self, u: &User, password_hash: Option<&str>, defaults: Option<&DefaultGrant>) -> StoreResult<()> {
+    async fn create_user(
+        &self,
+        u: &User,
+        password_hash: Option<&str>,
+        defaults: Option<&DefaultGrant>,
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         sqlx::query(
             "INSERT INTO users (user_id, connection, email, email_verified, username, username_lower, name, nickname, \
@@ -94,35 +110,51 @@ impl UserStore for SqlStore {
     }
 
     async fn find_user_by_email(&self, connection: &str, email: &str) -> StoreResult<Option<User>> {
-        self.find_user_where("connection = $1 AND email = $2", connection, Some(email)).await
+        self.find_user_where("connection = $1 AND email = $2", connection, Some(email))
+            .await
     }
 
-    async fn find_user_by_username(&self, connection: &str, username: &str) -> StoreResult<Option<User>> {
-        self.find_user_where("connection = $1 AND username_lower = $2", connection, Some(&username.to_lowercase()))
-            .await
+    async fn find_user_by_username(
+        &self,
+        connection: &str,
+        username: &str,
+    ) -> StoreResult<Option<User>> {
+        self.find_user_where(
+            "connection = $1 AND username_lower = $2",
+            connection,
+            Some(&username.to_lowercase()),
+        )
+        .await
     }
 
     async fn find_password_hash(&self, user_id: &str) -> StoreResult<Option<String>> {
-        let hash: Option<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM users WHERE user_id = $1")
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map)?;
+        let hash: Option<Option<String>> =
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE user_id = $1")
+                .bind(user_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map)?;
         Ok(hash.flatten())
     }
 
     async fn set_password_hash(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE user_id = $1")
-            .bind(user_id)
-            .bind(hash)
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(map)?;
+        let done =
+            sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE user_id = $1")
+                .bind(user_id)
+                .bind(hash)
+                .bind(now)
+                .execute(&self.pool)
+                .await
+                .map_err(map)?;
         found(done.rows_affected())
     }
 
-    async fn reset_password(&self, user_id: &str, password: &NewPassword, now: i64) -> StoreResult<()> {
+    async fn reset_password(
+        &self,
+        user_id: &str,
+        password: &NewPassword,
+        now: i64,
+    ) -> StoreResult<()> {
         let mut tx = self.write_tx().await?;
         let done = sqlx::query(
             "UPDATE users SET password_hash = $2, last_password_reset = $3, updated_at = $3 WHERE user_id = $1",
@@ -138,14 +170,21 @@ impl UserStore for SqlStore {
         tx.commit().await.map_err(map)
     }
 
-    async fn set_email_verified(&self, user_id: &str, now: i64, defaults: Option<&DefaultGrant>) -> StoreResult<bool> {
+    async fn set_email_verified(
+        &self,
+        user_id: &str,
+        now: i64,
+        defaults: Option<&DefaultGrant>,
+    ) -> StoreResult<bool> {
         let mut tx = self.write_tx().await?;
-        let done = sqlx::query("UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE user_id = $1")
-            .bind(user_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await
-            .map_err(map)?;
+        let done = sqlx::query(
+            "UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE user_id = $1",
+        )
+        .bind(user_id)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(map)?;
         found(done.rows_affected())?;
         let applied = match defaults {
             Some(grant) => apply_default_grant_once(&mut tx, user_id, grant).await?,
@@ -181,7 +220,9 @@ impl UserStore for SqlStore {
             .transpose()?
             .ok_or(StoreError::NotFound)?;
         let applied = match defaults {
-            Some(grant) if user.logins_count == 1 => apply_default_grant_once(&mut tx, user_id, grant).await?,
+            Some(grant) if user.logins_count == 1 => {
+                apply_default_grant_once(&mut tx, user_id, grant).await?
+            }
             _ => false,
         };
         tx.commit().await.map_err(map)?;
@@ -198,7 +239,10 @@ impl UserStore for SqlStore {
             Some((field, ascending)) => {
                 let col = user_column(field, &mut Where::new());
                 // NULLs last on both backends (they disagree on the default).
-                format!("({col} IS NULL), {col} {}, user_id", if *ascending { "ASC" } else { "DESC" })
+                format!(
+                    "({col} IS NULL), {col} {}, user_id",
+                    if *ascending { "ASC" } else { "DESC" }
+                )
             }
             None => "created_at, user_id".to_string(),
         };
@@ -224,7 +268,10 @@ impl UserStore for SqlStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map)?;
-        Ok(Page { items: rows.iter().map(user_from_row).collect::<StoreResult<_>>()?, total: total as u64 })
+        Ok(Page {
+            items: rows.iter().map(user_from_row).collect::<StoreResult<_>>()?,
+            total: total as u64,
+        })
     }
 
     async fn update_user(&self, u: &User, password: Option<&NewPassword>) -> StoreResult<()> {
@@ -263,7 +310,8 @@ impl UserStore for SqlStore {
 
     async fn delete_user(&self, user_id: &str) -> StoreResult<bool> {
         // Roles, groups, permissions, sessions, tokens and tickets go with it (ON DELETE CASCADE).
-        self.delete_one("DELETE FROM users WHERE user_id = $1", user_id).await
+        self.delete_one("DELETE FROM users WHERE user_id = $1", user_id)
+            .await
     }
 }
 
@@ -289,7 +337,11 @@ pub(super) async fn end_what_the_old_password_opened(
         "DELETE FROM sessions WHERE user_id = $1",
         "DELETE FROM authorization_codes WHERE user_id = $1",
     ] {
-        sqlx::query(sql).bind(user_id).execute(&mut **tx).await.map_err(map)?;
+        sqlx::query(sql)
+            .bind(user_id)
+            .execute(&mut **tx)
+            .await
+            .map_err(map)?;
     }
     Ok(())
 }
