@@ -1,8 +1,40 @@
 //! Effective authorization and default assignments.
 
-use super::*;
-use castellan_core::model::PermissionSource;
-use castellan_core::store::{AuthorizationStore, ScriptChanges};
+use std::collections::BTreeSet;
+
+use castellan_core::model::{Permission, PermissionSource, Role};
+use castellan_core::store::{
+    AuthorizationStore, DefaultGrant, ScriptChanges, StoreError, StoreResult,
+};
+
+use super::handle::{Conn, Handle, Source};
+use super::permission_cache::{Counters, PermissionCache};
+use super::query::{each, found};
+use super::roles::{PermissionRow, ROLE_COLUMNS, RoleRow};
+use crate::errors::{map, metadata_text};
+
+/// A permission a user holds and what it comes from: a role (`ROLE`) or the user (`DIRECT`).
+#[derive(sqlx::FromRow)]
+struct PermissionSourceRow {
+    #[sqlx(flatten)]
+    permission: PermissionRow,
+    source_type: String,
+    source_id: String,
+    source_name: String,
+}
+
+impl TryFrom<PermissionSourceRow> for (Permission, PermissionSource) {
+    type Error = StoreError;
+
+    fn try_from(row: PermissionSourceRow) -> StoreResult<(Permission, PermissionSource)> {
+        let source = PermissionSource {
+            source_type: row.source_type,
+            source_id: row.source_id,
+            source_name: row.source_name,
+        };
+        Ok((row.permission.try_into()?, source))
+    }
+}
 
 /// `member_of`: the groups the user (`$1`) is in: groups they are a member of, groups mapped
 /// to one of those by name for the user's connection, and every ancestor of either through
@@ -13,7 +45,7 @@ use castellan_core::store::{AuthorizationStore, ScriptChanges};
 /// groups into `group_roles` by key, instead of scanning every group's roles. `held_roles` may
 /// list a role twice (`UNION ALL`): callers only test membership, and skipping the
 /// de-duplication halves the cost for a user with thousands of roles.
-pub(super) const MEMBER_OF: &str = "WITH RECURSIVE \
+const MEMBER_OF: &str = "WITH RECURSIVE \
     direct_groups(group_id) AS (SELECT group_id FROM group_members WHERE user_id = $1), \
     mapped_groups(group_id) AS ( \
         SELECT m.group_id FROM users u \
@@ -26,7 +58,7 @@ pub(super) const MEMBER_OF: &str = "WITH RECURSIVE \
         UNION SELECT group_id FROM mapped_groups \
         UNION SELECT n.parent_id FROM group_nesting n JOIN member_of c ON n.child_id = c.group_id)";
 
-pub(super) const HELD_ROLES: &str = "held_roles(role_id) AS ( \
+const HELD_ROLES: &str = "held_roles(role_id) AS ( \
         SELECT role_id FROM user_roles WHERE user_id = $1 \
         UNION ALL SELECT gr.role_id FROM member_of m CROSS JOIN group_roles gr WHERE gr.group_id = m.group_id)";
 
@@ -34,7 +66,7 @@ pub(super) const HELD_ROLES: &str = "held_roles(role_id) AS ( \
 /// `rp.role_id || ''` keeps SQLite from looking up each role in `role_permissions`: it reads
 /// the API's rows instead and tests each against the roles, so thousands of roles cost about
 /// what the API's permission rows cost, not thousands of lookups.
-pub(super) fn granted_by(roles: &str) -> String {
+fn granted_by(roles: &str) -> String {
     format!(
         "SELECT rp.permission_name FROM role_permissions rp \
          WHERE rp.resource_server_identifier = $2 AND rp.role_id || '' IN (SELECT role_id FROM {roles}) \
@@ -48,7 +80,7 @@ pub(super) fn granted_by(roles: &str) -> String {
 /// Inserts the grant's roles and groups (skipping any deleted since they were resolved) and
 /// marks the user's defaults as applied.
 pub(super) async fn apply_default_grant(
-    tx: &mut sqlx::Transaction<'_, Db>,
+    tx: &mut Conn,
     user_id: &str,
     grant: &DefaultGrant,
 ) -> StoreResult<()> {
@@ -58,7 +90,7 @@ pub(super) async fn apply_default_grant(
         )
         .bind(user_id)
         .bind(role_id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(map)?;
     }
@@ -69,13 +101,13 @@ pub(super) async fn apply_default_grant(
         )
         .bind(user_id)
         .bind(group_id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(map)?;
     }
     sqlx::query("UPDATE users SET defaults_applied = TRUE WHERE user_id = $1")
         .bind(user_id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(map)?;
     Ok(())
@@ -84,7 +116,7 @@ pub(super) async fn apply_default_grant(
 /// Applies the grant unless the user's defaults were applied before; the conditional update
 /// decides, so of two concurrent transactions only one applies them.
 pub(super) async fn apply_default_grant_once(
-    tx: &mut sqlx::Transaction<'_, Db>,
+    tx: &mut Conn,
     user_id: &str,
     grant: &DefaultGrant,
 ) -> StoreResult<bool> {
@@ -92,7 +124,7 @@ pub(super) async fn apply_default_grant_once(
         "UPDATE users SET defaults_applied = TRUE WHERE user_id = $1 AND defaults_applied = FALSE",
     )
     .bind(user_id)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .map_err(map)?
     .rows_affected();
@@ -104,7 +136,7 @@ pub(super) async fn apply_default_grant_once(
 }
 
 /// The items of a space-joined list (`string_agg(…, ' ')`; NULL when there are none).
-pub(super) fn words(list: Option<String>) -> impl Iterator<Item = String> {
+fn words(list: Option<String>) -> impl Iterator<Item = String> {
     list.unwrap_or_default()
         .split(' ')
         .filter(|w| !w.is_empty())
@@ -113,111 +145,157 @@ pub(super) fn words(list: Option<String>) -> impl Iterator<Item = String> {
         .into_iter()
 }
 
-impl SqlStore {
-    async fn authorization_counters(&self) -> StoreResult<Counters> {
-        let (generation, membership): (i64, i64) = sqlx::query_as(
-            "SELECT generation, membership FROM authorization_generation WHERE id = 1",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map)?;
-        Ok(Counters {
-            generation,
-            membership,
-        })
-    }
-
-    /// In one statement and one row: the counters, the permissions on the API the user holds
-    /// directly or through direct roles, and the groups the user is in. Lists come joined by
-    /// spaces, which neither scope names nor group ids contain: one row instead of one per
-    /// item saves the SQLite worker a hand-off per item.
-    async fn own_permissions_and_groups(
-        &self,
-        user_id: &str,
-        api: &str,
-    ) -> StoreResult<(Counters, std::collections::BTreeSet<String>, Vec<String>)> {
-        let sql = format!(
-            "{MEMBER_OF}, direct_roles(role_id) AS (SELECT role_id FROM user_roles WHERE user_id = $1), \
-             own(name) AS ({} UNION SELECT permission_name FROM user_permissions \
-                 WHERE user_id = $1 AND resource_server_identifier = $2) \
-             SELECT c.generation, c.membership, (SELECT string_agg(name, ' ') FROM own), \
-             (SELECT string_agg(group_id, ' ') FROM member_of) FROM authorization_generation c WHERE c.id = 1",
-            granted_by("direct_roles")
-        );
-        let (generation, membership, names, groups): (i64, i64, Option<String>, Option<String>) =
-            sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(user_id)
-                .bind(api)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(map)?;
-        Ok((
-            Counters {
-                generation,
-                membership,
-            },
-            words(names).collect(),
-            words(groups).collect(),
-        ))
-    }
-
-    /// What a group's own roles grant on the API, with the `generation` it was read at.
-    async fn granted_by_group(&self, group_id: &str, api: &str) -> StoreResult<(i64, Vec<String>)> {
-        let sql = format!(
-            "WITH own_roles(role_id) AS (SELECT role_id FROM group_roles WHERE group_id = $1), \
-             granted(name) AS ({}) \
-             SELECT c.generation, (SELECT string_agg(name, ' ') FROM granted) FROM authorization_generation c \
-             WHERE c.id = 1",
-            granted_by("own_roles")
-        );
-        let (generation, names): (i64, Option<String>) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-            .bind(group_id)
-            .bind(api)
-            .fetch_one(&self.pool)
+async fn authorization_counters(conn: &mut Conn) -> StoreResult<Counters> {
+    let (generation, membership): (i64, i64) =
+        sqlx::query_as("SELECT generation, membership FROM authorization_generation WHERE id = 1")
+            .fetch_one(&mut *conn)
             .await
             .map_err(map)?;
-        Ok((generation, words(names).collect()))
-    }
+    Ok(Counters {
+        generation,
+        membership,
+    })
+}
 
-    /// Everything in one query, kept nowhere: for when the counters moved mid-computation.
-    async fn computed_permissions(&self, user_id: &str, api: &str) -> StoreResult<Vec<String>> {
-        let sql = format!(
-            "{MEMBER_OF}, {HELD_ROLES} {} \
-             UNION SELECT permission_name FROM user_permissions WHERE user_id = $1 AND resource_server_identifier = $2 \
-             ORDER BY 1",
-            granted_by("held_roles")
-        );
-        sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+/// In one statement and one row: the counters, the permissions on the API the user holds
+/// directly or through direct roles, and the groups the user is in. Lists come joined by
+/// spaces, which neither scope names nor group ids contain: one row instead of one per
+/// item saves the SQLite worker a hand-off per item.
+async fn own_permissions_and_groups(
+    conn: &mut Conn,
+    user_id: &str,
+    api: &str,
+) -> StoreResult<(Counters, BTreeSet<String>, Vec<String>)> {
+    let sql = format!(
+        "{MEMBER_OF}, direct_roles(role_id) AS (SELECT role_id FROM user_roles WHERE user_id = $1), \
+         own(name) AS ({} UNION SELECT permission_name FROM user_permissions \
+             WHERE user_id = $1 AND resource_server_identifier = $2) \
+         SELECT c.generation, c.membership, (SELECT string_agg(name, ' ') FROM own), \
+         (SELECT string_agg(group_id, ' ') FROM member_of) FROM authorization_generation c WHERE c.id = 1",
+        granted_by("direct_roles")
+    );
+    let (generation, membership, names, groups): (i64, i64, Option<String>, Option<String>) =
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
             .bind(api)
-            .fetch_all(&self.pool)
+            .fetch_one(&mut *conn)
             .await
-            .map_err(map)
-    }
+            .map_err(map)?;
+    Ok((
+        Counters {
+            generation,
+            membership,
+        },
+        words(names).collect(),
+        words(groups).collect(),
+    ))
+}
 
-    /// For each reference its id: `sql` takes the reference as `$1` and its lower-cased form
-    /// as `$2`.
-    async fn resolve_refs(
-        &self,
-        sql: &'static str,
-        refs: &[String],
-    ) -> StoreResult<Vec<Option<String>>> {
-        let mut ids = Vec::with_capacity(refs.len());
-        for r in refs {
-            let id: Option<String> = sqlx::query_scalar(sql)
-                .bind(r)
-                .bind(r.to_lowercase())
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(map)?;
-            ids.push(id);
-        }
-        Ok(ids)
+/// What a group's own roles grant on the API, with the `generation` it was read at.
+async fn granted_by_group(
+    conn: &mut Conn,
+    group_id: &str,
+    api: &str,
+) -> StoreResult<(i64, Vec<String>)> {
+    let sql = format!(
+        "WITH own_roles(role_id) AS (SELECT role_id FROM group_roles WHERE group_id = $1), \
+         granted(name) AS ({}) \
+         SELECT c.generation, (SELECT string_agg(name, ' ') FROM granted) FROM authorization_generation c \
+         WHERE c.id = 1",
+        granted_by("own_roles")
+    );
+    let (generation, names): (i64, Option<String>) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(group_id)
+        .bind(api)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(map)?;
+    Ok((generation, words(names).collect()))
+}
+
+/// Everything in one query, kept nowhere: for when the counters moved mid-computation.
+async fn computed_permissions(
+    conn: &mut Conn,
+    user_id: &str,
+    api: &str,
+) -> StoreResult<Vec<String>> {
+    let sql = format!(
+        "{MEMBER_OF}, {HELD_ROLES} {} \
+         UNION SELECT permission_name FROM user_permissions WHERE user_id = $1 AND resource_server_identifier = $2 \
+         ORDER BY 1",
+        granted_by("held_roles")
+    );
+    sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .bind(api)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map)
+}
+
+/// For each reference its id: `sql` takes the reference as `$1` and its lower-cased form
+/// as `$2`.
+async fn resolve_refs(
+    conn: &mut Conn,
+    sql: &'static str,
+    refs: &[String],
+) -> StoreResult<Vec<Option<String>>> {
+    let mut ids = Vec::with_capacity(refs.len());
+    for r in refs {
+        let id: Option<String> = sqlx::query_scalar(sql)
+            .bind(r)
+            .bind(r.to_lowercase())
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(map)?;
+        ids.push(id);
     }
+    Ok(ids)
+}
+
+/// The user's permissions on the API from what `cache` keeps where it still holds, and
+/// kept there.
+async fn cached_permissions(
+    conn: &mut Conn,
+    cache: &PermissionCache,
+    user_id: &str,
+    api_identifier: &str,
+) -> StoreResult<Vec<String>> {
+    let key = (user_id.to_string(), api_identifier.to_string());
+    // A user seen before costs one read of the counters; anyone else goes straight to
+    // the computation, which reads them in the same statement (one snapshot).
+    if cache.users.contains(&key) {
+        let counters = authorization_counters(conn).await?;
+        if let Some(permissions) = cache.users.get(&key, counters) {
+            return Ok(permissions);
+        }
+    }
+    let (counters, mut names, groups) =
+        own_permissions_and_groups(conn, user_id, api_identifier).await?;
+    for group_id in groups {
+        let group_key = (group_id, api_identifier.to_string());
+        let granted = match cache.groups.get(&group_key, counters.generation) {
+            Some(granted) => granted,
+            None => {
+                let (generation, granted) =
+                    granted_by_group(conn, &group_key.0, api_identifier).await?;
+                if generation != counters.generation {
+                    // What groups grant changed under us: compute it all at once instead.
+                    return computed_permissions(conn, user_id, api_identifier).await;
+                }
+                cache.groups.put(group_key, generation, granted.clone());
+                granted
+            }
+        };
+        names.extend(granted);
+    }
+    let permissions: Vec<String> = names.into_iter().collect();
+    cache.users.put(key, counters, permissions.clone());
+    Ok(permissions)
 }
 
 #[async_trait::async_trait]
-impl AuthorizationStore for SqlStore {
+impl<S: Source> AuthorizationStore for Handle<S> {
     /// `rp.role_id || ''` keeps SQLite from looking up each held role in `role_permissions`:
     /// it reads the API's rows instead and tests each against the held roles, so a user with
     /// 10,000 roles costs about what the API's permission rows cost, not 10,000 lookups.
@@ -226,48 +304,18 @@ impl AuthorizationStore for SqlStore {
         user_id: &str,
         api_identifier: &str,
     ) -> StoreResult<Vec<String>> {
-        let key = (user_id.to_string(), api_identifier.to_string());
-        // A user seen before costs one read of the counters; anyone else goes straight to
-        // the computation, which reads them in the same statement (one snapshot).
-        if self.permissions.users.contains(&key) {
-            let counters = self.authorization_counters().await?;
-            if let Some(permissions) = self.permissions.users.get(&key, counters) {
-                return Ok(permissions);
-            }
+        let mut conn = self.hold().await?;
+        match self.source.permission_cache() {
+            Some(cache) => cached_permissions(&mut conn, cache, user_id, api_identifier).await,
+            None => computed_permissions(&mut conn, user_id, api_identifier).await,
         }
-        let (counters, mut names, groups) = self
-            .own_permissions_and_groups(user_id, api_identifier)
-            .await?;
-        for group_id in groups {
-            let group_key = (group_id, api_identifier.to_string());
-            let granted = match self.permissions.groups.get(&group_key, counters.generation) {
-                Some(granted) => granted,
-                None => {
-                    let (generation, granted) =
-                        self.granted_by_group(&group_key.0, api_identifier).await?;
-                    if generation != counters.generation {
-                        // What groups grant changed under us: compute it all at once instead.
-                        return self.computed_permissions(user_id, api_identifier).await;
-                    }
-                    self.permissions
-                        .groups
-                        .put(group_key, generation, granted.clone());
-                    granted
-                }
-            };
-            names.extend(granted);
-        }
-        let permissions: Vec<String> = names.into_iter().collect();
-        self.permissions
-            .users
-            .put(key, counters, permissions.clone());
-        Ok(permissions)
     }
 
     async fn effective_permission_sources(
         &self,
         user_id: &str,
     ) -> StoreResult<Vec<(Permission, PermissionSource)>> {
+        let mut conn = self.hold().await?;
         let sql = format!(
             "{MEMBER_OF}, {HELD_ROLES} \
              SELECT rp.resource_server_identifier, rp.permission_name, 'ROLE' AS source_type, r.id AS source_id, \
@@ -282,34 +330,26 @@ impl AuthorizationStore for SqlStore {
              WHERE p.application_type = 'resource_server' AND x.role_id IN (SELECT role_id FROM held_roles) \
              ORDER BY 1, 2, 3, 5, 4"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query_as::<_, PermissionSourceRow>(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(map)?;
-        rows.iter()
-            .map(|row| {
-                let source = PermissionSource {
-                    source_type: row.try_get("source_type").map_err(map)?,
-                    source_id: row.try_get("source_id").map_err(map)?,
-                    source_name: row.try_get("source_name").map_err(map)?,
-                };
-                Ok((permission_from_row(row)?, source))
-            })
-            .collect()
+        each(rows)
     }
 
     async fn effective_roles(&self, user_id: &str) -> StoreResult<Vec<Role>> {
+        let mut conn = self.hold().await?;
         let sql = format!(
             "{MEMBER_OF}, {HELD_ROLES} SELECT {ROLE_COLUMNS} FROM roles WHERE id IN (SELECT role_id FROM held_roles) \
              ORDER BY name_lower, id"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query_as::<_, RoleRow>(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(map)?;
-        rows.iter().map(role_from_row).collect()
+        each(rows)
     }
 
     async fn apply_script_changes(
@@ -318,7 +358,8 @@ impl AuthorizationStore for SqlStore {
         changes: &ScriptChanges,
         now: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         let metadata = [
             ("app_metadata", &changes.app_metadata),
             ("user_metadata", &changes.user_metadata),
@@ -370,7 +411,7 @@ impl AuthorizationStore for SqlStore {
     }
 
     async fn resolve_role_refs(&self, refs: &[String]) -> StoreResult<Vec<Option<String>>> {
-        self.resolve_refs(
+        resolve_refs(&mut *self.hold().await?,
             "SELECT id FROM roles WHERE id = $1 OR guid = $1 OR (name_lower = $2 AND application_id = '') \
              ORDER BY CASE WHEN id = $1 OR guid = $1 THEN 0 ELSE 1 END LIMIT 1",
             refs,
@@ -379,7 +420,8 @@ impl AuthorizationStore for SqlStore {
     }
 
     async fn resolve_group_refs(&self, refs: &[String]) -> StoreResult<Vec<Option<String>>> {
-        self.resolve_refs(
+        resolve_refs(
+            &mut *self.hold().await?,
             "SELECT id FROM directory_groups WHERE id = $1 OR guid = $1 OR name_lower = $2 \
              ORDER BY CASE WHEN id = $1 OR guid = $1 THEN 0 ELSE 1 END LIMIT 1",
             refs,

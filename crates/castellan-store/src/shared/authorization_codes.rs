@@ -1,10 +1,49 @@
 //! Authorization codes: issued, redeemed once, replays noticed.
 
-use super::*;
+use castellan_core::model::AuthorizationCode;
+use castellan_core::store::{AuthorizationCodeStore, CodeRedemption, StoreError, StoreResult};
+
+use super::handle::{Handle, Source};
+use crate::errors::{from_json, json_text, map};
+
+/// An `authorization_codes` row as stored; the scope is JSON text.
+#[derive(sqlx::FromRow)]
+struct AuthorizationCodeRow {
+    code_hash: String,
+    client_id: String,
+    user_id: String,
+    redirect_uri: String,
+    scope: String,
+    audience: Option<String>,
+    nonce: Option<String>,
+    code_challenge: Option<String>,
+    auth_time: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<AuthorizationCodeRow> for AuthorizationCode {
+    type Error = StoreError;
+
+    fn try_from(row: AuthorizationCodeRow) -> StoreResult<AuthorizationCode> {
+        Ok(AuthorizationCode {
+            code_hash: row.code_hash,
+            client_id: row.client_id,
+            user_id: row.user_id,
+            redirect_uri: row.redirect_uri,
+            scope: from_json("scope", &row.scope)?,
+            audience: row.audience,
+            nonce: row.nonce,
+            code_challenge: row.code_challenge,
+            auth_time: row.auth_time,
+            expires_at: row.expires_at,
+        })
+    }
+}
 
 #[async_trait::async_trait]
-impl AuthorizationCodeStore for SqlStore {
+impl<S: Source> AuthorizationCodeStore for Handle<S> {
     async fn create_authorization_code(&self, c: &AuthorizationCode) -> StoreResult<()> {
+        let mut conn = self.hold().await?;
         sqlx::query(
             "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, audience, nonce, \
              code_challenge, auth_time, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -19,7 +58,7 @@ impl AuthorizationCodeStore for SqlStore {
         .bind(&c.code_challenge)
         .bind(c.auth_time)
         .bind(c.expires_at)
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(map)?;
         Ok(())
@@ -29,15 +68,16 @@ impl AuthorizationCodeStore for SqlStore {
         &self,
         code_hash: &str,
     ) -> StoreResult<Option<AuthorizationCode>> {
-        let row = sqlx::query(
+        let mut conn = self.hold().await?;
+        let row = sqlx::query_as::<_, AuthorizationCodeRow>(
             "DELETE FROM authorization_codes WHERE code_hash = $1 AND redeemed_at IS NULL RETURNING code_hash, \
              client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge, auth_time, expires_at",
         )
         .bind(code_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(map)?;
-        row.as_ref().map(authorization_code_from_row).transpose()
+        row.map(AuthorizationCode::try_from).transpose()
     }
 
     async fn redeem_authorization_code(
@@ -46,14 +86,15 @@ impl AuthorizationCodeStore for SqlStore {
         refresh_family: &str,
         now: i64,
     ) -> StoreResult<CodeRedemption> {
+        let mut conn = self.hold().await?;
         // Redeemed codes are kept until they expire; codes live a minute, so clearing the
         // expired ones at each redemption keeps the table small.
         sqlx::query("DELETE FROM authorization_codes WHERE expires_at <= $1")
             .bind(now)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(map)?;
-        let row = sqlx::query(
+        let row = sqlx::query_as::<_, AuthorizationCodeRow>(
             "UPDATE authorization_codes SET redeemed_at = $2, refresh_family = $3 \
              WHERE code_hash = $1 AND redeemed_at IS NULL RETURNING code_hash, client_id, user_id, redirect_uri, \
              scope, audience, nonce, code_challenge, auth_time, expires_at",
@@ -61,18 +102,18 @@ impl AuthorizationCodeStore for SqlStore {
         .bind(code_hash)
         .bind(now)
         .bind(refresh_family)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(map)?;
         if let Some(row) = row {
-            return Ok(CodeRedemption::Redeemed(authorization_code_from_row(&row)?));
+            return Ok(CodeRedemption::Redeemed(row.try_into()?));
         }
         let before: Option<Option<String>> = sqlx::query_scalar(
             "UPDATE authorization_codes SET replayed_at = $2 WHERE code_hash = $1 RETURNING refresh_family",
         )
         .bind(code_hash)
         .bind(now)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(map)?;
         Ok(match before {
@@ -82,29 +123,14 @@ impl AuthorizationCodeStore for SqlStore {
     }
 
     async fn authorization_code_replayed(&self, code_hash: &str) -> StoreResult<bool> {
+        let mut conn = self.hold().await?;
         let replayed: Option<bool> = sqlx::query_scalar(
             "SELECT replayed_at IS NOT NULL FROM authorization_codes WHERE code_hash = $1",
         )
         .bind(code_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(map)?;
         Ok(replayed.unwrap_or(false))
     }
-}
-
-pub(super) fn authorization_code_from_row(row: &DbRow) -> StoreResult<AuthorizationCode> {
-    let get = |c: &str| row.try_get::<Option<String>, _>(c).map_err(map);
-    Ok(AuthorizationCode {
-        code_hash: row.try_get("code_hash").map_err(map)?,
-        client_id: row.try_get("client_id").map_err(map)?,
-        user_id: row.try_get("user_id").map_err(map)?,
-        redirect_uri: row.try_get("redirect_uri").map_err(map)?,
-        scope: from_json("scope", &row.try_get::<String, _>("scope").map_err(map)?)?,
-        audience: get("audience")?,
-        nonce: get("nonce")?,
-        code_challenge: get("code_challenge")?,
-        auth_time: row.try_get("auth_time").map_err(map)?,
-        expires_at: row.try_get("expires_at").map_err(map)?,
-    })
 }

@@ -1,41 +1,75 @@
 //! Client grants: which client may ask for which API, with which scopes.
 
-use super::*;
+use castellan_core::model::{Client, ClientGrant, ResourceServer};
+use castellan_core::paging::{Page, PageRequest};
+use castellan_core::store::{ClientGrantFilter, ClientGrantStore, StoreError, StoreResult};
 
-pub(super) fn client_grant_from_row(row: &DbRow) -> StoreResult<ClientGrant> {
-    let get = |c: &str| row.try_get::<String, _>(c).map_err(map);
-    Ok(ClientGrant {
-        id: get("id")?,
-        client_id: get("client_id")?,
-        audience: get("audience")?,
-        scope: from_json("scope", &get("scope")?)?,
-    })
+use super::clients::ClientRow;
+use super::handle::{Handle, Source};
+use super::query::{delete_one, each, found, limit, now};
+use super::resource_servers::{PrefixedResourceServerRow, ResourceServerRow};
+use crate::errors::{conflict_as, from_json, json_text, map};
+
+/// A `client_grants` row as stored; the scope is JSON text.
+#[derive(sqlx::FromRow)]
+struct ClientGrantRow {
+    id: String,
+    client_id: String,
+    audience: String,
+    scope: String,
+}
+
+impl TryFrom<ClientGrantRow> for ClientGrant {
+    type Error = StoreError;
+
+    fn try_from(row: ClientGrantRow) -> StoreResult<ClientGrant> {
+        Ok(ClientGrant {
+            id: row.id,
+            client_id: row.client_id,
+            audience: row.audience,
+            scope: from_json("scope", &row.scope)?,
+        })
+    }
+}
+
+/// A client, the API it has a grant for and the grant, joined.
+#[derive(sqlx::FromRow)]
+struct ClientWithGrantRow {
+    #[sqlx(flatten)]
+    client: ClientRow,
+    #[sqlx(flatten)]
+    api: PrefixedResourceServerRow,
+    grant_id: String,
+    grant_scope: String,
 }
 
 #[async_trait::async_trait]
-impl ClientGrantStore for SqlStore {
+impl<S: Source> ClientGrantStore for Handle<S> {
     async fn create_client_grant(&self, g: &ClientGrant) -> StoreResult<()> {
+        let mut conn = self.hold().await?;
         sqlx::query("INSERT INTO client_grants (id, client_id, audience, scope, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&g.id)
             .bind(&g.client_id)
             .bind(&g.audience)
             .bind(json_text(&g.scope))
             .bind(now())
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(conflict_as("the client already has a grant for this audience"))?;
         Ok(())
     }
 
     async fn find_client_grant(&self, id: &str) -> StoreResult<Option<ClientGrant>> {
-        sqlx::query("SELECT id, client_id, audience, scope FROM client_grants WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map)?
-            .as_ref()
-            .map(client_grant_from_row)
-            .transpose()
+        let mut conn = self.hold().await?;
+        sqlx::query_as::<_, ClientGrantRow>(
+            "SELECT id, client_id, audience, scope FROM client_grants WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map)?
+        .map(ClientGrant::try_from)
+        .transpose()
     }
 
     async fn find_client_grant_for(
@@ -43,14 +77,14 @@ impl ClientGrantStore for SqlStore {
         client_id: &str,
         audience: &str,
     ) -> StoreResult<Option<ClientGrant>> {
-        sqlx::query("SELECT id, client_id, audience, scope FROM client_grants WHERE client_id = $1 AND audience = $2")
+        let mut conn = self.hold().await?;
+        sqlx::query_as::<_, ClientGrantRow>("SELECT id, client_id, audience, scope FROM client_grants WHERE client_id = $1 AND audience = $2")
             .bind(client_id)
             .bind(audience)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *conn)
             .await
             .map_err(map)?
-            .as_ref()
-            .map(client_grant_from_row)
+            .map(ClientGrant::try_from)
             .transpose()
     }
 
@@ -59,7 +93,8 @@ impl ClientGrantStore for SqlStore {
         client_id: &str,
         identifier: &str,
     ) -> StoreResult<Option<(Client, ResourceServer, ClientGrant)>> {
-        let row = sqlx::query(
+        let mut conn = self.hold().await?;
+        let row = sqlx::query_as::<_, ClientWithGrantRow>(
             "SELECT c.client_id, c.name, c.description, c.app_type, c.is_first_party, c.grant_types, c.callbacks, \
              c.allowed_logout_urls, c.web_origins, c.token_endpoint_auth_method, c.client_metadata, c.secret_hash, \
              c.created_at, c.updated_at, \
@@ -75,22 +110,19 @@ impl ClientGrantStore for SqlStore {
         )
         .bind(client_id)
         .bind(identifier)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(map)?;
         let Some(row) = row else {
             return Ok(None);
         };
-        let client = client_from_row(&row)?;
-        let api = resource_server_from_prefixed_row(&row, "rs_")?;
+        let client = Client::try_from(row.client)?;
+        let api = ResourceServer::try_from(ResourceServerRow::from(row.api))?;
         let grant = ClientGrant {
-            id: row.try_get("grant_id").map_err(map)?,
+            id: row.grant_id,
             client_id: client.client_id.clone(),
             audience: api.identifier.clone(),
-            scope: from_json(
-                "grant_scope",
-                &row.try_get::<String, _>("grant_scope").map_err(map)?,
-            )?,
+            scope: from_json("grant_scope", &row.grant_scope)?,
         };
         Ok(Some((client, api, grant)))
     }
@@ -100,8 +132,9 @@ impl ClientGrantStore for SqlStore {
         filter: &ClientGrantFilter,
         page: PageRequest,
     ) -> StoreResult<Page<ClientGrant>> {
+        let mut conn = self.hold().await?;
         let (lim, off) = limit(page);
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, ClientGrantRow>(
             "SELECT id, client_id, audience, scope FROM client_grants \
              WHERE ($1 IS NULL OR client_id = $1) AND ($2 IS NULL OR audience = $2) \
              ORDER BY created_at, id LIMIT $3 OFFSET $4",
@@ -110,7 +143,7 @@ impl ClientGrantStore for SqlStore {
         .bind(&filter.audience)
         .bind(lim)
         .bind(off)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(map)?;
         let total: i64 = sqlx::query_scalar(
@@ -118,30 +151,32 @@ impl ClientGrantStore for SqlStore {
         )
         .bind(&filter.client_id)
         .bind(&filter.audience)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *conn)
         .await
         .map_err(map)?;
         Ok(Page {
-            items: rows
-                .iter()
-                .map(client_grant_from_row)
-                .collect::<StoreResult<_>>()?,
+            items: each(rows)?,
             total: total as u64,
         })
     }
 
     async fn update_client_grant(&self, g: &ClientGrant) -> StoreResult<()> {
+        let mut conn = self.hold().await?;
         let done = sqlx::query("UPDATE client_grants SET scope = $2 WHERE id = $1")
             .bind(&g.id)
             .bind(json_text(&g.scope))
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(map)?;
         found(done.rows_affected())
     }
 
     async fn delete_client_grant(&self, id: &str) -> StoreResult<bool> {
-        self.delete_one("DELETE FROM client_grants WHERE id = $1", id)
-            .await
+        delete_one(
+            &mut *self.hold().await?,
+            "DELETE FROM client_grants WHERE id = $1",
+            id,
+        )
+        .await
     }
 }

@@ -1,31 +1,61 @@
 //! Applications (clients).
 
-use super::*;
+use std::collections::BTreeMap;
 
-pub(super) fn client_from_row(row: &DbRow) -> StoreResult<Client> {
-    let get = |c: &str| row.try_get::<String, _>(c).map_err(map);
-    Ok(Client {
-        client_id: get("client_id")?,
-        name: get("name")?,
-        description: get("description")?,
-        app_type: parse_named("app_type", &get("app_type")?)?,
-        is_first_party: row.try_get("is_first_party").map_err(map)?,
-        grant_types: from_json("grant_types", &get("grant_types")?)?,
-        callbacks: from_json("callbacks", &get("callbacks")?)?,
-        allowed_logout_urls: from_json("allowed_logout_urls", &get("allowed_logout_urls")?)?,
-        web_origins: from_json("web_origins", &get("web_origins")?)?,
-        token_endpoint_auth_method: parse_named(
-            "token_endpoint_auth_method",
-            &get("token_endpoint_auth_method")?,
-        )?,
-        client_metadata: from_json::<BTreeMap<String, String>>(
-            "client_metadata",
-            &get("client_metadata")?,
-        )?,
-        secret_hash: row.try_get("secret_hash").map_err(map)?,
-        created_at: row.try_get("created_at").map_err(map)?,
-        updated_at: row.try_get("updated_at").map_err(map)?,
-    })
+use castellan_core::model::{Client, Named};
+use castellan_core::paging::{Page, PageRequest};
+use castellan_core::store::{ClientStore, StoreError, StoreResult};
+
+use super::handle::{Handle, Source};
+use super::query::{DbQuery, delete_one, found, one_by_key, page_of, parse_named, total};
+use crate::errors::{conflict_as, from_json, json_text, map};
+
+/// A `clients` row as stored; lists are JSON text, kinds their names.
+#[derive(sqlx::FromRow)]
+pub(super) struct ClientRow {
+    client_id: String,
+    name: String,
+    description: String,
+    app_type: String,
+    is_first_party: bool,
+    grant_types: String,
+    callbacks: String,
+    allowed_logout_urls: String,
+    web_origins: String,
+    token_endpoint_auth_method: String,
+    client_metadata: String,
+    secret_hash: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+impl TryFrom<ClientRow> for Client {
+    type Error = StoreError;
+
+    fn try_from(row: ClientRow) -> StoreResult<Client> {
+        Ok(Client {
+            client_id: row.client_id,
+            name: row.name,
+            description: row.description,
+            app_type: parse_named("app_type", &row.app_type)?,
+            is_first_party: row.is_first_party,
+            grant_types: from_json("grant_types", &row.grant_types)?,
+            callbacks: from_json("callbacks", &row.callbacks)?,
+            allowed_logout_urls: from_json("allowed_logout_urls", &row.allowed_logout_urls)?,
+            web_origins: from_json("web_origins", &row.web_origins)?,
+            token_endpoint_auth_method: parse_named(
+                "token_endpoint_auth_method",
+                &row.token_endpoint_auth_method,
+            )?,
+            client_metadata: from_json::<BTreeMap<String, String>>(
+                "client_metadata",
+                &row.client_metadata,
+            )?,
+            secret_hash: row.secret_hash,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
 }
 
 pub(super) const CLIENT_COLUMNS: &str = "client_id, name, description, app_type, is_first_party, grant_types, callbacks, \
@@ -50,9 +80,10 @@ pub(super) fn bind_client<'q>(query: DbQuery<'q>, c: &'q Client) -> DbQuery<'q> 
 }
 
 #[async_trait::async_trait]
-impl ClientStore for SqlStore {
+impl<S: Source> ClientStore for Handle<S> {
     async fn create_client(&self, c: &Client) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         let insert = sqlx::query(
             "INSERT INTO clients (client_id, name, description, app_type, is_first_party, grant_types, callbacks, \
              allowed_logout_urls, web_origins, token_endpoint_auth_method, client_metadata, secret_hash, updated_at, created_at) \
@@ -74,43 +105,46 @@ impl ClientStore for SqlStore {
 
     async fn find_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = $1");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(client_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map)?
-            .as_ref()
-            .map(client_from_row)
-            .transpose()
+        one_by_key::<ClientRow, _>(&mut *self.hold().await?, sql, client_id).await
     }
 
     async fn list_clients(&self, page: PageRequest) -> StoreResult<Page<Client>> {
         let sql = format!(
             "SELECT {CLIENT_COLUMNS} FROM clients ORDER BY created_at, client_id LIMIT $1 OFFSET $2"
         );
-        self.page_of(sql, "SELECT COUNT(*) FROM clients", page, client_from_row)
-            .await
+        page_of::<ClientRow, _>(
+            &mut *self.hold().await?,
+            sql,
+            "SELECT COUNT(*) FROM clients",
+            page,
+        )
+        .await
     }
 
     async fn update_client(&self, c: &Client) -> StoreResult<()> {
+        let mut conn = self.hold().await?;
         let update = sqlx::query(
             "UPDATE clients SET name = $2, description = $3, app_type = $4, is_first_party = $5, grant_types = $6, \
              callbacks = $7, allowed_logout_urls = $8, web_origins = $9, token_endpoint_auth_method = $10, \
              client_metadata = $11, secret_hash = $12, updated_at = $13 WHERE client_id = $1",
         );
         let done = bind_client(update, c)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(map)?;
         found(done.rows_affected())
     }
 
     async fn delete_client(&self, client_id: &str) -> StoreResult<bool> {
-        self.delete_one("DELETE FROM clients WHERE client_id = $1", client_id)
-            .await
+        delete_one(
+            &mut *self.hold().await?,
+            "DELETE FROM clients WHERE client_id = $1",
+            client_id,
+        )
+        .await
     }
 
     async fn count_clients(&self) -> StoreResult<u64> {
-        self.total("SELECT COUNT(*) FROM clients").await
+        total(&mut *self.hold().await?, "SELECT COUNT(*) FROM clients").await
     }
 }

@@ -1,6 +1,24 @@
 //! Connections, the applications enabled on each and their default assignments.
 
-use super::*;
+use castellan_core::model::{Connection, DefaultAssignments, Named};
+use castellan_core::paging::{Page, PageRequest};
+use castellan_core::store::{ConnectionStore, StoreError, StoreResult};
+
+use super::handle::{Conn, Handle, Source};
+use super::query::{delete_one, found, limit, now, parse_named, total};
+use crate::errors::{conflict_as, from_json, json_text, map};
+
+/// A `connections` row as stored; the enabled applications are rows of their own.
+#[derive(sqlx::FromRow)]
+struct ConnectionRow {
+    id: String,
+    name: String,
+    strategy: String,
+    options: String,
+    default_assignments: Option<String>,
+}
+
+const CONNECTION_COLUMNS: &str = "id, name, strategy, options, default_assignments";
 
 pub(super) fn default_assignments_to_json(d: &DefaultAssignments) -> String {
     serde_json::json!({"roles": d.roles, "groups": d.groups, "on": d.on.name()}).to_string()
@@ -26,66 +44,56 @@ pub(super) fn default_assignments_from_json(text: &str) -> StoreResult<DefaultAs
     })
 }
 
-impl SqlStore {
-    async fn connection_from_row(&self, row: &DbRow) -> StoreResult<Connection> {
-        let get = |c: &str| row.try_get::<String, _>(c).map_err(map);
-        let id = get("id")?;
-        let enabled_clients = sqlx::query_scalar(
-            "SELECT client_id FROM connection_clients WHERE connection_id = $1 ORDER BY client_id",
-        )
-        .bind(&id)
-        .fetch_all(&self.pool)
+/// The connection with the applications enabled on it.
+async fn connection_from_row(conn: &mut Conn, row: ConnectionRow) -> StoreResult<Connection> {
+    let enabled_clients = sqlx::query_scalar(
+        "SELECT client_id FROM connection_clients WHERE connection_id = $1 ORDER BY client_id",
+    )
+    .bind(&row.id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(map)?;
+    Ok(Connection {
+        id: row.id,
+        name: row.name,
+        strategy: row.strategy,
+        options: from_json("options", &row.options)?,
+        enabled_clients,
+        default_assignments: row
+            .default_assignments
+            .map(|text| default_assignments_from_json(&text))
+            .transpose()?,
+    })
+}
+
+async fn find_connection_where(
+    conn: &mut Conn,
+    column: &'static str,
+    value: &str,
+) -> StoreResult<Option<Connection>> {
+    let sql = format!("SELECT {CONNECTION_COLUMNS} FROM connections WHERE {column} = $1");
+    match sqlx::query_as::<_, ConnectionRow>(sqlx::AssertSqlSafe(sql))
+        .bind(value)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map)?
+    {
+        Some(row) => Ok(Some(connection_from_row(conn, row).await?)),
+        None => Ok(None),
+    }
+}
+
+async fn replace_enabled_clients(tx: &mut Conn, connection: &Connection) -> StoreResult<()> {
+    sqlx::query("DELETE FROM connection_clients WHERE connection_id = $1")
+        .bind(&connection.id)
+        .execute(&mut *tx)
         .await
         .map_err(map)?;
-        Ok(Connection {
-            id,
-            name: get("name")?,
-            strategy: get("strategy")?,
-            options: from_json("options", &get("options")?)?,
-            enabled_clients,
-            default_assignments: row
-                .try_get::<Option<String>, _>("default_assignments")
-                .map_err(map)?
-                .map(|text| default_assignments_from_json(&text))
-                .transpose()?,
-        })
-    }
-
-    async fn find_connection_where(
-        &self,
-        column: &'static str,
-        value: &str,
-    ) -> StoreResult<Option<Connection>> {
-        let sql = format!(
-            "SELECT id, name, strategy, options, default_assignments FROM connections WHERE {column} = $1"
-        );
-        match sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(value)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map)?
-        {
-            Some(row) => Ok(Some(self.connection_from_row(&row).await?)),
-            None => Ok(None),
-        }
-    }
-
-    async fn replace_enabled_clients(
-        tx: &mut sqlx::Transaction<'_, Db>,
-        connection: &Connection,
-    ) -> StoreResult<()> {
-        sqlx::query("DELETE FROM connection_clients WHERE connection_id = $1")
-            .bind(&connection.id)
-            .execute(&mut **tx)
-            .await
-            .map_err(map)?;
-        for client_id in &connection.enabled_clients {
-            sqlx::query(
-                "INSERT INTO connection_clients (connection_id, client_id) VALUES ($1, $2)",
-            )
+    for client_id in &connection.enabled_clients {
+        sqlx::query("INSERT INTO connection_clients (connection_id, client_id) VALUES ($1, $2)")
             .bind(&connection.id)
             .bind(client_id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await
             .map_err(|e| match map(e) {
                 StoreError::Conflict(_) => {
@@ -93,15 +101,15 @@ impl SqlStore {
                 }
                 other => other,
             })?;
-        }
-        Ok(())
     }
+    Ok(())
 }
 
 #[async_trait::async_trait]
-impl ConnectionStore for SqlStore {
+impl<S: Source> ConnectionStore for Handle<S> {
     async fn create_connection(&self, c: &Connection) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         sqlx::query("INSERT INTO connections (id, name, strategy, options, default_assignments, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&c.id)
@@ -113,38 +121,43 @@ impl ConnectionStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(conflict_as("a connection with this name already exists"))?;
-        Self::replace_enabled_clients(&mut tx, c).await?;
+        replace_enabled_clients(&mut tx, c).await?;
         tx.commit().await.map_err(map)
     }
 
     async fn find_connection(&self, id: &str) -> StoreResult<Option<Connection>> {
-        self.find_connection_where("id", id).await
+        find_connection_where(&mut *self.hold().await?, "id", id).await
     }
 
     async fn find_connection_by_name(&self, name: &str) -> StoreResult<Option<Connection>> {
-        self.find_connection_where("name", name).await
+        find_connection_where(&mut *self.hold().await?, "name", name).await
     }
 
     async fn list_connections(&self, page: PageRequest) -> StoreResult<Page<Connection>> {
+        let mut conn = self.hold().await?;
         let (lim, off) = limit(page);
-        let rows = sqlx::query("SELECT id, name, strategy, options, default_assignments FROM connections ORDER BY created_at, id LIMIT $1 OFFSET $2")
+        let sql = format!(
+            "SELECT {CONNECTION_COLUMNS} FROM connections ORDER BY created_at, id LIMIT $1 OFFSET $2"
+        );
+        let rows = sqlx::query_as::<_, ConnectionRow>(sqlx::AssertSqlSafe(sql))
             .bind(lim)
             .bind(off)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(map)?;
         let mut items = Vec::with_capacity(rows.len());
-        for row in &rows {
-            items.push(self.connection_from_row(row).await?);
+        for row in rows {
+            items.push(connection_from_row(&mut conn, row).await?);
         }
         Ok(Page {
             items,
-            total: self.total("SELECT COUNT(*) FROM connections").await?,
+            total: total(&mut conn, "SELECT COUNT(*) FROM connections").await?,
         })
     }
 
     async fn update_connection(&self, c: &Connection) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         let done = sqlx::query(
             "UPDATE connections SET options = $2, default_assignments = $3 WHERE id = $1",
         )
@@ -159,12 +172,16 @@ impl ConnectionStore for SqlStore {
         .await
         .map_err(map)?;
         found(done.rows_affected())?;
-        Self::replace_enabled_clients(&mut tx, c).await?;
+        replace_enabled_clients(&mut tx, c).await?;
         tx.commit().await.map_err(map)
     }
 
     async fn delete_connection(&self, id: &str) -> StoreResult<bool> {
-        self.delete_one("DELETE FROM connections WHERE id = $1", id)
-            .await
+        delete_one(
+            &mut *self.hold().await?,
+            "DELETE FROM connections WHERE id = $1",
+            id,
+        )
+        .await
     }
 }

@@ -1,31 +1,55 @@
 //! The Authorization Extension's own records, its policy query and its import.
 
-use super::*;
-use castellan_core::model::{
-    ExtensionConfiguration, ExtensionData, ExtensionPermission, Policy, RoleRecord,
-};
-use castellan_core::store::ExtensionStore;
+use std::collections::{HashMap, HashSet};
 
-pub(super) const PERMISSION_COLUMNS: &str =
+use castellan_core::model::{
+    ExtensionConfiguration, ExtensionData, ExtensionPermission, Policy, Role, RoleRecord, User,
+};
+use castellan_core::paging::{Page, PageRequest};
+use castellan_core::store::{ExtensionStore, StoreError, StoreResult};
+
+use super::handle::{Conn, Handle, Source};
+use super::query::{all_by_key, delete_one, each, found, limit, one_by_key};
+use super::roles::{ROLE_COLUMNS_R, RoleRow};
+use super::users::{USER_COLUMNS, UserRow};
+use crate::errors::{conflict_as, from_json, json_text, map};
+
+const PERMISSION_COLUMNS: &str =
     "p.guid, p.name, p.description, p.application_type, p.application_id, p.created_at";
 /// The one row of `extension_configuration`: the extension keeps a single record, `v1`.
-pub(super) const CONFIGURATION_ID: &str = "v1";
+const CONFIGURATION_ID: &str = "v1";
 
-pub(super) fn extension_permission_from_row(row: &DbRow) -> StoreResult<ExtensionPermission> {
-    Ok(ExtensionPermission {
-        guid: row.try_get("guid").map_err(map)?,
-        name: row.try_get("name").map_err(map)?,
-        description: row.try_get("description").map_err(map)?,
-        application_type: row.try_get("application_type").map_err(map)?,
-        application_id: row.try_get("application_id").map_err(map)?,
-        created_at: row.try_get("created_at").map_err(map)?,
-    })
+#[derive(sqlx::FromRow)]
+struct ExtensionPermissionRow {
+    guid: String,
+    name: String,
+    description: String,
+    application_type: String,
+    application_id: String,
+    created_at: i64,
 }
 
-pub(super) async fn insert_permission(
-    tx: &mut sqlx::Transaction<'_, Db>,
-    p: &ExtensionPermission,
-) -> StoreResult<()> {
+impl TryFrom<ExtensionPermissionRow> for ExtensionPermission {
+    type Error = StoreError;
+
+    fn try_from(row: ExtensionPermissionRow) -> StoreResult<ExtensionPermission> {
+        Ok(ExtensionPermission {
+            guid: row.guid,
+            name: row.name,
+            description: row.description,
+            application_type: row.application_type,
+            application_id: row.application_id,
+            created_at: row.created_at,
+        })
+    }
+}
+
+async fn find_permission(conn: &mut Conn, guid: &str) -> StoreResult<Option<ExtensionPermission>> {
+    let sql = format!("SELECT {PERMISSION_COLUMNS} FROM extension_permissions p WHERE p.guid = $1");
+    one_by_key::<ExtensionPermissionRow, _>(conn, sql, guid).await
+}
+
+async fn insert_permission(tx: &mut Conn, p: &ExtensionPermission) -> StoreResult<()> {
     sqlx::query(
         "INSERT INTO extension_permissions (guid, name, name_lower, description, application_type, application_id, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -37,7 +61,7 @@ pub(super) async fn insert_permission(
     .bind(&p.application_type)
     .bind(&p.application_id)
     .bind(p.created_at)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .map_err(conflict_as("A permission with this name already exists for this application"))?;
     Ok(())
@@ -45,29 +69,29 @@ pub(super) async fn insert_permission(
 
 /// Replaces the role's extension permissions with `guids` (unknown GUIDs are a `Conflict`
 /// from the foreign key).
-pub(super) async fn replace_role_permissions(
-    tx: &mut sqlx::Transaction<'_, Db>,
+async fn replace_role_permissions(
+    tx: &mut Conn,
     role_id: &str,
     guids: &[String],
 ) -> StoreResult<()> {
     sqlx::query("DELETE FROM role_extension_permissions WHERE role_id = $1")
         .bind(role_id)
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(map)?;
     for guid in guids {
         sqlx::query("INSERT INTO role_extension_permissions (role_id, permission_guid) VALUES ($1, $2) ON CONFLICT DO NOTHING")
             .bind(role_id)
             .bind(guid)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await
             .map_err(map)?;
     }
     Ok(())
 }
 
-pub(super) async fn upsert_settings(
-    tx: &mut sqlx::Transaction<'_, Db>,
+async fn upsert_settings(
+    tx: &mut Conn,
     settings: &serde_json::Map<String, serde_json::Value>,
     now: i64,
 ) -> StoreResult<()> {
@@ -78,17 +102,14 @@ pub(super) async fn upsert_settings(
     .bind(CONFIGURATION_ID)
     .bind(json_text(settings))
     .bind(now)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .map_err(map)?;
     Ok(())
 }
 
 /// The role's stored id after inserting it, or updating the role that has its GUID.
-pub(super) async fn upsert_role_by_guid(
-    tx: &mut sqlx::Transaction<'_, Db>,
-    r: &Role,
-) -> StoreResult<String> {
+async fn upsert_role_by_guid(tx: &mut Conn, r: &Role) -> StoreResult<String> {
     sqlx::query(
         "INSERT INTO roles (id, guid, name, name_lower, description, application_id, application_type, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (guid) DO UPDATE SET name = excluded.name, \
@@ -103,63 +124,57 @@ pub(super) async fn upsert_role_by_guid(
     .bind(r.application_id.as_deref().unwrap_or(""))
     .bind(&r.application_type)
     .bind(r.created_at)
-    .execute(&mut **tx)
+    .execute(&mut *tx)
     .await
     .map_err(conflict_as("Two roles of one application have the same name"))?;
     sqlx::query_scalar("SELECT id FROM roles WHERE guid = $1")
         .bind(&r.guid)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await
         .map_err(map)
 }
 
 /// A nesting cycle anywhere, as the names of one group on it; for imported documents, which
 /// are checked as a whole after insertion.
-pub(super) async fn any_cycle(tx: &mut sqlx::Transaction<'_, Db>) -> StoreResult<Option<String>> {
+async fn any_cycle(tx: &mut Conn) -> StoreResult<Option<String>> {
     sqlx::query_scalar(
         "WITH RECURSIVE reach(start_id, group_id) AS (SELECT parent_id, child_id FROM group_nesting \
          UNION SELECT r.start_id, n.child_id FROM reach r JOIN group_nesting n ON n.parent_id = r.group_id) \
          SELECT g.name FROM reach r JOIN directory_groups g ON g.id = r.start_id WHERE r.start_id = r.group_id \
          ORDER BY g.name LIMIT 1",
     )
-    .fetch_optional(&mut **tx)
+    .fetch_optional(&mut *tx)
     .await
     .map_err(map)
 }
 
 #[async_trait::async_trait]
-impl ExtensionStore for SqlStore {
+impl<S: Source> ExtensionStore for Handle<S> {
     async fn create_permission(&self, p: &ExtensionPermission) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         insert_permission(&mut tx, p).await?;
         tx.commit().await.map_err(map)
     }
 
     async fn find_permission(&self, guid: &str) -> StoreResult<Option<ExtensionPermission>> {
-        let sql =
-            format!("SELECT {PERMISSION_COLUMNS} FROM extension_permissions p WHERE p.guid = $1");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(guid)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map)?
-            .as_ref()
-            .map(extension_permission_from_row)
-            .transpose()
+        find_permission(&mut *self.hold().await?, guid).await
     }
 
     async fn list_permissions(&self) -> StoreResult<Vec<ExtensionPermission>> {
+        let mut conn = self.hold().await?;
         let sql = format!(
             "SELECT {PERMISSION_COLUMNS} FROM extension_permissions p ORDER BY p.name_lower, p.guid"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
+        let rows = sqlx::query_as::<_, ExtensionPermissionRow>(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut *conn)
             .await
             .map_err(map)?;
-        rows.iter().map(extension_permission_from_row).collect()
+        each(rows)
     }
 
     async fn update_permission(&self, p: &ExtensionPermission) -> StoreResult<()> {
+        let mut conn = self.hold().await?;
         // The extension refuses to change a permission a role uses; the condition sits in the
         // statement so no role can start using it in between.
         let done = sqlx::query(
@@ -173,13 +188,13 @@ impl ExtensionStore for SqlStore {
         .bind(&p.description)
         .bind(&p.application_type)
         .bind(&p.application_id)
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(conflict_as("A permission with this name already exists for this application"))?;
         if done.rows_affected() > 0 {
             return Ok(());
         }
-        match self.find_permission(&p.guid).await? {
+        match find_permission(&mut conn, &p.guid).await? {
             None => Err(StoreError::NotFound),
             Some(_) => Err(StoreError::Conflict(
                 "the permission is used by a role".into(),
@@ -188,12 +203,16 @@ impl ExtensionStore for SqlStore {
     }
 
     async fn delete_permission(&self, guid: &str) -> StoreResult<bool> {
-        self.delete_one("DELETE FROM extension_permissions WHERE guid = $1", guid)
-            .await
+        delete_one(
+            &mut *self.hold().await?,
+            "DELETE FROM extension_permissions WHERE guid = $1",
+            guid,
+        )
+        .await
     }
 
     async fn roles_using_permission(&self, guid: &str) -> StoreResult<Vec<Role>> {
-        self.roles_where(
+        all_by_key::<RoleRow, _>(&mut *self.hold().await?,
             format!(
                 "SELECT {ROLE_COLUMNS_R} FROM roles r JOIN role_extension_permissions x ON x.role_id = r.id \
                  WHERE x.permission_guid = $1 ORDER BY r.name_lower, r.id"
@@ -208,7 +227,8 @@ impl ExtensionStore for SqlStore {
         r: &Role,
         permission_guids: &[String],
     ) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         sqlx::query(
             "INSERT INTO roles (id, guid, name, name_lower, description, application_id, application_type, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -233,7 +253,8 @@ impl ExtensionStore for SqlStore {
         r: &Role,
         permission_guids: &[String],
     ) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         let done = sqlx::query(
             "UPDATE roles SET name = $2, name_lower = $3, description = $4, application_type = $5 WHERE id = $1",
         )
@@ -251,22 +272,22 @@ impl ExtensionStore for SqlStore {
     }
 
     async fn role_records(&self) -> StoreResult<Vec<RoleRecord>> {
+        let mut conn = self.hold().await?;
         let sql = format!("SELECT {ROLE_COLUMNS_R} FROM roles r ORDER BY r.name_lower, r.id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
+        let rows = sqlx::query_as::<_, RoleRow>(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&mut *conn)
             .await
             .map_err(map)?;
-        let mut records: Vec<RoleRecord> = rows
-            .iter()
-            .map(|row| {
-                Ok(RoleRecord {
-                    role: role_from_row(row)?,
-                    permissions: vec![],
-                    users: vec![],
-                })
+        let roles: Vec<Role> = each(rows)?;
+        let mut records: Vec<RoleRecord> = roles
+            .into_iter()
+            .map(|role| RoleRecord {
+                role,
+                permissions: vec![],
+                users: vec![],
             })
-            .collect::<StoreResult<_>>()?;
-        let index: std::collections::HashMap<String, usize> = records
+            .collect();
+        let index: HashMap<String, usize> = records
             .iter()
             .enumerate()
             .map(|(i, r)| (r.role.id.clone(), i))
@@ -275,7 +296,7 @@ impl ExtensionStore for SqlStore {
             "SELECT x.role_id, x.permission_guid FROM role_extension_permissions x \
              JOIN extension_permissions p ON p.guid = x.permission_guid ORDER BY p.name_lower, p.guid",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(map)?;
         for (role_id, guid) in permissions {
@@ -285,7 +306,7 @@ impl ExtensionStore for SqlStore {
         }
         let users: Vec<(String, String)> =
             sqlx::query_as("SELECT role_id, user_id FROM user_roles ORDER BY user_id")
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *conn)
                 .await
                 .map_err(map)?;
         for (role_id, user_id) in users {
@@ -300,20 +321,16 @@ impl ExtensionStore for SqlStore {
         &self,
         role_ids: &[String],
     ) -> StoreResult<Vec<(String, ExtensionPermission)>> {
+        let mut conn = self.hold().await?;
         let mut out = Vec::new();
         let sql = format!(
             "SELECT x.role_id, {PERMISSION_COLUMNS} FROM role_extension_permissions x \
              JOIN extension_permissions p ON p.guid = x.permission_guid WHERE x.role_id = $1 ORDER BY p.name_lower, p.guid"
         );
         for role_id in role_ids {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-                .bind(role_id)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map)?;
-            for row in &rows {
-                out.push((role_id.clone(), extension_permission_from_row(row)?));
-            }
+            let permissions: Vec<ExtensionPermission> =
+                all_by_key::<ExtensionPermissionRow, _>(&mut conn, sql.clone(), role_id).await?;
+            out.extend(permissions.into_iter().map(|p| (role_id.clone(), p)));
         }
         Ok(out)
     }
@@ -324,6 +341,7 @@ impl ExtensionStore for SqlStore {
         q: Option<&str>,
         page: PageRequest,
     ) -> StoreResult<Page<User>> {
+        let mut conn = self.hold().await?;
         // Only known columns are ever put into the SQL text; the value is bound.
         let columns: &[&str] = match field {
             Some("email") => &["email"],
@@ -347,32 +365,33 @@ impl ExtensionStore for SqlStore {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users WHERE {condition} ORDER BY user_id LIMIT $2 OFFSET $3"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rows = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
             .bind(&pattern)
             .bind(lim)
             .bind(off)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(map)?;
         let total: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM users WHERE {condition}"
         )))
         .bind(&pattern)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *conn)
         .await
         .map_err(map)?;
         Ok(Page {
-            items: rows.iter().map(user_from_row).collect::<StoreResult<_>>()?,
+            items: each(rows)?,
             total: total as u64,
         })
     }
 
     async fn configuration(&self) -> StoreResult<Option<ExtensionConfiguration>> {
+        let mut conn = self.hold().await?;
         let row: Option<(String, Option<String>)> = sqlx::query_as(
             "SELECT settings, api_key_digest FROM extension_configuration WHERE id = $1",
         )
         .bind(CONFIGURATION_ID)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(map)?;
         row.map(|(settings, api_key_digest)| {
@@ -389,12 +408,14 @@ impl ExtensionStore for SqlStore {
         settings: &serde_json::Map<String, serde_json::Value>,
         now: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         upsert_settings(&mut tx, settings, now).await?;
         tx.commit().await.map_err(map)
     }
 
     async fn save_api_key_digest(&self, digest: &str, now: i64) -> StoreResult<()> {
+        let mut conn = self.hold().await?;
         sqlx::query(
             "INSERT INTO extension_configuration (id, settings, api_key_digest, updated_at) VALUES ($1, '{}', $2, $3) \
              ON CONFLICT (id) DO UPDATE SET api_key_digest = excluded.api_key_digest, updated_at = excluded.updated_at",
@@ -402,7 +423,7 @@ impl ExtensionStore for SqlStore {
         .bind(CONFIGURATION_ID)
         .bind(digest)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(map)?;
         Ok(())
@@ -415,6 +436,7 @@ impl ExtensionStore for SqlStore {
         connection_name: &str,
         idp_groups: &[String],
     ) -> StoreResult<Policy> {
+        let mut conn = self.hold().await?;
         // The names the identity provider gave come in as one placeholder each ($4, $5, ...).
         let idp_names = (0..idp_groups.len())
             .map(|i| format!(" UNION SELECT CAST(${} AS TEXT)", i + 4))
@@ -446,7 +468,7 @@ impl ExtensionStore for SqlStore {
         for name in idp_groups {
             query = query.bind(name);
         }
-        let rows = query.fetch_all(&self.pool).await.map_err(map)?;
+        let rows = query.fetch_all(&mut *conn).await.map_err(map)?;
         let mut policy = Policy::default();
         for (kind, name) in rows {
             match kind.as_str() {
@@ -459,7 +481,8 @@ impl ExtensionStore for SqlStore {
     }
 
     async fn replace_extension_data(&self, data: &ExtensionData, now: i64) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         // Children's nesting first: the RESTRICT on `child_id` would refuse deleting a child
         // before its parent's rows are gone.
         for sql in [
@@ -470,8 +493,7 @@ impl ExtensionStore for SqlStore {
         ] {
             sqlx::query(sql).execute(&mut *tx).await.map_err(map)?;
         }
-        let keep: std::collections::HashSet<&str> =
-            data.roles.iter().map(|r| r.role.guid.as_str()).collect();
+        let keep: HashSet<&str> = data.roles.iter().map(|r| r.role.guid.as_str()).collect();
         let bound: Vec<(String, String)> =
             sqlx::query_as("SELECT id, guid FROM roles WHERE application_id <> ''")
                 .fetch_all(&mut *tx)
@@ -489,7 +511,7 @@ impl ExtensionStore for SqlStore {
         for p in &data.permissions {
             insert_permission(&mut tx, p).await?;
         }
-        let mut role_ids = std::collections::HashMap::new();
+        let mut role_ids = HashMap::new();
         for record in &data.roles {
             let id = upsert_role_by_guid(&mut tx, &record.role).await?;
             // Permissions the document does not define are skipped, like users that do not exist.
@@ -518,7 +540,7 @@ impl ExtensionStore for SqlStore {
             }
             role_ids.insert(record.role.guid.clone(), id);
         }
-        let mut group_ids = std::collections::HashMap::new();
+        let mut group_ids = HashMap::new();
         for record in &data.groups {
             let g = &record.group;
             sqlx::query(

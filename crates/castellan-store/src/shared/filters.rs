@@ -1,7 +1,7 @@
 //! Search filters (`castellan_core::search`) turned into a WHERE clause with numbered
 //! placeholders.
 
-use super::*;
+use super::query::DbQuery;
 use castellan_core::search::{Condition, Filter, Scalar, Test};
 
 /// A value bound to a placeholder.

@@ -1,17 +1,20 @@
 //! Purging what has expired.
 
-use super::*;
-use castellan_core::store::{HousekeepingStore, PurgeBefore, Purged};
+use castellan_core::store::{HousekeepingStore, PurgeBefore, Purged, StoreResult};
+
+use super::SqlStore;
+use crate::errors::map;
 
 #[async_trait::async_trait]
 impl HousekeepingStore for SqlStore {
     async fn purge(&self, before: PurgeBefore) -> StoreResult<Purged> {
+        let pool = &self.source.pool;
         // One statement per table, each its own short write: housekeeping never holds
         // SQLite's single writer for long.
         let delete = |sql: &'static str, cutoff: i64| async move {
             sqlx::query(sql)
                 .bind(cutoff)
-                .execute(&self.pool)
+                .execute(pool)
                 .await
                 .map(|done| done.rows_affected())
                 .map_err(map)

@@ -1,6 +1,12 @@
 //! The queue that writes log events in batches.
 
-use super::*;
+use castellan_core::model::LogEvent;
+use castellan_core::store::{StoreError, StoreResult};
+use sqlx::Pool;
+
+use super::handle::Conn;
+use super::{BEGIN_WRITE, Db, SqlStore};
+use crate::errors::{json_text, map};
 
 /// Log events are written by one task in batches, one transaction each, so that a busy
 /// token endpoint pays for a channel send per event instead of a database write.
@@ -11,19 +17,19 @@ pub(super) enum LogCommand {
 }
 
 pub(super) const LOG_QUEUE: usize = 10_000;
-pub(super) const LOG_BATCH: usize = 500;
+const LOG_BATCH: usize = 500;
 /// Pauses between tries of a batch the store did not take: doubling, and never longer
 /// than the last, so that the log catches up within seconds of the store's return.
-pub(super) const LOG_RETRY_PAUSES: (std::time::Duration, std::time::Duration) = (
+const LOG_RETRY_PAUSES: (std::time::Duration, std::time::Duration) = (
     std::time::Duration::from_millis(50),
     std::time::Duration::from_secs(5),
 );
 /// A batch refused for another cause than an unreachable or full store (a lock held too
 /// long, an event the database will not take) is tried this often, then event by event.
-pub(super) const LOG_BATCH_TRIES: u32 = 3;
+const LOG_BATCH_TRIES: u32 = 3;
 /// How long a reader of the log waits for this node's queued events; past it (the store
 /// is not taking writes) it reads what is written.
-pub(super) const LOG_FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+const LOG_FLUSH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 pub(super) async fn write_logs(pool: Pool<Db>, mut queue: tokio::sync::mpsc::Receiver<LogCommand>) {
     metrics::gauge!("castellan_log_queue_capacity").set(LOG_QUEUE as f64);
@@ -54,7 +60,7 @@ pub(super) async fn write_logs(pool: Pool<Db>, mut queue: tokio::sync::mpsc::Rec
 
 /// Writes a batch, trying again while the store cannot take it: events are dropped only
 /// when the database refuses them one by one.
-pub(super) async fn write_batch(
+async fn write_batch(
     pool: &Pool<Db>,
     batch: &[Box<LogEvent>],
     queue: &tokio::sync::mpsc::Receiver<LogCommand>,
@@ -81,7 +87,7 @@ pub(super) async fn write_batch(
     }
 }
 
-pub(super) async fn write_one_by_one(pool: &Pool<Db>, batch: &[Box<LogEvent>]) {
+async fn write_one_by_one(pool: &Pool<Db>, batch: &[Box<LogEvent>]) {
     for event in batch {
         if let Err(e) = insert_logs(pool, std::slice::from_ref(event)).await {
             tracing::error!(cause = %e, log_id = event.log_id, "log event refused by the database; dropped");
@@ -91,30 +97,36 @@ pub(super) async fn write_one_by_one(pool: &Pool<Db>, batch: &[Box<LogEvent>]) {
     }
 }
 
-pub(super) async fn insert_logs(pool: &Pool<Db>, batch: &[Box<LogEvent>]) -> StoreResult<()> {
+async fn insert_logs(pool: &Pool<Db>, batch: &[Box<LogEvent>]) -> StoreResult<()> {
     let mut tx = pool.begin_with(BEGIN_WRITE).await.map_err(map)?;
     for e in batch {
-        sqlx::query(
-            "INSERT INTO logs (log_id, date, type, description, client_id, client_name, connection, user_id, \
-             user_name, ip, user_agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-        )
-        .bind(&e.log_id)
-        .bind(e.date)
-        .bind(&e.event_type)
-        .bind(&e.description)
-        .bind(&e.client_id)
-        .bind(&e.client_name)
-        .bind(&e.connection)
-        .bind(&e.user_id)
-        .bind(&e.user_name)
-        .bind(&e.ip)
-        .bind(&e.user_agent)
-        .bind(json_text(&e.details))
-        .execute(&mut *tx)
-        .await
-        .map_err(map)?;
+        insert_log(&mut tx, e).await?;
     }
     tx.commit().await.map_err(map)
+}
+
+/// One event, in the caller's transaction: the queue's batches and `Transaction::record`.
+pub(super) async fn insert_log(conn: &mut Conn, e: &LogEvent) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO logs (log_id, date, type, description, client_id, client_name, connection, user_id, \
+         user_name, ip, user_agent, details) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+    )
+    .bind(&e.log_id)
+    .bind(e.date)
+    .bind(&e.event_type)
+    .bind(&e.description)
+    .bind(&e.client_id)
+    .bind(&e.client_name)
+    .bind(&e.connection)
+    .bind(&e.user_id)
+    .bind(&e.user_name)
+    .bind(&e.ip)
+    .bind(&e.user_agent)
+    .bind(json_text(&e.details))
+    .execute(&mut *conn)
+    .await
+    .map_err(map)?;
+    Ok(())
 }
 
 impl SqlStore {
@@ -123,7 +135,7 @@ impl SqlStore {
     pub(super) async fn flush_logs(&self) {
         let (done, written) = tokio::sync::oneshot::channel();
         let flushed = async {
-            if self.logs.send(LogCommand::Flush(done)).await.is_ok() {
+            if self.source.logs.send(LogCommand::Flush(done)).await.is_ok() {
                 let _ = written.await;
             }
         };

@@ -1,38 +1,59 @@
 //! Mail waiting to be sent (or read, without SMTP).
 
-use super::*;
+use castellan_core::model::Mail;
+use castellan_core::store::{OutboxStore, StoreError, StoreResult};
+
+use super::handle::{Handle, Source};
+use super::query::each;
+use crate::errors::map;
+
+#[derive(sqlx::FromRow)]
+struct MailRow {
+    id: String,
+    recipient: String,
+    subject: String,
+    body: String,
+    created_at: i64,
+}
+
+impl TryFrom<MailRow> for Mail {
+    type Error = StoreError;
+
+    fn try_from(row: MailRow) -> StoreResult<Mail> {
+        Ok(Mail {
+            id: row.id,
+            recipient: row.recipient,
+            subject: row.subject,
+            body: row.body,
+            created_at: row.created_at,
+        })
+    }
+}
 
 #[async_trait::async_trait]
-impl OutboxStore for SqlStore {
+impl<S: Source> OutboxStore for Handle<S> {
     async fn push_mail(&self, m: &Mail) -> StoreResult<()> {
+        let mut conn = self.hold().await?;
         sqlx::query("INSERT INTO outbox (id, recipient, subject, body, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&m.id)
             .bind(&m.recipient)
             .bind(&m.subject)
             .bind(&m.body)
             .bind(m.created_at)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(map)?;
         Ok(())
     }
 
     async fn list_mail(&self) -> StoreResult<Vec<Mail>> {
-        let rows =
-            sqlx::query("SELECT id, recipient, subject, body, created_at FROM outbox ORDER BY id")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map)?;
-        rows.iter()
-            .map(|row| {
-                Ok(Mail {
-                    id: row.try_get("id").map_err(map)?,
-                    recipient: row.try_get("recipient").map_err(map)?,
-                    subject: row.try_get("subject").map_err(map)?,
-                    body: row.try_get("body").map_err(map)?,
-                    created_at: row.try_get("created_at").map_err(map)?,
-                })
-            })
-            .collect()
+        let mut conn = self.hold().await?;
+        let rows = sqlx::query_as::<_, MailRow>(
+            "SELECT id, recipient, subject, body, created_at FROM outbox ORDER BY id",
+        )
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map)?;
+        each(rows)
     }
 }

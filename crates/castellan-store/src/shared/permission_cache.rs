@@ -15,7 +15,7 @@ pub(super) struct Counters {
 /// `membership`) leave it in place and a user of a group with 10,000 roles is computed again
 /// from the group's kept permissions.
 #[derive(Default)]
-pub(super) struct PermissionCache {
+pub struct PermissionCache {
     /// (user id, API identifier) → permissions.
     pub(super) users: Stamped<(String, String), Counters>,
     /// (group id, API identifier) → what the group's own roles grant.

@@ -1,36 +1,66 @@
 //! Single sign-on sessions.
 
-use super::*;
+use castellan_core::model::Session;
+use castellan_core::paging::{Page, PageRequest};
+use castellan_core::store::{SessionStore, StoreError, StoreResult};
+
+use super::handle::{Handle, Source};
+use super::query::{each, limit};
+use crate::errors::map;
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    id_hash: String,
+    user_id: String,
+    auth_time: i64,
+    expires_at: i64,
+}
+
+impl TryFrom<SessionRow> for Session {
+    type Error = StoreError;
+
+    fn try_from(row: SessionRow) -> StoreResult<Session> {
+        Ok(Session {
+            id_hash: row.id_hash,
+            user_id: row.user_id,
+            auth_time: row.auth_time,
+            expires_at: row.expires_at,
+        })
+    }
+}
 
 #[async_trait::async_trait]
-impl SessionStore for SqlStore {
+impl<S: Source> SessionStore for Handle<S> {
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
+        let mut conn = self.hold().await?;
         sqlx::query("INSERT INTO sessions (id_hash, user_id, auth_time, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(&session.id_hash)
             .bind(&session.user_id)
             .bind(session.auth_time)
             .bind(session.expires_at)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(map)?;
         Ok(())
     }
 
     async fn find_session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
-        let row = sqlx::query(
+        let mut conn = self.hold().await?;
+        let row = sqlx::query_as::<_, SessionRow>(
             "SELECT id_hash, user_id, auth_time, expires_at FROM sessions WHERE id_hash = $1",
         )
         .bind(id_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(map)?;
-        row.as_ref().map(session_from_row).transpose()
+        row.map(Session::try_from).transpose()
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
+        let mut conn = self.hold().await?;
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(map)?;
         Ok(())
@@ -42,8 +72,9 @@ impl SessionStore for SqlStore {
         now: i64,
         page: PageRequest,
     ) -> StoreResult<Page<Session>> {
+        let mut conn = self.hold().await?;
         let (lim, off) = limit(page);
-        let rows = sqlx::query(
+        let rows = sqlx::query_as::<_, SessionRow>(
             "SELECT id_hash, user_id, auth_time, expires_at FROM sessions WHERE user_id = $1 AND expires_at > $2 \
              ORDER BY auth_time, id_hash LIMIT $3 OFFSET $4",
         )
@@ -51,7 +82,7 @@ impl SessionStore for SqlStore {
         .bind(now)
         .bind(lim)
         .bind(off)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(map)?;
         let total: i64 = sqlx::query_scalar(
@@ -59,33 +90,22 @@ impl SessionStore for SqlStore {
         )
         .bind(user_id)
         .bind(now)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *conn)
         .await
         .map_err(map)?;
         Ok(Page {
-            items: rows
-                .iter()
-                .map(session_from_row)
-                .collect::<StoreResult<_>>()?,
+            items: each(rows)?,
             total: total as u64,
         })
     }
 
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {
+        let mut conn = self.hold().await?;
         let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(map)?;
         Ok(done.rows_affected())
     }
-}
-
-pub(super) fn session_from_row(row: &DbRow) -> StoreResult<Session> {
-    Ok(Session {
-        id_hash: row.try_get("id_hash").map_err(map)?,
-        user_id: row.try_get("user_id").map_err(map)?,
-        auth_time: row.try_get("auth_time").map_err(map)?,
-        expires_at: row.try_get("expires_at").map_err(map)?,
-    })
 }

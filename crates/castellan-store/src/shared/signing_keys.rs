@@ -1,66 +1,83 @@
 //! Token signing keys and their rotation.
 
-use super::*;
+use castellan_core::model::{Named, SigningAlg, SigningKeyRecord};
+use castellan_core::store::{Promotion, SigningKeyStore, StoreError, StoreResult};
 
-pub(super) fn signing_key_from_row(row: &DbRow) -> StoreResult<SigningKeyRecord> {
-    let get = |c: &str| row.try_get::<String, _>(c).map_err(map);
-    let at = |c: &str| row.try_get::<Option<i64>, _>(c).map_err(map);
-    Ok(SigningKeyRecord {
-        kid: get("kid")?,
-        alg: parse_named::<SigningAlg>("alg", &get("alg")?)?,
-        public_jwk: from_json("public_jwk", &get("public_jwk")?)?,
-        sealed_private_key: get("sealed_private_key")?,
-        created_at: row.try_get("created_at").map_err(map)?,
-        current_since: at("current_since")?,
-        retired_at: at("retired_at")?,
-        revoked_at: at("revoked_at")?,
-    })
+use super::handle::{Conn, Handle, Source};
+use super::query::{each, parse_named};
+use crate::errors::{from_json, json_text, map};
+
+/// A `signing_keys` row as stored; the public key is JSON text.
+#[derive(sqlx::FromRow)]
+struct SigningKeyRow {
+    kid: String,
+    alg: String,
+    public_jwk: String,
+    sealed_private_key: String,
+    created_at: i64,
+    current_since: Option<i64>,
+    retired_at: Option<i64>,
+    revoked_at: Option<i64>,
 }
 
-impl SqlStore {
-    async fn insert_signing_key<'e, E>(
-        executor: E,
-        k: &SigningKeyRecord,
-        on_conflict: &'static str,
-    ) -> StoreResult<u64>
-    where
-        E: sqlx::Executor<'e, Database = Db>,
-    {
-        let sql = format!(
-            "INSERT INTO signing_keys (kid, alg, public_jwk, sealed_private_key, created_at, current_since, retired_at, revoked_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) {on_conflict}"
-        );
-        let done = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(&k.kid)
-            .bind(k.alg.name())
-            .bind(json_text(&k.public_jwk))
-            .bind(&k.sealed_private_key)
-            .bind(k.created_at)
-            .bind(k.current_since)
-            .bind(k.retired_at)
-            .bind(k.revoked_at)
-            .execute(executor)
-            .await
-            .map_err(map)?;
-        Ok(done.rows_affected())
+impl TryFrom<SigningKeyRow> for SigningKeyRecord {
+    type Error = StoreError;
+
+    fn try_from(row: SigningKeyRow) -> StoreResult<SigningKeyRecord> {
+        Ok(SigningKeyRecord {
+            kid: row.kid,
+            alg: parse_named::<SigningAlg>("alg", &row.alg)?,
+            public_jwk: from_json("public_jwk", &row.public_jwk)?,
+            sealed_private_key: row.sealed_private_key,
+            created_at: row.created_at,
+            current_since: row.current_since,
+            retired_at: row.retired_at,
+            revoked_at: row.revoked_at,
+        })
     }
+}
+
+async fn insert_signing_key(
+    conn: &mut Conn,
+    k: &SigningKeyRecord,
+    on_conflict: &'static str,
+) -> StoreResult<u64> {
+    let sql = format!(
+        "INSERT INTO signing_keys (kid, alg, public_jwk, sealed_private_key, created_at, current_since, retired_at, revoked_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) {on_conflict}"
+    );
+    let done = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&k.kid)
+        .bind(k.alg.name())
+        .bind(json_text(&k.public_jwk))
+        .bind(&k.sealed_private_key)
+        .bind(k.created_at)
+        .bind(k.current_since)
+        .bind(k.retired_at)
+        .bind(k.revoked_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(map)?;
+    Ok(done.rows_affected())
 }
 
 #[async_trait::async_trait]
-impl SigningKeyStore for SqlStore {
+impl<S: Source> SigningKeyStore for Handle<S> {
     async fn list_signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
-        let rows = sqlx::query(
+        let mut conn = self.hold().await?;
+        let rows = sqlx::query_as::<_, SigningKeyRow>(
             "SELECT kid, alg, public_jwk, sealed_private_key, created_at, current_since, retired_at, revoked_at \
              FROM signing_keys ORDER BY created_at DESC, kid",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *conn)
         .await
         .map_err(map)?;
-        rows.iter().map(signing_key_from_row).collect()
+        each(rows)
     }
 
     async fn add_signing_key_if_vacant(&self, k: &SigningKeyRecord) -> StoreResult<bool> {
-        Ok(Self::insert_signing_key(&self.pool, k, "ON CONFLICT DO NOTHING").await? > 0)
+        let mut conn = self.hold().await?;
+        Ok(insert_signing_key(&mut conn, k, "ON CONFLICT DO NOTHING").await? > 0)
     }
 
     async fn rotate_signing_key(
@@ -69,9 +86,10 @@ impl SigningKeyStore for SqlStore {
         now: i64,
         lead: i64,
     ) -> StoreResult<Promotion> {
+        let mut conn = self.hold().await?;
         let alg = new_next.alg.name();
-        let mut tx = self.write_tx().await?;
-        let next = sqlx::query(
+        let mut tx = conn.write().await?;
+        let (kid, published_at): (String, i64) = sqlx::query_as(
             "SELECT kid, created_at FROM signing_keys WHERE alg = $1 AND current_since IS NULL",
         )
         .bind(alg)
@@ -79,8 +97,6 @@ impl SigningKeyStore for SqlStore {
         .await
         .map_err(map)?
         .ok_or(StoreError::NotFound)?;
-        let kid: String = next.try_get("kid").map_err(map)?;
-        let published_at: i64 = next.try_get("created_at").map_err(map)?;
         let current_since: Option<i64> = sqlx::query_scalar(
             "SELECT current_since FROM signing_keys WHERE alg = $1 AND retired_at IS NULL AND current_since IS NOT NULL",
         )
@@ -112,7 +128,7 @@ impl SigningKeyStore for SqlStore {
                 "another rotation of this algorithm came first".into(),
             ));
         }
-        Self::insert_signing_key(&mut *tx, new_next, "").await?;
+        insert_signing_key(&mut tx, new_next, "").await?;
         tx.commit().await.map_err(map)?;
         Ok(Promotion {
             kid,
@@ -121,13 +137,14 @@ impl SigningKeyStore for SqlStore {
     }
 
     async fn revoke_signing_key(&self, kid: &str, now: i64) -> StoreResult<bool> {
+        let mut conn = self.hold().await?;
         let done = sqlx::query(
             "UPDATE signing_keys SET revoked_at = $1 \
              WHERE kid = $2 AND retired_at IS NOT NULL AND retired_at <= $1 AND revoked_at IS NULL",
         )
         .bind(now)
         .bind(kid)
-        .execute(&self.pool)
+        .execute(&mut *conn)
         .await
         .map_err(map)?;
         Ok(done.rows_affected() > 0)
@@ -138,10 +155,11 @@ impl SigningKeyStore for SqlStore {
         alg: SigningAlg,
         cutoff: i64,
     ) -> StoreResult<u64> {
+        let mut conn = self.hold().await?;
         let done = sqlx::query("DELETE FROM signing_keys WHERE alg = $1 AND retired_at IS NOT NULL AND retired_at < $2")
             .bind(alg.name())
             .bind(cutoff)
-            .execute(&self.pool)
+            .execute(&mut *conn)
             .await
             .map_err(map)?;
         Ok(done.rows_affected())

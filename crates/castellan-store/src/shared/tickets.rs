@@ -1,37 +1,37 @@
 //! Tickets: e-mail verification and password reset links.
 
-use super::*;
+use castellan_core::model::{Named, Ticket, TicketKind};
+use castellan_core::store::{StoreError, StoreResult, TicketStore};
 
-impl SqlStore {
-    async fn ticket_query(
-        &self,
-        sql: &'static str,
-        ticket_hash: &str,
-    ) -> StoreResult<Option<Ticket>> {
-        let row = sqlx::query(sql)
-            .bind(ticket_hash)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map)?;
-        row.map(|row| {
-            Ok(Ticket {
-                ticket_hash: row.try_get("ticket_hash").map_err(map)?,
-                kind: parse_named::<TicketKind>(
-                    "kind",
-                    &row.try_get::<String, _>("kind").map_err(map)?,
-                )?,
-                user_id: row.try_get("user_id").map_err(map)?,
-                client_id: row.try_get("client_id").map_err(map)?,
-                expires_at: row.try_get("expires_at").map_err(map)?,
-            })
+use super::LOCK_USER;
+use super::handle::{Handle, Source};
+use super::query::{DbQuery, one_by_key, parse_named};
+use crate::errors::map;
+
+#[derive(sqlx::FromRow)]
+struct TicketRow {
+    ticket_hash: String,
+    kind: String,
+    user_id: String,
+    client_id: Option<String>,
+    expires_at: i64,
+}
+
+impl TryFrom<TicketRow> for Ticket {
+    type Error = StoreError;
+
+    fn try_from(row: TicketRow) -> StoreResult<Ticket> {
+        Ok(Ticket {
+            ticket_hash: row.ticket_hash,
+            kind: parse_named::<TicketKind>("kind", &row.kind)?,
+            user_id: row.user_id,
+            client_id: row.client_id,
+            expires_at: row.expires_at,
         })
-        .transpose()
     }
 }
 
-pub(super) fn insert_ticket(
-    t: &Ticket,
-) -> sqlx::query::Query<'_, Db, <Db as sqlx::Database>::Arguments> {
+fn insert_ticket(t: &Ticket) -> DbQuery<'_> {
     sqlx::query("INSERT INTO tickets (ticket_hash, kind, user_id, client_id, expires_at) VALUES ($1, $2, $3, $4, $5)")
         .bind(&t.ticket_hash)
         .bind(t.kind.name())
@@ -41,20 +41,22 @@ pub(super) fn insert_ticket(
 }
 
 #[async_trait::async_trait]
-impl TicketStore for SqlStore {
+impl<S: Source> TicketStore for Handle<S> {
     async fn create_ticket(&self, t: &Ticket) -> StoreResult<()> {
-        insert_ticket(t).execute(&self.pool).await.map_err(map)?;
+        let mut conn = self.hold().await?;
+        insert_ticket(t).execute(&mut *conn).await.map_err(map)?;
         Ok(())
     }
 
     async fn find_ticket(&self, ticket_hash: &str) -> StoreResult<Option<Ticket>> {
-        self.ticket_query("SELECT ticket_hash, kind, user_id, client_id, expires_at FROM tickets WHERE ticket_hash = $1", ticket_hash)
+        one_by_key::<TicketRow, _>(&mut *self.hold().await?, "SELECT ticket_hash, kind, user_id, client_id, expires_at FROM tickets WHERE ticket_hash = $1".into(), ticket_hash)
             .await
     }
 
     async fn take_ticket(&self, ticket_hash: &str) -> StoreResult<Option<Ticket>> {
-        self.ticket_query(
-            "DELETE FROM tickets WHERE ticket_hash = $1 RETURNING ticket_hash, kind, user_id, client_id, expires_at",
+        one_by_key::<TicketRow, _>(&mut *self.hold().await?,
+            "DELETE FROM tickets WHERE ticket_hash = $1 RETURNING ticket_hash, kind, user_id, client_id, expires_at"
+                .into(),
             ticket_hash,
         )
         .await
@@ -65,7 +67,8 @@ impl TicketStore for SqlStore {
         expiring_after: i64,
         max: u64,
     ) -> StoreResult<bool> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         sqlx::query(LOCK_USER)
             .bind(&t.user_id)
             .execute(&mut *tx)

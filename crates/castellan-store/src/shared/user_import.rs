@@ -1,26 +1,29 @@
 //! Users written many at a time, for migrations.
 
-use super::*;
 use std::collections::HashSet;
 
-use castellan_core::store::{ImportedUser, TakenUserKeys, UserImportStore};
+use castellan_core::store::{ImportedUser, StoreResult, TakenUserKeys, UserImportStore};
+
+use super::SqlStore;
+use super::handle::Conn;
+use crate::errors::{conflict_as, map, metadata_text};
 
 /// Rows per multi-row INSERT. Few enough: SQLite finds each `$n` among the statement's
 /// parameter names by a linear walk, so binding costs grow with the square of the values per
 /// statement (at 500 rows of 21 values an import spent most of its time there, at 50 still
 /// 40 %). Many enough to keep the round trips to the database few.
-pub(super) const IMPORT_BATCH: usize = 20;
+const IMPORT_BATCH: usize = 20;
 
 /// Keys per `IN (...)` lookup, for the same reason.
-pub(super) const LOOKUP_BATCH: usize = 200;
+const LOOKUP_BATCH: usize = 200;
 
-pub(super) const IMPORT_COLUMNS: &str = "user_id, connection, email, email_verified, username, username_lower, name, nickname, \
+const IMPORT_COLUMNS: &str = "user_id, connection, email, email_verified, username, username_lower, name, nickname, \
      picture, given_name, family_name, app_metadata, user_metadata, password_hash, created_at, updated_at, \
      last_login, last_ip, logins_count, blocked, last_password_reset";
-pub(super) const IMPORT_COLUMN_COUNT: usize = 21;
+const IMPORT_COLUMN_COUNT: usize = 21;
 
 /// `($1, ..., $21), ($22, ...)` for `rows` rows.
-pub(super) fn value_rows(rows: usize, columns: usize) -> String {
+fn value_rows(rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|r| {
             let row: Vec<String> = (1..=columns)
@@ -33,43 +36,41 @@ pub(super) fn value_rows(rows: usize, columns: usize) -> String {
 }
 
 /// `$first, $first+1, ...` for `count` values.
-pub(super) fn placeholders(first: usize, count: usize) -> String {
+fn placeholders(first: usize, count: usize) -> String {
     (first..first + count)
         .map(|n| format!("${n}"))
         .collect::<Vec<_>>()
         .join(", ")
 }
 
-impl SqlStore {
-    /// The values of `column` among `keys`, looked up in chunks; `connection` narrows the
-    /// lookup when given.
-    async fn existing(
-        &self,
-        column: &'static str,
-        connection: Option<&str>,
-        keys: &[String],
-    ) -> StoreResult<HashSet<String>> {
-        let mut found = HashSet::new();
-        for chunk in keys.chunks(LOOKUP_BATCH) {
-            let (condition, first) = match connection {
-                Some(_) => ("connection = $1 AND ", 2),
-                None => ("", 1),
-            };
-            let sql = format!(
-                "SELECT {column} FROM users WHERE {condition}{column} IN ({})",
-                placeholders(first, chunk.len())
-            );
-            let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
-            if let Some(connection) = connection {
-                query = query.bind(connection);
-            }
-            for key in chunk {
-                query = query.bind(key);
-            }
-            found.extend(query.fetch_all(&self.pool).await.map_err(map)?);
+/// The values of `column` among `keys`, looked up in chunks; `connection` narrows the
+/// lookup when given.
+async fn existing(
+    conn: &mut Conn,
+    column: &'static str,
+    connection: Option<&str>,
+    keys: &[String],
+) -> StoreResult<HashSet<String>> {
+    let mut found = HashSet::new();
+    for chunk in keys.chunks(LOOKUP_BATCH) {
+        let (condition, first) = match connection {
+            Some(_) => ("connection = $1 AND ", 2),
+            None => ("", 1),
+        };
+        let sql = format!(
+            "SELECT {column} FROM users WHERE {condition}{column} IN ({})",
+            placeholders(first, chunk.len())
+        );
+        let mut query = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+        if let Some(connection) = connection {
+            query = query.bind(connection);
         }
-        Ok(found)
+        for key in chunk {
+            query = query.bind(key);
+        }
+        found.extend(query.fetch_all(&mut *conn).await.map_err(map)?);
     }
+    Ok(found)
 }
 
 #[async_trait::async_trait]
@@ -81,13 +82,12 @@ impl UserImportStore for SqlStore {
         emails: &[String],
         usernames: &[String],
     ) -> StoreResult<TakenUserKeys> {
+        let mut conn = self.hold().await?;
         let lowered: Vec<String> = usernames.iter().map(|u| u.to_lowercase()).collect();
         Ok(TakenUserKeys {
-            user_ids: self.existing("user_id", None, user_ids).await?,
-            emails: self.existing("email", Some(connection), emails).await?,
-            usernames: self
-                .existing("username_lower", Some(connection), &lowered)
-                .await?,
+            user_ids: existing(&mut conn, "user_id", None, user_ids).await?,
+            emails: existing(&mut conn, "email", Some(connection), emails).await?,
+            usernames: existing(&mut conn, "username_lower", Some(connection), &lowered).await?,
         })
     }
 
@@ -96,7 +96,8 @@ impl UserImportStore for SqlStore {
         users: &[ImportedUser],
         written: &(dyn Fn(usize) + Send + Sync),
     ) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         let mut done = 0;
         for batch in users.chunks(IMPORT_BATCH) {
             let sql = format!(

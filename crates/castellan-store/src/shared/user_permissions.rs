@@ -1,16 +1,20 @@
 //! Permissions given to a user directly.
 
-use super::*;
-use castellan_core::store::UserPermissionStore;
+use castellan_core::model::Permission;
+use castellan_core::store::{StoreResult, UserPermissionStore};
+
+use super::handle::{Handle, Source};
+use crate::errors::map;
 
 #[async_trait::async_trait]
-impl UserPermissionStore for SqlStore {
+impl<S: Source> UserPermissionStore for Handle<S> {
     async fn add_user_permissions(
         &self,
         user_id: &str,
         permissions: &[Permission],
     ) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         for p in permissions {
             sqlx::query(
                 "INSERT INTO user_permissions (user_id, resource_server_identifier, permission_name) \
@@ -31,7 +35,8 @@ impl UserPermissionStore for SqlStore {
         user_id: &str,
         permissions: &[Permission],
     ) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         for p in permissions {
             sqlx::query(
                 "DELETE FROM user_permissions WHERE user_id = $1 AND resource_server_identifier = $2 \

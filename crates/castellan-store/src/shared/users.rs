@@ -1,74 +1,103 @@
 //! Users: records, passwords, log-ins and search.
 
-use super::*;
+use castellan_core::model::{Named, TicketKind, User};
+use castellan_core::paging::{Page, PageRequest};
+use castellan_core::store::{
+    DefaultGrant, NewPassword, StoreError, StoreResult, UserField, UserQuery, UserStore,
+};
+use sqlx::Row;
 
-pub(super) fn user_from_row(row: &DbRow) -> StoreResult<User> {
-    let get = |c: &str| row.try_get::<Option<String>, _>(c).map_err(map);
-    let int = |c: &str| row.try_get::<Option<i64>, _>(c).map_err(map);
-    Ok(User {
-        user_id: row.try_get("user_id").map_err(map)?,
-        connection: row.try_get("connection").map_err(map)?,
-        email: get("email")?,
-        email_verified: row.try_get("email_verified").map_err(map)?,
-        username: get("username")?,
-        name: get("name")?,
-        nickname: get("nickname")?,
-        picture: get("picture")?,
-        given_name: get("given_name")?,
-        family_name: get("family_name")?,
-        app_metadata: from_json(
-            "app_metadata",
-            &row.try_get::<String, _>("app_metadata").map_err(map)?,
-        )?,
-        user_metadata: from_json(
-            "user_metadata",
-            &row.try_get::<String, _>("user_metadata").map_err(map)?,
-        )?,
-        created_at: row.try_get("created_at").map_err(map)?,
-        updated_at: row.try_get("updated_at").map_err(map)?,
-        last_login: int("last_login")?,
-        last_ip: get("last_ip")?,
-        logins_count: row.try_get("logins_count").map_err(map)?,
-        blocked: row.try_get("blocked").map_err(map)?,
-        last_password_reset: int("last_password_reset")?,
-    })
+use super::authorization::{apply_default_grant, apply_default_grant_once};
+use super::handle::{Conn, Handle, Source};
+use super::query::{delete_one, each_row, found, limit};
+use super::{Where, json_text_at};
+use crate::errors::{conflict_as, from_json, map, metadata_text};
+
+/// A `users` row as stored (without the password hash, which is read on its own).
+#[derive(sqlx::FromRow)]
+pub(super) struct UserRow {
+    user_id: String,
+    connection: String,
+    email: Option<String>,
+    email_verified: bool,
+    username: Option<String>,
+    name: Option<String>,
+    nickname: Option<String>,
+    picture: Option<String>,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    app_metadata: String,
+    user_metadata: String,
+    created_at: i64,
+    updated_at: i64,
+    last_login: Option<i64>,
+    last_ip: Option<String>,
+    logins_count: i64,
+    blocked: bool,
+    last_password_reset: Option<i64>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+
+    fn try_from(row: UserRow) -> StoreResult<User> {
+        Ok(User {
+            user_id: row.user_id,
+            connection: row.connection,
+            email: row.email,
+            email_verified: row.email_verified,
+            username: row.username,
+            name: row.name,
+            nickname: row.nickname,
+            picture: row.picture,
+            given_name: row.given_name,
+            family_name: row.family_name,
+            app_metadata: from_json("app_metadata", &row.app_metadata)?,
+            user_metadata: from_json("user_metadata", &row.user_metadata)?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+            last_login: row.last_login,
+            last_ip: row.last_ip,
+            logins_count: row.logins_count,
+            blocked: row.blocked,
+            last_password_reset: row.last_password_reset,
+        })
+    }
 }
 
 pub(super) const USER_COLUMNS: &str = "user_id, connection, email, email_verified, username, name, nickname, picture, \
      given_name, family_name, app_metadata, user_metadata, created_at, updated_at, last_login, last_ip, \
      logins_count, blocked, last_password_reset";
 
-impl SqlStore {
-    async fn find_user_where(
-        &self,
-        condition: &'static str,
-        a: &str,
-        b: Option<&str>,
-    ) -> StoreResult<Option<User>> {
-        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {condition}");
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(a.to_string());
-        if let Some(b) = b {
-            query = query.bind(b.to_string());
-        }
-        query
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map)?
-            .as_ref()
-            .map(user_from_row)
-            .transpose()
+async fn find_user_where(
+    conn: &mut Conn,
+    condition: &'static str,
+    a: &str,
+    b: Option<&str>,
+) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE {condition}");
+    let mut query = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql)).bind(a.to_string());
+    if let Some(b) = b {
+        query = query.bind(b.to_string());
     }
+    query
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map)?
+        .map(User::try_from)
+        .transpose()
 }
 
 #[async_trait::async_trait]
-impl UserStore for SqlStore {
+impl<S: Source> UserStore for Handle<S> {
     async fn create_user(
         &self,
         u: &User,
         password_hash: Option<&str>,
         defaults: Option<&DefaultGrant>,
     ) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         sqlx::query(
             "INSERT INTO users (user_id, connection, email, email_verified, username, username_lower, name, nickname, \
              picture, given_name, family_name, app_metadata, user_metadata, password_hash, created_at, updated_at, \
@@ -106,12 +135,17 @@ impl UserStore for SqlStore {
     }
 
     async fn find_user(&self, user_id: &str) -> StoreResult<Option<User>> {
-        self.find_user_where("user_id = $1", user_id, None).await
+        find_user_where(&mut *self.hold().await?, "user_id = $1", user_id, None).await
     }
 
     async fn find_user_by_email(&self, connection: &str, email: &str) -> StoreResult<Option<User>> {
-        self.find_user_where("connection = $1 AND email = $2", connection, Some(email))
-            .await
+        find_user_where(
+            &mut *self.hold().await?,
+            "connection = $1 AND email = $2",
+            connection,
+            Some(email),
+        )
+        .await
     }
 
     async fn find_user_by_username(
@@ -119,7 +153,8 @@ impl UserStore for SqlStore {
         connection: &str,
         username: &str,
     ) -> StoreResult<Option<User>> {
-        self.find_user_where(
+        find_user_where(
+            &mut *self.hold().await?,
             "connection = $1 AND username_lower = $2",
             connection,
             Some(&username.to_lowercase()),
@@ -128,22 +163,24 @@ impl UserStore for SqlStore {
     }
 
     async fn find_password_hash(&self, user_id: &str) -> StoreResult<Option<String>> {
+        let mut conn = self.hold().await?;
         let hash: Option<Option<String>> =
             sqlx::query_scalar("SELECT password_hash FROM users WHERE user_id = $1")
                 .bind(user_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *conn)
                 .await
                 .map_err(map)?;
         Ok(hash.flatten())
     }
 
     async fn set_password_hash(&self, user_id: &str, hash: &str, now: i64) -> StoreResult<()> {
+        let mut conn = self.hold().await?;
         let done =
             sqlx::query("UPDATE users SET password_hash = $2, updated_at = $3 WHERE user_id = $1")
                 .bind(user_id)
                 .bind(hash)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&mut *conn)
                 .await
                 .map_err(map)?;
         found(done.rows_affected())
@@ -155,7 +192,8 @@ impl UserStore for SqlStore {
         password: &NewPassword,
         now: i64,
     ) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         let done = sqlx::query(
             "UPDATE users SET password_hash = $2, last_password_reset = $3, updated_at = $3 WHERE user_id = $1",
         )
@@ -176,7 +214,8 @@ impl UserStore for SqlStore {
         now: i64,
         defaults: Option<&DefaultGrant>,
     ) -> StoreResult<bool> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         let done = sqlx::query(
             "UPDATE users SET email_verified = TRUE, updated_at = $2 WHERE user_id = $1",
         )
@@ -201,22 +240,22 @@ impl UserStore for SqlStore {
         now: i64,
         defaults: Option<&DefaultGrant>,
     ) -> StoreResult<(User, bool)> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         // The row lock this update takes orders concurrent first log-ins of one user: only
         // the one that moves the count from 0 to 1 sees `logins_count = 1`.
         let sql = format!(
             "UPDATE users SET logins_count = logins_count + 1, last_login = $2, last_ip = $3, updated_at = $2 \
              WHERE user_id = $1 RETURNING {USER_COLUMNS}"
         );
-        let user = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let user = sqlx::query_as::<_, UserRow>(sqlx::AssertSqlSafe(sql))
             .bind(user_id)
             .bind(now)
             .bind(ip)
             .fetch_optional(&mut *tx)
             .await
             .map_err(map)?
-            .as_ref()
-            .map(user_from_row)
+            .map(User::try_from)
             .transpose()?
             .ok_or(StoreError::NotFound)?;
         let applied = match defaults {
@@ -230,6 +269,7 @@ impl UserStore for SqlStore {
     }
 
     async fn search_users(&self, q: &UserQuery, page: PageRequest) -> StoreResult<Page<User>> {
+        let mut conn = self.hold().await?;
         let mut w = Where::new();
         let condition = match &q.filter {
             Some(filter) => w.filter(filter, &user_column),
@@ -249,7 +289,7 @@ impl UserStore for SqlStore {
         let count = format!("SELECT COUNT(*) FROM users WHERE {condition}");
         let total: i64 = w
             .bind_to(sqlx::query(sqlx::AssertSqlSafe(count)))
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *conn)
             .await
             .map_err(map)?
             .try_get(0)
@@ -265,17 +305,18 @@ impl UserStore for SqlStore {
             .bind_to(sqlx::query(sqlx::AssertSqlSafe(sql)))
             .bind(lim)
             .bind(off)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *conn)
             .await
             .map_err(map)?;
         Ok(Page {
-            items: rows.iter().map(user_from_row).collect::<StoreResult<_>>()?,
+            items: each_row::<UserRow, _>(&rows)?,
             total: total as u64,
         })
     }
 
     async fn update_user(&self, u: &User, password: Option<&NewPassword>) -> StoreResult<()> {
-        let mut tx = self.write_tx().await?;
+        let mut conn = self.hold().await?;
+        let mut tx = conn.write().await?;
         let done = sqlx::query(
             "UPDATE users SET email = $2, email_verified = $3, username = $4, username_lower = $5, name = $6, \
              nickname = $7, picture = $8, given_name = $9, family_name = $10, app_metadata = $11, user_metadata = $12, \
@@ -310,8 +351,12 @@ impl UserStore for SqlStore {
 
     async fn delete_user(&self, user_id: &str) -> StoreResult<bool> {
         // Roles, groups, permissions, sessions, tokens and tickets go with it (ON DELETE CASCADE).
-        self.delete_one("DELETE FROM users WHERE user_id = $1", user_id)
-            .await
+        delete_one(
+            &mut *self.hold().await?,
+            "DELETE FROM users WHERE user_id = $1",
+            user_id,
+        )
+        .await
     }
 }
 
@@ -319,14 +364,14 @@ impl UserStore for SqlStore {
 /// user's outstanding reset links always; their refresh tokens, sessions and unredeemed
 /// authorization codes unless the server keeps sessions across password changes.
 pub(super) async fn end_what_the_old_password_opened(
-    tx: &mut sqlx::Transaction<'_, Db>,
+    tx: &mut Conn,
     user_id: &str,
     password: &NewPassword,
 ) -> StoreResult<()> {
     sqlx::query("DELETE FROM tickets WHERE user_id = $1 AND kind = $2")
         .bind(user_id)
         .bind(TicketKind::ResetPassword.name())
-        .execute(&mut **tx)
+        .execute(&mut *tx)
         .await
         .map_err(map)?;
     if !password.end_sessions {
@@ -339,7 +384,7 @@ pub(super) async fn end_what_the_old_password_opened(
     ] {
         sqlx::query(sql)
             .bind(user_id)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await
             .map_err(map)?;
     }
