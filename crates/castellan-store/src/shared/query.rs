@@ -1,7 +1,7 @@
 //! Small helpers every aggregate's SQL uses: pages, counts, deletes by key, and turning
 //! rows into model values. Each takes the connection its method holds.
 
-use castellan_core::model::Named;
+use castellan_core::model::{Named, Permission};
 use castellan_core::paging::{Page, PageRequest};
 use castellan_core::store::{StoreError, StoreResult};
 
@@ -143,6 +143,27 @@ pub(super) async fn for_each_in_tx(
         sqlx::query(sql)
             .bind(key)
             .bind(value)
+            .execute(&mut *tx)
+            .await
+            .map_err(map)?;
+    }
+    tx.commit().await.map_err(map)
+}
+
+/// Runs `sql` (binding `$1` = `key`, `$2` and `$3` = each permission's API and name) once
+/// per permission, all or none.
+pub(super) async fn for_each_permission(
+    conn: &mut Held<'_>,
+    sql: &'static str,
+    key: &str,
+    permissions: &[Permission],
+) -> StoreResult<()> {
+    let mut tx = conn.write().await?;
+    for p in permissions {
+        sqlx::query(sql)
+            .bind(key)
+            .bind(&p.resource_server_identifier)
+            .bind(&p.permission_name)
             .execute(&mut *tx)
             .await
             .map_err(map)?;

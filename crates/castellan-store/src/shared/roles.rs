@@ -5,7 +5,9 @@ use castellan_core::paging::{Page, PageRequest};
 use castellan_core::store::{RoleStore, StoreError, StoreResult};
 
 use super::handle::{Handle, Source};
-use super::query::{delete_one, each, for_each_in_tx, found, limit, one_by_key, page_by_key};
+use super::query::{
+    delete_one, each, for_each_in_tx, for_each_permission, found, limit, one_by_key, page_by_key,
+};
 use super::users::{USER_COLUMNS, UserRow};
 use crate::errors::{conflict_as, map};
 
@@ -148,21 +150,9 @@ impl<S: Source> RoleStore for Handle<S> {
         role_id: &str,
         permissions: &[Permission],
     ) -> StoreResult<()> {
-        let mut conn = self.hold().await?;
-        let mut tx = conn.write().await?;
-        for p in permissions {
-            sqlx::query(
-                "INSERT INTO role_permissions (role_id, resource_server_identifier, permission_name) \
-                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
-            )
-            .bind(role_id)
-            .bind(&p.resource_server_identifier)
-            .bind(&p.permission_name)
-            .execute(&mut *tx)
-            .await
-            .map_err(map)?;
-        }
-        tx.commit().await.map_err(map)
+        let sql = "INSERT INTO role_permissions (role_id, resource_server_identifier, permission_name) \
+                 VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        for_each_permission(&mut self.hold().await?, sql, role_id, permissions).await
     }
 
     async fn remove_role_permissions(
@@ -170,21 +160,9 @@ impl<S: Source> RoleStore for Handle<S> {
         role_id: &str,
         permissions: &[Permission],
     ) -> StoreResult<()> {
-        let mut conn = self.hold().await?;
-        let mut tx = conn.write().await?;
-        for p in permissions {
-            sqlx::query(
-                "DELETE FROM role_permissions WHERE role_id = $1 AND resource_server_identifier = $2 \
-                 AND permission_name = $3",
-            )
-            .bind(role_id)
-            .bind(&p.resource_server_identifier)
-            .bind(&p.permission_name)
-            .execute(&mut *tx)
-            .await
-            .map_err(map)?;
-        }
-        tx.commit().await.map_err(map)
+        let sql = "DELETE FROM role_permissions WHERE role_id = $1 AND resource_server_identifier = $2 \
+                 AND permission_name = $3";
+        for_each_permission(&mut self.hold().await?, sql, role_id, permissions).await
     }
 
     async fn list_role_permissions(
