@@ -561,7 +561,7 @@ impl<S: Source> GroupStore for Handle<S> {
     async fn list_group_mappings(&self, group_id: &str) -> StoreResult<Vec<GroupMapping>> {
         let mut conn = self.hold().await?;
         let rows = sqlx::query_as::<_, GroupMappingRow>(
-            "SELECT id, group_name, connection_name FROM group_mappings WHERE group_id = $1 ORDER BY group_name, id",
+            "SELECT id, group_id, group_name, connection_name FROM group_mappings WHERE group_id = $1 ORDER BY group_name, id",
         )
         .bind(group_id)
         .fetch_all(&mut *conn)
