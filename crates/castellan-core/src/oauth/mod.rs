@@ -1,5 +1,6 @@
 //! OAuth 2.0: signing keys, token formats and grants (one file each).
 
+pub mod access_claims;
 pub mod access_token;
 pub mod audience;
 pub mod authorization_code;
