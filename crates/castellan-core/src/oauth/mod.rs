@@ -12,6 +12,7 @@ pub mod keys;
 pub mod password;
 pub mod refresh;
 pub mod scope;
+pub mod token_request;
 pub mod user_tokens;
 
-pub use error::OAuthError;
+pub use error::{MissingParameter, OAuthError};
