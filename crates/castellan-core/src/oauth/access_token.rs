@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use jsonwebtoken::{Algorithm, Validation};
-use serde_json::{Map, Value, json};
+use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use super::OAuthError;
+pub use super::access_claims::{AccessTokenClaims, Audience};
 use super::keyring::Keyring;
 use crate::clock::Clock;
 use crate::model::{Named, ResourceServer};
@@ -57,48 +59,53 @@ impl TokenService {
         let signer = keys
             .signer(api.signing_alg, now)
             .ok_or_else(|| OAuthError::Internal(format!("no {} key", api.signing_alg.name())))?;
-        let mut claims = Map::new();
-        claims.insert("iss".into(), json!(self.issuer));
-        claims.insert("sub".into(), json!(grant.subject));
         let userinfo = crate::oidc::userinfo_audience(&self.issuer);
-        if grant.also_userinfo && api.identifier != userinfo {
-            claims.insert("aud".into(), json!([api.identifier, userinfo]));
+        let aud = if grant.also_userinfo && api.identifier != userinfo {
+            Audience::Many(vec![api.identifier.clone(), userinfo])
         } else {
-            claims.insert("aud".into(), json!(api.identifier));
-        }
-        claims.insert("iat".into(), json!(now));
-        claims.insert("exp".into(), json!(now + api.token_lifetime));
-        claims.insert("scope".into(), json!(grant.scopes.join(" ")));
-        claims.insert("azp".into(), json!(grant.client_id));
-        if let Some(gty) = grant.grant_type {
-            claims.insert("gty".into(), json!(gty));
-        }
-        if let Some(permissions) = grant
-            .permissions
-            .filter(|_| api.token_dialect.carries_permissions())
-        {
-            claims.insert("permissions".into(), json!(permissions));
-        }
-        for (name, value) in grant.custom_claims {
-            claims.entry(name.clone()).or_insert_with(|| value.clone());
-        }
-        let typ = if api.token_dialect.is_rfc9068() {
-            // RFC 9068 §2.2: client_id and jti are required in this profile.
-            claims.insert("client_id".into(), json!(grant.client_id));
-            claims.insert("jti".into(), json!(crate::ids::alphanumeric(24)));
-            "at+jwt"
-        } else {
-            "JWT"
+            Audience::One(api.identifier.clone())
         };
+        let rfc9068 = api.token_dialect.is_rfc9068();
+        let claims = AccessTokenClaims {
+            iss: self.issuer.clone(),
+            sub: grant.subject,
+            aud,
+            iat: now,
+            exp: now + api.token_lifetime,
+            scope: grant.scopes.join(" "),
+            azp: grant.client_id.to_string(),
+            gty: grant.grant_type.map(str::to_string),
+            permissions: grant
+                .permissions
+                .filter(|_| api.token_dialect.carries_permissions())
+                .map(<[String]>::to_vec),
+            // RFC 9068 §2.2: client_id and jti are required in this profile.
+            client_id: rfc9068.then(|| grant.client_id.to_string()),
+            jti: rfc9068.then(|| crate::ids::alphanumeric(24)),
+            custom: AccessTokenClaims::custom_from(grant.custom_claims),
+        };
+        let typ = if rfc9068 { "at+jwt" } else { "JWT" };
         Ok(MintedToken {
-            token: signer.encode_jwt(typ, &Value::Object(claims)),
+            token: signer.encode_jwt(typ, &claims),
             expires_in: api.token_lifetime,
         })
     }
 
-    /// Checks signature (the algorithm pinned by the key, never by the token), issuer,
-    /// audience (any of `audiences`) and expiry against the injected clock.
+    /// An access token of ours for one of `audiences`, checked as `verify_signed` does, its
+    /// claims read as minted: a registered claim of another type is refused.
     pub async fn verify(
+        &self,
+        token: &str,
+        audiences: &[String],
+    ) -> Result<AccessTokenClaims, TokenRejection> {
+        let claims = self.verify_signed(token, audiences).await?;
+        AccessTokenClaims::deserialize(Value::Object(claims)).map_err(|_| TokenRejection::Invalid)
+    }
+
+    /// Checks signature (the algorithm pinned by the key, never by the token), issuer,
+    /// audience (any of `audiences`) and expiry against the injected clock, whatever the
+    /// token's kind: an ID token hint comes through here too, its claims unread.
+    pub async fn verify_signed(
         &self,
         token: &str,
         audiences: &[String],

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::OAuthError;
 use super::password::Services;
+use super::token_request::Params;
 use super::user_tokens::{self, UserTokenRequest, UserTokens};
 use crate::events::{self, LogEventExt, RequestContext};
 use crate::model::Client;
@@ -21,10 +22,12 @@ pub const GRANT_TYPE: &str = "authorization_code";
 
 const INVALID: &str = "Invalid authorization code";
 
-pub struct CodeExchange<'a> {
-    pub code: Option<&'a str>,
-    pub redirect_uri: Option<&'a str>,
-    pub code_verifier: Option<&'a str>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeExchange {
+    pub code: String,
+    pub redirect_uri: String,
+    /// PKCE; required when the authorization request had a `code_challenge`.
+    pub code_verifier: Option<String>,
 }
 
 fn pkce_matches(verifier: &str, challenge: &str) -> bool {
@@ -40,7 +43,7 @@ fn pkce_matches(verifier: &str, challenge: &str) -> bool {
 pub async fn exchange(
     services: &Services<'_>,
     client: &Client,
-    request: &CodeExchange<'_>,
+    request: Params<CodeExchange>,
     ctx: &RequestContext,
 ) -> Result<UserTokens, OAuthError> {
     let result = redeem(services, client, request, ctx).await;
@@ -59,7 +62,7 @@ pub async fn exchange(
 async fn redeem(
     services: &Services<'_>,
     client: &Client,
-    request: &CodeExchange<'_>,
+    request: Params<CodeExchange>,
     ctx: &RequestContext,
 ) -> Result<UserTokens, OAuthError> {
     let store = services.store;
@@ -68,17 +71,12 @@ async fn redeem(
             "Grant type 'authorization_code' not allowed for the client.".into(),
         ));
     }
-    let code = request
-        .code
-        .ok_or_else(|| OAuthError::InvalidRequest("Missing required parameter: code".into()))?;
-    let redirect_uri = request.redirect_uri.ok_or_else(|| {
-        OAuthError::InvalidRequest("Missing required parameter: redirect_uri".into())
-    })?;
+    let request = request?;
     // The family the refresh tokens issued from this code will belong to, recorded with
     // the redemption so that a second presentation can revoke them.
     let family = crate::ids::alphanumeric(24);
     let now = services.clock.now();
-    let code_hash = token_digest(code);
+    let code_hash = token_digest(&request.code);
     let record = match store
         .redeem_authorization_code(&code_hash, &family, now)
         .await?
@@ -102,12 +100,12 @@ async fn redeem(
     if record.client_id != client.client_id || record.expires_at <= now {
         return Err(OAuthError::InvalidGrant(INVALID.into()));
     }
-    if record.redirect_uri != redirect_uri {
+    if record.redirect_uri != request.redirect_uri {
         return Err(OAuthError::InvalidGrant(
             "redirect_uri does not match the one of the authorization request".into(),
         ));
     }
-    match (&record.code_challenge, request.code_verifier) {
+    match (&record.code_challenge, request.code_verifier.as_deref()) {
         (Some(challenge), Some(verifier)) if pkce_matches(verifier, challenge) => {}
         (Some(_), _) => {
             return Err(OAuthError::InvalidGrant(

@@ -8,6 +8,7 @@ use crate::model::{Client, TokenEndpointAuthMethod};
 use crate::secrets::verify_client_secret;
 use crate::store::Store;
 
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresentedCredentials {
     pub client_id: String,
     pub client_secret: Option<String>,

@@ -13,6 +13,7 @@ pub const GRANT_TYPE: &str = "client_credentials";
 /// The `gty` claim of its tokens (Auth0's spelling); an end user's token never carries it.
 pub const GTY: &str = "client-credentials";
 
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientCredentialsRequest {
     pub audience: Option<String>,
     pub scope: Option<String>,

@@ -47,6 +47,17 @@ impl OAuthError {
     }
 }
 
+/// A required parameter the request lacks, by the name the answer gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("Missing required parameter: {0}")]
+pub struct MissingParameter(pub &'static str);
+
+impl From<MissingParameter> for OAuthError {
+    fn from(e: MissingParameter) -> Self {
+        Self::InvalidRequest(e.to_string())
+    }
+}
+
 impl From<Error> for OAuthError {
     fn from(e: Error) -> Self {
         match e {

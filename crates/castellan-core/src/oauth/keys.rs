@@ -11,6 +11,7 @@ use aws_lc_rs::signature::{
 };
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::model::{Named, SigningAlg, SigningKeyRecord};
@@ -156,11 +157,13 @@ impl Signer {
     }
 
     /// A compact JWS (RFC 7515 §7.1) over `claims`.
-    pub fn encode_jwt(&self, typ: &str, claims: &Value) -> String {
+    pub fn encode_jwt(&self, typ: &str, claims: &impl Serialize) -> String {
         let header = json!({"alg": self.alg.name(), "typ": typ, "kid": self.kid});
         let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
         token.push('.');
-        token.push_str(&URL_SAFE_NO_PAD.encode(claims.to_string()));
+        // Claims are string-keyed maps and structs of JSON values, which always serialise.
+        let claims = serde_json::to_string(claims).expect("claims serialise to JSON");
+        token.push_str(&URL_SAFE_NO_PAD.encode(claims));
         let signature = self.sign(token.as_bytes());
         token.push('.');
         token.push_str(&URL_SAFE_NO_PAD.encode(signature));

@@ -1,5 +1,6 @@
 //! OAuth 2.0: signing keys, token formats and grants (one file each).
 
+pub mod access_claims;
 pub mod access_token;
 pub mod audience;
 pub mod authorization_code;
@@ -11,6 +12,7 @@ pub mod keys;
 pub mod password;
 pub mod refresh;
 pub mod scope;
+pub mod token_request;
 pub mod user_tokens;
 
-pub use error::OAuthError;
+pub use error::{MissingParameter, OAuthError};

@@ -2,6 +2,7 @@
 //! `password-realm` (`realm` names the connection), each only for clients that have it.
 
 use super::OAuthError;
+use super::token_request::Params;
 use super::user_tokens::{self, UserTokenRequest, UserTokens};
 use crate::clock::Clock;
 use crate::events::{self, LogEventExt, RequestContext};
@@ -15,13 +16,30 @@ use crate::store::Store;
 pub const PASSWORD: &str = "password";
 pub const PASSWORD_REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
 
-pub struct PasswordGrantRequest<'a> {
-    pub grant_type: &'a str,
-    pub username: Option<&'a str>,
-    pub password: Option<&'a str>,
-    pub realm: Option<&'a str>,
-    pub audience: Option<&'a str>,
-    pub scope: Option<&'a str>,
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordGrant {
+    Password,
+    /// `realm` is required.
+    PasswordRealm,
+}
+
+impl PasswordGrant {
+    pub fn grant_type(self) -> &'static str {
+        match self {
+            Self::Password => PASSWORD,
+            Self::PasswordRealm => PASSWORD_REALM,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordGrantRequest {
+    pub username: String,
+    pub password: String,
+    /// The connection; without it (plain `password` only), the database connection.
+    pub realm: Option<String>,
+    pub audience: Option<String>,
+    pub scope: Option<String>,
 }
 
 pub struct Services<'a> {
@@ -35,30 +53,19 @@ pub struct Services<'a> {
 pub async fn issue(
     services: &Services<'_>,
     client: &Client,
-    request: &PasswordGrantRequest<'_>,
+    grant: PasswordGrant,
+    request: Params<PasswordGrantRequest>,
     ctx: &RequestContext,
 ) -> Result<UserTokens, OAuthError> {
     let store = services.store;
-    if !client.has_grant(request.grant_type) {
+    if !client.has_grant(grant.grant_type()) {
         return Err(OAuthError::UnauthorizedClient(format!(
             "Grant type '{}' not allowed for the client.",
-            request.grant_type
+            grant.grant_type()
         )));
     }
-    let (Some(username), Some(secret)) = (request.username, request.password) else {
-        return Err(OAuthError::InvalidRequest(
-            "Missing required parameter: username and password".into(),
-        ));
-    };
-    let connection_name = match (request.grant_type, request.realm) {
-        (PASSWORD_REALM, None) => {
-            return Err(OAuthError::InvalidRequest(
-                "Missing required parameter: realm".into(),
-            ));
-        }
-        (_, Some(realm)) => realm,
-        (_, None) => DATABASE_CONNECTION,
-    };
+    let request = request?;
+    let connection_name = request.realm.as_deref().unwrap_or(DATABASE_CONNECTION);
     let connection = store
         .find_connection_by_name(connection_name)
         .await?
@@ -70,8 +77,8 @@ pub async fn issue(
     }
     let login = PasswordLogin {
         connection: connection_name,
-        identifier: username,
-        password: secret,
+        identifier: &request.username,
+        password: &request.password,
     };
     let user =
         match password::authenticate(store, services.passwords, services.clock, login, ctx).await {
@@ -89,8 +96,8 @@ pub async fn issue(
         UserTokenRequest {
             client,
             user: &user,
-            audience: request.audience,
-            scope: request.scope,
+            audience: request.audience.as_deref(),
+            scope: request.scope.as_deref(),
             nonce: None,
             grant_type: Some("password"),
             auth_time: Some(services.clock.now()),

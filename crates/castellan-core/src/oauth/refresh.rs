@@ -8,6 +8,7 @@ use crate::events::{self, LogEventExt, RequestContext};
 use crate::model::{Client, RefreshToken, ResourceServer};
 use crate::oauth::password::Services;
 use crate::oauth::scope;
+use crate::oauth::token_request::Params;
 use crate::scripts::Protocol;
 use crate::secrets::{opaque_token, token_digest};
 use crate::store::Store;
@@ -61,14 +62,20 @@ pub async fn mint(
     Ok(token)
 }
 
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+    /// A narrower scope than the one first granted; none keeps it.
+    pub scope: Option<String>,
+}
+
 pub async fn exchange(
     services: &Services<'_>,
     client: &Client,
-    presented: Option<&str>,
-    requested_scope: Option<&str>,
+    request: Params<RefreshRequest>,
     ctx: &RequestContext,
 ) -> Result<UserTokens, OAuthError> {
-    let result = rotate(services, client, presented, requested_scope, ctx).await;
+    let result = rotate(services, client, request, ctx).await;
     if let Err(e) = &result {
         let event = events::event("fertft", e.to_string(), ctx).client(client);
         events::record(services.store, services.clock, event).await;
@@ -79,8 +86,7 @@ pub async fn exchange(
 async fn rotate(
     services: &Services<'_>,
     client: &Client,
-    presented: Option<&str>,
-    requested_scope: Option<&str>,
+    request: Params<RefreshRequest>,
     ctx: &RequestContext,
 ) -> Result<UserTokens, OAuthError> {
     let store = services.store;
@@ -89,10 +95,8 @@ async fn rotate(
             "Grant type 'refresh_token' not allowed for the client.".into(),
         ));
     }
-    let presented = presented.ok_or_else(|| {
-        OAuthError::InvalidRequest("Missing required parameter: refresh_token".into())
-    })?;
-    let hash = token_digest(presented);
+    let request = request?;
+    let hash = token_digest(&request.refresh_token);
     let now = services.clock.now();
     let record = store
         .find_refresh_token(&hash)
@@ -117,7 +121,12 @@ async fn rotate(
     if user.blocked {
         return Err(OAuthError::AccessDenied("user is blocked".into()));
     }
-    let scopes = match requested_scope.map(scope::parse).filter(|s| !s.is_empty()) {
+    let scopes = match request
+        .scope
+        .as_deref()
+        .map(scope::parse)
+        .filter(|s| !s.is_empty())
+    {
         None => record.scope.clone(),
         Some(asked) => match asked.iter().find(|s| !record.scope.contains(s)) {
             Some(extra) => {

@@ -10,6 +10,7 @@ use castellan_core::Error;
 use castellan_core::oauth::OAuthError;
 use serde_json::json;
 
+use super::oauth::params::RequestError;
 use super::request_id;
 
 /// An error of the Management API.
@@ -145,6 +146,23 @@ impl From<OAuthError> for OAuthHttpError {
             error,
             basic_auth: false,
         }
+    }
+}
+
+/// A token or revocation request refused before any grant saw it: `invalid_request`, but
+/// for an unknown grant, and for Basic credentials that do not decode, which is the
+/// client's authentication failing (so the 401 asks for Basic again).
+impl From<RequestError> for OAuthHttpError {
+    fn from(e: RequestError) -> Self {
+        let description = e.to_string();
+        let (error, basic_auth) = match e {
+            RequestError::MalformedBasic => (OAuthError::InvalidClient(description), true),
+            RequestError::UnsupportedGrant(_) => {
+                (OAuthError::UnsupportedGrantType(description), false)
+            }
+            _ => (OAuthError::InvalidRequest(description), false),
+        };
+        Self { error, basic_auth }
     }
 }
 

@@ -149,15 +149,6 @@ async fn api_key_caller(guard: &Guard, parts: &Parts) -> Option<Result<Caller, A
     )
 }
 
-/// Whether the token was issued by the client-credentials grant, as its `gty` records (the
-/// server sets it on every such token, and scripts may not set it). `sub` names the client
-/// too, but its shape alone proves nothing.
-fn machine_to_machine(claims: &serde_json::Map<String, serde_json::Value>) -> bool {
-    let claim = |name: &str| claims.get(name).and_then(|v| v.as_str());
-    claim("gty") == Some(castellan_core::oauth::client_credentials::GTY)
-        && claim("azp").is_some_and(|azp| claim("sub") == Some(format!("{azp}@clients").as_str()))
-}
-
 async fn authorize(guard: &Guard, parts: &Parts) -> Result<Caller, ApiError> {
     if let Some(result) = api_key_caller(guard, parts).await {
         return result;
@@ -177,32 +168,21 @@ async fn authorize(guard: &Guard, parts: &Parts) -> Result<Caller, ApiError> {
             TokenRejection::Expired => unauthorized("Expired token", "invalid_token"),
             _ => unauthorized("Invalid token", "invalid_token"),
         })?;
-    let machine = machine_to_machine(&claims);
+    let machine = claims.machine_to_machine();
     if guard.protected == Protected::Authz && !machine {
         return Err(unauthorized(
             "Only machine-to-machine (client credentials) tokens may call this API",
             "invalid_token",
         ));
     }
-    let scopes: Vec<String> = claims
-        .get("scope")
-        .and_then(|s| s.as_str())
-        .map(castellan_core::oauth::scope::parse)
-        .unwrap_or_default();
+    let scopes = claims.scopes();
     let granted: Vec<&str> = scopes.iter().map(String::as_str).collect();
     if !guard.scopes.satisfied_by(&granted) {
         return Err(refused(guard.scopes));
     }
     Ok(Caller {
-        subject: claims
-            .get("sub")
-            .and_then(|s| s.as_str())
-            .unwrap_or_default()
-            .to_string(),
-        client_id: claims
-            .get("azp")
-            .and_then(|s| s.as_str())
-            .map(str::to_string),
+        subject: claims.sub,
+        client_id: Some(claims.azp),
         scopes,
         machine,
     })

@@ -1,6 +1,8 @@
 //! The Authentication API: token endpoint and discovery.
 
 pub mod discovery;
+pub mod params;
 pub mod revoke;
 pub mod token;
+mod token_request;
 pub mod userinfo;

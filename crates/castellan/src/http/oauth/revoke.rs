@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use castellan_core::oauth::{client_auth, refresh};
 
-use super::token::{invalid, parse, presented};
+use super::params::{RequestError, parse, presented};
 use crate::app::AppState;
 use crate::http::error::{OAuthHttpError, no_store};
 
@@ -14,15 +14,13 @@ pub async fn revoke(
     State(s): State<AppState>,
     request: Request,
 ) -> Result<Response, OAuthHttpError> {
-    let (params, basic) = parse(request).await?;
+    let (mut params, basic) = parse(request).await?;
     let basic_auth = basic.is_some();
-    let credentials = presented(&params, basic)?;
-    let token = params
-        .get("token")
-        .ok_or_else(|| invalid("Missing required parameter: token"))?;
+    let credentials = presented(&mut params, basic)?;
+    let token = params.require("token").map_err(RequestError::from)?;
     let client = client_auth::authenticate(s.store.as_ref(), &credentials)
         .await
         .map_err(|error| OAuthHttpError { error, basic_auth })?;
-    refresh::revoke(s.store.as_ref(), &client, token).await?;
+    refresh::revoke(s.store.as_ref(), &client, &token).await?;
     Ok((StatusCode::OK, no_store()).into_response())
 }

@@ -5,9 +5,8 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use castellan_core::oauth::scope;
 use castellan_core::oidc::{claims, userinfo_audience};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::app::AppState;
 
@@ -42,11 +41,7 @@ pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response
     let Ok(token_claims) = s.tokens.verify(token, &audiences).await else {
         return unauthorized("Invalid or expired access token");
     };
-    let subject = token_claims
-        .get("sub")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let user = match s.store.find_user(subject).await {
+    let user = match s.store.find_user(&token_claims.sub).await {
         Ok(Some(user)) => user,
         Ok(None) => return unauthorized("The user behind this token no longer exists"),
         Err(e) => {
@@ -54,10 +49,5 @@ pub async fn userinfo(State(s): State<AppState>, headers: HeaderMap) -> Response
                 .into_response();
         }
     };
-    let scopes = token_claims
-        .get("scope")
-        .and_then(Value::as_str)
-        .map(scope::parse)
-        .unwrap_or_default();
-    Json(claims::by_scope(&user, &scopes)).into_response()
+    Json(claims::by_scope(&user, &token_claims.scopes())).into_response()
 }

@@ -141,7 +141,7 @@ pub async fn oidc_logout(
         // The hint may have expired; its signature and audience must still be ours.
         let verified = s
             .tokens
-            .verify(token, std::slice::from_ref(client_id))
+            .verify_signed(token, std::slice::from_ref(client_id))
             .await;
         if matches!(verified, Err(ref e) if *e != castellan_core::oauth::access_token::TokenRejection::Expired)
         {
