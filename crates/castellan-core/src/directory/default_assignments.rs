@@ -4,7 +4,7 @@
 
 use serde_json::json;
 
-use crate::audit::{self, Actor, Change};
+use crate::audit::{self, Actor, Entry};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::model::{AssignOn, Connection, DefaultAssignments, Named};
@@ -79,7 +79,7 @@ pub async fn record_applied(
     trigger: AssignOn,
     grant: &DefaultGrant,
 ) {
-    let change = Change {
+    let change = Entry {
         action: "apply_default_assignments",
         description: format!("Default assignments applied on {}", trigger.name()),
         target: json!({"user_id": user_id}),

@@ -7,6 +7,7 @@ pub mod client_grants;
 pub mod clients;
 pub mod connections;
 pub mod default_assignments;
+mod editor;
 pub mod effective;
 pub mod extension;
 pub mod groups;
@@ -24,3 +25,5 @@ pub mod user_roles;
 pub mod user_sessions;
 pub mod users;
 mod validate;
+
+pub use editor::Editor;

@@ -1,13 +1,15 @@
 //! Roles assigned to a user directly (`/api/v2/users/{id}/roles`).
 
+use super::Editor;
+use crate::audit::Change;
 use crate::error::{Error, Result};
 use crate::model::Role;
 use crate::paging::{Page, PageRequest};
-use crate::store::Store;
+use crate::store::{RoleStore, Store, UserStore};
 
 /// The stored ids of `ids` (which may be `rol_…` ids or GUIDs); the first unknown one is an
 /// error, so nothing is half-assigned.
-async fn resolve(store: &dyn Store, ids: &[String]) -> Result<Vec<String>> {
+async fn resolve<S: RoleStore + ?Sized>(store: &S, ids: &[String]) -> Result<Vec<String>> {
     if ids.is_empty() {
         return Err(Error::Invalid(
             "roles must hold at least one role id".into(),
@@ -24,7 +26,7 @@ async fn resolve(store: &dyn Store, ids: &[String]) -> Result<Vec<String>> {
     Ok(resolved)
 }
 
-pub(crate) async fn existing_user(store: &dyn Store, user_id: &str) -> Result<()> {
+pub(crate) async fn existing_user<S: UserStore + ?Sized>(store: &S, user_id: &str) -> Result<()> {
     store
         .find_user(user_id)
         .await?
@@ -32,16 +34,28 @@ pub(crate) async fn existing_user(store: &dyn Store, user_id: &str) -> Result<()
         .ok_or(Error::NotFound { kind: "user" })
 }
 
-pub async fn assign(store: &dyn Store, user_id: &str, role_ids: &[String]) -> Result<()> {
-    existing_user(store, user_id).await?;
-    let roles = resolve(store, role_ids).await?;
-    Ok(store.assign_user_roles(user_id, &roles).await?)
+pub async fn assign(ed: &Editor<'_>, user_id: &str, role_ids: &[String]) -> Result<()> {
+    let tx = ed.begin().await?;
+    existing_user(tx.as_ref(), user_id).await?;
+    let role_ids = resolve(tx.as_ref(), role_ids).await?;
+    tx.assign_user_roles(user_id, &role_ids).await?;
+    let change = Change::AssignUserRoles {
+        user_id: user_id.to_string(),
+        role_ids,
+    };
+    Ok(ed.commit(tx, [change]).await?)
 }
 
-pub async fn remove(store: &dyn Store, user_id: &str, role_ids: &[String]) -> Result<()> {
-    existing_user(store, user_id).await?;
-    let roles = resolve(store, role_ids).await?;
-    Ok(store.remove_user_roles(user_id, &roles).await?)
+pub async fn remove(ed: &Editor<'_>, user_id: &str, role_ids: &[String]) -> Result<()> {
+    let tx = ed.begin().await?;
+    existing_user(tx.as_ref(), user_id).await?;
+    let role_ids = resolve(tx.as_ref(), role_ids).await?;
+    tx.remove_user_roles(user_id, &role_ids).await?;
+    let change = Change::RemoveUserRoles {
+        user_id: user_id.to_string(),
+        role_ids,
+    };
+    Ok(ed.commit(tx, [change]).await?)
 }
 
 pub async fn list(store: &dyn Store, user_id: &str, page: PageRequest) -> Result<Page<Role>> {

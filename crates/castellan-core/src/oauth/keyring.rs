@@ -18,7 +18,7 @@ use jsonwebtoken::DecodingKey;
 use serde_json::{Value, json};
 
 use super::keys::Signer;
-use crate::audit::{self, Actor, Change};
+use crate::audit::{self, Actor, Entry};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::model::{KeyRole, Named, SigningAlg, SigningKeyRecord};
@@ -201,7 +201,7 @@ impl Keyring {
         self.store
             .delete_signing_keys_retired_before(alg, now - retention)
             .await?;
-        let change = Change {
+        let change = Entry {
             action: "rotate_signing_key",
             description: format!("Rotate the {} signing key", alg.name()),
             target: json!({"kid": promotion.kid}),
@@ -235,7 +235,7 @@ impl Keyring {
             // Revoked, or deleted, by someone else meanwhile.
             return self.record(kid).await;
         }
-        let change = Change {
+        let change = Entry {
             action: "revoke_signing_key",
             description: format!("Revoke the {} signing key {kid}", record.alg.name()),
             target: json!({"kid": kid}),

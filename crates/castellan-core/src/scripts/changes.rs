@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value, json};
 
-use crate::audit::{self, Actor, Change};
+use crate::audit::{self, Actor, Entry};
 use crate::clock::Clock;
 use crate::directory::users::merge_metadata;
 use crate::error::{Error, Result};
@@ -163,7 +163,7 @@ impl ChangeTarget for StoreTarget<'_> {
             .apply_script_changes(&user.user_id, &changes, now)
             .await?;
         if changes.changes_authorization() {
-            let change = Change {
+            let change = Entry {
                 action: "script_authorization",
                 description: format!("Roles or groups changed by '{script}' at log-in"),
                 target: json!({"user_id": user.user_id}),

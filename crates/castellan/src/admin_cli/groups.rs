@@ -1,7 +1,6 @@
 //! `castellan groups create|list|assign`: groups as the Authorization Extension keeps them,
 //! changed through its use cases (which audit every change).
 
-use castellan_core::audit::Actor;
 use castellan_core::directory::extension::{self, Editor, ExtensionError};
 use castellan_core::model::Group;
 use serde_json::{Value, json};
@@ -32,11 +31,7 @@ pub enum GroupsAction {
 }
 
 fn editor(tenant: &Tenant) -> Editor<'_> {
-    Editor {
-        store: tenant.store.as_ref(),
-        clock: tenant.clock.as_ref(),
-        actor: Actor::Cli,
-    }
+    tenant.editor()
 }
 
 fn wire(g: &Group) -> Value {

@@ -1,5 +1,6 @@
 //! `castellan roles create|list|assign|add-permissions`.
 
+use castellan_core::directory::roles::NewRole;
 use castellan_core::directory::{role_users, roles};
 use castellan_core::model::{Permission, Role};
 use castellan_core::paging::PageRequest;
@@ -118,49 +119,29 @@ pub async fn run(tenant: &Tenant, action: RolesAction, json_wanted: bool) -> Res
     Ok(())
 }
 
-/// `roles::create`, audited as `POST /api/v2/roles` is.
+/// `roles::create`, as `POST /api/v2/roles` makes it.
 pub async fn create(
     tenant: &Tenant,
     name: &str,
     description: Option<&str>,
 ) -> Result<Role, CliError> {
-    let role = roles::create(
-        tenant.store.as_ref(),
-        tenant.clock.as_ref(),
-        name,
-        description,
-    )
-    .await
-    .map_err(|e| match e {
-        castellan_core::Error::Conflict(_) => {
-            CliError::Input(format!("a role named \"{name}\" already exists"))
-        }
-        other => other.into(),
-    })?;
-    tenant
-        .audit(
-            "create_role",
-            format!("Create the role {}", role.name),
-            json!({"role_id": role.id}),
-            json!({"name": role.name, "description": role.description}),
-        )
-        .await;
-    Ok(role)
+    let input = NewRole {
+        name: name.to_string(),
+        description: description.map(String::from),
+    };
+    roles::create(&tenant.editor(), input)
+        .await
+        .map_err(|e| match e {
+            castellan_core::Error::Conflict(_) => {
+                CliError::Input(format!("a role named \"{name}\" already exists"))
+            }
+            other => other.into(),
+        })
 }
 
-/// `role_users::add`, audited per user as `POST /api/v2/roles/{id}/users` is.
+/// `role_users::add`, as `POST /api/v2/roles/{id}/users` makes it.
 pub async fn assign(tenant: &Tenant, role: &Role, user_ids: &[String]) -> Result<(), CliError> {
-    role_users::add(tenant.store.as_ref(), &role.id, user_ids).await?;
-    for user_id in user_ids {
-        tenant
-            .audit(
-                "assign_user_roles",
-                format!("Give the role {} to a user", role.name),
-                json!({"user_id": user_id, "role_id": role.id}),
-                json!({"added": [role.id]}),
-            )
-            .await;
-    }
+    role_users::add(&tenant.editor(), &role.id, user_ids).await?;
     Ok(())
 }
 
@@ -177,24 +158,12 @@ pub async fn ensure(tenant: &Tenant, name: &str, description: &str) -> Result<Ro
     }
 }
 
-/// `roles::add_permissions`, audited as `POST /api/v2/roles/{id}/permissions` is.
+/// `roles::add_permissions`, as `POST /api/v2/roles/{id}/permissions` makes it.
 pub async fn add_permissions(
     tenant: &Tenant,
     role: &Role,
     permissions: &[Permission],
 ) -> Result<(), CliError> {
-    roles::add_permissions(tenant.store.as_ref(), &role.id, permissions).await?;
-    let names: Vec<String> = permissions
-        .iter()
-        .map(|p| format!("{} {}", p.resource_server_identifier, p.permission_name))
-        .collect();
-    tenant
-        .audit(
-            "add_role_permissions",
-            format!("Add permissions to the role {}", role.name),
-            json!({"role_id": role.id}),
-            json!({"added": names}),
-        )
-        .await;
+    roles::add_permissions(&tenant.editor(), &role.id, permissions).await?;
     Ok(())
 }

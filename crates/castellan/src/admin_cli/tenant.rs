@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use castellan_core::audit::{self, Actor, Change};
+use castellan_core::audit::{self, Actor, Entry};
 use castellan_core::clock::{Clock, SystemClock};
 use castellan_core::directory::{bootstrap, users};
 use castellan_core::model::{Group, Role, User};
@@ -90,6 +90,16 @@ impl Tenant {
         )))
     }
 
+    /// Changes made from the command line, which has no token to name anyone by.
+    pub fn editor(&self) -> castellan_core::directory::Editor<'_> {
+        castellan_core::directory::Editor {
+            store: self.store.as_ref(),
+            clock: self.clock.as_ref(),
+            actor: Actor::Cli,
+            request_id: None,
+        }
+    }
+
     /// Records a change as the Management API would, with the command line as the actor.
     pub async fn audit(
         &self,
@@ -98,7 +108,7 @@ impl Tenant {
         target: Value,
         changes: Value,
     ) {
-        let change = Change {
+        let change = Entry {
             action,
             description: description.into(),
             target,

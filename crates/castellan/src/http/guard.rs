@@ -50,6 +50,16 @@ impl Caller {
         }
     }
 
+    /// Changes made with this token: by its holder, for the request being served.
+    pub fn editor<'a>(&self, s: &'a AppState) -> castellan_core::directory::Editor<'a> {
+        castellan_core::directory::Editor {
+            store: s.store.as_ref(),
+            clock: s.clock.as_ref(),
+            actor: self.actor(),
+            request_id: super::request_id::current(),
+        }
+    }
+
     pub fn holds(&self, scopes: Scopes) -> bool {
         let granted: Vec<&str> = self.scopes.iter().map(String::as_str).collect();
         scopes.satisfied_by(&granted)

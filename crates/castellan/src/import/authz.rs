@@ -77,6 +77,7 @@ pub async fn run(settings: Settings, args: AuthzArgs) -> Result<(), String> {
         store: store.as_ref(),
         clock: &clock,
         actor: Actor::Cli,
+        request_id: None,
     };
     configuration::import(&editor, &data)
         .await

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use castellan_core::audit::{self, Actor, Change};
+use castellan_core::audit::{self, Actor, Entry};
 use castellan_core::directory::actions::{
     self, ActionChange, ActionRef, BindingInput, SecretInput, TriggerRef,
 };
@@ -15,6 +15,7 @@ use castellan_core::directory::extension::permissions::{self as ext_permissions,
 use castellan_core::directory::extension::roles::{self as ext_roles, RoleInput};
 use castellan_core::directory::extension::{Editor, configuration, groups};
 use castellan_core::directory::resource_servers::{self, ResourceServerFields};
+use castellan_core::directory::roles::{NewRole, RoleUpdate};
 use castellan_core::directory::rules::{self, RuleChange};
 use castellan_core::directory::{client_grants, roles, rules_configs};
 use castellan_core::model::{AssignOn, DefaultAssignments, Named, Permission, Scope};
@@ -90,6 +91,7 @@ impl<'a> Executor<'a> {
             store: self.t.store,
             clock: self.t.clock,
             actor: Actor::Cli,
+            request_id: None,
         }
     }
 
@@ -100,7 +102,7 @@ impl<'a> Executor<'a> {
         target: Value,
         changes: Value,
     ) {
-        let change = Change {
+        let change = Entry {
             action,
             description,
             target,
@@ -318,73 +320,39 @@ impl<'a> Executor<'a> {
                 .await;
             }
             Op::CreateRole(r) => {
-                let role = roles::create(t.store, t.clock, &r.name, r.description.as_deref())
-                    .await
-                    .map_err(text)?;
+                let input = NewRole {
+                    name: r.name.clone(),
+                    description: r.description.clone(),
+                };
+                let role = roles::create(&self.editor(), input).await.map_err(text)?;
                 self.ids.roles.insert(fold(&r.name), role.id.clone());
-                self.audit(
-                    "create_role",
-                    format!("Create the role {}", role.name),
-                    json!({"role_id": role.id}),
-                    json!({"name": role.name, "description": role.description}),
-                )
-                .await;
             }
             Op::UpdateRole(r) => {
                 let id = Self::id(&self.ids.roles, "role", &fold(&r.name))?;
-                let role = roles::update(t.store, &id, Some(&r.name), r.description.as_deref())
+                let update = RoleUpdate {
+                    name: Some(r.name.clone()),
+                    description: r.description.clone(),
+                };
+                roles::update(&self.editor(), &id, update)
                     .await
                     .map_err(text)?;
-                self.audit(
-                    "update_role",
-                    format!("Update the role {}", role.name),
-                    json!({"role_id": role.id}),
-                    json!({"name": r.name, "description": r.description}),
-                )
-                .await;
             }
             Op::RolePermissions { role, add, remove } => {
                 let id = Self::id(&self.ids.roles, "role", &fold(role))?;
-                let names = |p: &[PermissionSpec]| -> Vec<String> {
-                    p.iter()
-                        .map(|p| format!("{}:{}", p.resource_server_identifier, p.permission_name))
-                        .collect()
-                };
                 if !add.is_empty() {
-                    roles::add_permissions(t.store, &id, &permissions(add))
+                    roles::add_permissions(&self.editor(), &id, &permissions(add))
                         .await
                         .map_err(text)?;
-                    self.audit(
-                        "add_role_permissions",
-                        format!("Add permissions to the role {role}"),
-                        json!({"role_id": id}),
-                        json!({"added": names(add)}),
-                    )
-                    .await;
                 }
                 if !remove.is_empty() {
-                    roles::remove_permissions(t.store, &id, &permissions(remove))
+                    roles::remove_permissions(&self.editor(), &id, &permissions(remove))
                         .await
                         .map_err(text)?;
-                    self.audit(
-                        "remove_role_permissions",
-                        format!("Remove permissions from the role {role}"),
-                        json!({"role_id": id}),
-                        json!({"removed": names(remove)}),
-                    )
-                    .await;
                 }
             }
             Op::DeleteRole(name) => {
                 let id = Self::id(&self.ids.roles, "role", &fold(name))?;
-                roles::delete(t.store, &id).await.map_err(text)?;
-                self.audit(
-                    "delete_role",
-                    format!("Delete the role {name}"),
-                    json!({"role_id": id}),
-                    json!({"name": name}),
-                )
-                .await;
+                roles::delete(&self.editor(), &id).await.map_err(text)?;
             }
             Op::CreateExtPermission(p) => {
                 let made = ext_permissions::create(&self.editor(), self.permission_input(p, None))

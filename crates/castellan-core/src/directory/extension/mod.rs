@@ -11,12 +11,8 @@ pub mod policy;
 pub mod roles;
 pub mod users;
 
-use serde_json::Value;
-
-use crate::audit::{self, Actor, Change};
-use crate::clock::Clock;
 use crate::error::Error;
-use crate::store::{Store, StoreError};
+use crate::store::StoreError;
 
 pub type Result<T, E = ExtensionError> = std::result::Result<T, E>;
 
@@ -59,35 +55,7 @@ pub(crate) fn not_found(collection: &'static str, id: &str) -> ExtensionError {
     }
 }
 
-/// Who changes the extension's data, and where the change is recorded.
-pub struct Editor<'a> {
-    pub store: &'a dyn Store,
-    pub clock: &'a dyn Clock,
-    pub actor: Actor,
-}
-
-impl Editor<'_> {
-    pub(crate) async fn audit(
-        &self,
-        action: &'static str,
-        description: String,
-        target: Value,
-        changes: Value,
-    ) {
-        audit::record(
-            self.store,
-            self.clock,
-            &self.actor,
-            Change {
-                action,
-                description,
-                target,
-                changes,
-            },
-        )
-        .await;
-    }
-}
+pub use super::editor::Editor;
 
 /// The extension's field checks (Joi in the original): required, at most `max` characters.
 pub(crate) fn text(field: &str, value: &str, max: usize) -> Result<()> {

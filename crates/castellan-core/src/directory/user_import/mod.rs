@@ -16,7 +16,7 @@ use std::collections::HashMap;
 
 use serde_json::{Value, json};
 
-use crate::audit::{self, Actor, Change};
+use crate::audit::{self, Actor, Entry};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::model::{Connection, User};
@@ -278,7 +278,7 @@ impl CheckedImport {
             store,
             clock,
             actor,
-            Change {
+            Entry {
                 action: "import_users",
                 description: format!(
                     "Imported {} users into {}",

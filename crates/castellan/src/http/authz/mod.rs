@@ -43,9 +43,5 @@ pub fn api() -> ProtectedApi {
 
 /// The caller as the author of a change, for the audit log.
 fn editor<'a>(s: &'a AppState, caller: &Caller) -> Editor<'a> {
-    Editor {
-        store: s.store.as_ref(),
-        clock: s.clock.as_ref(),
-        actor: caller.actor(),
-    }
+    caller.editor(s)
 }

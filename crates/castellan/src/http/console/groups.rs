@@ -47,11 +47,7 @@ impl From<ExtensionError> for ConsoleError {
 }
 
 fn editor<'a>(s: &'a AppState, admin: &Admin) -> Editor<'a> {
-    Editor {
-        store: s.store.as_ref(),
-        clock: s.clock.as_ref(),
-        actor: admin.actor(),
-    }
+    admin.editor(s)
 }
 
 /// The groups in nesting order, each with its depth; a group nested in several parents

@@ -23,7 +23,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use castellan_core::audit::{self, Change};
+use castellan_core::audit::{self, Entry};
 use minijinja::Value;
 use serde_json::Value as Json;
 
@@ -259,7 +259,7 @@ pub async fn audit(
     target: Json,
     changes: Json,
 ) {
-    let change = Change {
+    let change = Entry {
         action,
         description: description.into(),
         target,

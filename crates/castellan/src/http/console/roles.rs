@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use castellan_core::directory::roles::{NewRole, RoleUpdate};
 use castellan_core::directory::{role_users, roles};
 use castellan_core::model::Permission;
 use castellan_core::paging::PageRequest;
@@ -15,8 +16,8 @@ use serde_json::{Value as Json, json};
 
 use super::users::{role_row, user_row};
 use super::{
-    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, done_or_again, finish, page,
-    page_request, pager, refused_or_failed, segment,
+    Admin, Confirm, ConsoleError, Outcome, Posted, done, done_or_again, finish, page, page_request,
+    pager, refused_or_failed, segment,
 };
 use crate::app::AppState;
 
@@ -87,27 +88,13 @@ async fn list(State(s): State<AppState>, admin: Admin, Query(q): Query<ListQuery
 
 async fn create(State(s): State<AppState>, posted: Posted<RoleForm>) -> Response {
     let Posted { admin, form } = posted;
-    let description = Some(form.description.as_str()).filter(|d| !d.is_empty());
-    match roles::create(
-        s.store.as_ref(),
-        s.clock.as_ref(),
-        form.name.trim(),
+    let description = Some(form.description.clone()).filter(|d| !d.is_empty());
+    let input = NewRole {
+        name: form.name.trim().to_string(),
         description,
-    )
-    .await
-    {
-        Ok(role) => {
-            audit(
-                &s,
-                &admin,
-                "create_role",
-                format!("Create the role {}", role.name),
-                json!({"role_id": role.id}),
-                json!({"name": role.name, "description": role.description}),
-            )
-            .await;
-            done(&format!("/admin/roles/{}", segment(&role.id)), "created")
-        }
+    };
+    match roles::create(&admin.editor(&s), input).await {
+        Ok(role) => done(&format!("/admin/roles/{}", segment(&role.id)), "created"),
         Err(e) => {
             refused_or_failed(&s, e.into(), |message| {
                 list_page(&s, &admin, StatusCode::BAD_REQUEST, 0, &form, Some(message))
@@ -199,22 +186,11 @@ async fn update(
 ) -> Response {
     let Posted { admin, form } = posted;
     let result = async {
-        let role = roles::update(
-            s.store.as_ref(),
-            &id,
-            Some(form.name.trim()),
-            Some(&form.description),
-        )
-        .await?;
-        audit(
-            &s,
-            &admin,
-            "update_role",
-            format!("Update the role {}", role.name),
-            json!({"role_id": role.id}),
-            json!({"name": role.name, "description": role.description}),
-        )
-        .await;
+        let update = RoleUpdate {
+            name: Some(form.name.trim().to_string()),
+            description: Some(form.description.clone()),
+        };
+        roles::update(&admin.editor(&s), &id, update).await?;
         Ok(())
     }
     .await;
@@ -246,7 +222,7 @@ async fn add_permission(
     let Posted { admin, form } = posted;
     let permission = form.permission();
     let result = async {
-        roles::add_permissions(s.store.as_ref(), &id, std::slice::from_ref(&permission))
+        roles::add_permissions(&admin.editor(&s), &id, std::slice::from_ref(&permission))
             .await
             .map_err(|e| match e {
                 castellan_core::Error::NotFound {
@@ -254,16 +230,6 @@ async fn add_permission(
                 } => ConsoleError::Refused(format!("There is no API \"{}\".", form.api)),
                 other => other.into(),
             })?;
-        let role = roles::get(s.store.as_ref(), &id).await?;
-        audit(
-            &s,
-            &admin,
-            "add_role_permissions",
-            format!("Add permissions to the role {}", role.name),
-            json!({"role_id": role.id}),
-            json!({"added": [format!("{} {}", permission.resource_server_identifier, permission.permission_name)]}),
-        )
-        .await;
         Ok(())
     }
     .await;
@@ -278,18 +244,8 @@ async fn remove_permission(
     let Posted { admin, form } = posted;
     let permission = form.permission();
     let result = async {
-        roles::remove_permissions(s.store.as_ref(), &id, std::slice::from_ref(&permission))
+        roles::remove_permissions(&admin.editor(&s), &id, std::slice::from_ref(&permission))
             .await?;
-        let role = roles::get(s.store.as_ref(), &id).await?;
-        audit(
-            &s,
-            &admin,
-            "remove_role_permissions",
-            format!("Remove permissions from the role {}", role.name),
-            json!({"role_id": role.id}),
-            json!({"removed": [format!("{} {}", permission.resource_server_identifier, permission.permission_name)]}),
-        )
-        .await;
         Ok(())
     }
     .await;
@@ -303,17 +259,7 @@ async fn delete(
 ) -> Response {
     let admin = posted.admin;
     let result = async {
-        let role = roles::get(s.store.as_ref(), &id).await?;
-        roles::delete(s.store.as_ref(), &role.id).await?;
-        audit(
-            &s,
-            &admin,
-            "delete_role",
-            format!("Delete the role {}", role.name),
-            json!({"role_id": role.id}),
-            json!({"name": role.name}),
-        )
-        .await;
+        roles::delete(&admin.editor(&s), &id).await?;
         Ok::<_, ConsoleError>(())
     }
     .await;

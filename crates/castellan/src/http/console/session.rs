@@ -40,6 +40,16 @@ impl Admin {
     pub fn actor(&self) -> Actor {
         Actor::User(self.user.user_id.clone())
     }
+
+    /// Changes made in the console: by this administrator, for the request being served.
+    pub fn editor<'a>(&self, s: &'a crate::app::AppState) -> castellan_core::directory::Editor<'a> {
+        castellan_core::directory::Editor {
+            store: s.store.as_ref(),
+            clock: s.clock.as_ref(),
+            actor: self.actor(),
+            request_id: crate::http::request_id::current(),
+        }
+    }
 }
 
 /// To the console's log-in, coming back to the page asked for (a GET) afterwards.

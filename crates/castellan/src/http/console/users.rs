@@ -519,16 +519,7 @@ async fn assign_role(
     let result = async {
         let role = role_id(&s, form.role.trim()).await?;
         let roles = vec![role];
-        user_roles::assign(s.store.as_ref(), &id, &roles).await?;
-        audit(
-            &s,
-            &admin,
-            "assign_user_roles",
-            "Assign roles to a user",
-            json!({"user_id": id}),
-            json!({"added": roles}),
-        )
-        .await;
+        user_roles::assign(&admin.editor(&s), &id, &roles).await?;
         Ok(())
     }
     .await;
@@ -543,16 +534,7 @@ async fn remove_role(
     let Posted { admin, form } = posted;
     let result = async {
         let roles = vec![role_id(&s, form.role.trim()).await?];
-        user_roles::remove(s.store.as_ref(), &id, &roles).await?;
-        audit(
-            &s,
-            &admin,
-            "remove_user_roles",
-            "Remove roles from a user",
-            json!({"user_id": id}),
-            json!({"removed": roles}),
-        )
-        .await;
+        user_roles::remove(&admin.editor(&s), &id, &roles).await?;
         Ok(())
     }
     .await;

@@ -1,7 +1,7 @@
 //! The audit trail of Management API changes: each successful change is a `sapi` event
 //! naming the caller (see `castellan_core::audit`).
 
-use castellan_core::audit::{self, Change};
+use castellan_core::audit::{self, Entry};
 use serde_json::Value;
 
 use crate::app::AppState;
@@ -15,7 +15,7 @@ pub async fn record(
     target: Value,
     changes: Value,
 ) {
-    let change = Change {
+    let change = Entry {
         action,
         description: description.into(),
         target,

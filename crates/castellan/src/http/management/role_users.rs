@@ -8,9 +8,8 @@ use axum::routing::{get, post};
 use castellan_core::directory::role_users;
 use castellan_core::model::User;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::audit;
 use super::paging::Listing;
 use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
@@ -79,18 +78,6 @@ async fn add(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UsersRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let role = role_users::add(s.store.as_ref(), &id, &body.users).await?;
-    // One entry per user, so each shows in that user's log.
-    for user_id in &body.users {
-        audit::record(
-            &s,
-            &caller,
-            "assign_user_roles",
-            format!("Give the role {} to a user", role.name),
-            json!({"user_id": user_id, "role_id": role.id}),
-            json!({"added": [role.id]}),
-        )
-        .await;
-    }
+    role_users::add(&caller.editor(&s), &id, &body.users).await?;
     Ok(StatusCode::OK)
 }

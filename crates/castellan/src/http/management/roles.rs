@@ -5,12 +5,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
-use castellan_core::directory::roles;
+use castellan_core::directory::roles::{self, NewRole, RoleUpdate};
 use castellan_core::model::{Permission, Role};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::audit;
 use super::paging::Listing;
 use super::permission_wire;
 use crate::app::AppState;
@@ -106,16 +105,6 @@ pub struct PermissionsRequest {
     permissions: Vec<PermissionRequest>,
 }
 
-/// For the audit trail: `["https://api.example.com read:reports", …]`.
-pub(super) fn permission_names(permissions: &[Permission]) -> Value {
-    json!(
-        permissions
-            .iter()
-            .map(|p| format!("{} {}", p.resource_server_identifier, p.permission_name))
-            .collect::<Vec<_>>()
-    )
-}
-
 #[derive(Debug, Deserialize)]
 struct PermissionRequest {
     resource_server_identifier: String,
@@ -149,25 +138,14 @@ async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<RoleRequest>,
 ) -> Result<Json<RoleResponse>, ApiError> {
-    let name = body.name.as_deref().ok_or_else(|| {
+    let name = body.name.ok_or_else(|| {
         ApiError::bad_request("invalid_body", "Payload validation error: name is required")
     })?;
-    let role = roles::create(
-        s.store.as_ref(),
-        s.clock.as_ref(),
+    let input = NewRole {
         name,
-        body.description.as_deref(),
-    )
-    .await?;
-    audit::record(
-        &s,
-        &caller,
-        "create_role",
-        format!("Create the role {}", role.name),
-        json!({"role_id": role.id}),
-        json!({"name": role.name, "description": role.description}),
-    )
-    .await;
+        description: body.description,
+    };
+    let role = roles::create(&caller.editor(&s), input).await?;
     Ok(Json(wire(role)))
 }
 
@@ -184,22 +162,11 @@ async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RoleRequest>,
 ) -> Result<Json<RoleResponse>, ApiError> {
-    let role = roles::update(
-        s.store.as_ref(),
-        &id,
-        body.name.as_deref(),
-        body.description.as_deref(),
-    )
-    .await?;
-    audit::record(
-        &s,
-        &caller,
-        "update_role",
-        format!("Update the role {}", role.name),
-        json!({"role_id": role.id}),
-        json!({"name": body.name, "description": body.description}),
-    )
-    .await;
+    let update = RoleUpdate {
+        name: body.name,
+        description: body.description,
+    };
+    let role = roles::update(&caller.editor(&s), &id, update).await?;
     Ok(Json(wire(role)))
 }
 
@@ -208,17 +175,7 @@ async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let role = roles::get(s.store.as_ref(), &id).await?;
-    roles::delete(s.store.as_ref(), &role.id).await?;
-    audit::record(
-        &s,
-        &caller,
-        "delete_role",
-        format!("Delete the role {}", role.name),
-        json!({"role_id": role.id}),
-        json!({"name": role.name}),
-    )
-    .await;
+    roles::delete(&caller.editor(&s), &id).await?;
     Ok(StatusCode::OK)
 }
 
@@ -244,17 +201,7 @@ async fn add_permissions(
     JsonBody(body): JsonBody<PermissionsRequest>,
 ) -> Result<StatusCode, ApiError> {
     let permissions = body.into_permissions();
-    roles::add_permissions(s.store.as_ref(), &id, &permissions).await?;
-    let role = roles::get(s.store.as_ref(), &id).await?;
-    audit::record(
-        &s,
-        &caller,
-        "add_role_permissions",
-        format!("Add permissions to the role {}", role.name),
-        json!({"role_id": role.id}),
-        json!({"added": permission_names(&permissions)}),
-    )
-    .await;
+    roles::add_permissions(&caller.editor(&s), &id, &permissions).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -265,16 +212,6 @@ async fn remove_permissions(
     JsonBody(body): JsonBody<PermissionsRequest>,
 ) -> Result<StatusCode, ApiError> {
     let permissions = body.into_permissions();
-    roles::remove_permissions(s.store.as_ref(), &id, &permissions).await?;
-    let role = roles::get(s.store.as_ref(), &id).await?;
-    audit::record(
-        &s,
-        &caller,
-        "remove_role_permissions",
-        format!("Remove permissions from the role {}", role.name),
-        json!({"role_id": role.id}),
-        json!({"removed": permission_names(&permissions)}),
-    )
-    .await;
+    roles::remove_permissions(&caller.editor(&s), &id, &permissions).await?;
     Ok(StatusCode::OK)
 }

@@ -7,12 +7,11 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
 use castellan_core::directory::{effective, user_permissions};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::audit;
 use super::paging::Listing;
 use super::permission_wire;
-use super::roles::{PermissionsRequest, permission_names};
+use super::roles::PermissionsRequest;
 use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
@@ -62,16 +61,7 @@ async fn add(
     JsonBody(body): JsonBody<PermissionsRequest>,
 ) -> Result<StatusCode, ApiError> {
     let permissions = body.into_permissions();
-    user_permissions::add(s.store.as_ref(), &id, &permissions).await?;
-    audit::record(
-        &s,
-        &caller,
-        "add_user_permissions",
-        "Give permissions to a user",
-        json!({"user_id": id}),
-        json!({"added": permission_names(&permissions)}),
-    )
-    .await;
+    user_permissions::add(&caller.editor(&s), &id, &permissions).await?;
     Ok(StatusCode::CREATED)
 }
 
@@ -82,15 +72,6 @@ async fn remove(
     JsonBody(body): JsonBody<PermissionsRequest>,
 ) -> Result<StatusCode, ApiError> {
     let permissions = body.into_permissions();
-    user_permissions::remove(s.store.as_ref(), &id, &permissions).await?;
-    audit::record(
-        &s,
-        &caller,
-        "remove_user_permissions",
-        "Take permissions from a user",
-        json!({"user_id": id}),
-        json!({"removed": permission_names(&permissions)}),
-    )
-    .await;
+    user_permissions::remove(&caller.editor(&s), &id, &permissions).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,9 +7,8 @@ use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, post};
 use castellan_core::directory::user_roles;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::audit;
 use super::paging::Listing;
 use super::roles::wire;
 use crate::app::AppState;
@@ -65,16 +64,7 @@ async fn assign(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RolesRequest>,
 ) -> Result<StatusCode, ApiError> {
-    user_roles::assign(s.store.as_ref(), &id, &body.roles).await?;
-    audit::record(
-        &s,
-        &caller,
-        "assign_user_roles",
-        "Assign roles to a user",
-        json!({"user_id": id}),
-        json!({"added": body.roles}),
-    )
-    .await;
+    user_roles::assign(&caller.editor(&s), &id, &body.roles).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -84,15 +74,6 @@ async fn remove(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RolesRequest>,
 ) -> Result<StatusCode, ApiError> {
-    user_roles::remove(s.store.as_ref(), &id, &body.roles).await?;
-    audit::record(
-        &s,
-        &caller,
-        "remove_user_roles",
-        "Remove roles from a user",
-        json!({"user_id": id}),
-        json!({"removed": body.roles}),
-    )
-    .await;
+    user_roles::remove(&caller.editor(&s), &id, &body.roles).await?;
     Ok(StatusCode::NO_CONTENT)
 }

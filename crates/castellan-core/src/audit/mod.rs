@@ -38,39 +38,44 @@ impl Actor {
     }
 }
 
-/// One change: `action` is a stable machine name (`assign_user_roles`), `description` the
-/// human sentence, `target` what it touched (`{"user_id": …}`, `{"role_id": …}`), `changes`
-/// the values added or removed.
-#[derive(Debug, Clone)]
-pub struct Change {
-    pub action: &'static str,
-    pub description: String,
-    pub target: Value,
-    pub changes: Value,
-}
+mod change;
 
-pub fn event(actor: &Actor, change: Change) -> LogEvent {
+pub use change::{Change, Entry};
+
+/// The audit event of `change`, made by `actor` for the request `request_id` (when a
+/// request asked for it). Its date is set when it is written.
+pub fn event(actor: &Actor, request_id: Option<&str>, change: impl Into<Change>) -> LogEvent {
+    let entry = change.into().entry();
+    let mut details = json!({
+        "actor": actor.describe(),
+        "action": entry.action,
+        "target": entry.target,
+        "changes": entry.changes,
+    });
+    if let Some(id) = request_id {
+        details["request_id"] = json!(id);
+    }
     let mut e = LogEvent {
         log_id: uuid::Uuid::now_v7().simple().to_string(),
         event_type: "sapi".into(),
-        description: change.description,
-        details: json!({
-            "actor": actor.describe(),
-            "action": change.action,
-            "target": change.target,
-            "changes": change.changes,
-        }),
+        description: entry.description,
+        details,
         ..Default::default()
     };
     if let Actor::Client(id) = actor {
         e.client_id = Some(id.clone());
     }
     // A change about one user is found under that user's logs as well.
-    e.user_id = change.target["user_id"].as_str().map(String::from);
+    e.user_id = e.details["target"]["user_id"].as_str().map(String::from);
     e
 }
 
 /// Records the change; like every log write it never fails the request.
-pub async fn record(store: &dyn Store, clock: &dyn Clock, actor: &Actor, change: Change) {
-    events::record(store, clock, event(actor, change)).await;
+pub async fn record(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    actor: &Actor,
+    change: impl Into<Change>,
+) {
+    events::record(store, clock, event(actor, None, change)).await;
 }

@@ -1,0 +1,188 @@
+//! What an audit entry says of a change: each kind of change is a variant, rendered in one
+//! place into the entry's stable `action` name, its sentence, its target and its values,
+//! so that every front end making the same change writes the same entry.
+
+use serde_json::{Value, json};
+
+use crate::model::Permission;
+
+/// A change to the tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    CreateRole {
+        role_id: String,
+        name: String,
+        description: String,
+    },
+    /// The role as the update left it.
+    UpdateRole {
+        role_id: String,
+        name: String,
+        description: String,
+    },
+    DeleteRole {
+        role_id: String,
+        name: String,
+    },
+    AddRolePermissions {
+        role_id: String,
+        role_name: String,
+        permissions: Vec<Permission>,
+    },
+    RemoveRolePermissions {
+        role_id: String,
+        role_name: String,
+        permissions: Vec<Permission>,
+    },
+    /// Roles given to one user, by their stored ids.
+    AssignUserRoles {
+        user_id: String,
+        role_ids: Vec<String>,
+    },
+    RemoveUserRoles {
+        user_id: String,
+        role_ids: Vec<String>,
+    },
+    /// A role given to one user from the role's side: one entry per user, so that each
+    /// shows in that user's log.
+    GiveRoleToUser {
+        role_id: String,
+        role_name: String,
+        user_id: String,
+    },
+    AddUserPermissions {
+        user_id: String,
+        permissions: Vec<Permission>,
+    },
+    RemoveUserPermissions {
+        user_id: String,
+        permissions: Vec<Permission>,
+    },
+    /// A change whose kind has no variant yet, described by its caller.
+    Other(Entry),
+}
+
+/// An audit entry's parts: `action` is a stable machine name (`assign_user_roles`),
+/// `description` the human sentence, `target` what it touched (`{"user_id": …}`,
+/// `{"role_id": …}`), `changes` the values added or removed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Entry {
+    pub action: &'static str,
+    pub description: String,
+    pub target: Value,
+    pub changes: Value,
+}
+
+impl From<Entry> for Change {
+    fn from(entry: Entry) -> Self {
+        Change::Other(entry)
+    }
+}
+
+/// Permissions as entries name them: `https://api.example.com read:reports`.
+fn permission_names(permissions: &[Permission]) -> Vec<String> {
+    permissions
+        .iter()
+        .map(|p| format!("{} {}", p.resource_server_identifier, p.permission_name))
+        .collect()
+}
+
+impl Change {
+    pub fn entry(self) -> Entry {
+        let entry = |action, description: String, target, changes| Entry {
+            action,
+            description,
+            target,
+            changes,
+        };
+        match self {
+            Change::CreateRole {
+                role_id,
+                name,
+                description,
+            } => entry(
+                "create_role",
+                format!("Create the role {name}"),
+                json!({"role_id": role_id}),
+                json!({"name": name, "description": description}),
+            ),
+            Change::UpdateRole {
+                role_id,
+                name,
+                description,
+            } => entry(
+                "update_role",
+                format!("Update the role {name}"),
+                json!({"role_id": role_id}),
+                json!({"name": name, "description": description}),
+            ),
+            Change::DeleteRole { role_id, name } => entry(
+                "delete_role",
+                format!("Delete the role {name}"),
+                json!({"role_id": role_id}),
+                json!({"name": name}),
+            ),
+            Change::AddRolePermissions {
+                role_id,
+                role_name,
+                permissions,
+            } => entry(
+                "add_role_permissions",
+                format!("Add permissions to the role {role_name}"),
+                json!({"role_id": role_id}),
+                json!({"added": permission_names(&permissions)}),
+            ),
+            Change::RemoveRolePermissions {
+                role_id,
+                role_name,
+                permissions,
+            } => entry(
+                "remove_role_permissions",
+                format!("Remove permissions from the role {role_name}"),
+                json!({"role_id": role_id}),
+                json!({"removed": permission_names(&permissions)}),
+            ),
+            Change::AssignUserRoles { user_id, role_ids } => entry(
+                "assign_user_roles",
+                "Assign roles to a user".into(),
+                json!({"user_id": user_id}),
+                json!({"added": role_ids}),
+            ),
+            Change::RemoveUserRoles { user_id, role_ids } => entry(
+                "remove_user_roles",
+                "Remove roles from a user".into(),
+                json!({"user_id": user_id}),
+                json!({"removed": role_ids}),
+            ),
+            Change::GiveRoleToUser {
+                role_id,
+                role_name,
+                user_id,
+            } => entry(
+                "assign_user_roles",
+                format!("Give the role {role_name} to a user"),
+                json!({"user_id": user_id, "role_id": role_id}),
+                json!({"added": [role_id]}),
+            ),
+            Change::AddUserPermissions {
+                user_id,
+                permissions,
+            } => entry(
+                "add_user_permissions",
+                "Give permissions to a user".into(),
+                json!({"user_id": user_id}),
+                json!({"added": permission_names(&permissions)}),
+            ),
+            Change::RemoveUserPermissions {
+                user_id,
+                permissions,
+            } => entry(
+                "remove_user_permissions",
+                "Take permissions from a user".into(),
+                json!({"user_id": user_id}),
+                json!({"removed": permission_names(&permissions)}),
+            ),
+            Change::Other(entry) => entry,
+        }
+    }
+}

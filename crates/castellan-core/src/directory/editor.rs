@@ -1,0 +1,55 @@
+//! Who makes a change, and the one way a change is written: in a store transaction that
+//! also holds its audit entries, so that neither is ever written without the other.
+
+use serde_json::Value;
+
+use crate::audit::{self, Actor, Change, Entry};
+use crate::clock::Clock;
+use crate::store::{Store, StoreResult, Transaction};
+
+pub struct Editor<'a> {
+    pub store: &'a dyn Store,
+    pub clock: &'a dyn Clock,
+    pub actor: Actor,
+    /// The request that asked for the change (`x-request-id`), kept in its audit entry.
+    pub request_id: Option<String>,
+}
+
+impl Editor<'_> {
+    /// The transaction a command reads, checks and writes in.
+    pub(crate) async fn begin(&self) -> StoreResult<Box<dyn Transaction>> {
+        self.store.transaction().await
+    }
+
+    /// Records `changes` in `tx` and commits them with what `tx` wrote.
+    pub(crate) async fn commit(
+        &self,
+        tx: Box<dyn Transaction>,
+        changes: impl IntoIterator<Item = Change>,
+    ) -> StoreResult<()> {
+        for change in changes {
+            let mut event = audit::event(&self.actor, self.request_id.as_deref(), change);
+            event.date = self.clock.now();
+            tx.record(&event).await?;
+        }
+        tx.commit().await
+    }
+
+    /// Records a change already written, outside its transaction: for the changes not yet
+    /// made through `begin` and `commit`.
+    pub(crate) async fn audit(
+        &self,
+        action: &'static str,
+        description: String,
+        target: Value,
+        changes: Value,
+    ) {
+        let entry = Entry {
+            action,
+            description,
+            target,
+            changes,
+        };
+        audit::record(self.store, self.clock, &self.actor, entry).await;
+    }
+}
