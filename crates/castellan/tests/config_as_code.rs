@@ -964,3 +964,68 @@ async fn rules_swap_orders_and_export_keeps_to_its_own_folders() {
         "mine"
     );
 }
+
+/// The `sapi` entries of the role `name`'s changes, with the name and ids taken out, as
+/// every front end must write them alike.
+async fn role_entries(server: &TestServer, name: &str) -> Vec<Value> {
+    let (_, logs) = server
+        .admin(
+            Method::GET,
+            "/logs?q=type:sapi&sort=date:1&per_page=100",
+            None,
+        )
+        .await;
+    logs.as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["description"].as_str().unwrap().ends_with(name))
+        .map(|e| {
+            json!({
+                "action": e["details"]["action"],
+                "description": e["description"].as_str().unwrap().replace(name, "ROLE"),
+                "target": e["details"]["target"].as_object().unwrap().keys().collect::<Vec<_>>(),
+                "changes": e["details"]["changes"].to_string().replace(name, "ROLE"),
+            })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_role_made_through_the_api_and_through_apply_leaves_the_same_audit_entries() {
+    let server = TestServer::start().await;
+    seed(&server).await;
+    let made = ok(
+        &server,
+        Method::POST,
+        "/roles",
+        json!({"name": "Auditor Api", "description": "Audits"}),
+    )
+    .await;
+    let id = made["id"].as_str().unwrap();
+    let (status, body) = server
+        .admin(
+            Method::POST,
+            &format!("/roles/{id}/permissions"),
+            Some(json!({"permissions": [{"resource_server_identifier": API, "permission_name": "read:reports"}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("tenant.yaml"),
+        format!("roles:\n  - name: Auditor Yaml\n    description: Audits\n    permissions:\n      - permission_name: read:reports\n        resource_server_identifier: {API}\n"),
+    )
+    .unwrap();
+    apply(&server, dir.path(), ApplyOptions::default(), &no_env)
+        .await
+        .unwrap();
+
+    let through_api = role_entries(&server, "Auditor Api").await;
+    assert_eq!(through_api.len(), 2, "{through_api:?}");
+    assert_eq!(
+        through_api[1]["changes"],
+        json!(format!("{{\"added\":[\"{API} read:reports\"]}}"))
+    );
+    assert_eq!(role_entries(&server, "Auditor Yaml").await, through_api);
+}
