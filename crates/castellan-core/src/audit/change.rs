@@ -58,6 +58,22 @@ pub enum Change {
         user_id: String,
         permissions: Vec<Permission>,
     },
+    /// Rules configuration: a key's value is sealed and never shown, so only the key.
+    SetRulesConfig {
+        key: String,
+    },
+    DeleteRulesConfig {
+        key: String,
+    },
+    /// How many there were.
+    EndUserSessions {
+        user_id: String,
+        sessions: u64,
+    },
+    RevokeUserRefreshTokens {
+        user_id: String,
+        refresh_tokens: u64,
+    },
     /// A change whose kind has no variant yet, described by its caller.
     Other(Entry),
 }
@@ -181,6 +197,33 @@ impl Change {
                 "Take permissions from a user".into(),
                 json!({"user_id": user_id}),
                 json!({"removed": permission_names(&permissions)}),
+            ),
+            Change::SetRulesConfig { key } => entry(
+                "set_rules_config",
+                format!("Set the rules configuration key {key}"),
+                json!({"key": key}),
+                json!({}),
+            ),
+            Change::DeleteRulesConfig { key } => entry(
+                "delete_rules_config",
+                format!("Delete the rules configuration key {key}"),
+                json!({"key": key}),
+                json!({}),
+            ),
+            Change::EndUserSessions { user_id, sessions } => entry(
+                "delete_user_sessions",
+                "End all sessions of a user".into(),
+                json!({"user_id": user_id}),
+                json!({"sessions": sessions}),
+            ),
+            Change::RevokeUserRefreshTokens {
+                user_id,
+                refresh_tokens,
+            } => entry(
+                "delete_user_refresh_tokens",
+                "Revoke all refresh tokens of a user".into(),
+                json!({"user_id": user_id}),
+                json!({"refresh_tokens": refresh_tokens}),
             ),
             Change::Other(entry) => entry,
         }

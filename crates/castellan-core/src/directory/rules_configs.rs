@@ -2,7 +2,8 @@
 //! `configuration.KEY`. Values are sealed with the master key, bound to their key, and
 //! never shown again through the API.
 
-use crate::clock::Clock;
+use super::Editor;
+use crate::audit::Change;
 use crate::error::{Error, Result};
 use crate::secrets::MasterKey;
 use crate::store::Store;
@@ -29,16 +30,15 @@ fn context(key: &str) -> String {
     format!("rules-config:{key}")
 }
 
-pub async fn set(
-    store: &dyn Store,
-    master: &MasterKey,
-    clock: &dyn Clock,
-    key: &str,
-    value: &str,
-) -> Result<()> {
+pub async fn set(ed: &Editor<'_>, master: &MasterKey, key: &str, value: &str) -> Result<()> {
     check_key(key)?;
     let sealed = master.seal(value.as_bytes(), &context(key));
-    Ok(store.set_rules_config(key, &sealed, clock.now()).await?)
+    let tx = ed.begin().await?;
+    tx.set_rules_config(key, &sealed, ed.clock.now()).await?;
+    let change = Change::SetRulesConfig {
+        key: key.to_string(),
+    };
+    Ok(ed.commit(tx, [change]).await?)
 }
 
 pub async fn keys(store: &dyn Store) -> Result<Vec<String>> {
@@ -46,10 +46,14 @@ pub async fn keys(store: &dyn Store) -> Result<Vec<String>> {
 }
 
 /// Removing a key that is not there succeeds: the end state is the same.
-pub async fn delete(store: &dyn Store, key: &str) -> Result<()> {
+pub async fn delete(ed: &Editor<'_>, key: &str) -> Result<()> {
     check_key(key)?;
-    store.delete_rules_config(key).await?;
-    Ok(())
+    let tx = ed.begin().await?;
+    tx.delete_rules_config(key).await?;
+    let change = Change::DeleteRulesConfig {
+        key: key.to_string(),
+    };
+    Ok(ed.commit(tx, [change]).await?)
 }
 
 /// Every key with its value in clear, for the rules runtime.

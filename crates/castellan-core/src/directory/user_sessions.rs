@@ -9,7 +9,10 @@
 
 use serde_json::{Value, json};
 
+use super::Editor;
+use super::user_roles::existing_user;
 use super::users;
+use crate::audit::Change;
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::model::{RefreshToken, Session};
@@ -30,9 +33,16 @@ pub async fn sessions(
 
 /// Ends every session of the user: their single sign-on cookies yield no more codes.
 /// Returns how many there were.
-pub async fn end_sessions(store: &dyn Store, user_id: &str) -> Result<u64> {
-    users::get(store, user_id).await?;
-    Ok(store.delete_user_sessions(user_id).await?)
+pub async fn end_sessions(ed: &Editor<'_>, user_id: &str) -> Result<u64> {
+    let tx = ed.begin().await?;
+    existing_user(tx.as_ref(), user_id).await?;
+    let sessions = tx.delete_user_sessions(user_id).await?;
+    let change = Change::EndUserSessions {
+        user_id: user_id.to_string(),
+        sessions,
+    };
+    ed.commit(tx, [change]).await?;
+    Ok(sessions)
 }
 
 /// The user's refresh tokens that can still be exchanged, one per family, oldest first.
@@ -50,15 +60,18 @@ pub async fn refresh_tokens(
 
 /// Revokes every refresh-token family of the user. Returns how many could still be
 /// exchanged.
-pub async fn revoke_refresh_tokens(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    user_id: &str,
-) -> Result<u64> {
-    users::get(store, user_id).await?;
-    Ok(store
-        .revoke_user_refresh_tokens(user_id, clock.now())
-        .await?)
+pub async fn revoke_refresh_tokens(ed: &Editor<'_>, user_id: &str) -> Result<u64> {
+    let tx = ed.begin().await?;
+    existing_user(tx.as_ref(), user_id).await?;
+    let refresh_tokens = tx
+        .revoke_user_refresh_tokens(user_id, ed.clock.now())
+        .await?;
+    let change = Change::RevokeUserRefreshTokens {
+        user_id: user_id.to_string(),
+        refresh_tokens,
+    };
+    ed.commit(tx, [change]).await?;
+    Ok(refresh_tokens)
 }
 
 /// Auth0's session object, with what Castellan records of a session.

@@ -655,26 +655,14 @@ impl<'a> Executor<'a> {
                 .await;
             }
             Op::SetRulesConfig(k, v) => {
-                rules_configs::set(t.store, t.master, t.clock, k, v)
+                rules_configs::set(&self.editor(), t.master, k, v)
                     .await
                     .map_err(text)?;
-                self.audit(
-                    "set_rules_config",
-                    format!("Set the rules configuration key {k}"),
-                    json!({"key": k}),
-                    json!({}),
-                )
-                .await;
             }
             Op::DeleteRulesConfig(k) => {
-                rules_configs::delete(t.store, k).await.map_err(text)?;
-                self.audit(
-                    "delete_rules_config",
-                    format!("Delete the rules configuration key {k}"),
-                    json!({"key": k}),
-                    json!({}),
-                )
-                .await;
+                rules_configs::delete(&self.editor(), k)
+                    .await
+                    .map_err(text)?;
             }
             Op::CreateAction(a, code) => {
                 let mut change = action_change(a);

@@ -9,7 +9,6 @@ use castellan_core::directory::rules_configs;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::audit;
 use crate::app::AppState;
 use crate::http::body::JsonBody;
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
@@ -69,23 +68,7 @@ async fn set(
     JsonBody(body): JsonBody<SetRequest>,
 ) -> Result<Json<Value>, ApiError> {
     checked_key(&key)?;
-    rules_configs::set(
-        s.store.as_ref(),
-        &s.master_key,
-        s.clock.as_ref(),
-        &key,
-        &body.value,
-    )
-    .await?;
-    audit::record(
-        &s,
-        &caller,
-        "set_rules_config",
-        format!("Set the rules configuration key {key}"),
-        json!({"key": key}),
-        json!({}),
-    )
-    .await;
+    rules_configs::set(&caller.editor(&s), &s.master_key, &key, &body.value).await?;
     Ok(Json(json!({"key": key, "value": body.value})))
 }
 
@@ -95,15 +78,6 @@ async fn remove(
     Path(key): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     checked_key(&key)?;
-    rules_configs::delete(s.store.as_ref(), &key).await?;
-    audit::record(
-        &s,
-        &caller,
-        "delete_rules_config",
-        format!("Delete the rules configuration key {key}"),
-        json!({"key": key}),
-        json!({}),
-    )
-    .await;
+    rules_configs::delete(&caller.editor(&s), &key).await?;
     Ok(StatusCode::NO_CONTENT)
 }

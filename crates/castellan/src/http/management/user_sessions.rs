@@ -7,9 +7,8 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get};
 use castellan_core::directory::user_sessions;
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use super::audit;
 use super::paging::Listing;
 use crate::app::AppState;
 use crate::http::body::QueryParams;
@@ -66,16 +65,7 @@ async fn end_sessions(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let ended = user_sessions::end_sessions(s.store.as_ref(), &id).await?;
-    audit::record(
-        &s,
-        &caller,
-        "delete_user_sessions",
-        "End all sessions of a user",
-        json!({"user_id": id}),
-        json!({"sessions": ended}),
-    )
-    .await;
+    user_sessions::end_sessions(&caller.editor(&s), &id).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -96,16 +86,6 @@ async fn revoke_refresh_tokens(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let revoked =
-        user_sessions::revoke_refresh_tokens(s.store.as_ref(), s.clock.as_ref(), &id).await?;
-    audit::record(
-        &s,
-        &caller,
-        "delete_user_refresh_tokens",
-        "Revoke all refresh tokens of a user",
-        json!({"user_id": id}),
-        json!({"refresh_tokens": revoked}),
-    )
-    .await;
+    user_sessions::revoke_refresh_tokens(&caller.editor(&s), &id).await?;
     Ok(StatusCode::ACCEPTED)
 }
