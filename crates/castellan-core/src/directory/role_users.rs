@@ -15,16 +15,16 @@ pub async fn list(store: &dyn Store, role_id: &str, page: PageRequest) -> Result
 /// Gives the role to every user named; the first unknown user is an error and nobody gets
 /// the role. Each user gets an audit entry of their own.
 pub async fn add(ed: &Editor<'_>, role_id: &str, user_ids: &[String]) -> Result<Role> {
-    if user_ids.is_empty() {
-        return Err(Error::Invalid(
-            "users must hold at least one user id".into(),
-        ));
-    }
     let tx = ed.begin().await?;
     let role = tx
         .find_role(role_id)
         .await?
         .ok_or(Error::NotFound { kind: "role" })?;
+    if user_ids.is_empty() {
+        return Err(Error::Invalid(
+            "users must hold at least one user id".into(),
+        ));
+    }
     for user_id in user_ids {
         if tx.find_user(user_id).await?.is_none() {
             return Err(Error::NotFound { kind: "user" });
