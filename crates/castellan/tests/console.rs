@@ -824,3 +824,84 @@ async fn every_console_page_renders() {
     let missing = browser.get("/admin/users/auth0%7Cnobody").await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
+
+/// The `sapi` entries of the role `name`'s changes, without the name, ids and actor.
+async fn role_entries(server: &TestServer, name: &str) -> Vec<Value> {
+    sapi_events(server)
+        .await
+        .iter()
+        .rev()
+        .filter(|e| e["description"].as_str().unwrap().ends_with(name))
+        .map(|e| {
+            json!({
+                "action": e["details"]["action"],
+                "description": e["description"].as_str().unwrap().replace(name, "ROLE"),
+                "target": e["details"]["target"].as_object().unwrap().keys().collect::<Vec<_>>(),
+                "changes": e["details"]["changes"].to_string().replace(name, "ROLE"),
+            })
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_role_made_in_the_console_and_through_the_api_leaves_the_same_audit_entries() {
+    let server = TestServer::start().await;
+    let (mut browser, _) = signed_in(&server).await;
+    let api = "https://reports.example.com";
+    let (status, body) = server
+        .admin(
+            Method::POST,
+            "/resource-servers",
+            Some(json!({"identifier": api, "scopes": [{"value": "read:reports"}]})),
+        )
+        .await;
+    assert!(status.is_success(), "{body}");
+
+    let (_, made) = server
+        .admin(
+            Method::POST,
+            "/roles",
+            Some(json!({"name": "Auditor Api", "description": "Audits"})),
+        )
+        .await;
+    let id = made["id"].as_str().unwrap();
+    let permission = json!({"permissions": [{"resource_server_identifier": api, "permission_name": "read:reports"}]});
+    let (status, body) = server
+        .admin(
+            Method::POST,
+            &format!("/roles/{id}/permissions"),
+            Some(permission),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let csrf = browser.csrf().await;
+    let created = browser
+        .post(
+            "/admin/roles",
+            &[
+                ("csrf", &csrf),
+                ("name", "Auditor Console"),
+                ("description", "Audits"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let role_page = created.next();
+    let path = role_page.split('?').next().unwrap();
+    let added = browser
+        .post(
+            &format!("{path}/permissions"),
+            &[
+                ("csrf", &csrf),
+                ("api", api),
+                ("permission", "read:reports"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+
+    let through_api = role_entries(&server, "Auditor Api").await;
+    assert_eq!(through_api.len(), 2, "{through_api:?}");
+    assert_eq!(role_entries(&server, "Auditor Console").await, through_api);
+}
