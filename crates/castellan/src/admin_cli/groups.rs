@@ -1,7 +1,7 @@
 //! `castellan groups create|list|assign`: groups as the Authorization Extension keeps them,
 //! changed through its use cases (which audit every change).
 
-use castellan_core::directory::extension::{self, Editor, ExtensionError};
+use castellan_core::directory::extension::{self, ExtensionError};
 use castellan_core::model::Group;
 use serde_json::{Value, json};
 
@@ -30,10 +30,6 @@ pub enum GroupsAction {
     },
 }
 
-fn editor(tenant: &Tenant) -> Editor<'_> {
-    tenant.editor()
-}
-
 fn wire(g: &Group) -> Value {
     json!({
         "id": g.id,
@@ -59,7 +55,7 @@ pub async fn run(tenant: &Tenant, action: GroupsAction, json_wanted: bool) -> Re
                     "a group named \"{name}\" already exists"
                 )));
             }
-            let group = extension::groups::create(&editor(tenant), &name, &description).await?;
+            let group = extension::groups::create(&tenant.editor(), &name, &description).await?;
             show(json_wanted, wire(&group), || {
                 format!("created the group {} ({})\n", group.name, group.id)
             });
@@ -106,7 +102,7 @@ pub async fn run(tenant: &Tenant, action: GroupsAction, json_wanted: bool) -> Re
             for reference in &users {
                 user_ids.push(tenant.user(reference, connection.as_deref()).await?.user_id);
             }
-            extension::groups::add_members(&editor(tenant), &group.id, &user_ids)
+            extension::groups::add_members(&tenant.editor(), &group.id, &user_ids)
                 .await
                 .map_err(|e| match e {
                     ExtensionError::NotFound { .. } => {

@@ -8,9 +8,9 @@ use castellan_core::directory::extension::configuration;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
+use super::document;
 use super::error::AuthzError;
 use super::extract::Body;
-use super::{document, editor};
 use crate::app::AppState;
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::guard::Caller;
@@ -106,7 +106,7 @@ async fn update_settings(
     caller: Caller,
     Body(patch): Body<Map<String, Value>>,
 ) -> Result<Json<Value>, AuthzError> {
-    let saved = configuration::update_settings(&editor(&s, &caller), &patch).await?;
+    let saved = configuration::update_settings(&caller.editor(&s), &patch).await?;
     Ok(Json(document::configuration_record(saved)))
 }
 
@@ -123,7 +123,7 @@ async fn status(State(s): State<AppState>) -> Result<Json<Value>, AuthzError> {
 
 /// The new key, shown once: send it as `x-api-key` to the policy endpoint.
 async fn rotate(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>, AuthzError> {
-    let key = configuration::rotate_api_key(&editor(&s, &caller)).await?;
+    let key = configuration::rotate_api_key(&caller.editor(&s)).await?;
     Ok(Json(json!({"hash": key})))
 }
 
@@ -138,7 +138,7 @@ async fn import(
     Body(doc): Body<Value>,
 ) -> Result<StatusCode, AuthzError> {
     let data = document::import(&doc, s.clock.now())?;
-    configuration::import(&editor(&s, &caller), &data).await?;
+    configuration::import(&caller.editor(&s), &data).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -182,7 +182,7 @@ async fn update_api(
     let access = body
         .api_access
         .ok_or_else(|| super::groups::required("apiAccess"))?;
-    configuration::update_api_access(&editor(&s, &caller), access, body.token_lifetime).await?;
+    configuration::update_api_access(&caller.editor(&s), access, body.token_lifetime).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

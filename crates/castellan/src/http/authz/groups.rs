@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::error::AuthzError;
 use super::extract::{Body, Query};
-use super::{editor, wire};
+use super::wire;
 use crate::app::AppState;
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::guard::Caller;
@@ -196,7 +196,7 @@ async fn create(
     Body(body): Body<GroupBody>,
 ) -> Result<Json<Value>, AuthzError> {
     let (name, description) = body.fields()?;
-    let group = groups::create(&editor(&s, &caller), name, description).await?;
+    let group = groups::create(&caller.editor(&s), name, description).await?;
     Ok(Json(wire::group(&group)))
 }
 
@@ -225,7 +225,7 @@ async fn update(
     Body(body): Body<GroupBody>,
 ) -> Result<Json<Value>, AuthzError> {
     let (name, description) = body.fields()?;
-    let group = groups::update(&editor(&s, &caller), &id, name, description).await?;
+    let group = groups::update(&caller.editor(&s), &id, name, description).await?;
     // The extension merges into the stored record, so the answer carries everything.
     let record = groups::records(s.store.as_ref())
         .await?
@@ -243,7 +243,7 @@ async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AuthzError> {
-    groups::delete(&editor(&s, &caller), &id).await?;
+    groups::delete(&caller.editor(&s), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -261,7 +261,7 @@ async fn add_nested(
     Path(id): Path<String>,
     Body(ids): Body<Vec<String>>,
 ) -> Result<StatusCode, AuthzError> {
-    groups::add_nested(&editor(&s, &caller), &id, &ids).await?;
+    groups::add_nested(&caller.editor(&s), &id, &ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -271,7 +271,7 @@ async fn remove_nested(
     Path(id): Path<String>,
     Body(ids): Body<Vec<String>>,
 ) -> Result<StatusCode, AuthzError> {
-    groups::remove_nested(&editor(&s, &caller), &id, &ids).await?;
+    groups::remove_nested(&caller.editor(&s), &id, &ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -317,7 +317,7 @@ async fn add_members(
     Path(id): Path<String>,
     Body(ids): Body<Vec<String>>,
 ) -> Result<StatusCode, AuthzError> {
-    groups::add_members(&editor(&s, &caller), &id, &ids).await?;
+    groups::add_members(&caller.editor(&s), &id, &ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -327,7 +327,7 @@ async fn remove_members(
     Path(id): Path<String>,
     Body(ids): Body<Vec<String>>,
 ) -> Result<StatusCode, AuthzError> {
-    groups::remove_members(&editor(&s, &caller), &id, &ids).await?;
+    groups::remove_members(&caller.editor(&s), &id, &ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -364,7 +364,7 @@ async fn add_roles(
     Path(id): Path<String>,
     Body(ids): Body<Vec<String>>,
 ) -> Result<StatusCode, AuthzError> {
-    groups::add_roles(&editor(&s, &caller), &id, &ids).await?;
+    groups::add_roles(&caller.editor(&s), &id, &ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -374,7 +374,7 @@ async fn remove_roles(
     Path(id): Path<String>,
     Body(ids): Body<Vec<String>>,
 ) -> Result<StatusCode, AuthzError> {
-    groups::remove_roles(&editor(&s, &caller), &id, &ids).await?;
+    groups::remove_roles(&caller.editor(&s), &id, &ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -409,7 +409,7 @@ async fn add_mappings(
         .into_iter()
         .map(|m| (m.group_name, m.connection_name))
         .collect();
-    groups::add_mappings(&editor(&s, &caller), &id, &entries).await?;
+    groups::add_mappings(&caller.editor(&s), &id, &entries).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -419,6 +419,6 @@ async fn remove_mappings(
     Path(id): Path<String>,
     Body(ids): Body<Vec<String>>,
 ) -> Result<StatusCode, AuthzError> {
-    groups::remove_mappings(&editor(&s, &caller), &id, &ids).await?;
+    groups::remove_mappings(&caller.editor(&s), &id, &ids).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -14,11 +14,8 @@ mod roles;
 mod users;
 mod wire;
 
-use castellan_core::directory::extension::Editor;
-
 use super::endpoint::ProtectedApi;
-use super::guard::{Caller, Protected};
-use crate::app::AppState;
+use super::guard::Protected;
 
 pub const PREFIX: &str = "/authz/api";
 
@@ -39,9 +36,4 @@ pub fn api() -> ProtectedApi {
         .flatten()
         .collect(),
     }
-}
-
-/// The caller as the author of a change, for the audit log.
-fn editor<'a>(s: &'a AppState, caller: &Caller) -> Editor<'a> {
-    caller.editor(s)
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::error::AuthzError;
 use super::extract::{Body, Query};
 use super::groups::{filtered, required};
-use super::{editor, wire};
+use super::wire;
 use crate::app::AppState;
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::guard::Caller;
@@ -92,7 +92,7 @@ async fn create(
     caller: Caller,
     Body(body): Body<PermissionBody>,
 ) -> Result<Json<Value>, AuthzError> {
-    let p = permissions::create(&editor(&s, &caller), body.input()?).await?;
+    let p = permissions::create(&caller.editor(&s), body.input()?).await?;
     Ok(Json(wire::permission_record(&p)))
 }
 
@@ -112,7 +112,7 @@ async fn update(
     Path(id): Path<String>,
     Body(body): Body<PermissionBody>,
 ) -> Result<Json<Value>, AuthzError> {
-    let p = permissions::update(&editor(&s, &caller), &id, body.input()?).await?;
+    let p = permissions::update(&caller.editor(&s), &id, body.input()?).await?;
     Ok(Json(wire::permission_record(&p)))
 }
 
@@ -121,6 +121,6 @@ async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AuthzError> {
-    permissions::delete(&editor(&s, &caller), &id).await?;
+    permissions::delete(&caller.editor(&s), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::error::AuthzError;
 use super::extract::{Body, Query};
 use super::groups::{filtered, required};
-use super::{editor, wire};
+use super::wire;
 use crate::app::AppState;
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::guard::Caller;
@@ -95,7 +95,7 @@ async fn create(
     caller: Caller,
     Body(body): Body<RoleBody>,
 ) -> Result<Json<Value>, AuthzError> {
-    let record = roles::create(&editor(&s, &caller), body.input()?).await?;
+    let record = roles::create(&caller.editor(&s), body.input()?).await?;
     Ok(Json(wire::role_record(&record)))
 }
 
@@ -113,7 +113,7 @@ async fn update(
     Path(id): Path<String>,
     Body(body): Body<RoleBody>,
 ) -> Result<Json<Value>, AuthzError> {
-    let record = roles::update(&editor(&s, &caller), &id, body.input()?).await?;
+    let record = roles::update(&caller.editor(&s), &id, body.input()?).await?;
     Ok(Json(wire::role_record(&record)))
 }
 
@@ -122,6 +122,6 @@ async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AuthzError> {
-    roles::delete(&editor(&s, &caller), &id).await?;
+    roles::delete(&caller.editor(&s), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use super::error::AuthzError;
 use super::extract::{Body, Query};
-use super::{editor, wire};
+use super::wire;
 use crate::app::AppState;
 use crate::http::endpoint::{Endpoint, Scopes::AllOf, Scopes::AnyOf, endpoint};
 use crate::http::guard::Caller;
@@ -140,7 +140,7 @@ async fn add_groups(
     Path(id): Path<String>,
     Body(refs): Body<Vec<String>>,
 ) -> Result<StatusCode, AuthzError> {
-    users::add_groups(&editor(&s, &caller), &id, &refs).await?;
+    users::add_groups(&caller.editor(&s), &id, &refs).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -166,7 +166,7 @@ async fn add_roles(
     Path(id): Path<String>,
     Body(refs): Body<Vec<String>>,
 ) -> Result<StatusCode, AuthzError> {
-    users::add_roles(&editor(&s, &caller), &id, &refs).await?;
+    users::add_roles(&caller.editor(&s), &id, &refs).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -176,7 +176,7 @@ async fn remove_roles(
     Path(id): Path<String>,
     Body(refs): Body<Vec<String>>,
 ) -> Result<StatusCode, AuthzError> {
-    users::remove_roles(&editor(&s, &caller), &id, &refs).await?;
+    users::remove_roles(&caller.editor(&s), &id, &refs).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

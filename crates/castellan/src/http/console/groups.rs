@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use castellan_core::directory::extension::{Editor, ExtensionError, groups};
+use castellan_core::directory::extension::{ExtensionError, groups};
 use castellan_core::model::GroupRecord;
 use castellan_core::paging::PageRequest;
 use minijinja::context;
@@ -44,10 +44,6 @@ impl From<ExtensionError> for ConsoleError {
             ExtensionError::Core(e) => e.into(),
         }
     }
-}
-
-fn editor<'a>(s: &'a AppState, admin: &Admin) -> Editor<'a> {
-    admin.editor(s)
 }
 
 /// The groups in nesting order, each with its depth; a group nested in several parents
@@ -144,7 +140,7 @@ async fn create(State(s): State<AppState>, posted: Posted<GroupForm>) -> Respons
     } else {
         form.description.trim()
     };
-    match groups::create(&editor(&s, &admin), form.name.trim(), description).await {
+    match groups::create(&admin.editor(&s), form.name.trim(), description).await {
         Ok(group) => done(&format!("/admin/groups/{}", segment(&group.id)), "created"),
         Err(e) => {
             refused_or_failed(&s, e.into(), |message| {
@@ -237,7 +233,7 @@ async fn update(
 ) -> Response {
     let Posted { admin, form } = posted;
     let result = groups::update(
-        &editor(&s, &admin),
+        &admin.editor(&s),
         &id,
         form.name.trim(),
         form.description.trim(),
@@ -277,7 +273,7 @@ async fn change(
     posted: Posted<RefForm>,
 ) -> Response {
     let Posted { admin, form } = posted;
-    let ed = editor(&s, &admin);
+    let ed = admin.editor(&s);
     let value = form.value.trim().to_string();
     let result: Result<&str, ConsoleError> = async {
         match part.as_str() {
@@ -322,7 +318,7 @@ async fn delete(
     posted: Posted<Confirm>,
 ) -> Response {
     let admin = posted.admin;
-    match groups::delete(&editor(&s, &admin), &id).await {
+    match groups::delete(&admin.editor(&s), &id).await {
         Ok(()) => done("/admin/groups", "deleted"),
         Err(e) => changed(&s, &admin, &id, "", Err(e.into())).await,
     }
