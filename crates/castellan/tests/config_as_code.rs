@@ -965,31 +965,6 @@ async fn rules_swap_orders_and_export_keeps_to_its_own_folders() {
     );
 }
 
-/// The `sapi` entries of the role `name`'s changes, with the name and ids taken out, as
-/// every front end must write them alike.
-async fn role_entries(server: &TestServer, name: &str) -> Vec<Value> {
-    let (_, logs) = server
-        .admin(
-            Method::GET,
-            "/logs?q=type:sapi&sort=date:1&per_page=100",
-            None,
-        )
-        .await;
-    logs.as_array()
-        .unwrap()
-        .iter()
-        .filter(|e| e["description"].as_str().unwrap().ends_with(name))
-        .map(|e| {
-            json!({
-                "action": e["details"]["action"],
-                "description": e["description"].as_str().unwrap().replace(name, "ROLE"),
-                "target": e["details"]["target"].as_object().unwrap().keys().collect::<Vec<_>>(),
-                "changes": e["details"]["changes"].to_string().replace(name, "ROLE"),
-            })
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn a_role_made_through_the_api_and_through_apply_leaves_the_same_audit_entries() {
     let server = TestServer::start().await;
@@ -1021,11 +996,11 @@ async fn a_role_made_through_the_api_and_through_apply_leaves_the_same_audit_ent
         .await
         .unwrap();
 
-    let through_api = role_entries(&server, "Auditor Api").await;
+    let through_api = server.role_audit_entries("Auditor Api").await;
     assert_eq!(through_api.len(), 2, "{through_api:?}");
     assert_eq!(
         through_api[1]["changes"],
         json!(format!("{{\"added\":[\"{API} read:reports\"]}}"))
     );
-    assert_eq!(role_entries(&server, "Auditor Yaml").await, through_api);
+    assert_eq!(server.role_audit_entries("Auditor Yaml").await, through_api);
 }

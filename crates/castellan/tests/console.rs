@@ -825,24 +825,6 @@ async fn every_console_page_renders() {
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
 }
 
-/// The `sapi` entries of the role `name`'s changes, without the name, ids and actor.
-async fn role_entries(server: &TestServer, name: &str) -> Vec<Value> {
-    sapi_events(server)
-        .await
-        .iter()
-        .rev()
-        .filter(|e| e["description"].as_str().unwrap().ends_with(name))
-        .map(|e| {
-            json!({
-                "action": e["details"]["action"],
-                "description": e["description"].as_str().unwrap().replace(name, "ROLE"),
-                "target": e["details"]["target"].as_object().unwrap().keys().collect::<Vec<_>>(),
-                "changes": e["details"]["changes"].to_string().replace(name, "ROLE"),
-            })
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn a_role_made_in_the_console_and_through_the_api_leaves_the_same_audit_entries() {
     let server = TestServer::start().await;
@@ -901,7 +883,10 @@ async fn a_role_made_in_the_console_and_through_the_api_leaves_the_same_audit_en
         .await;
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
 
-    let through_api = role_entries(&server, "Auditor Api").await;
+    let through_api = server.role_audit_entries("Auditor Api").await;
     assert_eq!(through_api.len(), 2, "{through_api:?}");
-    assert_eq!(role_entries(&server, "Auditor Console").await, through_api);
+    assert_eq!(
+        server.role_audit_entries("Auditor Console").await,
+        through_api
+    );
 }

@@ -256,6 +256,32 @@ impl TestServer {
         assert_eq!(status, StatusCode::CREATED, "{body}");
         (id, client["client_secret"].as_str().unwrap().to_string())
     }
+
+    /// The `sapi` entries of the role `name`'s changes, oldest first, with the name and
+    /// ids taken out: what every front end making the same change must write alike.
+    pub async fn role_audit_entries(&self, name: &str) -> Vec<Value> {
+        let (status, logs) = self
+            .admin(
+                Method::GET,
+                "/logs?q=type:sapi&sort=date:1&per_page=100",
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{logs}");
+        logs.as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["description"].as_str().unwrap().ends_with(name))
+            .map(|e| {
+                json!({
+                    "action": e["details"]["action"],
+                    "description": e["description"].as_str().unwrap().replace(name, "ROLE"),
+                    "target": e["details"]["target"].as_object().unwrap().keys().collect::<Vec<_>>(),
+                    "changes": e["details"]["changes"].to_string().replace(name, "ROLE"),
+                })
+            })
+            .collect()
+    }
 }
 
 /// Decodes a JWT's payload without verifying it.
