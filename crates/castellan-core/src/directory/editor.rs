@@ -15,7 +15,18 @@ pub struct Editor<'a> {
     pub request_id: Option<String>,
 }
 
-impl Editor<'_> {
+impl<'a> Editor<'a> {
+    /// Changes made from the command line (`castellan …`, `apply`, `import`), which has no
+    /// token to name anyone by and serves no request.
+    pub fn cli(store: &'a dyn Store, clock: &'a dyn Clock) -> Self {
+        Editor {
+            store,
+            clock,
+            actor: Actor::Cli,
+            request_id: None,
+        }
+    }
+
     /// The transaction a command reads, checks and writes in.
     pub(crate) async fn begin(&self) -> StoreResult<Box<dyn Transaction>> {
         self.store.transaction().await

@@ -92,12 +92,7 @@ impl Tenant {
 
     /// Changes made from the command line, which has no token to name anyone by.
     pub fn editor(&self) -> castellan_core::directory::Editor<'_> {
-        castellan_core::directory::Editor {
-            store: self.store.as_ref(),
-            clock: self.clock.as_ref(),
-            actor: Actor::Cli,
-            request_id: None,
-        }
+        castellan_core::directory::Editor::cli(self.store.as_ref(), self.clock.as_ref())
     }
 
     /// Records a change as the Management API would, with the command line as the actor.

@@ -4,7 +4,6 @@
 
 use std::path::PathBuf;
 
-use castellan_core::audit::Actor;
 use castellan_core::clock::{Clock, SystemClock};
 use castellan_core::directory::extension::{Editor, configuration};
 use castellan_core::model::ExtensionData;
@@ -73,12 +72,7 @@ pub async fn run(settings: Settings, args: AuthzArgs) -> Result<(), String> {
         println!("{counts} can be imported; nothing was written (--dry-run)");
         return Ok(());
     }
-    let editor = Editor {
-        store: store.as_ref(),
-        clock: &clock,
-        actor: Actor::Cli,
-        request_id: None,
-    };
+    let editor = Editor::cli(store.as_ref(), &clock);
     configuration::import(&editor, &data)
         .await
         .map_err(|e| format!("{file}: {e}; nothing was imported"))?;

@@ -87,12 +87,7 @@ impl<'a> Executor<'a> {
     }
 
     fn editor(&self) -> Editor<'a> {
-        Editor {
-            store: self.t.store,
-            clock: self.t.clock,
-            actor: Actor::Cli,
-            request_id: None,
-        }
+        Editor::cli(self.t.store, self.t.clock)
     }
 
     async fn audit(
