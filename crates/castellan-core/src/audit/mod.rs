@@ -40,7 +40,7 @@ impl Actor {
 
 mod change;
 
-pub use change::{Change, Entry};
+pub use change::{ApplicationChange, Change, Entry, ExtensionChange, ScriptChange, UserChange};
 
 /// The audit event of `change`, made by `actor` for the request `request_id` (when a
 /// request asked for it). Its date is set when it is written.

@@ -6,6 +6,16 @@ use serde_json::{Value, json};
 
 use crate::model::Permission;
 
+mod applications;
+mod extension;
+mod scripts;
+mod users;
+
+pub use applications::ApplicationChange;
+pub use extension::ExtensionChange;
+pub use scripts::ScriptChange;
+pub use users::UserChange;
+
 /// A change to the tenant.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -74,6 +84,10 @@ pub enum Change {
         user_id: String,
         refresh_tokens: u64,
     },
+    User(UserChange),
+    Application(ApplicationChange),
+    Script(ScriptChange),
+    Extension(ExtensionChange),
     /// A change whose kind has no variant yet, described by its caller.
     Other(Entry),
 }
@@ -225,6 +239,10 @@ impl Change {
                 json!({"user_id": user_id}),
                 json!({"refresh_tokens": refresh_tokens}),
             ),
+            Change::User(change) => change.entry(),
+            Change::Application(change) => change.entry(),
+            Change::Script(change) => change.entry(),
+            Change::Extension(change) => change.entry(),
             Change::Other(entry) => entry,
         }
     }
