@@ -1146,6 +1146,66 @@ async fn changes_are_audited_with_the_client_that_made_them() {
 }
 
 #[tokio::test]
+async fn a_change_whose_audit_entry_cannot_be_stored_is_not_made() {
+    let a = Authz::start().await;
+    let user = a.signup("ada@example.com").await;
+    let group = a.group("Kept").await;
+    let role = a.role("Kept role", &a.web_id, &[]).await;
+    a.server.refuse_audit_entries().await;
+
+    let refused = [
+        (
+            Method::POST,
+            "/groups".to_string(),
+            json!({"name": "Lost", "description": "never stored"}),
+        ),
+        (
+            Method::PUT,
+            format!("/groups/{group}"),
+            json!({"name": "Renamed", "description": "never stored"}),
+        ),
+        (
+            Method::PATCH,
+            format!("/groups/{group}/members"),
+            json!([user]),
+        ),
+        (
+            Method::PATCH,
+            format!("/groups/{group}/roles"),
+            json!([role]),
+        ),
+        (Method::PATCH, format!("/users/{user}/roles"), json!([role])),
+    ];
+    for (method, path, body) in refused {
+        let (status, answer) = a.call(method.clone(), &path, Some(body)).await;
+        assert!(
+            status.is_server_error(),
+            "{method} {path}: {status} {answer}"
+        );
+    }
+    let (_, groups) = a.call(Method::GET, "/groups", None).await;
+    let names: Vec<&str> = groups["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Kept"]);
+    let (_, members) = a
+        .call(Method::GET, &format!("/groups/{group}/members"), None)
+        .await;
+    assert_eq!(members["total"], 0, "{members}");
+    let (_, roles) = a
+        .call(Method::GET, &format!("/groups/{group}/roles"), None)
+        .await;
+    assert_eq!(roles, json!([]));
+    let (_, roles) = a
+        .call(Method::GET, &format!("/users/{user}/roles"), None)
+        .await;
+    assert_eq!(roles, json!([]));
+}
+
+#[tokio::test]
 async fn extension_permissions_on_an_api_reach_rbac_access_tokens_through_groups() {
     let a = Authz::start().await;
     const API: &str = "https://reports.example.com";

@@ -40,7 +40,9 @@ impl Actor {
 
 mod change;
 
-pub use change::{ApplicationChange, Change, Entry, ExtensionChange, ScriptChange, UserChange};
+pub use change::{
+    ApplicationChange, Change, Entry, ExtensionChange, GroupRef, RoleRef, ScriptChange, UserChange,
+};
 
 /// The audit event of `change`, made by `actor` for the request `request_id` (when a
 /// request asked for it). Its date is set when it is written.

@@ -1,9 +1,7 @@
 //! Who makes a change, and the one way a change is written: in a store transaction that
 //! also holds its audit entries, so that neither is ever written without the other.
 
-use serde_json::Value;
-
-use crate::audit::{self, Actor, Change, Entry};
+use crate::audit::{self, Actor, Change};
 use crate::clock::Clock;
 use crate::store::{Store, StoreResult, Transaction};
 
@@ -36,7 +34,7 @@ impl<'a> Editor<'a> {
     pub(crate) async fn commit(
         &self,
         tx: Box<dyn Transaction>,
-        changes: impl IntoIterator<Item = Change>,
+        changes: impl IntoIterator<Item = impl Into<Change>>,
     ) -> StoreResult<()> {
         for change in changes {
             let mut event = audit::event(&self.actor, self.request_id.as_deref(), change);
@@ -44,23 +42,5 @@ impl<'a> Editor<'a> {
             tx.record(&event).await?;
         }
         tx.commit().await
-    }
-
-    /// Records a change already written, outside its transaction: for the changes not yet
-    /// made through `begin` and `commit`.
-    pub(crate) async fn audit(
-        &self,
-        action: &'static str,
-        description: String,
-        target: Value,
-        changes: Value,
-    ) {
-        let entry = Entry {
-            action,
-            description,
-            target,
-            changes,
-        };
-        audit::record(self.store, self.clock, &self.actor, entry).await;
     }
 }

@@ -282,6 +282,21 @@ impl TestServer {
             })
             .collect()
     }
+
+    /// Takes the tenant log's table away, so that no audit entry can be stored: a test can
+    /// then show that a change is stored with its entry or not at all.
+    pub async fn refuse_audit_entries(&self) {
+        use sqlx::Connection;
+        let url = &self.settings.database_url;
+        let rename = "ALTER TABLE logs RENAME TO logs_out_of_reach";
+        if url.starts_with("sqlite:") {
+            let mut db = sqlx::SqliteConnection::connect(url).await.unwrap();
+            sqlx::raw_sql(rename).execute(&mut db).await.unwrap();
+        } else {
+            let mut db = sqlx::PgConnection::connect(url).await.unwrap();
+            sqlx::raw_sql(rename).execute(&mut db).await.unwrap();
+        }
+    }
 }
 
 /// Decodes a JWT's payload without verifying it.

@@ -12,7 +12,7 @@ mod scripts;
 mod users;
 
 pub use applications::ApplicationChange;
-pub use extension::ExtensionChange;
+pub use extension::{ExtensionChange, GroupRef, RoleRef};
 pub use scripts::ScriptChange;
 pub use users::UserChange;
 

@@ -1,13 +1,14 @@
 //! The extension's configuration: its settings, its API key, and the export and import of
 //! all its data as one document.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::roles::check_application;
 use super::{Editor, ExtensionError, Result, text};
+use crate::audit::ExtensionChange;
 use crate::model::ExtensionData;
 use crate::secrets::{generate_client_secret, token_digest};
-use crate::store::Store;
+use crate::store::{ExtensionStore, ResourceServerStore, Store};
 
 /// The settings the extension knows; its rule reads them.
 pub const SETTINGS: &[&str] = &[
@@ -22,7 +23,7 @@ pub const SETTINGS: &[&str] = &[
     "permissionsPassthrough",
 ];
 
-pub async fn settings(store: &dyn Store) -> Result<Option<Map<String, Value>>> {
+pub async fn settings<S: ExtensionStore + ?Sized>(store: &S) -> Result<Option<Map<String, Value>>> {
     Ok(store.configuration().await?.map(|c| c.settings))
 }
 
@@ -52,16 +53,12 @@ pub async fn update_settings(
         }
         changes.insert(name.clone(), Value::Bool(flag(name, value)?));
     }
-    let mut current = settings(ed.store).await?.unwrap_or_default();
+    let tx = ed.begin().await?;
+    let mut current = settings(tx.as_ref()).await?.unwrap_or_default();
     current.extend(changes.clone());
-    ed.store.save_settings(&current, ed.clock.now()).await?;
-    ed.audit(
-        "update_extension_configuration",
-        "Updated the Authorization Extension configuration".into(),
-        json!({"configuration": "v1"}),
-        Value::Object(changes),
-    )
-    .await;
+    tx.save_settings(&current, ed.clock.now()).await?;
+    ed.commit(tx, [ExtensionChange::UpdateSettings { changes }])
+        .await?;
     Ok(current)
 }
 
@@ -69,16 +66,10 @@ pub async fn update_settings(
 /// the one time it is shown.
 pub async fn rotate_api_key(ed: &Editor<'_>) -> Result<String> {
     let key = generate_client_secret();
-    ed.store
-        .save_api_key_digest(&token_digest(&key), ed.clock.now())
+    let tx = ed.begin().await?;
+    tx.save_api_key_digest(&token_digest(&key), ed.clock.now())
         .await?;
-    ed.audit(
-        "rotate_extension_api_key",
-        "Rotated the Authorization Extension API key".into(),
-        json!({"configuration": "v1"}),
-        json!({}),
-    )
-    .await;
+    ed.commit(tx, [ExtensionChange::RotateApiKey]).await?;
     Ok(key)
 }
 
@@ -116,25 +107,21 @@ fn check(data: &ExtensionData) -> Result<()> {
 /// users that Castellan does not know are skipped (memberships refer to existing users).
 pub async fn import(ed: &Editor<'_>, data: &ExtensionData) -> Result<()> {
     check(data)?;
-    ed.store
-        .replace_extension_data(data, ed.clock.now())
-        .await?;
-    ed.audit(
-        "import_extension_data",
-        "Imported the Authorization Extension data".into(),
-        json!({"configuration": "v1"}),
-        json!({
-            "groups": data.groups.len(),
-            "roles": data.roles.len(),
-            "permissions": data.permissions.len(),
-        }),
-    )
-    .await;
+    let tx = ed.begin().await?;
+    tx.replace_extension_data(data, ed.clock.now()).await?;
+    let change = ExtensionChange::Import {
+        groups: data.groups.len(),
+        roles: data.roles.len(),
+        permissions: data.permissions.len(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }
 
 /// The extension's "API access" is Castellan's built-in `urn:auth0-authz-api`: always there.
-pub async fn api(store: &dyn Store) -> Result<crate::model::ResourceServer> {
+pub async fn api<S: ResourceServerStore + ?Sized>(
+    store: &S,
+) -> Result<crate::model::ResourceServer> {
     store
         .find_resource_server_by_identifier(crate::system_apis::AUTHZ_API_IDENTIFIER)
         .await?
@@ -153,23 +140,23 @@ pub async fn update_api_access(
     if !api_access {
         return Err(built_in());
     }
-    let mut api = api(ed.store).await?;
-    if let Some(seconds) = token_lifetime {
-        if seconds <= 0 {
-            return Err(ExtensionError::Validation(
-                "\"token_lifetime\" must be a positive number".into(),
-            ));
-        }
-        api.token_lifetime = seconds;
-        ed.store.update_resource_server(&api).await?;
-        ed.audit(
-            "update_extension_api",
-            "Changed the token lifetime of the Authorization Extension API".into(),
-            json!({"resource_server": api.identifier}),
-            json!({"token_lifetime": seconds}),
-        )
-        .await;
+    let Some(seconds) = token_lifetime else {
+        return Ok(());
+    };
+    if seconds <= 0 {
+        return Err(ExtensionError::Validation(
+            "\"token_lifetime\" must be a positive number".into(),
+        ));
     }
+    let tx = ed.begin().await?;
+    let mut api = api(tx.as_ref()).await?;
+    api.token_lifetime = seconds;
+    tx.update_resource_server(&api).await?;
+    let change = ExtensionChange::UpdateApiTokenLifetime {
+        identifier: api.identifier,
+        seconds,
+    };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }
 

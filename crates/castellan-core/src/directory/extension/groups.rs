@@ -1,17 +1,16 @@
 //! Groups through the extension: CRUD, nested groups, members, roles and mappings.
 
-use serde_json::json;
-
 use super::{Editor, Result, in_use, non_empty, not_found, text};
+use crate::audit::{ExtensionChange, GroupRef};
 use crate::model::{
     Connection, ExtensionPermission, GrantedRole, Group, GroupMapping, GroupRecord, NestedMember,
     Role, RoleRecord, User,
 };
 use crate::paging::{Page, PageRequest};
-use crate::store::{Store, StoreError};
+use crate::store::{GroupStore, RoleStore, Store, StoreError};
 
 /// By GUID (or `grp_…` id); 404 in the extension's words otherwise.
-pub async fn find(store: &dyn Store, id: &str) -> Result<Group> {
+pub async fn find<S: GroupStore + ?Sized>(store: &S, id: &str) -> Result<Group> {
     store
         .find_group(id)
         .await?
@@ -20,6 +19,13 @@ pub async fn find(store: &dyn Store, id: &str) -> Result<Group> {
 
 pub async fn records(store: &dyn Store) -> Result<Vec<GroupRecord>> {
     Ok(store.group_records().await?)
+}
+
+fn named(group: &Group) -> GroupRef {
+    GroupRef {
+        guid: group.guid.clone(),
+        name: group.name.clone(),
+    }
 }
 
 pub async fn create(ed: &Editor<'_>, name: &str, description: &str) -> Result<Group> {
@@ -32,41 +38,41 @@ pub async fn create(ed: &Editor<'_>, name: &str, description: &str) -> Result<Gr
         description: description.to_string(),
         created_at: ed.clock.now(),
     };
-    ed.store.create_group(&group).await?;
-    ed.audit(
-        "create_group",
-        format!("Created group {}", group.name),
-        json!({"group_id": group.guid}),
-        json!({"name": group.name, "description": group.description}),
-    )
-    .await;
+    let tx = ed.begin().await?;
+    tx.create_group(&group).await?;
+    let change = ExtensionChange::CreateGroup {
+        group: named(&group),
+        description: group.description.clone(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(group)
 }
 
 pub async fn update(ed: &Editor<'_>, id: &str, name: &str, description: &str) -> Result<Group> {
     text("name", name, 50)?;
     text("description", description, 500)?;
-    let mut group = find(ed.store, id).await?;
+    let tx = ed.begin().await?;
+    let mut group = find(tx.as_ref(), id).await?;
     group.name = name.to_string();
     group.description = description.to_string();
-    ed.store.update_group(&group).await?;
-    ed.audit(
-        "update_group",
-        format!("Updated group {}", group.name),
-        json!({"group_id": group.guid}),
-        json!({"name": group.name, "description": group.description}),
-    )
-    .await;
+    tx.update_group(&group).await?;
+    let change = ExtensionChange::UpdateGroup {
+        group: named(&group),
+        description: group.description.clone(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(group)
 }
 
 /// Refused while the group is nested in another (the schema's RESTRICT decides; the parents
-/// are read afterwards only to name them).
+/// are read afterwards, once the refused transaction is given up, only to name them).
 pub async fn delete(ed: &Editor<'_>, id: &str) -> Result<()> {
-    let group = find(ed.store, id).await?;
-    match ed.store.delete_group(&group.id).await {
+    let tx = ed.begin().await?;
+    let group = find(tx.as_ref(), id).await?;
+    match tx.delete_group(&group.id).await {
         Ok(_) => {}
         Err(StoreError::Conflict(_)) => {
+            drop(tx);
             let parents = ed.store.group_parents(&group.id).await?;
             return Err(in_use(
                 "nested",
@@ -76,13 +82,10 @@ pub async fn delete(ed: &Editor<'_>, id: &str) -> Result<()> {
         }
         Err(e) => return Err(e.into()),
     }
-    ed.audit(
-        "delete_group",
-        format!("Deleted group {}", group.name),
-        json!({"group_id": group.guid}),
-        json!({"name": group.name}),
-    )
-    .await;
+    let change = ExtensionChange::DeleteGroup {
+        group: named(&group),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }
 
@@ -103,7 +106,7 @@ pub async fn nested(store: &dyn Store, id: &str) -> Result<Vec<GroupRecord>> {
 }
 
 /// Resolves references to existing groups; the first unknown one is a 404.
-async fn resolve_all(store: &dyn Store, refs: &[String]) -> Result<Vec<Group>> {
+async fn resolve_all<S: GroupStore + ?Sized>(store: &S, refs: &[String]) -> Result<Vec<Group>> {
     let mut groups = Vec::with_capacity(refs.len());
     for r in refs {
         groups.push(find(store, r).await?);
@@ -115,40 +118,38 @@ async fn resolve_all(store: &dyn Store, refs: &[String]) -> Result<Vec<Group>> {
 /// does); a child that would close a cycle is refused, naming the groups.
 pub async fn add_nested(ed: &Editor<'_>, id: &str, child_refs: &[String]) -> Result<()> {
     non_empty("nested", child_refs)?;
-    let parent = find(ed.store, id).await?;
-    let mut children = resolve_all(ed.store, child_refs).await?;
+    let tx = ed.begin().await?;
+    let parent = find(tx.as_ref(), id).await?;
+    let mut children = resolve_all(tx.as_ref(), child_refs).await?;
     let mut seen = std::collections::HashSet::new();
     children.retain(|c| c.id != parent.id && seen.insert(c.id.clone()));
     let ids: Vec<String> = children.iter().map(|c| c.id.clone()).collect();
-    ed.store.add_nested_groups(&parent.id, &ids).await?;
-    ed.audit(
-        "add_nested_groups",
-        format!("Nested groups in {}", parent.name),
-        json!({"group_id": parent.guid}),
-        json!({"added": children.iter().map(|c| &c.guid).collect::<Vec<_>>()}),
-    )
-    .await;
+    tx.add_nested_groups(&parent.id, &ids).await?;
+    let change = ExtensionChange::AddNestedGroups {
+        group: named(&parent),
+        children: children.iter().map(|c| c.guid.clone()).collect(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }
 
 pub async fn remove_nested(ed: &Editor<'_>, id: &str, child_refs: &[String]) -> Result<()> {
     non_empty("nested", child_refs)?;
-    let parent = find(ed.store, id).await?;
-    let children = known(ed.store, child_refs).await?;
+    let tx = ed.begin().await?;
+    let parent = find(tx.as_ref(), id).await?;
+    let children = known(tx.as_ref(), child_refs).await?;
     let ids: Vec<String> = children.iter().map(|c| c.id.clone()).collect();
-    ed.store.remove_nested_groups(&parent.id, &ids).await?;
-    ed.audit(
-        "remove_nested_groups",
-        format!("Removed nested groups from {}", parent.name),
-        json!({"group_id": parent.guid}),
-        json!({"removed": children.iter().map(|c| &c.guid).collect::<Vec<_>>()}),
-    )
-    .await;
+    tx.remove_nested_groups(&parent.id, &ids).await?;
+    let change = ExtensionChange::RemoveNestedGroups {
+        group: named(&parent),
+        children: children.iter().map(|c| c.guid.clone()).collect(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }
 
 /// The groups among `refs` that exist; removing something that is not there is no error.
-async fn known(store: &dyn Store, refs: &[String]) -> Result<Vec<Group>> {
+async fn known<S: GroupStore + ?Sized>(store: &S, refs: &[String]) -> Result<Vec<Group>> {
     let mut groups = Vec::new();
     for r in refs {
         if let Some(g) = store.find_group(r).await? {
@@ -184,29 +185,27 @@ pub async fn nested_members(
 /// refers to the users table.
 pub async fn add_members(ed: &Editor<'_>, id: &str, user_ids: &[String]) -> Result<()> {
     non_empty("members", user_ids)?;
-    let group = find(ed.store, id).await?;
-    let added = ed.store.add_group_members(&group.id, user_ids).await?;
-    ed.audit(
-        "add_group_members",
-        format!("Added members to group {}", group.name),
-        json!({"group_id": group.guid}),
-        json!({"added": added}),
-    )
-    .await;
+    let tx = ed.begin().await?;
+    let group = find(tx.as_ref(), id).await?;
+    let added = tx.add_group_members(&group.id, user_ids).await?;
+    let change = ExtensionChange::AddGroupMembers {
+        group: named(&group),
+        user_ids: added,
+    };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }
 
 pub async fn remove_members(ed: &Editor<'_>, id: &str, user_ids: &[String]) -> Result<()> {
     non_empty("members", user_ids)?;
-    let group = find(ed.store, id).await?;
-    ed.store.remove_group_members(&group.id, user_ids).await?;
-    ed.audit(
-        "remove_group_members",
-        format!("Removed members from group {}", group.name),
-        json!({"group_id": group.guid}),
-        json!({"removed": user_ids}),
-    )
-    .await;
+    let tx = ed.begin().await?;
+    let group = find(tx.as_ref(), id).await?;
+    tx.remove_group_members(&group.id, user_ids).await?;
+    let change = ExtensionChange::RemoveGroupMembers {
+        group: named(&group),
+        user_ids: user_ids.to_vec(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }
 
@@ -249,7 +248,7 @@ pub async fn expanded_roles(
     super::roles::with_permissions(store, roles).await
 }
 
-async fn resolve_roles(store: &dyn Store, refs: &[String]) -> Result<Vec<Role>> {
+async fn resolve_roles<S: RoleStore + ?Sized>(store: &S, refs: &[String]) -> Result<Vec<Role>> {
     let mut roles = Vec::with_capacity(refs.len());
     for r in refs {
         roles.push(super::roles::find(store, r).await?);
@@ -259,38 +258,36 @@ async fn resolve_roles(store: &dyn Store, refs: &[String]) -> Result<Vec<Role>> 
 
 pub async fn add_roles(ed: &Editor<'_>, id: &str, role_refs: &[String]) -> Result<()> {
     non_empty("roles", role_refs)?;
-    let group = find(ed.store, id).await?;
-    let roles = resolve_roles(ed.store, role_refs).await?;
+    let tx = ed.begin().await?;
+    let group = find(tx.as_ref(), id).await?;
+    let roles = resolve_roles(tx.as_ref(), role_refs).await?;
     let ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
-    ed.store.add_group_roles(&group.id, &ids).await?;
-    ed.audit(
-        "add_group_roles",
-        format!("Added roles to group {}", group.name),
-        json!({"group_id": group.guid}),
-        json!({"added": roles.iter().map(|r| &r.guid).collect::<Vec<_>>()}),
-    )
-    .await;
+    tx.add_group_roles(&group.id, &ids).await?;
+    let change = ExtensionChange::AddGroupRoles {
+        group: named(&group),
+        roles: roles.iter().map(|r| r.guid.clone()).collect(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }
 
 pub async fn remove_roles(ed: &Editor<'_>, id: &str, role_refs: &[String]) -> Result<()> {
     non_empty("roles", role_refs)?;
-    let group = find(ed.store, id).await?;
+    let tx = ed.begin().await?;
+    let group = find(tx.as_ref(), id).await?;
     let mut roles = Vec::new();
     for r in role_refs {
-        if let Some(role) = ed.store.find_role(r).await? {
+        if let Some(role) = tx.find_role(r).await? {
             roles.push(role);
         }
     }
     let ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
-    ed.store.remove_group_roles(&group.id, &ids).await?;
-    ed.audit(
-        "remove_group_roles",
-        format!("Removed roles from group {}", group.name),
-        json!({"group_id": group.guid}),
-        json!({"removed": roles.iter().map(|r| &r.guid).collect::<Vec<_>>()}),
-    )
-    .await;
+    tx.remove_group_roles(&group.id, &ids).await?;
+    let change = ExtensionChange::RemoveGroupRoles {
+        group: named(&group),
+        roles: roles.iter().map(|r| r.guid.clone()).collect(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }
 
@@ -314,7 +311,8 @@ pub async fn add_mappings(ed: &Editor<'_>, id: &str, entries: &[(String, String)
         text("groupName", group_name, 50)?;
         text("connectionName", connection_name, 50)?;
     }
-    let group = find(ed.store, id).await?;
+    let tx = ed.begin().await?;
+    let group = find(tx.as_ref(), id).await?;
     let mappings: Vec<GroupMapping> = entries
         .iter()
         .map(|(group_name, connection_name)| GroupMapping {
@@ -323,29 +321,24 @@ pub async fn add_mappings(ed: &Editor<'_>, id: &str, entries: &[(String, String)
             connection_name: connection_name.clone(),
         })
         .collect();
-    ed.store.add_group_mappings(&group.id, &mappings).await?;
-    ed.audit(
-        "add_group_mappings",
-        format!("Added mappings to group {}", group.name),
-        json!({"group_id": group.guid}),
-        json!({"added": mappings.iter().map(|m| json!({"_id": m.id, "groupName": m.group_name, "connectionName": m.connection_name})).collect::<Vec<_>>()}),
-    )
-    .await;
+    tx.add_group_mappings(&group.id, &mappings).await?;
+    let change = ExtensionChange::AddGroupMappings {
+        group: named(&group),
+        mappings,
+    };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }
 
 pub async fn remove_mappings(ed: &Editor<'_>, id: &str, mapping_ids: &[String]) -> Result<()> {
     non_empty("mappings", mapping_ids)?;
-    let group = find(ed.store, id).await?;
-    ed.store
-        .remove_group_mappings(&group.id, mapping_ids)
-        .await?;
-    ed.audit(
-        "remove_group_mappings",
-        format!("Removed mappings from group {}", group.name),
-        json!({"group_id": group.guid}),
-        json!({"removed": mapping_ids}),
-    )
-    .await;
+    let tx = ed.begin().await?;
+    let group = find(tx.as_ref(), id).await?;
+    tx.remove_group_mappings(&group.id, mapping_ids).await?;
+    let change = ExtensionChange::RemoveGroupMappings {
+        group: named(&group),
+        mapping_ids: mapping_ids.to_vec(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }

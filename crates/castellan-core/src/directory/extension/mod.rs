@@ -1,8 +1,8 @@
 //! The Authorization Extension's use cases, behind `/authz/api`: groups, roles, permissions,
 //! users' groups and roles, the log-in policy, and configuration with import and export.
 //! Errors are the extension's own (`ExtensionError`): a missing record names its id and
-//! collection, and every refused change is a `ValidationError`. Every change is written to
-//! the audit log with its actor.
+//! collection, and every refused change is a `ValidationError`. Every change is written in
+//! one transaction with its audit entry, which names its actor.
 
 pub mod configuration;
 pub mod groups;

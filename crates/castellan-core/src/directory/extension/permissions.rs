@@ -1,11 +1,10 @@
 //! The extension's permissions: names bound to an application.
 
-use serde_json::json;
-
 use super::roles::check_application;
 use super::{Editor, Result, in_use, not_found, text};
+use crate::audit::ExtensionChange;
 use crate::model::ExtensionPermission;
-use crate::store::{Store, StoreError};
+use crate::store::{ExtensionStore, Store, StoreError};
 
 #[derive(Debug, Clone, Default)]
 pub struct PermissionInput {
@@ -21,7 +20,7 @@ fn check(input: &PermissionInput) -> Result<()> {
     check_application(&input.application_type, &input.application_id)
 }
 
-pub async fn find(store: &dyn Store, id: &str) -> Result<ExtensionPermission> {
+pub async fn find<S: ExtensionStore + ?Sized>(store: &S, id: &str) -> Result<ExtensionPermission> {
     store
         .find_permission(id)
         .await?
@@ -42,19 +41,23 @@ pub async fn create(ed: &Editor<'_>, input: PermissionInput) -> Result<Extension
         application_id: input.application_id,
         created_at: ed.clock.now(),
     };
-    ed.store.create_permission(&p).await?;
-    ed.audit(
-        "create_permission",
-        format!("Created permission {}", p.name),
-        json!({"permission_id": p.guid}),
-        json!({"name": p.name, "applicationType": p.application_type, "applicationId": p.application_id}),
-    )
-    .await;
+    let tx = ed.begin().await?;
+    tx.create_permission(&p).await?;
+    let change = ExtensionChange::CreatePermission {
+        guid: p.guid.clone(),
+        name: p.name.clone(),
+        application_type: p.application_type.clone(),
+        application_id: p.application_id.clone(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(p)
 }
 
-async fn used_by(ed: &Editor<'_>, guid: &str) -> Result<super::ExtensionError> {
-    let roles = ed.store.roles_using_permission(guid).await?;
+async fn used_by<S: ExtensionStore + ?Sized>(
+    store: &S,
+    guid: &str,
+) -> Result<super::ExtensionError> {
+    let roles = store.roles_using_permission(guid).await?;
     Ok(in_use(
         "permissions",
         "roles",
@@ -69,43 +72,45 @@ pub async fn update(
     input: PermissionInput,
 ) -> Result<ExtensionPermission> {
     check(&input)?;
-    let mut p = find(ed.store, id).await?;
-    if !ed.store.roles_using_permission(&p.guid).await?.is_empty() {
-        return Err(used_by(ed, &p.guid).await?);
+    let tx = ed.begin().await?;
+    let mut p = find(tx.as_ref(), id).await?;
+    if !tx.roles_using_permission(&p.guid).await?.is_empty() {
+        return Err(used_by(tx.as_ref(), &p.guid).await?);
     }
     p.name = input.name;
     p.description = input.description;
     p.application_type = input.application_type;
     p.application_id = input.application_id;
-    match ed.store.update_permission(&p).await {
+    match tx.update_permission(&p).await {
         Ok(()) => {}
         Err(StoreError::NotFound) => return Err(not_found("permissions", id)),
         Err(e) => return Err(e.into()),
     }
-    ed.audit(
-        "update_permission",
-        format!("Updated permission {}", p.name),
-        json!({"permission_id": p.guid}),
-        json!({"name": p.name, "description": p.description}),
-    )
-    .await;
+    let change = ExtensionChange::UpdatePermission {
+        guid: p.guid.clone(),
+        name: p.name.clone(),
+        description: p.description.clone(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(p)
 }
 
 /// Refused while a role uses the permission (the schema's RESTRICT decides).
 pub async fn delete(ed: &Editor<'_>, id: &str) -> Result<()> {
-    let p = find(ed.store, id).await?;
-    match ed.store.delete_permission(&p.guid).await {
+    let tx = ed.begin().await?;
+    let p = find(tx.as_ref(), id).await?;
+    match tx.delete_permission(&p.guid).await {
         Ok(_) => {}
-        Err(StoreError::Conflict(_)) => return Err(used_by(ed, &p.guid).await?),
+        Err(StoreError::Conflict(_)) => {
+            drop(tx);
+            return Err(used_by(ed.store, &p.guid).await?);
+        }
         Err(e) => return Err(e.into()),
     }
-    ed.audit(
-        "delete_permission",
-        format!("Deleted permission {}", p.name),
-        json!({"permission_id": p.guid}),
-        json!({"name": p.name}),
-    )
-    .await;
+    let change = ExtensionChange::DeletePermission {
+        guid: p.guid,
+        name: p.name,
+    };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }

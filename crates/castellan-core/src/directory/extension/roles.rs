@@ -1,11 +1,10 @@
 //! Roles through the extension: the shared `roles` table, bound to an application, with the
 //! extension's permissions.
 
-use serde_json::json;
-
 use super::{Editor, ExtensionError, Result, in_use, not_found, text};
+use crate::audit::{ExtensionChange, RoleRef};
 use crate::model::{ExtensionPermission, Role, RoleRecord};
-use crate::store::{Store, StoreError};
+use crate::store::{ExtensionStore, RoleStore, Store, StoreError};
 
 pub const APPLICATION_TYPES: &[&str] = &["client", "resource_server"];
 
@@ -20,7 +19,7 @@ pub struct RoleInput {
 }
 
 /// By GUID (or `rol_…` id).
-pub async fn find(store: &dyn Store, id: &str) -> Result<Role> {
+pub async fn find<S: RoleStore + ?Sized>(store: &S, id: &str) -> Result<Role> {
     store
         .find_role(id)
         .await?
@@ -62,7 +61,7 @@ pub(crate) fn check_application(application_type: &str, application_id: &str) ->
 
 /// Validates the input; the permissions must exist and be bound to the role's application.
 /// (The extension throws a plain error there; a `ValidationError` says more.)
-async fn check(store: &dyn Store, input: &RoleInput) -> Result<Vec<String>> {
+async fn check<S: ExtensionStore + ?Sized>(store: &S, input: &RoleInput) -> Result<Vec<String>> {
     text("name", &input.name, 50)?;
     text("description", &input.description, 500)?;
     check_application(&input.application_type, &input.application_id)?;
@@ -85,8 +84,17 @@ async fn check(store: &dyn Store, input: &RoleInput) -> Result<Vec<String>> {
     Ok(guids)
 }
 
+fn named(role: &Role) -> RoleRef {
+    RoleRef {
+        id: role.id.clone(),
+        guid: role.guid.clone(),
+        name: role.name.clone(),
+    }
+}
+
 pub async fn create(ed: &Editor<'_>, input: RoleInput) -> Result<RoleRecord> {
-    let permissions = check(ed.store, &input).await?;
+    let tx = ed.begin().await?;
+    let permissions = check(tx.as_ref(), &input).await?;
     let role = Role {
         id: crate::ids::role_id(),
         guid: crate::ids::guid(),
@@ -96,14 +104,13 @@ pub async fn create(ed: &Editor<'_>, input: RoleInput) -> Result<RoleRecord> {
         application_type: Some(input.application_type),
         created_at: ed.clock.now(),
     };
-    ed.store.create_extension_role(&role, &permissions).await?;
-    ed.audit(
-        "create_role",
-        format!("Created role {}", role.name),
-        json!({"role_id": role.id, "guid": role.guid}),
-        json!({"name": role.name, "applicationId": role.application_id, "permissions": permissions}),
-    )
-    .await;
+    tx.create_extension_role(&role, &permissions).await?;
+    let change = ExtensionChange::CreateRole {
+        role: named(&role),
+        application_id: role.application_id.clone(),
+        permissions: permissions.clone(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(RoleRecord {
         role,
         permissions,
@@ -112,8 +119,9 @@ pub async fn create(ed: &Editor<'_>, input: RoleInput) -> Result<RoleRecord> {
 }
 
 pub async fn update(ed: &Editor<'_>, id: &str, input: RoleInput) -> Result<RoleRecord> {
-    let mut role = find(ed.store, id).await?;
-    let permissions = check(ed.store, &input).await?;
+    let tx = ed.begin().await?;
+    let mut role = find(tx.as_ref(), id).await?;
+    let permissions = check(tx.as_ref(), &input).await?;
     // A role is bound to one application for good, as in the extension. A role made through
     // the Management API has none; the extension cannot edit it (it would have to bind it).
     match &role.application_id {
@@ -133,14 +141,13 @@ pub async fn update(ed: &Editor<'_>, id: &str, input: RoleInput) -> Result<RoleR
     role.name = input.name;
     role.description = input.description;
     role.application_type = Some(input.application_type);
-    ed.store.update_extension_role(&role, &permissions).await?;
-    ed.audit(
-        "update_role",
-        format!("Updated role {}", role.name),
-        json!({"role_id": role.id, "guid": role.guid}),
-        json!({"name": role.name, "description": role.description, "permissions": permissions}),
-    )
-    .await;
+    tx.update_extension_role(&role, &permissions).await?;
+    let change = ExtensionChange::UpdateRole {
+        role: named(&role),
+        description: role.description.clone(),
+        permissions: permissions.clone(),
+    };
+    ed.commit(tx, [change]).await?;
     let users = ed
         .store
         .role_records()
@@ -158,10 +165,12 @@ pub async fn update(ed: &Editor<'_>, id: &str, input: RoleInput) -> Result<RoleR
 
 /// Refused while a group uses the role (the schema's RESTRICT decides).
 pub async fn delete(ed: &Editor<'_>, id: &str) -> Result<()> {
-    let role = find(ed.store, id).await?;
-    match ed.store.delete_role(&role.id).await {
+    let tx = ed.begin().await?;
+    let role = find(tx.as_ref(), id).await?;
+    match tx.delete_role(&role.id).await {
         Ok(_) => {}
         Err(StoreError::Conflict(_)) => {
+            drop(tx);
             let groups = ed.store.groups_using_role(&role.id).await?;
             return Err(in_use(
                 "roles",
@@ -171,12 +180,7 @@ pub async fn delete(ed: &Editor<'_>, id: &str) -> Result<()> {
         }
         Err(e) => return Err(e.into()),
     }
-    ed.audit(
-        "delete_role",
-        format!("Deleted role {}", role.name),
-        json!({"role_id": role.id, "guid": role.guid}),
-        json!({"name": role.name}),
-    )
-    .await;
+    let change = ExtensionChange::DeleteRole { role: named(&role) };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }

@@ -1,13 +1,12 @@
 //! Users through the extension: the user list, a user's groups and roles.
 
-use serde_json::json;
-
 use super::{Editor, Result, is_id, non_empty, not_found};
+use crate::audit::ExtensionChange;
 use crate::model::{ExtensionPermission, Group, Role, User};
 use crate::paging::{Page, PageRequest};
-use crate::store::Store;
+use crate::store::{Store, UserStore};
 
-pub async fn find(store: &dyn Store, user_id: &str) -> Result<User> {
+pub async fn find<S: UserStore + ?Sized>(store: &S, user_id: &str) -> Result<User> {
     store
         .find_user(user_id)
         .await?
@@ -59,9 +58,10 @@ pub async fn expanded_groups(
 /// Unknown entries are skipped; the user must exist (memberships refer to the users table).
 pub async fn add_groups(ed: &Editor<'_>, user_id: &str, refs: &[String]) -> Result<()> {
     non_empty("groups", refs)?;
-    find(ed.store, user_id).await?;
+    let tx = ed.begin().await?;
+    find(tx.as_ref(), user_id).await?;
     let by_id = is_id(&refs[0]);
-    let all = ed.store.list_groups(PageRequest::ALL).await?.items;
+    let all = tx.list_groups(PageRequest::ALL).await?.items;
     let chosen: Vec<&Group> = all
         .iter()
         .filter(|g| {
@@ -75,14 +75,12 @@ pub async fn add_groups(ed: &Editor<'_>, user_id: &str, refs: &[String]) -> Resu
         })
         .collect();
     let ids: Vec<String> = chosen.iter().map(|g| g.id.clone()).collect();
-    ed.store.add_user_to_groups(user_id, &ids).await?;
-    ed.audit(
-        "add_user_groups",
-        format!("Added user {user_id} to groups"),
-        json!({"user_id": user_id}),
-        json!({"added": chosen.iter().map(|g| &g.guid).collect::<Vec<_>>()}),
-    )
-    .await;
+    tx.add_user_to_groups(user_id, &ids).await?;
+    let change = ExtensionChange::AddUserToGroups {
+        user_id: user_id.to_string(),
+        groups: chosen.iter().map(|g| g.guid.clone()).collect(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }
 
@@ -103,9 +101,10 @@ pub async fn calculated_roles(store: &dyn Store, user_id: &str) -> Result<Vec<Ro
 /// that name in every application. Unknown entries are skipped, as in the extension.
 pub async fn add_roles(ed: &Editor<'_>, user_id: &str, refs: &[String]) -> Result<()> {
     non_empty("roles", refs)?;
-    find(ed.store, user_id).await?;
+    let tx = ed.begin().await?;
+    find(tx.as_ref(), user_id).await?;
     let by_id = is_id(&refs[0]);
-    let all = ed.store.list_roles(None, PageRequest::ALL).await?.items;
+    let all = tx.list_roles(None, PageRequest::ALL).await?.items;
     let chosen: Vec<&Role> = all
         .iter()
         .filter(|role| {
@@ -119,33 +118,30 @@ pub async fn add_roles(ed: &Editor<'_>, user_id: &str, refs: &[String]) -> Resul
         })
         .collect();
     let ids: Vec<String> = chosen.iter().map(|r| r.id.clone()).collect();
-    ed.store.assign_user_roles(user_id, &ids).await?;
-    ed.audit(
-        "assign_user_roles",
-        format!("Assigned roles to user {user_id}"),
-        json!({"user_id": user_id}),
-        json!({"added": chosen.iter().map(|r| &r.guid).collect::<Vec<_>>()}),
-    )
-    .await;
+    tx.assign_user_roles(user_id, &ids).await?;
+    let change = ExtensionChange::AssignUserRoles {
+        user_id: user_id.to_string(),
+        roles: chosen.iter().map(|r| r.guid.clone()).collect(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }
 
 /// Role GUIDs only; an unknown role is a 404 and nothing is removed.
 pub async fn remove_roles(ed: &Editor<'_>, user_id: &str, refs: &[String]) -> Result<()> {
     non_empty("roles", refs)?;
-    find(ed.store, user_id).await?;
+    let tx = ed.begin().await?;
+    find(tx.as_ref(), user_id).await?;
     let mut roles = Vec::with_capacity(refs.len());
     for r in refs {
-        roles.push(super::roles::find(ed.store, r).await?);
+        roles.push(super::roles::find(tx.as_ref(), r).await?);
     }
     let ids: Vec<String> = roles.iter().map(|r| r.id.clone()).collect();
-    ed.store.remove_user_roles(user_id, &ids).await?;
-    ed.audit(
-        "remove_user_roles",
-        format!("Removed roles from user {user_id}"),
-        json!({"user_id": user_id}),
-        json!({"removed": roles.iter().map(|r| &r.guid).collect::<Vec<_>>()}),
-    )
-    .await;
+    tx.remove_user_roles(user_id, &ids).await?;
+    let change = ExtensionChange::RemoveUserRoles {
+        user_id: user_id.to_string(),
+        roles: roles.into_iter().map(|r| r.guid).collect(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(())
 }
