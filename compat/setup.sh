@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the third-party client libraries of the compatibility tests
-# (crates/castellan/tests/compat.rs): auth0-python (its authentication and management
+# (crates/castellan/tests/it/compat.rs): auth0-python (its authentication and management
 # layers) into compat/.python, and openid-client and auth0 (npm, v7: the Management API
 # clients, with the v4 AuthenticationClient as auth0/legacy) into compat/node/node_modules.
-# For the browser tests (crates/castellan/tests/browser.rs): Debian's chromium package, and
+# For the browser tests (crates/castellan/tests/it/browser.rs): Debian's chromium package, and
 # playwright-core (npm) into compat/browser/node_modules.
 # Does nothing when what is installed matches the pins.
 set -euo pipefail

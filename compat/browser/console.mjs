@@ -1,5 +1,5 @@
 // The admin console and the log-in pages in headless Chromium, driven by playwright-core
-// (crates/castellan/tests/browser.rs starts the server and runs this script):
+// (crates/castellan/tests/it/browser.rs starts the server and runs this script):
 //
 // 1. an administrator logs in to /admin through the log-in page;
 // 2. creates a role and makes it the database connection's sign-up default;

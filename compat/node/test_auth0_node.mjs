@@ -14,7 +14,7 @@
 // https://{domain} URLs), for the audience https://HOST:PORT/api/v2/ (the https form every
 // SDK builds from the domain). Users are signed up through the same client as well.
 //
-// Run by crates/castellan/tests/compat.rs against a real server, with the package installed
+// Run by crates/castellan/tests/it/compat.rs against a real server, with the package installed
 // by compat/setup.sh into compat/node/node_modules. Every value can come from the command
 // line (--name value) or from the environment:
 //

@@ -6,7 +6,7 @@
 // signature: jose (openid-client's own JOSE library) checks that against the discovered
 // jwks_uri, as resource servers and many web frameworks do.
 //
-// Run by crates/castellan/tests/compat.rs against a real server, with the package installed
+// Run by crates/castellan/tests/it/compat.rs against a real server, with the package installed
 // by compat/setup.sh into compat/node/node_modules. Every value can come from the command
 // line (--name value) or from the environment:
 //

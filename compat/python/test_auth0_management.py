@@ -12,7 +12,7 @@ auth0.management.Auth0(base_url=BASE/api/v2, token=...), with a token from
 GetToken(..., protocol="http").client_credentials for the audience
 https://HOST:PORT/api/v2/ (the https form every SDK builds from the domain).
 
-Run by crates/castellan/tests/compat.rs against a real server, with the SDK installed by
+Run by crates/castellan/tests/it/compat.rs against a real server, with the SDK installed by
 compat/setup.sh into compat/.python (PYTHONPATH=compat/.python). Every value can come from
 the command line or from the environment:
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Castellan against the authentication layer of the official Python SDK, auth0-python.
 
-Run by crates/castellan/tests/compat.rs against a real server, with the SDK installed by
+Run by crates/castellan/tests/it/compat.rs against a real server, with the SDK installed by
 compat/setup.sh into compat/.python (PYTHONPATH=compat/.python). Every value can come from
 the command line or from the environment:
 

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-#[path = "../tests/import_support/mod.rs"]
+#[path = "../tests/it/import_support/mod.rs"]
 mod import_support;
 
 const BIN: &str = env!("CARGO_BIN_EXE_castellan");

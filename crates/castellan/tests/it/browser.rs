@@ -1,0 +1,127 @@
+//! The admin console and the log-in pages in a real browser: headless Chromium (Debian's
+//! `chromium`) driven by playwright-core, both installed by `compat/setup.sh`, against the
+//! real binary. The story is `compat/browser/console.mjs`: an administrator logs in, creates
+//! a role, makes it the sign-up default, a new user signs up through the log-in page, the
+//! administrator sees the role on that user, and a rule written in the console changes the
+//! user's next token. Screenshots of every page go to `target/browser-artifacts/`.
+//!
+//! Without Chromium or playwright-core this test fails and says to run `compat/setup.sh`.
+
+use crate::real_binary;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use real_binary::{Admin, Server, run_script};
+use serde_json::json;
+
+const BROWSER: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../compat/browser");
+const ARTIFACTS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../target/browser-artifacts"
+);
+const CHROMIUM: &str = "/usr/bin/chromium";
+const ADMIN_EMAIL: &str = "console-admin@example.com";
+const ADMIN_PASSWORD: &str = "a console administrator's passphrase";
+const API: &str = "https://api.castellan.example";
+const SCRIPT_TIMEOUT: Duration = Duration::from_secs(240);
+
+/// Chromium and playwright-core must be there: a missing install is a failure, never a skip.
+fn require_installed() {
+    let missing: Vec<String> = [
+        PathBuf::from(CHROMIUM),
+        Path::new(BROWSER).join("node_modules/playwright-core/package.json"),
+    ]
+    .into_iter()
+    .filter(|p| !p.exists())
+    .map(|p| p.display().to_string())
+    .collect();
+    assert!(
+        missing.is_empty(),
+        "the browser tests need Debian's chromium and playwright-core (missing {missing:?}): \
+         run compat/setup.sh from the workspace root first"
+    );
+}
+
+/// The administrator the story logs in as: a user holding `castellan:admin` through a role.
+async fn administrator(api: &Admin, base: &str) {
+    let user = api
+        .post(
+            "users",
+            json!({"connection": "Username-Password-Authentication", "email": ADMIN_EMAIL,
+                   "password": ADMIN_PASSWORD, "email_verified": true}),
+        )
+        .await;
+    let role = api.post("roles", json!({"name": "castellan-admin"})).await;
+    let role_id = role["id"].as_str().unwrap();
+    api.post(
+        &format!("roles/{role_id}/permissions"),
+        json!({"permissions": [{"resource_server_identifier": format!("{base}/api/v2/"),
+                                "permission_name": "castellan:admin"}]}),
+    )
+    .await;
+    let user_id = user["user_id"].as_str().unwrap().replace('|', "%7C");
+    api.post(
+        &format!("users/{user_id}/roles"),
+        json!({"roles": [role_id]}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn the_console_story_in_headless_chromium() {
+    require_installed();
+    let server = Server::start().await;
+    let api = Admin::new(&server).await;
+    administrator(&api, &server.base).await;
+    api.post(
+        "resource-servers",
+        json!({"name": "Example API", "identifier": API, "scopes": [{"value": "read:reports"}]}),
+    )
+    .await;
+    let callback = format!("{}/app/callback", server.base);
+    let app = api
+        .post(
+            "clients",
+            json!({"name": "Example web app", "app_type": "regular_web",
+                   "grant_types": ["authorization_code", "refresh_token"], "callbacks": [callback]}),
+        )
+        .await;
+
+    let artifacts = Path::new(ARTIFACTS);
+    let _ = std::fs::remove_dir_all(artifacts);
+    let mut node = Command::new("node");
+    node.arg(Path::new(BROWSER).join("console.mjs"))
+        .arg(format!("--base={}", server.base))
+        .arg(format!("--admin-email={ADMIN_EMAIL}"))
+        .arg(format!("--admin-password={ADMIN_PASSWORD}"))
+        .arg(format!("--app-id={}", app["client_id"].as_str().unwrap()))
+        .arg(format!(
+            "--app-secret={}",
+            app["client_secret"].as_str().unwrap()
+        ))
+        .arg(format!("--redirect-uri={callback}"))
+        .arg(format!("--audience={API}"))
+        .arg(format!("--artifacts={}", artifacts.display()))
+        .arg(format!("--chromium={CHROMIUM}"));
+    let story = run_script(
+        "the browser story",
+        node,
+        Path::new(BROWSER),
+        SCRIPT_TIMEOUT,
+    )
+    .await;
+    if let Err(failure) = story {
+        panic!("{failure}\n=== server log:\n{}", server.log());
+    }
+    let shots = std::fs::read_dir(artifacts)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|e| e.path().extension().is_some_and(|x| x == "png"))
+                .count()
+        })
+        .unwrap_or(0);
+    assert!(shots >= 20, "a screenshot of each page, found {shots}");
+}
