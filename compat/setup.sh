@@ -4,7 +4,9 @@
 # layers) into compat/.python, and openid-client and auth0 (npm, v7: the Management API
 # clients, with the v4 AuthenticationClient as auth0/legacy) into compat/node/node_modules.
 # For the browser tests (crates/castellan/tests/it/browser.rs): Debian's chromium package, and
-# playwright-core (npm) into compat/browser/node_modules.
+# playwright-core (npm) into compat/browser/node_modules. For the checks of the OpenAPI
+# documents (crates/castellan/tests/it/api_documents.rs): schemathesis and
+# openapi-spec-validator into compat/.schemathesis.
 # Does nothing when what is installed matches the pins.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -19,6 +21,15 @@ if [ "$(cat .python/.installed 2>/dev/null)" != "$python_want" ]; then
   python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
     --root-user-action=ignore --no-deps --target .python --requirement python/requirements.txt
   echo "$python_want" > .python/.installed
+fi
+
+tools_want="$(stamp schemathesis/requirements.txt)"
+if [ "$(cat .schemathesis/.installed 2>/dev/null)" != "$tools_want" ]; then
+  echo "compat: installing schemathesis and openapi-spec-validator into compat/.schemathesis"
+  rm -rf .schemathesis
+  python3 -m pip install --quiet --disable-pip-version-check --no-warn-script-location \
+    --root-user-action=ignore --no-deps --target .schemathesis --requirement schemathesis/requirements.txt
+  echo "$tools_want" > .schemathesis/.installed
 fi
 
 node_want="$(stamp node/package-lock.json)"

@@ -10,6 +10,7 @@ mod real_binary;
 mod access_tokens;
 mod actions_api;
 mod admin_cli;
+mod api_documents;
 mod authorize_flow;
 mod authz_api;
 mod authz_import;

@@ -1,0 +1,99 @@
+//! The two OpenAPI documents, checked by tools that know nothing of Castellan:
+//! openapi-spec-validator says each is a valid OpenAPI document, and schemathesis sends
+//! generated requests to every operation of the running server with the administrator's
+//! token, requiring that no answer is a 5xx and that every answer matches the schema its
+//! operation documents. The tools are installed by `compat/setup.sh` (which `scripts/test`
+//! runs first) into `compat/.schemathesis`; without them this test fails and says so.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::authz_support::AUTHZ;
+use crate::common::*;
+use crate::real_binary::run_script;
+
+const TOOLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../compat/.schemathesis");
+/// Generated requests per operation: enough to reach every parameter's edge cases in a
+/// bounded run, which `SCHEMATHESIS_TIMEOUT` stops if it is not.
+const EXAMPLES_PER_OPERATION: &str = "15";
+const SCHEMATHESIS_TIMEOUT: Duration = Duration::from_secs(300);
+/// A fixed seed, so that a failure is reproduced by running the test again; set
+/// `CASTELLAN_FUZZ_SEED` to explore further.
+const DEFAULT_SEED: &str = "14";
+
+fn require_installed() {
+    let tools = Path::new(TOOLS);
+    assert!(
+        tools.join("schemathesis").exists() && tools.join("openapi_spec_validator").exists(),
+        "schemathesis and openapi-spec-validator are not installed under {TOOLS}: \
+         run compat/setup.sh from the workspace root first"
+    );
+}
+
+fn python() -> Command {
+    let mut python = Command::new("python3");
+    python
+        .env("PYTHONPATH", TOOLS)
+        .env("PYTHONDONTWRITEBYTECODE", "1");
+    python
+}
+
+/// Fetches the document at `path`, has it validated, and fuzzes the API it describes.
+async fn check_document(server: &TestServer, path: &str, prefix: &str, token: &str) {
+    let document = server.get_text(path).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("openapi.json");
+    std::fs::write(&file, &document).unwrap();
+
+    let mut validate = python();
+    validate.args([
+        "-c",
+        "import json, sys; from openapi_spec_validator import validate; \
+         validate(json.load(open(sys.argv[1])))",
+    ]);
+    validate.arg(&file);
+    if let Err(failure) = run_script(
+        &format!("openapi-spec-validator on {path}"),
+        validate,
+        dir.path(),
+        Duration::from_secs(60),
+    )
+    .await
+    {
+        panic!("{failure}");
+    }
+
+    let seed = std::env::var("CASTELLAN_FUZZ_SEED").unwrap_or(DEFAULT_SEED.into());
+    let mut fuzz = python();
+    fuzz.args(["-m", "schemathesis.cli", "--no-color", "run"])
+        .arg(&file)
+        .arg(format!("--url={}", server.url(prefix)))
+        .arg(format!("--header=Authorization: Bearer {token}"))
+        .arg("--checks=not_a_server_error,response_schema_conformance")
+        .arg(format!("--max-examples={EXAMPLES_PER_OPERATION}"))
+        .arg("--phases=examples,coverage,fuzzing")
+        .arg(format!("--seed={seed}"))
+        .arg("--workers=2");
+    if let Err(failure) = run_script(
+        &format!("schemathesis on {path}"),
+        fuzz,
+        dir.path(),
+        SCHEMATHESIS_TIMEOUT,
+    )
+    .await
+    {
+        panic!("{failure}");
+    }
+}
+
+#[tokio::test]
+async fn both_documents_are_valid_and_every_operation_keeps_to_them_under_fuzzing() {
+    require_installed();
+    let server = TestServer::start().await;
+    let management = server.admin_token(None).await;
+    // Taken first: fuzzing the Management API may well delete the grant it comes from.
+    let authz = server.token(ADMIN_ID, ADMIN_SECRET, AUTHZ, None).await;
+    check_document(&server, "/api/v2/openapi.json", "/api/v2", &management).await;
+    check_document(&server, "/authz/api/openapi.json", "/authz/api", &authz).await;
+}
