@@ -8,6 +8,7 @@ use axum::routing::MethodRouter;
 use serde_json::{Map, Value, json};
 
 use super::guard::{self, Guard, Protected};
+use super::wire_schema::{Components, Shape};
 use crate::app::AppState;
 
 /// The scopes a route needs.
@@ -51,6 +52,31 @@ pub struct Endpoint {
     pub scopes: Scopes,
     pub summary: &'static str,
     pub handler: MethodRouter<AppState>,
+    /// The JSON body it reads, for the document.
+    pub body: Option<Shape>,
+    /// Its success status and, when it answers with a body, that body's shape; any 2xx
+    /// until declared.
+    pub answer: Option<(u16, Option<Shape>)>,
+}
+
+impl Endpoint {
+    /// Reads a JSON body of this shape.
+    pub fn takes(mut self, body: Shape) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    /// Answers `status` with a body of this shape.
+    pub fn answers(mut self, status: u16, body: Shape) -> Self {
+        self.answer = Some((status, Some(body)));
+        self
+    }
+
+    /// Answers `status` with no body.
+    pub fn answers_empty(mut self, status: u16) -> Self {
+        self.answer = Some((status, None));
+        self
+    }
 }
 
 /// Shorthand for a route table entry.
@@ -67,6 +93,8 @@ pub fn endpoint(
         scopes,
         summary,
         handler,
+        body: None,
+        answer: None,
     }
 }
 
@@ -76,6 +104,8 @@ pub struct ProtectedApi {
     pub prefix: &'static str,
     pub protected: Protected,
     pub endpoints: Vec<Endpoint>,
+    /// The body of every error answer.
+    pub error: Shape,
 }
 
 impl ProtectedApi {
@@ -101,6 +131,8 @@ impl ProtectedApi {
     /// (several requirement objects mean "any of", one object with several scopes "all of").
     pub fn openapi(&self, issuer: &str) -> Value {
         let mut paths = Map::new();
+        let mut components = Components::new();
+        let error = json!({"description": "Error", "content": {"application/json": {"schema": self.error.schema(&mut components)}}});
         for e in &self.endpoints {
             let security: Vec<Value> = match e.scopes {
                 Scopes::AnyOf(s) => s.iter().map(|s| json!({"oauth2": [s]})).collect(),
@@ -109,7 +141,16 @@ impl ProtectedApi {
             let parameters: Vec<Value> = path_parameters(e.path)
                 .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
                 .collect();
-            let operation = json!({
+            let status = e
+                .answer
+                .as_ref()
+                .map_or("2XX".into(), |(s, _)| s.to_string());
+            let mut success = json!({"description": "Success"});
+            if let Some((_, Some(shape))) = &e.answer {
+                success["content"] =
+                    json!({"application/json": {"schema": shape.schema(&mut components)}});
+            }
+            let mut operation = json!({
                 "summary": e.summary,
                 "operationId": operation_id(&e.method, e.path),
                 "parameters": parameters,
@@ -118,12 +159,20 @@ impl ProtectedApi {
                     if matches!(e.scopes, Scopes::AnyOf(_)) { "any_of" } else { "all_of" }: e.scopes.list()
                 },
                 "responses": {
-                    "2XX": {"description": "Success"},
-                    "400": {"description": "Bad request"},
-                    "401": {"description": "Missing or invalid token"},
-                    "403": {"description": e.scopes.message()},
+                    status: success,
+                    "400": {"description": "Bad request", "content": error["content"]},
+                    "401": {"description": "Missing or invalid token", "content": error["content"]},
+                    "403": {"description": e.scopes.message(), "content": error["content"]},
+                    "4XX": error,
+                    "5XX": error,
                 },
             });
+            if let Some(body) = &e.body {
+                operation["requestBody"] = json!({
+                    "required": true,
+                    "content": {"application/json": {"schema": body.schema(&mut components)}},
+                });
+            }
             let entry = paths.entry(e.path.to_string()).or_insert_with(|| json!({}));
             entry[e.method.as_str().to_ascii_lowercase()] = operation;
         }
@@ -138,7 +187,7 @@ impl ProtectedApi {
             "info": {"title": self.title, "version": env!("CARGO_PKG_VERSION")},
             "servers": [{"url": format!("{}{}", issuer.trim_end_matches('/'), self.prefix)}],
             "paths": paths,
-            "components": {"securitySchemes": {"oauth2": {
+            "components": {"schemas": components, "securitySchemes": {"oauth2": {
                 "type": "oauth2",
                 "flows": {"clientCredentials": {"tokenUrl": format!("{issuer}oauth/token"), "scopes": scopes}},
             }}},

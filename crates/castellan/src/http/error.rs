@@ -8,10 +8,27 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use castellan_core::Error;
 use castellan_core::oauth::OAuthError;
+use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
 
 use super::oauth::params::RequestError;
 use super::request_id;
+
+/// The body of a Management API error, as Auth0 answers it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagementErrorBody {
+    pub status_code: u16,
+    /// The status's reason phrase (`Forbidden`).
+    pub error: &'static str,
+    pub message: String,
+    /// Stable and machine-readable (`insufficient_scope`).
+    pub error_code: &'static str,
+    /// Set when the request id is known, for a report to quote.
+    #[serde(rename = "request_id", skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
 
 /// An error of the Management API.
 #[derive(Debug)]
@@ -110,15 +127,13 @@ fn not_found_code(kind: &str) -> &'static str {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = json!({
-            "statusCode": self.status.as_u16(),
-            "error": self.status.canonical_reason().unwrap_or("Error"),
-            "message": self.message,
-            "errorCode": self.error_code,
-        });
-        if let Some(id) = request_id::current() {
-            body["request_id"] = json!(id);
-        }
+        let body = ManagementErrorBody {
+            status_code: self.status.as_u16(),
+            error: self.status.canonical_reason().unwrap_or("Error"),
+            message: self.message,
+            error_code: self.error_code,
+            request_id: request_id::current(),
+        };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(value) = self
             .www_authenticate

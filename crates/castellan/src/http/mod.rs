@@ -18,3 +18,4 @@ pub mod rate_limit;
 pub mod redirect;
 pub mod request_id;
 pub mod serve;
+pub mod wire_schema;

@@ -8,10 +8,24 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use castellan_core::directory::extension::ExtensionError;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::http::error::ApiError;
 use crate::http::request_id;
+
+/// The body of an error, in the extension's (hapi/Boom) shape.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthzErrorBody {
+    pub status_code: u16,
+    /// `ValidationError`, `NotFoundError`, or the status's reason phrase.
+    pub error: &'static str,
+    pub message: String,
+    /// On 5xx answers only, for a report to quote.
+    #[serde(rename = "request_id", skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
 
 #[derive(Debug)]
 pub struct AuthzError {
@@ -75,16 +89,12 @@ impl From<castellan_core::Error> for AuthzError {
 
 impl IntoResponse for AuthzError {
     fn into_response(self) -> Response {
-        let mut body = json!({
-            "statusCode": self.status.as_u16(),
-            "error": self.error,
-            "message": self.message,
-        });
-        if self.status.is_server_error()
-            && let Some(id) = request_id::current()
-        {
-            body["request_id"] = json!(id);
-        }
+        let body = AuthzErrorBody {
+            status_code: self.status.as_u16(),
+            error: self.error,
+            message: self.message,
+            request_id: request_id::current().filter(|_| self.status.is_server_error()),
+        };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(value) = self
             .www_authenticate

@@ -16,6 +16,8 @@ mod wire;
 
 use super::endpoint::ProtectedApi;
 use super::guard::Protected;
+use super::wire_schema::Shape;
+use error::AuthzErrorBody;
 
 pub const PREFIX: &str = "/authz/api";
 
@@ -35,5 +37,6 @@ pub fn api() -> ProtectedApi {
         .into_iter()
         .flatten()
         .collect(),
+        error: Shape::of::<AuthzErrorBody>(),
     }
 }

@@ -26,7 +26,9 @@ mod users;
 use castellan_core::directory::bootstrap::AdminGuard;
 
 use super::endpoint::ProtectedApi;
+use super::error::ManagementErrorBody;
 use super::guard::Protected;
+use super::wire_schema::Shape;
 use crate::app::AppState;
 
 pub const PREFIX: &str = "/api/v2";
@@ -64,5 +66,6 @@ pub fn api() -> ProtectedApi {
         .into_iter()
         .flatten()
         .collect(),
+        error: Shape::of::<ManagementErrorBody>(),
     }
 }

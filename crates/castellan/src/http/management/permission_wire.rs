@@ -9,12 +9,14 @@ use castellan_core::model::{HeldPermission, Permission, PermissionSource, Resour
 use castellan_core::paging::Page;
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::paging::Listing;
 use crate::app::AppState;
 use crate::http::error::ApiError;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Permission)]
 pub struct PermissionResponse {
     resource_server_identifier: String,
     permission_name: String,
@@ -24,7 +26,8 @@ pub struct PermissionResponse {
     sources: Option<Vec<SourceResponse>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = PermissionSource)]
 struct SourceResponse {
     source_id: String,
     source_name: String,

@@ -9,14 +9,16 @@ use castellan_core::directory::roles::{self, NewRole, RoleUpdate};
 use castellan_core::model::{Permission, Role};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::paging::Listing;
-use super::permission_wire;
+use super::permission_wire::{self, PermissionResponse};
 use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
 use crate::http::guard::Caller;
+use crate::http::wire_schema::Shape;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -26,66 +28,79 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["read:roles"]),
             "List roles",
             get(list),
-        ),
+        )
+        .answers(200, Shape::listing_of::<RoleResponse>("roles")),
         endpoint(
             Method::POST,
             "/roles",
             AnyOf(&["create:roles"]),
             "Create a role",
             post(create),
-        ),
+        )
+        .takes(Shape::of::<RoleRequest>())
+        .answers(200, Shape::of::<RoleResponse>()),
         endpoint(
             Method::GET,
             "/roles/{id}",
             AnyOf(&["read:roles"]),
             "Get a role",
             get(read),
-        ),
+        )
+        .answers(200, Shape::of::<RoleResponse>()),
         endpoint(
             Method::PATCH,
             "/roles/{id}",
             AnyOf(&["update:roles"]),
             "Update a role",
             patch(update),
-        ),
+        )
+        .takes(Shape::of::<RoleRequest>())
+        .answers(200, Shape::of::<RoleResponse>()),
         endpoint(
             Method::DELETE,
             "/roles/{id}",
             AnyOf(&["delete:roles"]),
             "Delete a role",
             delete(remove),
-        ),
+        )
+        .answers_empty(200),
         endpoint(
             Method::GET,
             "/roles/{id}/permissions",
             AnyOf(&["read:roles"]),
             "List a role's permissions",
             get(permissions),
-        ),
+        )
+        .answers(200, Shape::listing_of::<PermissionResponse>("permissions")),
         endpoint(
             Method::POST,
             "/roles/{id}/permissions",
             AnyOf(&["update:roles"]),
             "Add permissions to a role",
             post(add_permissions),
-        ),
+        )
+        .takes(Shape::of::<PermissionsRequest>())
+        .answers_empty(201),
         endpoint(
             Method::DELETE,
             "/roles/{id}/permissions",
             AnyOf(&["update:roles"]),
             "Remove permissions from a role",
             delete(remove_permissions),
-        ),
+        )
+        .takes(Shape::of::<PermissionsRequest>())
+        .answers_empty(200),
     ]
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct RoleRequest {
     name: Option<String>,
     description: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Role)]
 pub(super) struct RoleResponse {
     id: String,
     name: String,
@@ -100,12 +115,12 @@ pub(super) fn wire(role: Role) -> RoleResponse {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct PermissionsRequest {
     permissions: Vec<PermissionRequest>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 struct PermissionRequest {
     resource_server_identifier: String,
     permission_name: String,
