@@ -10,12 +10,13 @@ use castellan_core::directory::effective;
 use serde_json::Value;
 
 use super::paging::Listing;
-use super::permission_wire;
-use super::roles::wire;
+use super::permission_wire::{self, PermissionResponse};
+use super::roles::{RoleResponse, wire};
 use crate::app::AppState;
 use crate::http::body::QueryParams;
 use crate::http::endpoint::{Endpoint, Scopes::AllOf, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
+use crate::http::wire_schema::Shape;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -25,14 +26,16 @@ pub fn endpoints() -> Vec<Endpoint> {
             AllOf(&["read:users", "read:roles"]),
             "List the roles a user holds directly or through groups",
             get(roles),
-        ),
+        )
+        .answers(200, Shape::listing_of::<RoleResponse>("roles")),
         endpoint(
             Method::GET,
             "/users/{id}/effective-permissions",
             AnyOf(&["read:users"]),
             "List the permissions a user holds through roles, groups or directly",
             get(permissions),
-        ),
+        )
+        .answers(200, Shape::listing_of::<PermissionResponse>("permissions")),
     ]
 }
 

@@ -11,14 +11,17 @@ use axum::routing::get;
 use castellan_core::directory::groups;
 use castellan_core::model::{Group, User};
 use castellan_core::oidc::claims::timestamp;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::paging::Listing;
-use super::roles::wire as role_wire;
+use super::roles::{RoleResponse, wire as role_wire};
 use crate::app::AppState;
 use crate::http::body::QueryParams;
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
+use crate::http::wire_schema::Shape;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -28,56 +31,82 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["read:groups"]),
             "List groups",
             get(list),
-        ),
+        )
+        .answers(200, Shape::listing_of::<GroupResponse>("groups")),
         endpoint(
             Method::GET,
             "/groups/{id}",
             AnyOf(&["read:groups"]),
             "Get a group",
             get(read),
-        ),
+        )
+        .answers(200, Shape::of::<GroupResponse>()),
         endpoint(
             Method::GET,
             "/groups/{id}/members",
             AnyOf(&["read:group_members", "read:groups"]),
             "List a group's members",
             get(members),
-        ),
+        )
+        .answers(200, Shape::listing_of::<GroupMember>("members")),
         endpoint(
             Method::GET,
             "/groups/{id}/roles",
             AnyOf(&["read:groups"]),
             "List a group's roles",
             get(roles),
-        ),
+        )
+        .answers(200, Shape::listing_of::<RoleResponse>("roles")),
         endpoint(
             Method::GET,
             "/users/{id}/groups",
             AnyOf(&["read:groups"]),
             "List a user's groups",
             get(user_groups),
-        ),
+        )
+        .answers(200, Shape::listing_of::<GroupResponse>("groups")),
     ]
 }
 
-fn wire(g: Group) -> Value {
-    json!({
-        "id": g.id,
-        "name": g.name,
-        "description": g.description,
-        "created_at": timestamp(g.created_at),
-    })
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Group)]
+struct GroupResponse {
+    id: String,
+    name: String,
+    description: String,
+    /// RFC 3339.
+    created_at: Option<String>,
 }
 
-fn member(u: User) -> Value {
-    json!({
-        "id": u.user_id,
-        "member_type": "user",
-        "user_id": u.user_id,
-        "email": u.email,
-        "name": u.name,
-        "picture": u.picture,
-    })
+fn wire(g: Group) -> GroupResponse {
+    GroupResponse {
+        id: g.id,
+        name: g.name,
+        description: g.description,
+        created_at: timestamp(g.created_at).as_str().map(str::to_owned),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct GroupMember {
+    id: String,
+    /// Always `user`: groups hold users only.
+    member_type: &'static str,
+    user_id: String,
+    email: Option<String>,
+    name: Option<String>,
+    picture: Option<String>,
+}
+
+fn member(u: User) -> GroupMember {
+    GroupMember {
+        id: u.user_id.clone(),
+        member_type: "user",
+        user_id: u.user_id,
+        email: u.email,
+        name: u.name,
+        picture: u.picture,
+    }
 }
 
 async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, ApiError> {
@@ -86,7 +115,10 @@ async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, 
     Ok(listing.respond("groups", page, wire))
 }
 
-async fn read(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn read(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<GroupResponse>, ApiError> {
     Ok(Json(wire(groups::get(s.store.as_ref(), &id).await?)))
 }
 

@@ -9,7 +9,9 @@ use axum::routing::get;
 use castellan_core::directory::logs;
 use castellan_core::model::LogEvent;
 use castellan_core::oidc::claims::timestamp;
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::fields::{Fields, select};
 use super::paging::Listing;
@@ -17,6 +19,7 @@ use crate::app::AppState;
 use crate::http::body::QueryParams;
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
+use crate::http::wire_schema::Shape;
 
 /// Auth0 serves the first 1000 results of a log search.
 const SEARCH_WINDOW: u64 = 1000;
@@ -32,49 +35,84 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(SCOPES),
             "Search the log",
             get(list),
-        ),
+        )
+        .answers(200, Shape::listing_of::<LogEventResponse>("logs")),
         endpoint(
             Method::GET,
             "/logs/{id}",
             AnyOf(SCOPES),
             "Get a log event",
             get(read),
-        ),
+        )
+        .answers(200, Shape::of::<LogEventResponse>()),
         endpoint(
             Method::GET,
             "/users/{id}/logs",
             AnyOf(SCOPES),
             "List a user's log events",
             get(user_logs),
-        ),
+        )
+        .answers(200, Shape::listing_of::<LogEventResponse>("logs")),
     ]
 }
 
-/// Auth0's log event; attributes the event does not have are left out.
+/// Auth0's log event; attributes the event does not have are left out. Every attribute may
+/// be missing from an answer, since `fields` chooses which are kept.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = LogEvent)]
+struct LogEventResponse {
+    #[serde(rename = "_id")]
+    #[schema(required = false)]
+    id: String,
+    #[schema(required = false)]
+    log_id: String,
+    /// RFC 3339.
+    #[schema(required = false)]
+    date: Option<String>,
+    #[serde(rename = "type")]
+    #[schema(required = false)]
+    event_type: String,
+    #[schema(required = false)]
+    description: String,
+    #[schema(required = false)]
+    details: Value,
+    #[serde(rename = "isMobile")]
+    #[schema(required = false)]
+    is_mobile: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    connection: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ip: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    user_agent: Option<String>,
+}
+
 fn wire(e: LogEvent) -> Value {
-    let mut body = json!({
-        "_id": e.log_id,
-        "log_id": e.log_id,
-        "date": timestamp(e.date),
-        "type": e.event_type,
-        "description": e.description,
-        "details": e.details,
-        "isMobile": false,
-    });
-    for (key, value) in [
-        ("client_id", e.client_id),
-        ("client_name", e.client_name),
-        ("connection", e.connection),
-        ("user_id", e.user_id),
-        ("user_name", e.user_name),
-        ("ip", e.ip),
-        ("user_agent", e.user_agent),
-    ] {
-        if let Some(v) = value {
-            body[key] = json!(v);
-        }
-    }
-    body
+    let event = LogEventResponse {
+        id: e.log_id.clone(),
+        log_id: e.log_id,
+        date: timestamp(e.date).as_str().map(str::to_owned),
+        event_type: e.event_type,
+        description: e.description,
+        details: e.details,
+        is_mobile: false,
+        client_id: e.client_id,
+        client_name: e.client_name,
+        connection: e.connection,
+        user_id: e.user_id,
+        user_name: e.user_name,
+        ip: e.ip,
+        user_agent: e.user_agent,
+    };
+    serde_json::to_value(event).expect("a log event serializes to JSON")
 }
 
 /// `sort=date:1` (oldest first) or `date:-1` (newest first, the default).

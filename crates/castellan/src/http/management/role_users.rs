@@ -9,6 +9,7 @@ use castellan_core::directory::role_users;
 use castellan_core::model::User;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::paging::Listing;
 use crate::app::AppState;
@@ -16,6 +17,7 @@ use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AllOf, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
 use crate::http::guard::Caller;
+use crate::http::wire_schema::Shape;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -25,19 +27,22 @@ pub fn endpoints() -> Vec<Endpoint> {
             AllOf(&["read:users", "read:roles"]),
             "List the users holding a role",
             get(list),
-        ),
+        )
+        .answers(200, Shape::listing_of::<RoleUser>("users")),
         endpoint(
             Method::POST,
             "/roles/{id}/users",
             AnyOf(&["update:roles", "create:role_members"]),
             "Give a role to users",
             post(add),
-        ),
+        )
+        .takes(Shape::of::<UsersRequest>())
+        .answers_empty(200),
     ]
 }
 
 /// Auth0's short user object in role listings.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct RoleUser {
     user_id: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -57,7 +62,7 @@ fn wire(user: User) -> RoleUser {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct UsersRequest {
     users: Vec<String>,
 }

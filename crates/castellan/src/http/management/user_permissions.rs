@@ -10,13 +10,14 @@ use castellan_core::directory::{effective, user_permissions};
 use serde_json::Value;
 
 use super::paging::Listing;
-use super::permission_wire;
+use super::permission_wire::{self, PermissionResponse};
 use super::roles::PermissionsRequest;
 use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
 use crate::http::guard::Caller;
+use crate::http::wire_schema::Shape;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -26,21 +27,26 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["read:users"]),
             "List a user's permissions, direct and through roles, with their sources",
             get(list),
-        ),
+        )
+        .answers(200, Shape::listing_of::<PermissionResponse>("permissions")),
         endpoint(
             Method::POST,
             "/users/{id}/permissions",
             AnyOf(&["update:users"]),
             "Give permissions to a user",
             post(add),
-        ),
+        )
+        .takes(Shape::of::<PermissionsRequest>())
+        .answers_empty(201),
         endpoint(
             Method::DELETE,
             "/users/{id}/permissions",
             AnyOf(&["update:users"]),
             "Take permissions from a user",
             delete(remove),
-        ),
+        )
+        .takes(Shape::of::<PermissionsRequest>())
+        .answers_empty(204),
     ]
 }
 

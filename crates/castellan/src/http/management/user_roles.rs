@@ -8,14 +8,16 @@ use axum::routing::{delete, get, post};
 use castellan_core::directory::user_roles;
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::paging::Listing;
-use super::roles::wire;
+use super::roles::{RoleResponse, wire};
 use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AllOf, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
 use crate::http::guard::Caller;
+use crate::http::wire_schema::Shape;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -25,25 +27,30 @@ pub fn endpoints() -> Vec<Endpoint> {
             AllOf(&["read:users", "read:roles"]),
             "List a user's roles",
             get(list),
-        ),
+        )
+        .answers(200, Shape::listing_of::<RoleResponse>("roles")),
         endpoint(
             Method::POST,
             "/users/{id}/roles",
             AnyOf(&["update:users", "create:role_members"]),
             "Assign roles to a user",
             post(assign),
-        ),
+        )
+        .takes(Shape::of::<RolesRequest>())
+        .answers_empty(204),
         endpoint(
             Method::DELETE,
             "/users/{id}/roles",
             AnyOf(&["update:users", "delete:role_members"]),
             "Remove roles from a user",
             delete(remove),
-        ),
+        )
+        .takes(Shape::of::<RolesRequest>())
+        .answers_empty(204),
     ]
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RolesRequest {
     roles: Vec<String>,
 }
