@@ -28,6 +28,25 @@ impl Shape {
         ))
     }
 
+    /// A JSON array of strings: the ids or names a body lists.
+    pub fn strings() -> Shape {
+        Shape(Arc::new(
+            |_| json!({"type": "array", "items": {"type": "string"}}),
+        ))
+    }
+
+    /// A JSON object whose members are not declared one by one (settings, the extension's
+    /// export document); `nullable` where the answer may be `null` instead.
+    pub fn object(nullable: bool) -> Shape {
+        Shape(Arc::new(move |_| {
+            if nullable {
+                json!({"type": ["object", "null"]})
+            } else {
+                json!({"type": "object"})
+            }
+        }))
+    }
+
     /// A Management API listing of `T` named `collection`: a bare array, or with
     /// `include_totals` an object holding the array and its totals (`length` where the
     /// listing counts its page; `next` where it pages by checkpoint).

@@ -5,8 +5,9 @@ use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
 use castellan_core::directory::extension::configuration;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::document;
 use super::error::AuthzError;
@@ -14,6 +15,7 @@ use super::extract::Body;
 use crate::app::AppState;
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::guard::Caller;
+use crate::http::wire_schema::Shape;
 
 pub fn endpoints() -> Vec<Endpoint> {
     let read = AnyOf(&["read:configuration"]);
@@ -25,70 +27,83 @@ pub fn endpoints() -> Vec<Endpoint> {
             read,
             "Get the configuration",
             get(read_settings),
-        ),
+        )
+        .answers(200, Shape::object(true)),
         endpoint(
             Method::PATCH,
             "/configuration",
             update,
             "Update the configuration",
             patch(update_settings),
-        ),
+        )
+        .takes(Shape::object(false))
+        .answers(200, Shape::object(false)),
         endpoint(
             Method::GET,
             "/configuration/status",
             read,
             "Get the rule and storage status",
             get(status),
-        ),
+        )
+        .answers(200, Shape::of::<Status>()),
         endpoint(
             Method::PATCH,
             "/configuration/rotate-apikey",
             update,
             "Rotate the API key",
             patch(rotate),
-        ),
+        )
+        .answers(200, Shape::of::<ApiKey>()),
         endpoint(
             Method::GET,
             "/configuration/export",
             read,
             "Export all data",
             get(export),
-        ),
+        )
+        .answers(200, Shape::object(false)),
         endpoint(
             Method::POST,
             "/configuration/import",
             update,
             "Replace all data",
             post(import),
-        ),
+        )
+        .takes(Shape::object(false))
+        .answers_empty(204),
         endpoint(
             Method::GET,
             "/configuration/resource-server",
             AnyOf(&["read:resource-server"]),
             "Get API access",
             get(read_api),
-        ),
+        )
+        .answers(200, Shape::of::<ApiAccess>()),
         endpoint(
             Method::POST,
             "/configuration/resource-server",
             AnyOf(&["create:resource-server"]),
             "Enable API access",
             post(create_api),
-        ),
+        )
+        .answers(200, Shape::of::<ApiRecord>()),
         endpoint(
             Method::PATCH,
             "/configuration/resource-server",
             AnyOf(&["update:resource-server"]),
             "Update API access",
             patch(update_api),
-        ),
+        )
+        .takes(Shape::of::<ApiAccessBody>())
+        .answers_empty(204),
         endpoint(
             Method::DELETE,
             "/configuration/resource-server",
             AnyOf(&["delete:resource-server"]),
             "Disable API access",
             delete(delete_api),
-        ),
+        )
+        .answers_empty(204),
     ]
 }
 
@@ -112,19 +127,51 @@ async fn update_settings(
 
 /// No rule is installed by Castellan (its log-in pipeline reads the data directly), so the
 /// rule does not exist; the database size is that of the exported document.
-async fn status(State(s): State<AppState>) -> Result<Json<Value>, AuthzError> {
+async fn status(State(s): State<AppState>) -> Result<Json<Status>, AuthzError> {
     let data = configuration::export(s.store.as_ref()).await?;
     let size = document::export(&data).to_string().len();
-    Ok(Json(json!({
-        "rule": {"exists": false, "enabled": false},
-        "database": {"size": size, "type": "default"},
-    })))
+    Ok(Json(Status {
+        rule: RuleStatus {
+            exists: false,
+            enabled: false,
+        },
+        database: DatabaseStatus {
+            size,
+            kind: "default",
+        },
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct Status {
+    rule: RuleStatus,
+    database: DatabaseStatus,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct RuleStatus {
+    exists: bool,
+    enabled: bool,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct DatabaseStatus {
+    /// Bytes of the exported document.
+    size: usize,
+    #[serde(rename = "type")]
+    kind: &'static str,
 }
 
 /// The new key, shown once: send it as `x-api-key` to the policy endpoint.
-async fn rotate(State(s): State<AppState>, caller: Caller) -> Result<Json<Value>, AuthzError> {
+async fn rotate(State(s): State<AppState>, caller: Caller) -> Result<Json<ApiKey>, AuthzError> {
     let key = configuration::rotate_api_key(&caller.editor(&s)).await?;
-    Ok(Json(json!({"hash": key})))
+    Ok(Json(ApiKey { hash: key }))
+}
+
+/// The extension calls the new key `hash`.
+#[derive(Debug, Serialize, ToSchema)]
+struct ApiKey {
+    hash: String,
 }
 
 async fn export(State(s): State<AppState>) -> Result<Json<Value>, AuthzError> {
@@ -142,31 +189,61 @@ async fn import(
     Ok(StatusCode::NO_CONTENT)
 }
 
-fn api_record(api: &castellan_core::model::ResourceServer) -> Value {
-    json!({
-        "id": api.id,
-        "name": api.name,
-        "identifier": api.identifier,
-        "token_lifetime": api.token_lifetime,
-        "scopes": api.scopes.iter().map(|sc| json!({"value": sc.value, "description": sc.description})).collect::<Vec<_>>(),
-    })
+#[derive(Debug, Serialize, ToSchema)]
+struct ApiRecord {
+    id: String,
+    name: String,
+    identifier: String,
+    token_lifetime: i64,
+    scopes: Vec<ApiScope>,
 }
 
-async fn read_api(State(s): State<AppState>) -> Result<Json<Value>, AuthzError> {
+#[derive(Debug, Serialize, ToSchema)]
+struct ApiScope {
+    value: String,
+    description: String,
+}
+
+fn api_record(api: &castellan_core::model::ResourceServer) -> ApiRecord {
+    ApiRecord {
+        id: api.id.clone(),
+        name: api.name.clone(),
+        identifier: api.identifier.clone(),
+        token_lifetime: api.token_lifetime,
+        scopes: api
+            .scopes
+            .iter()
+            .map(|sc| ApiScope {
+                value: sc.value.clone(),
+                description: sc.description.clone(),
+            })
+            .collect(),
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct ApiAccess {
+    #[serde(rename = "apiAccess")]
+    api_access: bool,
+    token_lifetime: i64,
+}
+
+async fn read_api(State(s): State<AppState>) -> Result<Json<ApiAccess>, AuthzError> {
     let api = configuration::api(s.store.as_ref()).await?;
-    Ok(Json(
-        json!({"apiAccess": true, "token_lifetime": api.token_lifetime}),
-    ))
+    Ok(Json(ApiAccess {
+        api_access: true,
+        token_lifetime: api.token_lifetime,
+    }))
 }
 
 /// The API exists from the first start; this returns it.
-async fn create_api(State(s): State<AppState>) -> Result<Json<Value>, AuthzError> {
+async fn create_api(State(s): State<AppState>) -> Result<Json<ApiRecord>, AuthzError> {
     Ok(Json(api_record(
         &configuration::api(s.store.as_ref()).await?,
     )))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApiAccessBody {
     api_access: Option<bool>,
