@@ -1,13 +1,11 @@
 //! What outlives a user's log-in: browser sessions (single sign-on) and refresh-token
 //! families, listed and ended through the Management API (`/users/{id}/sessions`,
-//! `/users/{id}/refresh-tokens`), in Auth0's shapes.
+//! `/users/{id}/refresh-tokens`).
 //!
 //! A session's `id` is the digest the store keeps of the cookie's value: the value never
 //! leaves the browser, and the digest cannot be turned back into it. A refresh token's `id`
 //! is its family's: rotation makes a new token of the same family at each exchange, as
 //! Auth0's rotating tokens keep their id.
-
-use serde_json::{Value, json};
 
 use super::Editor;
 use super::user_roles::existing_user;
@@ -16,7 +14,6 @@ use crate::audit::Change;
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::model::{RefreshToken, Session};
-use crate::oidc::claims::timestamp;
 use crate::paging::{Page, PageRequest};
 use crate::store::Store;
 
@@ -72,36 +69,4 @@ pub async fn revoke_refresh_tokens(ed: &Editor<'_>, user_id: &str) -> Result<u64
     };
     ed.commit(tx, [change]).await?;
     Ok(refresh_tokens)
-}
-
-/// Auth0's session object, with what Castellan records of a session.
-pub fn session_json(session: Session) -> Value {
-    let authenticated = timestamp(session.auth_time);
-    json!({
-        "id": session.id_hash,
-        "user_id": session.user_id,
-        "created_at": authenticated,
-        "updated_at": authenticated,
-        "authenticated_at": authenticated,
-        "expires_at": timestamp(session.expires_at),
-        "authentication": {"methods": [{"name": "pwd", "timestamp": authenticated}]},
-    })
-}
-
-/// Auth0's refresh token object.
-pub fn refresh_token_json(token: RefreshToken) -> Value {
-    json!({
-        "id": token.family_id,
-        "user_id": token.user_id,
-        "client_id": token.client_id,
-        "created_at": timestamp(token.auth_time),
-        "expires_at": timestamp(token.expires_at),
-        // The newest member was made by the last exchange (or by the log-in itself).
-        "last_exchanged_at": (token.created_at > token.auth_time).then(|| timestamp(token.created_at)),
-        "rotating": true,
-        "resource_servers": token.audience.map(|audience| vec![json!({
-            "audience": audience,
-            "scopes": token.scope.join(" "),
-        })]).unwrap_or_default(),
-    })
 }
