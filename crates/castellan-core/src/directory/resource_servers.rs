@@ -222,3 +222,33 @@ pub async fn delete(ed: &Editor<'_>, id_or_identifier: &str) -> Result<ResourceS
     ed.commit(tx, [change]).await?;
     Ok(api)
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::changes;
+    use crate::model::{ResourceServer, Scope};
+
+    fn scope(value: &str, description: &str) -> Scope {
+        Scope {
+            value: value.into(),
+            description: description.into(),
+        }
+    }
+
+    #[test]
+    fn an_update_names_only_what_changed() {
+        let mut before = ResourceServer::new("id".into(), "Reports".into(), "https://r".into());
+        before.scopes = vec![scope("read", "Read"), scope("write", "Write")];
+        let mut after = before.clone();
+        assert!(changes(&before, &after).is_empty());
+        after.token_lifetime = 60;
+        after.scopes = vec![scope("read", "Read all"), scope("delete", "Delete")];
+        assert_eq!(
+            serde_json::Value::Object(changes(&before, &after)),
+            json!({"token_lifetime": 60, "added_scopes": ["delete"],
+                   "removed_scopes": ["write"], "updated_scopes": ["read"]})
+        );
+    }
+}
