@@ -5,8 +5,8 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use castellan_core::audit::Actor;
 use castellan_core::clock::SystemClock;
+use castellan_core::directory::Editor;
 use castellan_core::model::{Named, SigningAlg};
 use castellan_core::oauth::keyring::Keyring;
 use clap::{Parser, Subcommand};
@@ -188,12 +188,12 @@ async fn rotate(settings: Settings, alg: &str) -> Result<(), String> {
     let master = master_key::load(&settings).map_err(|e| e.to_string())?;
     // The servers' setting: a key must have been published this long before it signs.
     let jwks_max_age = i64::from(settings.jwks_max_age_secs);
-    let keyring = Keyring::open(store, master, Arc::new(SystemClock), jwks_max_age)
+    let keyring = Keyring::open(store.clone(), master, Arc::new(SystemClock), jwks_max_age)
         .await
         .map_err(|e| e.to_string())?;
     let now = keyring.now();
     let promoted = keyring
-        .rotate(alg, &Actor::Cli)
+        .rotate(&Editor::cli(store.as_ref(), &SystemClock), alg)
         .await
         .map_err(|e| e.to_string())?;
     let when = castellan_core::oidc::claims::timestamp(promoted.current_since);

@@ -1,13 +1,16 @@
-//! Applications: creation with a secret shown once, changes, secret rotation.
+//! Applications: creation with a secret shown once, changes, secret rotation, deletion:
+//! the commands every front end makes them through.
 
 use std::collections::BTreeMap;
 
-use super::validate;
+use super::bootstrap::AdminGuard;
+use super::{Editor, validate};
+use crate::audit::ApplicationChange;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::model::{AppType, Client, TokenEndpointAuthMethod};
+use crate::model::{AppType, Client, Named, TokenEndpointAuthMethod};
 use crate::secrets::{generate_client_secret, hash_client_secret};
-use crate::store::Store;
+use crate::store::{ClientStore, Store};
 
 /// Grant types a client may list (Auth0's names).
 pub const KNOWN_GRANT_TYPES: &[&str] = &[
@@ -132,25 +135,44 @@ fn apply(client: &mut Client, fields: ClientFields) -> Result<()> {
     Ok(())
 }
 
-pub async fn create(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    fields: ClientFields,
-) -> Result<ClientWithSecret> {
-    create_with_id(store, clock, crate::ids::client_id(), fields, None).await
+/// A client to make. `client_id` chooses its id (the demo's client); `secret` chooses its
+/// secret (`castellan apply`'s `client_secret`). Otherwise both are made, a secret only for
+/// a confidential client.
+#[derive(Debug, Default, Clone)]
+pub struct NewClient {
+    pub client_id: Option<String>,
+    pub fields: ClientFields,
+    pub secret: Option<String>,
 }
 
-/// Like `create` but with a caller-chosen id (the bootstrap administrator, the console's
-/// and the demo's clients) and, for a confidential client, optionally a chosen secret: in
-/// the same write, so that a node starting beside this one never finds the client with a
-/// secret other than the chosen one.
-pub async fn create_with_id(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    client_id: String,
-    fields: ClientFields,
-    chosen_secret: Option<&str>,
-) -> Result<ClientWithSecret> {
+impl From<ClientFields> for NewClient {
+    fn from(fields: ClientFields) -> Self {
+        NewClient {
+            fields,
+            ..Default::default()
+        }
+    }
+}
+
+/// A change to a client: its fields, and a secret chosen by the caller (`castellan
+/// apply`'s `client_secret`).
+#[derive(Debug, Default, Clone)]
+pub struct ClientUpdate {
+    pub fields: ClientFields,
+    pub secret: Option<String>,
+}
+
+impl From<ClientFields> for ClientUpdate {
+    fn from(fields: ClientFields) -> Self {
+        ClientUpdate {
+            fields,
+            secret: None,
+        }
+    }
+}
+
+/// The client `fields` describe, validated, without a secret yet.
+fn build(client_id: String, fields: ClientFields, now: i64) -> Result<Client> {
     let Some(name) = fields.name.as_deref() else {
         return Err(Error::Invalid("name is required".into()));
     };
@@ -159,7 +181,6 @@ pub async fn create_with_id(
         Some(t) => validate::named("app_type", t)?,
         None => AppType::RegularWeb,
     };
-    let now = clock.now();
     let mut client = Client {
         client_id,
         name: String::new(),
@@ -177,71 +198,167 @@ pub async fn create_with_id(
         updated_at: now,
     };
     apply(&mut client, fields)?;
+    Ok(client)
+}
+
+/// Gives `client` the `secret` in clear and hashed.
+fn with_secret(mut client: Client, secret: Option<String>) -> ClientWithSecret {
+    client.secret_hash = secret.as_deref().map(hash_client_secret);
+    ClientWithSecret { client, secret }
+}
+
+pub async fn create(ed: &Editor<'_>, input: NewClient) -> Result<ClientWithSecret> {
+    let client_id = input.client_id.unwrap_or_else(crate::ids::client_id);
+    let client = build(client_id, input.fields, ed.clock.now())?;
+    let secret = input
+        .secret
+        .or_else(|| (!client.is_public()).then(generate_client_secret));
+    let made = with_secret(client, secret);
+    let tx = ed.begin().await?;
+    tx.create_client(&made.client).await?;
+    let change = ApplicationChange::CreateClient {
+        client_id: made.client.client_id.clone(),
+        name: made.client.name.clone(),
+        app_type: made.client.app_type.name().to_string(),
+    };
+    ed.commit(tx, [change]).await?;
+    Ok(made)
+}
+
+/// The server's own clients (the bootstrap administrator, the console's), made at start
+/// with a chosen id and, for a confidential client, optionally a chosen secret: in the
+/// same write, so that a node starting beside this one never finds the client with a
+/// secret other than the chosen one. Not a change to the tenant, so not audited.
+pub(crate) async fn create_with_id(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    client_id: String,
+    fields: ClientFields,
+    chosen_secret: Option<&str>,
+) -> Result<ClientWithSecret> {
+    let client = build(client_id, fields, clock.now())?;
     let secret = (!client.is_public())
         .then(|| chosen_secret.map_or_else(generate_client_secret, str::to_string));
-    client.secret_hash = secret.as_deref().map(hash_client_secret);
-    store.create_client(&client).await?;
-    Ok(ClientWithSecret { client, secret })
+    let made = with_secret(client, secret);
+    store.create_client(&made.client).await?;
+    Ok(made)
 }
 
 pub async fn get(store: &dyn Store, client_id: &str) -> Result<Client> {
+    find(store, client_id).await
+}
+
+async fn find<S: ClientStore + ?Sized>(store: &S, client_id: &str) -> Result<Client> {
     store
         .find_client(client_id)
         .await?
         .ok_or(Error::NotFound { kind: "client" })
 }
 
-/// Changes the given fields. A client that becomes confidential gets a secret, shown once.
-pub async fn update(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    client_id: &str,
-    fields: ClientFields,
-) -> Result<ClientWithSecret> {
-    update_checked(store, clock, client_id, fields, |_| Ok(())).await
+/// The attributes whose values differ between `before` and `after`.
+fn changed(before: &Client, after: &Client) -> Vec<&'static str> {
+    let differs = [
+        ("name", before.name != after.name),
+        ("description", before.description != after.description),
+        ("app_type", before.app_type != after.app_type),
+        (
+            "is_first_party",
+            before.is_first_party != after.is_first_party,
+        ),
+        ("grant_types", before.grant_types != after.grant_types),
+        ("callbacks", before.callbacks != after.callbacks),
+        (
+            "allowed_logout_urls",
+            before.allowed_logout_urls != after.allowed_logout_urls,
+        ),
+        ("web_origins", before.web_origins != after.web_origins),
+        (
+            "token_endpoint_auth_method",
+            before.token_endpoint_auth_method != after.token_endpoint_auth_method,
+        ),
+        (
+            "client_metadata",
+            before.client_metadata != after.client_metadata,
+        ),
+        ("client_secret", before.secret_hash != after.secret_hash),
+    ];
+    differs
+        .into_iter()
+        .filter(|(_, differs)| *differs)
+        .map(|(name, _)| name)
+        .collect()
 }
 
-/// `update`, unless `check` refuses the client as the change would leave it.
-pub async fn update_checked(
-    store: &dyn Store,
-    clock: &dyn Clock,
+/// Changes the given fields, unless `guard` refuses the client as the change would leave
+/// it. A client that becomes confidential gets a secret, shown once.
+pub async fn update(
+    ed: &Editor<'_>,
     client_id: &str,
-    fields: ClientFields,
-    check: impl Fn(&Client) -> Result<()>,
+    input: ClientUpdate,
+    guard: &AdminGuard,
 ) -> Result<ClientWithSecret> {
-    let mut client = get(store, client_id).await?;
-    apply(&mut client, fields)?;
-    check(&client)?;
-    let secret = (!client.is_public() && client.secret_hash.is_none()).then(generate_client_secret);
+    let tx = ed.begin().await?;
+    let before = find(tx.as_ref(), client_id).await?;
+    let mut client = before.clone();
+    apply(&mut client, input.fields)?;
+    guard.check_update(&client)?;
+    let secret = input.secret.or_else(|| {
+        (!client.is_public() && client.secret_hash.is_none()).then(generate_client_secret)
+    });
     if let Some(secret) = &secret {
         client.secret_hash = Some(hash_client_secret(secret));
     }
-    client.updated_at = clock.now();
-    store.update_client(&client).await?;
+    client.updated_at = ed.clock.now();
+    tx.update_client(&client).await?;
+    let change = ApplicationChange::UpdateClient {
+        client_id: client.client_id.clone(),
+        name: client.name.clone(),
+        attributes: changed(&before, &client),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(ClientWithSecret { client, secret })
 }
 
-pub async fn rotate_secret(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    client_id: &str,
-) -> Result<ClientWithSecret> {
-    let mut client = get(store, client_id).await?;
+pub async fn rotate_secret(ed: &Editor<'_>, client_id: &str) -> Result<ClientWithSecret> {
+    let tx = ed.begin().await?;
+    let mut client = find(tx.as_ref(), client_id).await?;
     if client.is_public() {
         return Err(Error::Invalid(
             "a client with token_endpoint_auth_method none has no secret to rotate".into(),
         ));
     }
     let secret = generate_client_secret();
-    set_secret(store, clock, &mut client, &secret).await?;
+    client.secret_hash = Some(hash_client_secret(&secret));
+    client.updated_at = ed.clock.now();
+    tx.update_client(&client).await?;
+    let change = ApplicationChange::RotateClientSecret {
+        client_id: client.client_id.clone(),
+        name: client.name.clone(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(ClientWithSecret {
         client,
         secret: Some(secret),
     })
 }
 
-/// Stores `secret` (hashed) as the client's secret.
-pub async fn set_secret(
+/// Brings one of the server's own clients back to `fields`, at start: not a change to the
+/// tenant, so not audited.
+pub(crate) async fn restore(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    client_id: &str,
+    fields: ClientFields,
+) -> Result<()> {
+    let mut client = find(store, client_id).await?;
+    apply(&mut client, fields)?;
+    client.updated_at = clock.now();
+    store.update_client(&client).await?;
+    Ok(())
+}
+
+/// Stores `secret` (hashed) as the secret of one of the server's own clients, at start.
+pub(crate) async fn set_secret(
     store: &dyn Store,
     clock: &dyn Clock,
     client: &mut Client,
@@ -253,10 +370,16 @@ pub async fn set_secret(
     Ok(())
 }
 
-pub async fn delete(store: &dyn Store, client_id: &str) -> Result<()> {
-    if store.delete_client(client_id).await? {
-        Ok(())
-    } else {
-        Err(Error::NotFound { kind: "client" })
-    }
+/// Deletes the client, unless `guard` keeps it.
+pub async fn delete(ed: &Editor<'_>, client_id: &str, guard: &AdminGuard) -> Result<Client> {
+    guard.check_delete(client_id)?;
+    let tx = ed.begin().await?;
+    let client = find(tx.as_ref(), client_id).await?;
+    tx.delete_client(&client.client_id).await?;
+    let change = ApplicationChange::DeleteClient {
+        client_id: client.client_id.clone(),
+        name: client.name.clone(),
+    };
+    ed.commit(tx, [change]).await?;
+    Ok(client)
 }

@@ -1,10 +1,11 @@
-//! Connections: where users come from. Only database connections (`auth0`) exist so far.
+//! Connections: where users come from, and the commands every front end changes them
+//! through. Only database connections (`auth0`) exist so far.
 
-use super::default_assignments;
-use super::validate;
+use super::{Editor, default_assignments, validate};
+use crate::audit::ApplicationChange;
 use crate::error::{Error, Result};
 use crate::model::{Connection, DefaultAssignments};
-use crate::store::Store;
+use crate::store::{AuthorizationStore, ConnectionStore, Store};
 
 pub const DATABASE_STRATEGY: &str = "auth0";
 
@@ -35,8 +36,8 @@ fn check_name(name: &str) -> Result<()> {
     }
 }
 
-async fn apply(
-    store: &dyn Store,
+async fn apply<S: AuthorizationStore + ?Sized>(
+    store: &S,
     connection: &mut Connection,
     fields: ConnectionFields,
 ) -> Result<()> {
@@ -61,7 +62,15 @@ async fn apply(
     Ok(())
 }
 
-pub async fn create(store: &dyn Store, fields: ConnectionFields) -> Result<Connection> {
+fn set_defaults(c: &Connection) -> ApplicationChange {
+    ApplicationChange::SetDefaultAssignments {
+        connection_id: c.id.clone(),
+        connection: c.name.clone(),
+        defaults: c.default_assignments.clone(),
+    }
+}
+
+pub async fn create(ed: &Editor<'_>, fields: ConnectionFields) -> Result<Connection> {
     let name = fields
         .name
         .clone()
@@ -84,8 +93,10 @@ pub async fn create(store: &dyn Store, fields: ConnectionFields) -> Result<Conne
         enabled_clients: vec![],
         default_assignments: None,
     };
+    let defaults_given = fields.default_assignments.is_some();
+    let tx = ed.begin().await?;
     apply(
-        store,
+        tx.as_ref(),
         &mut connection,
         ConnectionFields {
             name: None,
@@ -94,19 +105,35 @@ pub async fn create(store: &dyn Store, fields: ConnectionFields) -> Result<Conne
         },
     )
     .await?;
-    store.create_connection(&connection).await?;
+    tx.create_connection(&connection).await?;
+    let mut changes = vec![ApplicationChange::CreateConnection {
+        connection_id: connection.id.clone(),
+        name: connection.name.clone(),
+    }];
+    if defaults_given {
+        changes.push(set_defaults(&connection));
+    }
+    ed.commit(tx, changes).await?;
     Ok(connection)
 }
 
 pub async fn get(store: &dyn Store, id: &str) -> Result<Connection> {
+    find(store, id).await
+}
+
+async fn find<S: ConnectionStore + ?Sized>(store: &S, id: &str) -> Result<Connection> {
     store
         .find_connection(id)
         .await?
         .ok_or(Error::NotFound { kind: "connection" })
 }
 
-pub async fn update(store: &dyn Store, id: &str, fields: ConnectionFields) -> Result<Connection> {
-    let mut connection = get(store, id).await?;
+/// Changes the given fields. Its options and enabled clients are audited as an update of
+/// the connection, its default assignments on their own, as they decide who gets which
+/// roles.
+pub async fn update(ed: &Editor<'_>, id: &str, fields: ConnectionFields) -> Result<Connection> {
+    let tx = ed.begin().await?;
+    let mut connection = find(tx.as_ref(), id).await?;
     if fields.name.as_ref().is_some_and(|n| *n != connection.name)
         || fields
             .strategy
@@ -117,17 +144,34 @@ pub async fn update(store: &dyn Store, id: &str, fields: ConnectionFields) -> Re
             "name and strategy of a connection cannot be changed".into(),
         ));
     }
-    apply(store, &mut connection, fields).await?;
-    store.update_connection(&connection).await?;
+    let settings_given = fields.options.is_some() || fields.enabled_clients.is_some();
+    let defaults_given = fields.default_assignments.is_some();
+    apply(tx.as_ref(), &mut connection, fields).await?;
+    tx.update_connection(&connection).await?;
+    let mut changes = Vec::new();
+    if settings_given {
+        changes.push(ApplicationChange::UpdateConnection {
+            connection_id: connection.id.clone(),
+            name: connection.name.clone(),
+        });
+    }
+    if defaults_given {
+        changes.push(set_defaults(&connection));
+    }
+    ed.commit(tx, changes).await?;
     Ok(connection)
 }
 
-pub async fn delete(store: &dyn Store, id: &str) -> Result<()> {
-    if store.delete_connection(id).await? {
-        Ok(())
-    } else {
-        Err(Error::NotFound { kind: "connection" })
-    }
+pub async fn delete(ed: &Editor<'_>, id: &str) -> Result<Connection> {
+    let tx = ed.begin().await?;
+    let connection = find(tx.as_ref(), id).await?;
+    tx.delete_connection(&connection.id).await?;
+    let change = ApplicationChange::DeleteConnection {
+        connection_id: connection.id.clone(),
+        name: connection.name.clone(),
+    };
+    ed.commit(tx, [change]).await?;
+    Ok(connection)
 }
 
 #[cfg(test)]

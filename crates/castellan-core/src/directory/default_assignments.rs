@@ -8,11 +8,14 @@ use crate::audit::{self, Actor, Entry};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::model::{AssignOn, Connection, DefaultAssignments, Named};
-use crate::store::{DefaultGrant, Store};
+use crate::store::{AuthorizationStore, DefaultGrant, Store};
 
 /// Every role and group named must exist now; a typo is refused rather than silently
 /// never applied.
-pub async fn validate(store: &dyn Store, d: &DefaultAssignments) -> Result<()> {
+pub async fn validate<S: AuthorizationStore + ?Sized>(
+    store: &S,
+    d: &DefaultAssignments,
+) -> Result<()> {
     let roles = store.resolve_role_refs(&d.roles).await?;
     if let Some((name, _)) = d.roles.iter().zip(&roles).find(|(_, id)| id.is_none()) {
         return Err(Error::Invalid(format!(

@@ -1,9 +1,13 @@
-//! APIs: the audiences tokens are issued for, with their scopes and token settings.
+//! APIs: the audiences tokens are issued for, with their scopes and token settings; the
+//! commands every front end makes them through.
 
-use super::validate;
+use serde_json::{Map, Value, json};
+
+use super::{Editor, validate};
+use crate::audit::ApplicationChange;
 use crate::error::{Error, Result};
-use crate::model::{ResourceServer, Scope, SigningAlg, TokenDialect};
-use crate::store::Store;
+use crate::model::{Named, ResourceServer, Scope, SigningAlg, TokenDialect};
+use crate::store::{ResourceServerStore, Store};
 
 const MAX_TOKEN_LIFETIME: i64 = 2_592_000;
 
@@ -67,7 +71,7 @@ fn apply(api: &mut ResourceServer, fields: ResourceServerFields) -> Result<()> {
     Ok(())
 }
 
-pub async fn create(store: &dyn Store, mut fields: ResourceServerFields) -> Result<ResourceServer> {
+pub async fn create(ed: &Editor<'_>, mut fields: ResourceServerFields) -> Result<ResourceServer> {
     let Some(identifier) = fields.identifier.take() else {
         return Err(Error::Invalid("identifier is required".into()));
     };
@@ -78,12 +82,26 @@ pub async fn create(store: &dyn Store, mut fields: ResourceServerFields) -> Resu
         identifier,
     );
     apply(&mut api, fields)?;
-    store.create_resource_server(&api).await?;
+    let tx = ed.begin().await?;
+    tx.create_resource_server(&api).await?;
+    let change = ApplicationChange::CreateResourceServer {
+        id: api.id.clone(),
+        name: api.name.clone(),
+        identifier: api.identifier.clone(),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(api)
 }
 
 /// By id, or by identifier (the Authorization Extension looks APIs up by identifier).
 pub async fn get(store: &dyn Store, id_or_identifier: &str) -> Result<ResourceServer> {
+    find(store, id_or_identifier).await
+}
+
+async fn find<S: ResourceServerStore + ?Sized>(
+    store: &S,
+    id_or_identifier: &str,
+) -> Result<ResourceServer> {
     if let Some(api) = store.find_resource_server(id_or_identifier).await? {
         return Ok(api);
     }
@@ -95,19 +113,85 @@ pub async fn get(store: &dyn Store, id_or_identifier: &str) -> Result<ResourceSe
         })
 }
 
+/// Each changed setting with its new value, and the scopes added, removed or redescribed.
+fn changes(before: &ResourceServer, after: &ResourceServer) -> Map<String, Value> {
+    let mut out = Map::new();
+    let mut put = |key: &str, differs: bool, value: Value| {
+        if differs {
+            out.insert(key.into(), value);
+        }
+    };
+    put("name", before.name != after.name, json!(after.name));
+    put(
+        "token_lifetime",
+        before.token_lifetime != after.token_lifetime,
+        json!(after.token_lifetime),
+    );
+    put(
+        "signing_alg",
+        before.signing_alg != after.signing_alg,
+        json!(after.signing_alg.name()),
+    );
+    put(
+        "enforce_policies",
+        before.enforce_policies != after.enforce_policies,
+        json!(after.enforce_policies),
+    );
+    put(
+        "token_dialect",
+        before.token_dialect != after.token_dialect,
+        json!(after.token_dialect.name()),
+    );
+    put(
+        "allow_offline_access",
+        before.allow_offline_access != after.allow_offline_access,
+        json!(after.allow_offline_access),
+    );
+    put(
+        "skip_consent_for_verifiable_first_party_clients",
+        before.skip_consent_for_verifiable_first_party_clients
+            != after.skip_consent_for_verifiable_first_party_clients,
+        json!(after.skip_consent_for_verifiable_first_party_clients),
+    );
+    let old = |value: &str| before.scopes.iter().find(|s| s.value == value);
+    let new = |value: &str| after.scopes.iter().find(|s| s.value == value);
+    let values = |scopes: &[Scope], keep: &dyn Fn(&Scope) -> bool| -> Vec<String> {
+        scopes
+            .iter()
+            .filter(|s| keep(s))
+            .map(|s| s.value.clone())
+            .collect()
+    };
+    let added = values(&after.scopes, &|s| old(&s.value).is_none());
+    let removed = values(&before.scopes, &|s| new(&s.value).is_none());
+    let redescribed = values(&after.scopes, &|s| {
+        old(&s.value).is_some_and(|o| o.description != s.description)
+    });
+    put("added_scopes", !added.is_empty(), json!(added));
+    put("removed_scopes", !removed.is_empty(), json!(removed));
+    put(
+        "updated_scopes",
+        !redescribed.is_empty(),
+        json!(redescribed),
+    );
+    out
+}
+
 pub async fn update(
-    store: &dyn Store,
+    ed: &Editor<'_>,
     id_or_identifier: &str,
     fields: ResourceServerFields,
 ) -> Result<ResourceServer> {
-    let mut api = get(store, id_or_identifier).await?;
+    let tx = ed.begin().await?;
+    let before = find(tx.as_ref(), id_or_identifier).await?;
     if fields
         .identifier
         .as_ref()
-        .is_some_and(|i| *i != api.identifier)
+        .is_some_and(|i| *i != before.identifier)
     {
         return Err(Error::Invalid("identifier cannot be changed".into()));
     }
+    let mut api = before.clone();
     apply(
         &mut api,
         ResourceServerFields {
@@ -115,15 +199,56 @@ pub async fn update(
             ..fields
         },
     )?;
-    store.update_resource_server(&api).await?;
+    tx.update_resource_server(&api).await?;
+    let change = ApplicationChange::UpdateResourceServer {
+        id: api.id.clone(),
+        name: api.name.clone(),
+        changes: changes(&before, &api),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(api)
 }
 
-pub async fn delete(store: &dyn Store, id_or_identifier: &str) -> Result<()> {
-    let api = get(store, id_or_identifier).await?;
+pub async fn delete(ed: &Editor<'_>, id_or_identifier: &str) -> Result<ResourceServer> {
+    let tx = ed.begin().await?;
+    let api = find(tx.as_ref(), id_or_identifier).await?;
     if api.is_system {
         return Err(Error::Invalid("a system API cannot be deleted".into()));
     }
-    store.delete_resource_server(&api.id).await?;
-    Ok(())
+    tx.delete_resource_server(&api.id).await?;
+    let change = ApplicationChange::DeleteResourceServer {
+        identifier: api.identifier.clone(),
+    };
+    ed.commit(tx, [change]).await?;
+    Ok(api)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::changes;
+    use crate::model::{ResourceServer, Scope};
+
+    fn scope(value: &str, description: &str) -> Scope {
+        Scope {
+            value: value.into(),
+            description: description.into(),
+        }
+    }
+
+    #[test]
+    fn an_update_names_only_what_changed() {
+        let mut before = ResourceServer::new("id".into(), "Reports".into(), "https://r".into());
+        before.scopes = vec![scope("read", "Read"), scope("write", "Write")];
+        let mut after = before.clone();
+        assert!(changes(&before, &after).is_empty());
+        after.token_lifetime = 60;
+        after.scopes = vec![scope("read", "Read all"), scope("delete", "Delete")];
+        assert_eq!(
+            serde_json::Value::Object(changes(&before, &after)),
+            json!({"token_lifetime": 60, "added_scopes": ["delete"],
+                   "removed_scopes": ["write"], "updated_scopes": ["read"]})
+        );
+    }
 }

@@ -52,7 +52,7 @@ pub async fn ensure_client(store: &dyn Store, clock: &dyn Clock, issuer: &str) -
             Err(e) => return Err(e),
         },
         Some(existing) if !is_as_wanted(&existing, issuer) => {
-            clients::update(store, clock, CLIENT_ID, fields).await?;
+            clients::restore(store, clock, CLIENT_ID, fields).await?;
         }
         Some(_) => {}
     }

@@ -18,13 +18,14 @@ use jsonwebtoken::DecodingKey;
 use serde_json::{Value, json};
 
 use super::keys::Signer;
-use crate::audit::{self, Actor, Entry};
+use crate::audit::ApplicationChange;
 use crate::clock::Clock;
+use crate::directory::Editor;
 use crate::error::{Error, Result};
 use crate::model::{KeyRole, Named, SigningAlg, SigningKeyRecord};
 use crate::paging::PageRequest;
 use crate::secrets::MasterKey;
-use crate::store::{Promotion, Store};
+use crate::store::{Promotion, ResourceServerStore, SigningKeyStore, Store};
 
 /// Seconds between two loads of the keys by a node: how late a node may learn of a
 /// rotation, a revocation or a new `next` key.
@@ -166,13 +167,7 @@ impl Keyring {
     }
 
     pub async fn record(&self, kid: &str) -> Result<SigningKeyRecord> {
-        self.records()
-            .await?
-            .into_iter()
-            .find(|r| r.kid == kid)
-            .ok_or(Error::NotFound {
-                kind: "signing key",
-            })
+        find(self.store.as_ref(), kid).await
     }
 
     pub fn now(&self) -> i64 {
@@ -181,14 +176,14 @@ impl Keyring {
 
     /// Rotates `alg`: its `next` key becomes current as soon as verifiers can know it
     /// (see the module's comment), a new `next` key is published, and keys whose tokens
-    /// have all expired are dropped. This node reloads at once; others within
-    /// `REFRESH_SECONDS`, well before a scheduled switch.
-    pub async fn rotate(&self, alg: SigningAlg, actor: &Actor) -> Result<Promotion> {
+    /// have all expired are dropped, in one transaction with its audit entry. This node
+    /// reloads at once; others within `REFRESH_SECONDS`, well before a scheduled switch.
+    pub async fn rotate(&self, ed: &Editor<'_>, alg: SigningAlg) -> Result<Promotion> {
         let now = self.clock.now();
         let (_, new_next) = Signer::generate_record(alg, &self.master, now);
         let lead = self.jwks_max_age + REFRESH_SECONDS;
-        let promotion = self
-            .store
+        let tx = ed.begin().await?;
+        let promotion = tx
             .rotate_signing_key(&new_next, now, lead)
             .await
             .map_err(|e| match Error::from(e) {
@@ -197,21 +192,16 @@ impl Keyring {
                 }
                 other => other,
             })?;
-        let retention = retention_seconds(self.store.as_ref()).await?;
-        self.store
-            .delete_signing_keys_retired_before(alg, now - retention)
+        let retention = retention_seconds(tx.as_ref()).await?;
+        tx.delete_signing_keys_retired_before(alg, now - retention)
             .await?;
-        let change = Entry {
-            action: "rotate_signing_key",
-            description: format!("Rotate the {} signing key", alg.name()),
-            target: json!({"kid": promotion.kid}),
-            changes: json!({
-                "alg": alg.name(),
-                "current_since": promotion.current_since,
-                "next": new_next.kid,
-            }),
+        let change = ApplicationChange::RotateSigningKey {
+            alg,
+            kid: promotion.kid.clone(),
+            current_since: promotion.current_since,
+            next: new_next.kid,
         };
-        audit::record(self.store.as_ref(), self.clock.as_ref(), actor, change).await;
+        ed.commit(tx, [change]).await?;
         self.refresh().await?;
         Ok(promotion)
     }
@@ -219,9 +209,10 @@ impl Keyring {
     /// Withdraws a retired key from the JWKS: tokens it signed stop verifying (on other
     /// nodes within `REFRESH_SECONDS`). The current and `next` keys cannot be revoked,
     /// as on Auth0: rotate first.
-    pub async fn revoke(&self, kid: &str, actor: &Actor) -> Result<SigningKeyRecord> {
+    pub async fn revoke(&self, ed: &Editor<'_>, kid: &str) -> Result<SigningKeyRecord> {
         let now = self.clock.now();
-        let record = self.record(kid).await?;
+        let tx = ed.begin().await?;
+        let record = find(tx.as_ref(), kid).await?;
         match record.role(now) {
             KeyRole::Revoked => return Ok(record),
             KeyRole::Previous => {}
@@ -231,26 +222,37 @@ impl Keyring {
                 ));
             }
         }
-        if !self.store.revoke_signing_key(kid, now).await? {
+        if !tx.revoke_signing_key(kid, now).await? {
             // Revoked, or deleted, by someone else meanwhile.
+            drop(tx);
             return self.record(kid).await;
         }
-        let change = Entry {
-            action: "revoke_signing_key",
-            description: format!("Revoke the {} signing key {kid}", record.alg.name()),
-            target: json!({"kid": kid}),
-            changes: json!({"revoked_at": now}),
+        let change = ApplicationChange::RevokeSigningKey {
+            alg: record.alg,
+            kid: kid.to_string(),
+            revoked_at: now,
         };
-        audit::record(self.store.as_ref(), self.clock.as_ref(), actor, change).await;
+        ed.commit(tx, [change]).await?;
         self.refresh().await?;
         self.record(kid).await
     }
 }
 
+async fn find<S: SigningKeyStore + ?Sized>(store: &S, kid: &str) -> Result<SigningKeyRecord> {
+    store
+        .list_signing_keys()
+        .await?
+        .into_iter()
+        .find(|r| r.kid == kid)
+        .ok_or(Error::NotFound {
+            kind: "signing key",
+        })
+}
+
 /// How long a retired key must stay published: the longest lifetime of any token it
 /// signed (ID tokens, and the access tokens of every API), plus the refresh interval,
 /// during which a node that has not yet seen an immediate switch still signs with it.
-async fn retention_seconds(store: &dyn Store) -> Result<i64> {
+async fn retention_seconds<S: ResourceServerStore + ?Sized>(store: &S) -> Result<i64> {
     let apis = store.list_resource_servers(PageRequest::ALL).await?;
     let longest = apis
         .items

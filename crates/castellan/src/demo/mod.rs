@@ -7,12 +7,12 @@
 //! stored, so it can be printed at every start; the administrator's password is only known
 //! on the start that generated it.
 
-use castellan_core::directory::clients::{self, ClientFields};
+use castellan_core::directory::clients::{self, ClientFields, NewClient};
 use castellan_core::directory::connections::{self, ConnectionFields};
 use castellan_core::directory::resource_servers::{self, ResourceServerFields};
 use castellan_core::directory::rules::{self as stored_rules, RuleChange};
 use castellan_core::model::{
-    AssignOn, DATABASE_CONNECTION, DefaultAssignments, Named, Permission, Role, Scope,
+    AssignOn, DATABASE_CONNECTION, DefaultAssignments, Permission, Role, Scope,
 };
 use castellan_core::oauth::password::PASSWORD_REALM;
 use castellan_core::paging::PageRequest;
@@ -132,7 +132,7 @@ async fn ensure_api(tenant: &Tenant) -> Result<(), CliError> {
         allow_offline_access: Some(true),
         ..ResourceServerFields::default()
     };
-    unless_made_meanwhile(resource_servers::create(tenant.store.as_ref(), fields).await)?;
+    unless_made_meanwhile(resource_servers::create(&tenant.editor(), fields).await)?;
     Ok(())
 }
 
@@ -188,14 +188,12 @@ async fn ensure_client(tenant: &Tenant, state: &AppState) -> Result<Option<Strin
         allowed_logout_urls: Some(vec!["http://127.0.0.1:3000/".into()]),
         ..ClientFields::default()
     };
-    let created = clients::create_with_id(
-        tenant.store.as_ref(),
-        tenant.clock.as_ref(),
-        CLIENT_ID.into(),
+    let client = NewClient {
+        client_id: Some(CLIENT_ID.into()),
         fields,
-        Some(&secret),
-    )
-    .await;
+        secret: Some(secret.clone()),
+    };
+    let created = clients::create(&tenant.editor(), client).await;
     unless_made_meanwhile(created)?;
     Ok(Some(secret))
 }
@@ -225,19 +223,7 @@ async fn ensure_default_role(tenant: &Tenant) -> Result<(), CliError> {
         default_assignments: Some(Some(defaults.clone())),
         ..ConnectionFields::default()
     };
-    let updated = connections::update(tenant.store.as_ref(), &connection.id, fields).await?;
-    tenant
-        .audit(
-            "set_default_assignments",
-            format!("Default assignments of connection {} set", updated.name),
-            json!({"connection_id": updated.id, "connection": updated.name}),
-            json!({"default_assignments": {
-                "roles": defaults.roles,
-                "groups": defaults.groups,
-                "on": defaults.on.name(),
-            }}),
-        )
-        .await;
+    connections::update(&tenant.editor(), &connection.id, fields).await?;
     Ok(())
 }
 

@@ -9,7 +9,9 @@ use castellan_core::audit::{self, Actor, Entry};
 use castellan_core::directory::actions::{
     self, ActionChange, ActionRef, BindingInput, SecretInput, TriggerRef,
 };
-use castellan_core::directory::clients::{self, ClientFields};
+use castellan_core::directory::bootstrap::AdminGuard;
+use castellan_core::directory::client_grants::NewClientGrant;
+use castellan_core::directory::clients::{self, ClientFields, ClientUpdate, NewClient};
 use castellan_core::directory::connections::{self, ConnectionFields, DATABASE_STRATEGY};
 use castellan_core::directory::extension::permissions::{self as ext_permissions, PermissionInput};
 use castellan_core::directory::extension::roles::{self as ext_roles, RoleInput};
@@ -88,6 +90,11 @@ impl<'a> Executor<'a> {
 
     fn editor(&self) -> Editor<'a> {
         Editor::cli(self.t.store, self.t.clock)
+    }
+
+    /// What keeps the configured bootstrap administrator's access, as the API keeps it.
+    fn guard(&self) -> AdminGuard {
+        AdminGuard::new(self.t.bootstrap_client_id, self.t.issuer)
     }
 
     async fn audit(
@@ -177,142 +184,72 @@ impl<'a> Executor<'a> {
         let t = self.t;
         match &step.op {
             Op::CreateApi(a) => {
-                let api = resource_servers::create(t.store, api_fields(a, true))
+                resource_servers::create(&self.editor(), api_fields(a, true))
                     .await
                     .map_err(text)?;
-                self.audit(
-                    "create_resource_server",
-                    format!("Create the API {}", api.identifier),
-                    json!({"resource_server_id": api.id}),
-                    json!({"identifier": api.identifier}),
-                )
-                .await;
             }
             Op::UpdateApi(a) => {
-                let api = resource_servers::update(t.store, &a.identifier, api_fields(a, false))
+                resource_servers::update(&self.editor(), &a.identifier, api_fields(a, false))
                     .await
                     .map_err(text)?;
-                self.audit(
-                    "update_resource_server",
-                    format!("Update the API {}", api.identifier),
-                    json!({"resource_server_id": api.id}),
-                    json!({}),
-                )
-                .await;
             }
             Op::DeleteApi(identifier) => {
-                resource_servers::delete(t.store, identifier)
+                resource_servers::delete(&self.editor(), identifier)
                     .await
                     .map_err(text)?;
-                self.audit(
-                    "delete_resource_server",
-                    format!("Delete the API {identifier}"),
-                    json!({"identifier": identifier}),
-                    json!({}),
-                )
-                .await;
             }
             Op::CreateClient(c) => {
-                let made = clients::create(t.store, t.clock, client_fields(c, true))
-                    .await
-                    .map_err(text)?;
-                let mut client = made.client;
-                if let Some(secret) = &c.client_secret {
-                    clients::set_secret(t.store, t.clock, &mut client, secret)
-                        .await
-                        .map_err(text)?;
-                }
+                let input = NewClient {
+                    client_id: None,
+                    fields: client_fields(c, true),
+                    secret: c.client_secret.clone(),
+                };
+                let made = clients::create(&self.editor(), input).await.map_err(text)?;
                 self.ids
                     .clients
-                    .insert(c.name.clone(), client.client_id.clone());
-                self.audit(
-                    "create_client",
-                    format!("Create the application {}", c.name),
-                    json!({"client_id": client.client_id}),
-                    json!({"name": c.name}),
-                )
-                .await;
+                    .insert(c.name.clone(), made.client.client_id);
             }
             Op::UpdateClient(c) => {
                 let id = self.client_id(&c.name)?;
-                let made = clients::update(t.store, t.clock, &id, client_fields(c, false))
+                let input = ClientUpdate {
+                    fields: client_fields(c, false),
+                    secret: c.client_secret.clone(),
+                };
+                clients::update(&self.editor(), &id, input, &self.guard())
                     .await
                     .map_err(text)?;
-                if let Some(secret) = &c.client_secret {
-                    let mut client = made.client;
-                    clients::set_secret(t.store, t.clock, &mut client, secret)
-                        .await
-                        .map_err(text)?;
-                }
-                self.audit(
-                    "update_client",
-                    format!("Update the application {}", c.name),
-                    json!({"client_id": id}),
-                    json!({"secret_changed": c.client_secret.is_some()}),
-                )
-                .await;
             }
             Op::DeleteClient(name) => {
                 let id = self.client_id(name)?;
-                clients::delete(t.store, &id).await.map_err(text)?;
-                self.audit(
-                    "delete_client",
-                    format!("Delete the application {name}"),
-                    json!({"client_id": id}),
-                    json!({}),
-                )
-                .await;
+                clients::delete(&self.editor(), &id, &self.guard())
+                    .await
+                    .map_err(text)?;
             }
             Op::CreateGrant(g) => {
-                let client = self.client_id(&g.client_id)?;
-                let grant = client_grants::create(
-                    t.store,
-                    t.issuer,
-                    &client,
-                    &g.audience,
-                    g.scope.clone().unwrap_or_default(),
-                )
-                .await
-                .map_err(text)?;
+                let input = NewClientGrant {
+                    client_id: self.client_id(&g.client_id)?,
+                    audience: g.audience.clone(),
+                    scope: g.scope.clone().unwrap_or_default(),
+                };
+                let grant = client_grants::create(&self.editor(), t.issuer, input)
+                    .await
+                    .map_err(text)?;
                 self.ids
                     .grants
-                    .insert((g.client_id.clone(), g.audience.clone()), grant.id.clone());
-                self.audit(
-                    "create_client_grant",
-                    format!("Grant {} access to {}", g.client_id, grant.audience),
-                    json!({"client_grant_id": grant.id}),
-                    json!({"scope": grant.scope}),
-                )
-                .await;
+                    .insert((g.client_id.clone(), g.audience.clone()), grant.id);
             }
             Op::UpdateGrant(g) => {
                 let id = self.grant_id(&g.client_id, &g.audience)?;
-                let grant = client_grants::update_scope(
-                    t.store,
-                    t.issuer,
-                    &id,
-                    g.scope.clone().unwrap_or_default(),
-                )
-                .await
-                .map_err(text)?;
-                self.audit(
-                    "update_client_grant",
-                    format!("Change the grant of {} to {}", g.client_id, grant.audience),
-                    json!({"client_grant_id": id}),
-                    json!({"scope": grant.scope}),
-                )
-                .await;
+                let scope = g.scope.clone().unwrap_or_default();
+                client_grants::update_scope(&self.editor(), t.issuer, &id, scope, &self.guard())
+                    .await
+                    .map_err(text)?;
             }
             Op::DeleteGrant(client, audience) => {
                 let id = self.grant_id(client, audience)?;
-                client_grants::delete(t.store, &id).await.map_err(text)?;
-                self.audit(
-                    "delete_client_grant",
-                    format!("Remove the grant of {client} to {audience}"),
-                    json!({"client_grant_id": id}),
-                    json!({}),
-                )
-                .await;
+                client_grants::delete(&self.editor(), &id, &self.guard())
+                    .await
+                    .map_err(text)?;
             }
             Op::CreateRole(r) => {
                 let input = NewRole {
@@ -527,15 +464,10 @@ impl<'a> Executor<'a> {
                     enabled_clients: self.enabled_clients(c)?,
                     default_assignments: None,
                 };
-                let made = connections::create(t.store, fields).await.map_err(text)?;
-                self.ids.connections.insert(c.name.clone(), made.id.clone());
-                self.audit(
-                    "create_connection",
-                    format!("Create the connection {}", c.name),
-                    json!({"connection_id": made.id}),
-                    json!({"name": c.name}),
-                )
-                .await;
+                let made = connections::create(&self.editor(), fields)
+                    .await
+                    .map_err(text)?;
+                self.ids.connections.insert(c.name.clone(), made.id);
             }
             Op::UpdateConnection(c) => {
                 let id = Self::id(&self.ids.connections, "connection", &c.name)?;
@@ -544,27 +476,15 @@ impl<'a> Executor<'a> {
                     enabled_clients: self.enabled_clients(c)?,
                     ..Default::default()
                 };
-                connections::update(t.store, &id, fields)
+                connections::update(&self.editor(), &id, fields)
                     .await
                     .map_err(text)?;
-                self.audit(
-                    "update_connection",
-                    format!("Update the connection {}", c.name),
-                    json!({"connection_id": id}),
-                    json!({}),
-                )
-                .await;
             }
             Op::DeleteConnection(name) => {
                 let id = Self::id(&self.ids.connections, "connection", name)?;
-                connections::delete(t.store, &id).await.map_err(text)?;
-                self.audit(
-                    "delete_connection",
-                    format!("Delete the connection {name}"),
-                    json!({"connection_id": id}),
-                    json!({}),
-                )
-                .await;
+                connections::delete(&self.editor(), &id)
+                    .await
+                    .map_err(text)?;
             }
             Op::SetDefaults(connection, defaults) => {
                 let id = Self::id(&self.ids.connections, "connection", connection)?;
@@ -585,16 +505,9 @@ impl<'a> Executor<'a> {
                     default_assignments: Some(value),
                     ..Default::default()
                 };
-                connections::update(t.store, &id, fields)
+                connections::update(&self.editor(), &id, fields)
                     .await
                     .map_err(text)?;
-                self.audit(
-                    "set_default_assignments",
-                    format!("Default assignments of connection {connection} set"),
-                    json!({"connection_id": id, "connection": connection}),
-                    json!({"default_assignments": defaults.as_ref().map(|d| json!({"roles": d.roles, "groups": d.groups, "on": d.on.clone().unwrap_or_else(|| "signup".into())}))}),
-                )
-                .await;
             }
             Op::MoveRule(name, order) => {
                 let id = Self::id(&self.ids.rules, "rule", name)?;

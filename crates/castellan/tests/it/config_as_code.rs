@@ -1004,3 +1004,137 @@ async fn a_role_made_through_the_api_and_through_apply_leaves_the_same_audit_ent
     );
     assert_eq!(server.role_audit_entries("Auditor Yaml").await, through_api);
 }
+
+#[tokio::test]
+async fn applications_apis_grants_and_default_assignments_made_through_the_api_and_through_apply_leave_the_same_audit_entries()
+ {
+    let server = TestServer::start().await;
+    ok(
+        &server,
+        Method::POST,
+        "/resource-servers",
+        json!({"name": "Reports", "identifier": API, "scopes": [{"value": "read:reports"}]}),
+    )
+    .await;
+    ok(&server, Method::POST, "/roles", json!({"name": "editor"})).await;
+    let (_, connections) = server.admin(Method::GET, "/connections", None).await;
+    let connection = connections.as_array().unwrap()[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let callback = "https://billing.example.com/callback";
+
+    // Through the API.
+    ok(
+        &server,
+        Method::POST,
+        "/resource-servers",
+        json!({"name": "ledger-api", "identifier": "https://ledger-api.example.com",
+               "scopes": [{"value": "read:ledger", "description": "Read the ledger"}]}),
+    )
+    .await;
+    let made = ok(
+        &server,
+        Method::POST,
+        "/clients",
+        json!({"name": "Billing Api", "app_type": "regular_web", "callbacks": [callback]}),
+    )
+    .await;
+    let id = made["client_id"].as_str().unwrap();
+    ok(
+        &server,
+        Method::POST,
+        "/client-grants",
+        json!({"client_id": id, "audience": API, "scope": ["read:reports"]}),
+    )
+    .await;
+    ok(
+        &server,
+        Method::PATCH,
+        &format!("/clients/{id}"),
+        json!({"description": "Invoices", "web_origins": ["https://billing.example.com"]}),
+    )
+    .await;
+    let (status, body) = server
+        .admin(Method::DELETE, &format!("/clients/{id}"), None)
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let path = format!("/connections/{connection}");
+    ok(
+        &server,
+        Method::PATCH,
+        &path,
+        json!({"default_assignments": {"roles": ["editor"]}}),
+    )
+    .await;
+    ok(
+        &server,
+        Method::PATCH,
+        &path,
+        json!({"default_assignments": null}),
+    )
+    .await;
+
+    // Through apply: created, changed, then deleted as missing from the folder.
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = |client: &str| {
+        format!(
+            "clients:\n{client}resourceServers:\n  - name: ledger-yaml\n    identifier: https://ledger-yaml.example.com\n    scopes:\n      - value: read:ledger\n        description: Read the ledger\nclientGrants:\n  - client_id: Billing Yaml\n    audience: {API}\n    scope: [read:reports]\ncastellan:\n  defaultAssignments:\n    - connection: {DATABASE}\n      roles: [editor]\n"
+        )
+    };
+    let client =
+        format!("  - name: Billing Yaml\n    app_type: regular_web\n    callbacks: [{callback}]\n");
+    std::fs::write(dir.path().join("tenant.yaml"), yaml(&client)).unwrap();
+    apply(&server, dir.path(), ApplyOptions::default(), &no_env)
+        .await
+        .unwrap();
+    let changed = format!(
+        "{client}    description: Invoices\n    web_origins: [https://billing.example.com]\n"
+    );
+    std::fs::write(dir.path().join("tenant.yaml"), yaml(&changed)).unwrap();
+    apply(&server, dir.path(), ApplyOptions::default(), &no_env)
+        .await
+        .unwrap();
+    std::fs::write(dir.path().join("tenant.yaml"), "clients: []\n").unwrap();
+    let options = ApplyOptions {
+        dry_run: false,
+        delete_missing: true,
+    };
+    apply(&server, dir.path(), options, &no_env).await.unwrap();
+
+    let through_api = server.audit_entries_naming("Billing Api").await;
+    let actions: Vec<&Value> = through_api.iter().map(|e| &e["action"]).collect();
+    assert_eq!(
+        actions,
+        [
+            "create_client",
+            "create_client_grant",
+            "update_client",
+            "delete_client"
+        ],
+        "{through_api:?}"
+    );
+    assert_eq!(
+        server.audit_entries_naming("Billing Yaml").await,
+        through_api
+    );
+
+    let through_api = server.audit_entries_naming("ledger-api").await;
+    assert_eq!(through_api.len(), 1, "{through_api:?}");
+    assert_eq!(through_api[0]["action"], "create_resource_server");
+    assert_eq!(
+        server.audit_entries_naming("ledger-yaml").await,
+        through_api
+    );
+
+    let defaults = server.audit_entries_of("set_default_assignments").await;
+    assert_eq!(defaults.len(), 3, "{defaults:?}");
+    assert_eq!(
+        defaults[2], defaults[0],
+        "apply sets the defaults as the API does"
+    );
+    assert_eq!(
+        defaults[1]["details"]["changes"],
+        json!({"default_assignments": null})
+    );
+}

@@ -890,3 +890,200 @@ async fn a_role_made_in_the_console_and_through_the_api_leaves_the_same_audit_en
         through_api
     );
 }
+
+/// The client id of the application named `name`.
+async fn client_named(server: &TestServer, name: &str) -> String {
+    let (status, clients) = server.admin(Method::GET, "/clients", None).await;
+    assert_eq!(status, StatusCode::OK, "{clients}");
+    clients
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no application {name} in {clients}"))["client_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn applications_apis_and_default_assignments_changed_in_the_console_and_through_the_api_leave_the_same_audit_entries()
+ {
+    let server = TestServer::start().await;
+    let (mut browser, _) = signed_in(&server).await;
+    let csrf = browser.csrf().await;
+    let callback = "https://billing.example.com/callback";
+
+    // An application created, changed and given a new secret.
+    let (status, body) = server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(
+                json!({"name": "Billing Api", "app_type": "regular_web", "callbacks": [callback]}),
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["client_id"].as_str().unwrap();
+    let change = json!({"description": "Invoices", "web_origins": ["https://billing.example.com"]});
+    let (status, body) = server
+        .admin(Method::PATCH, &format!("/clients/{id}"), Some(change))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = server
+        .admin(Method::POST, &format!("/clients/{id}/rotate-secret"), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let secret = body["client_secret"].as_str().unwrap().to_string();
+
+    let created = browser
+        .post(
+            "/admin/applications",
+            &[
+                ("csrf", &csrf),
+                ("name", "Billing Console"),
+                ("app_type", "regular_web"),
+                ("callbacks", callback),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::OK, "the secret page");
+    let id = client_named(&server, "Billing Console").await;
+    let page = format!("/admin/applications/{}", encoded(&id));
+    let updated = browser
+        .post(
+            &page,
+            &[
+                ("csrf", &csrf),
+                ("name", "Billing Console"),
+                ("description", "Invoices"),
+                ("callbacks", callback),
+                ("allowed_logout_urls", ""),
+                ("web_origins", "https://billing.example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::SEE_OTHER, "{}", updated.body);
+    let rotated = browser
+        .post(&format!("{page}/rotate-secret"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(rotated.status, StatusCode::OK, "{}", rotated.body);
+
+    let through_api = server.audit_entries_naming("Billing Api").await;
+    let actions: Vec<&Value> = through_api.iter().map(|e| &e["action"]).collect();
+    assert_eq!(
+        actions,
+        ["create_client", "update_client", "rotate_client_secret"],
+        "{through_api:?}"
+    );
+    assert_eq!(
+        through_api[1]["changes"],
+        json!({"attributes": ["description", "web_origins"]}).to_string()
+    );
+    assert!(
+        !json!(server.sapi_entries().await)
+            .to_string()
+            .contains(&secret),
+        "the secret is never in an entry"
+    );
+    assert_eq!(
+        server.audit_entries_naming("Billing Console").await,
+        through_api
+    );
+
+    // An API created and given a scope.
+    let (status, body) = server
+        .admin(
+            Method::POST,
+            "/resource-servers",
+            Some(json!({"name": "ledger-api", "identifier": "https://ledger-api.example.com"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let scopes = json!({"scopes": [{"value": "read:ledger", "description": "Read the ledger"}]});
+    let path = format!("/resource-servers/{}", body["id"].as_str().unwrap());
+    let (status, body) = server.admin(Method::PATCH, &path, Some(scopes)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let created = browser
+        .post(
+            "/admin/apis",
+            &[
+                ("csrf", &csrf),
+                ("name", "ledger-console"),
+                ("identifier", "https://ledger-console.example.com"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let api_page = created.next();
+    let api_page = api_page.split('?').next().unwrap();
+    let added = browser
+        .post(
+            &format!("{api_page}/scopes"),
+            &[
+                ("csrf", &csrf),
+                ("value", "read:ledger"),
+                ("description", "Read the ledger"),
+            ],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+
+    let through_api = server.audit_entries_naming("ledger-api").await;
+    let actions: Vec<&Value> = through_api.iter().map(|e| &e["action"]).collect();
+    assert_eq!(
+        actions,
+        ["create_resource_server", "update_resource_server"],
+        "{through_api:?}"
+    );
+    assert_eq!(
+        through_api[1]["changes"],
+        json!({"added_scopes": ["read:ledger"]}).to_string()
+    );
+    assert_eq!(
+        server.audit_entries_naming("ledger-console").await,
+        through_api
+    );
+
+    // The database connection's default assignments.
+    let (status, body) = server
+        .admin(Method::POST, "/roles", Some(json!({"name": "editor"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, connections) = server.admin(Method::GET, "/connections", None).await;
+    let connection = connections
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == DATABASE)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let defaults = json!({"default_assignments": {"roles": ["editor"], "on": "signup"}});
+    let (status, body) = server
+        .admin(
+            Method::PATCH,
+            &format!("/connections/{connection}"),
+            Some(defaults),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let saved = browser
+        .post(
+            &format!("/admin/connections/{connection}/defaults"),
+            &[("csrf", &csrf), ("role", "editor"), ("on", "signup")],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+
+    let entries = server.audit_entries_of("set_default_assignments").await;
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    assert_eq!(
+        entries[0]["details"]["changes"],
+        json!({"default_assignments": {"roles": ["editor"], "groups": [], "on": "signup"}})
+    );
+    assert_eq!(entries[0], entries[1]);
+}

@@ -37,11 +37,10 @@ async fn rotation_restart_and_retirement() {
         "the current RS256 key and the next one: {before:?}"
     );
 
-    let keyring = server.running().state.tokens.keyring.clone();
-    let promoted = keyring
-        .rotate(SigningAlg::Rs256, &castellan_core::audit::Actor::Cli)
-        .await
-        .unwrap();
+    let state = &server.running().state;
+    let keyring = state.tokens.keyring.clone();
+    let editor = castellan_core::directory::Editor::cli(state.store.as_ref(), state.clock.as_ref());
+    let promoted = keyring.rotate(&editor, SigningAlg::Rs256).await.unwrap();
     let new_kid = promoted.kid.clone();
     assert!(
         before.contains(&new_kid),

@@ -83,6 +83,7 @@ async fn role_and_permission_changes_are_sapi_events() {
     assert_eq!(
         actions(&events),
         [
+            "create_resource_server",
             "create_user",
             "create_role",
             "update_role",
@@ -93,7 +94,7 @@ async fn role_and_permission_changes_are_sapi_events() {
             "delete_role"
         ]
     );
-    let added = &events[3];
+    let added = &events[4];
     assert_eq!(added["type"], "sapi");
     assert_eq!(added["client_id"], ADMIN_ID);
     assert_eq!(

@@ -736,3 +736,145 @@ async fn unacceptable_request_ids_are_replaced() {
         assert_eq!(body["request_id"], id.as_str());
     }
 }
+
+/// The `sapi` entries of `action`.
+async fn entries_of(server: &TestServer, action: &str) -> Vec<Value> {
+    server
+        .sapi_entries()
+        .await
+        .into_iter()
+        .filter(|e| e["details"]["action"] == action)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_refused_change_leaves_neither_the_change_nor_an_audit_entry() {
+    let server = TestServer::start().await;
+    let api = json!({"name": "Reports", "identifier": "https://reports.example.com",
+                     "scopes": [{"value": "read:reports"}]});
+    let (status, body) = server
+        .admin(Method::POST, "/resource-servers", Some(api.clone()))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = server
+        .admin(Method::POST, "/resource-servers", Some(api))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "duplicate identifier: {body}");
+    assert_eq!(
+        entries_of(&server, "create_resource_server").await.len(),
+        1,
+        "only the API made is recorded"
+    );
+
+    let (_, client) = server
+        .admin(Method::POST, "/clients", Some(json!({"name": "Worker"})))
+        .await;
+    let client_id = client["client_id"].as_str().unwrap();
+    let grant =
+        json!({"client_id": client_id, "audience": "https://unknown.example.com", "scope": []});
+    let (status, body) = server
+        .admin(Method::POST, "/client-grants", Some(grant))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "unknown API: {body}");
+    let grant = json!({"client_id": client_id, "audience": "https://reports.example.com",
+                       "scope": ["read:reports", "write:reports"]});
+    let (status, body) = server
+        .admin(Method::POST, "/client-grants", Some(grant))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "unknown scope: {body}");
+    let (_, grants) = server
+        .admin(
+            Method::GET,
+            &format!("/client-grants?client_id={client_id}"),
+            None,
+        )
+        .await;
+    assert_eq!(grants, json!([]));
+    assert_eq!(
+        entries_of(&server, "create_client_grant").await,
+        [] as [Value; 0]
+    );
+
+    // The connection's options pass, its default role does not: neither is kept.
+    let (_, connections) = server.admin(Method::GET, "/connections", None).await;
+    let connection = connections[0]["id"].as_str().unwrap();
+    let path = format!("/connections/{connection}");
+    let change = json!({"options": {"brute_force_protection": false},
+                        "default_assignments": {"roles": ["no such role"]}});
+    let (status, body) = server.admin(Method::PATCH, &path, Some(change)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let (_, kept) = server.admin(Method::GET, &path, None).await;
+    assert_eq!(kept["options"], connections[0]["options"]);
+    assert!(kept.get("default_assignments").is_none(), "{kept}");
+    for action in ["update_connection", "set_default_assignments"] {
+        assert_eq!(
+            entries_of(&server, action).await,
+            [] as [Value; 0],
+            "{action}"
+        );
+    }
+
+    let (status, body) = server
+        .admin(Method::DELETE, "/clients/no-such-client", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(entries_of(&server, "delete_client").await, [] as [Value; 0]);
+}
+
+#[tokio::test]
+async fn a_change_whose_audit_entry_cannot_be_stored_is_not_stored_either() {
+    let server = TestServer::start().await;
+    let (_, api) = server
+        .admin(
+            Method::POST,
+            "/resource-servers",
+            Some(json!({"name": "Reports", "identifier": "https://reports.example.com"})),
+        )
+        .await;
+    let api_path = format!("/resource-servers/{}", api["id"].as_str().unwrap());
+    let (_, connections) = server.admin(Method::GET, "/connections", None).await;
+    let connection_path = format!("/connections/{}", connections[0]["id"].as_str().unwrap());
+    server.refuse_audit_entries().await;
+
+    let refused = [
+        (
+            Method::POST,
+            "/clients".to_string(),
+            Some(json!({"name": "Lost"})),
+        ),
+        (
+            Method::PATCH,
+            api_path.clone(),
+            Some(json!({"name": "Renamed"})),
+        ),
+        (
+            Method::PATCH,
+            connection_path.clone(),
+            Some(json!({"options": {"lost": true}})),
+        ),
+        (Method::POST, "/keys/signing/rotate".to_string(), None),
+    ];
+    let (_, keys_before) = server.admin(Method::GET, "/keys/signing", None).await;
+    for (method, path, body) in refused {
+        let (status, answer) = server.admin(method.clone(), &path, body).await;
+        assert!(
+            status.is_server_error(),
+            "{method} {path}: {status} {answer}"
+        );
+    }
+    let (_, clients) = server.admin(Method::GET, "/clients", None).await;
+    assert!(
+        !clients
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "Lost"),
+        "{clients}"
+    );
+    let (_, kept) = server.admin(Method::GET, &api_path, None).await;
+    assert_eq!(kept["name"], "Reports");
+    let (_, kept) = server.admin(Method::GET, &connection_path, None).await;
+    assert_eq!(kept["options"], connections[0]["options"]);
+    let (_, keys_after) = server.admin(Method::GET, "/keys/signing", None).await;
+    assert_eq!(keys_after, keys_before, "no key rotated");
+}

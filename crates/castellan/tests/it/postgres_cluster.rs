@@ -203,15 +203,17 @@ async fn two_nodes_on_one_database_serve_one_tenant() {
     let master = castellan_core::secrets::MasterKey::parse(SECRET_KEY).unwrap();
     let clock = std::sync::Arc::new(castellan_core::clock::SystemClock);
     let now = castellan_core::clock::Clock::now(clock.as_ref());
-    let keyring =
-        castellan_core::oauth::keyring::Keyring::open(store.clone(), master.clone(), clock, 300)
-            .await
-            .unwrap();
+    let keyring = castellan_core::oauth::keyring::Keyring::open(
+        store.clone(),
+        master.clone(),
+        clock.clone(),
+        300,
+    )
+    .await
+    .unwrap();
+    let editor = castellan_core::directory::Editor::cli(store.as_ref(), clock.as_ref());
     keyring
-        .rotate(
-            castellan_core::model::SigningAlg::Rs256,
-            &castellan_core::audit::Actor::Cli,
-        )
+        .rotate(&editor, castellan_core::model::SigningAlg::Rs256)
         .await
         .unwrap();
     let records = store.list_signing_keys().await.unwrap();

@@ -285,3 +285,45 @@ async fn failures_scopes_and_other_algorithms() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_rotation_is_audited_in_its_transaction_without_key_material() {
+    let server = TestServer::start().await;
+    let (status, rotated) = server
+        .admin(Method::POST, "/keys/signing/rotate", None)
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{rotated}");
+    let kid = rotated["kid"].as_str().unwrap();
+    let (_, keys) = server.admin(Method::GET, "/keys/signing", None).await;
+    // The promoted key waits for its scheduled start; the new one has none.
+    let next = rs256(&keys)
+        .into_iter()
+        .find(|k| k.get("current_since").is_none())
+        .unwrap()
+        .clone();
+
+    let entries: Vec<Value> = server
+        .sapi_entries()
+        .await
+        .into_iter()
+        .filter(|e| e["details"]["action"] == "rotate_signing_key")
+        .collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    let details = &entries[0]["details"];
+    assert_eq!(entries[0]["description"], "Rotate the RS256 signing key");
+    assert_eq!(details["target"], serde_json::json!({"kid": kid}));
+    assert_eq!(details["changes"]["alg"], "RS256");
+    assert_eq!(details["changes"]["next"], next["kid"]);
+    assert_eq!(details["actor"]["type"], "client");
+    assert!(details["request_id"].is_string(), "{details}");
+    let mut fields: Vec<&String> = details["changes"].as_object().unwrap().keys().collect();
+    fields.sort();
+    assert_eq!(fields, ["alg", "current_since", "next"]);
+    let text = entries[0].to_string();
+    for key in rs256(&keys) {
+        let pem = key["cert"].as_str().unwrap();
+        let body = pem.lines().nth(1).unwrap().trim();
+        assert!(!text.contains(body), "no key material in {text}");
+    }
+    assert!(!text.contains("BEGIN"), "{text}");
+}

@@ -14,8 +14,8 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::{
-    Admin, ConsoleError, Outcome, Posted, audit, done, done_or_again, finish, page,
-    refused_or_failed, segment,
+    Admin, ConsoleError, Outcome, Posted, done, done_or_again, finish, page, refused_or_failed,
+    segment,
 };
 use crate::app::AppState;
 
@@ -81,19 +81,8 @@ async fn create(State(s): State<AppState>, posted: Posted<NewApiForm>) -> Respon
         identifier: Some(form.identifier.trim().to_string()),
         ..Default::default()
     };
-    match resource_servers::create(s.store.as_ref(), fields).await {
-        Ok(api) => {
-            audit(
-                &s,
-                &admin,
-                "create_resource_server",
-                format!("Create the API {}", api.name),
-                json!({"resource_server_id": api.id}),
-                json!({"name": api.name, "identifier": api.identifier}),
-            )
-            .await;
-            done(&format!("/admin/apis/{}", segment(&api.id)), "created")
-        }
+    match resource_servers::create(&admin.editor(&s), fields).await {
+        Ok(api) => done(&format!("/admin/apis/{}", segment(&api.id)), "created"),
         Err(e) => {
             refused_or_failed(&s, e.into(), |message| {
                 list_page(&s, &admin, StatusCode::BAD_REQUEST, &form, Some(message))
@@ -143,24 +132,13 @@ async fn show(State(s): State<AppState>, admin: Admin, Path(id): Path<String>) -
     finish(&s, outcome)
 }
 
-/// Applies `fields` through the API's use case and audits what was asked.
 async fn update(
     s: &AppState,
     admin: &Admin,
     id: &str,
     fields: ResourceServerFields,
-    changes: Json,
 ) -> Result<(), ConsoleError> {
-    let api = resource_servers::update(s.store.as_ref(), id, fields).await?;
-    audit(
-        s,
-        admin,
-        "update_resource_server",
-        format!("Update the API {}", api.name),
-        json!({"resource_server_id": api.id}),
-        changes,
-    )
-    .await;
+    resource_servers::update(&admin.editor(s), id, fields).await?;
     Ok(())
 }
 
@@ -215,14 +193,7 @@ async fn settings(
             token_dialect: (!api.is_system).then(|| form.token_dialect.clone()),
             ..Default::default()
         };
-        let changes = json!({
-            "token_lifetime": lifetime,
-            "signing_alg": form.signing_alg,
-            "allow_offline_access": form.allow_offline_access.is_some(),
-            "enforce_policies": fields.enforce_policies,
-            "token_dialect": fields.token_dialect,
-        });
-        update(&s, &admin, &api.id, fields, changes).await
+        update(&s, &admin, &api.id, fields).await
     }
     .await;
     changed(&s, &admin, &id, "saved", result).await
@@ -259,14 +230,7 @@ async fn add_scope(
             scopes: Some(scopes),
             ..Default::default()
         };
-        update(
-            &s,
-            &admin,
-            &api.id,
-            fields,
-            json!({"added_scopes": [value]}),
-        )
-        .await
+        update(&s, &admin, &api.id, fields).await
     }
     .await;
     changed(&s, &admin, &id, "assigned", result).await
@@ -290,14 +254,7 @@ async fn remove_scope(
             scopes: Some(scopes),
             ..Default::default()
         };
-        update(
-            &s,
-            &admin,
-            &api.id,
-            fields,
-            json!({"removed_scopes": [form.value]}),
-        )
-        .await
+        update(&s, &admin, &api.id, fields).await
     }
     .await;
     changed(&s, &admin, &id, "removed", result).await

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::{
-    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, done_or_again, finish, page,
+    Admin, Confirm, ConsoleError, Outcome, Posted, done, done_or_again, finish, page,
     refused_or_failed, segment,
 };
 use crate::app::AppState;
@@ -118,17 +118,8 @@ async fn create(State(s): State<AppState>, posted: Posted<NewAppForm>) -> Respon
         callbacks: Some(split_lines(&form.callbacks)),
         ..Default::default()
     };
-    match clients::create(s.store.as_ref(), s.clock.as_ref(), fields).await {
+    match clients::create(&admin.editor(&s), fields.into()).await {
         Ok(made) => {
-            audit(
-                &s,
-                &admin,
-                "create_client",
-                format!("Create the application {}", made.client.name),
-                json!({"client_id": made.client.client_id}),
-                json!({"name": made.client.name, "app_type": made.client.app_type.name()}),
-            )
-            .await;
             if made.secret.is_some() {
                 secret_page(&s, &admin, made, "created")
             } else {
@@ -214,16 +205,8 @@ async fn update(
             web_origins: Some(split_lines(&form.web_origins)),
             ..Default::default()
         };
-        let made = clients::update(s.store.as_ref(), s.clock.as_ref(), &id, fields).await?;
-        audit(
-            &s,
-            &admin,
-            "update_client",
-            format!("Update the application {}", made.client.name),
-            json!({"client_id": made.client.client_id}),
-            json!({"attributes": ["name", "description", "callbacks", "allowed_logout_urls", "web_origins"]}),
-        )
-        .await;
+        let guard = crate::http::management::admin_guard(&s);
+        clients::update(&admin.editor(&s), &id, fields.into(), &guard).await?;
         Ok(())
     }
     .await;
@@ -240,19 +223,8 @@ async fn rotate(
     posted: Posted<Confirm>,
 ) -> Response {
     let admin = posted.admin;
-    match clients::rotate_secret(s.store.as_ref(), s.clock.as_ref(), &id).await {
-        Ok(made) => {
-            audit(
-                &s,
-                &admin,
-                "rotate_client_secret",
-                format!("Rotate the secret of the application {}", made.client.name),
-                json!({"client_id": made.client.client_id}),
-                json!({}),
-            )
-            .await;
-            secret_page(&s, &admin, made, "rotated")
-        }
+    match clients::rotate_secret(&admin.editor(&s), &id).await {
+        Ok(made) => secret_page(&s, &admin, made, "rotated"),
         Err(e) => {
             refused_or_failed(&s, e.into(), |message| {
                 app_page(&s, &admin, &id, StatusCode::BAD_REQUEST, Some(message))

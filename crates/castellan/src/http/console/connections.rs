@@ -12,7 +12,7 @@ use castellan_core::paging::PageRequest;
 use minijinja::context;
 use serde_json::{Value as Json, json};
 
-use super::{Admin, ConsoleError, Outcome, Posted, audit, done_or_again, finish, page, segment};
+use super::{Admin, ConsoleError, Outcome, Posted, done_or_again, finish, page, segment};
 use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
@@ -168,16 +168,7 @@ async fn set_defaults(
                 default_assignments: Some(defaults),
                 ..Default::default()
             };
-            let c = connections::update(s.store.as_ref(), &id, fields).await?;
-            audit(
-                &s,
-                &admin,
-                "set_default_assignments",
-                format!("Default assignments of connection {} set", c.name),
-                json!({"connection_id": c.id, "connection": c.name}),
-                json!({"default_assignments": defaults_json(c.default_assignments.as_ref())}),
-            )
-            .await;
+            connections::update(&admin.editor(&s), &id, fields).await?;
             Ok(())
         }
         .await;

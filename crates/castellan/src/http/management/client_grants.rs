@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
-use castellan_core::directory::client_grants;
+use castellan_core::directory::client_grants::{self, NewClientGrant};
 use castellan_core::model::ClientGrant;
 use castellan_core::store::ClientGrantFilter;
 use serde::{Deserialize, Serialize};
@@ -14,6 +14,7 @@ use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
+use crate::http::guard::Caller;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -111,16 +112,15 @@ async fn list(
 
 async fn create(
     State(s): State<AppState>,
+    caller: Caller,
     JsonBody(body): JsonBody<CreateRequest>,
 ) -> Result<(StatusCode, Json<ClientGrantResponse>), ApiError> {
-    let grant = client_grants::create(
-        s.store.as_ref(),
-        &s.settings.issuer,
-        &body.client_id,
-        &body.audience,
-        body.scope,
-    )
-    .await?;
+    let input = NewClientGrant {
+        client_id: body.client_id,
+        audience: body.audience,
+        scope: body.scope,
+    };
+    let grant = client_grants::create(&caller.editor(&s), &s.settings.issuer, input).await?;
     Ok((StatusCode::CREATED, Json(wire(grant))))
 }
 
@@ -133,19 +133,26 @@ async fn read(
 
 async fn update(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateRequest>,
 ) -> Result<Json<ClientGrantResponse>, ApiError> {
-    let current = client_grants::get(s.store.as_ref(), &id).await?;
-    super::admin_guard(&s).check_grant(&current, Some(&body.scope))?;
-    let grant =
-        client_grants::update_scope(s.store.as_ref(), &s.settings.issuer, &id, body.scope).await?;
+    let grant = client_grants::update_scope(
+        &caller.editor(&s),
+        &s.settings.issuer,
+        &id,
+        body.scope,
+        &super::admin_guard(&s),
+    )
+    .await?;
     Ok(Json(wire(grant)))
 }
 
-async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    let current = client_grants::get(s.store.as_ref(), &id).await?;
-    super::admin_guard(&s).check_grant(&current, None)?;
-    client_grants::delete(s.store.as_ref(), &id).await?;
+async fn remove(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    client_grants::delete(&caller.editor(&s), &id, &super::admin_guard(&s)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

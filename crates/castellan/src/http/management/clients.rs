@@ -16,6 +16,7 @@ use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
+use crate::http::guard::Caller;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -155,9 +156,11 @@ async fn list(
 
 async fn create(
     State(s): State<AppState>,
+    caller: Caller,
     JsonBody(body): JsonBody<ClientRequest>,
 ) -> Result<(StatusCode, Json<ClientResponse>), ApiError> {
-    let created = clients::create(s.store.as_ref(), s.clock.as_ref(), body.into()).await?;
+    let fields = ClientFields::from(body);
+    let created = clients::create(&caller.editor(&s), fields.into()).await?;
     Ok((StatusCode::CREATED, Json(with_secret(created))))
 }
 
@@ -170,28 +173,30 @@ async fn read(
 
 async fn update(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ClientRequest>,
 ) -> Result<Json<ClientResponse>, ApiError> {
+    let fields = ClientFields::from(body);
     let guard = super::admin_guard(&s);
-    let updated =
-        clients::update_checked(s.store.as_ref(), s.clock.as_ref(), &id, body.into(), |c| {
-            guard.check_update(c)
-        })
-        .await?;
+    let updated = clients::update(&caller.editor(&s), &id, fields.into(), &guard).await?;
     Ok(Json(with_secret(updated)))
 }
 
-async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    super::admin_guard(&s).check_delete(&id)?;
-    clients::delete(s.store.as_ref(), &id).await?;
+async fn remove(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    clients::delete(&caller.editor(&s), &id, &super::admin_guard(&s)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn rotate_secret(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ClientResponse>, ApiError> {
-    let rotated = clients::rotate_secret(s.store.as_ref(), s.clock.as_ref(), &id).await?;
+    let rotated = clients::rotate_secret(&caller.editor(&s), &id).await?;
     Ok(Json(with_secret(rotated)))
 }

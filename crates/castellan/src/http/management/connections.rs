@@ -7,9 +7,7 @@ use axum::routing::{delete, get, patch, post};
 use castellan_core::directory::connections::{self, ConnectionFields};
 use castellan_core::model::{AssignOn, Connection, DefaultAssignments, Named};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
-use super::audit;
 use super::paging::Listing;
 use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
@@ -178,31 +176,8 @@ async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<ConnectionRequest>,
 ) -> Result<(StatusCode, Json<ConnectionResponse>), ApiError> {
-    let fields = body.into_fields()?;
-    let audited = fields.default_assignments.is_some();
-    let connection = connections::create(s.store.as_ref(), fields).await?;
-    if audited {
-        audit_defaults(&s, &caller, &connection).await;
-    }
+    let connection = connections::create(&caller.editor(&s), body.into_fields()?).await?;
     Ok((StatusCode::CREATED, Json(wire(connection))))
-}
-
-/// Default assignments decide who gets which roles, so setting them is audited like a role
-/// assignment.
-async fn audit_defaults(s: &AppState, caller: &Caller, c: &Connection) {
-    let defaults = c
-        .default_assignments
-        .clone()
-        .map(DefaultAssignmentsWire::from_model);
-    audit::record(
-        s,
-        caller,
-        "set_default_assignments",
-        format!("Default assignments of connection {} set", c.name),
-        json!({"connection_id": c.id, "connection": c.name}),
-        json!({"default_assignments": defaults}),
-    )
-    .await;
 }
 
 async fn read(
@@ -218,16 +193,15 @@ async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ConnectionRequest>,
 ) -> Result<Json<ConnectionResponse>, ApiError> {
-    let fields = body.into_fields()?;
-    let audited = fields.default_assignments.is_some();
-    let connection = connections::update(s.store.as_ref(), &id, fields).await?;
-    if audited {
-        audit_defaults(&s, &caller, &connection).await;
-    }
+    let connection = connections::update(&caller.editor(&s), &id, body.into_fields()?).await?;
     Ok(Json(wire(connection)))
 }
 
-async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    connections::delete(s.store.as_ref(), &id).await?;
+async fn remove(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    connections::delete(&caller.editor(&s), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

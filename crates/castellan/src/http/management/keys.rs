@@ -122,7 +122,7 @@ async fn rotate(
         })?,
     };
     let keyring = &s.tokens.keyring;
-    let promoted = keyring.rotate(alg, &caller.actor()).await?;
+    let promoted = keyring.rotate(&caller.editor(&s), alg).await?;
     let record = keyring.record(&promoted.kid).await?;
     let body = json!({
         "cert": public_key(&record)?.pem,
@@ -138,7 +138,7 @@ async fn revoke(
     caller: Caller,
     Path(kid): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let record = s.tokens.keyring.revoke(&kid, &caller.actor()).await?;
+    let record = s.tokens.keyring.revoke(&caller.editor(&s), &kid).await?;
     Ok(Json(
         json!({"cert": public_key(&record)?.pem, "kid": record.kid}),
     ))

@@ -34,7 +34,7 @@ use crate::app::AppState;
 pub const PREFIX: &str = "/api/v2";
 
 /// What keeps the configured bootstrap administrator from locking itself out.
-fn admin_guard(s: &AppState) -> AdminGuard {
+pub(crate) fn admin_guard(s: &AppState) -> AdminGuard {
     let configured = s.settings.bootstrap.as_ref().map(|(id, _)| id.as_str());
     AdminGuard::new(configured, &s.settings.issuer)
 }

@@ -13,6 +13,7 @@ use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
+use crate::http::guard::Caller;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -133,9 +134,10 @@ async fn list(
 
 async fn create(
     State(s): State<AppState>,
+    caller: Caller,
     JsonBody(body): JsonBody<ResourceServerRequest>,
 ) -> Result<(StatusCode, Json<ResourceServerResponse>), ApiError> {
-    let api = resource_servers::create(s.store.as_ref(), body.into()).await?;
+    let api = resource_servers::create(&caller.editor(&s), body.into()).await?;
     Ok((StatusCode::CREATED, Json(wire(api))))
 }
 
@@ -150,15 +152,20 @@ async fn read(
 
 async fn update(
     State(s): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ResourceServerRequest>,
 ) -> Result<Json<ResourceServerResponse>, ApiError> {
     Ok(Json(wire(
-        resource_servers::update(s.store.as_ref(), &id, body.into()).await?,
+        resource_servers::update(&caller.editor(&s), &id, body.into()).await?,
     )))
 }
 
-async fn remove(State(s): State<AppState>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
-    resource_servers::delete(s.store.as_ref(), &id).await?;
+async fn remove(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    resource_servers::delete(&caller.editor(&s), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

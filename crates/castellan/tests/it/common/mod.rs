@@ -373,3 +373,53 @@ impl TestServer {
         user
     }
 }
+
+impl TestServer {
+    /// The `sapi` entries, oldest first.
+    pub async fn sapi_entries(&self) -> Vec<Value> {
+        let (status, logs) = self
+            .admin(
+                Method::GET,
+                "/logs?q=type:sapi&sort=date:1&per_page=100",
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{logs}");
+        logs.as_array().unwrap().clone()
+    }
+
+    /// The `sapi` entries whose sentence names `name`, oldest first, with the name and the
+    /// target's ids taken out: what every front end making the same change to an object of
+    /// that name must write alike.
+    pub async fn audit_entries_naming(&self, name: &str) -> Vec<Value> {
+        self.sapi_entries()
+            .await
+            .iter()
+            .filter(|e| e["description"].as_str().unwrap().contains(name))
+            .map(|e| {
+                json!({
+                    "action": e["details"]["action"],
+                    "description": e["description"].as_str().unwrap().replace(name, "NAME"),
+                    "target": e["details"]["target"].as_object().unwrap().keys().collect::<Vec<_>>(),
+                    "changes": e["details"]["changes"].to_string().replace(name, "NAME"),
+                })
+            })
+            .collect()
+    }
+
+    /// The `sapi` entries of `action`, oldest first, all but who made them and for which
+    /// request: what every front end making the same change must write alike.
+    pub async fn audit_entries_of(&self, action: &str) -> Vec<Value> {
+        self.sapi_entries()
+            .await
+            .into_iter()
+            .filter(|e| e["details"]["action"] == action)
+            .map(|mut e| {
+                let details = e["details"].as_object_mut().unwrap();
+                details.remove("actor");
+                details.remove("request_id");
+                json!({"description": e["description"], "details": e["details"]})
+            })
+            .collect()
+    }
+}
