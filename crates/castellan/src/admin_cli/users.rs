@@ -1,4 +1,4 @@
-//! `castellan users create|list|show|block|unblock|set-password`.
+//! `castellan users create|list|show|block|unblock|delete|set-password`.
 
 use castellan_core::directory::users::{self, NewUser, Unblock};
 use castellan_core::model::{DATABASE_CONNECTION, User};
@@ -49,6 +49,8 @@ pub enum UsersAction {
     Block(UserRef),
     /// Unblock a user, and lift the blocks of repeated failed log-ins.
     Unblock(UserRef),
+    /// Delete a user with their roles, group memberships and permissions.
+    Delete(UserRef),
     /// Set a user's password (checked against the connection's policy). The password comes
     /// from --password, a prompt, or the first line of standard input.
     SetPassword {
@@ -192,6 +194,13 @@ pub async fn run(tenant: &Tenant, action: UsersAction, json_wanted: bool) -> Res
             let user = users::unblock(&tenant.editor(), &user.user_id, Unblock::Everything).await?;
             show(json_wanted, user.to_auth0_json(), || {
                 format!("unblocked {} ({})\n", user.user_id, email_of(&user))
+            });
+        }
+        UsersAction::Delete(r) => {
+            let user = tenant.user(&r.user, r.connection.as_deref()).await?;
+            users::delete(&tenant.editor(), &user.user_id).await?;
+            show(json_wanted, user.to_auth0_json(), || {
+                format!("deleted {} ({})\n", user.user_id, email_of(&user))
             });
         }
         UsersAction::SetPassword { user, password } => {

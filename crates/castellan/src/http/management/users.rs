@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, patch, post};
-use castellan_core::directory::users::{self, MetadataPatch, NewUser, UserUpdate};
+use castellan_core::directory::users::{self, MetadataPatch, NewUser, Unblock, UserUpdate};
 use castellan_core::model::User;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -63,6 +63,13 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["delete:users"]),
             "Delete a user",
             delete(remove),
+        ),
+        endpoint(
+            Method::DELETE,
+            "/user-blocks/{id}",
+            AnyOf(&["update:users"]),
+            "Lift the blocks that failed log-ins put on a user",
+            delete(remove_blocks),
         ),
         endpoint(
             Method::GET,
@@ -324,6 +331,17 @@ async fn remove(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     users::delete(&caller.editor(&s), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Auth0's `DELETE /user-blocks/{id}`: the blocks of failed log-ins only; the `blocked`
+/// flag is PATCH's to lift.
+async fn remove_blocks(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    users::unblock(&caller.editor(&s), &id, Unblock::LoginBlocks).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
