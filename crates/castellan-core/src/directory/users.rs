@@ -16,6 +16,7 @@ use super::password_policy::PasswordPolicy;
 use super::signup::{canonical_email, normalise_email};
 use super::validate;
 use crate::audit::UserChange;
+use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::events::RequestContext;
 use crate::login::recovery::Recovery;
@@ -741,6 +742,19 @@ pub async fn unblock(ed: &Editor<'_>, user_id: &str, what: Unblock) -> Result<Us
     }
     ed.commit(tx, changes).await?;
     Ok(user)
+}
+
+/// The addresses the user is blocked from now by repeated failed log-ins (Auth0's
+/// `GET /api/v2/user-blocks/{id}`). `NotFound` for an unknown user.
+pub async fn login_blocks(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    user_id: &str,
+) -> Result<(User, Vec<String>)> {
+    let user = find(store, user_id).await?;
+    let blocked_since = clock.now() - crate::login::password::BLOCK_SECONDS;
+    let addresses = store.list_login_blocks(user_id, blocked_since).await?;
+    Ok((user, addresses))
 }
 
 /// Mails the user a link to choose a new password (the forgotten-password mail), for the

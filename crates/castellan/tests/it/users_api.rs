@@ -710,8 +710,21 @@ async fn deleting_user_blocks_lifts_the_blocks_of_failed_log_ins_and_leaves_the_
     assert_eq!(status, StatusCode::OK);
 
     let blocks = format!("/user-blocks/{}", encoded(user_id));
+    let (status, listed) = server.admin(Method::GET, &blocks, None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(
+        listed,
+        json!({"blocked_for": [{"identifier": "ada@example.com", "ip": "127.0.0.1",
+                                "connection": DATABASE}]})
+    );
     let (status, body) = server.admin(Method::DELETE, &blocks, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, listed) = server.admin(Method::GET, &blocks, None).await;
+    assert_eq!(listed, json!({"blocked_for": []}));
+    let (status, _) = server
+        .admin(Method::GET, "/user-blocks/auth0%7Cnobody", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, answer) = login("correct horse battery").await;
     assert_eq!(
         (status, answer["error_description"].as_str()),

@@ -9,7 +9,7 @@ use axum::routing::{delete, get, patch, post};
 use castellan_core::directory::users::{self, MetadataPatch, NewUser, Unblock, UserUpdate};
 use castellan_core::model::User;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::fields::{Fields, select};
 use super::paging::Listing;
@@ -63,6 +63,13 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["delete:users"]),
             "Delete a user",
             delete(remove),
+        ),
+        endpoint(
+            Method::GET,
+            "/user-blocks/{id}",
+            AnyOf(&["read:users"]),
+            "The addresses failed log-ins block a user from",
+            get(read_blocks),
         ),
         endpoint(
             Method::DELETE,
@@ -332,6 +339,20 @@ async fn remove(
 ) -> Result<StatusCode, ApiError> {
     users::delete(&caller.editor(&s), &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Auth0's `GET /user-blocks/{id}`: one entry per address, naming the user as they log in.
+async fn read_blocks(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let (user, addresses) = users::login_blocks(s.store.as_ref(), s.clock.as_ref(), &id).await?;
+    let identifier = user.email.as_ref().or(user.username.as_ref());
+    let blocked_for: Vec<Value> = addresses
+        .into_iter()
+        .map(|ip| json!({"identifier": identifier, "ip": ip, "connection": user.connection}))
+        .collect();
+    Ok(Json(json!({ "blocked_for": blocked_for })))
 }
 
 /// Auth0's `DELETE /user-blocks/{id}`: the blocks of failed log-ins only; the `blocked`
