@@ -809,6 +809,26 @@ mod tests {
     }
 
     #[test]
+    fn an_update_names_its_attributes_in_the_order_a_patch_body_lists_them() {
+        let update = UserUpdate {
+            verify_email: Some(true),
+            password: Some("secret".into()),
+            app_metadata: Some(MetadataPatch::Clear),
+            name: Some(None),
+            ..UserUpdate::default()
+        };
+        let body = json!({"verify_email": true, "password": "secret", "app_metadata": null,
+                          "name": null});
+        let keys: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(update.attributes(), keys);
+    }
+
+    #[test]
     fn metadata_keys_and_size_are_checked() {
         for bad in [
             json!({"a.b": 1}),
