@@ -56,7 +56,7 @@ enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
-    /// Users of database connections: create, list, show, block, unblock, set-password.
+    /// Users of database connections: create, list, show, block, unblock, delete, set-password.
     Users(admin_cli::Admin<admin_cli::UsersAction>),
     /// Roles: create, list, assign to users, add permissions.
     Roles(admin_cli::Admin<admin_cli::RolesAction>),

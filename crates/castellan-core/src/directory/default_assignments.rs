@@ -33,8 +33,8 @@ pub async fn validate<S: AuthorizationStore + ?Sized>(
 
 /// The grant to apply when `trigger` happens to a user of `connection`, if any. A role or
 /// group deleted since the defaults were set is skipped.
-pub async fn grant_on(
-    store: &dyn Store,
+pub async fn grant_on<S: crate::store::AuthorizationStore + ?Sized>(
+    store: &S,
     connection: &Connection,
     trigger: AssignOn,
 ) -> Result<Option<DefaultGrant>> {

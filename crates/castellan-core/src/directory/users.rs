@@ -1,24 +1,32 @@
-//! Users through the Management API: created by an administrator (with the connection's
-//! sign-up defaults), read, searched, updated with Auth0's merge rules, deleted.
+//! Users: created by an administrator (with the connection's sign-up defaults), read,
+//! searched, updated with Auth0's merge rules, blocked and unblocked, deleted. Every front
+//! end changes users through the commands here, each written with its audit entry in one
+//! transaction.
 //!
 //! Metadata rules (Auth0's): keys may not contain `.` or start with `$` at any depth, and
 //! each of `app_metadata` and `user_metadata` holds at most 16 KB of JSON. A PATCH replaces
 //! root attributes, merges metadata one level deep (a sub-object sent replaces the stored one
-//! as a whole, `null` removes a key, `{}` empties it), and writes everything in one statement
+//! as a whole, `null` removes a key, `{}` empties it), and writes everything in one transaction
 //! after every check has passed, so a refused PATCH changes nothing.
 
 use serde_json::{Map, Value};
 
+use super::Editor;
 use super::password_policy::PasswordPolicy;
 use super::signup::{canonical_email, normalise_email};
 use super::validate;
+use crate::audit::UserChange;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
+use crate::events::RequestContext;
+use crate::login::recovery::Recovery;
 use crate::model::{AssignOn, Connection, User};
 use crate::paging::{Page, PageRequest};
 use crate::passwords::PasswordService;
 use crate::search::{self, Condition, Filter, Kind, Pattern, SyntaxError, Term, Test};
-use crate::store::{Store, StoreError, UserField, UserQuery};
+use crate::store::{
+    ConnectionStore, NewPassword, Store, StoreError, Transaction, UserField, UserQuery, UserStore,
+};
 
 /// Auth0 allows 16 KB for each of `app_metadata` and `user_metadata`.
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
@@ -150,74 +158,90 @@ fn check_password(connection: &Connection, password: &str, email: Option<&str>) 
         .map_err(Error::WeakPassword)
 }
 
-pub async fn create(
+/// Checks `input` and hashes its password: everything a creation needs before its
+/// transaction. Hashing takes long, and on SQLite a transaction holds the write lock
+/// throughout, so it is done before.
+async fn prepare_new(
     store: &dyn Store,
     passwords: &PasswordService,
-    clock: &dyn Clock,
-    request: NewUser,
-) -> Result<User> {
-    let connection = database_connection(store, &request.connection).await?;
+    input: &NewUser,
+) -> Result<(Connection, String, String)> {
+    let connection = database_connection(store, &input.connection).await?;
     let email = email(
-        request
+        input
             .email
             .as_deref()
             .ok_or_else(|| Error::Invalid("email is required".into()))?,
     )?;
-    let password = request
+    let password = input
         .password
         .as_deref()
         .ok_or_else(|| Error::Invalid("password is required".into()))?;
-    check_username(&connection, request.username.as_deref())?;
-    if let Some(id) = &request.user_id {
+    check_username(&connection, input.username.as_deref())?;
+    if let Some(id) = &input.user_id {
         check_local_id(id)?;
     }
-    check_metadata("user_metadata", &request.user_metadata)?;
-    check_metadata("app_metadata", &request.app_metadata)?;
+    check_metadata("user_metadata", &input.user_metadata)?;
+    check_metadata("app_metadata", &input.app_metadata)?;
     validate::profile_names(&[
-        ("name", &request.name),
-        ("nickname", &request.nickname),
-        ("given_name", &request.given_name),
-        ("family_name", &request.family_name),
+        ("name", &input.name),
+        ("nickname", &input.nickname),
+        ("given_name", &input.given_name),
+        ("family_name", &input.family_name),
     ])?;
     check_password(&connection, password, Some(&email))?;
     let hash = passwords.hash(password).await?;
-    let now = clock.now();
-    let local_id = request.user_id.unwrap_or_else(|| crate::ids::hex(12));
+    Ok((connection, email, hash))
+}
+
+/// Creates a database user with the connection's sign-up defaults, as
+/// `POST /api/v2/users` does.
+pub async fn create(ed: &Editor<'_>, passwords: &PasswordService, input: NewUser) -> Result<User> {
+    let (connection, email, hash) = prepare_new(ed.store, passwords, &input).await?;
+    let now = ed.clock.now();
+    let local_id = input.user_id.unwrap_or_else(|| crate::ids::hex(12));
     let user = User {
         user_id: format!("{}|{local_id}", User::PROVIDER),
         connection: connection.name.clone(),
-        name: request.name.or_else(|| Some(email.clone())),
-        nickname: request
+        name: input.name.or_else(|| Some(email.clone())),
+        nickname: input
             .nickname
             .or_else(|| email.split('@').next().map(str::to_string)),
         email: Some(email),
-        email_verified: request.email_verified,
-        username: request.username,
-        picture: request.picture,
-        given_name: request.given_name,
-        family_name: request.family_name,
-        app_metadata: request.app_metadata,
-        user_metadata: request.user_metadata,
+        email_verified: input.email_verified,
+        username: input.username,
+        picture: input.picture,
+        given_name: input.given_name,
+        family_name: input.family_name,
+        app_metadata: input.app_metadata,
+        user_metadata: input.user_metadata,
         created_at: now,
         updated_at: now,
         last_login: None,
         last_ip: None,
         logins_count: 0,
-        blocked: request.blocked,
+        blocked: input.blocked,
         last_password_reset: None,
     };
-    let grant = super::default_assignments::grant_on(store, &connection, AssignOn::Signup).await?;
-    match store.create_user(&user, Some(&hash), grant.as_ref()).await {
+    let tx = ed.begin().await?;
+    let grant =
+        super::default_assignments::grant_on(tx.as_ref(), &connection, AssignOn::Signup).await?;
+    match tx.create_user(&user, Some(&hash), grant.as_ref()).await {
         Ok(()) => {}
         Err(StoreError::Conflict(_)) => {
             return Err(Error::Conflict("The user already exists.".into()));
         }
         Err(e) => return Err(e.into()),
     }
+    let change = UserChange::Create {
+        user_id: user.user_id.clone(),
+        connection: user.connection.clone(),
+    };
+    ed.commit(tx, [change]).await?;
     if let Some(grant) = &grant {
         super::default_assignments::record_applied(
-            store,
-            clock,
+            ed.store,
+            ed.clock,
             &user.user_id,
             AssignOn::Signup,
             grant,
@@ -228,15 +252,26 @@ pub async fn create(
 }
 
 pub async fn get(store: &dyn Store, user_id: &str) -> Result<User> {
+    find(store, user_id).await
+}
+
+async fn find<S: UserStore + ?Sized>(store: &S, user_id: &str) -> Result<User> {
     store
         .find_user(user_id)
         .await?
         .ok_or(Error::NotFound { kind: "user" })
 }
 
-/// Deleting a user who does not exist succeeds, as in Auth0.
-pub async fn delete(store: &dyn Store, user_id: &str) -> Result<bool> {
-    Ok(store.delete_user(user_id).await?)
+/// Deleting a user who does not exist succeeds, as in Auth0, and is not recorded: nothing
+/// changed. Returns whether there was one.
+pub async fn delete(ed: &Editor<'_>, user_id: &str) -> Result<bool> {
+    let tx = ed.begin().await?;
+    let existed = tx.delete_user(user_id).await?;
+    let change = existed.then(|| UserChange::Delete {
+        user_id: user_id.to_string(),
+    });
+    ed.commit(tx, change).await?;
+    Ok(existed)
 }
 
 /// Every user with this address, in any connection. Addresses are stored lower-cased, so
@@ -389,50 +424,8 @@ fn parse_sort(text: &str) -> Result<(UserField, bool)> {
     Ok((field, ascending))
 }
 
-/// What a PATCH may carry: unknown names are refused, as by Auth0.
-const PATCHABLE: &[&str] = &[
-    "blocked",
-    "email_verified",
-    "email",
-    "username",
-    "password",
-    "name",
-    "nickname",
-    "picture",
-    "given_name",
-    "family_name",
-    "user_metadata",
-    "app_metadata",
-    "connection",
-    "client_id",
-    "verify_email",
-];
-
 fn wrong_type(name: &str, expected: &str) -> Error {
     Error::Invalid(format!("{name} must be {expected}"))
-}
-
-fn optional_string(name: &str, value: &Value) -> Result<Option<String>> {
-    match value {
-        Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s.clone())),
-        _ => Err(wrong_type(name, "a string or null")),
-    }
-}
-
-/// A name shown for the user: a string or null, without control characters.
-fn profile_name(name: &str, value: &Value) -> Result<Option<String>> {
-    let text = optional_string(name, value)?;
-    if let Some(text) = &text {
-        validate::no_control(name, text)?;
-    }
-    Ok(text)
-}
-
-fn boolean(name: &str, value: &Value) -> Result<bool> {
-    value
-        .as_bool()
-        .ok_or_else(|| wrong_type(name, "true or false"))
 }
 
 /// Auth0's merge: one level deep, `null` removes a key, `{}` (or `null`) empties it all.
@@ -442,102 +435,351 @@ pub(crate) fn merge_metadata(
     patch: &Value,
 ) -> Result<()> {
     match patch {
-        Value::Null => stored.clear(),
-        Value::Object(changes) if changes.is_empty() => stored.clear(),
-        Value::Object(changes) => {
-            for (key, value) in changes {
-                if value.is_null() {
-                    stored.remove(key);
-                } else {
-                    stored.insert(key.clone(), value.clone());
-                }
-            }
+        Value::Null => {
+            stored.clear();
+            check_metadata(name, stored)
         }
-        _ => return Err(wrong_type(name, "an object")),
+        Value::Object(changes) => merge(name, stored, changes),
+        _ => Err(wrong_type(name, "an object")),
+    }
+}
+
+fn merge(name: &str, stored: &mut Map<String, Value>, changes: &Map<String, Value>) -> Result<()> {
+    if changes.is_empty() {
+        stored.clear();
+    }
+    for (key, value) in changes {
+        if value.is_null() {
+            stored.remove(key);
+        } else {
+            stored.insert(key.clone(), value.clone());
+        }
     }
     check_metadata(name, stored)
 }
 
-/// `PATCH /api/v2/users/{id}`: applies `patch` (a JSON object) and returns the user as stored.
-pub async fn update(
-    store: &dyn Store,
-    passwords: &PasswordService,
-    clock: &dyn Clock,
-    user_id: &str,
-    patch: &Map<String, Value>,
-) -> Result<User> {
-    if let Some(unknown) = patch.keys().find(|k| !PATCHABLE.contains(&k.as_str())) {
-        return Err(Error::Invalid(format!(
-            "Additional properties not allowed: {unknown}"
-        )));
+/// How an update changes `app_metadata` or `user_metadata`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MetadataPatch {
+    /// Every key removed.
+    Clear,
+    /// Auth0's merge, one level deep: each key set to its value (a sub-object replaces the
+    /// stored one as a whole), or removed where the value is `null`. Empty, it clears, as
+    /// Auth0's `{}` does.
+    Merge(Map<String, Value>),
+}
+
+impl MetadataPatch {
+    fn apply(&self, name: &str, stored: &mut Map<String, Value>) -> Result<()> {
+        match self {
+            MetadataPatch::Clear => merge_metadata(name, stored, &Value::Null),
+            MetadataPatch::Merge(changes) => merge(name, stored, changes),
+        }
     }
-    let mut user = get(store, user_id).await?;
-    let connection = database_connection(store, &user.connection).await?;
-    if let Some(c) = patch.get("connection")
-        && c.as_str() != Some(user.connection.as_str())
+}
+
+/// A change to a user. Fields left `None` keep their value; `Some(None)` removes an
+/// optional attribute (Auth0's `null`).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct UserUpdate {
+    pub blocked: Option<bool>,
+    pub email_verified: Option<bool>,
+    /// A new address is unverified unless `email_verified` is given too (Auth0).
+    pub email: Option<String>,
+    pub username: Option<Option<String>>,
+    /// Checked against the connection's policy, stored hashed.
+    pub password: Option<String>,
+    pub name: Option<Option<String>>,
+    pub nickname: Option<Option<String>>,
+    pub picture: Option<Option<String>>,
+    pub given_name: Option<Option<String>>,
+    pub family_name: Option<Option<String>>,
+    pub user_metadata: Option<MetadataPatch>,
+    pub app_metadata: Option<MetadataPatch>,
+    /// The connection the caller names the user's identity by: it must be the user's own,
+    /// since a database user has one identity.
+    pub connection: Option<String>,
+    /// What Auth0's PATCH also carries for the verification mail its caller sends (the
+    /// application the mail is for, and whether to send it): nothing to store, but named
+    /// in the audit entry with the rest of the request.
+    pub client_id: Option<Option<String>>,
+    pub verify_email: Option<bool>,
+}
+
+impl UserUpdate {
+    /// The attributes given, by their Auth0 names, in alphabetical order.
+    pub fn attributes(&self) -> Vec<&'static str> {
+        let given = [
+            ("app_metadata", self.app_metadata.is_some()),
+            ("blocked", self.blocked.is_some()),
+            ("client_id", self.client_id.is_some()),
+            ("connection", self.connection.is_some()),
+            ("email", self.email.is_some()),
+            ("email_verified", self.email_verified.is_some()),
+            ("family_name", self.family_name.is_some()),
+            ("given_name", self.given_name.is_some()),
+            ("name", self.name.is_some()),
+            ("nickname", self.nickname.is_some()),
+            ("password", self.password.is_some()),
+            ("picture", self.picture.is_some()),
+            ("user_metadata", self.user_metadata.is_some()),
+            ("username", self.username.is_some()),
+            ("verify_email", self.verify_email.is_some()),
+        ];
+        given
+            .into_iter()
+            .filter_map(|(name, is_given)| is_given.then_some(name))
+            .collect()
+    }
+}
+
+/// A name shown for the user: no control characters.
+fn profile_name(name: &str, value: &Option<String>) -> Result<Option<String>> {
+    if let Some(text) = value {
+        validate::no_control(name, text)?;
+    }
+    Ok(value.clone())
+}
+
+/// Applies `input` to `user` with every check, in the order of the attributes' names (the
+/// order Auth0's refusals follow); the password is checked, not hashed.
+fn apply(connection: &Connection, user: &mut User, input: &UserUpdate, now: i64) -> Result<()> {
+    if let Some(named) = &input.connection
+        && *named != user.connection
     {
         return Err(Error::Invalid(format!(
             "connection must be the user's connection, {}",
             user.connection
         )));
     }
-    for name in ["client_id"] {
-        if let Some(v) = patch.get(name) {
-            optional_string(name, v)?;
-        }
+    if let Some(patch) = &input.app_metadata {
+        patch.apply("app_metadata", &mut user.app_metadata)?;
     }
-    if let Some(v) = patch.get("verify_email") {
-        boolean("verify_email", v)?;
+    if let Some(blocked) = input.blocked {
+        user.blocked = blocked;
     }
     let mut email_changed = false;
-    for (name, value) in patch {
-        match name.as_str() {
-            "blocked" => user.blocked = boolean(name, value)?,
-            "email_verified" => user.email_verified = boolean(name, value)?,
-            "email" => {
-                let text = value.as_str().ok_or_else(|| wrong_type(name, "a string"))?;
-                let new = email(text)?;
-                email_changed = user.email.as_deref() != Some(new.as_str());
-                user.email = Some(new);
-            }
-            "username" => {
-                let username = optional_string(name, value)?;
-                check_username(&connection, username.as_deref())?;
-                user.username = username;
-            }
-            "name" => user.name = profile_name(name, value)?,
-            "nickname" => user.nickname = profile_name(name, value)?,
-            "picture" => user.picture = optional_string(name, value)?,
-            "given_name" => user.given_name = profile_name(name, value)?,
-            "family_name" => user.family_name = profile_name(name, value)?,
-            "user_metadata" => merge_metadata(name, &mut user.user_metadata, value)?,
-            "app_metadata" => merge_metadata(name, &mut user.app_metadata, value)?,
-            _ => {}
+    if let Some(text) = &input.email {
+        let new = email(text)?;
+        email_changed = user.email.as_deref() != Some(new.as_str());
+        user.email = Some(new);
+    }
+    if let Some(verified) = input.email_verified {
+        user.email_verified = verified;
+    }
+    let names = [
+        ("family_name", &input.family_name, &mut user.family_name),
+        ("given_name", &input.given_name, &mut user.given_name),
+        ("name", &input.name, &mut user.name),
+        ("nickname", &input.nickname, &mut user.nickname),
+    ];
+    for (name, value, stored) in names {
+        if let Some(value) = value {
+            *stored = profile_name(name, value)?;
         }
     }
-    // A new address is unverified unless the same request says otherwise (Auth0).
-    if email_changed && !patch.contains_key("email_verified") {
+    if let Some(picture) = &input.picture {
+        user.picture = picture.clone();
+    }
+    if let Some(patch) = &input.user_metadata {
+        patch.apply("user_metadata", &mut user.user_metadata)?;
+    }
+    if let Some(username) = &input.username {
+        check_username(connection, username.as_deref())?;
+        user.username = username.clone();
+    }
+    if email_changed && input.email_verified.is_none() {
         user.email_verified = false;
     }
-    let now = clock.now();
-    let new_password = match patch.get("password") {
-        None => None,
-        Some(Value::String(password)) => {
-            check_password(&connection, password, user.email.as_deref())?;
-            user.last_password_reset = Some(now);
+    if let Some(password) = &input.password {
+        check_password(connection, password, user.email.as_deref())?;
+        user.last_password_reset = Some(now);
+    }
+    user.updated_at = now;
+    Ok(())
+}
+
+async fn user_and_connection<S: UserStore + ConnectionStore + ?Sized>(
+    store: &S,
+    user_id: &str,
+) -> Result<(User, Connection)> {
+    let user = find(store, user_id).await?;
+    let connection = store
+        .find_connection_by_name(&user.connection)
+        .await?
+        .ok_or(Error::NotFound { kind: "connection" })?;
+    Ok((user, connection))
+}
+
+/// Applies `input` in `tx` and returns the user as written with the change to record.
+/// `password` is `input.password` hashed.
+async fn write_update(
+    tx: &dyn Transaction,
+    now: i64,
+    user_id: &str,
+    input: &UserUpdate,
+    password: Option<&NewPassword>,
+) -> Result<(User, UserChange)> {
+    let (mut user, connection) = user_and_connection(tx, user_id).await?;
+    apply(&connection, &mut user, input, now)?;
+    match tx.update_user(&user, password).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound) => return Err(Error::NotFound { kind: "user" }),
+        Err(StoreError::Conflict(_)) => {
+            return Err(Error::Conflict(
+                "The specified new email or username already exists".into(),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let change = UserChange::Update {
+        user_id: user.user_id.clone(),
+        attributes: input.attributes(),
+    };
+    Ok((user, change))
+}
+
+/// `PATCH /api/v2/users/{id}`: applies `input` with Auth0's rules and returns the user as
+/// stored. A refused change writes nothing.
+pub async fn update(
+    ed: &Editor<'_>,
+    passwords: &PasswordService,
+    user_id: &str,
+    input: UserUpdate,
+) -> Result<User> {
+    let now = ed.clock.now();
+    // Hashing takes long, and on SQLite a transaction holds the write lock throughout: the
+    // password is hashed before, once the change is known to pass its checks.
+    let password = match &input.password {
+        Some(password) => {
+            let (mut user, connection) = user_and_connection(ed.store, user_id).await?;
+            apply(&connection, &mut user, &input, now)?;
             Some(passwords.new_password(password).await?)
         }
-        Some(_) => return Err(wrong_type("password", "a string")),
+        None => None,
     };
-    user.updated_at = now;
-    match store.update_user(&user, new_password.as_ref()).await {
-        Ok(()) => Ok(user),
-        Err(StoreError::NotFound) => Err(Error::NotFound { kind: "user" }),
-        Err(StoreError::Conflict(_)) => Err(Error::Conflict(
-            "The specified new email or username already exists".into(),
-        )),
-        Err(e) => Err(e.into()),
+    let tx = ed.begin().await?;
+    let (user, change) = write_update(tx.as_ref(), now, user_id, &input, password.as_ref()).await?;
+    ed.commit(tx, [change]).await?;
+    Ok(user)
+}
+
+/// Sets a new password, checked against the connection's policy; recorded as an update of
+/// `password`, as through the Management API.
+pub async fn set_password(
+    ed: &Editor<'_>,
+    passwords: &PasswordService,
+    user_id: &str,
+    password: &str,
+) -> Result<User> {
+    let input = UserUpdate {
+        password: Some(password.to_string()),
+        ..UserUpdate::default()
+    };
+    update(ed, passwords, user_id, input).await
+}
+
+/// Sets the `blocked` flag: no log-in until it is lifted. Recorded as an update of
+/// `blocked`, as through the Management API.
+pub async fn block(ed: &Editor<'_>, user_id: &str) -> Result<User> {
+    let input = UserUpdate {
+        blocked: Some(true),
+        ..UserUpdate::default()
+    };
+    let tx = ed.begin().await?;
+    let (user, change) = write_update(tx.as_ref(), ed.clock.now(), user_id, &input, None).await?;
+    ed.commit(tx, [change]).await?;
+    Ok(user)
+}
+
+/// What an unblock lifts. A user can be kept from logging in two ways: by the `blocked`
+/// flag an administrator sets, and by the blocks that repeated failed log-ins put on the
+/// user from an address. Auth0 lifts them apart: `PATCH /api/v2/users/{id}` with
+/// `blocked: false` clears the flag only (the Management API's PATCH is [`update`], which
+/// does the same), and `DELETE /api/v2/user-blocks/{id}` lifts the failed log-in blocks
+/// only. The console and the command line unblock a user so that they can log in again:
+/// both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unblock {
+    Flag,
+    LoginBlocks,
+    Everything,
+}
+
+impl Unblock {
+    fn flag(self) -> bool {
+        matches!(self, Unblock::Flag | Unblock::Everything)
     }
+
+    fn login_blocks(self) -> bool {
+        matches!(self, Unblock::LoginBlocks | Unblock::Everything)
+    }
+}
+
+/// Lifts what `what` names, each recorded as its own entry: the flag as an update of
+/// `blocked` (as through the Management API's PATCH), the failed log-in blocks as
+/// `unblock_user_logins`. `NotFound` for an unknown user.
+pub async fn unblock(ed: &Editor<'_>, user_id: &str, what: Unblock) -> Result<User> {
+    let tx = ed.begin().await?;
+    let mut changes = Vec::new();
+    let user = if what.flag() {
+        let input = UserUpdate {
+            blocked: Some(false),
+            ..UserUpdate::default()
+        };
+        let (user, change) =
+            write_update(tx.as_ref(), ed.clock.now(), user_id, &input, None).await?;
+        changes.push(change);
+        user
+    } else {
+        find(tx.as_ref(), user_id).await?
+    };
+    if what.login_blocks() {
+        tx.unblock_user_logins(&user.user_id).await?;
+        changes.push(UserChange::UnblockLogins {
+            user_id: user.user_id.clone(),
+        });
+    }
+    ed.commit(tx, changes).await?;
+    Ok(user)
+}
+
+/// The addresses the user is blocked from now by repeated failed log-ins (Auth0's
+/// `GET /api/v2/user-blocks/{id}`). `NotFound` for an unknown user.
+pub async fn login_blocks(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    user_id: &str,
+) -> Result<(User, Vec<String>)> {
+    let user = find(store, user_id).await?;
+    let blocked_since = clock.now() - crate::login::password::BLOCK_SECONDS;
+    let addresses = store.list_login_blocks(user_id, blocked_since).await?;
+    Ok((user, addresses))
+}
+
+/// Mails the user a link to choose a new password (the forgotten-password mail), for the
+/// application `client_id`. The recovery flow writes the link and the mail itself, as it
+/// does for the public forgotten-password page; the entry is recorded once they are.
+pub async fn send_password_reset(
+    ed: &Editor<'_>,
+    recovery: &Recovery<'_>,
+    client_id: &str,
+    user_id: &str,
+    ctx: &RequestContext,
+) -> Result<User> {
+    let user = find(ed.store, user_id).await?;
+    let email = user.email.clone().ok_or_else(|| {
+        Error::Invalid("The user has no email address to send the link to.".into())
+    })?;
+    recovery
+        .request_reset(client_id, &user.connection, &email, ctx)
+        .await?;
+    let tx = ed.begin().await?;
+    let change = UserChange::SendPasswordReset {
+        user_id: user.user_id.clone(),
+    };
+    ed.commit(tx, [change]).await?;
+    Ok(user)
 }
 
 #[cfg(test)]
@@ -564,6 +806,26 @@ mod tests {
         );
         merge_metadata("m", &mut stored, &json!({})).unwrap();
         assert!(stored.is_empty());
+    }
+
+    #[test]
+    fn an_update_names_its_attributes_in_the_order_a_patch_body_lists_them() {
+        let update = UserUpdate {
+            verify_email: Some(true),
+            password: Some("secret".into()),
+            app_metadata: Some(MetadataPatch::Clear),
+            name: Some(None),
+            ..UserUpdate::default()
+        };
+        let body = json!({"verify_email": true, "password": "secret", "app_metadata": null,
+                          "name": null});
+        let keys: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert_eq!(update.attributes(), keys);
     }
 
     #[test]

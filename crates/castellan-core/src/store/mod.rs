@@ -120,6 +120,7 @@ pub trait Transaction:
     + RuleStore
     + ActionStore
     + UserPermissionStore
+    + UserImportStore
 {
     /// Writes a tenant-log event in this transaction, not through the store's batch
     /// queue: it is committed with the change it describes, or not at all.

@@ -32,7 +32,8 @@ pub trait UserImportStore: Send + Sync {
         emails: &[String],
         usernames: &[String],
     ) -> StoreResult<TakenUserKeys>;
-    /// Inserts every user with their password hash in one transaction: all or none.
+    /// Inserts every user with their password hash in one transaction (a savepoint inside
+    /// a caller's): all or none.
     /// `Conflict` when an id, email or username is taken. `written` hears how many rows
     /// are in after each batch (not yet committed).
     async fn insert_users(

@@ -120,6 +120,13 @@ pub trait LoginFailureStore: Send + Sync {
     /// From how many addresses this user is blocked by blocks imposed at or after
     /// `blocked_since`.
     async fn count_login_blocks(&self, user_id: &str, blocked_since: i64) -> StoreResult<i64>;
+    /// The addresses this user is blocked from by blocks imposed at or after
+    /// `blocked_since`, in the order they were imposed.
+    async fn list_login_blocks(
+        &self,
+        user_id: &str,
+        blocked_since: i64,
+    ) -> StoreResult<Vec<String>>;
     /// Adds one failure; at `threshold` consecutive failures the pair is blocked. A block
     /// imposed before `blocked_since` has run out: the failure starts a new run. Returns
     /// whether it is blocked now.

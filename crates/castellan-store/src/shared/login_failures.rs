@@ -37,6 +37,23 @@ impl<S: Source> LoginFailureStore for Handle<S> {
         .map_err(map)
     }
 
+    async fn list_login_blocks(
+        &self,
+        user_id: &str,
+        blocked_since: i64,
+    ) -> StoreResult<Vec<String>> {
+        let mut conn = self.hold().await?;
+        sqlx::query_scalar(
+            "SELECT ip FROM login_failures WHERE user_id = $1 AND blocked_at >= $2 \
+             ORDER BY blocked_at, ip",
+        )
+        .bind(user_id)
+        .bind(blocked_since)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(map)
+    }
+
     async fn record_login_failure(
         &self,
         user_id: &str,

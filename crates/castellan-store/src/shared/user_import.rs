@@ -4,8 +4,7 @@ use std::collections::HashSet;
 
 use castellan_core::store::{ImportedUser, StoreResult, TakenUserKeys, UserImportStore};
 
-use super::SqlStore;
-use super::handle::Conn;
+use super::handle::{Conn, Handle, Source};
 use crate::errors::{conflict_as, map, metadata_text};
 
 /// Rows per multi-row INSERT. Few enough: SQLite finds each `$n` among the statement's
@@ -74,7 +73,7 @@ async fn existing(
 }
 
 #[async_trait::async_trait]
-impl UserImportStore for SqlStore {
+impl<S: Source> UserImportStore for Handle<S> {
     async fn taken_user_keys(
         &self,
         connection: &str,

@@ -86,7 +86,7 @@ pub async fn ensure(
     let admin = match find().await? {
         Some(user) => {
             let user = match &password {
-                Some(p) => users::update(tenant, &user, "password", json!(p)).await?,
+                Some(p) => users::set_password(tenant, &user, p).await?,
                 None => user,
             };
             ConsoleAdmin {

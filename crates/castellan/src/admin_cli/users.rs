@@ -1,9 +1,9 @@
-//! `castellan users create|list|show|block|unblock|set-password`.
+//! `castellan users create|list|show|block|unblock|delete|set-password`.
 
-use castellan_core::directory::users::{self, NewUser};
+use castellan_core::directory::users::{self, NewUser, Unblock};
 use castellan_core::model::{DATABASE_CONNECTION, User};
 use castellan_core::paging::PageRequest;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::error::CliError;
 use super::output::{show, table, when};
@@ -49,6 +49,8 @@ pub enum UsersAction {
     Block(UserRef),
     /// Unblock a user, and lift the blocks of repeated failed log-ins.
     Unblock(UserRef),
+    /// Delete a user with their roles, group memberships and permissions.
+    Delete(UserRef),
     /// Set a user's password (checked against the connection's policy). The password comes
     /// from --password, a prompt, or the first line of standard input.
     SetPassword {
@@ -182,31 +184,29 @@ pub async fn run(tenant: &Tenant, action: UsersAction, json_wanted: bool) -> Res
         }
         UsersAction::Block(r) => {
             let user = tenant.user(&r.user, r.connection.as_deref()).await?;
-            let user = update(tenant, &user, "blocked", json!(true)).await?;
+            let user = users::block(&tenant.editor(), &user.user_id).await?;
             show(json_wanted, user.to_auth0_json(), || {
                 format!("blocked {} ({})\n", user.user_id, email_of(&user))
             });
         }
         UsersAction::Unblock(r) => {
             let user = tenant.user(&r.user, r.connection.as_deref()).await?;
-            let user = update(tenant, &user, "blocked", json!(false)).await?;
-            tenant.store.unblock_user_logins(&user.user_id).await?;
-            tenant
-                .audit(
-                    "unblock_user_logins",
-                    "Lift a user's blocks after failed log-ins",
-                    json!({"user_id": user.user_id}),
-                    json!({}),
-                )
-                .await;
+            let user = users::unblock(&tenant.editor(), &user.user_id, Unblock::Everything).await?;
             show(json_wanted, user.to_auth0_json(), || {
                 format!("unblocked {} ({})\n", user.user_id, email_of(&user))
+            });
+        }
+        UsersAction::Delete(r) => {
+            let user = tenant.user(&r.user, r.connection.as_deref()).await?;
+            users::delete(&tenant.editor(), &user.user_id).await?;
+            show(json_wanted, user.to_auth0_json(), || {
+                format!("deleted {} ({})\n", user.user_id, email_of(&user))
             });
         }
         UsersAction::SetPassword { user, password } => {
             let found = tenant.user(&user.user, user.connection.as_deref()).await?;
             let password = password::read(password)?;
-            let updated = update(tenant, &found, "password", json!(password)).await?;
+            let updated = set_password(tenant, &found, &password).await?;
             show(json_wanted, updated.to_auth0_json(), || {
                 format!(
                     "set the password of {} ({})\n",
@@ -219,53 +219,12 @@ pub async fn run(tenant: &Tenant, action: UsersAction, json_wanted: bool) -> Res
     Ok(())
 }
 
-/// `users::create`, audited as `POST /api/v2/users` is.
 pub async fn create(tenant: &Tenant, request: NewUser) -> Result<User, CliError> {
-    let user = users::create(
-        tenant.store.as_ref(),
-        &tenant.passwords,
-        tenant.clock.as_ref(),
-        request,
-    )
-    .await?;
-    tenant
-        .audit(
-            "create_user",
-            "Create a user",
-            json!({"user_id": user.user_id}),
-            json!({"connection": user.connection}),
-        )
-        .await;
-    Ok(user)
+    Ok(users::create(&tenant.editor(), &tenant.passwords, request).await?)
 }
 
-/// One attribute through `users::update`, audited as `PATCH /api/v2/users/{id}` is (by
-/// name only: the value may be a password).
-pub async fn update(
-    tenant: &Tenant,
-    user: &User,
-    attribute: &str,
-    value: Value,
-) -> Result<User, CliError> {
-    let mut patch = Map::new();
-    patch.insert(attribute.to_string(), value);
-    let updated = users::update(
-        tenant.store.as_ref(),
-        &tenant.passwords,
-        tenant.clock.as_ref(),
-        &user.user_id,
-        &patch,
-    )
-    .await?;
-    tenant
-        .audit(
-            "update_user",
-            "Update a user",
-            json!({"user_id": updated.user_id}),
-            json!({"attributes": [attribute]}),
-        )
-        .await;
-    Ok(updated)
+pub async fn set_password(tenant: &Tenant, user: &User, password: &str) -> Result<User, CliError> {
+    Ok(users::set_password(&tenant.editor(), &tenant.passwords, &user.user_id, password).await?)
 }
 
 fn email_of(user: &User) -> &str {

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use castellan_core::audit::Actor;
 use castellan_core::clock::{Clock, SystemClock};
+use castellan_core::directory::Editor;
 use castellan_core::directory::user_import::{ImportError, LineError, Problem, UserImport};
 use castellan_core::model::DATABASE_CONNECTION;
 
@@ -83,7 +83,7 @@ pub async fn run(settings: Settings, args: UsersArgs) -> Result<(), String> {
 
     let writing = Progress::new(planned.users as u64, "importing", Some("users"));
     let summary = checked
-        .write(store.as_ref(), &clock, &Actor::Cli, &|n| {
+        .write(&Editor::cli(store.as_ref(), &clock), &|n| {
             writing.set(n as u64)
         })
         .await

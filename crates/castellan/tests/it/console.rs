@@ -13,6 +13,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery";
+const REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
 
 impl Browser {
     /// Logs in through the console's redirect to the log-in page and back; returns the
@@ -1086,4 +1087,280 @@ async fn applications_apis_and_default_assignments_changed_in_the_console_and_th
         json!({"default_assignments": {"roles": ["editor"], "groups": [], "on": "signup"}})
     );
     assert_eq!(entries[0], entries[1]);
+}
+
+/// `castellan ARGS…` on the server's database, which must succeed; its standard output.
+async fn cli(server: &TestServer, args: &[&str]) -> String {
+    let out = server.castellan(args).await;
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The user id in a console page's path (`/admin/users/auth0%7C…?done=…`).
+fn user_in_path(path: &str) -> String {
+    let segment = path
+        .split('?')
+        .next()
+        .unwrap()
+        .strip_prefix("/admin/users/")
+        .unwrap();
+    segment.replace("%7C", "|")
+}
+
+#[tokio::test]
+async fn a_user_changed_in_the_console_through_the_api_and_with_the_cli_leaves_the_same_audit_entries()
+ {
+    let server = TestServer::start().await;
+    let (mut browser, _) = signed_in(&server).await;
+    let new_password = "another good passphrase";
+
+    let made = server.create_user("api@example.com", json!({})).await;
+    let api_user = made["user_id"].as_str().unwrap().to_string();
+    let path = format!("/users/{}", encoded(&api_user));
+    for patch in [
+        json!({"blocked": true}),
+        json!({"password": new_password}),
+        json!({"blocked": false}),
+    ] {
+        let (status, body) = server.admin(Method::PATCH, &path, Some(patch)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let blocks = format!("/user-blocks/{}", encoded(&api_user));
+    let (status, body) = server.admin(Method::DELETE, &blocks, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = server.admin(Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    let csrf = browser.csrf().await;
+    let created = browser
+        .post(
+            "/admin/users",
+            &[
+                ("csrf", &csrf),
+                ("email", "console@example.com"),
+                ("password", PASSWORD),
+                ("connection", DATABASE),
+            ],
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let console_user = user_in_path(&created.next());
+    let page = format!("/admin/users/{}", encoded(&console_user));
+    for (form, value) in [
+        ("blocked", "true"),
+        ("password", new_password),
+        ("blocked", "false"),
+    ] {
+        let posted = browser
+            .post(&format!("{page}/{form}"), &[("csrf", &csrf), (form, value)])
+            .await;
+        assert_eq!(posted.status, StatusCode::SEE_OTHER, "{}", posted.body);
+    }
+    let deleted = browser
+        .post(&format!("{page}/delete"), &[("csrf", &csrf)])
+        .await;
+    assert_eq!(deleted.status, StatusCode::SEE_OTHER, "{}", deleted.body);
+
+    let email = "cli@example.com";
+    let created = cli(
+        &server,
+        &[
+            "users",
+            "create",
+            "--email",
+            email,
+            "--password",
+            PASSWORD,
+            "--json",
+        ],
+    )
+    .await;
+    let cli_user: Value = serde_json::from_str(&created).unwrap();
+    cli(&server, &["users", "block", email]).await;
+    let password = ["users", "set-password", email, "--password", new_password];
+    cli(&server, &password).await;
+    cli(&server, &["users", "unblock", email]).await;
+    cli(&server, &["users", "delete", email]).await;
+
+    let through_api = server.user_audit_entries(&api_user).await;
+    let actions: Vec<&str> = through_api
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "create_user",
+            "update_user",
+            "update_user",
+            "update_user",
+            "unblock_user_logins",
+            "delete_user"
+        ],
+        "{through_api:?}"
+    );
+    assert_eq!(
+        through_api[2]["changes"],
+        json!({"attributes": ["password"]}),
+        "the attribute's name, never the password"
+    );
+    assert_eq!(
+        server.user_audit_entries(&console_user).await,
+        through_api,
+        "the console"
+    );
+    assert_eq!(
+        server
+            .user_audit_entries(cli_user["user_id"].as_str().unwrap())
+            .await,
+        through_api,
+        "the command line"
+    );
+}
+
+#[tokio::test]
+async fn unblocking_in_the_console_lifts_the_blocks_of_failed_log_ins_which_patch_leaves() {
+    let server = TestServer::start().await;
+    let (mut browser, _) = signed_in(&server).await;
+    let (status, client) = server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "web", "grant_types": [REALM]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    let user = server.create_user("ada@example.com", json!({})).await;
+    let user_id = user["user_id"].as_str().unwrap();
+    let login = |password: &'static str| {
+        server.token_request(
+            json!({"grant_type": REALM, "client_id": client["client_id"],
+            "client_secret": client["client_secret"], "username": "ada@example.com",
+            "password": password, "realm": DATABASE}),
+        )
+    };
+    for _ in 0..10 {
+        assert_eq!(login("a wrong guess").await.0, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(login(PASSWORD).await.0, StatusCode::TOO_MANY_REQUESTS);
+
+    let path = format!("/users/{}", encoded(user_id));
+    let (status, body) = server
+        .admin(Method::PATCH, &path, Some(json!({"blocked": false})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        login(PASSWORD).await.0,
+        StatusCode::TOO_MANY_REQUESTS,
+        "PATCH blocked:false lifts the flag only, as in Auth0"
+    );
+
+    let csrf = browser.csrf().await;
+    let unblocked = browser
+        .post(
+            &format!("/admin/users/{}/blocked", encoded(user_id)),
+            &[("csrf", &csrf), ("blocked", "false")],
+        )
+        .await;
+    assert_eq!(
+        unblocked.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        unblocked.body
+    );
+    assert_eq!(login(PASSWORD).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_refused_user_change_writes_neither_the_change_nor_an_audit_entry() {
+    let server = TestServer::start().await;
+    let (mut browser, _) = signed_in(&server).await;
+    let user = server
+        .create_user("ada@example.com", json!({"app_metadata": {"plan": "gold"}}))
+        .await;
+    let user_id = user["user_id"].as_str().unwrap();
+    let path = format!("/users/{}", encoded(user_id));
+    let (_, before) = server.admin(Method::GET, &path, None).await;
+    let entries = server.user_audit_entries(user_id).await;
+    assert_eq!(entries.len(), 1, "{entries:?}");
+
+    for (patch, status) in [
+        (
+            json!({"name": "Changed", "app_metadata": {"a.b": 1}}),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            json!({"name": "Changed", "password": "short"}),
+            StatusCode::BAD_REQUEST,
+        ),
+    ] {
+        let (answer, body) = server.admin(Method::PATCH, &path, Some(patch)).await;
+        assert_eq!(answer, status, "{body}");
+    }
+    let nobody = [
+        (
+            Method::PATCH,
+            "/users/auth0%7Cnobody",
+            Some(json!({"name": "x"})),
+        ),
+        (Method::DELETE, "/user-blocks/auth0%7Cnobody", None),
+    ];
+    for (method, unknown, body) in nobody {
+        let (status, answer) = server.admin(method, unknown, body).await;
+        assert_eq!(
+            (status, answer["errorCode"].as_str()),
+            (StatusCode::NOT_FOUND, Some("inexistent_user"))
+        );
+    }
+
+    let csrf = browser.csrf().await;
+    let page = format!("/admin/users/{}", encoded(user_id));
+    let metadata = browser
+        .post(
+            &format!("{page}/metadata"),
+            &[
+                ("csrf", &csrf),
+                ("app_metadata", r#"{"plan": "silver", "a.b": 1}"#),
+                ("user_metadata", "{}"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        metadata.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        metadata.body
+    );
+    let password = browser
+        .post(
+            &format!("{page}/password"),
+            &[("csrf", &csrf), ("password", "short")],
+        )
+        .await;
+    assert_eq!(
+        password.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        password.body
+    );
+
+    let weak = server
+        .castellan(&[
+            "users",
+            "set-password",
+            "ada@example.com",
+            "--password",
+            "short",
+        ])
+        .await;
+    assert!(!weak.status.success());
+
+    let (_, after) = server.admin(Method::GET, &path, None).await;
+    assert_eq!(after, before, "nothing changed");
+    assert_eq!(server.user_audit_entries(user_id).await, entries);
+    assert!(server.user_audit_entries("auth0|nobody").await.is_empty());
 }

@@ -466,3 +466,41 @@ async fn bad_files_are_refused_by_line_and_nothing_is_written() {
         "the first document still holds"
     );
 }
+
+#[tokio::test]
+async fn an_import_is_written_with_its_one_audit_entry_or_not_at_all() {
+    let tenant = Tenant::start().await;
+    let hashes = hashes();
+    let line = |i: usize| serde_json::to_string(&import_support::user(i, &hashes)).unwrap();
+    let file = tenant.write("two.json", &format!("{}\n{}\n", line(0), line(1)));
+    succeeded(&tenant.castellan(&["import", "users", &file]).await);
+    let (_, logs) = tenant
+        .server
+        .admin(Method::GET, "/logs?q=type:sapi", None)
+        .await;
+    let imports: Vec<&Value> = logs
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["details"]["action"] == "import_users")
+        .collect();
+    assert_eq!(imports.len(), 1, "{logs}");
+    assert_eq!(
+        imports[0]["description"],
+        format!("Imported 2 users into {DATABASE}")
+    );
+    assert_eq!(
+        imports[0]["details"]["changes"],
+        json!({"users": 2, "with_password_hash": 2}),
+        "counts, never hashes"
+    );
+
+    tenant.server.refuse_audit_entries().await;
+    let more = tenant.write("more.json", &format!("{}\n", line(2)));
+    failed(&tenant.castellan(&["import", "users", &more]).await);
+    assert_eq!(
+        tenant.user_count().await,
+        2,
+        "without its entry, the import is not written"
+    );
+}

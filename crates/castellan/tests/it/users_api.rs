@@ -676,3 +676,102 @@ async fn the_connections_signup_defaults_apply_to_users_made_by_an_administrator
         "{events}"
     );
 }
+
+#[tokio::test]
+async fn deleting_user_blocks_lifts_the_blocks_of_failed_log_ins_and_leaves_the_flag() {
+    let server = TestServer::start().await;
+    let (_, client) = server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "web", "grant_types": [REALM]})),
+        )
+        .await;
+    let user = server.create_user("ada@example.com", json!({})).await;
+    let user_id = user["user_id"].as_str().unwrap();
+    let login = |password: &'static str| {
+        server.token_request(
+            json!({"grant_type": REALM, "client_id": client["client_id"],
+            "client_secret": client["client_secret"], "username": "ada@example.com",
+            "password": password, "realm": DATABASE}),
+        )
+    };
+    for _ in 0..10 {
+        assert_eq!(login("a wrong guess").await.0, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(
+        login("correct horse battery").await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let path = format!("/users/{}", encoded(user_id));
+    let (status, _) = server
+        .admin(Method::PATCH, &path, Some(json!({"blocked": true})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let blocks = format!("/user-blocks/{}", encoded(user_id));
+    let (status, listed) = server.admin(Method::GET, &blocks, None).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    assert_eq!(
+        listed,
+        json!({"blocked_for": [{"identifier": "ada@example.com", "ip": "127.0.0.1",
+                                "connection": DATABASE}]})
+    );
+    let (status, body) = server.admin(Method::DELETE, &blocks, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (_, listed) = server.admin(Method::GET, &blocks, None).await;
+    assert_eq!(listed, json!({"blocked_for": []}));
+    let (status, _) = server
+        .admin(Method::GET, "/user-blocks/auth0%7Cnobody", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, answer) = login("correct horse battery").await;
+    assert_eq!(
+        (status, answer["error_description"].as_str()),
+        (StatusCode::FORBIDDEN, Some("user is blocked")),
+        "the failed log-ins no longer block; the flag still does: {answer}"
+    );
+    let (_, still) = server.admin(Method::GET, &path, None).await;
+    assert_eq!(still["blocked"], true);
+
+    let entries = server.user_audit_entries(user_id).await;
+    assert_eq!(
+        entries.last().unwrap(),
+        &json!({"action": "unblock_user_logins",
+                "description": "Lift a user's blocks after failed log-ins",
+                "target": {"user_id": "USER"}, "changes": {}})
+    );
+}
+
+#[tokio::test]
+async fn a_user_change_whose_audit_entry_cannot_be_stored_is_not_made() {
+    let server = TestServer::start().await;
+    let user = server.create_user("ada@example.com", json!({})).await;
+    let path = format!("/users/{}", encoded(user["user_id"].as_str().unwrap()));
+    let (_, before) = server.admin(Method::GET, &path, None).await;
+    server.refuse_audit_entries().await;
+
+    let new = json!({"connection": DATABASE, "email": "grace@example.com",
+                     "password": "correct horse battery"});
+    let blocks = path.replace("/users/", "/user-blocks/");
+    let refused = [
+        (Method::POST, "/users".to_string(), Some(new)),
+        (
+            Method::PATCH,
+            path.clone(),
+            Some(json!({"name": "Changed"})),
+        ),
+        (Method::DELETE, blocks, None),
+        (Method::DELETE, path.clone(), None),
+    ];
+    for (method, at, body) in refused {
+        let (status, answer) = server.admin(method.clone(), &at, body).await;
+        assert!(status.is_server_error(), "{method} {at}: {status} {answer}");
+    }
+    let (status, after) = server.admin(Method::GET, &path, None).await;
+    assert_eq!((status, after), (StatusCode::OK, before));
+    let (_, all) = server
+        .admin(Method::GET, "/users?include_totals=true", None)
+        .await;
+    assert_eq!(all["total"], 1, "{all}");
+}

@@ -1,13 +1,97 @@
 //! Audit entries of changes to users: create, update, delete, block and unblock, passwords, imports.
 
+use serde_json::json;
+
 use super::{Change, Entry};
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum UserChange {}
+pub enum UserChange {
+    Create {
+        user_id: String,
+        connection: String,
+    },
+    /// The attributes the change named, by name only: their values may be secrets (a
+    /// password) or personal data. Blocking, unblocking and a new password are updates of
+    /// `blocked` and `password`, as through `PATCH /api/v2/users/{id}`.
+    Update {
+        user_id: String,
+        attributes: Vec<&'static str>,
+    },
+    Delete {
+        user_id: String,
+    },
+    /// The blocks that repeated failed log-ins put on the user, lifted.
+    UnblockLogins {
+        user_id: String,
+    },
+    /// A link to choose a new password, mailed to the user.
+    SendPasswordReset {
+        user_id: String,
+    },
+    /// Users brought over at once: how many, never their hashes.
+    Import {
+        connection: String,
+        users: usize,
+        with_password_hash: usize,
+    },
+}
 
 impl UserChange {
     pub(super) fn entry(self) -> Entry {
-        match self {}
+        let entry = |action, description: String, target, changes| Entry {
+            action,
+            description,
+            target,
+            changes,
+        };
+        match self {
+            UserChange::Create {
+                user_id,
+                connection,
+            } => entry(
+                "create_user",
+                "Create a user".into(),
+                json!({"user_id": user_id}),
+                json!({"connection": connection}),
+            ),
+            UserChange::Update {
+                user_id,
+                attributes,
+            } => entry(
+                "update_user",
+                "Update a user".into(),
+                json!({"user_id": user_id}),
+                json!({"attributes": attributes}),
+            ),
+            UserChange::Delete { user_id } => entry(
+                "delete_user",
+                "Delete a user".into(),
+                json!({"user_id": user_id}),
+                json!({}),
+            ),
+            UserChange::UnblockLogins { user_id } => entry(
+                "unblock_user_logins",
+                "Lift a user's blocks after failed log-ins".into(),
+                json!({"user_id": user_id}),
+                json!({}),
+            ),
+            UserChange::SendPasswordReset { user_id } => entry(
+                "send_password_reset",
+                "Send a password reset link".into(),
+                json!({"user_id": user_id}),
+                json!({}),
+            ),
+            UserChange::Import {
+                connection,
+                users,
+                with_password_hash,
+            } => entry(
+                "import_users",
+                format!("Imported {users} users into {connection}"),
+                json!({"connection": connection}),
+                json!({"users": users, "with_password_hash": with_password_hash}),
+            ),
+        }
     }
 }
 

@@ -14,10 +14,10 @@ mod record;
 
 use std::collections::HashMap;
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::audit::{self, Actor, Entry};
-use crate::clock::Clock;
+use super::Editor;
+use crate::audit::UserChange;
 use crate::error::Error;
 use crate::model::{Connection, User};
 use crate::store::{ImportedUser, Store, StoreError};
@@ -252,17 +252,16 @@ impl CheckedImport {
         }
     }
 
-    /// Writes every user in one transaction and records the import in the tenant log.
-    /// `written` hears the number of users written so far.
+    /// Writes every user and the import's audit entry in one transaction. `written`
+    /// hears the number of users written so far.
     pub async fn write(
         self,
-        store: &dyn Store,
-        clock: &dyn Clock,
-        actor: &Actor,
+        ed: &Editor<'_>,
         written: &(dyn Fn(usize) + Send + Sync),
     ) -> Result<Summary, ImportError> {
         let summary = self.summary();
-        match store.insert_users(&self.users, written).await {
+        let tx = ed.begin().await?;
+        match tx.insert_users(&self.users, written).await {
             Ok(()) => {}
             // Someone created one of these users after the check: the transaction is gone.
             Err(StoreError::Conflict(_)) => {
@@ -274,21 +273,12 @@ impl CheckedImport {
             }
             Err(e) => return Err(e.into()),
         }
-        audit::record(
-            store,
-            clock,
-            actor,
-            Entry {
-                action: "import_users",
-                description: format!(
-                    "Imported {} users into {}",
-                    summary.users, summary.connection
-                ),
-                target: json!({"connection": summary.connection}),
-                changes: json!({"users": summary.users, "with_password_hash": summary.with_password}),
-            },
-        )
-        .await;
+        let change = UserChange::Import {
+            connection: summary.connection.clone(),
+            users: summary.users,
+            with_password_hash: summary.with_password,
+        };
+        ed.commit(tx, [change]).await?;
         Ok(summary)
     }
 }

@@ -7,7 +7,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use castellan_core::directory::users::{self, NewUser};
+use castellan_core::directory::users::{self, MetadataPatch, NewUser, Unblock, UserUpdate};
 use castellan_core::directory::{effective, groups, logs, user_roles};
 use castellan_core::login::console;
 use castellan_core::model::{LogEvent, Role, User};
@@ -17,8 +17,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 
 use super::{
-    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, done_or_again, finish, page,
-    page_request, pager, pretty, segment, when,
+    Admin, Confirm, ConsoleError, Outcome, Posted, done, done_or_again, finish, page, page_request,
+    pager, pretty, segment, when,
 };
 use crate::app::AppState;
 use crate::http::context::Context;
@@ -179,22 +179,11 @@ async fn create(State(s): State<AppState>, posted: Posted<NewUserForm>) -> Respo
         email_verified: form.email_verified.is_some(),
         ..Default::default()
     };
-    match users::create(s.store.as_ref(), &s.passwords, s.clock.as_ref(), request).await {
-        Ok(user) => {
-            audit(
-                &s,
-                &admin,
-                "create_user",
-                "Create a user",
-                json!({"user_id": user.user_id}),
-                json!({"connection": user.connection}),
-            )
-            .await;
-            done(
-                &format!("/admin/users/{}", segment(&user.user_id)),
-                "created",
-            )
-        }
+    match users::create(&admin.editor(&s), &s.passwords, request).await {
+        Ok(user) => done(
+            &format!("/admin/users/{}", segment(&user.user_id)),
+            "created",
+        ),
         Err(e) => {
             let message = match ConsoleError::from(e) {
                 ConsoleError::Refused(m) => m,
@@ -317,27 +306,6 @@ async fn changed(
     .await
 }
 
-/// `PATCH /users/{id}`'s use case, audited as the API audits it (names of attributes only).
-async fn patch_user(
-    s: &AppState,
-    admin: &Admin,
-    id: &str,
-    patch: Map<String, Json>,
-) -> Result<User, ConsoleError> {
-    let user = users::update(s.store.as_ref(), &s.passwords, s.clock.as_ref(), id, &patch).await?;
-    let changed: Vec<&String> = patch.keys().collect();
-    audit(
-        s,
-        admin,
-        "update_user",
-        "Update a user",
-        json!({"user_id": user.user_id}),
-        json!({"attributes": changed}),
-    )
-    .await;
-    Ok(user)
-}
-
 #[derive(Deserialize)]
 pub struct BlockedForm {
     blocked: String,
@@ -356,12 +324,11 @@ async fn set_blocked(
                 "You cannot block yourself while logged in to the console.".into(),
             ));
         }
-        let mut patch = Map::new();
-        patch.insert("blocked".into(), Json::Bool(blocked));
-        patch_user(&s, &admin, &id, patch).await?;
-        if !blocked {
-            // Unblocking also lifts the blocks that failed log-ins put on the user.
-            s.store.unblock_user_logins(&id).await?;
+        let ed = admin.editor(&s);
+        if blocked {
+            users::block(&ed, &id).await?;
+        } else {
+            users::unblock(&ed, &id, Unblock::Everything).await?;
         }
         Ok(())
     }
@@ -381,9 +348,10 @@ async fn set_password(
     posted: Posted<PasswordForm>,
 ) -> Response {
     let Posted { admin, form } = posted;
-    let mut patch = Map::new();
-    patch.insert("password".into(), Json::String(form.password));
-    let result = patch_user(&s, &admin, &id, patch).await.map(|_| ());
+    let result = users::set_password(&admin.editor(&s), &s.passwords, &id, &form.password)
+        .await
+        .map(|_| ())
+        .map_err(ConsoleError::from);
     changed(&s, &admin, &id, "password", result, Feedback::default()).await
 }
 
@@ -396,26 +364,16 @@ async fn send_reset(
     posted: Posted<Confirm>,
 ) -> Response {
     let admin = posted.admin;
-    let result = async {
-        let user = users::get(s.store.as_ref(), &id).await?;
-        let email = user.email.clone().ok_or_else(|| {
-            ConsoleError::Refused("The user has no email address to send the link to.".into())
-        })?;
-        s.recovery()
-            .request_reset(console::CLIENT_ID, &user.connection, &email, &ctx)
-            .await?;
-        audit(
-            &s,
-            &admin,
-            "send_password_reset",
-            "Send a password reset link",
-            json!({"user_id": user.user_id}),
-            json!({}),
-        )
-        .await;
-        Ok(())
-    }
-    .await;
+    let result = users::send_password_reset(
+        &admin.editor(&s),
+        &s.recovery(),
+        console::CLIENT_ID,
+        &id,
+        &ctx,
+    )
+    .await
+    .map(|_| ())
+    .map_err(ConsoleError::from);
     changed(&s, &admin, &id, "reset-sent", result, Feedback::default()).await
 }
 
@@ -454,6 +412,14 @@ fn replacement(stored: &Map<String, Json>, wanted: Map<String, Json>) -> Json {
     Json::Object(patch)
 }
 
+/// `replacement`'s patch, which is always an object.
+fn merge_patch(patch: Json) -> MetadataPatch {
+    match patch {
+        Json::Object(changes) => MetadataPatch::Merge(changes),
+        _ => MetadataPatch::Clear,
+    }
+}
+
 async fn set_metadata(
     State(s): State<AppState>,
     Path(id): Path<String>,
@@ -464,21 +430,15 @@ async fn set_metadata(
         let app = object("app_metadata", &form.app_metadata)?;
         let user_meta = object("user_metadata", &form.user_metadata)?;
         let stored = users::get(s.store.as_ref(), &id).await?;
-        let mut patch = Map::new();
+        let mut input = UserUpdate::default();
         if app != stored.app_metadata {
-            patch.insert(
-                "app_metadata".into(),
-                replacement(&stored.app_metadata, app),
-            );
+            input.app_metadata = Some(merge_patch(replacement(&stored.app_metadata, app)));
         }
         if user_meta != stored.user_metadata {
-            patch.insert(
-                "user_metadata".into(),
-                replacement(&stored.user_metadata, user_meta),
-            );
+            input.user_metadata = Some(merge_patch(replacement(&stored.user_metadata, user_meta)));
         }
-        if !patch.is_empty() {
-            patch_user(&s, &admin, &id, patch).await?;
+        if input != UserUpdate::default() {
+            users::update(&admin.editor(&s), &s.passwords, &id, input).await?;
         }
         Ok(())
     }
@@ -553,21 +513,8 @@ async fn delete(
         ));
         return changed(&s, &admin, &id, "deleted", result, Feedback::default()).await;
     }
-    match users::delete(s.store.as_ref(), &id).await {
-        Ok(existed) => {
-            if existed {
-                audit(
-                    &s,
-                    &admin,
-                    "delete_user",
-                    "Delete a user",
-                    json!({"user_id": id}),
-                    json!({}),
-                )
-                .await;
-            }
-            done("/admin/users", "deleted")
-        }
+    match users::delete(&admin.editor(&s), &id).await {
+        Ok(_) => done("/admin/users", "deleted"),
         Err(e) => ConsoleError::from(e).respond(&s),
     }
 }

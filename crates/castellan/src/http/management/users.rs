@@ -6,12 +6,11 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, patch, post};
-use castellan_core::directory::users::{self, NewUser};
+use castellan_core::directory::users::{self, MetadataPatch, NewUser, Unblock, UserUpdate};
 use castellan_core::model::User;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use super::audit;
 use super::fields::{Fields, select};
 use super::paging::Listing;
 use crate::app::AppState;
@@ -64,6 +63,20 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["delete:users"]),
             "Delete a user",
             delete(remove),
+        ),
+        endpoint(
+            Method::GET,
+            "/user-blocks/{id}",
+            AnyOf(&["read:users"]),
+            "The addresses failed log-ins block a user from",
+            get(read_blocks),
+        ),
+        endpoint(
+            Method::DELETE,
+            "/user-blocks/{id}",
+            AnyOf(&["update:users"]),
+            "Lift the blocks that failed log-ins put on a user",
+            delete(remove_blocks),
         ),
         endpoint(
             Method::GET,
@@ -128,16 +141,7 @@ async fn create(
         user_metadata: body.user_metadata,
         app_metadata: body.app_metadata,
     };
-    let user = users::create(s.store.as_ref(), &s.passwords, s.clock.as_ref(), request).await?;
-    audit::record(
-        &s,
-        &caller,
-        "create_user",
-        "Create a user",
-        json!({"user_id": user.user_id}),
-        json!({"connection": user.connection}),
-    )
-    .await;
+    let user = users::create(&caller.editor(&s), &s.passwords, request).await?;
     if verify && !user.email_verified {
         send_verification(&s, &user).await;
     }
@@ -233,29 +237,99 @@ async fn update(
         ));
     };
     may_update(&caller, &id, &patch)?;
-    let user = users::update(
-        s.store.as_ref(),
-        &s.passwords,
-        s.clock.as_ref(),
-        &id,
-        &patch,
-    )
-    .await?;
-    // Names only: the values may be secrets (a password) or personal data.
-    let changed: Vec<&String> = patch.keys().collect();
-    audit::record(
-        &s,
-        &caller,
-        "update_user",
-        "Update a user",
-        json!({"user_id": user.user_id}),
-        json!({"attributes": changed}),
-    )
-    .await;
-    if patch.get("verify_email") == Some(&Value::Bool(true)) && !user.email_verified {
+    let input = user_update(&patch)?;
+    let verify = input.verify_email == Some(true);
+    let user = users::update(&caller.editor(&s), &s.passwords, &id, input).await?;
+    if verify && !user.email_verified {
         send_verification(&s, &user).await;
     }
     Ok(Json(user.to_auth0_json()))
+}
+
+/// What a PATCH may carry: unknown names are refused, as by Auth0.
+const PATCHABLE: &[&str] = &[
+    "blocked",
+    "email_verified",
+    "email",
+    "username",
+    "password",
+    "name",
+    "nickname",
+    "picture",
+    "given_name",
+    "family_name",
+    "user_metadata",
+    "app_metadata",
+    "connection",
+    "client_id",
+    "verify_email",
+];
+
+fn wrong_type(name: &str, expected: &str) -> castellan_core::Error {
+    castellan_core::Error::Invalid(format!("{name} must be {expected}"))
+}
+
+fn string(name: &str, value: &Value) -> Result<String, castellan_core::Error> {
+    value
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| wrong_type(name, "a string"))
+}
+
+fn optional_string(name: &str, value: &Value) -> Result<Option<String>, castellan_core::Error> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(s) => Ok(Some(s.clone())),
+        _ => Err(wrong_type(name, "a string or null")),
+    }
+}
+
+fn boolean(name: &str, value: &Value) -> Result<bool, castellan_core::Error> {
+    value
+        .as_bool()
+        .ok_or_else(|| wrong_type(name, "true or false"))
+}
+
+/// `null` or `{}` empties the object; otherwise Auth0's one-level merge.
+fn metadata(name: &str, value: &Value) -> Result<MetadataPatch, castellan_core::Error> {
+    match value {
+        Value::Null => Ok(MetadataPatch::Clear),
+        Value::Object(changes) => Ok(MetadataPatch::Merge(changes.clone())),
+        _ => Err(wrong_type(name, "an object")),
+    }
+}
+
+/// The PATCH body as a change, refused in Auth0's words when a name is unknown or a value
+/// has the wrong type. What the values must be besides is the command's to check.
+fn user_update(patch: &Map<String, Value>) -> Result<UserUpdate, castellan_core::Error> {
+    if let Some(unknown) = patch.keys().find(|k| !PATCHABLE.contains(&k.as_str())) {
+        return Err(castellan_core::Error::Invalid(format!(
+            "Additional properties not allowed: {unknown}"
+        )));
+    }
+    let mut input = UserUpdate::default();
+    for (name, value) in patch {
+        let name = name.as_str();
+        match name {
+            "blocked" => input.blocked = Some(boolean(name, value)?),
+            "email_verified" => input.email_verified = Some(boolean(name, value)?),
+            "email" => input.email = Some(string(name, value)?),
+            "username" => input.username = Some(optional_string(name, value)?),
+            "password" => input.password = Some(string(name, value)?),
+            "name" => input.name = Some(optional_string(name, value)?),
+            "nickname" => input.nickname = Some(optional_string(name, value)?),
+            "picture" => input.picture = Some(optional_string(name, value)?),
+            "given_name" => input.given_name = Some(optional_string(name, value)?),
+            "family_name" => input.family_name = Some(optional_string(name, value)?),
+            "user_metadata" => input.user_metadata = Some(metadata(name, value)?),
+            "app_metadata" => input.app_metadata = Some(metadata(name, value)?),
+            "connection" => input.connection = Some(string(name, value)?),
+            "client_id" => input.client_id = Some(optional_string(name, value)?),
+            "verify_email" => input.verify_email = Some(boolean(name, value)?),
+            _ => {}
+        }
+    }
+    Ok(input)
 }
 
 async fn remove(
@@ -263,17 +337,32 @@ async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    if users::delete(s.store.as_ref(), &id).await? {
-        audit::record(
-            &s,
-            &caller,
-            "delete_user",
-            "Delete a user",
-            json!({"user_id": id}),
-            json!({}),
-        )
-        .await;
-    }
+    users::delete(&caller.editor(&s), &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Auth0's `GET /user-blocks/{id}`: one entry per address, naming the user as they log in.
+async fn read_blocks(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let (user, addresses) = users::login_blocks(s.store.as_ref(), s.clock.as_ref(), &id).await?;
+    let identifier = user.email.as_ref().or(user.username.as_ref());
+    let blocked_for: Vec<Value> = addresses
+        .into_iter()
+        .map(|ip| json!({"identifier": identifier, "ip": ip, "connection": user.connection}))
+        .collect();
+    Ok(Json(json!({ "blocked_for": blocked_for })))
+}
+
+/// Auth0's `DELETE /user-blocks/{id}`: the blocks of failed log-ins only; the `blocked`
+/// flag is PATCH's to lift.
+async fn remove_blocks(
+    State(s): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    users::unblock(&caller.editor(&s), &id, Unblock::LoginBlocks).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

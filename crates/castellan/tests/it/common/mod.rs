@@ -407,6 +407,27 @@ impl TestServer {
             .collect()
     }
 
+    /// The `sapi` entries about the user `user_id`, oldest first, with the user's id taken
+    /// out and without who made them or for which request: what every front end making the
+    /// same change to a user must write alike.
+    pub async fn user_audit_entries(&self, user_id: &str) -> Vec<Value> {
+        self.sapi_entries()
+            .await
+            .iter()
+            .filter(|e| e["details"]["target"]["user_id"] == user_id)
+            .map(|e| {
+                let mut target = e["details"]["target"].clone();
+                target["user_id"] = json!("USER");
+                json!({
+                    "action": e["details"]["action"],
+                    "description": e["description"],
+                    "target": target,
+                    "changes": e["details"]["changes"],
+                })
+            })
+            .collect()
+    }
+
     /// The `sapi` entries of `action`, oldest first, all but who made them and for which
     /// request: what every front end making the same change must write alike.
     pub async fn audit_entries_of(&self, action: &str) -> Vec<Value> {
@@ -421,5 +442,22 @@ impl TestServer {
                 json!({"description": e["description"], "details": e["details"]})
             })
             .collect()
+    }
+
+    /// `castellan ARGS…` on this server's database and issuer, with none of the caller's
+    /// `CASTELLAN_*` settings. Awaited, not blocked on: the server shares the test's
+    /// runtime, and a transaction it has open must be able to finish while the command
+    /// runs.
+    pub async fn castellan(&self, args: &[&str]) -> std::process::Output {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_castellan"));
+        cmd.args(args)
+            .args(["--database", &self.settings.database_url])
+            .args(["--issuer", &self.settings.issuer])
+            .env("RUST_LOG", "warn")
+            .stdin(std::process::Stdio::null());
+        for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CASTELLAN_")) {
+            cmd.env_remove(k);
+        }
+        cmd.output().await.unwrap()
     }
 }
