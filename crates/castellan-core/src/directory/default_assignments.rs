@@ -2,9 +2,7 @@
 //! resolved to ids when the triggering event happens, and applied by the store in that
 //! event's transaction (exactly once per user).
 
-use serde_json::json;
-
-use crate::audit::{self, Actor, Entry};
+use crate::audit::{self, Actor, UserChange};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::model::{AssignOn, Connection, DefaultAssignments, Named};
@@ -82,11 +80,11 @@ pub async fn record_applied(
     trigger: AssignOn,
     grant: &DefaultGrant,
 ) {
-    let change = Entry {
-        action: "apply_default_assignments",
-        description: format!("Default assignments applied on {}", trigger.name()),
-        target: json!({"user_id": user_id}),
-        changes: json!({"roles": grant.role_ids, "groups": grant.group_ids}),
+    let change = UserChange::ApplyDefaultAssignments {
+        user_id: user_id.to_string(),
+        on: trigger.name(),
+        role_ids: grant.role_ids.clone(),
+        group_ids: grant.group_ids.clone(),
     };
     audit::record(store, clock, &Actor::Default, change).await;
 }

@@ -28,6 +28,14 @@ pub enum UserChange {
     SendPasswordReset {
         user_id: String,
     },
+    /// A connection's default roles and groups, given to the user by the event `on`
+    /// (`signup`, `first_login`, `email_verified`).
+    ApplyDefaultAssignments {
+        user_id: String,
+        on: &'static str,
+        role_ids: Vec<String>,
+        group_ids: Vec<String>,
+    },
     /// Users brought over at once: how many, never their hashes.
     Import {
         connection: String,
@@ -80,6 +88,17 @@ impl UserChange {
                 "Send a password reset link".into(),
                 json!({"user_id": user_id}),
                 json!({}),
+            ),
+            UserChange::ApplyDefaultAssignments {
+                user_id,
+                on,
+                role_ids,
+                group_ids,
+            } => entry(
+                "apply_default_assignments",
+                format!("Default assignments applied on {on}"),
+                json!({"user_id": user_id}),
+                json!({"roles": role_ids, "groups": group_ids}),
             ),
             UserChange::Import {
                 connection,
