@@ -5,7 +5,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::clock::Clock;
+use super::Editor;
+use crate::audit::ScriptChange;
 use crate::error::{Error, Result};
 use crate::model::{
     Action, ActionBinding, ActionSecret, ActionVersion, DeployedAction, Named, Trigger,
@@ -13,7 +14,7 @@ use crate::model::{
 use crate::paging::{Page, PageRequest};
 use crate::scripts::Scripts;
 use crate::secrets::MasterKey;
-use crate::store::{ActionFilter, Store, StoreError};
+use crate::store::{ActionFilter, ActionStore, Store, StoreError};
 
 /// The runtimes actions may name; the code runs in Castellan's sandbox whatever the label.
 pub const RUNTIMES: &[&str] = &["node22"];
@@ -36,10 +37,21 @@ pub struct SecretInput {
     pub value: Option<String>,
 }
 
-/// The fields of a create or an update; `None` leaves a field as it is (or takes its
-/// default on create).
+/// An action to make; without a runtime it gets the default one.
+#[derive(Debug, Clone)]
+pub struct NewAction {
+    pub name: String,
+    pub supported_triggers: Vec<TriggerRef>,
+    pub code: String,
+    pub runtime: Option<String>,
+    /// The modules asked for, as `name@version`: none can be given.
+    pub dependencies: Option<Vec<String>>,
+    pub secrets: Vec<SecretInput>,
+}
+
+/// The fields of an update; `None` leaves a field as it is.
 #[derive(Debug, Default, Clone)]
-pub struct ActionChange {
+pub struct ActionUpdate {
     pub name: Option<String>,
     pub supported_triggers: Option<Vec<TriggerRef>>,
     pub code: Option<String>,
@@ -198,18 +210,18 @@ fn no_dependencies(dependencies: Option<&[String]>) -> Result<()> {
 fn seal_secrets(
     master: &MasterKey,
     action_id: &str,
-    given: Vec<SecretInput>,
+    given: &[SecretInput],
     current: &[ActionSecret],
     now: i64,
 ) -> Result<Vec<ActionSecret>> {
     given
-        .into_iter()
+        .iter()
         .map(|secret| {
             check_text("secret name", &secret.name)?;
-            match secret.value {
+            match &secret.value {
                 Some(value) => Ok(ActionSecret {
                     sealed_value: master.seal(value.as_bytes(), &context(action_id, &secret.name)),
-                    name: secret.name,
+                    name: secret.name.clone(),
                     updated_at: now,
                 }),
                 None => current
@@ -224,33 +236,31 @@ fn seal_secrets(
         .collect()
 }
 
+async fn find<S: ActionStore + ?Sized>(store: &S, id: &str) -> Result<Action> {
+    store.find_action(id).await?.ok_or_else(not_found)
+}
+
+fn secret_names(action: &Action) -> Vec<String> {
+    action.secrets.iter().map(|s| s.name.clone()).collect()
+}
+
 pub async fn create(
-    store: &dyn Store,
+    ed: &Editor<'_>,
     master: &MasterKey,
-    clock: &dyn Clock,
     scripts: &Scripts,
-    new: ActionChange,
+    input: NewAction,
 ) -> Result<Action> {
-    let name = new
-        .name
-        .ok_or_else(|| Error::Invalid("name is required".into()))?;
-    let triggers = new
-        .supported_triggers
-        .ok_or_else(|| Error::Invalid("supported_triggers is required".into()))?;
-    let code = new
-        .code
-        .ok_or_else(|| Error::Invalid("code is required".into()))?;
-    no_dependencies(new.dependencies.as_deref())?;
-    let trigger = one_trigger(&triggers)?;
-    let now = clock.now();
+    no_dependencies(input.dependencies.as_deref())?;
+    let trigger = one_trigger(&input.supported_triggers)?;
+    let now = ed.clock.now();
     let id = crate::ids::action_id();
-    let secrets = seal_secrets(master, &id, new.secrets.unwrap_or_default(), &[], now)?;
+    let secrets = seal_secrets(master, &id, &input.secrets, &[], now)?;
     let action = Action {
         id,
-        name,
+        name: input.name,
         trigger,
-        code,
-        runtime: new.runtime.unwrap_or_else(|| DEFAULT_RUNTIME.into()),
+        code: input.code,
+        runtime: input.runtime.unwrap_or_else(|| DEFAULT_RUNTIME.into()),
         secrets,
         all_changes_deployed: false,
         deployed: None,
@@ -258,13 +268,24 @@ pub async fn create(
         updated_at: now,
     };
     validate(&action)?;
+    // Compiling may take as long as an action's deadline: it is done before the
+    // transaction, which would hold the store's write lock all that time.
     check_code(scripts, &action).await?;
-    store.create_action(&action).await.map_err(conflict)?;
+    let tx = ed.begin().await?;
+    tx.create_action(&action).await.map_err(conflict)?;
+    let change = ScriptChange::CreateAction {
+        action_id: action.id.clone(),
+        name: action.name.clone(),
+        trigger: action.trigger,
+        runtime: action.runtime.clone(),
+        secret_names: secret_names(&action),
+    };
+    ed.commit(tx, [change]).await?;
     Ok(action)
 }
 
 pub async fn get(store: &dyn Store, id: &str) -> Result<Action> {
-    store.find_action(id).await?.ok_or_else(not_found)
+    find(store, id).await
 }
 
 pub async fn list(
@@ -275,48 +296,26 @@ pub async fn list(
     Ok(store.list_actions(filter, page).await?)
 }
 
-/// A change to the code, runtime or secrets leaves changes undeployed. An action bound to a
-/// trigger cannot move to another one.
-pub async fn update(
-    store: &dyn Store,
-    master: &MasterKey,
-    clock: &dyn Clock,
-    scripts: &Scripts,
-    id: &str,
-    change: ActionChange,
-) -> Result<Action> {
-    let mut action = get(store, id).await?;
-    let before = action.clone();
-    let now = clock.now();
-    no_dependencies(change.dependencies.as_deref())?;
-    if let Some(name) = change.name {
-        action.name = name;
+/// `before` with `input`'s fields, checked. A change to the code, runtime or secrets leaves
+/// changes undeployed.
+fn edited(master: &MasterKey, before: &Action, input: &ActionUpdate, now: i64) -> Result<Action> {
+    let mut action = before.clone();
+    if let Some(name) = &input.name {
+        action.name = name.clone();
     }
-    if let Some(triggers) = change.supported_triggers {
-        action.trigger = one_trigger(&triggers)?;
+    if let Some(triggers) = &input.supported_triggers {
+        action.trigger = one_trigger(triggers)?;
     }
-    if let Some(code) = change.code {
-        action.code = code;
+    if let Some(code) = &input.code {
+        action.code = code.clone();
     }
-    if let Some(runtime) = change.runtime {
-        action.runtime = runtime;
+    if let Some(runtime) = &input.runtime {
+        action.runtime = runtime.clone();
     }
-    if let Some(secrets) = change.secrets {
+    if let Some(secrets) = &input.secrets {
         action.secrets = seal_secrets(master, &action.id, secrets, &before.secrets, now)?;
     }
     validate(&action)?;
-    if action.code != before.code {
-        check_code(scripts, &action).await?;
-    }
-    if action.trigger != before.trigger {
-        let bound = store.action_triggers_bound(id).await?;
-        if !bound.is_empty() {
-            return Err(Error::Invalid(format!(
-                "the action is bound to {}; remove it from the bindings before changing its trigger",
-                names(&bound)
-            )));
-        }
-    }
     if action.code != before.code
         || action.runtime != before.runtime
         || action.secrets != before.secrets
@@ -324,7 +323,50 @@ pub async fn update(
         action.all_changes_deployed = false;
     }
     action.updated_at = now;
-    store.update_action(&action).await.map_err(conflict)?;
+    Ok(action)
+}
+
+/// An action bound to a trigger cannot move to another one.
+pub async fn update(
+    ed: &Editor<'_>,
+    master: &MasterKey,
+    scripts: &Scripts,
+    id: &str,
+    input: ActionUpdate,
+) -> Result<Action> {
+    no_dependencies(input.dependencies.as_deref())?;
+    let now = ed.clock.now();
+    if input.code.is_some() {
+        // New code is compiled before the transaction, as on create; the draft is read
+        // here only to see whether the code is new and to name it in errors.
+        let before = get(ed.store, id).await?;
+        let action = edited(master, &before, &input, now)?;
+        if action.code != before.code {
+            check_code(scripts, &action).await?;
+        }
+    }
+    let tx = ed.begin().await?;
+    let before = find(tx.as_ref(), id).await?;
+    let action = edited(master, &before, &input, now)?;
+    if action.trigger != before.trigger {
+        let bound = tx.action_triggers_bound(id).await?;
+        if !bound.is_empty() {
+            return Err(Error::Invalid(format!(
+                "the action is bound to {}; remove it from the bindings before changing its trigger",
+                names(&bound)
+            )));
+        }
+    }
+    tx.update_action(&action).await.map_err(conflict)?;
+    let change = ScriptChange::UpdateAction {
+        action_id: action.id.clone(),
+        name: action.name.clone(),
+        trigger: action.trigger,
+        runtime: action.runtime.clone(),
+        secret_names: secret_names(&action),
+        code_changed: action.code != before.code,
+    };
+    ed.commit(tx, [change]).await?;
     Ok(action)
 }
 
@@ -337,9 +379,12 @@ fn names(triggers: &[Trigger]) -> String {
 }
 
 /// Refused while the action is bound to a trigger, unless `force`, which unbinds it.
-pub async fn delete(store: &dyn Store, id: &str, force: bool) -> Result<()> {
+/// Answers the action as it was.
+pub async fn delete(ed: &Editor<'_>, id: &str, force: bool) -> Result<Action> {
+    let tx = ed.begin().await?;
+    let action = find(tx.as_ref(), id).await?;
     if !force {
-        let bound = store.action_triggers_bound(id).await?;
+        let bound = tx.action_triggers_bound(id).await?;
         if !bound.is_empty() {
             return Err(Error::Invalid(format!(
                 "the action is bound to {}; remove the bindings first or delete with force=true",
@@ -347,41 +392,60 @@ pub async fn delete(store: &dyn Store, id: &str, force: bool) -> Result<()> {
             )));
         }
     }
-    match store.delete_action(id, force).await {
-        Ok(true) => Ok(()),
-        Ok(false) => Err(not_found()),
-        Err(StoreError::Conflict(_)) => Err(Error::Invalid(
-            "the action is bound to a trigger; remove the bindings first or delete with force=true"
-                .into(),
-        )),
-        Err(e) => Err(e.into()),
+    match tx.delete_action(id, force).await {
+        Ok(true) => {}
+        Ok(false) => return Err(not_found()),
+        Err(StoreError::Conflict(_)) => {
+            return Err(Error::Invalid(
+                "the action is bound to a trigger; remove the bindings first or delete with force=true"
+                    .into(),
+            ));
+        }
+        Err(e) => return Err(e.into()),
     }
+    let change = ScriptChange::DeleteAction {
+        action_id: action.id.clone(),
+        name: action.name.clone(),
+        force,
+    };
+    ed.commit(tx, [change]).await?;
+    Ok(action)
 }
 
 /// Makes a new version from the draft as it is now: from then on that snapshot is what runs
 /// wherever the action is bound.
-pub async fn deploy(store: &dyn Store, clock: &dyn Clock, id: &str) -> Result<ActionVersion> {
-    let action = get(store, id).await?;
+pub async fn deploy(ed: &Editor<'_>, id: &str) -> Result<ActionVersion> {
+    let tx = ed.begin().await?;
+    let action = find(tx.as_ref(), id).await?;
     validate(&action)?;
     let version = ActionVersion {
         id: crate::ids::action_id(),
-        action_id: action.id,
+        action_id: action.id.clone(),
         number: 0,
         code: action.code,
         runtime: action.runtime,
         secrets: action.secrets,
-        created_at: clock.now(),
+        created_at: ed.clock.now(),
     };
-    // Two deployments at once may pick the same number; the second tries once more.
+    // Two deployments at once may pick the same number; the second tries once more. The
+    // store deploys in a savepoint, so a refused attempt leaves the transaction usable.
     let mut attempts = 2;
-    loop {
-        match store.deploy_action(&version).await {
-            Ok(stored) => return Ok(stored),
+    let deployed = loop {
+        match tx.deploy_action(&version).await {
+            Ok(stored) => break stored,
             Err(StoreError::NotFound) => return Err(not_found()),
             Err(StoreError::Conflict(_)) if attempts > 1 => attempts -= 1,
             Err(e) => return Err(e.into()),
         }
-    }
+    };
+    let change = ScriptChange::DeployAction {
+        action_id: deployed.action_id.clone(),
+        name: action.name,
+        version_id: deployed.id.clone(),
+        number: deployed.number,
+    };
+    ed.commit(tx, [change]).await?;
+    Ok(deployed)
 }
 
 /// A trigger's bindings in execution order, each with its action.
@@ -398,19 +462,19 @@ pub async fn bindings(store: &dyn Store, trigger: Trigger) -> Result<Vec<(Action
 /// Replaces the trigger's whole ordered list (Auth0's semantics). Every action must exist,
 /// support the trigger, have been deployed, and appear once; otherwise nothing changes.
 pub async fn replace_bindings(
-    store: &dyn Store,
-    clock: &dyn Clock,
+    ed: &Editor<'_>,
     trigger: Trigger,
     wanted: Vec<BindingInput>,
 ) -> Result<Vec<(ActionBinding, Action)>> {
-    let now = clock.now();
+    let now = ed.clock.now();
+    let tx = ed.begin().await?;
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for (i, input) in wanted.into_iter().enumerate() {
         let (found, named) = match &input.action {
-            ActionRef::Id(id) => (store.find_action(id).await?, format!("id \"{id}\"")),
+            ActionRef::Id(id) => (tx.find_action(id).await?, format!("id \"{id}\"")),
             ActionRef::Name(name) => (
-                store.find_action_by_name(name).await?,
+                tx.find_action_by_name(name).await?,
                 format!("name \"{name}\""),
             ),
         };
@@ -455,14 +519,22 @@ pub async fn replace_bindings(
         out.push((binding, action));
     }
     let list: Vec<ActionBinding> = out.iter().map(|(b, _)| b.clone()).collect();
-    match store.replace_action_bindings(trigger, &list).await {
-        Ok(()) => Ok(out),
-        Err(StoreError::Conflict(_)) => Err(Error::Conflict(
-            "an action changed while the bindings were being replaced; nothing was changed, try again"
-                .into(),
-        )),
-        Err(e) => Err(e.into()),
+    match tx.replace_action_bindings(trigger, &list).await {
+        Ok(()) => {}
+        Err(StoreError::Conflict(_)) => {
+            return Err(Error::Conflict(
+                "an action changed while the bindings were being replaced; nothing was changed, try again"
+                    .into(),
+            ));
+        }
+        Err(e) => return Err(e.into()),
     }
+    let change = ScriptChange::ReplaceBindings {
+        trigger,
+        action_ids: out.iter().map(|(_, a)| a.id.clone()).collect(),
+    };
+    ed.commit(tx, [change]).await?;
+    Ok(out)
 }
 
 /// The draft's secrets in clear, by name: what `castellan apply` compares a file's values

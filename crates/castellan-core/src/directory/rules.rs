@@ -1,12 +1,13 @@
 //! Rules (`/api/v2/rules`): stored with their order and flag; running them is the rules
 //! runtime's job.
 
-use crate::clock::Clock;
+use super::Editor;
+use crate::audit::ScriptChange;
 use crate::error::{Error, Result};
 use crate::model::Rule;
 use crate::paging::{Page, PageRequest};
 use crate::scripts::Scripts;
-use crate::store::{Store, StoreError};
+use crate::store::{RuleStore, Store, StoreError};
 
 /// The only stage Auth0 still runs rules in.
 pub const STAGE: &str = "login_success";
@@ -50,53 +51,72 @@ fn conflict(e: StoreError) -> Error {
     }
 }
 
+/// A rule to make. Without an `order`, it goes after the last one; `enabled` defaults to
+/// true.
+#[derive(Debug, Clone)]
+pub struct NewRule {
+    pub name: String,
+    pub script: String,
+    pub order: Option<i64>,
+    pub enabled: Option<bool>,
+}
+
+/// Fields left `None` keep their value.
 #[derive(Debug, Default, Clone)]
-pub struct RuleChange {
+pub struct RuleUpdate {
     pub name: Option<String>,
     pub script: Option<String>,
     pub order: Option<i64>,
     pub enabled: Option<bool>,
 }
 
-/// Without an `order`, the rule goes after the last one; `enabled` defaults to true.
-pub async fn create(
-    store: &dyn Store,
-    clock: &dyn Clock,
-    scripts: &Scripts,
-    new: RuleChange,
-) -> Result<Rule> {
-    let name = new
-        .name
-        .ok_or_else(|| Error::Invalid("name is required".into()))?;
-    let script = new
-        .script
-        .ok_or_else(|| Error::Invalid("script is required".into()))?;
-    check_name(&name)?;
-    check_script(scripts, &name, &script).await?;
-    if let Some(order) = new.order {
+async fn find<S: RuleStore + ?Sized>(store: &S, id: &str) -> Result<Rule> {
+    store
+        .find_rule(id)
+        .await?
+        .ok_or(Error::NotFound { kind: "rule" })
+}
+
+pub async fn create(ed: &Editor<'_>, scripts: &Scripts, input: NewRule) -> Result<Rule> {
+    check_name(&input.name)?;
+    // Compiling may take as long as a rule's deadline: it is done before the transaction,
+    // which would hold the store's write lock all that time.
+    check_script(scripts, &input.name, &input.script).await?;
+    if let Some(order) = input.order {
         check_order(order)?;
     }
-    let now = clock.now();
+    let now = ed.clock.now();
     let mut rule = Rule {
         id: crate::ids::rule_id(),
-        name,
-        script,
+        name: input.name,
+        script: input.script,
         order: 0,
-        enabled: new.enabled.unwrap_or(true),
+        enabled: input.enabled.unwrap_or(true),
         stage: STAGE.into(),
         created_at: now,
         updated_at: now,
     };
     // Two rules created at once may both pick the same next order; the unique constraint
-    // refuses the second, which then tries the order after.
-    let mut attempts = if new.order.is_some() { 1 } else { 3 };
+    // refuses the second, which then tries the order after, in a transaction of its own
+    // since a refused statement spoils the one it ran in.
+    let mut attempts = if input.order.is_some() { 1 } else { 3 };
     loop {
-        rule.order = match new.order {
+        let tx = ed.begin().await?;
+        rule.order = match input.order {
             Some(order) => order,
-            None => store.next_rule_order().await?,
+            None => tx.next_rule_order().await?,
         };
-        match store.create_rule(&rule).await {
-            Ok(()) => return Ok(rule),
+        match tx.create_rule(&rule).await {
+            Ok(()) => {
+                let change = ScriptChange::CreateRule {
+                    rule_id: rule.id.clone(),
+                    name: rule.name.clone(),
+                    order: rule.order,
+                    enabled: rule.enabled,
+                };
+                ed.commit(tx, [change]).await?;
+                return Ok(rule);
+            }
             Err(StoreError::Conflict(_)) if attempts > 1 => attempts -= 1,
             Err(e) => return Err(conflict(e)),
         }
@@ -104,10 +124,7 @@ pub async fn create(
 }
 
 pub async fn get(store: &dyn Store, id: &str) -> Result<Rule> {
-    store
-        .find_rule(id)
-        .await?
-        .ok_or(Error::NotFound { kind: "rule" })
+    find(store, id).await
 }
 
 pub async fn list(
@@ -119,42 +136,62 @@ pub async fn list(
 }
 
 pub async fn update(
-    store: &dyn Store,
-    clock: &dyn Clock,
+    ed: &Editor<'_>,
     scripts: &Scripts,
     id: &str,
-    change: RuleChange,
+    input: RuleUpdate,
 ) -> Result<Rule> {
-    let mut rule = get(store, id).await?;
-    if let Some(name) = change.name {
-        check_name(&name)?;
-        rule.name = name;
+    if let Some(name) = &input.name {
+        check_name(name)?;
     }
-    if let Some(script) = change.script {
-        check_script(scripts, &rule.name, &script).await?;
-        rule.script = script;
+    if let Some(script) = &input.script {
+        // Before the transaction, as on create; the rule's name only labels the errors.
+        let name = match &input.name {
+            Some(name) => name.clone(),
+            None => get(ed.store, id).await?.name,
+        };
+        check_script(scripts, &name, script).await?;
     }
-    if let Some(order) = change.order {
+    if let Some(order) = input.order {
         check_order(order)?;
-        rule.order = order;
     }
-    if let Some(enabled) = change.enabled {
-        rule.enabled = enabled;
+    let tx = ed.begin().await?;
+    let mut rule = find(tx.as_ref(), id).await?;
+    let script_changed = input.script.as_ref().is_some_and(|s| *s != rule.script);
+    rule.name = input.name.unwrap_or(rule.name);
+    rule.script = input.script.unwrap_or(rule.script);
+    rule.order = input.order.unwrap_or(rule.order);
+    rule.enabled = input.enabled.unwrap_or(rule.enabled);
+    rule.updated_at = ed.clock.now();
+    match tx.update_rule(&rule).await {
+        Ok(()) => {}
+        Err(StoreError::NotFound) => return Err(Error::NotFound { kind: "rule" }),
+        Err(e) => return Err(conflict(e)),
     }
-    rule.updated_at = clock.now();
-    match store.update_rule(&rule).await {
-        Ok(()) => Ok(rule),
-        Err(StoreError::NotFound) => Err(Error::NotFound { kind: "rule" }),
-        Err(e) => Err(conflict(e)),
-    }
+    let change = ScriptChange::UpdateRule {
+        rule_id: rule.id.clone(),
+        name: rule.name.clone(),
+        order: rule.order,
+        enabled: rule.enabled,
+        script_changed,
+    };
+    ed.commit(tx, [change]).await?;
+    Ok(rule)
 }
 
-pub async fn delete(store: &dyn Store, id: &str) -> Result<()> {
-    if store.delete_rule(id).await? {
-        Ok(())
-    } else {
-        Err(Error::NotFound { kind: "rule" })
+/// Answers the rule as it was.
+pub async fn delete(ed: &Editor<'_>, id: &str) -> Result<Rule> {
+    let tx = ed.begin().await?;
+    let rule = find(tx.as_ref(), id).await?;
+    if !tx.delete_rule(&rule.id).await? {
+        return Err(Error::NotFound { kind: "rule" });
     }
+    let change = ScriptChange::DeleteRule {
+        rule_id: rule.id.clone(),
+        name: rule.name.clone(),
+    };
+    ed.commit(tx, [change]).await?;
+    Ok(rule)
 }
 
 #[cfg(test)]

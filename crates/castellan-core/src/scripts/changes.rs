@@ -5,7 +5,7 @@ use std::sync::Mutex;
 
 use serde_json::{Map, Value, json};
 
-use crate::audit::{self, Actor, Entry};
+use crate::audit::{self, Actor, UserChange};
 use crate::clock::Clock;
 use crate::directory::users::merge_metadata;
 use crate::error::{Error, Result};
@@ -163,16 +163,13 @@ impl ChangeTarget for StoreTarget<'_> {
             .apply_script_changes(&user.user_id, &changes, now)
             .await?;
         if changes.changes_authorization() {
-            let change = Entry {
-                action: "script_authorization",
-                description: format!("Roles or groups changed by '{script}' at log-in"),
-                target: json!({"user_id": user.user_id}),
-                changes: json!({
-                    "assigned_roles": changes.assign_role_ids,
-                    "removed_roles": changes.remove_role_ids,
-                    "added_groups": changes.add_group_ids,
-                    "removed_groups": changes.remove_group_ids,
-                }),
+            let change = UserChange::ScriptAuthorization {
+                user_id: user.user_id.clone(),
+                script: script.to_string(),
+                assigned_roles: changes.assign_role_ids.clone(),
+                removed_roles: changes.remove_role_ids.clone(),
+                added_groups: changes.add_group_ids.clone(),
+                removed_groups: changes.remove_group_ids.clone(),
             };
             audit::record(self.store, self.clock, &Actor::Rule(script.into()), change).await;
         }

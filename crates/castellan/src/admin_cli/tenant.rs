@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use castellan_core::audit::{self, Actor, Entry};
 use castellan_core::clock::{Clock, SystemClock};
 use castellan_core::directory::{bootstrap, users};
 use castellan_core::model::{Group, Role, User};
@@ -12,7 +11,6 @@ use castellan_core::paging::PageRequest;
 use castellan_core::passwords::PasswordService;
 use castellan_core::store::Store;
 use castellan_core::system_apis;
-use serde_json::Value;
 
 use super::error::CliError;
 use crate::app::AppState;
@@ -93,29 +91,6 @@ impl Tenant {
     /// Changes made from the command line, which has no token to name anyone by.
     pub fn editor(&self) -> castellan_core::directory::Editor<'_> {
         castellan_core::directory::Editor::cli(self.store.as_ref(), self.clock.as_ref())
-    }
-
-    /// Records a change as the Management API would, with the command line as the actor.
-    pub async fn audit(
-        &self,
-        action: &'static str,
-        description: impl Into<String>,
-        target: Value,
-        changes: Value,
-    ) {
-        let change = Entry {
-            action,
-            description: description.into(),
-            target,
-            changes,
-        };
-        audit::record(
-            self.store.as_ref(),
-            self.clock.as_ref(),
-            &Actor::Cli,
-            change,
-        )
-        .await;
     }
 
     /// A user by id (`auth0|…`) or by email; an address held in several connections needs

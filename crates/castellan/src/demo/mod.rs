@@ -10,14 +10,13 @@
 use castellan_core::directory::clients::{self, ClientFields, NewClient};
 use castellan_core::directory::connections::{self, ConnectionFields};
 use castellan_core::directory::resource_servers::{self, ResourceServerFields};
-use castellan_core::directory::rules::{self as stored_rules, RuleChange};
+use castellan_core::directory::rules::{self as stored_rules, NewRule};
 use castellan_core::model::{
     AssignOn, DATABASE_CONNECTION, DefaultAssignments, Permission, Role, Scope,
 };
 use castellan_core::oauth::password::PASSWORD_REALM;
 use castellan_core::paging::PageRequest;
 use castellan_core::secrets::verify_client_secret;
-use serde_json::json;
 
 use crate::admin_cli::console_admin::{self, ConsoleAdmin};
 use crate::admin_cli::{CliError, Tenant, roles};
@@ -232,29 +231,14 @@ async fn ensure_rule(tenant: &Tenant, state: &AppState) -> Result<(), CliError> 
     if existing.items.iter().any(|r| r.name == RULE_NAME) {
         return Ok(());
     }
-    let change = RuleChange {
-        name: Some(RULE_NAME.into()),
-        script: Some(RULE_SCRIPT.into()),
+    let input = NewRule {
+        name: RULE_NAME.into(),
+        script: RULE_SCRIPT.into(),
         order: None,
         enabled: Some(true),
     };
-    let created = stored_rules::create(
-        tenant.store.as_ref(),
-        tenant.clock.as_ref(),
-        &state.scripts,
-        change,
-    )
-    .await;
-    if let Some(rule) = unless_made_meanwhile(created)? {
-        tenant
-            .audit(
-                "create_rule",
-                format!("Create the rule {}", rule.name),
-                json!({"rule_id": rule.id}),
-                json!({"name": rule.name, "order": rule.order, "enabled": rule.enabled}),
-            )
-            .await;
-    }
+    let created = stored_rules::create(&tenant.editor(), &state.scripts, input).await;
+    unless_made_meanwhile(created)?;
     Ok(())
 }
 

@@ -5,9 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use castellan_core::audit::{self, Actor, Entry};
 use castellan_core::directory::actions::{
-    self, ActionChange, ActionRef, BindingInput, SecretInput, TriggerRef,
+    self, ActionRef, ActionUpdate, BindingInput, NewAction, SecretInput, TriggerRef,
 };
 use castellan_core::directory::bootstrap::AdminGuard;
 use castellan_core::directory::client_grants::NewClientGrant;
@@ -18,10 +17,10 @@ use castellan_core::directory::extension::roles::{self as ext_roles, RoleInput};
 use castellan_core::directory::extension::{Editor, configuration, groups};
 use castellan_core::directory::resource_servers::{self, ResourceServerFields};
 use castellan_core::directory::roles::{NewRole, RoleUpdate};
-use castellan_core::directory::rules::{self, RuleChange};
+use castellan_core::directory::rules::{self, NewRule, RuleUpdate};
 use castellan_core::directory::{client_grants, roles, rules_configs};
 use castellan_core::model::{AssignOn, DefaultAssignments, Named, Permission, Scope};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::Tenant;
 use super::current::{AppKey, Current, fold};
@@ -95,22 +94,6 @@ impl<'a> Executor<'a> {
     /// What keeps the configured bootstrap administrator's access, as the API keeps it.
     fn guard(&self) -> AdminGuard {
         AdminGuard::new(self.t.bootstrap_client_id, self.t.issuer)
-    }
-
-    async fn audit(
-        &self,
-        action: &'static str,
-        description: String,
-        target: Value,
-        changes: Value,
-    ) {
-        let change = Entry {
-            action,
-            description,
-            target,
-            changes,
-        };
-        audit::record(self.t.store, self.t.clock, &Actor::Cli, change).await;
     }
 
     fn id(map: &BTreeMap<String, String>, what: &str, name: &str) -> Result<String, String> {
@@ -511,56 +494,41 @@ impl<'a> Executor<'a> {
             }
             Op::MoveRule(name, order) => {
                 let id = Self::id(&self.ids.rules, "rule", name)?;
-                let change = RuleChange {
+                let update = RuleUpdate {
                     order: Some(*order),
                     ..Default::default()
                 };
-                rules::update(t.store, t.clock, t.scripts, &id, change)
+                rules::update(&self.editor(), t.scripts, &id, update)
                     .await
                     .map_err(text)?;
             }
             Op::CreateRule(r, script) => {
-                let change = RuleChange {
-                    name: Some(r.name.clone()),
-                    script: Some(script.clone()),
+                let input = NewRule {
+                    name: r.name.clone(),
+                    script: script.clone(),
                     order: r.order,
                     enabled: r.enabled,
                 };
-                let rule = rules::create(t.store, t.clock, t.scripts, change)
+                let rule = rules::create(&self.editor(), t.scripts, input)
                     .await
                     .map_err(text)?;
                 self.ids.rules.insert(rule.name.clone(), rule.id.clone());
-                self.audit(
-                    "create_rule",
-                    format!("Create the rule {}", rule.name),
-                    json!({"rule_id": rule.id}),
-                    json!({"name": rule.name, "order": rule.order, "enabled": rule.enabled}),
-                )
-                .await;
             }
             Op::UpdateRule(r, script) => {
                 let id = Self::id(&self.ids.rules, "rule", &r.name)?;
-                let change = RuleChange {
+                let update = RuleUpdate {
                     name: None,
                     script: script.clone(),
                     order: r.order,
                     enabled: r.enabled,
                 };
-                let rule = rules::update(t.store, t.clock, t.scripts, &id, change)
+                rules::update(&self.editor(), t.scripts, &id, update)
                     .await
                     .map_err(text)?;
-                self.audit("update_rule", format!("Update the rule {}", rule.name), json!({"rule_id": rule.id}), json!({"name": rule.name, "order": rule.order, "enabled": rule.enabled, "script_changed": script.is_some()})).await;
             }
             Op::DeleteRule(name) => {
                 let id = Self::id(&self.ids.rules, "rule", name)?;
-                rules::delete(t.store, &id).await.map_err(text)?;
-                self.audit(
-                    "delete_rule",
-                    format!("Delete the rule {name}"),
-                    json!({"rule_id": id}),
-                    json!({}),
-                )
-                .await;
+                rules::delete(&self.editor(), &id).await.map_err(text)?;
             }
             Op::SetRulesConfig(k, v) => {
                 rules_configs::set(&self.editor(), t.master, k, v)
@@ -573,59 +541,41 @@ impl<'a> Executor<'a> {
                     .map_err(text)?;
             }
             Op::CreateAction(a, code) => {
-                let mut change = action_change(a);
-                change.name = Some(a.name.clone());
-                change.code = Some(code.clone());
-                let action = actions::create(t.store, t.master, t.clock, t.scripts, change)
+                let update = action_update(a);
+                let input = NewAction {
+                    name: a.name.clone(),
+                    supported_triggers: update
+                        .supported_triggers
+                        .ok_or("supported_triggers is required")?,
+                    code: code.clone(),
+                    runtime: update.runtime,
+                    dependencies: update.dependencies,
+                    secrets: update.secrets.unwrap_or_default(),
+                };
+                let action = actions::create(&self.editor(), t.master, t.scripts, input)
                     .await
                     .map_err(text)?;
                 self.ids
                     .actions
                     .insert(action.name.clone(), action.id.clone());
-                self.audit(
-                    "create_action",
-                    format!("Create the action {}", action.name),
-                    json!({"action_id": action.id}),
-                    json!({"name": action.name}),
-                )
-                .await;
             }
             Op::UpdateAction(a, code) => {
                 let id = Self::id(&self.ids.actions, "action", &a.name)?;
-                let mut change = action_change(a);
-                change.code = code.clone();
-                let action = actions::update(t.store, t.master, t.clock, t.scripts, &id, change)
+                let mut update = action_update(a);
+                update.code = code.clone();
+                actions::update(&self.editor(), t.master, t.scripts, &id, update)
                     .await
                     .map_err(text)?;
-                self.audit(
-                    "update_action",
-                    format!("Update the action {}", action.name),
-                    json!({"action_id": action.id}),
-                    json!({}),
-                )
-                .await;
             }
             Op::DeployAction(name) => {
                 let id = Self::id(&self.ids.actions, "action", name)?;
-                let version = actions::deploy(t.store, t.clock, &id).await.map_err(text)?;
-                self.audit(
-                    "deploy_action",
-                    format!("Deploy version {} of the action {name}", version.number),
-                    json!({"action_id": id}),
-                    json!({"version": version.number}),
-                )
-                .await;
+                actions::deploy(&self.editor(), &id).await.map_err(text)?;
             }
             Op::DeleteAction(name) => {
                 let id = Self::id(&self.ids.actions, "action", name)?;
-                actions::delete(t.store, &id, false).await.map_err(text)?;
-                self.audit(
-                    "delete_action",
-                    format!("Delete the action {name}"),
-                    json!({"action_id": id}),
-                    json!({"force": false}),
-                )
-                .await;
+                actions::delete(&self.editor(), &id, false)
+                    .await
+                    .map_err(text)?;
             }
             Op::ReplaceBindings(trigger, list) => {
                 let wanted = list
@@ -635,16 +585,9 @@ impl<'a> Executor<'a> {
                         display_name: b.display_name.clone(),
                     })
                     .collect();
-                let bound = actions::replace_bindings(t.store, t.clock, *trigger, wanted)
+                actions::replace_bindings(&self.editor(), *trigger, wanted)
                     .await
                     .map_err(text)?;
-                self.audit(
-                    "update_trigger_bindings",
-                    format!("Replace the actions bound to {}", trigger.name()),
-                    json!({"trigger_id": trigger.name()}),
-                    json!({"actions": bound.iter().map(|(_, a)| &a.id).collect::<Vec<_>>()}),
-                )
-                .await;
             }
             Op::UpdateSettings(settings) => {
                 let patch = settings
@@ -757,8 +700,8 @@ fn permissions(p: &[PermissionSpec]) -> Vec<Permission> {
         .collect()
 }
 
-fn action_change(a: &ActionSpec) -> ActionChange {
-    ActionChange {
+fn action_update(a: &ActionSpec) -> ActionUpdate {
+    ActionUpdate {
         name: None,
         supported_triggers: a.supported_triggers.as_ref().map(|t| {
             t.iter()

@@ -850,3 +850,119 @@ async fn actions_need_their_scopes() {
         .await;
     assert_eq!(still, created);
 }
+
+#[tokio::test]
+async fn a_refused_action_change_leaves_neither_the_change_nor_an_audit_entry() {
+    let server = TestServer::start().await;
+    let deployed = server
+        .create_action(new_action("Deployed", "post-login"))
+        .await;
+    let a = deployed["id"].as_str().unwrap().to_string();
+    server.deploy(&a).await;
+    let draft = server
+        .create_action(new_action("Draft", "post-login"))
+        .await;
+    let b = draft["id"].as_str().unwrap().to_string();
+    let bindings = "/actions/triggers/post-login/bindings";
+    let by_id = |id: &str| json!({"ref": {"type": "action_id", "value": id}});
+    let (status, bound) = server
+        .admin(
+            Method::PATCH,
+            bindings,
+            Some(json!({"bindings": [by_id(&a)]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{bound}");
+
+    let read = async |path: &str| server.admin(Method::GET, path, None).await.1;
+    let action_path = format!("/actions/actions/{a}");
+    let (before_action, before_bindings) = (read(&action_path).await, read(bindings).await);
+    let refused = [
+        // Not found part-way: the first binding was fine.
+        (
+            Method::PATCH,
+            bindings.to_string(),
+            Some(
+                json!({"bindings": [by_id(&a), {"ref": {"type": "action_name", "value": "Nobody"}}]}),
+            ),
+        ),
+        (
+            Method::PATCH,
+            bindings.to_string(),
+            Some(json!({"bindings": [by_id(&a), by_id(&b)]})),
+        ),
+        (
+            Method::PATCH,
+            "/actions/triggers/pre-login/bindings".to_string(),
+            Some(json!({"bindings": [by_id(&a)]})),
+        ),
+        (Method::DELETE, action_path.clone(), None),
+        (
+            Method::PATCH,
+            action_path.clone(),
+            Some(json!({"supported_triggers": [{"id": "post-user-registration"}]})),
+        ),
+        (
+            Method::PATCH,
+            action_path.clone(),
+            Some(json!({"code": "exports.onExecutePostLogin = async (event, api) => {"})),
+        ),
+        (
+            Method::POST,
+            "/actions/actions".to_string(),
+            Some(
+                json!({"name": "Other", "supported_triggers": [{"id": "post-login"}], "code": CODE,
+                        "secrets": [{"name": "A", "value": "1"}, {"name": "A", "value": "2"}]}),
+            ),
+        ),
+    ];
+    for (method, path, body) in &refused {
+        let (status, answer) = server.admin(method.clone(), path, body.clone()).await;
+        assert!(status.is_client_error(), "{method} {path}: {answer}");
+    }
+    assert_eq!(read(&action_path).await, before_action);
+    assert_eq!(read(bindings).await, before_bindings);
+    assert_eq!(server.action_count().await, json!(2));
+    let (_, events) = server
+        .admin(Method::GET, "/logs?q=type:sapi&sort=date:1", None)
+        .await;
+    let done: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["details"]["action"].as_str())
+        .collect();
+    assert_eq!(
+        done,
+        [
+            "create_action",
+            "deploy_action",
+            "create_action",
+            "update_trigger_bindings"
+        ]
+    );
+
+    // A change whose entry cannot be written is not made either.
+    server.refuse_audit_entries().await;
+    let unrecorded = [
+        (Method::POST, format!("{action_path}/deploy"), None),
+        (Method::DELETE, format!("{action_path}?force=true"), None),
+        (
+            Method::PATCH,
+            bindings.to_string(),
+            Some(json!({"bindings": []})),
+        ),
+        (
+            Method::POST,
+            "/actions/actions".to_string(),
+            Some(new_action("Other", "post-login")),
+        ),
+    ];
+    for (method, path, body) in unrecorded {
+        let (status, answer) = server.admin(method.clone(), &path, body).await;
+        assert!(status.is_server_error(), "{method} {path}: {answer}");
+    }
+    assert_eq!(read(&action_path).await, before_action);
+    assert_eq!(read(bindings).await, before_bindings);
+    assert_eq!(server.action_count().await, json!(2));
+}

@@ -1138,3 +1138,123 @@ async fn applications_apis_grants_and_default_assignments_made_through_the_api_a
         json!({"default_assignments": null})
     );
 }
+
+const SCRIPT_ACTIONS: &[&str] = &[
+    "create_rule",
+    "update_rule",
+    "delete_rule",
+    "create_action",
+    "update_action",
+    "deploy_action",
+    "update_trigger_bindings",
+    "delete_action",
+];
+const TAG_RULE: &str =
+    "function (user, context, callback) {\n  callback(null, user, context);\n}\n";
+const TAG_RULE_2: &str = "function (user, context, callback) {\n  context.idToken.tag = 'b';\n  callback(null, user, context);\n}\n";
+const STAMP: &str = "exports.onExecutePostLogin = async (event, api) => {\n};\n";
+const STAMP_2: &str = "exports.onExecutePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('stamp', event.secrets.KEY);\n};\n";
+
+/// Applies `yaml` with the rule's and the action's code beside it.
+async fn apply_scripts(server: &TestServer, yaml: &str, rule: &str, action: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("rules")).unwrap();
+    std::fs::create_dir_all(dir.path().join("actions/Stamp")).unwrap();
+    std::fs::write(dir.path().join("rules/Tag.js"), rule).unwrap();
+    std::fs::write(dir.path().join("actions/Stamp/code.js"), action).unwrap();
+    std::fs::write(dir.path().join("tenant.yaml"), yaml).unwrap();
+    let options = ApplyOptions {
+        dry_run: false,
+        delete_missing: true,
+    };
+    let applied = apply(server, dir.path(), options, &no_env).await.unwrap();
+    assert!(applied.applied, "{}", applied.plan);
+}
+
+#[tokio::test]
+async fn rules_and_actions_changed_through_the_api_and_through_apply_leave_the_same_audit_entries()
+{
+    let through_api = TestServer::start().await;
+    let s = &through_api;
+    let rule = ok(
+        s,
+        Method::POST,
+        "/rules",
+        json!({"name": "Tag", "script": TAG_RULE, "enabled": true}),
+    )
+    .await;
+    let rule_path = format!("/rules/{}", rule["id"].as_str().unwrap());
+    let action = ok(
+        s,
+        Method::POST,
+        "/actions/actions",
+        json!({"name": "Stamp", "code": STAMP, "supported_triggers": [{"id": "post-login", "version": "v3"}],
+               "secrets": [{"name": "KEY", "value": "first"}]}),
+    )
+    .await;
+    let action_path = format!("/actions/actions/{}", action["id"].as_str().unwrap());
+    ok(s, Method::POST, &format!("{action_path}/deploy"), json!({})).await;
+    let bindings = "/actions/triggers/post-login/bindings";
+    let bind = json!({"bindings": [{"ref": {"type": "action_name", "value": "Stamp"}, "display_name": "Stamp"}]});
+    ok(s, Method::PATCH, bindings, bind).await;
+    ok(
+        s,
+        Method::PATCH,
+        &rule_path,
+        json!({"script": TAG_RULE_2, "enabled": false}),
+    )
+    .await;
+    ok(s, Method::PATCH, &action_path, json!({"code": STAMP_2})).await;
+    ok(s, Method::POST, &format!("{action_path}/deploy"), json!({})).await;
+    ok(s, Method::PATCH, bindings, json!({"bindings": []})).await;
+    for path in [&rule_path, &action_path] {
+        let (status, body) = s.admin(Method::DELETE, path, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{path}: {body}");
+    }
+
+    let through_apply = TestServer::start().await;
+    let s = &through_apply;
+    let action_yaml = "actions:\n  - name: Stamp\n    code: ./actions/Stamp/code.js\n    deployed: true\n    secrets:\n      - name: KEY\n        value: first\n    supported_triggers:\n      - id: post-login\n        version: v3\n";
+    apply_scripts(
+        s,
+        &format!("rules:\n  - name: Tag\n    script: ./rules/Tag.js\n    enabled: true\n{action_yaml}triggers:\n  post-login:\n    - action_name: Stamp\n      display_name: Stamp\n"),
+        TAG_RULE,
+        STAMP,
+    )
+    .await;
+    apply_scripts(
+        s,
+        &format!("rules:\n  - name: Tag\n    script: ./rules/Tag.js\n    enabled: false\n{action_yaml}triggers:\n  post-login: []\n"),
+        TAG_RULE_2,
+        STAMP_2,
+    )
+    .await;
+    apply_scripts(s, "rules: []\nactions: []\n", TAG_RULE_2, STAMP_2).await;
+
+    let made = through_api.change_entries(SCRIPT_ACTIONS).await;
+    let actions: Vec<&str> = made.iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(
+        actions,
+        [
+            "create_rule",
+            "create_action",
+            "deploy_action",
+            "update_trigger_bindings",
+            "update_rule",
+            "update_action",
+            "deploy_action",
+            "update_trigger_bindings",
+            "delete_rule",
+            "delete_action",
+        ]
+    );
+    assert_eq!(
+        made[5]["changes"],
+        json!({"name": "Stamp", "trigger": "post-login", "runtime": "node22", "secrets": ["KEY"], "code_changed": true})
+    );
+    assert!(
+        !serde_json::to_string(&made).unwrap().contains("first"),
+        "no secret value in an entry"
+    );
+    assert_eq!(through_apply.change_entries(SCRIPT_ACTIONS).await, made);
+}

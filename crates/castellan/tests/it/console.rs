@@ -1364,3 +1364,106 @@ async fn a_refused_user_change_writes_neither_the_change_nor_an_audit_entry() {
     assert_eq!(server.user_audit_entries(user_id).await, entries);
     assert!(server.user_audit_entries("auth0|nobody").await.is_empty());
 }
+
+#[tokio::test]
+async fn rules_and_actions_changed_in_the_console_and_through_the_api_leave_the_same_audit_entries()
+{
+    let rule_1 = "function (user, context, callback) {\n  callback(null, user, context);\n}\n";
+    let rule_2 = "function (user, context, callback) {\n  context.idToken.tag = 'b';\n  callback(null, user, context);\n}\n";
+    let template = "exports.onExecutePostLogin = async (event, api) => {\n};\n";
+    let code_2 = "exports.onExecutePostLogin = async (event, api) => {\n  api.idToken.setCustomClaim('stamp', 1);\n};\n";
+    let kinds = [
+        "create_rule",
+        "update_rule",
+        "delete_rule",
+        "create_action",
+        "update_action",
+        "deploy_action",
+        "update_trigger_bindings",
+    ];
+
+    let through_api = TestServer::start().await;
+    let call = async |method: Method, path: &str, body: Value| {
+        let (status, answer) = through_api.admin(method, path, Some(body)).await;
+        assert!(status.is_success(), "{path}: {status} {answer}");
+        answer
+    };
+    let rule = call(
+        Method::POST,
+        "/rules",
+        json!({"name": "Tag", "script": rule_1, "enabled": true}),
+    )
+    .await;
+    let rule_path = format!("/rules/{}", rule["id"].as_str().unwrap());
+    call(
+        Method::PATCH,
+        &rule_path,
+        json!({"script": rule_2, "enabled": false}),
+    )
+    .await;
+    let action = call(
+        Method::POST,
+        "/actions/actions",
+        json!({"name": "Stamp", "code": template, "supported_triggers": [{"id": "post-login"}]}),
+    )
+    .await;
+    let action_id = action["id"].as_str().unwrap();
+    let action_path = format!("/actions/actions/{action_id}");
+    call(Method::PATCH, &action_path, json!({"code": code_2})).await;
+    call(Method::POST, &format!("{action_path}/deploy"), json!({})).await;
+    let bindings = "/actions/triggers/post-login/bindings";
+    let bind = json!({"bindings": [{"ref": {"type": "action_id", "value": action_id}}]});
+    call(Method::PATCH, bindings, bind).await;
+    call(Method::PATCH, bindings, json!({"bindings": []})).await;
+    let (status, body) = through_api.admin(Method::DELETE, &rule_path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+
+    let in_console = TestServer::start().await;
+    let (mut browser, _) = signed_in(&in_console).await;
+    let csrf = browser.csrf().await;
+    let mut post = async |path: &str, fields: &[(&str, &str)]| {
+        let mut form = vec![("csrf", csrf.as_str())];
+        form.extend_from_slice(fields);
+        let page = browser.post(path, &form).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{path}: {}", page.body);
+        page.next().split('?').next().unwrap().to_string()
+    };
+    let rule_page = post(
+        "/admin/rules",
+        &[
+            ("op", "save"),
+            ("name", "Tag"),
+            ("script", rule_1),
+            ("enabled", "on"),
+        ],
+    )
+    .await;
+    post(
+        &rule_page,
+        &[
+            ("op", "save"),
+            ("name", "Tag"),
+            ("script", rule_2),
+            ("order", "1"),
+        ],
+    )
+    .await;
+    let action_page = post(
+        "/admin/actions",
+        &[("name", "Stamp"), ("trigger", "post-login")],
+    )
+    .await;
+    post(&action_page, &[("code", code_2)]).await;
+    for step in ["deploy", "bind", "unbind"] {
+        post(&format!("{action_page}/{step}"), &[]).await;
+    }
+    post(&format!("{rule_page}/delete"), &[]).await;
+
+    let made = through_api.change_entries(&kinds).await;
+    assert_eq!(made.len(), 8, "{made:?}");
+    assert_eq!(
+        made[1]["changes"],
+        json!({"name": "Tag", "order": 1, "enabled": false, "script_changed": true})
+    );
+    assert_eq!(in_console.change_entries(&kinds).await, made);
+}

@@ -372,3 +372,90 @@ async fn scripts_that_do_not_compile_are_refused_with_line_and_column() {
     let (_, stored) = server.admin(Method::GET, &path, None).await;
     assert_eq!(stored["script"], SCRIPT, "the old script stays");
 }
+
+/// The actions of the `sapi` entries, oldest first.
+async fn audited(server: &TestServer) -> Vec<String> {
+    let (status, events) = server
+        .admin(Method::GET, "/logs?q=type:sapi&sort=date:1", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{events}");
+    events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["details"]["action"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_refused_rule_change_leaves_neither_the_change_nor_an_audit_entry() {
+    let server = TestServer::start().await;
+    let mut paths = Vec::new();
+    for name in ["first", "second"] {
+        let (status, rule) = server
+            .admin(
+                Method::POST,
+                "/rules",
+                Some(json!({"name": name, "script": SCRIPT})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{rule}");
+        paths.push(format!("/rules/{}", rule["id"].as_str().unwrap()));
+    }
+    let (_, before) = server.admin(Method::GET, "/rules", None).await;
+    let broken = "function (u, c, cb) { cb(null, u, c) ";
+    let refused = [
+        (
+            Method::POST,
+            "/rules".to_string(),
+            json!({"name": "broken", "script": broken}),
+        ),
+        (
+            Method::POST,
+            "/rules".to_string(),
+            json!({"name": "third", "script": SCRIPT, "order": 2}),
+        ),
+        (Method::PATCH, paths[0].clone(), json!({"script": broken})),
+        // Refused by the store part-way, after the rule was read in the transaction.
+        (Method::PATCH, paths[0].clone(), json!({"order": 2})),
+        (Method::PATCH, paths[0].clone(), json!({"name": "second"})),
+        (
+            Method::PATCH,
+            "/rules/rul_doesnotexist0000".to_string(),
+            json!({"enabled": false}),
+        ),
+    ];
+    for (method, path, body) in &refused {
+        let (status, answer) = server.admin(method.clone(), path, Some(body.clone())).await;
+        assert!(status.is_client_error(), "{method} {path} {body}: {answer}");
+    }
+    let (status, _) = server
+        .admin(Method::DELETE, "/rules/rul_doesnotexist0000", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, after) = server.admin(Method::GET, "/rules", None).await;
+    assert_eq!(after, before);
+    assert_eq!(audited(&server).await, ["create_rule", "create_rule"]);
+
+    // A change whose entry cannot be written is not made either.
+    server.refuse_audit_entries().await;
+    let unrecorded = [
+        (
+            Method::POST,
+            "/rules".to_string(),
+            Some(json!({"name": "third", "script": SCRIPT})),
+        ),
+        (
+            Method::PATCH,
+            paths[0].clone(),
+            Some(json!({"enabled": false})),
+        ),
+        (Method::DELETE, paths[1].clone(), None),
+    ];
+    for (method, path, body) in unrecorded {
+        let (status, answer) = server.admin(method.clone(), &path, body).await;
+        assert!(status.is_server_error(), "{method} {path}: {answer}");
+    }
+    let (_, after) = server.admin(Method::GET, "/rules", None).await;
+    assert_eq!(after, before);
+}

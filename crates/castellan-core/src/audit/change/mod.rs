@@ -88,8 +88,6 @@ pub enum Change {
     Application(ApplicationChange),
     Script(ScriptChange),
     Extension(ExtensionChange),
-    /// A change whose kind has no variant yet, described by its caller.
-    Other(Entry),
 }
 
 /// An audit entry's parts: `action` is a stable machine name (`assign_user_roles`),
@@ -101,12 +99,6 @@ pub struct Entry {
     pub description: String,
     pub target: Value,
     pub changes: Value,
-}
-
-impl From<Entry> for Change {
-    fn from(entry: Entry) -> Self {
-        Change::Other(entry)
-    }
 }
 
 /// Permissions as entries name them: `https://api.example.com read:reports`.
@@ -243,7 +235,6 @@ impl Change {
             Change::Application(change) => change.entry(),
             Change::Script(change) => change.entry(),
             Change::Extension(change) => change.entry(),
-            Change::Other(entry) => entry,
         }
     }
 }

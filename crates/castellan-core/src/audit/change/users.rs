@@ -36,6 +36,15 @@ pub enum UserChange {
         role_ids: Vec<String>,
         group_ids: Vec<String>,
     },
+    /// Roles and groups a rule or action gave or took at log-in, by their stored ids.
+    ScriptAuthorization {
+        user_id: String,
+        script: String,
+        assigned_roles: Vec<String>,
+        removed_roles: Vec<String>,
+        added_groups: Vec<String>,
+        removed_groups: Vec<String>,
+    },
     /// Users brought over at once: how many, never their hashes.
     Import {
         connection: String,
@@ -99,6 +108,24 @@ impl UserChange {
                 format!("Default assignments applied on {on}"),
                 json!({"user_id": user_id}),
                 json!({"roles": role_ids, "groups": group_ids}),
+            ),
+            UserChange::ScriptAuthorization {
+                user_id,
+                script,
+                assigned_roles,
+                removed_roles,
+                added_groups,
+                removed_groups,
+            } => entry(
+                "script_authorization",
+                format!("Roles or groups changed by '{script}' at log-in"),
+                json!({"user_id": user_id}),
+                json!({
+                    "assigned_roles": assigned_roles,
+                    "removed_roles": removed_roles,
+                    "added_groups": added_groups,
+                    "removed_groups": removed_groups,
+                }),
             ),
             UserChange::Import {
                 connection,

@@ -7,7 +7,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use castellan_core::directory::actions::{self, ActionChange, ActionRef, BindingInput, TriggerRef};
+use castellan_core::directory::actions::{
+    self, ActionRef, ActionUpdate, BindingInput, NewAction, TriggerRef,
+};
 use castellan_core::model::{Action, Named, Trigger};
 use castellan_core::paging::PageRequest;
 use castellan_core::store::ActionFilter;
@@ -16,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
 use super::{
-    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, done_or_again, finish, page,
+    Admin, Confirm, ConsoleError, Outcome, Posted, done, done_or_again, finish, page,
     refused_or_failed, segment, when,
 };
 use crate::app::AppState;
@@ -100,39 +102,22 @@ async fn create(State(s): State<AppState>, posted: Posted<NewActionForm>) -> Res
         Some(Trigger::PostUserRegistration) => POST_REGISTRATION_TEMPLATE,
         _ => POST_LOGIN_TEMPLATE,
     };
-    let change = ActionChange {
-        name: Some(form.name.trim().to_string()),
-        supported_triggers: Some(vec![TriggerRef {
+    let input = NewAction {
+        name: form.name.trim().to_string(),
+        supported_triggers: vec![TriggerRef {
             id: form.trigger.clone(),
             version: None,
-        }]),
-        code: Some(code.into()),
-        ..Default::default()
+        }],
+        code: code.into(),
+        runtime: None,
+        dependencies: None,
+        secrets: Vec::new(),
     };
-    let made = actions::create(
-        s.store.as_ref(),
-        &s.master_key,
-        s.clock.as_ref(),
-        &s.scripts,
-        change,
-    )
-    .await;
-    match made {
-        Ok(action) => {
-            audit(
-                &s,
-                &admin,
-                "create_action",
-                format!("Create the action {}", action.name),
-                json!({"action_id": action.id}),
-                json!({"name": action.name, "trigger": action.trigger.name()}),
-            )
-            .await;
-            done(
-                &format!("/admin/actions/{}", segment(&action.id)),
-                "created",
-            )
-        }
+    match actions::create(&admin.editor(&s), &s.master_key, &s.scripts, input).await {
+        Ok(action) => done(
+            &format!("/admin/actions/{}", segment(&action.id)),
+            "created",
+        ),
         Err(e) => {
             refused_or_failed(&s, e.into(), |message| {
                 list_page(&s, &admin, StatusCode::BAD_REQUEST, &form, Some(message))
@@ -205,28 +190,11 @@ async fn save(
 ) -> Response {
     let Posted { admin, form } = posted;
     let result = async {
-        let change = ActionChange {
+        let update = ActionUpdate {
             code: Some(form.code.clone()),
             ..Default::default()
         };
-        let action = actions::update(
-            s.store.as_ref(),
-            &s.master_key,
-            s.clock.as_ref(),
-            &s.scripts,
-            &id,
-            change,
-        )
-        .await?;
-        audit(
-            &s,
-            &admin,
-            "update_action",
-            format!("Update the action {}", action.name),
-            json!({"action_id": action.id}),
-            json!({"attributes": ["code"]}),
-        )
-        .await;
+        actions::update(&admin.editor(&s), &s.master_key, &s.scripts, &id, update).await?;
         Ok(())
     }
     .await;
@@ -240,44 +208,20 @@ async fn deploy(
 ) -> Response {
     let admin = posted.admin;
     let result = async {
-        let action = actions::get(s.store.as_ref(), &id).await?;
-        let version = actions::deploy(s.store.as_ref(), s.clock.as_ref(), &id).await?;
-        audit(
-            &s,
-            &admin,
-            "deploy_action",
-            format!(
-                "Deploy version {} of the action {}",
-                version.number, action.name
-            ),
-            json!({"action_id": action.id}),
-            json!({"version": version.number}),
-        )
-        .await;
+        actions::deploy(&admin.editor(&s), &id).await?;
         Ok(())
     }
     .await;
     changed(&s, &admin, &id, "deployed", result, None).await
 }
 
-/// Replaces the trigger's bindings with `keep` through the API's use case, and audits it.
 async fn rebind(
     s: &AppState,
     admin: &Admin,
     trigger: Trigger,
     keep: Vec<BindingInput>,
 ) -> Result<(), ConsoleError> {
-    let bound =
-        actions::replace_bindings(s.store.as_ref(), s.clock.as_ref(), trigger, keep).await?;
-    audit(
-        s,
-        admin,
-        "update_trigger_bindings",
-        format!("Replace the actions bound to {}", trigger.name()),
-        json!({"trigger_id": trigger.name()}),
-        json!({"actions": bound.iter().map(|(_, a)| &a.id).collect::<Vec<_>>()}),
-    )
-    .await;
+    actions::replace_bindings(&admin.editor(s), trigger, keep).await?;
     Ok(())
 }
 

@@ -23,9 +23,7 @@ use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use castellan_core::audit::{self, Entry};
 use minijinja::Value;
-use serde_json::Value as Json;
 
 use crate::app::AppState;
 pub use session::{Admin, Posted};
@@ -248,24 +246,6 @@ pub fn segment(id: &str) -> String {
     url::form_urlencoded::byte_serialize(id.as_bytes())
         .collect::<String>()
         .replace('+', "%20")
-}
-
-/// Records a change made in the console, with the administrator as the actor.
-pub async fn audit(
-    s: &AppState,
-    admin: &Admin,
-    action: &'static str,
-    description: impl Into<String>,
-    target: Json,
-    changes: Json,
-) {
-    let change = Entry {
-        action,
-        description: description.into(),
-        target,
-        changes,
-    };
-    audit::record(s.store.as_ref(), s.clock.as_ref(), &admin.actor(), change).await;
 }
 
 /// Any serializable value, for a template.

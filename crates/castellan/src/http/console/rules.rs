@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use castellan_core::directory::rules::{self, RuleChange};
+use castellan_core::directory::rules::{self, NewRule, RuleUpdate};
 use castellan_core::directory::users;
 use castellan_core::events::RequestContext;
 use castellan_core::model::{Client, Rule};
@@ -25,8 +25,8 @@ use serde::Deserialize;
 use serde_json::{Map, Value as Json, json};
 
 use super::{
-    Admin, Confirm, ConsoleError, Outcome, Posted, audit, done, finish, page, pretty,
-    refused_or_failed, segment,
+    Admin, Confirm, ConsoleError, Outcome, Posted, done, finish, page, pretty, refused_or_failed,
+    segment,
 };
 use crate::app::AppState;
 use crate::http::context::Context;
@@ -201,23 +201,13 @@ async fn create(
         return tool(&s, &admin, None, &form, &ctx).await;
     }
     let result = async {
-        let change = RuleChange {
-            name: Some(form.name.trim().to_string()),
-            script: Some(form.script.clone()),
+        let input = NewRule {
+            name: form.name.trim().to_string(),
+            script: form.script.clone(),
             order: form.order()?,
             enabled: Some(form.enabled.is_some()),
         };
-        let rule = rules::create(s.store.as_ref(), s.clock.as_ref(), &s.scripts, change).await?;
-        audit(
-            &s,
-            &admin,
-            "create_rule",
-            format!("Create the rule {}", rule.name),
-            json!({"rule_id": rule.id}),
-            json!({"name": rule.name, "order": rule.order, "enabled": rule.enabled}),
-        )
-        .await;
-        Ok(rule)
+        Ok(rules::create(&admin.editor(&s), &s.scripts, input).await?)
     }
     .await;
     saved(&s, &admin, None, &form, result).await
@@ -234,25 +224,13 @@ async fn edit(
         return tool(&s, &admin, Some(&id), &form, &ctx).await;
     }
     let result = async {
-        let before = rules::get(s.store.as_ref(), &id).await?;
-        let change = RuleChange {
+        let update = RuleUpdate {
             name: Some(form.name.trim().to_string()),
             script: Some(form.script.clone()),
             order: form.order()?,
             enabled: Some(form.enabled.is_some()),
         };
-        let rule =
-            rules::update(s.store.as_ref(), s.clock.as_ref(), &s.scripts, &id, change).await?;
-        audit(
-            &s,
-            &admin,
-            "update_rule",
-            format!("Update the rule {}", rule.name),
-            json!({"rule_id": rule.id}),
-            json!({"name": rule.name, "order": rule.order, "enabled": rule.enabled, "script_changed": before.script != rule.script}),
-        )
-        .await;
-        Ok(rule)
+        Ok(rules::update(&admin.editor(&s), &s.scripts, &id, update).await?)
     }
     .await;
     saved(&s, &admin, Some(&id), &form, result).await
@@ -473,17 +451,7 @@ async fn delete(
 ) -> Response {
     let admin = posted.admin;
     let result = async {
-        let rule = rules::get(s.store.as_ref(), &id).await?;
-        rules::delete(s.store.as_ref(), &rule.id).await?;
-        audit(
-            &s,
-            &admin,
-            "delete_rule",
-            format!("Delete the rule {}", rule.name),
-            json!({"rule_id": rule.id}),
-            json!({"name": rule.name}),
-        )
-        .await;
+        rules::delete(&admin.editor(&s), &id).await?;
         Ok::<_, ConsoleError>(())
     }
     .await;

@@ -8,7 +8,8 @@ use axum::response::IntoResponse;
 use axum::routing::{delete, get, patch, post};
 use castellan_core::Error;
 use castellan_core::directory::actions::{
-    self, ActionChange, ActionRef, BindingInput, DEFAULT_RUNTIME, RUNTIMES, SecretInput, TriggerRef,
+    self, ActionRef, ActionUpdate, BindingInput, DEFAULT_RUNTIME, NewAction, RUNTIMES, SecretInput,
+    TriggerRef,
 };
 use castellan_core::model::{Action, ActionBinding, ActionSecret, ActionVersion, Named, Trigger};
 use castellan_core::oidc::claims::timestamp;
@@ -16,7 +17,6 @@ use castellan_core::store::ActionFilter;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::audit;
 use super::paging::Listing;
 use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
@@ -210,7 +210,23 @@ fn dependency_label(dependency: &Value) -> String {
 }
 
 impl ActionRequest {
-    fn change(self) -> Result<ActionChange, ApiError> {
+    /// A create needs a name, a trigger and code.
+    fn new_action(self) -> Result<NewAction, ApiError> {
+        let required = |field: &str| ApiError::from(Error::Invalid(format!("{field} is required")));
+        let update = self.update()?;
+        Ok(NewAction {
+            name: update.name.ok_or_else(|| required("name"))?,
+            supported_triggers: update
+                .supported_triggers
+                .ok_or_else(|| required("supported_triggers"))?,
+            code: update.code.ok_or_else(|| required("code"))?,
+            runtime: update.runtime,
+            dependencies: update.dependencies,
+            secrets: update.secrets.unwrap_or_default(),
+        })
+    }
+
+    fn update(self) -> Result<ActionUpdate, ApiError> {
         let secrets = self
             .secrets
             .map(|list| {
@@ -220,7 +236,7 @@ impl ActionRequest {
                     .collect::<Result<Vec<_>, _>>()
             })
             .transpose()?;
-        Ok(ActionChange {
+        Ok(ActionUpdate {
             name: self.name,
             supported_triggers: self.supported_triggers.map(|list| {
                 list.into_iter()
@@ -240,39 +256,13 @@ impl ActionRequest {
     }
 }
 
-/// What an audit entry says about a change: fields and secret names, never code or values.
-fn audited(a: &Action) -> Value {
-    json!({
-        "name": a.name,
-        "trigger": a.trigger.name(),
-        "runtime": a.runtime,
-        "secrets": a.secrets.iter().map(|s| &s.name).collect::<Vec<_>>(),
-    })
-}
-
 async fn create(
     State(s): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<ActionRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let change = body.change()?;
-    let action = actions::create(
-        s.store.as_ref(),
-        &s.master_key,
-        s.clock.as_ref(),
-        &s.scripts,
-        change,
-    )
-    .await?;
-    audit::record(
-        &s,
-        &caller,
-        "create_action",
-        format!("Create the action {}", action.name),
-        json!({"action_id": action.id}),
-        audited(&action),
-    )
-    .await;
+    let input = body.new_action()?;
+    let action = actions::create(&caller.editor(&s), &s.master_key, &s.scripts, input).await?;
     Ok((StatusCode::CREATED, Json(wire(&action))))
 }
 
@@ -324,28 +314,9 @@ async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ActionRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let change = body.change()?;
-    let code_changed = change.code.is_some();
-    let action = actions::update(
-        s.store.as_ref(),
-        &s.master_key,
-        s.clock.as_ref(),
-        &s.scripts,
-        &id,
-        change,
-    )
-    .await?;
-    let mut changes = audited(&action);
-    changes["code_changed"] = json!(code_changed);
-    audit::record(
-        &s,
-        &caller,
-        "update_action",
-        format!("Update the action {}", action.name),
-        json!({"action_id": action.id}),
-        changes,
-    )
-    .await;
+    let update = body.update()?;
+    let action =
+        actions::update(&caller.editor(&s), &s.master_key, &s.scripts, &id, update).await?;
     Ok(Json(wire(&action)))
 }
 
@@ -356,22 +327,13 @@ async fn remove(
     q: QueryParams,
 ) -> Result<StatusCode, ApiError> {
     let force = q.flag("force")?;
-    actions::delete(s.store.as_ref(), &id, force)
+    actions::delete(&caller.editor(&s), &id, force)
         .await
         .map_err(|e| match e {
             // The remedy is in the query string (`force=true`), not in a body.
             Error::Invalid(message) => ApiError::bad_request("invalid_request", message),
             e => e.into(),
         })?;
-    audit::record(
-        &s,
-        &caller,
-        "delete_action",
-        "Delete an action",
-        json!({"action_id": id}),
-        json!({"force": force}),
-    )
-    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -381,20 +343,8 @@ async fn deploy(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let version = actions::deploy(s.store.as_ref(), s.clock.as_ref(), &id).await?;
+    let version = actions::deploy(&caller.editor(&s), &id).await?;
     let action = actions::get(s.store.as_ref(), &id).await?;
-    audit::record(
-        &s,
-        &caller,
-        "deploy_action",
-        format!(
-            "Deploy version {} of the action {}",
-            version.number, action.name
-        ),
-        json!({"action_id": id}),
-        json!({"version_id": version.id, "number": version.number}),
-    )
-    .await;
     let mut body = version_wire(&version, action.trigger);
     body["action"] = wire(&action);
     Ok((StatusCode::ACCEPTED, Json(body)))
@@ -491,17 +441,7 @@ async fn replace_bindings(
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let bound =
-        actions::replace_bindings(s.store.as_ref(), s.clock.as_ref(), trigger, wanted).await?;
-    audit::record(
-        &s,
-        &caller,
-        "update_trigger_bindings",
-        format!("Replace the actions bound to {}", trigger.name()),
-        json!({"trigger_id": trigger.name()}),
-        json!({"actions": bound.iter().map(|(_, a)| &a.id).collect::<Vec<_>>()}),
-    )
-    .await;
+    let bound = actions::replace_bindings(&caller.editor(&s), trigger, wanted).await?;
     Ok(Json(json!({
         "bindings": bound.iter().map(|(b, a)| binding_wire(b, a)).collect::<Vec<_>>(),
     })))

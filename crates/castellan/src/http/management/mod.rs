@@ -2,7 +2,6 @@
 //! `castellan_core::directory`, every route with its declared scopes.
 
 mod actions;
-mod audit;
 mod client_grants;
 mod clients;
 mod connections;

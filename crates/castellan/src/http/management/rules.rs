@@ -6,12 +6,12 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, patch, post};
-use castellan_core::directory::rules::{self, RuleChange, STAGE};
+use castellan_core::Error;
+use castellan_core::directory::rules::{self, NewRule, RuleUpdate, STAGE};
 use castellan_core::model::Rule;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::audit;
 use super::fields::{Fields, select};
 use super::paging::Listing;
 use crate::app::AppState;
@@ -90,6 +90,10 @@ pub struct UpdateRuleRequest {
     enabled: Option<bool>,
 }
 
+fn required(field: &str, value: Option<String>) -> Result<String, Error> {
+    value.ok_or_else(|| Error::Invalid(format!("{field} is required")))
+}
+
 async fn create(
     State(s): State<AppState>,
     caller: Caller,
@@ -101,22 +105,13 @@ async fn create(
             format!("Payload validation error: stage must be {STAGE}, not \"{stage}\""),
         ));
     }
-    let change = RuleChange {
-        name: body.name,
-        script: body.script,
+    let input = NewRule {
+        name: required("name", body.name)?,
+        script: required("script", body.script)?,
         order: body.order,
         enabled: body.enabled,
     };
-    let rule = rules::create(s.store.as_ref(), s.clock.as_ref(), &s.scripts, change).await?;
-    audit::record(
-        &s,
-        &caller,
-        "create_rule",
-        format!("Create the rule {}", rule.name),
-        json!({"rule_id": rule.id}),
-        json!({"name": rule.name, "order": rule.order, "enabled": rule.enabled}),
-    )
-    .await;
+    let rule = rules::create(&caller.editor(&s), &s.scripts, input).await?;
     Ok((StatusCode::CREATED, Json(wire(rule))))
 }
 
@@ -144,23 +139,13 @@ async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateRuleRequest>,
 ) -> Result<Json<Value>, ApiError> {
-    let change = RuleChange {
+    let update = RuleUpdate {
         name: body.name,
         script: body.script,
         order: body.order,
         enabled: body.enabled,
     };
-    let script_changed = change.script.is_some();
-    let rule = rules::update(s.store.as_ref(), s.clock.as_ref(), &s.scripts, &id, change).await?;
-    audit::record(
-        &s,
-        &caller,
-        "update_rule",
-        format!("Update the rule {}", rule.name),
-        json!({"rule_id": rule.id}),
-        json!({"name": rule.name, "order": rule.order, "enabled": rule.enabled, "script_changed": script_changed}),
-    )
-    .await;
+    let rule = rules::update(&caller.editor(&s), &s.scripts, &id, update).await?;
     Ok(Json(wire(rule)))
 }
 
@@ -169,15 +154,6 @@ async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    rules::delete(s.store.as_ref(), &id).await?;
-    audit::record(
-        &s,
-        &caller,
-        "delete_rule",
-        "Delete a rule",
-        json!({"rule_id": id}),
-        json!({}),
-    )
-    .await;
+    rules::delete(&caller.editor(&s), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -461,3 +461,64 @@ impl TestServer {
         cmd.output().await.unwrap()
     }
 }
+
+impl TestServer {
+    /// The `sapi` entries whose action is one of `actions`, oldest first, as
+    /// `{action, description, target, changes}`: what every front end making the same
+    /// change must write alike. Ids differ from one tenant to another, so each (a value of
+    /// `target`, a `changes` value under a key ending in `id`, an item of `changes.actions`)
+    /// becomes `#n`, numbered in order of first appearance.
+    pub async fn change_entries(&self, actions: &[&str]) -> Vec<Value> {
+        let (status, logs) = self
+            .admin(
+                Method::GET,
+                "/logs?q=type:sapi&sort=date:1&per_page=100",
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{logs}");
+        let mut ids: Vec<String> = Vec::new();
+        let mut number = |value: &mut Value| {
+            if let Some(id) = value.as_str() {
+                let n = match ids.iter().position(|known| known == id) {
+                    Some(n) => n,
+                    None => {
+                        ids.push(id.to_string());
+                        ids.len() - 1
+                    }
+                };
+                *value = json!(format!("#{}", n + 1));
+            }
+        };
+        let mut out = Vec::new();
+        for e in logs.as_array().unwrap() {
+            let action = e["details"]["action"].as_str().unwrap_or_default();
+            if !actions.contains(&action) {
+                continue;
+            }
+            let mut target = e["details"]["target"].clone();
+            let mut changes = e["details"]["changes"].clone();
+            if let Some(fields) = target.as_object_mut() {
+                fields.values_mut().for_each(&mut number);
+            }
+            if let Some(fields) = changes.as_object_mut() {
+                for (key, value) in fields.iter_mut() {
+                    if key.ends_with("id") {
+                        number(value);
+                    } else if key == "actions"
+                        && let Some(items) = value.as_array_mut()
+                    {
+                        items.iter_mut().for_each(&mut number);
+                    }
+                }
+            }
+            out.push(json!({
+                "action": action,
+                "description": e["description"],
+                "target": target,
+                "changes": changes,
+            }));
+        }
+        out
+    }
+}
