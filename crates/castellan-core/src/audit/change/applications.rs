@@ -105,18 +105,12 @@ fn defaults_json(d: Option<&DefaultAssignments>) -> Value {
 impl ApplicationChange {
     pub(super) fn entry(self) -> Entry {
         use ApplicationChange as C;
-        let entry = |action, description: String, target, changes| Entry {
-            action,
-            description,
-            target,
-            changes,
-        };
         match self {
             C::CreateClient {
                 client_id,
                 name,
                 app_type,
-            } => entry(
+            } => Entry::new(
                 "create_client",
                 format!("Create the application {name}"),
                 json!({"client_id": client_id}),
@@ -126,19 +120,19 @@ impl ApplicationChange {
                 client_id,
                 name,
                 attributes,
-            } => entry(
+            } => Entry::new(
                 "update_client",
                 format!("Update the application {name}"),
                 json!({"client_id": client_id}),
                 json!({"attributes": attributes}),
             ),
-            C::RotateClientSecret { client_id, name } => entry(
+            C::RotateClientSecret { client_id, name } => Entry::new(
                 "rotate_client_secret",
                 format!("Rotate the secret of the application {name}"),
                 json!({"client_id": client_id}),
                 json!({}),
             ),
-            C::DeleteClient { client_id, name } => entry(
+            C::DeleteClient { client_id, name } => Entry::new(
                 "delete_client",
                 format!("Delete the application {name}"),
                 json!({"client_id": client_id}),
@@ -148,19 +142,19 @@ impl ApplicationChange {
                 id,
                 name,
                 identifier,
-            } => entry(
+            } => Entry::new(
                 "create_resource_server",
                 format!("Create the API {name}"),
                 json!({"resource_server_id": id}),
                 json!({"name": name, "identifier": identifier}),
             ),
-            C::UpdateResourceServer { id, name, changes } => entry(
+            C::UpdateResourceServer { id, name, changes } => Entry::new(
                 "update_resource_server",
                 format!("Update the API {name}"),
                 json!({"resource_server_id": id}),
                 Value::Object(changes),
             ),
-            C::DeleteResourceServer { identifier } => entry(
+            C::DeleteResourceServer { identifier } => Entry::new(
                 "delete_resource_server",
                 format!("Delete the API {identifier}"),
                 json!({"identifier": identifier}),
@@ -171,7 +165,7 @@ impl ApplicationChange {
                 client_name,
                 audience,
                 scope,
-            } => entry(
+            } => Entry::new(
                 "create_client_grant",
                 format!("Grant {client_name} access to {audience}"),
                 json!({"client_grant_id": grant_id}),
@@ -182,7 +176,7 @@ impl ApplicationChange {
                 client_name,
                 audience,
                 scope,
-            } => entry(
+            } => Entry::new(
                 "update_client_grant",
                 format!("Change the grant of {client_name} to {audience}"),
                 json!({"client_grant_id": grant_id}),
@@ -192,7 +186,7 @@ impl ApplicationChange {
                 grant_id,
                 client_name,
                 audience,
-            } => entry(
+            } => Entry::new(
                 "delete_client_grant",
                 format!("Remove the grant of {client_name} to {audience}"),
                 json!({"client_grant_id": grant_id}),
@@ -201,7 +195,7 @@ impl ApplicationChange {
             C::CreateConnection {
                 connection_id,
                 name,
-            } => entry(
+            } => Entry::new(
                 "create_connection",
                 format!("Create the connection {name}"),
                 json!({"connection_id": connection_id}),
@@ -210,7 +204,7 @@ impl ApplicationChange {
             C::UpdateConnection {
                 connection_id,
                 name,
-            } => entry(
+            } => Entry::new(
                 "update_connection",
                 format!("Update the connection {name}"),
                 json!({"connection_id": connection_id}),
@@ -219,7 +213,7 @@ impl ApplicationChange {
             C::DeleteConnection {
                 connection_id,
                 name,
-            } => entry(
+            } => Entry::new(
                 "delete_connection",
                 format!("Delete the connection {name}"),
                 json!({"connection_id": connection_id}),
@@ -229,7 +223,7 @@ impl ApplicationChange {
                 connection_id,
                 connection,
                 defaults,
-            } => entry(
+            } => Entry::new(
                 "set_default_assignments",
                 format!("Default assignments of connection {connection} set"),
                 json!({"connection_id": connection_id, "connection": connection}),
@@ -240,7 +234,7 @@ impl ApplicationChange {
                 kid,
                 current_since,
                 next,
-            } => entry(
+            } => Entry::new(
                 "rotate_signing_key",
                 format!("Rotate the {} signing key", alg.name()),
                 json!({"kid": kid}),
@@ -250,7 +244,7 @@ impl ApplicationChange {
                 alg,
                 kid,
                 revoked_at,
-            } => entry(
+            } => Entry::new(
                 "revoke_signing_key",
                 format!("Revoke the {} signing key {kid}", alg.name()),
                 json!({"kid": kid}),

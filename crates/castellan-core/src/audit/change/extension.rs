@@ -147,62 +147,56 @@ fn configuration() -> Value {
 impl ExtensionChange {
     pub(super) fn entry(self) -> Entry {
         use ExtensionChange as C;
-        let entry = |action, description: String, target, changes| Entry {
-            action,
-            description,
-            target,
-            changes,
-        };
         match self {
-            C::CreateGroup { group, description } => entry(
+            C::CreateGroup { group, description } => Entry::new(
                 "create_group",
                 format!("Created group {}", group.name),
                 group_target(&group),
                 json!({"name": group.name, "description": description}),
             ),
-            C::UpdateGroup { group, description } => entry(
+            C::UpdateGroup { group, description } => Entry::new(
                 "update_group",
                 format!("Updated group {}", group.name),
                 group_target(&group),
                 json!({"name": group.name, "description": description}),
             ),
-            C::DeleteGroup { group } => entry(
+            C::DeleteGroup { group } => Entry::new(
                 "delete_group",
                 format!("Deleted group {}", group.name),
                 group_target(&group),
                 json!({"name": group.name}),
             ),
-            C::AddNestedGroups { group, children } => entry(
+            C::AddNestedGroups { group, children } => Entry::new(
                 "add_nested_groups",
                 format!("Nested groups in {}", group.name),
                 group_target(&group),
                 json!({"added": children}),
             ),
-            C::RemoveNestedGroups { group, children } => entry(
+            C::RemoveNestedGroups { group, children } => Entry::new(
                 "remove_nested_groups",
                 format!("Removed nested groups from {}", group.name),
                 group_target(&group),
                 json!({"removed": children}),
             ),
-            C::AddGroupMembers { group, user_ids } => entry(
+            C::AddGroupMembers { group, user_ids } => Entry::new(
                 "add_group_members",
                 format!("Added members to group {}", group.name),
                 group_target(&group),
                 json!({"added": user_ids}),
             ),
-            C::RemoveGroupMembers { group, user_ids } => entry(
+            C::RemoveGroupMembers { group, user_ids } => Entry::new(
                 "remove_group_members",
                 format!("Removed members from group {}", group.name),
                 group_target(&group),
                 json!({"removed": user_ids}),
             ),
-            C::AddGroupRoles { group, roles } => entry(
+            C::AddGroupRoles { group, roles } => Entry::new(
                 "add_group_roles",
                 format!("Added roles to group {}", group.name),
                 group_target(&group),
                 json!({"added": roles}),
             ),
-            C::RemoveGroupRoles { group, roles } => entry(
+            C::RemoveGroupRoles { group, roles } => Entry::new(
                 "remove_group_roles",
                 format!("Removed roles from group {}", group.name),
                 group_target(&group),
@@ -213,14 +207,14 @@ impl ExtensionChange {
                     .iter()
                     .map(|m| json!({"_id": m.id, "groupName": m.group_name, "connectionName": m.connection_name}))
                     .collect();
-                entry(
+                Entry::new(
                     "add_group_mappings",
                     format!("Added mappings to group {}", group.name),
                     group_target(&group),
                     json!({ "added": added }),
                 )
             }
-            C::RemoveGroupMappings { group, mapping_ids } => entry(
+            C::RemoveGroupMappings { group, mapping_ids } => Entry::new(
                 "remove_group_mappings",
                 format!("Removed mappings from group {}", group.name),
                 group_target(&group),
@@ -230,7 +224,7 @@ impl ExtensionChange {
                 role,
                 application_id,
                 permissions,
-            } => entry(
+            } => Entry::new(
                 "create_role",
                 format!("Created role {}", role.name),
                 role_target(&role),
@@ -240,13 +234,13 @@ impl ExtensionChange {
                 role,
                 description,
                 permissions,
-            } => entry(
+            } => Entry::new(
                 "update_role",
                 format!("Updated role {}", role.name),
                 role_target(&role),
                 json!({"name": role.name, "description": description, "permissions": permissions}),
             ),
-            C::DeleteRole { role } => entry(
+            C::DeleteRole { role } => Entry::new(
                 "delete_role",
                 format!("Deleted role {}", role.name),
                 role_target(&role),
@@ -257,7 +251,7 @@ impl ExtensionChange {
                 name,
                 application_type,
                 application_id,
-            } => entry(
+            } => Entry::new(
                 "create_permission",
                 format!("Created permission {name}"),
                 json!({"permission_id": guid}),
@@ -267,43 +261,43 @@ impl ExtensionChange {
                 guid,
                 name,
                 description,
-            } => entry(
+            } => Entry::new(
                 "update_permission",
                 format!("Updated permission {name}"),
                 json!({"permission_id": guid}),
                 json!({"name": name, "description": description}),
             ),
-            C::DeletePermission { guid, name } => entry(
+            C::DeletePermission { guid, name } => Entry::new(
                 "delete_permission",
                 format!("Deleted permission {name}"),
                 json!({"permission_id": guid}),
                 json!({"name": name}),
             ),
-            C::AddUserToGroups { user_id, groups } => entry(
+            C::AddUserToGroups { user_id, groups } => Entry::new(
                 "add_user_groups",
                 format!("Added user {user_id} to groups"),
                 json!({"user_id": user_id}),
                 json!({"added": groups}),
             ),
-            C::AssignUserRoles { user_id, roles } => entry(
+            C::AssignUserRoles { user_id, roles } => Entry::new(
                 "assign_user_roles",
                 format!("Assigned roles to user {user_id}"),
                 json!({"user_id": user_id}),
                 json!({"added": roles}),
             ),
-            C::RemoveUserRoles { user_id, roles } => entry(
+            C::RemoveUserRoles { user_id, roles } => Entry::new(
                 "remove_user_roles",
                 format!("Removed roles from user {user_id}"),
                 json!({"user_id": user_id}),
                 json!({"removed": roles}),
             ),
-            C::UpdateSettings { changes } => entry(
+            C::UpdateSettings { changes } => Entry::new(
                 "update_extension_configuration",
                 "Updated the Authorization Extension configuration".into(),
                 configuration(),
                 Value::Object(changes),
             ),
-            C::RotateApiKey => entry(
+            C::RotateApiKey => Entry::new(
                 "rotate_extension_api_key",
                 "Rotated the Authorization Extension API key".into(),
                 configuration(),
@@ -313,7 +307,7 @@ impl ExtensionChange {
                 groups,
                 roles,
                 permissions,
-            } => entry(
+            } => Entry::new(
                 "import_extension_data",
                 "Imported the Authorization Extension data".into(),
                 configuration(),
@@ -322,7 +316,7 @@ impl ExtensionChange {
             C::UpdateApiTokenLifetime {
                 identifier,
                 seconds,
-            } => entry(
+            } => Entry::new(
                 "update_extension_api",
                 "Changed the token lifetime of the Authorization Extension API".into(),
                 json!({"resource_server": identifier}),

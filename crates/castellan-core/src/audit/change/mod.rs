@@ -109,20 +109,25 @@ fn permission_names(permissions: &[Permission]) -> Vec<String> {
         .collect()
 }
 
-impl Change {
-    pub fn entry(self) -> Entry {
-        let entry = |action, description: String, target, changes| Entry {
+impl Entry {
+    pub fn new(action: &'static str, description: String, target: Value, changes: Value) -> Self {
+        Entry {
             action,
             description,
             target,
             changes,
-        };
+        }
+    }
+}
+
+impl Change {
+    pub fn entry(self) -> Entry {
         match self {
             Change::CreateRole {
                 role_id,
                 name,
                 description,
-            } => entry(
+            } => Entry::new(
                 "create_role",
                 format!("Create the role {name}"),
                 json!({"role_id": role_id}),
@@ -132,13 +137,13 @@ impl Change {
                 role_id,
                 name,
                 description,
-            } => entry(
+            } => Entry::new(
                 "update_role",
                 format!("Update the role {name}"),
                 json!({"role_id": role_id}),
                 json!({"name": name, "description": description}),
             ),
-            Change::DeleteRole { role_id, name } => entry(
+            Change::DeleteRole { role_id, name } => Entry::new(
                 "delete_role",
                 format!("Delete the role {name}"),
                 json!({"role_id": role_id}),
@@ -148,7 +153,7 @@ impl Change {
                 role_id,
                 role_name,
                 permissions,
-            } => entry(
+            } => Entry::new(
                 "add_role_permissions",
                 format!("Add permissions to the role {role_name}"),
                 json!({"role_id": role_id}),
@@ -158,19 +163,19 @@ impl Change {
                 role_id,
                 role_name,
                 permissions,
-            } => entry(
+            } => Entry::new(
                 "remove_role_permissions",
                 format!("Remove permissions from the role {role_name}"),
                 json!({"role_id": role_id}),
                 json!({"removed": permission_names(&permissions)}),
             ),
-            Change::AssignUserRoles { user_id, role_ids } => entry(
+            Change::AssignUserRoles { user_id, role_ids } => Entry::new(
                 "assign_user_roles",
                 "Assign roles to a user".into(),
                 json!({"user_id": user_id}),
                 json!({"added": role_ids}),
             ),
-            Change::RemoveUserRoles { user_id, role_ids } => entry(
+            Change::RemoveUserRoles { user_id, role_ids } => Entry::new(
                 "remove_user_roles",
                 "Remove roles from a user".into(),
                 json!({"user_id": user_id}),
@@ -180,7 +185,7 @@ impl Change {
                 role_id,
                 role_name,
                 user_id,
-            } => entry(
+            } => Entry::new(
                 "assign_user_roles",
                 format!("Give the role {role_name} to a user"),
                 json!({"user_id": user_id, "role_id": role_id}),
@@ -189,7 +194,7 @@ impl Change {
             Change::AddUserPermissions {
                 user_id,
                 permissions,
-            } => entry(
+            } => Entry::new(
                 "add_user_permissions",
                 "Give permissions to a user".into(),
                 json!({"user_id": user_id}),
@@ -198,25 +203,25 @@ impl Change {
             Change::RemoveUserPermissions {
                 user_id,
                 permissions,
-            } => entry(
+            } => Entry::new(
                 "remove_user_permissions",
                 "Take permissions from a user".into(),
                 json!({"user_id": user_id}),
                 json!({"removed": permission_names(&permissions)}),
             ),
-            Change::SetRulesConfig { key } => entry(
+            Change::SetRulesConfig { key } => Entry::new(
                 "set_rules_config",
                 format!("Set the rules configuration key {key}"),
                 json!({"key": key}),
                 json!({}),
             ),
-            Change::DeleteRulesConfig { key } => entry(
+            Change::DeleteRulesConfig { key } => Entry::new(
                 "delete_rules_config",
                 format!("Delete the rules configuration key {key}"),
                 json!({"key": key}),
                 json!({}),
             ),
-            Change::EndUserSessions { user_id, sessions } => entry(
+            Change::EndUserSessions { user_id, sessions } => Entry::new(
                 "delete_user_sessions",
                 "End all sessions of a user".into(),
                 json!({"user_id": user_id}),
@@ -225,7 +230,7 @@ impl Change {
             Change::RevokeUserRefreshTokens {
                 user_id,
                 refresh_tokens,
-            } => entry(
+            } => Entry::new(
                 "delete_user_refresh_tokens",
                 "Revoke all refresh tokens of a user".into(),
                 json!({"user_id": user_id}),

@@ -74,19 +74,13 @@ fn action_changes(name: &str, trigger: Trigger, runtime: &str, secret_names: &[S
 
 impl ScriptChange {
     pub(super) fn entry(self) -> Entry {
-        let entry = |action, description: String, target, changes| Entry {
-            action,
-            description,
-            target,
-            changes,
-        };
         match self {
             ScriptChange::CreateRule {
                 rule_id,
                 name,
                 order,
                 enabled,
-            } => entry(
+            } => Entry::new(
                 "create_rule",
                 format!("Create the rule {name}"),
                 json!({"rule_id": rule_id}),
@@ -98,13 +92,13 @@ impl ScriptChange {
                 order,
                 enabled,
                 script_changed,
-            } => entry(
+            } => Entry::new(
                 "update_rule",
                 format!("Update the rule {name}"),
                 json!({"rule_id": rule_id}),
                 json!({"name": name, "order": order, "enabled": enabled, "script_changed": script_changed}),
             ),
-            ScriptChange::DeleteRule { rule_id, name } => entry(
+            ScriptChange::DeleteRule { rule_id, name } => Entry::new(
                 "delete_rule",
                 format!("Delete the rule {name}"),
                 json!({"rule_id": rule_id}),
@@ -116,7 +110,7 @@ impl ScriptChange {
                 trigger,
                 runtime,
                 secret_names,
-            } => entry(
+            } => Entry::new(
                 "create_action",
                 format!("Create the action {name}"),
                 json!({"action_id": action_id}),
@@ -132,7 +126,7 @@ impl ScriptChange {
             } => {
                 let mut changes = action_changes(&name, trigger, &runtime, &secret_names);
                 changes["code_changed"] = json!(code_changed);
-                entry(
+                Entry::new(
                     "update_action",
                     format!("Update the action {name}"),
                     json!({"action_id": action_id}),
@@ -143,7 +137,7 @@ impl ScriptChange {
                 action_id,
                 name,
                 force,
-            } => entry(
+            } => Entry::new(
                 "delete_action",
                 format!("Delete the action {name}"),
                 json!({"action_id": action_id}),
@@ -154,7 +148,7 @@ impl ScriptChange {
                 name,
                 version_id,
                 number,
-            } => entry(
+            } => Entry::new(
                 "deploy_action",
                 format!("Deploy version {number} of the action {name}"),
                 json!({"action_id": action_id}),
@@ -163,7 +157,7 @@ impl ScriptChange {
             ScriptChange::ReplaceBindings {
                 trigger,
                 action_ids,
-            } => entry(
+            } => Entry::new(
                 "update_trigger_bindings",
                 format!("Replace the actions bound to {}", trigger.name()),
                 json!({"trigger_id": trigger.name()}),

@@ -55,17 +55,11 @@ pub enum UserChange {
 
 impl UserChange {
     pub(super) fn entry(self) -> Entry {
-        let entry = |action, description: String, target, changes| Entry {
-            action,
-            description,
-            target,
-            changes,
-        };
         match self {
             UserChange::Create {
                 user_id,
                 connection,
-            } => entry(
+            } => Entry::new(
                 "create_user",
                 "Create a user".into(),
                 json!({"user_id": user_id}),
@@ -74,25 +68,25 @@ impl UserChange {
             UserChange::Update {
                 user_id,
                 attributes,
-            } => entry(
+            } => Entry::new(
                 "update_user",
                 "Update a user".into(),
                 json!({"user_id": user_id}),
                 json!({"attributes": attributes}),
             ),
-            UserChange::Delete { user_id } => entry(
+            UserChange::Delete { user_id } => Entry::new(
                 "delete_user",
                 "Delete a user".into(),
                 json!({"user_id": user_id}),
                 json!({}),
             ),
-            UserChange::UnblockLogins { user_id } => entry(
+            UserChange::UnblockLogins { user_id } => Entry::new(
                 "unblock_user_logins",
                 "Lift a user's blocks after failed log-ins".into(),
                 json!({"user_id": user_id}),
                 json!({}),
             ),
-            UserChange::SendPasswordReset { user_id } => entry(
+            UserChange::SendPasswordReset { user_id } => Entry::new(
                 "send_password_reset",
                 "Send a password reset link".into(),
                 json!({"user_id": user_id}),
@@ -103,7 +97,7 @@ impl UserChange {
                 on,
                 role_ids,
                 group_ids,
-            } => entry(
+            } => Entry::new(
                 "apply_default_assignments",
                 format!("Default assignments applied on {on}"),
                 json!({"user_id": user_id}),
@@ -116,7 +110,7 @@ impl UserChange {
                 removed_roles,
                 added_groups,
                 removed_groups,
-            } => entry(
+            } => Entry::new(
                 "script_authorization",
                 format!("Roles or groups changed by '{script}' at log-in"),
                 json!({"user_id": user_id}),
@@ -131,7 +125,7 @@ impl UserChange {
                 connection,
                 users,
                 with_password_hash,
-            } => entry(
+            } => Entry::new(
                 "import_users",
                 format!("Imported {users} users into {connection}"),
                 json!({"connection": connection}),
