@@ -827,7 +827,8 @@ async fn every_console_page_renders() {
 }
 
 #[tokio::test]
-async fn a_role_made_in_the_console_and_through_the_api_leaves_the_same_audit_entries() {
+async fn a_role_made_in_the_console_through_the_cli_and_through_the_api_leaves_the_same_audit_entries()
+ {
     let server = TestServer::start().await;
     let (mut browser, _) = signed_in(&server).await;
     let api = "https://reports.example.com";
@@ -884,12 +885,31 @@ async fn a_role_made_in_the_console_and_through_the_api_leaves_the_same_audit_en
         .await;
     assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
 
+    cli(
+        &server,
+        &["roles", "create", "Auditor Cli", "--description", "Audits"],
+    )
+    .await;
+    cli(
+        &server,
+        &[
+            "roles",
+            "add-permissions",
+            "--api",
+            api,
+            "Auditor Cli",
+            "read:reports",
+        ],
+    )
+    .await;
+
     let through_api = server.role_audit_entries("Auditor Api").await;
     assert_eq!(through_api.len(), 2, "{through_api:?}");
     assert_eq!(
         server.role_audit_entries("Auditor Console").await,
         through_api
     );
+    assert_eq!(server.role_audit_entries("Auditor Cli").await, through_api);
 }
 
 /// The client id of the application named `name`.
