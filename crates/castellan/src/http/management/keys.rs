@@ -12,13 +12,15 @@ use axum::routing::{get, post, put};
 use castellan_core::model::{KeyRole, Named, SigningAlg, SigningKeyRecord};
 use castellan_core::oauth::keys::PublicKeyInfo;
 use castellan_core::oidc::claims::timestamp;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::body::QueryParams;
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
 use crate::http::guard::Caller;
+use crate::http::wire_schema::Shape;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -28,28 +30,32 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["read:signing_keys"]),
             "List the signing keys",
             get(list),
-        ),
+        )
+        .answers(200, Shape::list_of::<SigningKey>()),
         endpoint(
             Method::POST,
             "/keys/signing/rotate",
             AnyOf(&["create:signing_keys"]),
             "Rotate the signing key (RS256 unless ?alg= says otherwise)",
             post(rotate),
-        ),
+        )
+        .answers(201, Shape::of::<KeyCertificate>()),
         endpoint(
             Method::GET,
             "/keys/signing/{kid}",
             AnyOf(&["read:signing_keys"]),
             "Get a signing key",
             get(read),
-        ),
+        )
+        .answers(200, Shape::of::<SigningKey>()),
         endpoint(
             Method::PUT,
             "/keys/signing/{kid}/revoke",
             AnyOf(&["update:signing_keys"]),
             "Revoke a previously used signing key",
             put(revoke),
-        ),
+        )
+        .answers(200, Shape::of::<KeyCertificate>()),
     ]
 }
 
@@ -59,33 +65,62 @@ fn public_key(record: &SigningKeyRecord) -> Result<PublicKeyInfo, ApiError> {
     })
 }
 
-fn wire(record: &SigningKeyRecord, now: i64) -> Result<Value, ApiError> {
-    let info = public_key(record)?;
-    let role = record.role(now);
-    let mut key = Map::new();
-    key.insert("kid".into(), json!(record.kid));
-    key.insert("alg".into(), json!(record.alg.name()));
-    key.insert("cert".into(), json!(info.pem));
-    key.insert("fingerprint".into(), json!(info.fingerprint));
-    key.insert("thumbprint".into(), json!(info.thumbprint));
-    key.insert("current".into(), json!(role == KeyRole::Current));
-    key.insert("next".into(), json!(role == KeyRole::Next));
-    key.insert("previous".into(), json!(role == KeyRole::Previous));
-    key.insert("revoked".into(), json!(role == KeyRole::Revoked));
-    // A scheduled switch shows as a `next` key with a `current_since` still to come.
-    for (name, at) in [
-        ("current_since", record.current_since),
-        ("current_until", record.retired_at),
-        ("revoked_at", record.revoked_at),
-    ] {
-        if let Some(at) = at {
-            key.insert(name.into(), timestamp(at));
-        }
-    }
-    Ok(Value::Object(key))
+/// RFC 3339, as Auth0 writes times.
+fn time(seconds: i64) -> Option<String> {
+    timestamp(seconds).as_str().map(str::to_owned)
 }
 
-async fn list(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
+#[derive(Debug, Serialize, ToSchema)]
+struct SigningKey {
+    kid: String,
+    alg: &'static str,
+    /// The PEM public key (Castellan issues no certificate).
+    cert: String,
+    fingerprint: String,
+    thumbprint: String,
+    current: bool,
+    next: bool,
+    previous: bool,
+    revoked: bool,
+    /// A scheduled switch shows as a `next` key with a `current_since` still to come.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_since: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_until: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    revoked_at: Option<String>,
+}
+
+fn wire(record: &SigningKeyRecord, now: i64) -> Result<SigningKey, ApiError> {
+    let info = public_key(record)?;
+    let role = record.role(now);
+    Ok(SigningKey {
+        kid: record.kid.clone(),
+        alg: record.alg.name(),
+        cert: info.pem,
+        fingerprint: info.fingerprint,
+        thumbprint: info.thumbprint,
+        current: role == KeyRole::Current,
+        next: role == KeyRole::Next,
+        previous: role == KeyRole::Previous,
+        revoked: role == KeyRole::Revoked,
+        current_since: record.current_since.and_then(time),
+        current_until: record.retired_at.and_then(time),
+        revoked_at: record.revoked_at.and_then(time),
+    })
+}
+
+/// Auth0 answers `{cert, kid}` of the key a rotation makes current (with `current_since`,
+/// when it starts signing, which may be later than now) or of the key revoked.
+#[derive(Debug, Serialize, ToSchema)]
+struct KeyCertificate {
+    cert: String,
+    kid: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    current_since: Option<String>,
+}
+
+async fn list(State(s): State<AppState>) -> Result<Json<Vec<SigningKey>>, ApiError> {
     let keyring = &s.tokens.keyring;
     let now = keyring.now();
     let keys = keyring
@@ -94,21 +129,22 @@ async fn list(State(s): State<AppState>) -> Result<Json<Value>, ApiError> {
         .iter()
         .map(|r| wire(r, now))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Json(Value::Array(keys)))
+    Ok(Json(keys))
 }
 
-async fn read(State(s): State<AppState>, Path(kid): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn read(
+    State(s): State<AppState>,
+    Path(kid): Path<String>,
+) -> Result<Json<SigningKey>, ApiError> {
     let keyring = &s.tokens.keyring;
     Ok(Json(wire(&keyring.record(&kid).await?, keyring.now())?))
 }
 
-/// Auth0 answers `{cert, kid}` of the key the rotation makes current; `current_since`
-/// says when it starts signing, which may be later than now.
 async fn rotate(
     State(s): State<AppState>,
     caller: Caller,
     q: QueryParams,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<KeyCertificate>), ApiError> {
     let alg = match q.get("alg") {
         None => SigningAlg::Rs256,
         Some(name) => SigningAlg::parse(name).ok_or_else(|| {
@@ -124,22 +160,23 @@ async fn rotate(
     let keyring = &s.tokens.keyring;
     let promoted = keyring.rotate(&caller.editor(&s), alg).await?;
     let record = keyring.record(&promoted.kid).await?;
-    let body = json!({
-        "cert": public_key(&record)?.pem,
-        "kid": record.kid,
-        "current_since": timestamp(promoted.current_since),
-    });
+    let body = KeyCertificate {
+        cert: public_key(&record)?.pem,
+        kid: record.kid,
+        current_since: time(promoted.current_since),
+    };
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-/// Auth0 answers `{cert, kid}` of the revoked key.
 async fn revoke(
     State(s): State<AppState>,
     caller: Caller,
     Path(kid): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<KeyCertificate>, ApiError> {
     let record = s.tokens.keyring.revoke(&caller.editor(&s), &kid).await?;
-    Ok(Json(
-        json!({"cert": public_key(&record)?.pem, "kid": record.kid}),
-    ))
+    Ok(Json(KeyCertificate {
+        cert: public_key(&record)?.pem,
+        kid: record.kid,
+        current_since: None,
+    }))
 }

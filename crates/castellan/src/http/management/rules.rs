@@ -9,8 +9,9 @@ use axum::routing::{delete, get, patch, post};
 use castellan_core::Error;
 use castellan_core::directory::rules::{self, NewRule, RuleUpdate, STAGE};
 use castellan_core::model::Rule;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::fields::{Fields, select};
 use super::paging::Listing;
@@ -19,6 +20,7 @@ use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
 use crate::http::guard::Caller;
+use crate::http::wire_schema::Shape;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -28,50 +30,83 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["read:rules"]),
             "List rules",
             get(list),
-        ),
+        )
+        .answers(200, Shape::listing_of::<RuleWire>("rules")),
         endpoint(
             Method::POST,
             "/rules",
             AnyOf(&["create:rules"]),
             "Create a rule",
             post(create),
-        ),
+        )
+        .takes(Shape::of::<CreateRuleRequest>())
+        .answers(201, Shape::of::<RuleWire>()),
         endpoint(
             Method::GET,
             "/rules/{id}",
             AnyOf(&["read:rules"]),
             "Get a rule",
             get(read),
-        ),
+        )
+        .answers(200, Shape::of::<RuleWire>()),
         endpoint(
             Method::PATCH,
             "/rules/{id}",
             AnyOf(&["update:rules"]),
             "Update a rule",
             patch(update),
-        ),
+        )
+        .takes(Shape::of::<UpdateRuleRequest>())
+        .answers(200, Shape::of::<RuleWire>()),
         endpoint(
             Method::DELETE,
             "/rules/{id}",
             AnyOf(&["delete:rules"]),
             "Delete a rule",
             delete(remove),
-        ),
+        )
+        .answers_empty(204),
     ]
 }
 
-fn wire(rule: Rule) -> Value {
-    json!({
-        "id": rule.id,
-        "name": rule.name,
-        "script": rule.script,
-        "order": rule.order,
-        "enabled": rule.enabled,
-        "stage": rule.stage,
-    })
+/// Auth0's rule. Any attribute may be missing from an answer that `fields` chose.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Rule)]
+struct RuleWire {
+    #[schema(required = false)]
+    id: String,
+    #[schema(required = false)]
+    name: String,
+    #[schema(required = false)]
+    script: String,
+    #[schema(required = false)]
+    order: i64,
+    #[schema(required = false)]
+    enabled: bool,
+    #[schema(required = false)]
+    stage: String,
 }
 
-#[derive(Debug, Deserialize)]
+fn wire(rule: Rule) -> RuleWire {
+    RuleWire {
+        id: rule.id,
+        name: rule.name,
+        script: rule.script,
+        order: rule.order,
+        enabled: rule.enabled,
+        stage: rule.stage,
+    }
+}
+
+/// `wire`, with only the attributes `fields` asks for.
+fn selected(fields: &Option<Fields>, rule: Rule) -> Value {
+    select(
+        fields,
+        serde_json::to_value(wire(rule)).expect("a rule serializes to JSON"),
+    )
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRuleRequest {
     name: Option<String>,
@@ -81,7 +116,7 @@ pub struct CreateRuleRequest {
     stage: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRuleRequest {
     name: Option<String>,
@@ -120,7 +155,7 @@ async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, 
     let fields = Fields::from_query(&q)?;
     let enabled = q.get("enabled").map(|_| q.flag("enabled")).transpose()?;
     let page = rules::list(s.store.as_ref(), enabled, listing.request()).await?;
-    Ok(listing.respond("rules", page, |r| select(&fields, wire(r))))
+    Ok(listing.respond("rules", page, |r| selected(&fields, r)))
 }
 
 async fn read(
@@ -130,7 +165,7 @@ async fn read(
 ) -> Result<Json<Value>, ApiError> {
     let fields = Fields::from_query(&q)?;
     let rule = rules::get(s.store.as_ref(), &id).await?;
-    Ok(Json(select(&fields, wire(rule))))
+    Ok(Json(selected(&fields, rule)))
 }
 
 async fn update(
@@ -138,7 +173,7 @@ async fn update(
     caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateRuleRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RuleWire>, ApiError> {
     let update = RuleUpdate {
         name: body.name,
         script: body.script,
