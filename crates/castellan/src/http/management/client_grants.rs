@@ -8,6 +8,7 @@ use castellan_core::directory::client_grants::{self, NewClientGrant};
 use castellan_core::model::ClientGrant;
 use castellan_core::store::ClientGrantFilter;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::paging::Listing;
 use crate::app::AppState;
@@ -15,6 +16,7 @@ use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
 use crate::http::guard::Caller;
+use crate::http::wire_schema::Shape;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -24,6 +26,10 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["read:client_grants"]),
             "List client grants",
             get(list),
+        )
+        .answers(
+            200,
+            Shape::listing_of::<ClientGrantResponse>("client_grants"),
         ),
         endpoint(
             Method::POST,
@@ -31,44 +37,53 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["create:client_grants"]),
             "Create a client grant",
             post(create),
-        ),
+        )
+        .takes(Shape::of::<CreateRequest>())
+        .answers(201, Shape::of::<ClientGrantResponse>()),
         endpoint(
             Method::GET,
             "/client-grants/{id}",
             AnyOf(&["read:client_grants"]),
             "Get a client grant",
             get(read),
-        ),
+        )
+        .answers(200, Shape::of::<ClientGrantResponse>()),
         endpoint(
             Method::PATCH,
             "/client-grants/{id}",
             AnyOf(&["update:client_grants"]),
             "Change a client grant's scopes",
             patch(update),
-        ),
+        )
+        .takes(Shape::of::<UpdateRequest>())
+        .answers(200, Shape::of::<ClientGrantResponse>()),
         endpoint(
             Method::DELETE,
             "/client-grants/{id}",
             AnyOf(&["delete:client_grants"]),
             "Delete a client grant",
             delete(remove),
-        ),
+        )
+        .answers_empty(204),
     ]
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ClientGrantCreate)]
 pub struct CreateRequest {
     client_id: String,
     audience: String,
     scope: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = ClientGrantUpdate)]
 pub struct UpdateRequest {
     scope: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ClientGrant)]
 pub struct ClientGrantResponse {
     id: String,
     client_id: String,

@@ -7,6 +7,7 @@ use axum::routing::{delete, get, patch, post};
 use castellan_core::directory::resource_servers::{self, ResourceServerFields};
 use castellan_core::model::{Named, ResourceServer, Scope};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::paging::Listing;
 use crate::app::AppState;
@@ -14,6 +15,7 @@ use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
 use crate::http::guard::Caller;
+use crate::http::wire_schema::Shape;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -23,6 +25,10 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["read:resource_servers"]),
             "List APIs",
             get(list),
+        )
+        .answers(
+            200,
+            Shape::listing_of::<ResourceServerResponse>("resource_servers"),
         ),
         endpoint(
             Method::POST,
@@ -30,35 +36,52 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["create:resource_servers"]),
             "Create an API",
             post(create),
-        ),
+        )
+        .takes(Shape::of::<ResourceServerRequest>())
+        .answers(201, Shape::of::<ResourceServerResponse>()),
         endpoint(
             Method::GET,
             "/resource-servers/{id}",
             AnyOf(&["read:resource_servers"]),
             "Get an API by id or identifier",
             get(read),
-        ),
+        )
+        .answers(200, Shape::of::<ResourceServerResponse>()),
         endpoint(
             Method::PATCH,
             "/resource-servers/{id}",
             AnyOf(&["update:resource_servers"]),
             "Update an API",
             patch(update),
-        ),
+        )
+        .takes(Shape::of::<ResourceServerRequest>())
+        .answers(200, Shape::of::<ResourceServerResponse>()),
         endpoint(
             Method::DELETE,
             "/resource-servers/{id}",
             AnyOf(&["delete:resource_servers"]),
             "Delete an API",
             delete(remove),
-        ),
+        )
+        .answers_empty(204),
     ]
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// A scope as the wire carries it (`description` may be left out of a request).
+#[derive(ToSchema)]
+#[schema(as = ResourceServerScope)]
+#[allow(dead_code)]
+struct ScopeWire {
+    value: String,
+    #[schema(required = false)]
+    description: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ResourceServerRequest {
     name: Option<String>,
     identifier: Option<String>,
+    #[schema(value_type = Option<Vec<ScopeWire>>)]
     scopes: Option<Vec<Scope>>,
     token_lifetime: Option<i64>,
     signing_alg: Option<String>,
@@ -85,11 +108,13 @@ impl From<ResourceServerRequest> for ResourceServerFields {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ResourceServer)]
 pub struct ResourceServerResponse {
     id: String,
     name: String,
     identifier: String,
+    #[schema(value_type = Vec<ScopeWire>)]
     scopes: Vec<Scope>,
     token_lifetime: i64,
     token_lifetime_for_web: i64,
