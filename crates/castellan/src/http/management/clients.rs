@@ -10,6 +10,7 @@ use axum::routing::{delete, get, patch, post};
 use castellan_core::directory::clients::{self, ClientFields, ClientWithSecret};
 use castellan_core::model::{Client, Named};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::paging::Listing;
 use crate::app::AppState;
@@ -17,6 +18,7 @@ use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
 use crate::http::guard::Caller;
+use crate::http::wire_schema::Shape;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -26,46 +28,54 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["read:clients", "read:client_keys", "read:client_summary"]),
             "List clients",
             get(list),
-        ),
+        )
+        .answers(200, Shape::listing_of::<ClientResponse>("clients")),
         endpoint(
             Method::POST,
             "/clients",
             AnyOf(&["create:clients"]),
             "Create a client",
             post(create),
-        ),
+        )
+        .takes(Shape::of::<ClientRequest>())
+        .answers(201, Shape::of::<ClientResponse>()),
         endpoint(
             Method::GET,
             "/clients/{id}",
             AnyOf(&["read:clients", "read:client_keys"]),
             "Get a client",
             get(read),
-        ),
+        )
+        .answers(200, Shape::of::<ClientResponse>()),
         endpoint(
             Method::PATCH,
             "/clients/{id}",
             AnyOf(&["update:clients", "update:client_keys"]),
             "Update a client",
             patch(update),
-        ),
+        )
+        .takes(Shape::of::<ClientRequest>())
+        .answers(200, Shape::of::<ClientResponse>()),
         endpoint(
             Method::DELETE,
             "/clients/{id}",
             AnyOf(&["delete:clients"]),
             "Delete a client",
             delete(remove),
-        ),
+        )
+        .answers_empty(204),
         endpoint(
             Method::POST,
             "/clients/{id}/rotate-secret",
             AnyOf(&["update:client_keys"]),
             "Rotate a client's secret",
             post(rotate_secret),
-        ),
+        )
+        .answers(200, Shape::of::<ClientResponse>()),
     ]
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ClientRequest {
     name: Option<String>,
     description: Option<String>,
@@ -96,7 +106,8 @@ impl From<ClientRequest> for ClientFields {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Client)]
 pub struct ClientResponse {
     client_id: String,
     name: String,
