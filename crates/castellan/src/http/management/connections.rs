@@ -7,6 +7,7 @@ use axum::routing::{delete, get, patch, post};
 use castellan_core::directory::connections::{self, ConnectionFields};
 use castellan_core::model::{AssignOn, Connection, DefaultAssignments, Named};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::paging::Listing;
 use crate::app::AppState;
@@ -14,6 +15,7 @@ use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
 use crate::http::guard::Caller;
+use crate::http::wire_schema::Shape;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -23,39 +25,46 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["read:connections"]),
             "List connections",
             get(list),
-        ),
+        )
+        .answers(200, Shape::listing_of::<ConnectionResponse>("connections")),
         endpoint(
             Method::POST,
             "/connections",
             AnyOf(&["create:connections"]),
             "Create a connection",
             post(create),
-        ),
+        )
+        .takes(Shape::of::<ConnectionRequest>())
+        .answers(201, Shape::of::<ConnectionResponse>()),
         endpoint(
             Method::GET,
             "/connections/{id}",
             AnyOf(&["read:connections"]),
             "Get a connection",
             get(read),
-        ),
+        )
+        .answers(200, Shape::of::<ConnectionResponse>()),
         endpoint(
             Method::PATCH,
             "/connections/{id}",
             AnyOf(&["update:connections"]),
             "Update a connection",
             patch(update),
-        ),
+        )
+        .takes(Shape::of::<ConnectionRequest>())
+        .answers(200, Shape::of::<ConnectionResponse>()),
         endpoint(
             Method::DELETE,
             "/connections/{id}",
             AnyOf(&["delete:connections"]),
             "Delete a connection",
             delete(remove),
-        ),
+        )
+        .answers_empty(204),
     ]
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ConnectionRequest {
     name: Option<String>,
     strategy: Option<String>,
@@ -63,6 +72,7 @@ pub struct ConnectionRequest {
     enabled_clients: Option<Vec<String>>,
     /// Absent: unchanged; `null`: removed.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<DefaultAssignmentsWire>)]
     default_assignments: Option<Option<DefaultAssignmentsWire>>,
 }
 
@@ -73,8 +83,9 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Debug, Deserialize, Serialize)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = DefaultAssignments)]
 pub struct DefaultAssignmentsWire {
     #[serde(default)]
     roles: Vec<String>,
@@ -130,7 +141,8 @@ impl ConnectionRequest {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Connection)]
 pub struct ConnectionResponse {
     id: String,
     name: String,
