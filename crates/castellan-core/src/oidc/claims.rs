@@ -6,12 +6,16 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::model::User;
 
-/// Auth0 writes timestamps as RFC 3339 strings in UTC.
-pub fn timestamp(seconds: i64) -> Value {
+/// Auth0 writes timestamps as RFC 3339 strings in UTC; `None` for a time out of range.
+pub fn rfc3339(seconds: i64) -> Option<String> {
     OffsetDateTime::from_unix_timestamp(seconds)
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
-        .map_or(Value::Null, Value::String)
+}
+
+/// `rfc3339` as a JSON value, `null` for a time out of range.
+pub fn timestamp(seconds: i64) -> Value {
+    rfc3339(seconds).map_or(Value::Null, Value::String)
 }
 
 pub fn by_scope(user: &User, scopes: &[String]) -> Map<String, Value> {

@@ -4,15 +4,10 @@
 use castellan_core::model::{
     ExtensionPermission, Group, GroupMapping, GroupRecord, Role, RoleRecord, User,
 };
-use castellan_core::oidc::claims::timestamp;
+use castellan_core::oidc::claims::rfc3339;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-
-/// RFC 3339, as Auth0 writes times.
-fn time(seconds: i64) -> Option<String> {
-    timestamp(seconds).as_str().map(str::to_owned)
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = AuthzGroup)]
@@ -265,9 +260,9 @@ pub fn user(u: &User) -> UserWire {
         }],
         app_metadata: u.app_metadata.clone(),
         user_metadata: u.user_metadata.clone(),
-        created_at: time(u.created_at),
-        updated_at: time(u.updated_at),
-        last_login: u.last_login.and_then(time),
+        created_at: rfc3339(u.created_at),
+        updated_at: rfc3339(u.updated_at),
+        last_login: u.last_login.and_then(rfc3339),
         last_ip: u.last_ip.clone(),
         logins_count: u.logins_count,
         blocked: u.blocked,

@@ -10,7 +10,7 @@ use axum::http::Method;
 use axum::routing::get;
 use castellan_core::directory::groups;
 use castellan_core::model::{Group, User};
-use castellan_core::oidc::claims::timestamp;
+use castellan_core::oidc::claims::rfc3339;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -83,7 +83,7 @@ fn wire(g: Group) -> GroupResponse {
         id: g.id,
         name: g.name,
         description: g.description,
-        created_at: timestamp(g.created_at).as_str().map(str::to_owned),
+        created_at: rfc3339(g.created_at),
     }
 }
 

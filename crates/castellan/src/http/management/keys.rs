@@ -11,7 +11,7 @@ use axum::http::{Method, StatusCode};
 use axum::routing::{get, post, put};
 use castellan_core::model::{KeyRole, Named, SigningAlg, SigningKeyRecord};
 use castellan_core::oauth::keys::PublicKeyInfo;
-use castellan_core::oidc::claims::timestamp;
+use castellan_core::oidc::claims::rfc3339;
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -65,11 +65,6 @@ fn public_key(record: &SigningKeyRecord) -> Result<PublicKeyInfo, ApiError> {
     })
 }
 
-/// RFC 3339, as Auth0 writes times.
-fn time(seconds: i64) -> Option<String> {
-    timestamp(seconds).as_str().map(str::to_owned)
-}
-
 #[derive(Debug, Serialize, ToSchema)]
 struct SigningKey {
     kid: String,
@@ -104,9 +99,9 @@ fn wire(record: &SigningKeyRecord, now: i64) -> Result<SigningKey, ApiError> {
         next: role == KeyRole::Next,
         previous: role == KeyRole::Previous,
         revoked: role == KeyRole::Revoked,
-        current_since: record.current_since.and_then(time),
-        current_until: record.retired_at.and_then(time),
-        revoked_at: record.revoked_at.and_then(time),
+        current_since: record.current_since.and_then(rfc3339),
+        current_until: record.retired_at.and_then(rfc3339),
+        revoked_at: record.revoked_at.and_then(rfc3339),
     })
 }
 
@@ -163,7 +158,7 @@ async fn rotate(
     let body = KeyCertificate {
         cert: public_key(&record)?.pem,
         kid: record.kid,
-        current_since: time(promoted.current_since),
+        current_since: rfc3339(promoted.current_since),
     };
     Ok((StatusCode::CREATED, Json(body)))
 }

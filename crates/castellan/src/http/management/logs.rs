@@ -8,7 +8,7 @@ use axum::http::Method;
 use axum::routing::get;
 use castellan_core::directory::logs;
 use castellan_core::model::LogEvent;
-use castellan_core::oidc::claims::timestamp;
+use castellan_core::oidc::claims::rfc3339;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -99,7 +99,7 @@ fn wire(e: LogEvent) -> Value {
     let event = LogEventResponse {
         id: e.log_id.clone(),
         log_id: e.log_id,
-        date: timestamp(e.date).as_str().map(str::to_owned),
+        date: rfc3339(e.date),
         event_type: e.event_type,
         description: e.description,
         details: e.details,

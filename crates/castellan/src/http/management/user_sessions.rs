@@ -8,7 +8,7 @@ use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get};
 use castellan_core::directory::user_sessions;
 use castellan_core::model::{RefreshToken, Session};
-use castellan_core::oidc::claims::timestamp;
+use castellan_core::oidc::claims::rfc3339;
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -99,11 +99,6 @@ async fn revoke_refresh_tokens(
     Ok(StatusCode::ACCEPTED)
 }
 
-/// RFC 3339, as Auth0 writes times.
-fn time(seconds: i64) -> Option<String> {
-    timestamp(seconds).as_str().map(str::to_owned)
-}
-
 /// Auth0's session object, with what Castellan records of a session.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(as = UserSession)]
@@ -129,14 +124,14 @@ struct AuthenticationMethod {
 }
 
 fn session_wire(session: Session) -> SessionWire {
-    let authenticated = time(session.auth_time);
+    let authenticated = rfc3339(session.auth_time);
     SessionWire {
         id: session.id_hash,
         user_id: session.user_id,
         created_at: authenticated.clone(),
         updated_at: authenticated.clone(),
         authenticated_at: authenticated.clone(),
-        expires_at: time(session.expires_at),
+        expires_at: rfc3339(session.expires_at),
         authentication: Authentication {
             methods: vec![AuthenticationMethod {
                 name: "pwd",
@@ -172,11 +167,11 @@ fn refresh_token_wire(token: RefreshToken) -> RefreshTokenWire {
         id: token.family_id,
         user_id: token.user_id,
         client_id: token.client_id,
-        created_at: time(token.auth_time),
-        expires_at: time(token.expires_at),
+        created_at: rfc3339(token.auth_time),
+        expires_at: rfc3339(token.expires_at),
         // The newest member was made by the last exchange (or by the log-in itself).
         last_exchanged_at: (token.created_at > token.auth_time)
-            .then(|| time(token.created_at))
+            .then(|| rfc3339(token.created_at))
             .flatten(),
         rotating: true,
         resource_servers: token
