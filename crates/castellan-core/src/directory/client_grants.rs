@@ -2,12 +2,12 @@
 //! commands every front end makes them through.
 
 use super::bootstrap::AdminGuard;
-use super::{Editor, validate};
+use super::{Editor, clients, validate};
 use crate::audit::ApplicationChange;
 use crate::error::{Error, Result};
-use crate::model::{Client, ClientGrant};
+use crate::model::ClientGrant;
 use crate::oauth::audience;
-use crate::store::{ClientGrantStore, ClientStore, ResourceServerStore, Store};
+use crate::store::{ClientGrantStore, ResourceServerStore, Store};
 
 /// The API an audience names (accepting the Management API's `https://` alias), and that
 /// every scope exists on it.
@@ -17,8 +17,7 @@ async fn check_scopes<S: ResourceServerStore + ?Sized>(
     audience: &str,
     scope: &[String],
 ) -> Result<String> {
-    let api = store
-        .find_resource_server_by_identifier(&audience::canonical(issuer, audience))
+    let api = audience::resolve(store, issuer, audience)
         .await?
         .ok_or(Error::NotFound {
             kind: "resource server",
@@ -33,13 +32,6 @@ async fn check_scopes<S: ResourceServerStore + ?Sized>(
     Ok(api.identifier)
 }
 
-async fn find_client<S: ClientStore + ?Sized>(store: &S, client_id: &str) -> Result<Client> {
-    store
-        .find_client(client_id)
-        .await?
-        .ok_or(Error::NotFound { kind: "client" })
-}
-
 /// A grant to make: `audience` may be the Management API's `https://` alias of `issuer`.
 pub struct NewClientGrant {
     pub client_id: String,
@@ -49,7 +41,7 @@ pub struct NewClientGrant {
 
 pub async fn create(ed: &Editor<'_>, issuer: &str, input: NewClientGrant) -> Result<ClientGrant> {
     let tx = ed.begin().await?;
-    let client = find_client(tx.as_ref(), &input.client_id).await?;
+    let client = clients::find(tx.as_ref(), &input.client_id).await?;
     let audience = check_scopes(tx.as_ref(), issuer, &input.audience, &input.scope).await?;
     let grant = ClientGrant {
         id: crate::ids::client_grant_id(),
@@ -90,7 +82,7 @@ pub async fn update_scope(
     let mut grant = find(tx.as_ref(), id).await?;
     guard.check_grant(&grant, Some(&scope))?;
     check_scopes(tx.as_ref(), issuer, &grant.audience, &scope).await?;
-    let client = find_client(tx.as_ref(), &grant.client_id).await?;
+    let client = clients::find(tx.as_ref(), &grant.client_id).await?;
     grant.scope = scope;
     tx.update_client_grant(&grant).await?;
     let change = ApplicationChange::UpdateClientGrant {
@@ -108,7 +100,7 @@ pub async fn delete(ed: &Editor<'_>, id: &str, guard: &AdminGuard) -> Result<Cli
     let tx = ed.begin().await?;
     let grant = find(tx.as_ref(), id).await?;
     guard.check_grant(&grant, None)?;
-    let client = find_client(tx.as_ref(), &grant.client_id).await?;
+    let client = clients::find(tx.as_ref(), &grant.client_id).await?;
     tx.delete_client_grant(&grant.id).await?;
     let change = ApplicationChange::DeleteClientGrant {
         grant_id: grant.id.clone(),

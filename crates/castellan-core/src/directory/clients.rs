@@ -248,7 +248,7 @@ pub async fn get(store: &dyn Store, client_id: &str) -> Result<Client> {
     find(store, client_id).await
 }
 
-async fn find<S: ClientStore + ?Sized>(store: &S, client_id: &str) -> Result<Client> {
+pub(crate) async fn find<S: ClientStore + ?Sized>(store: &S, client_id: &str) -> Result<Client> {
     store
         .find_client(client_id)
         .await?

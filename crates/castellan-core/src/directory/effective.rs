@@ -2,7 +2,7 @@
 //! (directly, through a connection mapping, or through nesting), and the permissions of all
 //! of them plus those given directly.
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{HeldPermission, Role};
 use crate::paging::{Page, PageRequest};
 use crate::store::Store;
@@ -17,15 +17,8 @@ fn page_of<T>(items: Vec<T>, page: PageRequest) -> Page<T> {
     Page { items, total }
 }
 
-async fn existing_user(store: &dyn Store, user_id: &str) -> Result<()> {
-    match store.find_user(user_id).await? {
-        Some(_) => Ok(()),
-        None => Err(Error::NotFound { kind: "user" }),
-    }
-}
-
 pub async fn roles(store: &dyn Store, user_id: &str, page: PageRequest) -> Result<Page<Role>> {
-    existing_user(store, user_id).await?;
+    super::users::find(store, user_id).await?;
     Ok(page_of(store.effective_roles(user_id).await?, page))
 }
 
@@ -36,7 +29,7 @@ pub async fn permissions(
     user_id: &str,
     page: PageRequest,
 ) -> Result<Page<HeldPermission>> {
-    existing_user(store, user_id).await?;
+    super::users::find(store, user_id).await?;
     let mut held: Vec<HeldPermission> = Vec::new();
     for (permission, source) in store.effective_permission_sources(user_id).await? {
         match held.last_mut() {

@@ -3,7 +3,6 @@
 
 use super::Editor;
 use super::roles::{check_permissions, non_empty};
-use super::user_roles::existing_user;
 use crate::audit::Change;
 use crate::error::Result;
 use crate::model::Permission;
@@ -11,7 +10,7 @@ use crate::model::Permission;
 /// Every permission must name a scope its API defines; otherwise nothing is added.
 pub async fn add(ed: &Editor<'_>, user_id: &str, permissions: &[Permission]) -> Result<()> {
     let tx = ed.begin().await?;
-    existing_user(tx.as_ref(), user_id).await?;
+    super::users::find(tx.as_ref(), user_id).await?;
     check_permissions(tx.as_ref(), permissions).await?;
     tx.add_user_permissions(user_id, permissions).await?;
     let change = Change::AddUserPermissions {
@@ -23,7 +22,7 @@ pub async fn add(ed: &Editor<'_>, user_id: &str, permissions: &[Permission]) -> 
 
 pub async fn remove(ed: &Editor<'_>, user_id: &str, permissions: &[Permission]) -> Result<()> {
     let tx = ed.begin().await?;
-    existing_user(tx.as_ref(), user_id).await?;
+    super::users::find(tx.as_ref(), user_id).await?;
     non_empty(permissions)?;
     tx.remove_user_permissions(user_id, permissions).await?;
     let change = Change::RemoveUserPermissions {

@@ -1,11 +1,11 @@
 //! Roles assigned to a user directly (`/api/v2/users/{id}/roles`).
 
-use super::Editor;
+use super::{Editor, users};
 use crate::audit::Change;
 use crate::error::{Error, Result};
 use crate::model::Role;
 use crate::paging::{Page, PageRequest};
-use crate::store::{RoleStore, Store, UserStore};
+use crate::store::{RoleStore, Store};
 
 /// The stored ids of `ids` (which may be `rol_…` ids or GUIDs); the first unknown one is an
 /// error, so nothing is half-assigned.
@@ -26,17 +26,9 @@ async fn resolve<S: RoleStore + ?Sized>(store: &S, ids: &[String]) -> Result<Vec
     Ok(resolved)
 }
 
-pub(crate) async fn existing_user<S: UserStore + ?Sized>(store: &S, user_id: &str) -> Result<()> {
-    store
-        .find_user(user_id)
-        .await?
-        .map(|_| ())
-        .ok_or(Error::NotFound { kind: "user" })
-}
-
 pub async fn assign(ed: &Editor<'_>, user_id: &str, role_ids: &[String]) -> Result<()> {
     let tx = ed.begin().await?;
-    existing_user(tx.as_ref(), user_id).await?;
+    users::find(tx.as_ref(), user_id).await?;
     let role_ids = resolve(tx.as_ref(), role_ids).await?;
     tx.assign_user_roles(user_id, &role_ids).await?;
     let change = Change::AssignUserRoles {
@@ -48,7 +40,7 @@ pub async fn assign(ed: &Editor<'_>, user_id: &str, role_ids: &[String]) -> Resu
 
 pub async fn remove(ed: &Editor<'_>, user_id: &str, role_ids: &[String]) -> Result<()> {
     let tx = ed.begin().await?;
-    existing_user(tx.as_ref(), user_id).await?;
+    users::find(tx.as_ref(), user_id).await?;
     let role_ids = resolve(tx.as_ref(), role_ids).await?;
     tx.remove_user_roles(user_id, &role_ids).await?;
     let change = Change::RemoveUserRoles {
@@ -59,6 +51,6 @@ pub async fn remove(ed: &Editor<'_>, user_id: &str, role_ids: &[String]) -> Resu
 }
 
 pub async fn list(store: &dyn Store, user_id: &str, page: PageRequest) -> Result<Page<Role>> {
-    existing_user(store, user_id).await?;
+    users::find(store, user_id).await?;
     Ok(store.list_user_roles(user_id, page).await?)
 }

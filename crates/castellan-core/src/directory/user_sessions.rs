@@ -8,7 +8,6 @@
 //! Auth0's rotating tokens keep their id.
 
 use super::Editor;
-use super::user_roles::existing_user;
 use super::users;
 use crate::audit::Change;
 use crate::clock::Clock;
@@ -32,7 +31,7 @@ pub async fn sessions(
 /// Returns how many there were.
 pub async fn end_sessions(ed: &Editor<'_>, user_id: &str) -> Result<u64> {
     let tx = ed.begin().await?;
-    existing_user(tx.as_ref(), user_id).await?;
+    users::find(tx.as_ref(), user_id).await?;
     let sessions = tx.delete_user_sessions(user_id).await?;
     let change = Change::EndUserSessions {
         user_id: user_id.to_string(),
@@ -59,7 +58,7 @@ pub async fn refresh_tokens(
 /// exchanged.
 pub async fn revoke_refresh_tokens(ed: &Editor<'_>, user_id: &str) -> Result<u64> {
     let tx = ed.begin().await?;
-    existing_user(tx.as_ref(), user_id).await?;
+    users::find(tx.as_ref(), user_id).await?;
     let refresh_tokens = tx
         .revoke_user_refresh_tokens(user_id, ed.clock.now())
         .await?;

@@ -255,7 +255,7 @@ pub async fn get(store: &dyn Store, user_id: &str) -> Result<User> {
     find(store, user_id).await
 }
 
-async fn find<S: UserStore + ?Sized>(store: &S, user_id: &str) -> Result<User> {
+pub(crate) async fn find<S: UserStore + ?Sized>(store: &S, user_id: &str) -> Result<User> {
     store
         .find_user(user_id)
         .await?

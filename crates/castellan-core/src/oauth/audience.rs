@@ -2,11 +2,11 @@
 
 use crate::Result;
 use crate::model::ResourceServer;
-use crate::store::Store;
+use crate::store::ResourceServerStore;
 use crate::system_apis::{management_api_https_alias, management_api_identifier};
 
-pub async fn resolve(
-    store: &dyn Store,
+pub async fn resolve<S: ResourceServerStore + ?Sized>(
+    store: &S,
     issuer: &str,
     audience: &str,
 ) -> Result<Option<ResourceServer>> {
