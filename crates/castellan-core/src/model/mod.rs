@@ -30,7 +30,7 @@ pub use resource_server::{ResourceServer, Scope, SigningAlg, TokenDialect};
 pub use role::{HeldPermission, Permission, PermissionSource, Role};
 pub use rule::Rule;
 pub use signing_key::{KeyRole, SigningKeyRecord};
-pub use user::User;
+pub use user::{Auth0User, Identity, User};
 
 /// A value that must be one of a fixed set of names on the wire and in storage.
 pub trait Named: Sized + Copy + 'static {

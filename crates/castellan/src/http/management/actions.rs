@@ -12,10 +12,11 @@ use castellan_core::directory::actions::{
     TriggerRef,
 };
 use castellan_core::model::{Action, ActionBinding, ActionSecret, ActionVersion, Named, Trigger};
-use castellan_core::oidc::claims::timestamp;
+use castellan_core::oidc::claims::rfc3339;
 use castellan_core::store::ActionFilter;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::paging::Listing;
 use crate::app::AppState;
@@ -23,6 +24,7 @@ use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
 use crate::http::guard::Caller;
+use crate::http::wire_schema::Shape;
 
 pub fn endpoints() -> Vec<Endpoint> {
     vec![
@@ -32,125 +34,213 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["read:actions"]),
             "List actions",
             get(list),
-        ),
+        )
+        .answers(200, Shape::of::<ActionsPage>()),
         endpoint(
             Method::POST,
             "/actions/actions",
             AnyOf(&["create:actions"]),
             "Create an action",
             post(create),
-        ),
+        )
+        .takes(Shape::of::<ActionRequest>())
+        .answers(201, Shape::of::<ActionWire>()),
         endpoint(
             Method::GET,
             "/actions/actions/{id}",
             AnyOf(&["read:actions"]),
             "Get an action",
             get(read),
-        ),
+        )
+        .answers(200, Shape::of::<ActionWire>()),
         endpoint(
             Method::PATCH,
             "/actions/actions/{id}",
             AnyOf(&["update:actions"]),
             "Update an action",
             patch(update),
-        ),
+        )
+        .takes(Shape::of::<ActionRequest>())
+        .answers(200, Shape::of::<ActionWire>()),
         endpoint(
             Method::DELETE,
             "/actions/actions/{id}",
             AnyOf(&["delete:actions"]),
             "Delete an action",
             delete(remove),
-        ),
+        )
+        .answers_empty(204),
         endpoint(
             Method::POST,
             "/actions/actions/{id}/deploy",
             AnyOf(&["create:actions"]),
             "Deploy an action",
             post(deploy),
-        ),
+        )
+        .answers(202, Shape::of::<Deployment>()),
         endpoint(
             Method::GET,
             "/actions/triggers",
             AnyOf(&["read:actions"]),
             "List triggers",
             get(triggers),
-        ),
+        )
+        .answers(200, Shape::of::<Triggers>()),
         endpoint(
             Method::GET,
             "/actions/triggers/{trigger_id}/bindings",
             AnyOf(&["read:actions"]),
             "List a trigger's bindings",
             get(bindings),
-        ),
+        )
+        .answers(200, Shape::of::<BindingsPage>()),
         endpoint(
             Method::PATCH,
             "/actions/triggers/{trigger_id}/bindings",
             AnyOf(&["update:actions"]),
             "Replace a trigger's bindings",
             patch(replace_bindings),
-        ),
+        )
+        .takes(Shape::of::<BindingsRequest>())
+        .answers(200, Shape::of::<Bindings>()),
     ]
 }
 
-fn supported_triggers(trigger: Trigger) -> Value {
-    json!([{"id": trigger.name(), "version": trigger.version()}])
+/// A trigger an action is for, as `supported_triggers` lists it.
+#[derive(Debug, Serialize, ToSchema)]
+struct TriggerWire {
+    id: &'static str,
+    version: &'static str,
 }
 
-/// Names and dates only: a value is never answered.
-fn secrets_wire(secrets: &[ActionSecret]) -> Value {
+fn supported_triggers(trigger: Trigger) -> Vec<TriggerWire> {
+    vec![TriggerWire {
+        id: trigger.name(),
+        version: trigger.version(),
+    }]
+}
+
+/// A secret by name and date: a value is never answered.
+#[derive(Debug, Serialize, ToSchema)]
+struct SecretWire {
+    name: String,
+    updated_at: Option<String>,
+}
+
+fn secrets_wire(secrets: &[ActionSecret]) -> Vec<SecretWire> {
     secrets
         .iter()
-        .map(|s| json!({"name": s.name, "updated_at": timestamp(s.updated_at)}))
+        .map(|s| SecretWire {
+            name: s.name.clone(),
+            updated_at: rfc3339(s.updated_at),
+        })
         .collect()
 }
 
-fn version_wire(v: &ActionVersion, trigger: Trigger) -> Value {
-    json!({
-        "id": v.id,
-        "action_id": v.action_id,
-        "number": v.number,
-        "code": v.code,
-        "runtime": v.runtime,
-        "dependencies": [],
-        "secrets": secrets_wire(&v.secrets),
-        "supported_triggers": supported_triggers(trigger),
-        "deployed": true,
-        "status": "built",
-        "created_at": timestamp(v.created_at),
-        "updated_at": timestamp(v.created_at),
-        "built_at": timestamp(v.created_at),
-    })
+/// Auth0's action, as its draft stands, with the version last deployed.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Action)]
+struct ActionWire {
+    id: String,
+    name: String,
+    supported_triggers: Vec<TriggerWire>,
+    code: String,
+    /// Always empty: modules are the runtime's, not installed per action.
+    dependencies: Vec<Value>,
+    runtime: String,
+    secrets: Vec<SecretWire>,
+    /// Always `built`: code is compiled when it is saved.
+    status: &'static str,
+    all_changes_deployed: bool,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deployed_version: Option<VersionWire>,
 }
 
-fn wire(a: &Action) -> Value {
-    let mut body = json!({
-        "id": a.id,
-        "name": a.name,
-        "supported_triggers": supported_triggers(a.trigger),
-        "code": a.code,
-        "dependencies": [],
-        "runtime": a.runtime,
-        "secrets": secrets_wire(&a.secrets),
-        "status": "built",
-        "all_changes_deployed": a.all_changes_deployed,
-        "created_at": timestamp(a.created_at),
-        "updated_at": timestamp(a.updated_at),
-    });
-    if let Some(v) = &a.deployed {
-        body["deployed_version"] = version_wire(v, a.trigger);
+/// A deployed version of an action.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ActionVersion)]
+struct VersionWire {
+    id: String,
+    action_id: String,
+    number: i64,
+    code: String,
+    runtime: String,
+    dependencies: Vec<Value>,
+    secrets: Vec<SecretWire>,
+    supported_triggers: Vec<TriggerWire>,
+    deployed: bool,
+    status: &'static str,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+    built_at: Option<String>,
+}
+
+/// A deployment's answer: the version deployed, naming its action.
+#[derive(Debug, Serialize, ToSchema)]
+struct Deployment {
+    #[serde(flatten)]
+    version: VersionWire,
+    action: ActionWire,
+}
+
+fn version_wire(v: &ActionVersion, trigger: Trigger) -> VersionWire {
+    VersionWire {
+        id: v.id.clone(),
+        action_id: v.action_id.clone(),
+        number: v.number,
+        code: v.code.clone(),
+        runtime: v.runtime.clone(),
+        dependencies: Vec::new(),
+        secrets: secrets_wire(&v.secrets),
+        supported_triggers: supported_triggers(trigger),
+        deployed: true,
+        status: "built",
+        created_at: rfc3339(v.created_at),
+        updated_at: rfc3339(v.created_at),
+        built_at: rfc3339(v.created_at),
     }
-    body
 }
 
-fn binding_wire(b: &ActionBinding, action: &Action) -> Value {
-    json!({
-        "id": b.id,
-        "trigger_id": b.trigger.name(),
-        "display_name": b.display_name,
-        "action": wire(action),
-        "created_at": timestamp(b.created_at),
-        "updated_at": timestamp(b.updated_at),
-    })
+fn wire(a: &Action) -> ActionWire {
+    ActionWire {
+        id: a.id.clone(),
+        name: a.name.clone(),
+        supported_triggers: supported_triggers(a.trigger),
+        code: a.code.clone(),
+        dependencies: Vec::new(),
+        runtime: a.runtime.clone(),
+        secrets: secrets_wire(&a.secrets),
+        status: "built",
+        all_changes_deployed: a.all_changes_deployed,
+        created_at: rfc3339(a.created_at),
+        updated_at: rfc3339(a.updated_at),
+        deployed_version: a.deployed.as_ref().map(|v| version_wire(v, a.trigger)),
+    }
+}
+
+/// A place in a trigger's list, with the action bound there.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = ActionBinding)]
+struct BindingWire {
+    id: String,
+    trigger_id: &'static str,
+    display_name: String,
+    action: ActionWire,
+    created_at: Option<String>,
+    updated_at: Option<String>,
+}
+
+fn binding_wire(b: &ActionBinding, action: &Action) -> BindingWire {
+    BindingWire {
+        id: b.id.clone(),
+        trigger_id: b.trigger.name(),
+        display_name: b.display_name.clone(),
+        action: wire(action),
+        created_at: rfc3339(b.created_at),
+        updated_at: rfc3339(b.updated_at),
+    }
 }
 
 fn invalid(message: String) -> ApiError {
@@ -162,13 +252,13 @@ fn invalid(message: String) -> ApiError {
 
 /// A trigger as `supported_triggers` names it; other fields Auth0 answers with (`status`,
 /// `runtimes`, ...) are ignored, so an action read back can be sent again.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct TriggerItem {
     id: String,
     version: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionRequest {
     name: Option<String>,
@@ -283,15 +373,48 @@ fn query_trigger(q: &QueryParams, name: &str) -> Result<Option<Trigger>, ApiErro
 }
 
 /// Auth0 answers these lists as `{<collection>, total, page, per_page}` always.
-fn paged(listing: Listing, collection: &str, items: Vec<Value>, total: u64) -> Json<Value> {
-    let (page, per_page) = match listing {
-        Listing::Offset { page, per_page, .. } => (page, per_page),
-        Listing::Checkpoint { from, take } => (from / take.max(1), take),
-    };
-    Json(json!({collection: items, "total": total, "page": page, "per_page": per_page}))
+#[derive(Debug, Serialize, ToSchema)]
+struct Page {
+    total: u64,
+    page: u64,
+    per_page: u64,
 }
 
-async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, ApiError> {
+impl Page {
+    fn of(listing: Listing, total: u64) -> Page {
+        let (page, per_page) = match listing {
+            Listing::Offset { page, per_page, .. } => (page, per_page),
+            Listing::Checkpoint { from, take } => (from / take.max(1), take),
+        };
+        Page {
+            total,
+            page,
+            per_page,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct ActionsPage {
+    actions: Vec<ActionWire>,
+    #[serde(flatten)]
+    page: Page,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct BindingsPage {
+    bindings: Vec<BindingWire>,
+    #[serde(flatten)]
+    page: Page,
+}
+
+/// The trigger's bindings after a replacement.
+#[derive(Debug, Serialize, ToSchema)]
+struct Bindings {
+    bindings: Vec<BindingWire>,
+}
+
+async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<ActionsPage>, ApiError> {
     let listing = Listing::from_query(&q, false)?;
     let filter = ActionFilter {
         trigger: query_trigger(&q, "triggerId")?,
@@ -299,11 +422,17 @@ async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, 
         deployed: q.get("deployed").map(|_| q.flag("deployed")).transpose()?,
     };
     let page = actions::list(s.store.as_ref(), &filter, listing.request()).await?;
-    let items = page.items.iter().map(wire).collect();
-    Ok(paged(listing, "actions", items, page.total))
+    let actions = page.items.iter().map(wire).collect();
+    Ok(Json(ActionsPage {
+        actions,
+        page: Page::of(listing, page.total),
+    }))
 }
 
-async fn read(State(s): State<AppState>, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
+async fn read(
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<ActionWire>, ApiError> {
     let action = actions::get(s.store.as_ref(), &id).await?;
     Ok(Json(wire(&action)))
 }
@@ -313,7 +442,7 @@ async fn update(
     caller: Caller,
     Path(id): Path<String>,
     JsonBody(body): JsonBody<ActionRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<ActionWire>, ApiError> {
     let update = body.update()?;
     let action =
         actions::update(&caller.editor(&s), &s.master_key, &s.scripts, &id, update).await?;
@@ -345,27 +474,45 @@ async fn deploy(
 ) -> Result<impl IntoResponse, ApiError> {
     let version = actions::deploy(&caller.editor(&s), &id).await?;
     let action = actions::get(s.store.as_ref(), &id).await?;
-    let mut body = version_wire(&version, action.trigger);
-    body["action"] = wire(&action);
+    let body = Deployment {
+        version: version_wire(&version, action.trigger),
+        action: wire(&action),
+    };
     Ok((StatusCode::ACCEPTED, Json(body)))
 }
 
-async fn triggers() -> Json<Value> {
-    let list: Vec<Value> = Trigger::ALL
+#[derive(Debug, Serialize, ToSchema)]
+struct Triggers {
+    triggers: Vec<TriggerDescription>,
+}
+
+/// A trigger with the one version of it that is served.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Trigger)]
+struct TriggerDescription {
+    id: &'static str,
+    version: &'static str,
+    status: &'static str,
+    runtimes: &'static [&'static str],
+    default_runtime: &'static str,
+    compatible_triggers: Vec<TriggerWire>,
+    binding_policy: &'static str,
+}
+
+async fn triggers() -> Json<Triggers> {
+    let triggers = Trigger::ALL
         .iter()
-        .map(|t| {
-            json!({
-                "id": t.name(),
-                "version": t.version(),
-                "status": "CURRENT",
-                "runtimes": RUNTIMES,
-                "default_runtime": DEFAULT_RUNTIME,
-                "compatible_triggers": [],
-                "binding_policy": "trigger-bound",
-            })
+        .map(|t| TriggerDescription {
+            id: t.name(),
+            version: t.version(),
+            status: "CURRENT",
+            runtimes: RUNTIMES,
+            default_runtime: DEFAULT_RUNTIME,
+            compatible_triggers: Vec::new(),
+            binding_policy: "trigger-bound",
         })
         .collect();
-    Json(json!({"triggers": list}))
+    Json(Triggers { triggers })
 }
 
 fn path_trigger(id: &str) -> Result<Trigger, ApiError> {
@@ -376,28 +523,31 @@ async fn bindings(
     State(s): State<AppState>,
     Path(trigger_id): Path<String>,
     q: QueryParams,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<BindingsPage>, ApiError> {
     let trigger = path_trigger(&trigger_id)?;
     let listing = Listing::from_query(&q, false)?;
     let all = actions::bindings(s.store.as_ref(), trigger).await?;
     let total = all.len() as u64;
     let range = listing.request();
-    let items = all
+    let bindings = all
         .iter()
         .skip(usize::try_from(range.offset).unwrap_or(usize::MAX))
         .take(usize::try_from(range.limit).unwrap_or(usize::MAX))
         .map(|(b, a)| binding_wire(b, a))
         .collect();
-    Ok(paged(listing, "bindings", items, total))
+    Ok(Json(BindingsPage {
+        bindings,
+        page: Page::of(listing, total),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BindingsRequest {
     bindings: Option<Vec<BindingItem>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BindingItem {
     #[serde(rename = "ref")]
@@ -405,7 +555,7 @@ pub struct BindingItem {
     display_name: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BindingRef {
     #[serde(rename = "type")]
@@ -418,7 +568,7 @@ async fn replace_bindings(
     caller: Caller,
     Path(trigger_id): Path<String>,
     JsonBody(body): JsonBody<BindingsRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Bindings>, ApiError> {
     let trigger = path_trigger(&trigger_id)?;
     let wanted = body
         .bindings
@@ -442,7 +592,6 @@ async fn replace_bindings(
         })
         .collect::<Result<Vec<_>, _>>()?;
     let bound = actions::replace_bindings(&caller.editor(&s), trigger, wanted).await?;
-    Ok(Json(json!({
-        "bindings": bound.iter().map(|(b, a)| binding_wire(b, a)).collect::<Vec<_>>(),
-    })))
+    let bindings = bound.iter().map(|(b, a)| binding_wire(b, a)).collect();
+    Ok(Json(Bindings { bindings }))
 }

@@ -7,9 +7,10 @@ use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, patch, post};
 use castellan_core::directory::users::{self, MetadataPatch, NewUser, Unblock, UserUpdate};
-use castellan_core::model::User;
-use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use castellan_core::model::{Auth0User, User};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::fields::{Fields, select};
 use super::paging::Listing;
@@ -18,6 +19,7 @@ use crate::http::body::{JsonBody, QueryParams};
 use crate::http::endpoint::{Endpoint, Scopes, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
 use crate::http::guard::{self, Caller};
+use crate::http::wire_schema::Shape;
 
 /// Auth0 serves the first 1000 results of a user search.
 const SEARCH_WINDOW: u64 = 1000;
@@ -30,21 +32,25 @@ pub fn endpoints() -> Vec<Endpoint> {
             AnyOf(&["read:users"]),
             "List or search users",
             get(list),
-        ),
+        )
+        .answers(200, Shape::listing_of::<Auth0User>("users")),
         endpoint(
             Method::POST,
             "/users",
             AnyOf(&["create:users"]),
             "Create a user",
             post(create),
-        ),
+        )
+        .takes(Shape::of::<CreateUserRequest>())
+        .answers(201, Shape::of::<Auth0User>()),
         endpoint(
             Method::GET,
             "/users/{id}",
             AnyOf(&["read:users", "read:current_user", "read:user_idp_tokens"]),
             "Get a user (with read:current_user, the token's own user only)",
             get(read),
-        ),
+        )
+        .answers(200, Shape::of::<Auth0User>()),
         endpoint(
             Method::PATCH,
             "/users/{id}",
@@ -56,39 +62,45 @@ pub fn endpoints() -> Vec<Endpoint> {
             ]),
             "Update a user (with the current-user scopes, the token's own user_metadata only)",
             patch(update),
-        ),
+        )
+        .takes(Shape::of::<UpdateUserRequest>())
+        .answers(200, Shape::of::<Auth0User>()),
         endpoint(
             Method::DELETE,
             "/users/{id}",
             AnyOf(&["delete:users"]),
             "Delete a user",
             delete(remove),
-        ),
+        )
+        .answers_empty(204),
         endpoint(
             Method::GET,
             "/user-blocks/{id}",
             AnyOf(&["read:users"]),
             "The addresses failed log-ins block a user from",
             get(read_blocks),
-        ),
+        )
+        .answers(200, Shape::of::<UserBlocks>()),
         endpoint(
             Method::DELETE,
             "/user-blocks/{id}",
             AnyOf(&["update:users"]),
             "Lift the blocks that failed log-ins put on a user",
             delete(remove_blocks),
-        ),
+        )
+        .answers_empty(204),
         endpoint(
             Method::GET,
             "/users-by-email",
             AnyOf(&["read:users"]),
             "Find users by email",
             get(by_email),
-        ),
+        )
+        .answers(200, Shape::list_of::<Auth0User>()),
     ]
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateUserRequest {
     connection: Option<String>,
@@ -107,8 +119,10 @@ pub struct CreateUserRequest {
     given_name: Option<String>,
     family_name: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Object)]
     user_metadata: Map<String, Value>,
     #[serde(default)]
+    #[schema(value_type = Object)]
     app_metadata: Map<String, Value>,
 }
 
@@ -145,7 +159,7 @@ async fn create(
     if verify && !user.email_verified {
         send_verification(&s, &user).await;
     }
-    Ok((StatusCode::CREATED, Json(user.to_auth0_json())))
+    Ok((StatusCode::CREATED, Json(user.to_auth0())))
 }
 
 /// A mail failure does not undo the change it follows.
@@ -165,11 +179,11 @@ const UPDATE_ANY_METADATA: Scopes = AnyOf(&["update:users", "update:users_app_me
 /// What a PATCH may change with the caller's scopes, as Auth0 has it: everything with
 /// `update:users`, both metadata objects of anyone with `update:users_app_metadata`, and
 /// otherwise (the current-user scopes) the caller's own `user_metadata` only.
-fn may_update(caller: &Caller, id: &str, patch: &Map<String, Value>) -> Result<(), ApiError> {
+fn may_update(caller: &Caller, id: &str, attributes: &[&str]) -> Result<(), ApiError> {
     if caller.holds(UPDATE_ANY_USER) {
         return Ok(());
     }
-    let only = |allowed: &[&str]| patch.keys().all(|k| allowed.contains(&k.as_str()));
+    let only = |allowed: &[&str]| attributes.iter().all(|a| allowed.contains(a));
     if caller.holds(UPDATE_ANY_METADATA) {
         return if only(&["app_metadata", "user_metadata"]) {
             Ok(())
@@ -228,108 +242,90 @@ async fn update(
     State(s): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    JsonBody(body): JsonBody<Value>,
-) -> Result<Json<Value>, ApiError> {
-    let Value::Object(patch) = body else {
-        return Err(ApiError::bad_request(
-            "invalid_body",
-            "Payload validation error: the body must be an object",
-        ));
-    };
-    may_update(&caller, &id, &patch)?;
-    let input = user_update(&patch)?;
+    JsonBody(body): JsonBody<UpdateUserRequest>,
+) -> Result<Json<Auth0User>, ApiError> {
+    let input = UserUpdate::from(body);
+    may_update(&caller, &id, &input.attributes())?;
     let verify = input.verify_email == Some(true);
     let user = users::update(&caller.editor(&s), &s.passwords, &id, input).await?;
     if verify && !user.email_verified {
         send_verification(&s, &user).await;
     }
-    Ok(Json(user.to_auth0_json()))
+    Ok(Json(user.to_auth0()))
 }
 
-/// What a PATCH may carry: unknown names are refused, as by Auth0.
-const PATCHABLE: &[&str] = &[
-    "blocked",
-    "email_verified",
-    "email",
-    "username",
-    "password",
-    "name",
-    "nickname",
-    "picture",
-    "given_name",
-    "family_name",
-    "user_metadata",
-    "app_metadata",
-    "connection",
-    "client_id",
-    "verify_email",
-];
-
-fn wrong_type(name: &str, expected: &str) -> castellan_core::Error {
-    castellan_core::Error::Invalid(format!("{name} must be {expected}"))
+/// Auth0's PATCH body. `null` clears an attribute the user may go without, and empties a
+/// metadata object; an absent attribute is left as it is.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateUserRequest {
+    blocked: Option<bool>,
+    email_verified: Option<bool>,
+    email: Option<String>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Option<String>)]
+    username: Option<Option<String>>,
+    password: Option<String>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Option<String>)]
+    name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Option<String>)]
+    nickname: Option<Option<String>>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Option<String>)]
+    picture: Option<Option<String>>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Option<String>)]
+    given_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Option<String>)]
+    family_name: Option<Option<String>>,
+    /// Merged one level deep, as Auth0 does; a key set to `null` is removed.
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Option<Object>)]
+    user_metadata: Option<Option<Map<String, Value>>>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Option<Object>)]
+    app_metadata: Option<Option<Map<String, Value>>>,
+    connection: Option<String>,
+    #[serde(default, deserialize_with = "given")]
+    #[schema(value_type = Option<String>)]
+    client_id: Option<Option<String>>,
+    verify_email: Option<bool>,
 }
 
-fn string(name: &str, value: &Value) -> Result<String, castellan_core::Error> {
-    value
-        .as_str()
-        .map(str::to_string)
-        .ok_or_else(|| wrong_type(name, "a string"))
+/// An attribute that was given, `null` included, as against one that was left out.
+fn given<'de, T: Deserialize<'de>, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
 }
 
-fn optional_string(name: &str, value: &Value) -> Result<Option<String>, castellan_core::Error> {
-    match value {
-        Value::Null => Ok(None),
-        Value::String(s) => Ok(Some(s.clone())),
-        _ => Err(wrong_type(name, "a string or null")),
-    }
+fn metadata(patch: Option<Map<String, Value>>) -> MetadataPatch {
+    patch.map_or(MetadataPatch::Clear, MetadataPatch::Merge)
 }
 
-fn boolean(name: &str, value: &Value) -> Result<bool, castellan_core::Error> {
-    value
-        .as_bool()
-        .ok_or_else(|| wrong_type(name, "true or false"))
-}
-
-/// `null` or `{}` empties the object; otherwise Auth0's one-level merge.
-fn metadata(name: &str, value: &Value) -> Result<MetadataPatch, castellan_core::Error> {
-    match value {
-        Value::Null => Ok(MetadataPatch::Clear),
-        Value::Object(changes) => Ok(MetadataPatch::Merge(changes.clone())),
-        _ => Err(wrong_type(name, "an object")),
-    }
-}
-
-/// The PATCH body as a change, refused in Auth0's words when a name is unknown or a value
-/// has the wrong type. What the values must be besides is the command's to check.
-fn user_update(patch: &Map<String, Value>) -> Result<UserUpdate, castellan_core::Error> {
-    if let Some(unknown) = patch.keys().find(|k| !PATCHABLE.contains(&k.as_str())) {
-        return Err(castellan_core::Error::Invalid(format!(
-            "Additional properties not allowed: {unknown}"
-        )));
-    }
-    let mut input = UserUpdate::default();
-    for (name, value) in patch {
-        let name = name.as_str();
-        match name {
-            "blocked" => input.blocked = Some(boolean(name, value)?),
-            "email_verified" => input.email_verified = Some(boolean(name, value)?),
-            "email" => input.email = Some(string(name, value)?),
-            "username" => input.username = Some(optional_string(name, value)?),
-            "password" => input.password = Some(string(name, value)?),
-            "name" => input.name = Some(optional_string(name, value)?),
-            "nickname" => input.nickname = Some(optional_string(name, value)?),
-            "picture" => input.picture = Some(optional_string(name, value)?),
-            "given_name" => input.given_name = Some(optional_string(name, value)?),
-            "family_name" => input.family_name = Some(optional_string(name, value)?),
-            "user_metadata" => input.user_metadata = Some(metadata(name, value)?),
-            "app_metadata" => input.app_metadata = Some(metadata(name, value)?),
-            "connection" => input.connection = Some(string(name, value)?),
-            "client_id" => input.client_id = Some(optional_string(name, value)?),
-            "verify_email" => input.verify_email = Some(boolean(name, value)?),
-            _ => {}
+impl From<UpdateUserRequest> for UserUpdate {
+    fn from(body: UpdateUserRequest) -> Self {
+        UserUpdate {
+            blocked: body.blocked,
+            email_verified: body.email_verified,
+            email: body.email,
+            username: body.username,
+            password: body.password,
+            name: body.name,
+            nickname: body.nickname,
+            picture: body.picture,
+            given_name: body.given_name,
+            family_name: body.family_name,
+            user_metadata: body.user_metadata.map(metadata),
+            app_metadata: body.app_metadata.map(metadata),
+            connection: body.connection,
+            client_id: body.client_id,
+            verify_email: body.verify_email,
         }
     }
-    Ok(input)
 }
 
 async fn remove(
@@ -341,18 +337,35 @@ async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Auth0's `GET /user-blocks/{id}`: one entry per address, naming the user as they log in.
+/// Auth0's answer to `GET /user-blocks/{id}`.
+#[derive(Debug, Serialize, ToSchema)]
+struct UserBlocks {
+    blocked_for: Vec<LoginBlock>,
+}
+
+/// An address that failed log-ins block the user from, naming the user as they log in.
+#[derive(Debug, Serialize, ToSchema)]
+struct LoginBlock {
+    identifier: Option<String>,
+    ip: String,
+    connection: String,
+}
+
 async fn read_blocks(
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UserBlocks>, ApiError> {
     let (user, addresses) = users::login_blocks(s.store.as_ref(), s.clock.as_ref(), &id).await?;
-    let identifier = user.email.as_ref().or(user.username.as_ref());
-    let blocked_for: Vec<Value> = addresses
+    let identifier = user.email.or(user.username);
+    let blocked_for = addresses
         .into_iter()
-        .map(|ip| json!({"identifier": identifier, "ip": ip, "connection": user.connection}))
+        .map(|ip| LoginBlock {
+            identifier: identifier.clone(),
+            ip,
+            connection: user.connection.clone(),
+        })
         .collect();
-    Ok(Json(json!({ "blocked_for": blocked_for })))
+    Ok(Json(UserBlocks { blocked_for }))
 }
 
 /// Auth0's `DELETE /user-blocks/{id}`: the blocks of failed log-ins only; the `blocked`
