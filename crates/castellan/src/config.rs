@@ -803,7 +803,11 @@ fn serve_limits(
             .or_else(|| env.var(var).map(PathBuf::from))
             .or(from_file)
     };
-    let cert = path(&overrides.tls_cert, "CASTELLAN_HTTP_TLS_CERT", file.tls_cert);
+    let cert = path(
+        &overrides.tls_cert,
+        "CASTELLAN_HTTP_TLS_CERT",
+        file.tls_cert,
+    );
     let key = path(&overrides.tls_key, "CASTELLAN_HTTP_TLS_KEY", file.tls_key);
     let tls = match (cert, key) {
         (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),

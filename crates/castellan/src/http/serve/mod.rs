@@ -110,8 +110,7 @@ pub async fn serve(
                     if let Some((stream, protocol)) =
                         tls::handshake(&acceptor, stream, deadline, &mut stop_seen).await
                     {
-                        connection::drive(stream, protocol, peer, router, &limits, stop_seen)
-                            .await;
+                        connection::drive(stream, protocol, peer, router, &limits, stop_seen).await;
                     }
                 }
             }

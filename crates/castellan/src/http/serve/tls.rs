@@ -63,7 +63,10 @@ struct Current(RwLock<Arc<CertifiedKey>>);
 
 impl Current {
     fn get(&self) -> Arc<CertifiedKey> {
-        self.0.read().unwrap_or_else(PoisonError::into_inner).clone()
+        self.0
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     fn set(&self, pair: Arc<CertifiedKey>) {
@@ -197,8 +200,8 @@ fn read_pair(files: &TlsFiles, provider: &CryptoProvider) -> Result<CertifiedKey
     }
     let key_pem = read(&files.key, "key")?;
     // The parser's own message could quote the file; it is not passed on.
-    let key = PrivateKeyDer::from_pem_slice(&key_pem)
-        .map_err(|_| TlsError::NoKey(files.key.clone()))?;
+    let key =
+        PrivateKeyDer::from_pem_slice(&key_pem).map_err(|_| TlsError::NoKey(files.key.clone()))?;
     CertifiedKey::from_der(chain, key, provider).map_err(|cause| TlsError::Unusable {
         cert: files.cert.clone(),
         key: files.key.clone(),
