@@ -170,7 +170,7 @@ pub struct Overrides {
     /// sqlite://PATH or postgres://... [default: sqlite://./castellan-data/castellan.db].
     #[arg(long, global = true)]
     pub database: Option<String>,
-    /// Public issuer URL; a trailing `/` is added [default: http://{listen}/].
+    /// Public issuer URL; a trailing `/` is added [default: http://{listen}/, https:// with TLS].
     #[arg(long, global = true)]
     pub issuer: Option<String>,
     /// Log lines as human-readable text or JSON.
@@ -1176,6 +1176,50 @@ mod tests {
             ..Default::default()
         };
         Settings::load(&overrides, env).unwrap()
+    }
+
+    #[test]
+    fn tls_files_from_flags_environment_and_file_go_in_pairs() {
+        assert_eq!(
+            Settings::load(&Overrides::default(), &[("X", "y")])
+                .unwrap()
+                .serve
+                .tls,
+            None
+        );
+        let s = load_with_file(
+            "[http]\ntls_cert = \"file-cert.pem\"\ntls_key = \"file-key.pem\"\n",
+            &[("CASTELLAN_HTTP_TLS_KEY", "env-key.pem")],
+        );
+        let files = s.serve.tls.clone().unwrap();
+        assert_eq!(files.cert, PathBuf::from("file-cert.pem"));
+        assert_eq!(files.key, PathBuf::from("env-key.pem"));
+        assert_eq!(s.issuer, "https://127.0.0.1:8080/", "derived with https");
+        assert!(s.print().contains("tls_key = \"env-key.pem\""));
+
+        let flags = Overrides {
+            tls_cert: Some("flag-cert.pem".into()),
+            tls_key: Some("flag-key.pem".into()),
+            issuer: Some("https://id.example".into()),
+            ..Default::default()
+        };
+        let s = Settings::load(&flags, &[("CASTELLAN_HTTP_TLS_CERT", "env-cert.pem")]).unwrap();
+        assert_eq!(s.serve.tls.unwrap().cert, PathBuf::from("flag-cert.pem"));
+        assert_eq!(s.issuer, "https://id.example/");
+
+        let lone_cert = Overrides {
+            tls_cert: Some("cert.pem".into()),
+            ..Default::default()
+        };
+        let err = Settings::load(&lone_cert, &[("X", "y")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("http.tls_key: missing"),
+            "{err}"
+        );
+        refused_as(
+            "http.tls_cert: missing",
+            &[("CASTELLAN_HTTP_TLS_KEY", "key.pem")],
+        );
     }
 
     /// Each of these variables alone is refused with an error naming a setting under `prefix`.
