@@ -1,6 +1,6 @@
-//! Command line: `serve [--demo]`, `migrate`, `config print`, `keys rotate`, `outbox`, `rules test`,
-//! `users`, `roles`, `groups`, `admin`. Failures are one line on
-//! stderr and a non-zero exit, never a panic.
+//! Command line: `serve [--demo] [--tls-cert FILE --tls-key FILE]`, `migrate`,
+//! `config print`, `keys rotate`, `outbox`, `rules test`, `users`, `roles`, `groups`,
+//! `admin`. Failures are one line on stderr and a non-zero exit, never a panic.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -42,7 +42,7 @@ pub struct ServeLimits {
     /// A connection with no request under way and nothing sent or received for this long
     /// is closed.
     pub idle_timeout: Duration,
-    /// Connections open at once; more are answered 503 and closed.
+    /// Connections open at once; more are answered 503 and closed (over TLS, closed).
     pub max_connections: usize,
     /// HTTPS with this certificate and key; plain HTTP when `None`. Only the main
     /// listener's: the metrics listener, meant for a private network, stays plain.
