@@ -1,9 +1,9 @@
 //! Serving connections: our own accept loop over hyper instead of `axum::serve`, because a
 //! server facing the internet must bound what each connection may hold. Every connection
 //! has a deadline for its request's headers, for its body, and for sitting idle; past
-//! `max_connections` a new connection is answered 503 at once and closed, so idle or
-//! half-sent sockets can never exhaust the process's file descriptors. With a
-//! certificate the same listener speaks HTTPS: each connection's task does its TLS
+//! `max_connections` a new connection is answered 503 at once and closed (over TLS, only
+//! closed), so idle or half-sent sockets can never exhaust the process's file descriptors.
+//! With a certificate the same listener speaks HTTPS: each connection's task does its TLS
 //! handshake under the header-read deadline, then serves HTTP/1.1 or, when the client
 //! chose it by ALPN, HTTP/2, watched as a plain connection is.
 

@@ -106,7 +106,7 @@ impl Tls {
         })
     }
 
-    pub fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+    pub(super) fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
         self.acceptor.clone()
     }
 
@@ -120,7 +120,7 @@ impl Tls {
     /// Reloads on SIGHUP and whenever the files' modification times or sizes change,
     /// until dropped. A failed reload is logged (paths and reason only) and the old pair
     /// kept; it is tried again when the files change again.
-    pub async fn keep_fresh(self: Arc<Self>) {
+    pub(super) async fn keep_fresh(self: Arc<Self>) {
         let mut seen = Stamps::of(&self.files);
         let mut hangups = hangups();
         let mut tick = tokio::time::interval(POLL_INTERVAL);
