@@ -83,6 +83,7 @@ impl ResolvesServerCert for Current {
 /// The listener's TLS: an acceptor whose certificate can be replaced while it serves.
 pub struct Tls {
     files: TlsFiles,
+    provider: Arc<CryptoProvider>,
     current: Arc<Current>,
     acceptor: tokio_rustls::TlsAcceptor,
 }
@@ -93,7 +94,7 @@ impl Tls {
         let provider = Arc::new(aws_lc_rs::default_provider());
         let pair = read_pair(files, &provider)?;
         let current = Arc::new(Current(RwLock::new(Arc::new(pair))));
-        let mut config = ServerConfig::builder_with_provider(provider)
+        let mut config = ServerConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&version::TLS13, &version::TLS12])
             .map_err(TlsError::Config)?
             .with_no_client_auth()
@@ -101,6 +102,7 @@ impl Tls {
         config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
         Ok(Self {
             files: files.clone(),
+            provider,
             current,
             acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(config)),
         })
@@ -112,7 +114,7 @@ impl Tls {
 
     /// Reads the files again; on failure the pair in use stays.
     fn reload(&self) -> Result<(), TlsError> {
-        let pair = read_pair(&self.files, &aws_lc_rs::default_provider())?;
+        let pair = read_pair(&self.files, &self.provider)?;
         self.current.set(Arc::new(pair));
         Ok(())
     }
@@ -126,15 +128,20 @@ impl Tls {
         let mut tick = tokio::time::interval(POLL_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let reason = tokio::select! {
-                () = hangup(&mut hangups) => "SIGHUP",
-                _ = tick.tick() => "the files changed",
+            let signalled = tokio::select! {
+                () = hangup(&mut hangups) => true,
+                _ = tick.tick() => false,
             };
             let now = Stamps::of(&self.files);
-            if reason != "SIGHUP" && now == seen {
+            if !signalled && now == seen {
                 continue;
             }
             seen = now;
+            let reason = if signalled {
+                "SIGHUP"
+            } else {
+                "the files changed"
+            };
             match self.reload() {
                 Ok(()) => tracing::info!(
                     cert = %self.files.cert.display(),
