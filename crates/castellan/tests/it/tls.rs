@@ -110,7 +110,7 @@ impl Server {
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
             .unwrap();
-        let server = Server {
+        let mut server = Server {
             child,
             base: format!("https://127.0.0.1:{port}"),
             port,
@@ -124,6 +124,9 @@ impl Server {
                 && r.status().is_success()
             {
                 return server;
+            }
+            if let Some(status) = server.child.try_wait().unwrap() {
+                panic!("the server exited ({status}):\n{}", server.log());
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
