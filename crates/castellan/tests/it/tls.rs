@@ -137,6 +137,23 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// SIGTERM, then the exit code, or `None` if it has not exited within `within`.
+    async fn terminate_within(&mut self, within: Duration) -> Option<i32> {
+        let sent = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status.code().unwrap_or(-1));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        None
+    }
+
     fn hang_up(&self) {
         let sent = Command::new("kill")
             .args(["-HUP", &self.child.id().to_string()])
@@ -244,6 +261,36 @@ async fn discovery_and_tokens_over_https_on_http1_and_http2() {
         .send()
         .await;
     assert!(plain.is_err() || !plain.unwrap().status().is_success());
+
+    // A stop closes idle HTTP/1.1 and HTTP/2 connections at once, not after the idle
+    // timeout (60 s).
+    let keeping = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(pem.cert.as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let http1_keeping = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(pem.cert.as_bytes()).unwrap()])
+        .http1_only()
+        .build()
+        .unwrap();
+    for client in [&keeping, &http1_keeping] {
+        let response = client.get(&discovery_url).send().await.unwrap();
+        assert!(response.status().is_success());
+        response.bytes().await.unwrap();
+    }
+    let mut server = server;
+    let stopping = Instant::now();
+    assert_eq!(
+        server.terminate_within(PATIENCE).await,
+        Some(0),
+        "{}",
+        server.log()
+    );
+    assert!(
+        stopping.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        stopping.elapsed()
+    );
 }
 
 #[tokio::test]
