@@ -109,6 +109,8 @@ pub enum StartError {
     Smtp(#[from] crate::mail::SmtpError),
     #[error(transparent)]
     Templates(#[from] crate::http::pages::TemplateError),
+    #[error(transparent)]
+    Tls(#[from] serve::TlsError),
     #[error("cannot listen on {addr}: {cause}")]
     Listen {
         addr: SocketAddr,
@@ -355,6 +357,11 @@ pub async fn start(
     state: AppState,
     until: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<Running, StartError> {
+    // Before binding, so that a bad certificate is the error and nothing half starts.
+    let tls = match &state.settings.serve.tls {
+        Some(files) => Some(serve::Tls::load(files)?),
+        None => None,
+    };
     let listen = state.settings.listen;
     let listener = TcpListener::bind(listen)
         .await
@@ -401,6 +408,7 @@ pub async fn start(
             listener,
             metrics_router(state.clone()),
             limits.clone(),
+            None,
             stop(),
         ))
     });
@@ -413,7 +421,7 @@ pub async fn start(
             }
             let _ = stopping.send(true);
         });
-        let result = serve::serve(listener, app, limits, main_stop).await;
+        let result = serve::serve(listener, app, limits, tls, main_stop).await;
         if let Some(metrics) = metrics_task {
             let _ = metrics.await;
         }

@@ -1,7 +1,8 @@
-//! Command line: `serve [--demo]`, `migrate`, `config print`, `keys rotate`, `outbox`, `rules test`,
-//! `users`, `roles`, `groups`, `admin`. Failures are one line on
-//! stderr and a non-zero exit, never a panic.
+//! Command line: `serve [--demo] [--tls-cert FILE --tls-key FILE]`, `migrate`,
+//! `config print`, `keys rotate`, `outbox`, `rules test`, `users`, `roles`, `groups`,
+//! `admin`. Failures are one line on stderr and a non-zero exit, never a panic.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -36,6 +37,13 @@ enum Command {
         /// administrator) and print how to log in. Running it again adds nothing.
         #[arg(long)]
         demo: bool,
+        /// Serve HTTPS on the listen address with this PEM certificate chain (reloaded on
+        /// SIGHUP and when the file changes); needs --tls-key.
+        #[arg(long, value_name = "FILE")]
+        tls_cert: Option<PathBuf>,
+        /// The PEM private key of --tls-cert.
+        #[arg(long, value_name = "FILE")]
+        tls_key: Option<PathBuf>,
     },
     /// Create or upgrade the database schema, then exit.
     Migrate,
@@ -103,7 +111,14 @@ enum KeysAction {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if let Command::Serve {
+        tls_cert, tls_key, ..
+    } = &cli.command
+    {
+        cli.overrides.tls_cert.clone_from(tls_cert);
+        cli.overrides.tls_key.clone_from(tls_key);
+    }
     let settings = match Settings::load(&cli.overrides, &ProcessEnv) {
         Ok(s) => s,
         Err(e) => return fail(&format!("configuration: {e}")),
@@ -118,7 +133,7 @@ pub fn main() -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve { demo } => serve(settings, demo).await,
+            Command::Serve { demo, .. } => serve(settings, demo).await,
             Command::Migrate => castellan_store::open_with(&settings.database_url, &settings.store)
                 .await
                 .map(|_| println!("database is up to date"))

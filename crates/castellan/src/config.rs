@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use castellan_core::passwords::HashingLimits;
 
 use crate::http::client_address::TrustedProxies;
-use crate::http::serve::ServeLimits;
+use crate::http::serve::{ServeLimits, TlsFiles};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://./castellan-data/castellan.db";
@@ -97,6 +97,8 @@ struct HttpFile {
     body_timeout_secs: Option<u64>,
     idle_timeout_secs: Option<u64>,
     max_connections: Option<usize>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -168,12 +170,19 @@ pub struct Overrides {
     /// sqlite://PATH or postgres://... [default: sqlite://./castellan-data/castellan.db].
     #[arg(long, global = true)]
     pub database: Option<String>,
-    /// Public issuer URL; a trailing `/` is added [default: http://{listen}/].
+    /// Public issuer URL; a trailing `/` is added [default: http://{listen}/, https:// with TLS].
     #[arg(long, global = true)]
     pub issuer: Option<String>,
     /// Log lines as human-readable text or JSON.
     #[arg(long, global = true, value_enum)]
     pub log_format: Option<LogFormat>,
+    /// `serve --tls-cert`: flags of that command only, put here by `cli` so that they
+    /// override like the others.
+    #[arg(skip)]
+    pub tls_cert: Option<PathBuf>,
+    /// `serve --tls-key`.
+    #[arg(skip)]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// A secret that never reaches a log or `config print`.
@@ -318,9 +327,11 @@ impl Settings {
             });
         }
 
+        let serve = serve_limits(env, overrides, file.http.unwrap_or_default())?;
+        let scheme = if serve.tls.is_some() { "https" } else { "http" };
         let issuer = normalise_issuer(
             &pick(&overrides.issuer, "CASTELLAN_ISSUER", file.issuer)
-                .unwrap_or_else(|| format!("http://{listen}/")),
+                .unwrap_or_else(|| format!("{scheme}://{listen}/")),
         )?;
 
         let log_format = overrides
@@ -419,7 +430,6 @@ impl Settings {
         };
         let smtp = smtp_settings(env, file.smtp.unwrap_or_default())?;
         let scripts = script_limits(env, file.scripts.unwrap_or_default())?;
-        let serve = serve_limits(env, file.http.unwrap_or_default())?;
         let password_hashing = hashing_limits(env, file.password_hashing.unwrap_or_default())?;
         let metrics = metrics_settings(env, file.metrics.unwrap_or_default())?;
         let store = store_options(env, file.store.unwrap_or_default())?;
@@ -589,6 +599,10 @@ impl Settings {
             "max_connections".into(),
             as_int(self.serve.max_connections as u128).into(),
         );
+        if let Some(tls) = &self.serve.tls {
+            http.insert("tls_cert".into(), tls.cert.display().to_string().into());
+            http.insert("tls_key".into(), tls.key.display().to_string().into());
+        }
         put("http", http.into());
         put(
             "trusted_proxies",
@@ -778,8 +792,40 @@ fn hashing_limits(env: &dyn Env, file: PasswordHashingFile) -> Result<HashingLim
     Ok(HashingLimits { workers, queue })
 }
 
-fn serve_limits(env: &dyn Env, file: HttpFile) -> Result<ServeLimits, ConfigError> {
+fn serve_limits(
+    env: &dyn Env,
+    overrides: &Overrides,
+    file: HttpFile,
+) -> Result<ServeLimits, ConfigError> {
     let defaults = ServeLimits::default();
+    let path = |flag: &Option<PathBuf>, var: &str, from_file: Option<PathBuf>| {
+        flag.clone()
+            .or_else(|| env.var(var).map(PathBuf::from))
+            .or(from_file)
+    };
+    let cert = path(
+        &overrides.tls_cert,
+        "CASTELLAN_HTTP_TLS_CERT",
+        file.tls_cert,
+    );
+    let key = path(&overrides.tls_key, "CASTELLAN_HTTP_TLS_KEY", file.tls_key);
+    let tls = match (cert, key) {
+        (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+        (None, None) => None,
+        (cert, _) => {
+            return Err(ConfigError::Value {
+                name: if cert.is_some() {
+                    "http.tls_key"
+                } else {
+                    "http.tls_cert"
+                },
+                message: "missing: a certificate and its key go together (--tls-cert and \
+                          --tls-key, CASTELLAN_HTTP_TLS_CERT and CASTELLAN_HTTP_TLS_KEY, or \
+                          [http] tls_cert and tls_key)"
+                    .into(),
+            });
+        }
+    };
     let secs = |name, var, from_file, default: std::time::Duration| {
         positive(env, name, var, from_file, default.as_secs()).map(std::time::Duration::from_secs)
     };
@@ -809,6 +855,7 @@ fn serve_limits(env: &dyn Env, file: HttpFile) -> Result<ServeLimits, ConfigErro
             file.max_connections,
             defaults.max_connections,
         )?,
+        tls,
     })
 }
 
@@ -1129,6 +1176,50 @@ mod tests {
             ..Default::default()
         };
         Settings::load(&overrides, env).unwrap()
+    }
+
+    #[test]
+    fn tls_files_from_flags_environment_and_file_go_in_pairs() {
+        assert_eq!(
+            Settings::load(&Overrides::default(), &[("X", "y")])
+                .unwrap()
+                .serve
+                .tls,
+            None
+        );
+        let s = load_with_file(
+            "[http]\ntls_cert = \"file-cert.pem\"\ntls_key = \"file-key.pem\"\n",
+            &[("CASTELLAN_HTTP_TLS_KEY", "env-key.pem")],
+        );
+        let files = s.serve.tls.clone().unwrap();
+        assert_eq!(files.cert, PathBuf::from("file-cert.pem"));
+        assert_eq!(files.key, PathBuf::from("env-key.pem"));
+        assert_eq!(s.issuer, "https://127.0.0.1:8080/", "derived with https");
+        assert!(s.print().contains("tls_key = \"env-key.pem\""));
+
+        let flags = Overrides {
+            tls_cert: Some("flag-cert.pem".into()),
+            tls_key: Some("flag-key.pem".into()),
+            issuer: Some("https://id.example".into()),
+            ..Default::default()
+        };
+        let s = Settings::load(&flags, &[("CASTELLAN_HTTP_TLS_CERT", "env-cert.pem")]).unwrap();
+        assert_eq!(s.serve.tls.unwrap().cert, PathBuf::from("flag-cert.pem"));
+        assert_eq!(s.issuer, "https://id.example/");
+
+        let lone_cert = Overrides {
+            tls_cert: Some("cert.pem".into()),
+            ..Default::default()
+        };
+        let err = Settings::load(&lone_cert, &[("X", "y")]).unwrap_err();
+        assert!(
+            err.to_string().starts_with("http.tls_key: missing"),
+            "{err}"
+        );
+        refused_as(
+            "http.tls_cert: missing",
+            &[("CASTELLAN_HTTP_TLS_KEY", "key.pem")],
+        );
     }
 
     /// Each of these variables alone is refused with an error naming a setting under `prefix`.

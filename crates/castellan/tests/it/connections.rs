@@ -29,6 +29,7 @@ fn short(max_connections: usize) -> ServeLimits {
         body_timeout: Duration::from_secs(1),
         idle_timeout: Duration::from_secs(1),
         max_connections,
+        tls: None,
     }
 }
 

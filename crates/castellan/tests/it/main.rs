@@ -44,6 +44,7 @@ mod signing_keys_api;
 mod smtp;
 mod store_faults;
 mod system_api_user_tokens;
+mod tls;
 mod token_endpoint;
 mod unstorable_input;
 mod user_permissions_api;

@@ -1,7 +1,14 @@
-//! One connection: hyper's HTTP/1.1 over a socket whose reads and writes are watched, so a
-//! connection that sends its headers too slowly, or sits idle, is closed. hyper's own
-//! header timeout is not used: it starts counting when the connection becomes idle, which
-//! would make the idle timeout and the header timeout one and the same.
+//! One connection: hyper's HTTP/1.1 (or HTTP/2, when a TLS client chose it) over a stream
+//! whose reads and writes are watched, so a connection that sends its headers too slowly,
+//! or sits idle, is closed. hyper's own header timeout is not used: it starts counting when
+//! the connection becomes idle, which would make the idle timeout and the header timeout
+//! one and the same.
+//!
+//! HTTP/2 multiplexes requests and sends frames of its own (pings, settings, window
+//! updates) at any time, so bytes on the socket tell nothing of a request's head there:
+//! its connections are timed by their requests alone. One with no request under way for
+//! the idle timeout is asked to close (GOAWAY), and dropped after another; a stream's
+//! headers trickled in never make a request, so they are bounded the same way.
 
 use std::io;
 use std::net::SocketAddr;
@@ -15,15 +22,17 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::graceful::GracefulConnection;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::sync::watch;
 use tower::ServiceExt;
 
 use super::deadline_body::DeadlineBody;
+use super::tls::TlsFiles;
 
-/// What one connection may hold, and how many there may be (`[http]` settings).
+/// What one connection may hold, how many there may be, and whether they speak TLS
+/// (`[http]` settings).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServeLimits {
     /// From a request's first byte to the end of its headers.
@@ -33,8 +42,11 @@ pub struct ServeLimits {
     /// A connection with no request under way and nothing sent or received for this long
     /// is closed.
     pub idle_timeout: Duration,
-    /// Connections open at once; more are answered 503 and closed.
+    /// Connections open at once; more are answered 503 and closed (over TLS, closed).
     pub max_connections: usize,
+    /// HTTPS with this certificate and key; plain HTTP when `None`. Only the main
+    /// listener's: the metrics listener, meant for a private network, stays plain.
+    pub tls: Option<TlsFiles>,
 }
 
 impl Default for ServeLimits {
@@ -44,6 +56,7 @@ impl Default for ServeLimits {
             body_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(60),
             max_connections: super::default_max_connections(),
+            tls: None,
         }
     }
 }
@@ -51,6 +64,15 @@ impl Default for ServeLimits {
 /// No coarser than this, so the timeouts hold within a second whatever they are.
 const LONGEST_CHECK_INTERVAL: Duration = Duration::from_secs(1);
 const SHORTEST_CHECK_INTERVAL: Duration = Duration::from_millis(50);
+/// Requests one HTTP/2 connection may have under way at once; each holds a router task.
+const MAX_CONCURRENT_STREAMS: u32 = 100;
+
+/// What the connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Protocol {
+    Http1,
+    Http2,
+}
 
 /// What the watchdog knows of a connection, updated by its socket and its requests.
 struct Activity {
@@ -62,6 +84,8 @@ struct Activity {
     head_started: AtomicU64,
     /// Requests handed to the router and not answered yet.
     in_flight: AtomicUsize,
+    /// HTTP/2: the socket's bytes are not counted, only requests (see the module's doc).
+    multiplexed: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -74,12 +98,13 @@ enum Verdict {
 }
 
 impl Activity {
-    fn new() -> Self {
+    fn new(protocol: Protocol) -> Self {
         Self {
             opened: Instant::now(),
             last_io: AtomicU64::new(0),
             head_started: AtomicU64::new(0),
             in_flight: AtomicUsize::new(0),
+            multiplexed: protocol == Protocol::Http2,
         }
     }
 
@@ -88,6 +113,9 @@ impl Activity {
     }
 
     fn read(&self) {
+        if self.multiplexed {
+            return;
+        }
         let now = self.now_ms();
         self.last_io.store(now, Ordering::Relaxed);
         if self.in_flight.load(Ordering::Acquire) == 0 {
@@ -99,6 +127,12 @@ impl Activity {
     }
 
     fn wrote(&self) {
+        if !self.multiplexed {
+            self.touch();
+        }
+    }
+
+    fn touch(&self) {
         self.last_io.store(self.now_ms(), Ordering::Relaxed);
     }
 
@@ -134,18 +168,18 @@ struct InFlight(Arc<Activity>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.0.wrote();
+        self.0.touch();
         self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
-/// The socket, telling `Activity` of every byte that moves.
-struct Watched {
-    stream: TcpStream,
+/// The stream, telling `Activity` of every byte that moves.
+struct Watched<S> {
+    stream: S,
     activity: Arc<Activity>,
 }
 
-impl AsyncRead for Watched {
+impl<S: AsyncRead + Unpin> AsyncRead for Watched<S> {
     fn poll_read(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -160,7 +194,7 @@ impl AsyncRead for Watched {
     }
 }
 
-impl AsyncWrite for Watched {
+impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     fn poll_write(
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -204,15 +238,19 @@ fn check_interval(limits: &ServeLimits) -> Duration {
 }
 
 /// Serves one connection until the client closes it, a timeout closes it, or the server
-/// stops (`stop` turns true: requests under way finish, then it closes).
-pub(super) async fn drive(
-    stream: TcpStream,
+/// stops (`stop` turns true: requests under way finish, then it closes). `stream` is the
+/// socket, or the TLS session over it once its handshake is done.
+pub(super) async fn drive<S>(
+    stream: S,
+    protocol: Protocol,
     peer: SocketAddr,
     router: Router,
     limits: &ServeLimits,
-    mut stop: watch::Receiver<bool>,
-) {
-    let activity = Arc::new(Activity::new());
+    stop: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let activity = Arc::new(Activity::new(protocol));
     let io = TokioIo::new(Watched {
         stream,
         activity: activity.clone(),
@@ -230,9 +268,29 @@ pub(super) async fn drive(
             response
         }
     });
-    let connection = hyper::server::conn::http1::Builder::new()
-        .keep_alive(true)
-        .serve_connection(io, service);
+    match protocol {
+        Protocol::Http1 => {
+            let connection = hyper::server::conn::http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(io, service);
+            watch_over(connection, &activity, limits, stop).await;
+        }
+        Protocol::Http2 => {
+            let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .max_concurrent_streams(MAX_CONCURRENT_STREAMS)
+                .serve_connection(io, service);
+            watch_over(connection, &activity, limits, stop).await;
+        }
+    }
+}
+
+/// Runs `connection` until it ends, closing it when `activity` breaks a deadline.
+async fn watch_over<C: GracefulConnection>(
+    connection: C,
+    activity: &Activity,
+    limits: &ServeLimits,
+    mut stop: watch::Receiver<bool>,
+) {
     tokio::pin!(connection);
     let mut tick = tokio::time::interval(check_interval(limits));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -282,12 +340,13 @@ mod tests {
             body_timeout: Duration::from_secs(1),
             idle_timeout: Duration::from_millis(80),
             max_connections: 1,
+            tls: None,
         }
     }
 
     #[test]
     fn a_head_in_progress_is_timed_from_its_first_byte() {
-        let activity = Arc::new(Activity::new());
+        let activity = Arc::new(Activity::new(Protocol::Http1));
         activity.read();
         assert_eq!(activity.verdict(&limits()), Verdict::Fine);
         std::thread::sleep(Duration::from_millis(50));
@@ -311,6 +370,30 @@ mod tests {
             "body bytes are not a new head"
         );
         drop(in_flight);
+        std::thread::sleep(Duration::from_millis(90));
+        assert_eq!(activity.verdict(&limits()), Verdict::Idle);
+    }
+
+    #[test]
+    fn http2_is_timed_by_its_requests_not_its_frames() {
+        let activity = Arc::new(Activity::new(Protocol::Http2));
+        activity.read();
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(
+            activity.verdict(&limits()),
+            Verdict::Fine,
+            "frames are not a request head"
+        );
+        std::thread::sleep(Duration::from_millis(40));
+        activity.read();
+        activity.wrote();
+        assert_eq!(
+            activity.verdict(&limits()),
+            Verdict::Idle,
+            "pings do not keep a connection without requests open"
+        );
+        drop(activity.request_started());
+        assert_eq!(activity.verdict(&limits()), Verdict::Fine);
         std::thread::sleep(Duration::from_millis(90));
         assert_eq!(activity.verdict(&limits()), Verdict::Idle);
     }

@@ -1,11 +1,15 @@
 //! Serving connections: our own accept loop over hyper instead of `axum::serve`, because a
 //! server facing the internet must bound what each connection may hold. Every connection
 //! has a deadline for its request's headers, for its body, and for sitting idle; past
-//! `max_connections` a new connection is answered 503 at once and closed, so idle or
-//! half-sent sockets can never exhaust the process's file descriptors.
+//! `max_connections` a new connection is answered 503 at once and closed (over TLS, only
+//! closed), so idle or half-sent sockets can never exhaust the process's file descriptors.
+//! With a certificate the same listener speaks HTTPS: each connection's task does its TLS
+//! handshake under the header-read deadline, then serves HTTP/1.1 or, when the client
+//! chose it by ALPN, HTTP/2, watched as a plain connection is.
 
 mod connection;
 mod deadline_body;
+mod tls;
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -17,6 +21,9 @@ use tokio::sync::{Semaphore, watch};
 
 pub use connection::ServeLimits;
 pub use deadline_body::{BodyTimedOut, is_body_timeout};
+pub use tls::{Tls, TlsError, TlsFiles};
+
+use connection::Protocol;
 
 /// Connections refused at once while at capacity; more than this are simply dropped, so
 /// the refusals themselves cannot pile up file descriptors.
@@ -42,13 +49,17 @@ static AT_CAPACITY: LazyLock<Vec<u8>> = LazyLock::new(|| {
 });
 
 /// Serves `router` on `listener` until `stop` completes; then stops accepting, lets the
-/// requests under way finish, and returns once every connection has closed.
+/// requests under way finish, and returns once every connection has closed. With `tls`,
+/// connections are HTTPS and its certificate is reloaded while serving.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: ServeLimits,
+    tls: Option<Tls>,
     stop: impl std::future::Future<Output = ()> + Send,
 ) -> std::io::Result<()> {
+    let acceptor = tls.as_ref().map(Tls::acceptor);
+    let reloader = tls.map(|tls| tokio::spawn(Arc::new(tls).keep_fresh()));
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let refusals = Arc::new(Semaphore::new(MAX_PENDING_REFUSALS));
     // Each connection holds a receiver; the sender's `closed()` tells when all have ended.
@@ -70,6 +81,11 @@ pub async fn serve(
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             metrics::counter!("castellan_http_connections_refused_total").increment(1);
+            // Over TLS the plain answer would read as a broken record, and a handshake
+            // costs what an overloaded server lacks: the connection is just closed.
+            if acceptor.is_some() {
+                continue;
+            }
             if let Ok(permit) = refusals.clone().try_acquire_owned() {
                 tokio::spawn(async move {
                     refuse(stream).await;
@@ -81,11 +97,28 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let limits = limits.clone();
-        let stop_seen = stop_seen.clone();
+        let mut stop_seen = stop_seen.clone();
+        let acceptor = acceptor.clone();
         tokio::spawn(async move {
-            connection::drive(stream, peer, router, &limits, stop_seen).await;
+            match acceptor {
+                None => {
+                    connection::drive(stream, Protocol::Http1, peer, router, &limits, stop_seen)
+                        .await;
+                }
+                Some(acceptor) => {
+                    let deadline = limits.header_read_timeout;
+                    if let Some((stream, protocol)) =
+                        tls::handshake(&acceptor, stream, deadline, &mut stop_seen).await
+                    {
+                        connection::drive(stream, protocol, peer, router, &limits, stop_seen).await;
+                    }
+                }
+            }
             drop(slot);
         });
+    }
+    if let Some(reloader) = reloader {
+        reloader.abort();
     }
     drop(listener);
     let _ = stopping.send(true);
