@@ -66,6 +66,18 @@ pub struct Client {
 }
 
 impl Client {
+    /// PLACEHOLDER until the allowed_origins attribute lands: web origins and callbacks' origins.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        let origin = origin.trim_end_matches('/');
+        self.web_origins
+            .iter()
+            .any(|o| o.trim_end_matches('/') == origin)
+            || self
+                .callbacks
+                .iter()
+                .any(|c| c.starts_with(&format!("{origin}/")) || c == origin)
+    }
+
     pub fn has_grant(&self, grant_type: &str) -> bool {
         self.grant_types.iter().any(|g| g == grant_type)
     }

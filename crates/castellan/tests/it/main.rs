@@ -21,6 +21,7 @@ mod compat;
 mod config_as_code;
 mod connections;
 mod console;
+mod cors;
 mod default_assignments;
 mod effective_authorization;
 mod import;
