@@ -65,6 +65,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What issuing a user's tokens draws on.
+    pub fn services(&self) -> castellan_core::oauth::password::Services<'_> {
+        castellan_core::oauth::password::Services {
+            store: self.store.as_ref(),
+            tokens: &self.tokens,
+            passwords: &self.passwords,
+            clock: self.clock.as_ref(),
+            scripts: self.scripts.as_ref(),
+        }
+    }
+
     pub fn recovery(&self) -> Recovery<'_> {
         Recovery {
             store: self.store.as_ref(),

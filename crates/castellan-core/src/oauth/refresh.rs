@@ -127,6 +127,7 @@ async fn rotate(
             refresh_family: Some(&record.family_id),
             protocol: Protocol::RefreshToken,
             request: ctx,
+            front_channel: None,
         },
     )
     .await?;

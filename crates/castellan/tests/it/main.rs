@@ -36,6 +36,7 @@ mod password_login;
 mod postgres_cluster;
 mod rate_limits;
 mod recovery;
+mod response_modes;
 mod role_users_api;
 mod roles;
 mod rules_api;

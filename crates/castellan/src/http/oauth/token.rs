@@ -44,13 +44,7 @@ pub async fn token(
         .await
         .map_err(with_basic)?;
     let grant_type = request.grant_type();
-    let services = password::Services {
-        store: s.store.as_ref(),
-        tokens: &s.tokens,
-        passwords: &s.passwords,
-        clock: s.clock.as_ref(),
-        scripts: s.scripts.as_ref(),
-    };
+    let services = s.services();
     let authenticated = || async {
         client_auth::authenticate(s.store.as_ref(), &credentials)
             .await
