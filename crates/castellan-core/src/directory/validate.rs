@@ -66,7 +66,7 @@ pub fn origins(field: &str, values: &[String]) -> Result<()> {
     for value in values {
         if let Err(reason) = crate::model::check_listed_origin(value) {
             return Err(Error::Invalid(format!(
-                "{field} contains an invalid origin: \"{value}\" {reason}"
+                "{field} contains an invalid origin \"{value}\": it {reason}"
             )));
         }
     }

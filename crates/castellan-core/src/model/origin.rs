@@ -87,7 +87,7 @@ impl Pattern {
 }
 
 /// Why `entry` is not an origin a client may list: `Err` holds the end of a sentence that
-/// begins with the entry (`"must use http or https"`).
+/// begins with "it" (`"must use http or https"`).
 pub fn check_listed_origin(entry: &str) -> Result<(), &'static str> {
     Pattern::parse(entry).map(|_| ())
 }
