@@ -928,6 +928,21 @@ async fn clients_keep_allowed_origins_and_refuse_what_is_not_an_origin() {
         patched["allowed_origins"],
         json!(["https://*.shop.example.com"])
     );
+    let updates: Vec<Value> = server
+        .audit_entries_naming("Storefront")
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "update_client")
+        .map(|e| e["changes"].clone())
+        .collect();
+    assert_eq!(
+        updates,
+        [
+            json!({"attributes": ["description"]}).to_string(),
+            json!({"attributes": ["allowed_origins"]}).to_string(),
+        ],
+        "the audit names the attribute changed"
+    );
 
     // Every client answers the attribute, an empty list when it was never set.
     let (_, plain) = server
