@@ -58,6 +58,9 @@ pub struct Client {
     pub callbacks: Vec<String>,
     pub allowed_logout_urls: Vec<String>,
     pub web_origins: Vec<String>,
+    /// Origins whose browser code may call the authentication API (Auth0's "Allowed
+    /// Origins (CORS)"), beyond `web_origins` and the callbacks' origins.
+    pub allowed_origins: Vec<String>,
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     pub client_metadata: BTreeMap<String, String>,
     pub secret_hash: Option<String>,
@@ -85,5 +88,17 @@ impl Client {
     /// Public clients (SPAs, native apps with `none`) cannot keep a secret.
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == TokenEndpointAuthMethod::None
+    }
+
+    /// Whether a browser at `origin` (an `Origin` header: `https://app.example.com`) may
+    /// call the token endpoint cross-origin: the origin is one of `allowed_origins` or
+    /// `web_origins`, or under a `*.` of one of them by one label, or the origin of one of
+    /// the `callbacks` (Auth0 lets those in too). Anything else, `null` included, is not.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        super::origin::allows(
+            origin,
+            self.allowed_origins.iter().chain(&self.web_origins),
+            &self.callbacks,
+        )
     }
 }
