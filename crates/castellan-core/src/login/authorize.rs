@@ -183,7 +183,7 @@ pub async fn validate(
             })?),
         };
     // Auth0 posts to the app's page only from an origin the client lists as a web origin.
-    if mode == Some(ResponseMode::WebMessage) && !lists_web_origin(&client, &redirect_uri) {
+    if mode == Some(ResponseMode::WebMessage) && !client.lists_web_origin_of(&redirect_uri) {
         return Err(AuthorizeError::Page(
             "The redirect_uri's origin is not one of the client's allowed web origins.".into(),
         ));
@@ -331,18 +331,6 @@ pub async fn validate(
 
 /// The grant a client needs to receive tokens from the authorization endpoint.
 pub const IMPLICIT: &str = "implicit";
-
-/// Whether the redirect URI's origin is one of the client's web origins.
-fn lists_web_origin(client: &Client, redirect_uri: &str) -> bool {
-    let origin_of = |uri: &str| url::Url::parse(uri).ok().map(|u| u.origin());
-    let Some(target) = origin_of(redirect_uri).filter(url::Origin::is_tuple) else {
-        return false;
-    };
-    client
-        .web_origins
-        .iter()
-        .any(|listed| origin_of(listed).as_ref() == Some(&target))
-}
 
 /// Third-party clients ask the user before they get anything (Auth0: consent is skipped
 /// for first-party clients).

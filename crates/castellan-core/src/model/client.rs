@@ -69,18 +69,6 @@ pub struct Client {
 }
 
 impl Client {
-    /// PLACEHOLDER until the allowed_origins attribute lands: web origins and callbacks' origins.
-    pub fn allows_origin(&self, origin: &str) -> bool {
-        let origin = origin.trim_end_matches('/');
-        self.web_origins
-            .iter()
-            .any(|o| o.trim_end_matches('/') == origin)
-            || self
-                .callbacks
-                .iter()
-                .any(|c| c.starts_with(&format!("{origin}/")) || c == origin)
-    }
-
     pub fn has_grant(&self, grant_type: &str) -> bool {
         self.grant_types.iter().any(|g| g == grant_type)
     }
@@ -88,6 +76,12 @@ impl Client {
     /// Public clients (SPAs, native apps with `none`) cannot keep a secret.
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == TokenEndpointAuthMethod::None
+    }
+
+    /// Whether a page at `uri` may be sent a `web_message` answer: its origin is one of
+    /// `web_origins` (Auth0 posts to no other).
+    pub fn lists_web_origin_of(&self, uri: &str) -> bool {
+        super::origin::lists_origin_of(uri, &self.web_origins)
     }
 
     /// Whether a browser at `origin` (an `Origin` header: `https://app.example.com`) may

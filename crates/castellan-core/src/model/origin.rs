@@ -112,6 +112,17 @@ pub(super) fn allows<'a>(
         .any(|pattern| pattern.admits(&origin))
 }
 
+/// Whether the origin of `uri` (a redirect URI, with any path) is one of `listed`.
+pub(super) fn lists_origin_of<'a>(uri: &str, listed: impl IntoIterator<Item = &'a String>) -> bool {
+    let Some(origin) = Pattern::of_url(uri) else {
+        return false;
+    };
+    listed
+        .into_iter()
+        .filter_map(|entry| Pattern::parse(entry).ok())
+        .any(|pattern| pattern.admits(&origin))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -149,3 +149,24 @@ async fn discovery_and_keys_are_readable_from_any_origin() {
         assert_eq!(allowed_origin(&answer), Some("*"), "{path}");
     }
 }
+
+/// `allowed_origins` alone opens the endpoints to an origin, as Auth0's "Allowed Origins
+/// (CORS)" does; so does the origin of a callback.
+#[tokio::test]
+async fn allowed_origins_and_callbacks_open_the_endpoints_too() {
+    let server = TestServer::start().await;
+    let listed = "https://listed.example.com";
+    let app = json!({"name": "Listed", "app_type": "spa", "token_endpoint_auth_method": "none",
+                     "grant_types": ["refresh_token"], "allowed_origins": [listed],
+                     "callbacks": ["https://callback.example.com/done"]});
+    let (status, client) = server.admin(Method::POST, "/clients", Some(app)).await;
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    let client_id = client["client_id"].as_str().unwrap();
+    for origin in [listed, "https://callback.example.com"] {
+        let answer = preflight(&server, "/oauth/token", origin).await;
+        assert_eq!(allowed_origin(&answer), Some(origin));
+        let (readable_by, body) = refresh_from(&server, origin, client_id).await;
+        assert_eq!(body["error"], "invalid_grant", "{origin}: {body}");
+        assert_eq!(readable_by.as_deref(), Some(origin));
+    }
+}

@@ -42,9 +42,32 @@ fn parameter(encoded: &[u8]) -> Option<String> {
         .find_map(|(name, value)| (name == "access_token").then_some(value))
 }
 
-/// The token, from wherever the client put it; more than one place is refused (RFC 6750
-/// §2: "MUST NOT use more than one method").
-fn presented(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Result<String, Response> {
+/// Why no token could be read from the request.
+enum NotPresented {
+    Missing,
+    /// RFC 6750 §2: "MUST NOT use more than one method".
+    Twice,
+}
+
+impl IntoResponse for NotPresented {
+    fn into_response(self) -> Response {
+        match self {
+            NotPresented::Missing => unauthorized("Missing access token"),
+            NotPresented::Twice => refused(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "The access token was given in more than one way",
+            ),
+        }
+    }
+}
+
+/// The token, from wherever the client put it, once.
+fn presented(
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> Result<String, NotPresented> {
     let header = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -58,12 +81,8 @@ fn presented(headers: &HeaderMap, query: Option<&str>, body: &[u8]) -> Result<St
     let mut given = [header, query, form].into_iter().flatten();
     match (given.next(), given.next()) {
         (Some(token), None) => Ok(token),
-        (None, _) => Err(unauthorized("Missing access token")),
-        (Some(_), Some(_)) => Err(refused(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "The access token was given in more than one way",
-        )),
+        (None, _) => Err(NotPresented::Missing),
+        (Some(_), Some(_)) => Err(NotPresented::Twice),
     }
 }
 
@@ -75,7 +94,7 @@ pub async fn userinfo(
 ) -> Response {
     let token = match presented(&headers, query.as_deref(), &body) {
         Ok(token) => token,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let audiences = [userinfo_audience(&s.settings.issuer)];
     let Ok(token_claims) = s.tokens.verify(&token, &audiences).await else {
