@@ -4,7 +4,7 @@
 # layers) into compat/.python, and openid-client and auth0 (npm, v7: the Management API
 # clients, with the v4 AuthenticationClient as auth0/legacy) into compat/node/node_modules.
 # For the browser tests (crates/castellan/tests/it/browser.rs): Debian's chromium package, and
-# playwright-core (npm) into compat/browser/node_modules. For the checks of the OpenAPI
+# playwright-core and @auth0/auth0-spa-js (npm) into compat/browser/node_modules. For the checks of the OpenAPI
 # documents (crates/castellan/tests/it/api_documents.rs): schemathesis and
 # openapi-spec-validator into compat/.schemathesis.
 # Does nothing when what is installed matches the pins.
@@ -48,7 +48,7 @@ fi
 
 browser_want="$(stamp browser/package-lock.json)"
 if [ "$(cat browser/node_modules/.installed 2>/dev/null)" != "$browser_want" ]; then
-  echo "compat: installing playwright-core into compat/browser/node_modules"
+  echo "compat: installing playwright-core and auth0-spa-js into compat/browser/node_modules"
   (cd browser && npm ci --no-audit --no-fund --loglevel=error)
   echo "$browser_want" > browser/node_modules/.installed
 fi

@@ -50,6 +50,7 @@ fn client(id: &str) -> Client {
         callbacks: vec!["https://app.example/cb".into()],
         allowed_logout_urls: vec![],
         web_origins: vec![],
+        allowed_origins: vec!["https://app.example".into(), "https://*.app.example".into()],
         token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
         client_metadata: BTreeMap::from([("tier".into(), "gold".into())]),
         secret_hash: Some("hmac-sha256$x$y".into()),
@@ -122,6 +123,7 @@ async fn clients_round_trip_and_page(store: &dyn Store) {
 
     let mut changed = found.clone();
     changed.grant_types = vec![];
+    changed.allowed_origins = vec!["http://localhost:3000".into()];
     changed.secret_hash = None;
     store.update_client(&changed).await.unwrap();
     assert_eq!(store.find_client("c3").await.unwrap().unwrap(), changed);

@@ -428,6 +428,7 @@ async fn main() {
                         refresh_family: None,
                         protocol: Protocol::RefreshToken,
                         request: &request,
+                        front_channel: None,
                     },
                 )
                 .await

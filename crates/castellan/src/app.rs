@@ -30,7 +30,7 @@ use crate::http::error::ApiError;
 use crate::http::pages::{self, Pages};
 use crate::http::rate_limit::{self, RateLimits};
 use crate::http::{
-    authz, client_address, dbconnections, management, oauth, ops, request_id, serve,
+    authz, client_address, cors, dbconnections, management, oauth, ops, request_id, serve,
 };
 use crate::{master_key, telemetry};
 
@@ -65,6 +65,17 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// What issuing a user's tokens draws on.
+    pub fn services(&self) -> castellan_core::oauth::password::Services<'_> {
+        castellan_core::oauth::password::Services {
+            store: self.store.as_ref(),
+            tokens: &self.tokens,
+            passwords: &self.passwords,
+            clock: self.clock.as_ref(),
+            scripts: self.scripts.as_ref(),
+        }
+    }
+
     pub fn recovery(&self) -> Recovery<'_> {
         Recovery {
             store: self.store.as_ref(),
@@ -215,92 +226,100 @@ pub fn router(state: AppState) -> Router {
     let authz = authz::api();
     // Endpoints that check credentials or create accounts, limited per address; those
     // that hash a password also draw on the address's hashing budget.
+    let password_check =
+        || middleware::from_fn_with_state(state.clone(), rate_limit::password_check);
+    let authentication_limit =
+        || middleware::from_fn_with_state(state.clone(), rate_limit::authentication);
     let hashing = Router::new()
-        .route(
-            "/dbconnections/signup",
-            post(dbconnections::signup).layer(DefaultBodyLimit::max(dbconnections::MAX_BODY_BYTES)),
-        )
         .route("/authorize/login", post(pages::authorize::login))
         .route("/authorize/signup", post(pages::authorize::signup))
         .route("/reset-password", post(pages::recovery::reset_submit))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            rate_limit::password_check,
-        ));
+        .route_layer(password_check());
     let authentication = Router::new()
+        .route("/authorize/forgot", post(pages::recovery::forgot_submit))
+        .route_layer(authentication_limit())
+        .merge(hashing);
+    // What single-page apps call from their own origin (`http/cors.rs`).
+    let for_browser_apps = Router::new()
+        .route(
+            "/oauth/token",
+            post(oauth::token::token)
+                .layer(DefaultBodyLimit::max(oauth::token::MAX_TOKEN_REQUEST_BYTES)),
+        )
+        .route("/oauth/revoke", post(oauth::revoke::revoke))
+        .route(
+            "/userinfo",
+            get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
+        )
+        .route(
+            "/dbconnections/signup",
+            post(dbconnections::signup)
+                .layer(DefaultBodyLimit::max(dbconnections::MAX_BODY_BYTES))
+                .layer(password_check()),
+        )
         .route(
             "/dbconnections/change_password",
             post(dbconnections::change_password)
-                .layer(DefaultBodyLimit::max(dbconnections::MAX_BODY_BYTES)),
+                .layer(DefaultBodyLimit::max(dbconnections::MAX_BODY_BYTES))
+                .layer(authentication_limit()),
         )
-        .route("/authorize/forgot", post(pages::recovery::forgot_submit))
-        .route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            rate_limit::authentication,
-        ))
-        .merge(hashing);
+        .layer(cors::for_clients(state.clone()));
+    let public_documents = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(oauth::discovery::openid_configuration),
+        )
+        .route("/.well-known/jwks.json", get(oauth::discovery::jwks))
+        .layer(cors::public());
     let mut app = Router::new()
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz));
     if state.settings.metrics.listen.is_none() {
         app = app.route("/metrics", get(ops::metrics));
     }
-    app.route(
-        "/.well-known/openid-configuration",
-        get(oauth::discovery::openid_configuration),
-    )
-    .route("/.well-known/jwks.json", get(oauth::discovery::jwks))
-    .route(
-        "/oauth/token",
-        post(oauth::token::token)
-            .layer(DefaultBodyLimit::max(oauth::token::MAX_TOKEN_REQUEST_BYTES)),
-    )
-    .route("/oauth/revoke", post(oauth::revoke::revoke))
-    .route(
-        "/userinfo",
-        get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),
-    )
-    .route("/authorize", get(pages::authorize::authorize))
-    .route("/authorize/consent", post(pages::authorize::consent))
-    .route("/authorize/forgot", get(pages::recovery::forgot_page))
-    .route("/reset-password", get(pages::recovery::reset_page))
-    .route("/verify-email", get(pages::recovery::verify_email))
-    .route("/v2/logout", get(pages::logout::v2_logout))
-    .route("/oidc/logout", get(pages::logout::oidc_logout))
-    .route("/static/castellan.css", get(pages::stylesheet))
-    .route(
-        "/api/v2/openapi.json",
-        get(
-            |axum::extract::State(s): axum::extract::State<AppState>| async move {
-                axum::Json(s.management_openapi.as_ref().clone())
-            },
-        ),
-    )
-    .route(
-        "/authz/api/openapi.json",
-        get(
-            |axum::extract::State(s): axum::extract::State<AppState>| async move {
-                axum::Json(s.authz_openapi.as_ref().clone())
-            },
-        ),
-    )
-    .merge(authentication)
-    .merge(crate::http::console::router())
-    .nest(management::PREFIX, management.router(&state))
-    .nest(authz::PREFIX, authz.router(&state))
-    .fallback(not_found)
-    .layer(middleware::from_fn(crate::http::input::uri))
-    .layer(middleware::from_fn(ops::record))
-    .layer(middleware::from_fn(ops::retry_after_when_unavailable))
-    .layer(middleware::from_fn_with_state(
-        state.clone(),
-        client_address::layer,
-    ))
-    // Every body is limited; the routes that take only small forms set a lower limit.
-    .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
-    .layer(CatchPanicLayer::custom(|_| panic_response()))
-    .layer(request_id::layers())
-    .with_state(state)
+    app.merge(public_documents)
+        .merge(for_browser_apps)
+        .route("/authorize", get(pages::authorize::authorize))
+        .route("/authorize/consent", post(pages::authorize::consent))
+        .route("/authorize/forgot", get(pages::recovery::forgot_page))
+        .route("/reset-password", get(pages::recovery::reset_page))
+        .route("/verify-email", get(pages::recovery::verify_email))
+        .route("/v2/logout", get(pages::logout::v2_logout))
+        .route("/oidc/logout", get(pages::logout::oidc_logout))
+        .route("/static/castellan.css", get(pages::stylesheet))
+        .route(
+            "/api/v2/openapi.json",
+            get(
+                |axum::extract::State(s): axum::extract::State<AppState>| async move {
+                    axum::Json(s.management_openapi.as_ref().clone())
+                },
+            ),
+        )
+        .route(
+            "/authz/api/openapi.json",
+            get(
+                |axum::extract::State(s): axum::extract::State<AppState>| async move {
+                    axum::Json(s.authz_openapi.as_ref().clone())
+                },
+            ),
+        )
+        .merge(authentication)
+        .merge(crate::http::console::router())
+        .nest(management::PREFIX, management.router(&state))
+        .nest(authz::PREFIX, authz.router(&state))
+        .fallback(not_found)
+        .layer(middleware::from_fn(crate::http::input::uri))
+        .layer(middleware::from_fn(ops::record))
+        .layer(middleware::from_fn(ops::retry_after_when_unavailable))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            client_address::layer,
+        ))
+        // Every body is limited; the routes that take only small forms set a lower limit.
+        .layer(DefaultBodyLimit::max(state.settings.max_body_bytes))
+        .layer(CatchPanicLayer::custom(|_| panic_response()))
+        .layer(request_id::layers())
+        .with_state(state)
 }
 
 /// What the separate metrics listener serves (`[metrics] listen`).

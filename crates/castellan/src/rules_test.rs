@@ -114,6 +114,7 @@ fn sample_client(now: i64) -> Client {
         callbacks: Vec::new(),
         allowed_logout_urls: Vec::new(),
         web_origins: Vec::new(),
+        allowed_origins: Vec::new(),
         token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
         client_metadata: Default::default(),
         secret_hash: None,

@@ -36,6 +36,7 @@ pub struct ClientFields {
     pub callbacks: Option<Vec<String>>,
     pub allowed_logout_urls: Option<Vec<String>>,
     pub web_origins: Option<Vec<String>>,
+    pub allowed_origins: Option<Vec<String>>,
     pub token_endpoint_auth_method: Option<String>,
     pub client_metadata: Option<BTreeMap<String, String>>,
 }
@@ -112,6 +113,10 @@ fn apply(client: &mut Client, fields: ClientFields) -> Result<()> {
             validate::tokens(field, &value)?;
             *target = value;
         }
+    }
+    if let Some(origins) = fields.allowed_origins {
+        validate::origins("allowed_origins", &origins)?;
+        client.allowed_origins = origins;
     }
     if let Some(method) = fields.token_endpoint_auth_method {
         client.token_endpoint_auth_method = validate::named("token_endpoint_auth_method", &method)?;
@@ -191,6 +196,7 @@ fn build(client_id: String, fields: ClientFields, now: i64) -> Result<Client> {
         callbacks: vec![],
         allowed_logout_urls: vec![],
         web_origins: vec![],
+        allowed_origins: vec![],
         token_endpoint_auth_method: default_auth_method(app_type),
         client_metadata: BTreeMap::new(),
         secret_hash: None,
@@ -272,6 +278,10 @@ fn changed(before: &Client, after: &Client) -> Vec<&'static str> {
             before.allowed_logout_urls != after.allowed_logout_urls,
         ),
         ("web_origins", before.web_origins != after.web_origins),
+        (
+            "allowed_origins",
+            before.allowed_origins != after.allowed_origins,
+        ),
         (
             "token_endpoint_auth_method",
             before.token_endpoint_auth_method != after.token_endpoint_auth_method,

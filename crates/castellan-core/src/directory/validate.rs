@@ -60,6 +60,19 @@ pub fn tokens(field: &str, values: &[String]) -> Result<()> {
     }
 }
 
+/// Every entry is a web origin (`https://app.example.com`, `http://localhost:3000`,
+/// `https://*.example.com`): what a browser's `Origin` header is compared with.
+pub fn origins(field: &str, values: &[String]) -> Result<()> {
+    for value in values {
+        if let Err(reason) = crate::model::check_listed_origin(value) {
+            return Err(Error::Invalid(format!(
+                "{field} contains an invalid origin \"{value}\": it {reason}"
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub fn no_duplicates(field: &str, values: &[String]) -> Result<()> {
     for (i, v) in values.iter().enumerate() {
         if values[..i].contains(v) {

@@ -6,8 +6,12 @@
 use std::collections::HashMap;
 
 use crate::clock::Clock;
+use crate::events::RequestContext;
 use crate::model::{AuthorizationCode, Client, DATABASE_CONNECTION, User};
+use crate::oauth::password::Services;
+use crate::oauth::user_tokens::{self, FrontChannelCode, UserTokenRequest};
 use crate::oauth::{OAuthError, audience, scope};
+use crate::scripts::Protocol;
 use crate::secrets::{opaque_token, token_digest};
 use crate::store::Store;
 
@@ -22,11 +26,68 @@ pub enum Prompt {
     Consent,
 }
 
+/// What the authorization endpoint answers with (OAuth 2.0 Multiple Response Type Encoding
+/// Practices): a code, tokens, or both (OpenID Connect's hybrid flow).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ResponseType {
+    pub code: bool,
+    pub id_token: bool,
+    pub token: bool,
+}
+
+impl ResponseType {
+    /// Space-separated, in any order, each at most once.
+    fn parse(value: &str) -> Option<Self> {
+        let mut parsed = ResponseType::default();
+        for word in value.split(' ') {
+            let flag = match word {
+                "code" => &mut parsed.code,
+                "id_token" => &mut parsed.id_token,
+                "token" => &mut parsed.token,
+                _ => return None,
+            };
+            if std::mem::replace(flag, true) {
+                return None;
+            }
+        }
+        Some(parsed)
+    }
+
+    /// Tokens come back through the browser: the implicit grant, alone or with a code.
+    pub fn has_tokens(self) -> bool {
+        self.id_token || self.token
+    }
+}
+
+/// How the answer reaches the client (OAuth 2.0 Multiple Response Type Encoding Practices,
+/// Form Post Response Mode, and Auth0's `web_message` for its iframe and pop-up).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseMode {
+    Query,
+    Fragment,
+    FormPost,
+    WebMessage,
+}
+
+impl ResponseMode {
+    fn parse(value: &str) -> Option<Self> {
+        match value {
+            "query" => Some(Self::Query),
+            "fragment" => Some(Self::Fragment),
+            "form_post" => Some(Self::FormPost),
+            "web_message" => Some(Self::WebMessage),
+            _ => None,
+        }
+    }
+}
+
 /// A checked authorization request.
 #[derive(Debug, Clone)]
 pub struct AuthorizeRequest {
     pub client: Client,
     pub redirect_uri: String,
+    pub response_type: ResponseType,
+    pub response_mode: ResponseMode,
     pub state: Option<String>,
     pub nonce: Option<String>,
     pub scope: Vec<String>,
@@ -45,6 +106,7 @@ pub enum AuthorizeError {
     /// Sent back to the client's redirect URI.
     Redirect {
         redirect_uri: String,
+        mode: ResponseMode,
         state: Option<String>,
         error: &'static str,
         description: String,
@@ -55,6 +117,7 @@ impl AuthorizeRequest {
     pub fn error(&self, error: &'static str, description: impl Into<String>) -> AuthorizeError {
         AuthorizeError::Redirect {
             redirect_uri: self.redirect_uri.clone(),
+            mode: self.response_mode,
             state: self.state.clone(),
             error,
             description: description.into(),
@@ -112,9 +175,24 @@ pub async fn validate(
             ));
         }
     };
+    let mode =
+        match get("response_mode") {
+            None => None,
+            Some(mode) => Some(ResponseMode::parse(mode).ok_or_else(|| {
+                AuthorizeError::Page(format!("Unsupported response_mode: {mode}"))
+            })?),
+        };
+    // Auth0 posts to the app's page only from an origin the client lists as a web origin.
+    if mode == Some(ResponseMode::WebMessage) && !client.lists_web_origin_of(&redirect_uri) {
+        return Err(AuthorizeError::Page(
+            "The redirect_uri's origin is not one of the client's allowed web origins.".into(),
+        ));
+    }
     let mut request = AuthorizeRequest {
         client,
         redirect_uri,
+        response_type: ResponseType::default(),
+        response_mode: mode.unwrap_or(ResponseMode::Query),
         state: get("state").map(str::to_string),
         nonce: get("nonce").map(str::to_string),
         scope: get("scope").map(scope::parse).unwrap_or_default(),
@@ -125,31 +203,56 @@ pub async fn validate(
         login_hint: get("login_hint").map(str::to_string),
         code_challenge: None,
     };
-    match get("response_type") {
-        Some("code") => {}
-        Some(other) => {
-            return Err(request.error(
+    request.response_type = match get("response_type") {
+        Some(value) => ResponseType::parse(value).ok_or_else(|| {
+            request.error(
                 "unsupported_response_type",
-                format!("Unsupported response_type: {other}"),
-            ));
-        }
+                format!("Unsupported response_type: {value}"),
+            )
+        })?,
         None => {
             return Err(request.error(
                 "invalid_request",
                 "Missing required parameter: response_type",
             ));
         }
+    };
+    let kind = request.response_type;
+    if kind.has_tokens() {
+        // Tokens never go in a query string, where logs and referrers would keep them.
+        match mode {
+            None => request.response_mode = ResponseMode::Fragment,
+            Some(ResponseMode::Query) => {
+                request.response_mode = ResponseMode::Fragment;
+                return Err(request.error(
+                    "invalid_request",
+                    "response_mode=query is not allowed when tokens are returned",
+                ));
+            }
+            Some(_) => {}
+        }
     }
-    if let Some(mode) = get("response_mode").filter(|m| *m != "query") {
-        return Err(request.error(
-            "invalid_request",
-            format!("Unsupported response_mode: {mode}"),
-        ));
-    }
-    if !request.client.has_grant("authorization_code") {
+    if kind.code && !request.client.has_grant("authorization_code") {
         return Err(request.error(
             "unauthorized_client",
             "The client may not use the authorization code grant",
+        ));
+    }
+    if kind.has_tokens() && !request.client.has_grant(IMPLICIT) {
+        return Err(request.error(
+            "unauthorized_client",
+            "The client may not use the implicit grant",
+        ));
+    }
+    // OpenID Connect Core §3.2.2.1 and §3.3.2.11: an ID token from the authorization
+    // endpoint must be bound to the request that asked for it.
+    if kind.id_token && request.nonce.is_none() {
+        return Err(request.error("invalid_request", "Missing required parameter: nonce"));
+    }
+    if kind.id_token && !request.scope.iter().any(|s| s == "openid") {
+        return Err(request.error(
+            "invalid_scope",
+            "response_type id_token needs the openid scope",
         ));
     }
     request.prompt = match get("prompt") {
@@ -185,7 +288,7 @@ pub async fn validate(
                 "code_challenge_method without code_challenge",
             ));
         }
-        (None, None) if request.client.is_public() => {
+        (None, None) if request.client.is_public() && kind.code => {
             return Err(request.error(
                 "invalid_request",
                 "Public clients must use PKCE (code_challenge with S256)",
@@ -226,10 +329,69 @@ pub async fn validate(
     Ok(request)
 }
 
+/// The grant a client needs to receive tokens from the authorization endpoint.
+pub const IMPLICIT: &str = "implicit";
+
 /// Third-party clients ask the user before they get anything (Auth0: consent is skipped
 /// for first-party clients).
 pub fn needs_consent(request: &AuthorizeRequest) -> bool {
     !request.client.is_first_party
+}
+
+/// What goes back to the client when the user is signed in: the code, the tokens, or both
+/// (each as its response type asks), and the state.
+pub async fn respond(
+    services: &Services<'_>,
+    request: &AuthorizeRequest,
+    user: &User,
+    auth_time: i64,
+    ctx: &RequestContext,
+) -> Result<Vec<(&'static str, String)>, OAuthError> {
+    let kind = request.response_type;
+    let code = match kind.code {
+        true => Some(issue_code(services.store, services.clock, request, user, auth_time).await?),
+        false => None,
+    };
+    let mut params = Vec::new();
+    if kind.has_tokens() {
+        let scope = request.scope.join(" ");
+        let issued = user_tokens::issue(
+            services,
+            UserTokenRequest {
+                client: &request.client,
+                user,
+                audience: request.audience.as_deref(),
+                scope: Some(&scope),
+                nonce: request.nonce.as_deref(),
+                grant_type: None,
+                auth_time: Some(auth_time),
+                refresh_family: None,
+                protocol: if kind.code {
+                    Protocol::Hybrid
+                } else {
+                    Protocol::Implicit
+                },
+                request: ctx,
+                front_channel: Some(FrontChannelCode {
+                    with_access_token: kind.token,
+                    code: code.as_deref(),
+                }),
+            },
+        )
+        .await?;
+        if kind.token {
+            params.push(("access_token", issued.access_token));
+            params.push(("token_type", "Bearer".to_string()));
+            params.push(("expires_in", issued.expires_in.to_string()));
+            params.push(("scope", issued.scope));
+        }
+        if let Some(id_token) = issued.id_token.filter(|_| kind.id_token) {
+            params.push(("id_token", id_token));
+        }
+    }
+    params.extend(code.map(|code| ("code", code)));
+    params.extend(request.state.clone().map(|state| ("state", state)));
+    Ok(params)
 }
 
 /// A single-use code for this request and user; the store keeps only its digest.

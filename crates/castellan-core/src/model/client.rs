@@ -58,6 +58,9 @@ pub struct Client {
     pub callbacks: Vec<String>,
     pub allowed_logout_urls: Vec<String>,
     pub web_origins: Vec<String>,
+    /// Origins whose browser code may call the authentication API (Auth0's "Allowed
+    /// Origins (CORS)"), beyond `web_origins` and the callbacks' origins.
+    pub allowed_origins: Vec<String>,
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
     pub client_metadata: BTreeMap<String, String>,
     pub secret_hash: Option<String>,
@@ -73,5 +76,23 @@ impl Client {
     /// Public clients (SPAs, native apps with `none`) cannot keep a secret.
     pub fn is_public(&self) -> bool {
         self.token_endpoint_auth_method == TokenEndpointAuthMethod::None
+    }
+
+    /// Whether a page at `uri` may be sent a `web_message` answer: its origin is one of
+    /// `web_origins` (Auth0 posts to no other).
+    pub fn lists_web_origin_of(&self, uri: &str) -> bool {
+        super::origin::lists_origin_of(uri, &self.web_origins)
+    }
+
+    /// Whether a browser at `origin` (an `Origin` header: `https://app.example.com`) may
+    /// call the token endpoint cross-origin: the origin is one of `allowed_origins` or
+    /// `web_origins`, or under a `*.` of one of them by one label, or the origin of one of
+    /// the `callbacks` (Auth0 lets those in too). Anything else, `null` included, is not.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        super::origin::allows(
+            origin,
+            self.allowed_origins.iter().chain(&self.web_origins),
+            &self.callbacks,
+        )
     }
 }

@@ -146,6 +146,7 @@ async fn redeem(
             refresh_family: Some(&family),
             protocol: Protocol::AuthorizationCode,
             request: ctx,
+            front_channel: None,
         },
     )
     .await?;

@@ -104,6 +104,7 @@ pub async fn issue(
             refresh_family: None,
             protocol: Protocol::Password,
             request: ctx,
+            front_channel: None,
         },
     )
     .await?;

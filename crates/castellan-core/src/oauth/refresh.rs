@@ -103,16 +103,8 @@ async fn rotate(
         .await?
         .filter(|r| r.client_id == client.client_id && !r.revoked && r.expires_at > now)
         .ok_or_else(|| OAuthError::InvalidGrant(INVALID.into()))?;
-    if !store.use_refresh_token(&hash, now).await? {
-        store.revoke_refresh_family(&record.family_id).await?;
-        let event = events::event(
-            "ferrt",
-            "A used refresh token was presented again; its family is revoked",
-            ctx,
-        )
-        .client(client);
-        events::record(store, services.clock, event).await;
-        return Err(OAuthError::InvalidGrant(INVALID.into()));
+    if record.used_at.is_some() {
+        return Err(reused(services, client, &record, ctx).await);
     }
     let user = store
         .find_user(&record.user_id)
@@ -121,23 +113,7 @@ async fn rotate(
     if user.blocked {
         return Err(OAuthError::AccessDenied("user is blocked".into()));
     }
-    let scopes = match request
-        .scope
-        .as_deref()
-        .map(scope::parse)
-        .filter(|s| !s.is_empty())
-    {
-        None => record.scope.clone(),
-        Some(asked) => match asked.iter().find(|s| !record.scope.contains(s)) {
-            Some(extra) => {
-                return Err(OAuthError::InvalidScope(format!(
-                    "Scope {extra} was not granted originally"
-                )));
-            }
-            None => asked,
-        },
-    };
-    let joined = scopes.join(" ");
+    let joined = narrowed(&record.scope, request.scope.as_deref()).join(" ");
     let issued = user_tokens::issue(
         services,
         UserTokenRequest {
@@ -151,9 +127,15 @@ async fn rotate(
             refresh_family: Some(&record.family_id),
             protocol: Protocol::RefreshToken,
             request: ctx,
+            front_channel: None,
         },
     )
     .await?;
+    // Only now, so that a refused request leaves the token usable; a concurrent exchange
+    // that got here first makes this one a reuse.
+    if !store.use_refresh_token(&hash, now).await? {
+        return Err(reused(services, client, &record, ctx).await);
+    }
     let event = events::event(
         "sertft",
         "Successful exchange of refresh token for access token",
@@ -163,6 +145,42 @@ async fn rotate(
     .user(&user);
     events::record(store, services.clock, event).await;
     Ok(issued)
+}
+
+/// The scope of the new tokens: the one granted at log-in, or the part of it a `scope`
+/// parameter asks for. A scope asked for that was not granted is left out rather than
+/// refused, as Auth0 does: SDKs ask again for the scope of their log-in, part of which RBAC
+/// may have dropped, and a refusal would end their session.
+fn narrowed(granted: &[String], asked: Option<&str>) -> Vec<String> {
+    match asked.map(scope::parse).filter(|s| !s.is_empty()) {
+        None => granted.to_vec(),
+        Some(asked) => asked.into_iter().filter(|s| granted.contains(s)).collect(),
+    }
+}
+
+/// A token presented after it was used: its whole family ends (OAuth 2.0 Security BCP
+/// §4.14.2).
+async fn reused(
+    services: &Services<'_>,
+    client: &Client,
+    record: &RefreshToken,
+    ctx: &RequestContext,
+) -> OAuthError {
+    if let Err(e) = services
+        .store
+        .revoke_refresh_family(&record.family_id)
+        .await
+    {
+        return e.into();
+    }
+    let event = events::event(
+        "ferrt",
+        "A used refresh token was presented again; its family is revoked",
+        ctx,
+    )
+    .client(client);
+    events::record(services.store, services.clock, event).await;
+    OAuthError::InvalidGrant(INVALID.into())
 }
 
 /// `POST /oauth/revoke` (RFC 7009): the token's family ends. Unknown tokens, and tokens of

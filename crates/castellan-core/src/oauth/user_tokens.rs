@@ -27,7 +27,18 @@ pub struct UserTokenRequest<'a> {
     pub refresh_family: Option<&'a str>,
     /// Tells the log-in's scripts how the user got here.
     pub protocol: Protocol,
+    /// Set at the authorization endpoint (implicit and hybrid responses): the ID token
+    /// names the code by hash, and no refresh token is issued there.
+    pub front_channel: Option<FrontChannelCode<'a>>,
     pub request: &'a RequestContext,
+}
+
+/// What the authorization endpoint answers with besides an ID token.
+#[derive(Debug, Clone, Copy)]
+pub struct FrontChannelCode<'a> {
+    /// The access token goes to the browser too (`token` in the response type).
+    pub with_access_token: bool,
+    pub code: Option<&'a str>,
 }
 
 pub struct UserTokens {
@@ -165,11 +176,17 @@ pub async fn issue(
                     nonce: request.nonce,
                     auth_time: request.auth_time,
                     custom_claims: &id_claims,
+                    front_channel: request.front_channel.map(|f| id_token::FrontChannel {
+                        access_token: f.with_access_token.then_some(minted.token.as_str()),
+                        code: f.code,
+                    }),
                 },
             )
         })
         .transpose()?;
-    let refresh_token = if refresh::eligible(request.client, api.as_ref(), &scopes) {
+    let refresh_token = if request.front_channel.is_none()
+        && refresh::eligible(request.client, api.as_ref(), &scopes)
+    {
         let now = tokens.clock.now();
         let new = refresh::NewRefreshToken {
             family_id: request.refresh_family,

@@ -117,6 +117,10 @@ impl Scripts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Protocol {
     AuthorizationCode,
+    /// Tokens from the authorization endpoint itself (`response_type=id_token token`).
+    Implicit,
+    /// A code and an ID token from the authorization endpoint (`code id_token`).
+    Hybrid,
     Password,
     RefreshToken,
 }
@@ -125,14 +129,25 @@ impl Protocol {
     pub fn auth0_name(self) -> &'static str {
         match self {
             Protocol::AuthorizationCode => "oidc-basic-profile",
+            Protocol::Implicit => "oidc-implicit-profile",
+            Protocol::Hybrid => "oidc-hybrid-profile",
             Protocol::Password => "oauth2-password",
             Protocol::RefreshToken => "oauth2-refresh-token",
         }
     }
 
+    /// Whether the user is at `/authorize` (a rule reads its `query`), not at `/oauth/token`.
+    pub fn at_authorization_endpoint(self) -> bool {
+        matches!(
+            self,
+            Protocol::AuthorizationCode | Protocol::Implicit | Protocol::Hybrid
+        )
+    }
+
     fn grant_type(self) -> &'static str {
         match self {
-            Protocol::AuthorizationCode => "authorization_code",
+            Protocol::AuthorizationCode | Protocol::Hybrid => "authorization_code",
+            Protocol::Implicit => "implicit",
             Protocol::Password => "password",
             Protocol::RefreshToken => "refresh_token",
         }

@@ -37,12 +37,11 @@ fn request(facts: &LoginFacts<'_>) -> Value {
     }
     params.insert("scope".into(), json!(facts.requested_scopes.join(" ")));
     params.insert("client_id".into(), json!(facts.client.client_id));
-    let (query, body) = match facts.protocol {
-        Protocol::AuthorizationCode => (Value::Object(params), json!({})),
-        _ => {
-            params.insert("grant_type".into(), json!(facts.protocol.grant_type()));
-            (json!({}), Value::Object(params))
-        }
+    let (query, body) = if facts.protocol.at_authorization_endpoint() {
+        (Value::Object(params), json!({}))
+    } else {
+        params.insert("grant_type".into(), json!(facts.protocol.grant_type()));
+        (json!({}), Value::Object(params))
     };
     json!({
         "ip": facts.request.ip,
@@ -103,7 +102,7 @@ pub fn event(facts: &LoginFacts<'_>) -> Value {
             "ip": facts.request.ip,
             "hostname": facts.hostname,
             "user_agent": facts.request.user_agent,
-            "method": if facts.protocol == Protocol::AuthorizationCode { "GET" } else { "POST" },
+            "method": if facts.protocol.at_authorization_endpoint() { "GET" } else { "POST" },
             "query": request["query"],
             "body": request["body"],
             "geoip": {},

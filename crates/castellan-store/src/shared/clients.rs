@@ -22,6 +22,7 @@ pub(super) struct ClientRow {
     callbacks: String,
     allowed_logout_urls: String,
     web_origins: String,
+    allowed_origins: String,
     token_endpoint_auth_method: String,
     client_metadata: String,
     secret_hash: Option<String>,
@@ -43,6 +44,7 @@ impl TryFrom<ClientRow> for Client {
             callbacks: from_json("callbacks", &row.callbacks)?,
             allowed_logout_urls: from_json("allowed_logout_urls", &row.allowed_logout_urls)?,
             web_origins: from_json("web_origins", &row.web_origins)?,
+            allowed_origins: from_json("allowed_origins", &row.allowed_origins)?,
             token_endpoint_auth_method: parse_named(
                 "token_endpoint_auth_method",
                 &row.token_endpoint_auth_method,
@@ -59,9 +61,10 @@ impl TryFrom<ClientRow> for Client {
 }
 
 pub(super) const CLIENT_COLUMNS: &str = "client_id, name, description, app_type, is_first_party, grant_types, callbacks, \
-     allowed_logout_urls, web_origins, token_endpoint_auth_method, client_metadata, secret_hash, created_at, updated_at";
+     allowed_logout_urls, web_origins, allowed_origins, token_endpoint_auth_method, client_metadata, secret_hash, created_at, \
+     updated_at";
 
-/// Binds `$1` (the id) to `$13` (`updated_at`), the order both the insert and the update use.
+/// Binds `$1` (the id) to `$14` (`updated_at`), the order both the insert and the update use.
 pub(super) fn bind_client<'q>(query: DbQuery<'q>, c: &'q Client) -> DbQuery<'q> {
     query
         .bind(&c.client_id)
@@ -73,6 +76,7 @@ pub(super) fn bind_client<'q>(query: DbQuery<'q>, c: &'q Client) -> DbQuery<'q> 
         .bind(json_text(&c.callbacks))
         .bind(json_text(&c.allowed_logout_urls))
         .bind(json_text(&c.web_origins))
+        .bind(json_text(&c.allowed_origins))
         .bind(c.token_endpoint_auth_method.name())
         .bind(json_text(&c.client_metadata))
         .bind(&c.secret_hash)
@@ -86,8 +90,9 @@ impl<S: Source> ClientStore for Handle<S> {
         let mut tx = conn.write().await?;
         let insert = sqlx::query(
             "INSERT INTO clients (client_id, name, description, app_type, is_first_party, grant_types, callbacks, \
-             allowed_logout_urls, web_origins, token_endpoint_auth_method, client_metadata, secret_hash, updated_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             allowed_logout_urls, web_origins, allowed_origins, token_endpoint_auth_method, client_metadata, secret_hash, \
+             updated_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         );
         bind_client(insert, c)
             .bind(c.created_at)
@@ -125,8 +130,9 @@ impl<S: Source> ClientStore for Handle<S> {
         let mut conn = self.hold().await?;
         let update = sqlx::query(
             "UPDATE clients SET name = $2, description = $3, app_type = $4, is_first_party = $5, grant_types = $6, \
-             callbacks = $7, allowed_logout_urls = $8, web_origins = $9, token_endpoint_auth_method = $10, \
-             client_metadata = $11, secret_hash = $12, updated_at = $13 WHERE client_id = $1",
+             callbacks = $7, allowed_logout_urls = $8, web_origins = $9, allowed_origins = $10, \
+             token_endpoint_auth_method = $11, client_metadata = $12, secret_hash = $13, updated_at = $14 \
+             WHERE client_id = $1",
         );
         let done = bind_client(update, c)
             .execute(&mut *conn)

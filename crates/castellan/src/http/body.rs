@@ -29,8 +29,12 @@ pub async fn read_limited(request: Request) -> Result<Bytes, StatusCode> {
 }
 
 pub fn content_type(request: &Request) -> String {
-    request
-        .headers()
+    content_type_of(request.headers())
+}
+
+/// The media type of the body, lower-cased, without parameters.
+pub fn content_type_of(headers: &axum::http::HeaderMap) -> String {
+    headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())

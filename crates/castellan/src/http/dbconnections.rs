@@ -6,11 +6,13 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use castellan_core::directory::signup::{self, SignupError, SignupRequest};
+use castellan_core::oauth::OAuthError;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::body::{content_type, read_limited};
 use super::context::Context;
+use super::cors;
 use super::request_id;
 use crate::app::AppState;
 
@@ -60,6 +62,25 @@ impl From<SignupError> for DbConnectionError {
                     description: "Internal error".into(),
                 }
             }
+        }
+    }
+}
+
+/// A cross-origin call refused for its client ([`super::cors::admit`]), or the store
+/// failing while it looked the client up.
+impl From<OAuthError> for DbConnectionError {
+    fn from(e: OAuthError) -> Self {
+        match e {
+            OAuthError::AccessDenied(description) => Self {
+                status: StatusCode::FORBIDDEN,
+                name: "AccessDeniedError",
+                code: "access_denied",
+                description,
+            },
+            OAuthError::Unavailable => {
+                SignupError::Failed(castellan_core::Error::Unavailable).into()
+            }
+            other => SignupError::Failed(castellan_core::Error::Internal(other.to_string())).into(),
         }
     }
 }
@@ -129,7 +150,9 @@ pub async fn signup(
     Context(ctx): Context,
     request: Request,
 ) -> Result<Response, DbConnectionError> {
+    let origin = cors::cross_origin(&s, request.headers());
     let body: SignupBody = json_body(request, "invalid_signup").await?;
+    cors::admit_client_id(&s, origin.as_deref(), &body.client_id, &ctx).await?;
     let request = SignupRequest {
         client_id: body.client_id,
         connection: body.connection,
@@ -198,7 +221,9 @@ pub async fn change_password(
     Context(ctx): Context,
     request: Request,
 ) -> Result<Response, DbConnectionError> {
+    let origin = cors::cross_origin(&s, request.headers());
     let body: ChangePasswordBody = json_body(request, "invalid_body").await?;
+    cors::admit_client_id(&s, origin.as_deref(), &body.client_id, &ctx).await?;
     match s
         .recovery()
         .check_reset_request(&body.client_id, &body.connection)

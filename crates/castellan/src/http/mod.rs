@@ -5,6 +5,7 @@ pub mod body;
 pub mod client_address;
 pub mod console;
 pub mod context;
+pub mod cors;
 pub mod dbconnections;
 pub mod endpoint;
 pub mod error;

@@ -16,6 +16,15 @@ pub fn with_params(uri: &str, params: &[(&str, &str)]) -> Option<String> {
     Some(url.into())
 }
 
+/// `uri` with `params` as its fragment (replacing any), or `None` when it is not an
+/// absolute URL: where tokens go, since a fragment never reaches a server.
+pub fn with_fragment(uri: &str, params: &[(&str, &str)]) -> Option<String> {
+    let mut url = Url::parse(uri).ok()?;
+    let encoded = serde_urlencoded::to_string(params).ok()?;
+    url.set_fragment(Some(&encoded));
+    Some(url.into())
+}
+
 /// What paths of our own are resolved against: any base will do, since only the path,
 /// query and fragment are kept, and a result on another origin is not ours.
 fn local_base() -> Url {

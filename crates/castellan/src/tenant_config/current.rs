@@ -101,6 +101,7 @@ fn client_spec(c: &Client) -> ClientSpec {
         callbacks: Some(c.callbacks.clone()),
         allowed_logout_urls: Some(c.allowed_logout_urls.clone()),
         web_origins: Some(c.web_origins.clone()),
+        allowed_origins: Some(c.allowed_origins.clone()),
         token_endpoint_auth_method: Some(c.token_endpoint_auth_method.name().to_string()),
         client_metadata: Some(c.client_metadata.clone()),
         client_secret: None,

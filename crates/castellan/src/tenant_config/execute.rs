@@ -686,6 +686,7 @@ fn client_fields(c: &ClientSpec, create: bool) -> ClientFields {
         callbacks: c.callbacks.clone(),
         allowed_logout_urls: c.allowed_logout_urls.clone(),
         web_origins: c.web_origins.clone(),
+        allowed_origins: c.allowed_origins.clone(),
         token_endpoint_auth_method: c.token_endpoint_auth_method.clone(),
         client_metadata: c.client_metadata.clone(),
     }

@@ -398,6 +398,11 @@ impl<'a> Planner<'a> {
                 );
                 d.check("web_origins", &want.web_origins, &cur.web_origins);
                 d.check(
+                    "allowed_origins",
+                    &want.allowed_origins,
+                    &cur.allowed_origins,
+                );
+                d.check(
                     "token_endpoint_auth_method",
                     &want.token_endpoint_auth_method,
                     &cur.token_endpoint_auth_method,

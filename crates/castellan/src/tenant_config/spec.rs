@@ -96,6 +96,8 @@ pub struct ClientSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub web_origins: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_origins: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_method: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_metadata: Option<BTreeMap<String, String>>,
@@ -390,7 +392,6 @@ pub mod ignored {
         "client_id",
         "addons",
         "allowed_clients",
-        "allowed_origins",
         "callback_url_template",
         "client_aliases",
         "client_authentication_methods",

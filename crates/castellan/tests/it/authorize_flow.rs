@@ -422,11 +422,23 @@ async fn bad_requests_are_shown_or_returned_and_change_nothing() {
         "invalid_request",
         "malformed code_challenge"
     );
-    let wrong_type = browser.get(&format!(
-        "/authorize?response_type=token&client_id={}&redirect_uri={SPA_CALLBACK}&code_challenge={CHALLENGE}&code_challenge_method=S256",
+    // Tokens are answered in the fragment, and only to clients with the implicit grant.
+    let wrong_type = browser
+        .get(&format!(
+            "/authorize?response_type=token&client_id={}&redirect_uri={WEB_CALLBACK}",
+            t.web
+        ))
+        .await;
+    let location = wrong_type.location.unwrap();
+    let (_, fragment) = location.split_once('#').unwrap();
+    let answer: std::collections::HashMap<String, String> =
+        serde_urlencoded::from_str(fragment).unwrap();
+    assert_eq!(answer["error"], "unauthorized_client");
+    let unknown = browser.get(&format!(
+        "/authorize?response_type=bogus&client_id={}&redirect_uri={SPA_CALLBACK}&code_challenge={CHALLENGE}&code_challenge_method=S256",
         t.spa
     )).await;
-    assert_eq!(wrong_type.query()["error"], "unsupported_response_type");
+    assert_eq!(unknown.query()["error"], "unsupported_response_type");
 
     // A forged CSRF token, and no CSRF cookie at all.
     let page = browser

@@ -3,7 +3,8 @@
 //! real binary. The story is `compat/browser/console.mjs`: an administrator logs in, creates
 //! a role, makes it the sign-up default, a new user signs up through the log-in page, the
 //! administrator sees the role on that user, and a rule written in the console changes the
-//! user's next token. Screenshots of every page go to `target/browser-artifacts/`.
+//! user's next token. Screenshots of every page go to `target/browser-artifacts/`. The
+//! second story, `compat/browser/spa.mjs`, is a single-page app on Auth0's auth0-spa-js.
 //!
 //! Without Chromium or playwright-core this test fails and says to run `compat/setup.sh`.
 
@@ -124,4 +125,77 @@ async fn the_console_story_in_headless_chromium() {
         })
         .unwrap_or(0);
     assert!(shots >= 20, "a screenshot of each page, found {shots}");
+}
+
+/// Two ports that were free a moment ago, for the app's origins the script serves.
+fn free_ports() -> (u16, u16) {
+    let a = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let b = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    (
+        a.local_addr().unwrap().port(),
+        b.local_addr().unwrap().port(),
+    )
+}
+
+/// `compat/browser/spa.mjs`: a single-page app on Auth0's own SDK, auth0-spa-js, on another
+/// origin: log-in by redirect, the code exchanged across origins, silent authentication in
+/// an iframe, refresh tokens, an API call, log-out, and a page on an unlisted origin refused.
+#[tokio::test]
+async fn a_single_page_app_on_auth0_spa_js_in_headless_chromium() {
+    require_installed();
+    let server = Server::start().await;
+    let api = Admin::new(&server).await;
+    api.post(
+        "resource-servers",
+        json!({"name": "Example API", "identifier": API, "allow_offline_access": true,
+               "scopes": [{"value": "read:reports"}]}),
+    )
+    .await;
+    let (app_port, stranger_port) = free_ports();
+    let app = format!("http://127.0.0.1:{app_port}");
+    let client = api
+        .post(
+            "clients",
+            json!({"name": "Single page app", "app_type": "spa",
+                   "token_endpoint_auth_method": "none",
+                   "grant_types": ["authorization_code", "refresh_token"],
+                   "callbacks": [format!("{app}/")], "allowed_logout_urls": [format!("{app}/")],
+                   "web_origins": [app]}),
+        )
+        .await;
+    let email = "spa-user@example.com";
+    let password = "a single page app's passphrase";
+    api.post(
+        "users",
+        json!({"connection": "Username-Password-Authentication", "email": email,
+               "password": password, "email_verified": true}),
+    )
+    .await;
+
+    let artifacts = Path::new(ARTIFACTS).join("spa");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    let mut node = Command::new("node");
+    node.arg(Path::new(BROWSER).join("spa.mjs"))
+        .arg(format!("--base={}", server.base))
+        .arg(format!(
+            "--client-id={}",
+            client["client_id"].as_str().unwrap()
+        ))
+        .arg(format!("--app-port={app_port}"))
+        .arg(format!("--stranger-port={stranger_port}"))
+        .arg(format!("--audience={API}"))
+        .arg(format!("--email={email}"))
+        .arg(format!("--password={password}"))
+        .arg(format!("--artifacts={}", artifacts.display()))
+        .arg(format!("--chromium={CHROMIUM}"));
+    let story = run_script(
+        "the single-page app story",
+        node,
+        Path::new(BROWSER),
+        SCRIPT_TIMEOUT,
+    )
+    .await;
+    if let Err(failure) = story {
+        panic!("{failure}\n=== server log:\n{}", server.log());
+    }
 }

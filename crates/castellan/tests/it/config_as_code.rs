@@ -1258,3 +1258,96 @@ async fn rules_and_actions_changed_through_the_api_and_through_apply_leave_the_s
     );
     assert_eq!(through_apply.change_entries(SCRIPT_ACTIONS).await, made);
 }
+
+#[tokio::test]
+async fn allowed_origins_go_through_export_and_apply_and_a_bad_one_is_refused() {
+    let source = TestServer::start().await;
+    ok(
+        &source,
+        Method::POST,
+        "/clients",
+        json!({"name": "Storefront", "app_type": "spa",
+               "allowed_origins": ["https://shop.example.com", "https://*.shop.example.com"]}),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    tenant_config::export(&tenant(&source.running().state), dir.path())
+        .await
+        .unwrap();
+    let exported = files(dir.path());
+    let yaml = String::from_utf8(exported["tenant.yaml"].clone()).unwrap();
+    assert!(
+        yaml.contains(
+            "    allowed_origins:\n      - \"https://shop.example.com\"\n      - \"https://*.shop.example.com\"\n"
+        ),
+        "{yaml}"
+    );
+
+    let target = TestServer::start().await;
+    let applied = apply(&target, dir.path(), ApplyOptions::default(), &no_env)
+        .await
+        .unwrap();
+    assert!(applied.applied, "{}", applied.plan);
+    assert!(
+        !applied.notes.join("\n").contains("allowed_origins"),
+        "{:?}",
+        applied.notes
+    );
+    assert_eq!(export_files(&target).await, exported);
+    let storefront = client_id_named(&target, "Storefront").await;
+    let path = format!("/clients/{storefront}");
+    let (_, client) = target.admin(Method::GET, &path, None).await;
+    assert_eq!(
+        client["allowed_origins"],
+        json!(["https://shop.example.com", "https://*.shop.example.com"])
+    );
+
+    // A change to the list alone is a change to the client.
+    let tenant_yaml = dir.path().join("tenant.yaml");
+    std::fs::write(
+        &tenant_yaml,
+        "clients:\n  - name: Storefront\n    allowed_origins: [http://localhost:3000]\n",
+    )
+    .unwrap();
+    let applied = apply(&target, dir.path(), ApplyOptions::default(), &no_env)
+        .await
+        .unwrap();
+    assert!(
+        applied.plan.to_string().contains("allowed_origins"),
+        "{}",
+        applied.plan
+    );
+    let (_, client) = target.admin(Method::GET, &path, None).await;
+    assert_eq!(client["allowed_origins"], json!(["http://localhost:3000"]));
+
+    let before = export_files(&target).await;
+    std::fs::write(
+        &tenant_yaml,
+        "clients:\n  - name: Storefront\n    allowed_origins: [https://shop.example.com/cart]\n",
+    )
+    .unwrap();
+    let e = apply(&target, dir.path(), ApplyOptions::default(), &no_env)
+        .await
+        .expect_err("a path is not part of an origin");
+    let shown = e.to_string();
+    assert!(matches!(e, ConfigError::Refused(_)), "{shown}");
+    assert!(
+        shown.contains("allowed_origins") && shown.contains("https://shop.example.com/cart"),
+        "{shown}"
+    );
+    assert_eq!(export_files(&target).await, before);
+}
+
+/// The client id of the application named `name`.
+async fn client_id_named(server: &TestServer, name: &str) -> String {
+    let (_, clients) = server.admin(Method::GET, "/clients", None).await;
+    clients
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap_or_else(|| panic!("no application {name} in {clients}"))["client_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}

@@ -1487,3 +1487,66 @@ async fn rules_and_actions_changed_in_the_console_and_through_the_api_leave_the_
     );
     assert_eq!(in_console.change_entries(&kinds).await, made);
 }
+
+#[tokio::test]
+async fn the_application_form_sets_allowed_origins_one_a_line_and_refuses_a_bad_one() {
+    let server = TestServer::start().await;
+    let (mut browser, _) = signed_in(&server).await;
+    let csrf = browser.csrf().await;
+    let (status, body) = server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "Storefront", "app_type": "spa"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["client_id"].as_str().unwrap();
+    let page = format!("/admin/applications/{}", encoded(id));
+    let form = |origins: &str| {
+        [
+            ("csrf", csrf.clone()),
+            ("name", "Storefront".to_string()),
+            ("callbacks", String::new()),
+            ("allowed_logout_urls", String::new()),
+            ("web_origins", String::new()),
+            ("allowed_origins", origins.to_string()),
+        ]
+    };
+
+    let saved = browser
+        .post_pairs(
+            &page,
+            &form("https://shop.example.com\r\nhttp://localhost:3000\r\n"),
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let (_, client) = server
+        .admin(Method::GET, &format!("/clients/{id}"), None)
+        .await;
+    assert_eq!(
+        client["allowed_origins"],
+        json!(["https://shop.example.com", "http://localhost:3000"])
+    );
+    let shown = browser.get(&page).await;
+    let textarea = shown
+        .body
+        .split("name=\"allowed_origins\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</textarea>").next())
+        .unwrap_or_else(|| panic!("no allowed_origins field in {}", shown.body));
+    assert!(
+        textarea.contains("shop.example.com\nhttp:") && textarea.contains("localhost:3000"),
+        "{textarea}"
+    );
+
+    let refused = browser
+        .post_pairs(&page, &form("https://shop.example.com/cart"))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert!(refused.body.contains("allowed_origins"), "{}", refused.body);
+    let (_, unchanged) = server
+        .admin(Method::GET, &format!("/clients/{id}"), None)
+        .await;
+    assert_eq!(unchanged, client);
+}

@@ -878,3 +878,116 @@ async fn a_change_whose_audit_entry_cannot_be_stored_is_not_stored_either() {
     let (_, keys_after) = server.admin(Method::GET, "/keys/signing", None).await;
     assert_eq!(keys_after, keys_before, "no key rotated");
 }
+
+#[tokio::test]
+async fn clients_keep_allowed_origins_and_refuse_what_is_not_an_origin() {
+    let server = TestServer::start().await;
+    let (status, created) = server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({
+                "name": "Storefront", "app_type": "spa",
+                "allowed_origins": ["https://shop.example.com", "http://localhost:3000"],
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(
+        created["allowed_origins"],
+        json!(["https://shop.example.com", "http://localhost:3000"])
+    );
+    let id = created["client_id"].as_str().unwrap();
+    let path = format!("/clients/{id}");
+    let (_, fetched) = server.admin(Method::GET, &path, None).await;
+    assert_eq!(fetched["allowed_origins"], created["allowed_origins"]);
+    let (_, listed) = server.admin(Method::GET, "/clients", None).await;
+    let in_list = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["client_id"] == id)
+        .unwrap();
+    assert_eq!(in_list["allowed_origins"], created["allowed_origins"]);
+
+    // A change to another attribute keeps them; a change to them replaces them.
+    let (status, patched) = server
+        .admin(Method::PATCH, &path, Some(json!({"description": "Shop"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(patched["allowed_origins"], created["allowed_origins"]);
+    let (status, patched) = server
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"allowed_origins": ["https://*.shop.example.com"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(
+        patched["allowed_origins"],
+        json!(["https://*.shop.example.com"])
+    );
+    let updates: Vec<Value> = server
+        .audit_entries_naming("Storefront")
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "update_client")
+        .map(|e| e["changes"].clone())
+        .collect();
+    assert_eq!(
+        updates,
+        [
+            json!({"attributes": ["description"]}).to_string(),
+            json!({"attributes": ["allowed_origins"]}).to_string(),
+        ],
+        "the audit names the attribute changed"
+    );
+
+    // Every client answers the attribute, an empty list when it was never set.
+    let (_, plain) = server
+        .admin(Method::POST, "/clients", Some(json!({"name": "Plain"})))
+        .await;
+    assert_eq!(plain["allowed_origins"], json!([]));
+
+    for bad in [
+        "https://shop.example.com/cart",
+        "https://shop.example.com?x=1",
+        "https://shop.example.com#top",
+        "https://user@shop.example.com",
+        "ftp://shop.example.com",
+        "shop.example.com",
+        "*",
+        "https://*",
+        "https://*.com",
+        "https://a.*.example.com",
+        "",
+    ] {
+        for (method, target) in [(Method::PATCH, path.as_str()), (Method::POST, "/clients")] {
+            let body = json!({"name": "Other", "allowed_origins": ["https://ok.example.com", bad]});
+            let (status, error) = server.admin(method.clone(), target, Some(body)).await;
+            assert_eq!(
+                (status, error["statusCode"].as_u64()),
+                (StatusCode::BAD_REQUEST, Some(400)),
+                "{method} {bad:?}: {error}"
+            );
+            let message = error["message"].as_str().unwrap();
+            assert!(
+                message.contains("allowed_origins") && message.contains(bad),
+                "{error}"
+            );
+            assert!(error["errorCode"].is_string(), "{error}");
+        }
+    }
+    let (_, unchanged) = server.admin(Method::GET, &path, None).await;
+    assert_eq!(unchanged, patched);
+    let (_, clients) = server.admin(Method::GET, "/clients", None).await;
+    assert!(
+        !clients
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["name"] == "Other"),
+        "{clients}"
+    );
+}

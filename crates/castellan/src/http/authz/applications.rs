@@ -63,6 +63,7 @@ struct Application {
     callbacks: Vec<String>,
     allowed_logout_urls: Vec<String>,
     web_origins: Vec<String>,
+    allowed_origins: Vec<String>,
     grant_types: Vec<String>,
     token_endpoint_auth_method: &'static str,
     client_metadata: BTreeMap<String, String>,
@@ -123,6 +124,7 @@ async fn read(
         callbacks: c.callbacks,
         allowed_logout_urls: c.allowed_logout_urls,
         web_origins: c.web_origins,
+        allowed_origins: c.allowed_origins,
         grant_types: c.grant_types,
         client_metadata: c.client_metadata,
     }))

@@ -160,6 +160,7 @@ async fn app_page(
             callbacks => lines(&client.callbacks),
             allowed_logout_urls => lines(&client.allowed_logout_urls),
             web_origins => lines(&client.web_origins),
+            allowed_origins => lines(&client.allowed_origins),
             auth_method => client.token_endpoint_auth_method.name(),
             error => error,
         },
@@ -183,6 +184,8 @@ pub struct AppForm {
     allowed_logout_urls: String,
     #[serde(default)]
     web_origins: String,
+    #[serde(default)]
+    allowed_origins: String,
 }
 
 async fn update(
@@ -203,6 +206,7 @@ async fn update(
             callbacks: Some(split_lines(&form.callbacks)),
             allowed_logout_urls: Some(split_lines(&form.allowed_logout_urls)),
             web_origins: Some(split_lines(&form.web_origins)),
+            allowed_origins: Some(split_lines(&form.allowed_origins)),
             ..Default::default()
         };
         let guard = crate::http::management::admin_guard(&s);

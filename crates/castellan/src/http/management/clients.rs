@@ -85,6 +85,9 @@ pub struct ClientRequest {
     callbacks: Option<Vec<String>>,
     allowed_logout_urls: Option<Vec<String>>,
     web_origins: Option<Vec<String>>,
+    /// Origins whose browser code may call the authentication API (CORS), each
+    /// `scheme://host[:port]`; the host may begin with `*.` for any one label.
+    allowed_origins: Option<Vec<String>>,
     token_endpoint_auth_method: Option<String>,
     client_metadata: Option<BTreeMap<String, String>>,
 }
@@ -100,6 +103,7 @@ impl From<ClientRequest> for ClientFields {
             callbacks: r.callbacks,
             allowed_logout_urls: r.allowed_logout_urls,
             web_origins: r.web_origins,
+            allowed_origins: r.allowed_origins,
             token_endpoint_auth_method: r.token_endpoint_auth_method,
             client_metadata: r.client_metadata,
         }
@@ -120,6 +124,9 @@ pub struct ClientResponse {
     callbacks: Vec<String>,
     allowed_logout_urls: Vec<String>,
     web_origins: Vec<String>,
+    /// Origins whose browser code may call the authentication API (CORS), each
+    /// `scheme://host[:port]`; the host may begin with `*.` for any one label.
+    allowed_origins: Vec<String>,
     token_endpoint_auth_method: &'static str,
     client_metadata: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -139,6 +146,7 @@ fn wire(client: Client) -> ClientResponse {
         callbacks: client.callbacks,
         allowed_logout_urls: client.allowed_logout_urls,
         web_origins: client.web_origins,
+        allowed_origins: client.allowed_origins,
         token_endpoint_auth_method: client.token_endpoint_auth_method.name(),
         client_metadata: client.client_metadata,
         client_secret: None,

@@ -8,12 +8,16 @@ use castellan_core::oauth::{client_auth, refresh};
 
 use super::params::{RequestError, parse, presented};
 use crate::app::AppState;
+use crate::http::context::Context;
+use crate::http::cors;
 use crate::http::error::{OAuthHttpError, no_store};
 
 pub async fn revoke(
     State(s): State<AppState>,
+    Context(ctx): Context,
     request: Request,
 ) -> Result<Response, OAuthHttpError> {
+    let origin = cors::cross_origin(&s, request.headers());
     let (mut params, basic) = parse(request).await?;
     let basic_auth = basic.is_some();
     let credentials = presented(&mut params, basic)?;
@@ -21,6 +25,7 @@ pub async fn revoke(
     let client = client_auth::authenticate(s.store.as_ref(), &credentials)
         .await
         .map_err(|error| OAuthHttpError { error, basic_auth })?;
+    cors::admit(&s, origin.as_deref(), &client, &ctx).await?;
     refresh::revoke(s.store.as_ref(), &client, &token).await?;
     Ok((StatusCode::OK, no_store()).into_response())
 }

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::{params, token_request};
 use crate::app::AppState;
 use crate::http::context::Context;
+use crate::http::cors;
 use crate::http::error::{OAuthHttpError, no_store};
 use crate::http::rate_limit::{Limited, peer_ip, refuse};
 
@@ -26,6 +27,7 @@ pub async fn token(
     request: Request,
 ) -> Result<Response, OAuthHttpError> {
     let ip = peer_ip(&request);
+    let origin = cors::cross_origin(&s, request.headers());
     let (params, basic) = params::parse(request).await?;
     let basic_auth = basic.is_some();
     let with_basic = |error: OAuthError| OAuthHttpError { error, basic_auth };
@@ -38,14 +40,11 @@ pub async fn token(
     if let Some(Err(refusal)) = ip.map(|ip| s.rate_limits.check(limit, ip)) {
         return Ok(refuse(refusal).await);
     }
+    cors::admit_client_id(&s, origin.as_deref(), &credentials.client_id, &ctx)
+        .await
+        .map_err(with_basic)?;
     let grant_type = request.grant_type();
-    let services = password::Services {
-        store: s.store.as_ref(),
-        tokens: &s.tokens,
-        passwords: &s.passwords,
-        clock: s.clock.as_ref(),
-        scripts: s.scripts.as_ref(),
-    };
+    let services = s.services();
     let authenticated = || async {
         client_auth::authenticate(s.store.as_ref(), &credentials)
             .await

@@ -7,18 +7,20 @@ use std::collections::HashMap;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use castellan_core::directory::signup::{self, SignupError, SignupRequest};
 use castellan_core::events::{self, LogEventExt, RequestContext};
 use castellan_core::login::authorize::{self, AuthorizeError, AuthorizeRequest, Prompt};
 use castellan_core::login::password::{self, LoginError, PasswordLogin};
 use castellan_core::login::session;
 use castellan_core::model::User;
+use castellan_core::oauth::OAuthError;
 use castellan_core::text::nul_refused;
 use minijinja::context;
 use serde::Deserialize;
 
 use super::cookies;
+use super::response_mode::{deliver, not_a_url};
 use crate::app::AppState;
 use crate::http::context::Context;
 use crate::http::input::nul_in_pairs;
@@ -53,6 +55,7 @@ fn error_response(s: &AppState, error: AuthorizeError) -> Response {
         AuthorizeError::Page(message) => s.pages.error(StatusCode::BAD_REQUEST, &message),
         AuthorizeError::Redirect {
             redirect_uri,
+            mode,
             state,
             error,
             description,
@@ -62,25 +65,9 @@ fn error_response(s: &AppState, error: AuthorizeError) -> Response {
                 ("error_description", description),
             ];
             params.extend(state.map(|st| ("state", st)));
-            redirect_to(s, &redirect_uri, &params)
+            deliver(s, &redirect_uri, mode, &params)
         }
     }
-}
-
-fn redirect_to(s: &AppState, uri: &str, params: &[(&str, String)]) -> Response {
-    let params: Vec<(&str, &str)> = params.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    match redirect::with_params(uri, &params) {
-        Some(location) => Redirect::to(&location).into_response(),
-        None => not_a_url(s),
-    }
-}
-
-/// A registered callback that is not an absolute URL: nowhere to send the browser.
-fn not_a_url(s: &AppState) -> Response {
-    s.pages.error(
-        StatusCode::BAD_REQUEST,
-        "The redirect_uri is not an absolute URL.",
-    )
 }
 
 pub(super) async fn checked(s: &AppState, q: &str) -> Result<AuthorizeRequest, Response> {
@@ -139,17 +126,24 @@ async fn credentials_page(
     s.pages.render(status, template, context, &targets)
 }
 
+/// Where the user is when the request is answered.
+struct Visit<'a> {
+    q: &'a str,
+    csrf: &'a str,
+    ctx: &'a RequestContext,
+}
+
 /// The end of every path through the pages: consent where a third-party client needs it,
-/// then a code back to the client.
+/// then the code or tokens back to the client.
 async fn finish(
     s: &AppState,
     request: &AuthorizeRequest,
     user: &User,
     auth_time: i64,
     consent_given: bool,
-    q: &str,
-    csrf: &str,
+    visit: Visit<'_>,
 ) -> Response {
+    let Visit { q, csrf, ctx } = visit;
     let wants_consent = authorize::needs_consent(request) || request.prompt == Prompt::Consent;
     if wants_consent && !consent_given {
         if request.prompt == Prompt::None {
@@ -168,15 +162,14 @@ async fn finish(
             .pages
             .render(StatusCode::OK, "consent.html", context, &targets);
     }
-    match authorize::issue_code(s.store.as_ref(), s.clock.as_ref(), request, user, auth_time).await
-    {
-        Ok(code) => {
-            let mut params = vec![("code", code)];
-            params.extend(request.state.clone().map(|st| ("state", st)));
-            redirect_to(s, &request.redirect_uri, &params)
+    match authorize::respond(&s.services(), request, user, auth_time, ctx).await {
+        Ok(params) => deliver(s, &request.redirect_uri, request.response_mode, &params),
+        // A rule's refusal, or a user blocked meanwhile, goes back to the client.
+        Err(OAuthError::AccessDenied(description) | OAuthError::Unauthorized(description)) => {
+            error_response(s, request.error("access_denied", description))
         }
         Err(e) => {
-            tracing::error!(cause = %e, "could not issue an authorization code");
+            tracing::error!(cause = %e, "could not answer an authorization request");
             error_response(s, request.error("server_error", "Internal error"))
         }
     }
@@ -195,6 +188,7 @@ async fn current_session(s: &AppState, headers: &HeaderMap) -> Option<(i64, User
 
 pub async fn authorize(
     State(s): State<AppState>,
+    Context(ctx): Context,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Response {
@@ -210,7 +204,12 @@ pub async fn authorize(
             error_response(&s, request.error("login_required", "Login required"))
         }
         (Some((auth_time, user)), prompt) if prompt != Prompt::Login => {
-            finish(&s, &request, &user, auth_time, false, &q, &csrf).await
+            let visit = Visit {
+                q: &q,
+                csrf: &csrf,
+                ctx: &ctx,
+            };
+            finish(&s, &request, &user, auth_time, false, visit).await
         }
         _ => {
             let hint = request.login_hint.clone().unwrap_or_default();
@@ -294,16 +293,12 @@ async fn signed_in(
         .user(user);
     events::record(s.store.as_ref(), s.clock.as_ref(), event).await;
     let cookie = cookies::set(cookies::SESSION, &id, session::SESSION_LIFETIME, secure(s));
-    let response = finish(
-        s,
-        request,
-        user,
-        session.auth_time,
-        false,
-        &form.q,
-        &form.csrf,
-    )
-    .await;
+    let visit = Visit {
+        q: &form.q,
+        csrf: &form.csrf,
+        ctx,
+    };
+    let response = finish(s, request, user, session.auth_time, false, visit).await;
     cookies::attach(response, [cookie])
 }
 
@@ -428,6 +423,7 @@ pub async fn signup(
 
 pub async fn consent(
     State(s): State<AppState>,
+    Context(ctx): Context,
     headers: HeaderMap,
     form: Result<axum::extract::Form<CredentialsForm>, FormRejection>,
 ) -> Response {
@@ -447,5 +443,10 @@ pub async fn consent(
             request.error("access_denied", "User did not authorize the request"),
         );
     }
-    finish(&s, &request, &user, auth_time, true, &form.q, &form.csrf).await
+    let visit = Visit {
+        q: &form.q,
+        csrf: &form.csrf,
+        ctx: &ctx,
+    };
+    finish(&s, &request, &user, auth_time, true, visit).await
 }

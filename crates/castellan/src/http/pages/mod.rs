@@ -6,6 +6,7 @@ pub mod authorize;
 pub(crate) mod cookies;
 pub mod logout;
 pub mod recovery;
+mod response_mode;
 
 use std::path::Path;
 
@@ -31,6 +32,8 @@ const TEMPLATES: &[(&str, &str)] = builtin_templates![
     "message.html",
     "reset_password.html",
     "forgot.html",
+    "form_post.html",
+    "web_message.html",
 ];
 
 const STYLESHEET: &str = include_str!("../../../templates/castellan.css");
@@ -75,15 +78,30 @@ impl Pages {
         context: minijinja::Value,
         form_targets: &[&str],
     ) -> Response {
+        let policy = Policy {
+            form_targets,
+            ..Policy::default()
+        };
+        self.render_with(status, name, context, &policy)
+    }
+
+    /// Renders `name` under `policy`.
+    pub fn render_with(
+        &self,
+        status: StatusCode,
+        name: &str,
+        context: minijinja::Value,
+        policy: &Policy<'_>,
+    ) -> Response {
         let rendered = self.env.get_template(name).and_then(|t| t.render(context));
         match rendered {
-            Ok(html) => with_page_headers((status, Html(html)).into_response(), form_targets),
+            Ok(html) => with_page_headers((status, Html(html)).into_response(), policy),
             Err(e) => {
                 tracing::error!(template = name, cause = %e, "a page failed to render");
                 let body = "<!doctype html><title>Error</title><p>Internal error</p>";
                 with_page_headers(
                     (StatusCode::INTERNAL_SERVER_ERROR, Html(body)).into_response(),
-                    &[],
+                    &Policy::default(),
                 )
             }
         }
@@ -105,17 +123,35 @@ impl Pages {
     }
 }
 
-/// No script runs on these pages; styles come from our own stylesheet; forms post to us
-/// (and may be redirected on to the client's callback); nobody may frame them.
-fn with_page_headers(mut response: Response, form_targets: &[&str]) -> Response {
+/// What a page may do beyond the defaults: where its forms lead, the one script it runs,
+/// and who may frame it.
+#[derive(Debug, Default)]
+pub struct Policy<'a> {
+    /// Origins a form on the page may lead to, besides our own.
+    pub form_targets: &'a [&'a str],
+    /// The nonce of the page's own script; without it no script runs.
+    pub script_nonce: Option<&'a str>,
+    /// The origin that may frame the page (Auth0's `web_message` answer in an app's
+    /// hidden iframe); otherwise nobody may.
+    pub framed_by: Option<&'a str>,
+}
+
+/// Styles come from our own stylesheet; forms post to us (and may be redirected on to the
+/// client's callback); no script runs and nobody may frame a page unless its policy says.
+fn with_page_headers(mut response: Response, policy: &Policy<'_>) -> Response {
     let mut form_action = String::from("'self'");
-    for target in form_targets {
+    for target in policy.form_targets {
         form_action.push(' ');
         form_action.push_str(target);
     }
+    let script = policy
+        .script_nonce
+        .map(|nonce| format!("script-src 'nonce-{nonce}'; "))
+        .unwrap_or_default();
+    let ancestors = policy.framed_by.unwrap_or("'none'");
     let csp = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; \
-         frame-ancestors 'none'; base-uri 'none'"
+        "default-src 'none'; {script}style-src 'self'; img-src 'self' data:; \
+         form-action {form_action}; frame-ancestors {ancestors}; base-uri 'none'"
     );
     let headers = response.headers_mut();
     let mut set = |name: HeaderName, value: &str| {
@@ -124,7 +160,9 @@ fn with_page_headers(mut response: Response, form_targets: &[&str]) -> Response 
         }
     };
     set(header::CONTENT_SECURITY_POLICY, &csp);
-    set(header::X_FRAME_OPTIONS, "DENY");
+    if policy.framed_by.is_none() {
+        set(header::X_FRAME_OPTIONS, "DENY");
+    }
     set(header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(header::REFERRER_POLICY, "no-referrer");
     set(header::CACHE_CONTROL, "no-store");
