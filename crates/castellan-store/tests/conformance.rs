@@ -37,6 +37,7 @@ conformance!(
     script_generation_moves_with_what_log_ins_run,
     expired_rows_are_purged_and_live_ones_kept,
     text_a_backend_cannot_hold_is_refused_as_invalid,
+    device_codes_are_decided_polled_and_exchanged_once,
 );
 
 fn client(id: &str) -> Client {
@@ -2143,6 +2144,7 @@ async fn expired_rows_are_purged_and_live_ones_kept(store: &dyn Store) {
         Purged {
             sessions: 1,
             authorization_codes: 1,
+            device_codes: 0,
             refresh_tokens: 1,
             tickets: 1,
             outbox: 1,
@@ -2199,4 +2201,169 @@ async fn expired_rows_are_purged_and_live_ones_kept(store: &dyn Store) {
         .unwrap();
     assert_eq!(kept.logs, 0);
     assert_eq!(store.list_logs(None, 10).await.unwrap().len(), 1);
+}
+
+fn device_code(hash: &str, user_code_hash: &str, expires_at: i64) -> DeviceCode {
+    DeviceCode {
+        device_code_hash: hash.into(),
+        user_code_hash: user_code_hash.into(),
+        client_id: "app".into(),
+        scope: vec!["openid".into(), "offline_access".into()],
+        audience: Some("urn:api".into()),
+        interval: 5,
+        created_at: 100,
+        expires_at,
+        last_polled_at: None,
+        polled_too_fast: false,
+        decision: DeviceDecision::Pending,
+    }
+}
+
+async fn device_codes_are_decided_polled_and_exchanged_once(store: &dyn Store) {
+    store
+        .create_connection(&connection("con_u", "db-users", vec![]))
+        .await
+        .unwrap();
+    store
+        .create_user(&user("1", "ada@example.com", None), None, None)
+        .await
+        .unwrap();
+    store.create_client(&client("app")).await.unwrap();
+    let pending = device_code("d1", "u1", 1000);
+    store.create_device_code(&pending).await.unwrap();
+    assert_eq!(
+        store.find_device_code_by_user_code("u1").await.unwrap(),
+        Some(pending.clone())
+    );
+    assert_eq!(
+        store.find_device_code_by_user_code("d1").await.unwrap(),
+        None
+    );
+    // A live user code is not drawn twice; an expired one may be.
+    assert!(matches!(
+        store
+            .create_device_code(&device_code("d2", "u1", 1000))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .create_device_code(&device_code("d-old", "u-old", 150))
+        .await
+        .unwrap();
+    store
+        .create_device_code(&DeviceCode {
+            created_at: 200,
+            ..device_code("d-new", "u-old", 1000)
+        })
+        .await
+        .unwrap();
+
+    // Polls: the first is in time, one sooner than the interval slows the device down.
+    let first = store.poll_device_code("d1", 110, 5).await.unwrap().unwrap();
+    assert_eq!(
+        (first.last_polled_at, first.polled_too_fast, first.interval),
+        (Some(110), false, 5)
+    );
+    let hasty = store.poll_device_code("d1", 112, 5).await.unwrap().unwrap();
+    assert_eq!(
+        (hasty.last_polled_at, hasty.polled_too_fast, hasty.interval),
+        (Some(112), true, 10)
+    );
+    let patient = store.poll_device_code("d1", 122, 5).await.unwrap().unwrap();
+    assert_eq!((patient.polled_too_fast, patient.interval), (false, 10));
+    assert_eq!(store.poll_device_code("nope", 122, 5).await.unwrap(), None);
+    assert_eq!(
+        store.take_approved_device_code("d1").await.unwrap(),
+        None,
+        "pending codes are not exchanged"
+    );
+
+    // Decided once, and not after expiry.
+    let approved = DeviceDecision::Approved {
+        user_id: "auth0|1".into(),
+        auth_time: 120,
+    };
+    assert!(
+        !store
+            .decide_device_code("u1", &approved, 1000)
+            .await
+            .unwrap(),
+        "expired"
+    );
+    assert!(
+        store
+            .decide_device_code("u1", &approved, 130)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .decide_device_code("u1", &DeviceDecision::Denied, 131)
+            .await
+            .unwrap(),
+        "decided already"
+    );
+    assert_eq!(
+        store
+            .find_device_code_by_user_code("u1")
+            .await
+            .unwrap()
+            .unwrap()
+            .decision,
+        approved
+    );
+
+    // Two polls at the same moment: one gets the code.
+    let (a, b) = tokio::join!(
+        store.take_approved_device_code("d1"),
+        store.take_approved_device_code("d1")
+    );
+    let taken: Vec<DeviceCode> = [a.unwrap(), b.unwrap()].into_iter().flatten().collect();
+    assert_eq!(taken.len(), 1, "single use under concurrency");
+    assert_eq!(taken[0].decision, approved);
+    assert_eq!(store.poll_device_code("d1", 140, 5).await.unwrap(), None);
+
+    store
+        .create_device_code(&device_code("d3", "u3", 1000))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .decide_device_code("u3", &DeviceDecision::Denied, 130)
+            .await
+            .unwrap()
+    );
+    let denied = store.poll_device_code("d3", 140, 5).await.unwrap().unwrap();
+    assert_eq!(denied.decision, DeviceDecision::Denied);
+    assert_eq!(store.take_approved_device_code("d3").await.unwrap(), None);
+
+    // Expired codes go with the other expired grants.
+    store
+        .create_device_code(&device_code("d4", "u4", 300))
+        .await
+        .unwrap();
+    let purged = store
+        .purge(PurgeBefore {
+            expired: 500,
+            outbox: 0,
+            login_failures: 0,
+            logs: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(purged.device_codes, 1);
+    assert!(
+        store
+            .poll_device_code("d4", 501, 5)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .poll_device_code("d3", 501, 5)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }

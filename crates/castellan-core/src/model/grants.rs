@@ -39,3 +39,31 @@ pub struct RefreshToken {
     pub used_at: Option<i64>,
     pub revoked: bool,
 }
+
+/// A device authorization (RFC 8628 §3.2): the device polls with its code while the user,
+/// elsewhere, types the user code and decides. Both codes are held as digests only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCode {
+    pub device_code_hash: String,
+    /// The digest of the user code in its normalized form (upper case, no dash).
+    pub user_code_hash: String,
+    pub client_id: String,
+    pub scope: Vec<String>,
+    pub audience: Option<String>,
+    /// Seconds the device must wait between polls; grows when it polls faster (§3.5).
+    pub interval: i64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub last_polled_at: Option<i64>,
+    /// Set by a poll that came sooner than `interval` after the one before.
+    pub polled_too_fast: bool,
+    pub decision: DeviceDecision,
+}
+
+/// What the user said on the activation page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DeviceDecision {
+    Pending,
+    Approved { user_id: String, auth_time: i64 },
+    Denied,
+}

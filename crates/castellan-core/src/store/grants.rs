@@ -1,4 +1,4 @@
-use crate::model::{AuthorizationCode, RefreshToken, Session};
+use crate::model::{AuthorizationCode, DeviceCode, DeviceDecision, RefreshToken, Session};
 use crate::paging::{Page, PageRequest};
 
 use super::StoreResult;
@@ -72,4 +72,38 @@ pub trait RefreshTokenStore: Send + Sync {
     /// Revokes every refresh-token family of the user; returns how many families could
     /// still be exchanged.
     async fn revoke_user_refresh_tokens(&self, user_id: &str, now: i64) -> StoreResult<u64>;
+}
+
+#[async_trait::async_trait]
+pub trait DeviceCodeStore: Send + Sync {
+    /// Fails with `Conflict` when the user code is taken by a live one (the caller draws
+    /// another).
+    async fn create_device_code(&self, code: &DeviceCode) -> StoreResult<()>;
+    async fn find_device_code_by_user_code(
+        &self,
+        user_code_hash: &str,
+    ) -> StoreResult<Option<DeviceCode>>;
+    /// Records the user's decision on a pending code that has not expired at `now`; false
+    /// if there is none (decided already, expired, or unknown).
+    async fn decide_device_code(
+        &self,
+        user_code_hash: &str,
+        decision: &DeviceDecision,
+        now: i64,
+    ) -> StoreResult<bool>;
+    /// Records a poll at `now` and returns the code as this poll left it:
+    /// `polled_too_fast` tells whether it came sooner than the interval allowed (the
+    /// interval has then grown by `slow_down_secs`, RFC 8628 §3.5).
+    async fn poll_device_code(
+        &self,
+        device_code_hash: &str,
+        now: i64,
+        slow_down_secs: i64,
+    ) -> StoreResult<Option<DeviceCode>>;
+    /// Removes and returns an approved code in one step, so that two polls at the same
+    /// moment cannot both be given tokens.
+    async fn take_approved_device_code(
+        &self,
+        device_code_hash: &str,
+    ) -> StoreResult<Option<DeviceCode>>;
 }

@@ -1,7 +1,7 @@
 /// What housekeeping removes: every row whose time is over, in one call per round.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PurgeBefore {
-    /// Sessions, authorization codes, refresh tokens and tickets that expired before this.
+    /// Sessions, authorization and device codes, refresh tokens and tickets that expired before this.
     pub expired: i64,
     /// Outbox mail written before this: its links have expired.
     pub outbox: i64,
@@ -16,6 +16,7 @@ pub struct PurgeBefore {
 pub struct Purged {
     pub sessions: u64,
     pub authorization_codes: u64,
+    pub device_codes: u64,
     pub refresh_tokens: u64,
     pub tickets: u64,
     pub outbox: u64,

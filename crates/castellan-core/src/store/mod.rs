@@ -28,7 +28,9 @@ pub use client_grants::{ClientGrantFilter, ClientGrantStore};
 pub use clients::ClientStore;
 pub use connections::ConnectionStore;
 pub use extension::ExtensionStore;
-pub use grants::{AuthorizationCodeStore, CodeRedemption, RefreshTokenStore, SessionStore};
+pub use grants::{
+    AuthorizationCodeStore, CodeRedemption, DeviceCodeStore, RefreshTokenStore, SessionStore,
+};
 pub use groups::GroupStore;
 pub use housekeeping::{HousekeepingStore, PurgeBefore, Purged};
 pub use logs::{LogField, LogQuery, LogStore};
@@ -75,6 +77,7 @@ pub trait Store:
     + LogStore
     + SessionStore
     + AuthorizationCodeStore
+    + DeviceCodeStore
     + RefreshTokenStore
     + TicketStore
     + OutboxStore
@@ -110,6 +113,7 @@ pub trait Transaction:
     + LoginFailureStore
     + SessionStore
     + AuthorizationCodeStore
+    + DeviceCodeStore
     + RefreshTokenStore
     + TicketStore
     + OutboxStore

@@ -30,6 +30,11 @@ impl HousekeepingStore for SqlStore {
                 before.expired,
             )
             .await?,
+            device_codes: delete(
+                "DELETE FROM device_codes WHERE expires_at < $1",
+                before.expired,
+            )
+            .await?,
             refresh_tokens: delete(refresh, before.expired).await?,
             tickets: delete("DELETE FROM tickets WHERE expires_at < $1", before.expired).await?,
             outbox: delete("DELETE FROM outbox WHERE created_at < $1", before.outbox).await?,

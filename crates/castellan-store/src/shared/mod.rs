@@ -10,6 +10,7 @@ mod authorization_codes;
 mod client_grants;
 mod clients;
 mod connections;
+mod device_codes;
 mod extension;
 mod filters;
 mod groups;

@@ -381,6 +381,7 @@ pub(super) async fn end_what_the_old_password_opened(
         "UPDATE refresh_tokens SET revoked = TRUE WHERE user_id = $1 AND revoked = FALSE",
         "DELETE FROM sessions WHERE user_id = $1",
         "DELETE FROM authorization_codes WHERE user_id = $1",
+        "DELETE FROM device_codes WHERE user_id = $1",
     ] {
         sqlx::query(sql)
             .bind(user_id)
