@@ -6,15 +6,22 @@ const ALPHANUMERIC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx
 
 /// `len` characters drawn uniformly from letters and digits.
 pub fn alphanumeric(len: usize) -> String {
+    drawn_from(ALPHANUMERIC, len)
+}
+
+/// `len` characters drawn uniformly from `alphabet` (at most 256 of them).
+pub fn drawn_from(alphabet: &[u8], len: usize) -> String {
     let rng = SystemRandom::new();
     let mut out = String::with_capacity(len);
     let mut byte = [0u8; 1];
+    // The largest multiple of the alphabet's size a byte can hold: rejecting the bytes
+    // above it keeps the distribution uniform.
+    let limit = 256 - 256 % alphabet.len();
     while out.len() < len {
         rng.fill(&mut byte)
             .expect("the system random source is available");
-        // 248 = 4 * 62: rejecting the rest keeps the distribution uniform.
-        if byte[0] < 248 {
-            out.push(ALPHANUMERIC[(byte[0] % 62) as usize] as char);
+        if usize::from(byte[0]) < limit {
+            out.push(alphabet[usize::from(byte[0]) % alphabet.len()] as char);
         }
     }
     out

@@ -3,6 +3,7 @@
 
 pub mod authorize;
 pub mod console;
+pub mod device;
 pub mod first_login;
 pub mod password;
 pub mod recovery;

@@ -23,6 +23,14 @@ pub enum OAuthError {
     UnsupportedGrantType(String),
     #[error("{0}")]
     TooManyAttempts(String),
+    /// RFC 8628 §3.5: the user has not decided yet; the device polls again.
+    #[error("User has yet to authorize device code.")]
+    AuthorizationPending,
+    /// RFC 8628 §3.5: polled sooner than the interval; it has grown by five seconds.
+    #[error("You are polling faster than the specified interval of {0} seconds.")]
+    SlowDown(i64),
+    #[error("The device code has expired")]
+    ExpiredToken,
     #[error("storage unavailable")]
     Unavailable,
     #[error("internal error: {0}")]
@@ -41,6 +49,9 @@ impl OAuthError {
             Self::InvalidScope(_) => "invalid_scope",
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
             Self::TooManyAttempts(_) => "too_many_attempts",
+            Self::AuthorizationPending => "authorization_pending",
+            Self::SlowDown(_) => "slow_down",
+            Self::ExpiredToken => "expired_token",
             Self::Unavailable => "temporarily_unavailable",
             Self::Internal(_) => "server_error",
         }

@@ -6,6 +6,7 @@ pub mod audience;
 pub mod authorization_code;
 pub mod client_auth;
 pub mod client_credentials;
+pub mod device_code;
 pub mod error;
 pub mod keyring;
 pub mod keys;

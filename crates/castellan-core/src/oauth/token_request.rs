@@ -4,6 +4,7 @@
 use super::MissingParameter;
 use super::authorization_code::{self, CodeExchange};
 use super::client_credentials::{self, ClientCredentialsRequest};
+use super::device_code::{self, DeviceCodeExchange};
 use super::password::{PasswordGrant, PasswordGrantRequest};
 use super::refresh::{self, RefreshRequest};
 
@@ -18,6 +19,7 @@ pub enum TokenRequest {
     Password(PasswordGrant, Params<PasswordGrantRequest>),
     RefreshToken(Params<RefreshRequest>),
     ClientCredentials(ClientCredentialsRequest),
+    DeviceCode(Params<DeviceCodeExchange>),
 }
 
 impl TokenRequest {
@@ -28,6 +30,7 @@ impl TokenRequest {
             Self::Password(grant, _) => grant.grant_type(),
             Self::RefreshToken(_) => refresh::GRANT_TYPE,
             Self::ClientCredentials(_) => client_credentials::GRANT_TYPE,
+            Self::DeviceCode(_) => device_code::GRANT_TYPE,
         }
     }
 }

@@ -123,6 +123,8 @@ pub enum Protocol {
     Hybrid,
     Password,
     RefreshToken,
+    /// Tokens for a device whose user approved it on the activation page (RFC 8628).
+    DeviceCode,
 }
 
 impl Protocol {
@@ -133,6 +135,7 @@ impl Protocol {
             Protocol::Hybrid => "oidc-hybrid-profile",
             Protocol::Password => "oauth2-password",
             Protocol::RefreshToken => "oauth2-refresh-token",
+            Protocol::DeviceCode => "oauth2-device-code",
         }
     }
 
@@ -150,6 +153,7 @@ impl Protocol {
             Protocol::Implicit => "implicit",
             Protocol::Password => "password",
             Protocol::RefreshToken => "refresh_token",
+            Protocol::DeviceCode => crate::oauth::device_code::GRANT_TYPE,
         }
     }
 }
