@@ -234,9 +234,18 @@ pub fn router(state: AppState) -> Router {
         .route("/authorize/login", post(pages::authorize::login))
         .route("/authorize/signup", post(pages::authorize::signup))
         .route("/reset-password", post(pages::recovery::reset_submit))
+        .route("/activate/login", post(pages::device::login))
         .route_layer(password_check());
     let authentication = Router::new()
         .route("/authorize/forgot", post(pages::recovery::forgot_submit))
+        // Guessing user codes, or deciding with one, is limited like a log-in.
+        .route("/activate", post(pages::device::submit_code))
+        .route("/activate/confirm", post(pages::device::confirm))
+        .route(
+            "/oauth/device/code",
+            post(oauth::device::device_code)
+                .layer(DefaultBodyLimit::max(oauth::token::MAX_TOKEN_REQUEST_BYTES)),
+        )
         .route_layer(authentication_limit())
         .merge(hashing);
     // What single-page apps call from their own origin (`http/cors.rs`).
@@ -281,6 +290,7 @@ pub fn router(state: AppState) -> Router {
         .merge(for_browser_apps)
         .route("/authorize", get(pages::authorize::authorize))
         .route("/authorize/consent", post(pages::authorize::consent))
+        .route("/activate", get(pages::device::activate))
         .route("/authorize/forgot", get(pages::recovery::forgot_page))
         .route("/reset-password", get(pages::recovery::reset_page))
         .route("/verify-email", get(pages::recovery::verify_email))

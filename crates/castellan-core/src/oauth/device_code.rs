@@ -62,8 +62,8 @@ pub fn normalize_user_code(typed: &str) -> Option<String> {
         .filter(|c| *c != '-' && !c.is_whitespace())
         .map(|c| c.to_ascii_uppercase())
         .collect();
-    let well_formed = code.len() == USER_CODE_LEN
-        && code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b));
+    let well_formed =
+        code.len() == USER_CODE_LEN && code.bytes().all(|b| USER_CODE_ALPHABET.contains(&b));
     well_formed.then_some(code)
 }
 
@@ -106,9 +106,7 @@ pub async fn authorize(
         Some(requested) => Some(
             audience::resolve(store, issuer, requested)
                 .await?
-                .ok_or_else(|| {
-                    OAuthError::AccessDenied(format!("Service not found: {requested}"))
-                })?
+                .ok_or_else(|| OAuthError::AccessDenied(format!("Service not found: {requested}")))?
                 .identifier,
         ),
         None => None,
@@ -119,7 +117,11 @@ pub async fn authorize(
         device_code_hash: token_digest(&device_code),
         user_code_hash: String::new(),
         client_id: client.client_id.clone(),
-        scope: request.scope.as_deref().map(scope::parse).unwrap_or_default(),
+        scope: request
+            .scope
+            .as_deref()
+            .map(scope::parse)
+            .unwrap_or_default(),
         audience,
         interval: INTERVAL,
         created_at: now,

@@ -191,8 +191,12 @@ impl IntoResponse for OAuthHttpError {
             // Auth0 answers these with 403.
             OAuthError::UnauthorizedClient(_)
             | OAuthError::AccessDenied(_)
-            | OAuthError::InvalidGrant(_) => StatusCode::FORBIDDEN,
-            OAuthError::TooManyAttempts(_) => StatusCode::TOO_MANY_REQUESTS,
+            | OAuthError::InvalidGrant(_)
+            | OAuthError::AuthorizationPending
+            | OAuthError::ExpiredToken => StatusCode::FORBIDDEN,
+            OAuthError::TooManyAttempts(_) | OAuthError::SlowDown(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             OAuthError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             OAuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

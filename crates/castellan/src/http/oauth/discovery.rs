@@ -27,6 +27,7 @@ pub async fn openid_configuration(State(s): State<AppState>) -> Json<Value> {
         "jwks_uri": format!("{issuer}.well-known/jwks.json"),
         "userinfo_endpoint": format!("{issuer}userinfo"),
         "revocation_endpoint": format!("{issuer}oauth/revoke"),
+        "device_authorization_endpoint": format!("{issuer}oauth/device/code"),
         "grant_types_supported": [
             "authorization_code",
             "implicit",
@@ -34,6 +35,7 @@ pub async fn openid_configuration(State(s): State<AppState>) -> Json<Value> {
             "password",
             "http://auth0.com/oauth/grant-type/password-realm",
             "refresh_token",
+            castellan_core::oauth::device_code::GRANT_TYPE,
         ],
         "scopes_supported": castellan_core::oidc::OIDC_SCOPES,
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],

@@ -1,5 +1,6 @@
 //! The Authentication API: token endpoint and discovery.
 
+pub mod device;
 pub mod discovery;
 pub mod params;
 pub mod revoke;

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use castellan_core::oauth::token_request::TokenRequest;
 use castellan_core::oauth::user_tokens::UserTokens;
 use castellan_core::oauth::{
-    OAuthError, authorization_code, client_auth, client_credentials, password, refresh,
+    OAuthError, authorization_code, client_auth, client_credentials, device_code, password, refresh,
 };
 use serde_json::{Value, json};
 
@@ -85,6 +85,13 @@ pub async fn token(
         TokenRequest::AuthorizationCode(request) => {
             let client = authenticated().await?;
             let issued = authorization_code::exchange(&services, &client, request, &ctx)
+                .await
+                .map_err(with_basic)?;
+            user_tokens_body(issued)
+        }
+        TokenRequest::DeviceCode(request) => {
+            let client = authenticated().await?;
+            let issued = device_code::exchange(&services, &client, request, &ctx)
                 .await
                 .map_err(with_basic)?;
             user_tokens_body(issued)

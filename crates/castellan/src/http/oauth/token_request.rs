@@ -5,6 +5,7 @@ use castellan_core::oauth::MissingParameter;
 use castellan_core::oauth::authorization_code::{self, CodeExchange};
 use castellan_core::oauth::client_auth::PresentedCredentials;
 use castellan_core::oauth::client_credentials::{self, ClientCredentialsRequest};
+use castellan_core::oauth::device_code::{self, DeviceCodeExchange};
 use castellan_core::oauth::password::{self, PasswordGrant, PasswordGrantRequest};
 use castellan_core::oauth::refresh::{self, RefreshRequest};
 use castellan_core::oauth::token_request::{Params, TokenRequest};
@@ -30,6 +31,11 @@ pub(super) fn read(
                 scope: params.take("scope"),
             })
         }
+        device_code::GRANT_TYPE => TokenRequest::DeviceCode(
+            params
+                .require("device_code")
+                .map(|device_code| DeviceCodeExchange { device_code }),
+        ),
         _ => return Err(RequestError::UnsupportedGrant(grant_type)),
     };
     Ok((credentials, request))

@@ -175,7 +175,7 @@ async fn finish(
     }
 }
 
-async fn current_session(s: &AppState, headers: &HeaderMap) -> Option<(i64, User)> {
+pub(super) async fn current_session(s: &AppState, headers: &HeaderMap) -> Option<(i64, User)> {
     let id = cookies::get(headers, cookies::SESSION)?;
     match session::resume(s.store.as_ref(), s.clock.as_ref(), id).await {
         Ok(found) => found.map(|(session, user)| (session.auth_time, user)),
@@ -262,13 +262,18 @@ pub(super) async fn accepted(
         return Err(s.pages.error(StatusCode::BAD_REQUEST, &nul_refused(&name)));
     }
     if !cookies::csrf_matches(headers, &form.csrf, secure(s)) {
-        return Err(s.pages.error(
-            StatusCode::FORBIDDEN,
-            "This form has expired or was not sent from this site. Go back and try again.",
-        ));
+        return Err(csrf_refused(s));
     }
     let request = checked(s, &form.q).await?;
     Ok((form, request))
+}
+
+/// A form whose CSRF token is not the cookie's.
+pub(super) fn csrf_refused(s: &AppState) -> Response {
+    s.pages.error(
+        StatusCode::FORBIDDEN,
+        "This form has expired or was not sent from this site. Go back and try again.",
+    )
 }
 
 async fn signed_in(
@@ -303,7 +308,7 @@ async fn signed_in(
 }
 
 /// A failure that is not the user's: logged, and told in general words.
-fn unexpected(cause: &castellan_core::Error) -> (StatusCode, String) {
+pub(super) fn unexpected(cause: &castellan_core::Error) -> (StatusCode, String) {
     let status = match cause {
         castellan_core::Error::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         _ => {

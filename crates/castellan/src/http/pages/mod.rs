@@ -4,6 +4,7 @@
 
 pub mod authorize;
 pub(crate) mod cookies;
+pub mod device;
 pub mod logout;
 pub mod recovery;
 mod response_mode;
@@ -27,6 +28,8 @@ const TEMPLATES: &[(&str, &str)] = builtin_templates![
     "login.html",
     "signup.html",
     "consent.html",
+    "activate.html",
+    "device_confirm.html",
     "error.html",
     "logged_out.html",
     "message.html",
