@@ -20,6 +20,7 @@ pub const KNOWN_GRANT_TYPES: &[&str] = &[
     "client_credentials",
     "password",
     "http://auth0.com/oauth/grant-type/password-realm",
+    crate::oauth::device_code::GRANT_TYPE,
 ];
 
 const MAX_METADATA_KEYS: usize = 10;

@@ -23,6 +23,7 @@ mod connections;
 mod console;
 mod cors;
 mod default_assignments;
+mod device;
 mod effective_authorization;
 mod import;
 mod key_rotation_cluster;
