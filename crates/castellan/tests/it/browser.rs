@@ -199,3 +199,58 @@ async fn a_single_page_app_on_auth0_spa_js_in_headless_chromium() {
         panic!("{failure}\n=== server log:\n{}", server.log());
     }
 }
+
+/// `compat/browser/device.mjs`: a device (Node's fetch) asks for a device code and polls
+/// while its user, in Chromium, opens `verification_uri_complete`, logs in and confirms.
+#[tokio::test]
+async fn a_device_flow_log_in_with_chromium_on_the_activate_page() {
+    require_installed();
+    let server = Server::start().await;
+    let api = Admin::new(&server).await;
+    api.post(
+        "resource-servers",
+        json!({"name": "Example API", "identifier": API, "allow_offline_access": true}),
+    )
+    .await;
+    let client = api
+        .post(
+            "clients",
+            json!({"name": "Living-room TV", "app_type": "native",
+                   "token_endpoint_auth_method": "none",
+                   "grant_types": ["urn:ietf:params:oauth:grant-type:device_code", "refresh_token"]}),
+        )
+        .await;
+    let email = "tv-viewer@example.com";
+    let password = "a television viewer's passphrase";
+    api.post(
+        "users",
+        json!({"connection": "Username-Password-Authentication", "email": email,
+               "password": password, "email_verified": true}),
+    )
+    .await;
+
+    let artifacts = Path::new(ARTIFACTS).join("device");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    let mut node = Command::new("node");
+    node.arg(Path::new(BROWSER).join("device.mjs"))
+        .arg(format!("--base={}", server.base))
+        .arg(format!(
+            "--client-id={}",
+            client["client_id"].as_str().unwrap()
+        ))
+        .arg(format!("--audience={API}"))
+        .arg(format!("--email={email}"))
+        .arg(format!("--password={password}"))
+        .arg(format!("--artifacts={}", artifacts.display()))
+        .arg(format!("--chromium={CHROMIUM}"));
+    let story = run_script(
+        "the device flow story",
+        node,
+        Path::new(BROWSER),
+        SCRIPT_TIMEOUT,
+    )
+    .await;
+    if let Err(failure) = story {
+        panic!("{failure}\n=== server log:\n{}", server.log());
+    }
+}
