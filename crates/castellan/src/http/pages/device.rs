@@ -122,11 +122,12 @@ fn accepted(
     s: &AppState,
     headers: &HeaderMap,
     form: Result<Form<ActivationForm>, FormRejection>,
-) -> Result<ActivationForm, Response> {
+) -> Result<ActivationForm, Box<Response>> {
     let Ok(Form(form)) = form else {
-        return Err(s
-            .pages
-            .error(StatusCode::BAD_REQUEST, "The form is malformed."));
+        return Err(Box::new(
+            s.pages
+                .error(StatusCode::BAD_REQUEST, "The form is malformed."),
+        ));
     };
     let fields = [
         ("csrf", form.csrf.as_str()),
@@ -137,10 +138,12 @@ fn accepted(
         ("decision", &form.decision),
     ];
     if let Some(name) = nul_in_pairs(fields) {
-        return Err(s.pages.error(StatusCode::BAD_REQUEST, &nul_refused(&name)));
+        return Err(Box::new(
+            s.pages.error(StatusCode::BAD_REQUEST, &nul_refused(&name)),
+        ));
     }
     if !cookies::csrf_matches(headers, &form.csrf, secure(s)) {
-        return Err(csrf_refused(s));
+        return Err(Box::new(csrf_refused(s)));
     }
     Ok(form)
 }
@@ -153,7 +156,7 @@ pub async fn submit_code(
 ) -> Response {
     let form = match accepted(&s, &headers, form) {
         Ok(form) => form,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let device = match device::pending(s.store.as_ref(), s.clock.as_ref(), &form.user_code).await {
         Ok(device) => device,
@@ -173,7 +176,7 @@ pub async fn login(
 ) -> Response {
     let form = match accepted(&s, &headers, form) {
         Ok(form) => form,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let device = match device::pending(s.store.as_ref(), s.clock.as_ref(), &form.q).await {
         Ok(device) => device,
@@ -257,7 +260,7 @@ pub async fn confirm(
 ) -> Response {
     let form = match accepted(&s, &headers, form) {
         Ok(form) => form,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let Some((auth_time, user)) = current_session(&s, &headers).await else {
         return s.pages.error(
