@@ -443,3 +443,26 @@ async fn the_activation_page_refuses_wrong_codes_and_forged_forms() {
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert!(wrong.body.contains("action=\"/activate/login\""));
 }
+
+#[tokio::test]
+async fn guessing_user_codes_is_rate_limited_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = super::common::database_url(dir.path()).await;
+    let mut settings = super::common::settings(url, dir.path().to_path_buf());
+    settings.authentication_per_second = 2;
+    let server = TestServer::start_with(settings, std::sync::Arc::new(dir)).await;
+    let mut browser = Browser::new(&server);
+    let csrf = browser.get("/activate").await.field("csrf");
+    let mut statuses = vec![];
+    for _ in 0..10 {
+        let page = browser
+            .post("/activate", &[("csrf", &csrf), ("user_code", "BCDF-GHJK")])
+            .await;
+        statuses.push(page.status);
+    }
+    assert_eq!(statuses[0], StatusCode::BAD_REQUEST);
+    assert!(
+        statuses.contains(&StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+}

@@ -243,4 +243,20 @@ mod tests {
             (TokenEndpointAuthMethod::None, None)
         );
     }
+
+    #[test]
+    fn device_code_needs_its_code() {
+        let grant = device_code::GRANT_TYPE;
+        let TokenRequest::DeviceCode(Err(e)) = request(&format!("grant_type={grant}&client_id=c"))
+        else {
+            panic!("device code")
+        };
+        assert_eq!(e.to_string(), "Missing required parameter: device_code");
+        let TokenRequest::DeviceCode(Ok(exchange)) =
+            request(&format!("grant_type={grant}&client_id=c&device_code=d"))
+        else {
+            panic!("device code")
+        };
+        assert_eq!(exchange.device_code, "d");
+    }
 }
