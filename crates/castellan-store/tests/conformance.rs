@@ -2366,4 +2366,29 @@ async fn device_codes_are_decided_polled_and_exchanged_once(store: &dyn Store) {
             .unwrap()
             .is_some()
     );
+
+    // A new password that ends sessions takes back the devices the old one approved.
+    store
+        .create_device_code(&device_code("d5", "u5", 1000))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .decide_device_code("u5", &approved, 502)
+            .await
+            .unwrap()
+    );
+    let new = NewPassword {
+        hash: "new-hash".into(),
+        end_sessions: true,
+    };
+    store.reset_password("auth0|1", &new, 503).await.unwrap();
+    assert_eq!(store.take_approved_device_code("d5").await.unwrap(), None);
+    assert!(
+        store
+            .poll_device_code("d3", 504, 5)
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
