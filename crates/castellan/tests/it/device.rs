@@ -466,3 +466,42 @@ async fn guessing_user_codes_is_rate_limited_per_address() {
         "{statuses:?}"
     );
 }
+
+#[tokio::test]
+async fn rules_see_the_device_protocol_and_two_polls_at_once_get_tokens_once() {
+    let server = TestServer::start().await;
+    tv_guide_api(&server).await;
+    let tv = tv_app(&server).await;
+    server.create_user(EMAIL, json!({})).await;
+    let script = "function (user, context, callback) {\n  \
+                  context.idToken['https://tv.example/protocol'] = context.protocol;\n  \
+                  callback(null, user, context);\n}";
+    let (status, body) = server
+        .admin(
+            Method::POST,
+            "/rules",
+            Some(json!({"name": "protocol", "script": script})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+
+    let code = device_code(&server, &tv, "openid").await;
+    let mut browser = Browser::new(&server);
+    let login = enter_code(&mut browser, &code).await;
+    let confirm = log_in(&mut browser, &login).await;
+    decide(&mut browser, &confirm, "allow").await;
+
+    let (a, b) = tokio::join!(poll(&server, &tv, &code), poll(&server, &tv, &code));
+    let mut statuses = [a.0, b.0];
+    statuses.sort();
+    assert_eq!(
+        statuses,
+        [StatusCode::OK, StatusCode::FORBIDDEN],
+        "{} {}",
+        a.1,
+        b.1
+    );
+    let tokens = if a.0 == StatusCode::OK { a.1 } else { b.1 };
+    let id = verify_with_jwks(&server, tokens["id_token"].as_str().unwrap(), &tv).await;
+    assert_eq!(id["https://tv.example/protocol"], "oauth2-device-code");
+}
