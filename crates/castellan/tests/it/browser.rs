@@ -199,3 +199,80 @@ async fn a_single_page_app_on_auth0_spa_js_in_headless_chromium() {
         panic!("{failure}\n=== server log:\n{}", server.log());
     }
 }
+
+/// `compat/browser/express_openid_connect.mjs`: two Express web apps on Auth0's Express SDK,
+/// express-openid-connect, against the server over plain HTTP. Auth0's quickstart (no client
+/// secret: an ID token posted back by `form_post`, with a nonce; log-out by `/v2/logout`),
+/// and the code flow with a secret, an API audience and a scope (the app calls `/userinfo`
+/// with the access token; log-out by `/oidc/logout`).
+#[tokio::test]
+async fn web_apps_on_express_openid_connect_in_headless_chromium() {
+    require_installed();
+    let missing = Path::new(BROWSER).join("node_modules/express-openid-connect/package.json");
+    assert!(
+        missing.exists(),
+        "express-openid-connect is not installed ({}): run compat/setup.sh from the workspace \
+         root first",
+        missing.display()
+    );
+    let server = Server::start().await;
+    let api = Admin::new(&server).await;
+    api.post(
+        "resource-servers",
+        json!({"name": "Example API", "identifier": API, "scopes": [{"value": "read:reports"}]}),
+    )
+    .await;
+    let (quickstart_port, code_port) = free_ports();
+    let quickstart = format!("http://127.0.0.1:{quickstart_port}");
+    let code_app = format!("http://127.0.0.1:{code_port}");
+    // What the quickstart registers: its callback and its home page to come back to.
+    let web_app = |name: &str, app: &str| {
+        json!({"name": name, "app_type": "regular_web",
+               "grant_types": ["implicit", "authorization_code", "refresh_token"],
+               "callbacks": [format!("{app}/callback")],
+               "allowed_logout_urls": [app, format!("{app}/")]})
+    };
+    let (quickstart_id, _) = api
+        .client(web_app("Quickstart web app", &quickstart))
+        .await;
+    // The SDK authenticates with HTTP Basic (its `clientAuthMethod` default), and Castellan
+    // takes a secret only the way the client registered.
+    let mut code_client = web_app("Code flow web app", &code_app);
+    code_client["token_endpoint_auth_method"] = json!("client_secret_basic");
+    let (code_id, code_secret) = api.client(code_client).await;
+    let email = "webapp-user@example.com";
+    let password = "a web app user's passphrase";
+    api.post(
+        "users",
+        json!({"connection": "Username-Password-Authentication", "email": email,
+               "password": password, "email_verified": true}),
+    )
+    .await;
+
+    let artifacts = Path::new(ARTIFACTS).join("express-openid-connect");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    let mut node = Command::new("node");
+    node.arg(Path::new(BROWSER).join("express_openid_connect.mjs"))
+        .arg(format!("--base={}", server.base))
+        .arg(format!("--quickstart-id={quickstart_id}"))
+        .arg(format!("--quickstart-port={quickstart_port}"))
+        .arg(format!("--code-id={code_id}"))
+        .arg(format!("--code-secret={code_secret}"))
+        .arg(format!("--code-port={code_port}"))
+        .arg(format!("--audience={API}"))
+        .arg("--scope=openid profile email read:reports")
+        .arg(format!("--email={email}"))
+        .arg(format!("--password={password}"))
+        .arg(format!("--artifacts={}", artifacts.display()))
+        .arg(format!("--chromium={CHROMIUM}"));
+    let story = run_script(
+        "the express-openid-connect story",
+        node,
+        Path::new(BROWSER),
+        SCRIPT_TIMEOUT,
+    )
+    .await;
+    if let Err(failure) = story {
+        panic!("{failure}\n=== server log:\n{}", server.log());
+    }
+}
