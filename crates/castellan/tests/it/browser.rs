@@ -232,9 +232,7 @@ async fn web_apps_on_express_openid_connect_in_headless_chromium() {
                "callbacks": [format!("{app}/callback")],
                "allowed_logout_urls": [app, format!("{app}/")]})
     };
-    let (quickstart_id, _) = api
-        .client(web_app("Quickstart web app", &quickstart))
-        .await;
+    let (quickstart_id, _) = api.client(web_app("Quickstart web app", &quickstart)).await;
     // The SDK authenticates with HTTP Basic (its `clientAuthMethod` default), and Castellan
     // takes a secret only the way the client registered.
     let mut code_client = web_app("Code flow web app", &code_app);
