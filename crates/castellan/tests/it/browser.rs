@@ -274,3 +274,80 @@ async fn web_apps_on_express_openid_connect_in_headless_chromium() {
         panic!("{failure}\n=== server log:\n{}", server.log());
     }
 }
+
+/// `compat/browser/passport_auth0.mjs`: an Express web app on Passport with Auth0's
+/// strategy, passport-auth0, which builds `https://{domain}/...` from a bare domain, so the
+/// server runs on HTTPS with a certificate made here; Node trusts it through
+/// `NODE_EXTRA_CA_CERTS`. Log-in by code, the ID token checked, the profile from
+/// `/userinfo?access_token=`, log-out by `/v2/logout`.
+#[tokio::test]
+async fn a_web_app_on_passport_auth0_in_headless_chromium() {
+    require_installed();
+    let missing = Path::new(BROWSER).join("node_modules/passport-auth0/package.json");
+    assert!(
+        missing.exists(),
+        "passport-auth0 is not installed ({}): run compat/setup.sh from the workspace root \
+         first",
+        missing.display()
+    );
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let server = Server::start_tls(&cert.pem(), &key.serialize_pem()).await;
+    let https = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let api = Admin::with_http(&server, https).await;
+    let (app_port, _) = free_ports();
+    let app = format!("http://127.0.0.1:{app_port}");
+    // Auth0's defaults for a regular web application: the secret sent in the body.
+    let (client_id, client_secret) = api
+        .client(
+            json!({"name": "Passport web app", "app_type": "regular_web",
+                       "grant_types": ["authorization_code", "refresh_token"],
+                       "callbacks": [format!("{app}/callback")],
+                       "allowed_logout_urls": [format!("{app}/")]}),
+        )
+        .await;
+    let email = "passport-user@example.com";
+    let password = "a Passport user's passphrase";
+    api.post(
+        "users",
+        json!({"connection": "Username-Password-Authentication", "email": email,
+               "password": password, "email_verified": true}),
+    )
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("castellan.pem");
+    std::fs::write(&ca, cert.pem()).unwrap();
+    let artifacts = Path::new(ARTIFACTS).join("passport-auth0");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    let mut node = Command::new("node");
+    node.arg(Path::new(BROWSER).join("passport_auth0.mjs"))
+        .env("NODE_EXTRA_CA_CERTS", &ca)
+        .arg(format!(
+            "--domain={}",
+            server.base.strip_prefix("https://").unwrap()
+        ))
+        .arg(format!("--client-id={client_id}"))
+        .arg(format!("--client-secret={client_secret}"))
+        .arg(format!("--app-port={app_port}"))
+        .arg(format!("--email={email}"))
+        .arg(format!("--password={password}"))
+        .arg(format!("--artifacts={}", artifacts.display()))
+        .arg(format!("--chromium={CHROMIUM}"));
+    let story = run_script(
+        "the passport-auth0 story",
+        node,
+        Path::new(BROWSER),
+        SCRIPT_TIMEOUT,
+    )
+    .await;
+    if let Err(failure) = story {
+        panic!("{failure}\n=== server log:\n{}", server.log());
+    }
+}
