@@ -4,7 +4,10 @@
 //! a role, makes it the sign-up default, a new user signs up through the log-in page, the
 //! administrator sees the role on that user, and a rule written in the console changes the
 //! user's next token. Screenshots of every page go to `target/browser-artifacts/`. The
-//! second story, `compat/browser/spa.mjs`, is a single-page app on Auth0's auth0-spa-js.
+//! second story, `compat/browser/spa.mjs`, is a single-page app on Auth0's auth0-spa-js;
+//! then Express web apps on Auth0's express-openid-connect
+//! (`compat/browser/express_openid_connect.mjs`) and on passport-auth0
+//! (`compat/browser/passport_auth0.mjs`, against the server on HTTPS).
 //!
 //! Without Chromium or playwright-core this test fails and says to run `compat/setup.sh`.
 

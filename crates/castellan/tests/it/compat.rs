@@ -5,7 +5,8 @@
 //! through the server's own pages, userinfo, refresh); then the Management API layers of the
 //! official SDKs, auth0-python's `auth0.management.Auth0` and npm `auth0` v7's per-resource
 //! clients, doing what provisioning scripts do (APIs, roles, permissions, users, role
-//! assignments, every listing paged to its end, errors with their status).
+//! assignments, every listing paged to its end, errors with their status). Authlib's
+//! `OAuth2Session` refreshes past a scope RBAC withholds (`compat/python/test_authlib.py`).
 //!
 //! The libraries are installed by `compat/setup.sh` (which `scripts/test` runs first) into
 //! `compat/.python` and `compat/node/node_modules`; the checks themselves are the scripts
