@@ -228,10 +228,10 @@ async fn web_apps_on_express_openid_connect_in_headless_chromium() {
     let (quickstart_port, code_port) = free_ports();
     let quickstart = format!("http://127.0.0.1:{quickstart_port}");
     let code_app = format!("http://127.0.0.1:{code_port}");
-    // What the quickstart registers: its callback and its home page to come back to.
+    // What the quickstart registers: its callback and its home page to come back to; the
+    // grant types are a regular web application's defaults, implicit among them.
     let web_app = |name: &str, app: &str| {
         json!({"name": name, "app_type": "regular_web",
-               "grant_types": ["implicit", "authorization_code", "refresh_token"],
                "callbacks": [format!("{app}/callback")],
                "allowed_logout_urls": [app, format!("{app}/")]})
     };
@@ -306,13 +306,12 @@ async fn a_web_app_on_passport_auth0_in_headless_chromium() {
     let api = Admin::with_http(&server, https).await;
     let (app_port, _) = free_ports();
     let app = format!("http://127.0.0.1:{app_port}");
-    // Auth0's defaults for a regular web application: the secret sent in the body.
+    // A regular web application's defaults: the secret sent in the body.
     let (client_id, client_secret) = api
         .client(
             json!({"name": "Passport web app", "app_type": "regular_web",
-                       "grant_types": ["authorization_code", "refresh_token"],
-                       "callbacks": [format!("{app}/callback")],
-                       "allowed_logout_urls": [format!("{app}/")]}),
+                   "callbacks": [format!("{app}/callback")],
+                   "allowed_logout_urls": [format!("{app}/")]}),
         )
         .await;
     let email = "passport-user@example.com";
