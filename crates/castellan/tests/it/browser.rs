@@ -4,7 +4,10 @@
 //! a role, makes it the sign-up default, a new user signs up through the log-in page, the
 //! administrator sees the role on that user, and a rule written in the console changes the
 //! user's next token. Screenshots of every page go to `target/browser-artifacts/`. The
-//! second story, `compat/browser/spa.mjs`, is a single-page app on Auth0's auth0-spa-js.
+//! second story, `compat/browser/spa.mjs`, is a single-page app on Auth0's auth0-spa-js;
+//! then Express web apps on Auth0's express-openid-connect
+//! (`compat/browser/express_openid_connect.mjs`) and on passport-auth0
+//! (`compat/browser/passport_auth0.mjs`, against the server on HTTPS).
 //!
 //! Without Chromium or playwright-core this test fails and says to run `compat/setup.sh`.
 
@@ -190,6 +193,157 @@ async fn a_single_page_app_on_auth0_spa_js_in_headless_chromium() {
         .arg(format!("--chromium={CHROMIUM}"));
     let story = run_script(
         "the single-page app story",
+        node,
+        Path::new(BROWSER),
+        SCRIPT_TIMEOUT,
+    )
+    .await;
+    if let Err(failure) = story {
+        panic!("{failure}\n=== server log:\n{}", server.log());
+    }
+}
+
+/// `compat/browser/express_openid_connect.mjs`: two Express web apps on Auth0's Express SDK,
+/// express-openid-connect, against the server over plain HTTP. Auth0's quickstart (no client
+/// secret: an ID token posted back by `form_post`, with a nonce; log-out by `/v2/logout`),
+/// and the code flow with a secret, an API audience and a scope (the app calls `/userinfo`
+/// with the access token; log-out by `/oidc/logout`).
+#[tokio::test]
+async fn web_apps_on_express_openid_connect_in_headless_chromium() {
+    require_installed();
+    let missing = Path::new(BROWSER).join("node_modules/express-openid-connect/package.json");
+    assert!(
+        missing.exists(),
+        "express-openid-connect is not installed ({}): run compat/setup.sh from the workspace \
+         root first",
+        missing.display()
+    );
+    let server = Server::start().await;
+    let api = Admin::new(&server).await;
+    api.post(
+        "resource-servers",
+        json!({"name": "Example API", "identifier": API, "scopes": [{"value": "read:reports"}]}),
+    )
+    .await;
+    let (quickstart_port, code_port) = free_ports();
+    let quickstart = format!("http://127.0.0.1:{quickstart_port}");
+    let code_app = format!("http://127.0.0.1:{code_port}");
+    // What the quickstart registers: its callback and its home page to come back to; the
+    // grant types are a regular web application's defaults, implicit among them.
+    let web_app = |name: &str, app: &str| {
+        json!({"name": name, "app_type": "regular_web",
+               "callbacks": [format!("{app}/callback")],
+               "allowed_logout_urls": [app, format!("{app}/")]})
+    };
+    let (quickstart_id, _) = api.client(web_app("Quickstart web app", &quickstart)).await;
+    // The SDK authenticates with HTTP Basic (its `clientAuthMethod` default), and Castellan
+    // takes a secret only the way the client registered.
+    let mut code_client = web_app("Code flow web app", &code_app);
+    code_client["token_endpoint_auth_method"] = json!("client_secret_basic");
+    let (code_id, code_secret) = api.client(code_client).await;
+    let email = "webapp-user@example.com";
+    let password = "a web app user's passphrase";
+    api.post(
+        "users",
+        json!({"connection": "Username-Password-Authentication", "email": email,
+               "password": password, "email_verified": true}),
+    )
+    .await;
+
+    let artifacts = Path::new(ARTIFACTS).join("express-openid-connect");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    let mut node = Command::new("node");
+    node.arg(Path::new(BROWSER).join("express_openid_connect.mjs"))
+        .arg(format!("--base={}", server.base))
+        .arg(format!("--quickstart-id={quickstart_id}"))
+        .arg(format!("--quickstart-port={quickstart_port}"))
+        .arg(format!("--code-id={code_id}"))
+        .arg(format!("--code-secret={code_secret}"))
+        .arg(format!("--code-port={code_port}"))
+        .arg(format!("--audience={API}"))
+        .arg("--scope=openid profile email read:reports")
+        .arg(format!("--email={email}"))
+        .arg(format!("--password={password}"))
+        .arg(format!("--artifacts={}", artifacts.display()))
+        .arg(format!("--chromium={CHROMIUM}"));
+    let story = run_script(
+        "the express-openid-connect story",
+        node,
+        Path::new(BROWSER),
+        SCRIPT_TIMEOUT,
+    )
+    .await;
+    if let Err(failure) = story {
+        panic!("{failure}\n=== server log:\n{}", server.log());
+    }
+}
+
+/// `compat/browser/passport_auth0.mjs`: an Express web app on Passport with Auth0's
+/// strategy, passport-auth0, which builds `https://{domain}/...` from a bare domain, so the
+/// server runs on HTTPS with a certificate made here; Node trusts it through
+/// `NODE_EXTRA_CA_CERTS`. Log-in by code, the ID token checked, the profile from
+/// `/userinfo?access_token=`, log-out by `/v2/logout`.
+#[tokio::test]
+async fn a_web_app_on_passport_auth0_in_headless_chromium() {
+    require_installed();
+    let missing = Path::new(BROWSER).join("node_modules/passport-auth0/package.json");
+    assert!(
+        missing.exists(),
+        "passport-auth0 is not installed ({}): run compat/setup.sh from the workspace root \
+         first",
+        missing.display()
+    );
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    let server = Server::start_tls(&cert.pem(), &key.serialize_pem()).await;
+    let https = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let api = Admin::with_http(&server, https).await;
+    let (app_port, _) = free_ports();
+    let app = format!("http://127.0.0.1:{app_port}");
+    // A regular web application's defaults: the secret sent in the body.
+    let (client_id, client_secret) = api
+        .client(
+            json!({"name": "Passport web app", "app_type": "regular_web",
+                   "callbacks": [format!("{app}/callback")],
+                   "allowed_logout_urls": [format!("{app}/")]}),
+        )
+        .await;
+    let email = "passport-user@example.com";
+    let password = "a Passport user's passphrase";
+    api.post(
+        "users",
+        json!({"connection": "Username-Password-Authentication", "email": email,
+               "password": password, "email_verified": true}),
+    )
+    .await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("castellan.pem");
+    std::fs::write(&ca, cert.pem()).unwrap();
+    let artifacts = Path::new(ARTIFACTS).join("passport-auth0");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    let mut node = Command::new("node");
+    node.arg(Path::new(BROWSER).join("passport_auth0.mjs"))
+        .env("NODE_EXTRA_CA_CERTS", &ca)
+        .arg(format!(
+            "--domain={}",
+            server.base.strip_prefix("https://").unwrap()
+        ))
+        .arg(format!("--client-id={client_id}"))
+        .arg(format!("--client-secret={client_secret}"))
+        .arg(format!("--app-port={app_port}"))
+        .arg(format!("--email={email}"))
+        .arg(format!("--password={password}"))
+        .arg(format!("--artifacts={}", artifacts.display()))
+        .arg(format!("--chromium={CHROMIUM}"));
+    let story = run_script(
+        "the passport-auth0 story",
         node,
         Path::new(BROWSER),
         SCRIPT_TIMEOUT,
