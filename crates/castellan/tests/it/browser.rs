@@ -145,9 +145,40 @@ fn free_ports() -> (u16, u16) {
 /// an iframe, refresh tokens, an API call, log-out, and a page on an unlisted origin refused.
 #[tokio::test]
 async fn a_single_page_app_on_auth0_spa_js_in_headless_chromium() {
+    spa_story(None).await;
+}
+
+/// The same story with the server and the app on HTTPS, with a certificate made here.
+#[tokio::test]
+async fn a_single_page_app_on_auth0_spa_js_over_https() {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    spa_story(Some((cert.pem(), key.serialize_pem()))).await;
+}
+
+/// Runs `spa.mjs` against a server on plain HTTP, or on HTTPS with `tls` (a certificate
+/// and its key, PEM) that the app's pages are served with too.
+async fn spa_story(tls: Option<(String, String)>) {
     require_installed();
-    let server = Server::start().await;
-    let api = Admin::new(&server).await;
+    let (server, api) = match &tls {
+        None => {
+            let server = Server::start().await;
+            let api = Admin::new(&server).await;
+            (server, api)
+        }
+        Some((cert, key)) => {
+            let server = Server::start_tls(cert, key).await;
+            let trusting = reqwest::Client::builder()
+                .tls_certs_only([reqwest::Certificate::from_pem(cert.as_bytes()).unwrap()])
+                .build()
+                .unwrap();
+            let api = Admin::with_http(&server, trusting).await;
+            (server, api)
+        }
+    };
     api.post(
         "resource-servers",
         json!({"name": "Example API", "identifier": API, "allow_offline_access": true,
@@ -155,7 +186,8 @@ async fn a_single_page_app_on_auth0_spa_js_in_headless_chromium() {
     )
     .await;
     let (app_port, stranger_port) = free_ports();
-    let app = format!("http://127.0.0.1:{app_port}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let app = format!("{scheme}://127.0.0.1:{app_port}");
     let client = api
         .post(
             "clients",
@@ -175,7 +207,8 @@ async fn a_single_page_app_on_auth0_spa_js_in_headless_chromium() {
     )
     .await;
 
-    let artifacts = Path::new(ARTIFACTS).join("spa");
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = Path::new(ARTIFACTS).join(format!("spa-{scheme}"));
     let _ = std::fs::remove_dir_all(&artifacts);
     let mut node = Command::new("node");
     node.arg(Path::new(BROWSER).join("spa.mjs"))
@@ -191,6 +224,13 @@ async fn a_single_page_app_on_auth0_spa_js_in_headless_chromium() {
         .arg(format!("--password={password}"))
         .arg(format!("--artifacts={}", artifacts.display()))
         .arg(format!("--chromium={CHROMIUM}"));
+    if let Some((cert, key)) = &tls {
+        let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert_file, cert).unwrap();
+        std::fs::write(&key_file, key).unwrap();
+        node.arg(format!("--tls-cert={}", cert_file.display()))
+            .arg(format!("--tls-key={}", key_file.display()));
+    }
     let story = run_script(
         "the single-page app story",
         node,
