@@ -31,6 +31,7 @@ import { parseArgs } from 'node:util';
 import express from 'express';
 import eoc from 'express-openid-connect';
 import { chromium } from 'playwright-core';
+import { check, claims, step } from './story.mjs';
 
 const { auth, requiresAuth } = eoc;
 
@@ -56,19 +57,6 @@ for (const name of ['base', 'quickstart-id', 'quickstart-port', 'code-id', 'code
 }
 const { base, audience, artifacts } = args;
 mkdirSync(artifacts, { recursive: true });
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-function step(text) {
-  console.log(`- ${text}`);
-}
-
-// A JWT's claims, unverified: only to see what the app was given.
-function claims(jwt) {
-  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
-}
 
 // The routes of Auth0's quickstart, on an app configured with `config`.
 function webApp(port, config) {

@@ -26,6 +26,7 @@ import session from 'express-session';
 import passport from 'passport';
 import Auth0Strategy from 'passport-auth0';
 import { chromium } from 'playwright-core';
+import { check, claims, step } from './story.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -46,19 +47,6 @@ const { domain, artifacts } = args;
 const base = `https://${domain}`;
 const appBase = `http://127.0.0.1:${args['app-port']}`;
 mkdirSync(artifacts, { recursive: true });
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-function step(text) {
-  console.log(`- ${text}`);
-}
-
-// A JWT's claims, unverified: only to see what the app was given.
-function claims(jwt) {
-  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
-}
 
 // The app, as Auth0's sample sets it up: a session, the strategy, and the routes.
 const verified = [];

@@ -22,6 +22,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { check, step } from './story.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -67,14 +68,6 @@ function serve(port) {
   };
   const server = tls ? createSecureServer(tls, answer) : createServer(answer);
   return new Promise((resolve) => server.listen(Number(port), '127.0.0.1', () => resolve(server)));
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-function step(text) {
-  console.log(`- ${text}`);
 }
 
 let shot = 0;
