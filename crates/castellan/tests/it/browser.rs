@@ -50,13 +50,7 @@ fn require_installed() {
 
 /// The administrator the story logs in as: a user holding `castellan:admin` through a role.
 async fn administrator(api: &Admin, base: &str) {
-    let user = api
-        .post(
-            "users",
-            json!({"connection": "Username-Password-Authentication", "email": ADMIN_EMAIL,
-                   "password": ADMIN_PASSWORD, "email_verified": true}),
-        )
-        .await;
+    let user = user_with_password(api, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let role = api.post("roles", json!({"name": "castellan-admin"})).await;
     let role_id = role["id"].as_str().unwrap();
     api.post(
@@ -109,16 +103,7 @@ async fn the_console_story_in_headless_chromium() {
         .arg(format!("--audience={API}"))
         .arg(format!("--artifacts={}", artifacts.display()))
         .arg(format!("--chromium={CHROMIUM}"));
-    let story = run_script(
-        "the browser story",
-        node,
-        Path::new(BROWSER),
-        SCRIPT_TIMEOUT,
-    )
-    .await;
-    if let Err(failure) = story {
-        panic!("{failure}\n=== server log:\n{}", server.log());
-    }
+    run_story("the browser story", node, &server).await;
     let shots = std::fs::read_dir(artifacts)
         .map(|entries| {
             entries
@@ -151,12 +136,8 @@ async fn a_single_page_app_on_auth0_spa_js_in_headless_chromium() {
 /// The same story with the server and the app on HTTPS, with a certificate made here.
 #[tokio::test]
 async fn a_single_page_app_on_auth0_spa_js_over_https() {
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    spa_story(Some((cert.pem(), key.serialize_pem()))).await;
+    let (cert, key) = self_signed();
+    spa_story(Some((cert, key))).await;
 }
 
 /// Runs `spa.mjs` against a server on plain HTTP, or on HTTPS with `tls` (a certificate
@@ -169,15 +150,7 @@ async fn spa_story(tls: Option<(String, String)>) {
             let api = Admin::new(&server).await;
             (server, api)
         }
-        Some((cert, key)) => {
-            let server = Server::start_tls(cert, key).await;
-            let trusting = reqwest::Client::builder()
-                .tls_certs_only([reqwest::Certificate::from_pem(cert.as_bytes()).unwrap()])
-                .build()
-                .unwrap();
-            let api = Admin::with_http(&server, trusting).await;
-            (server, api)
-        }
+        Some((cert, key)) => on_https(cert, key).await,
     };
     api.post(
         "resource-servers",
@@ -200,12 +173,7 @@ async fn spa_story(tls: Option<(String, String)>) {
         .await;
     let email = "spa-user@example.com";
     let password = "a single page app's passphrase";
-    api.post(
-        "users",
-        json!({"connection": "Username-Password-Authentication", "email": email,
-               "password": password, "email_verified": true}),
-    )
-    .await;
+    user_with_password(&api, email, password).await;
 
     let dir = tempfile::tempdir().unwrap();
     let artifacts = Path::new(ARTIFACTS).join(format!("spa-{scheme}"));
@@ -231,16 +199,7 @@ async fn spa_story(tls: Option<(String, String)>) {
         node.arg(format!("--tls-cert={}", cert_file.display()))
             .arg(format!("--tls-key={}", key_file.display()));
     }
-    let story = run_script(
-        "the single-page app story",
-        node,
-        Path::new(BROWSER),
-        SCRIPT_TIMEOUT,
-    )
-    .await;
-    if let Err(failure) = story {
-        panic!("{failure}\n=== server log:\n{}", server.log());
-    }
+    run_story("the single-page app story", node, &server).await;
 }
 
 /// `compat/browser/express_openid_connect.mjs`: two Express web apps on Auth0's Express SDK,
@@ -251,13 +210,7 @@ async fn spa_story(tls: Option<(String, String)>) {
 #[tokio::test]
 async fn web_apps_on_express_openid_connect_in_headless_chromium() {
     require_installed();
-    let missing = Path::new(BROWSER).join("node_modules/express-openid-connect/package.json");
-    assert!(
-        missing.exists(),
-        "express-openid-connect is not installed ({}): run compat/setup.sh from the workspace \
-         root first",
-        missing.display()
-    );
+    require_package("express-openid-connect");
     let server = Server::start().await;
     let api = Admin::new(&server).await;
     api.post(
@@ -283,12 +236,7 @@ async fn web_apps_on_express_openid_connect_in_headless_chromium() {
     let (code_id, code_secret) = api.client(code_client).await;
     let email = "webapp-user@example.com";
     let password = "a web app user's passphrase";
-    api.post(
-        "users",
-        json!({"connection": "Username-Password-Authentication", "email": email,
-               "password": password, "email_verified": true}),
-    )
-    .await;
+    user_with_password(&api, email, password).await;
 
     let artifacts = Path::new(ARTIFACTS).join("express-openid-connect");
     let _ = std::fs::remove_dir_all(&artifacts);
@@ -306,16 +254,7 @@ async fn web_apps_on_express_openid_connect_in_headless_chromium() {
         .arg(format!("--password={password}"))
         .arg(format!("--artifacts={}", artifacts.display()))
         .arg(format!("--chromium={CHROMIUM}"));
-    let story = run_script(
-        "the express-openid-connect story",
-        node,
-        Path::new(BROWSER),
-        SCRIPT_TIMEOUT,
-    )
-    .await;
-    if let Err(failure) = story {
-        panic!("{failure}\n=== server log:\n{}", server.log());
-    }
+    run_story("the express-openid-connect story", node, &server).await;
 }
 
 /// `compat/browser/passport_auth0.mjs`: an Express web app on Passport with Auth0's
@@ -326,24 +265,9 @@ async fn web_apps_on_express_openid_connect_in_headless_chromium() {
 #[tokio::test]
 async fn a_web_app_on_passport_auth0_in_headless_chromium() {
     require_installed();
-    let missing = Path::new(BROWSER).join("node_modules/passport-auth0/package.json");
-    assert!(
-        missing.exists(),
-        "passport-auth0 is not installed ({}): run compat/setup.sh from the workspace root \
-         first",
-        missing.display()
-    );
-    let key = rcgen::KeyPair::generate().unwrap();
-    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
-        .unwrap()
-        .self_signed(&key)
-        .unwrap();
-    let server = Server::start_tls(&cert.pem(), &key.serialize_pem()).await;
-    let https = reqwest::Client::builder()
-        .tls_certs_only([reqwest::Certificate::from_pem(cert.pem().as_bytes()).unwrap()])
-        .build()
-        .unwrap();
-    let api = Admin::with_http(&server, https).await;
+    require_package("passport-auth0");
+    let (cert, key) = self_signed();
+    let (server, api) = on_https(&cert, &key).await;
     let (app_port, _) = free_ports();
     let app = format!("http://127.0.0.1:{app_port}");
     // A regular web application's defaults: the secret sent in the body.
@@ -356,16 +280,11 @@ async fn a_web_app_on_passport_auth0_in_headless_chromium() {
         .await;
     let email = "passport-user@example.com";
     let password = "a Passport user's passphrase";
-    api.post(
-        "users",
-        json!({"connection": "Username-Password-Authentication", "email": email,
-               "password": password, "email_verified": true}),
-    )
-    .await;
+    user_with_password(&api, email, password).await;
 
     let dir = tempfile::tempdir().unwrap();
     let ca = dir.path().join("castellan.pem");
-    std::fs::write(&ca, cert.pem()).unwrap();
+    std::fs::write(&ca, &cert).unwrap();
     let artifacts = Path::new(ARTIFACTS).join("passport-auth0");
     let _ = std::fs::remove_dir_all(&artifacts);
     let mut node = Command::new("node");
@@ -382,14 +301,53 @@ async fn a_web_app_on_passport_auth0_in_headless_chromium() {
         .arg(format!("--password={password}"))
         .arg(format!("--artifacts={}", artifacts.display()))
         .arg(format!("--chromium={CHROMIUM}"));
-    let story = run_script(
-        "the passport-auth0 story",
-        node,
-        Path::new(BROWSER),
-        SCRIPT_TIMEOUT,
-    )
-    .await;
-    if let Err(failure) = story {
+    run_story("the passport-auth0 story", node, &server).await;
+}
+
+/// Runs a story's script; a failure shows its output and the server's log.
+async fn run_story(name: &str, script: Command, server: &Server) {
+    if let Err(failure) = run_script(name, script, Path::new(BROWSER), SCRIPT_TIMEOUT).await {
         panic!("{failure}\n=== server log:\n{}", server.log());
     }
+}
+
+/// A story's own npm package must be there too: missing, the test fails and says why.
+fn require_package(name: &str) {
+    let manifest = Path::new(BROWSER).join(format!("node_modules/{name}/package.json"));
+    assert!(
+        manifest.exists(),
+        "{name} is not installed ({}): run compat/setup.sh from the workspace root first",
+        manifest.display()
+    );
+}
+
+/// A certificate for 127.0.0.1 and its key, PEM, made for one test.
+fn self_signed() -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// The real binary on HTTPS with this certificate, and its administrator trusting it.
+async fn on_https(cert: &str, key: &str) -> (Server, Admin) {
+    let server = Server::start_tls(cert, key).await;
+    let trusting = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(cert.as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let api = Admin::with_http(&server, trusting).await;
+    (server, api)
+}
+
+/// A user of the database connection who signs in with this password.
+async fn user_with_password(api: &Admin, email: &str, password: &str) -> serde_json::Value {
+    api.post(
+        "users",
+        json!({"connection": "Username-Password-Authentication", "email": email,
+               "password": password, "email_verified": true}),
+    )
+    .await
 }
