@@ -16,6 +16,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { check, claims, step } from './story.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -48,19 +49,6 @@ async function screenshot(page, name) {
   const file = join(artifacts, `${String(shot).padStart(2, '0')}-${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   console.log(`screenshot ${file}`);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-function step(text) {
-  console.log(`- ${text}`);
-}
-
-// The JSON payload of a JWT, unverified (the Rust side verifies tokens elsewhere).
-function claims(jwt) {
-  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString('utf8'));
 }
 
 // An authorization-code log-in of the application in `page`, ending at the callback;

@@ -14,6 +14,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { chromium } from 'playwright-core';
+import { check, claims, step } from './story.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,14 +35,6 @@ const clientId = args['client-id'];
 const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 mkdirSync(artifacts, { recursive: true });
 
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-function step(text) {
-  console.log(`- ${text}`);
-}
-
 let shot = 0;
 async function screenshot(tab, name) {
   shot += 1;
@@ -56,10 +49,6 @@ async function post(path, form) {
     body: new URLSearchParams(form),
   });
   return { status: answer.status, body: await answer.json() };
-}
-
-function claims(jwt) {
-  return JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
 }
 
 step('the device asks for a code');

@@ -11,13 +11,18 @@
 // 6. logout, after which silent authentication says login_required;
 // 7. a page on an origin the app does not list cannot read a token answer.
 //
+// With --tls-cert and --tls-key (the server's own certificate, for 127.0.0.1), the app's
+// pages are served over HTTPS too, and Chromium is told to accept that certificate.
+//
 // Exits non-zero on the first failure, after a screenshot of the page it happened on.
 
 import { createServer } from 'node:http';
+import { createServer as createSecureServer } from 'node:https';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { check, step } from './story.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -29,6 +34,8 @@ const { values: args } = parseArgs({
     email: { type: 'string' },
     password: { type: 'string' },
     artifacts: { type: 'string' },
+    'tls-cert': { type: 'string' },
+    'tls-key': { type: 'string' },
     chromium: { type: 'string', default: '/usr/bin/chromium' },
   },
 });
@@ -44,8 +51,13 @@ const sdk = readFileSync(new URL('./node_modules/@auth0/auth0-spa-js/dist/auth0-
 const page = `<!doctype html><html><head><meta charset="utf-8"><title>SPA</title>
 <script src="/auth0-spa-js.js"></script></head><body><h1>Single page app</h1></body></html>`;
 
+const tls = args['tls-cert'] && {
+  cert: readFileSync(args['tls-cert']),
+  key: readFileSync(args['tls-key']),
+};
+
 function serve(port) {
-  const server = createServer((request, response) => {
+  const answer = (request, response) => {
     if (request.url === '/auth0-spa-js.js') {
       response.writeHead(200, { 'content-type': 'text/javascript' });
       response.end(sdk);
@@ -53,16 +65,9 @@ function serve(port) {
       response.writeHead(200, { 'content-type': 'text/html' });
       response.end(page);
     }
-  });
+  };
+  const server = tls ? createSecureServer(tls, answer) : createServer(answer);
   return new Promise((resolve) => server.listen(Number(port), '127.0.0.1', () => resolve(server)));
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-function step(text) {
-  console.log(`- ${text}`);
 }
 
 let shot = 0;
@@ -72,11 +77,12 @@ async function screenshot(tab, name) {
   await tab.screenshot({ path: file, fullPage: true });
 }
 
-const app = `http://127.0.0.1:${args['app-port']}`;
-const stranger = `http://127.0.0.1:${args['stranger-port']}`;
+const scheme = tls ? 'https' : 'http';
+const app = `${scheme}://127.0.0.1:${args['app-port']}`;
+const stranger = `${scheme}://127.0.0.1:${args['stranger-port']}`;
 const servers = [await serve(args['app-port']), await serve(args['stranger-port'])];
 const browser = await chromium.launch({ executablePath: args.chromium, args: ['--no-sandbox'] });
-const tab = await (await browser.newContext()).newPage();
+const tab = await (await browser.newContext({ ignoreHTTPSErrors: Boolean(tls) })).newPage();
 tab.on('console', (message) => console.log(`  [page] ${message.text()}`));
 
 // The options an app passes to createAuth0Client, here given to the page.

@@ -25,6 +25,7 @@ conformance!(
     logs_come_back_newest_first,
     codes_are_taken_once_and_refresh_tokens_used_once,
     a_users_sessions_and_refresh_tokens_are_listed_and_ended,
+    consents_are_kept_per_user_client_and_api_and_go_with_the_user,
     a_new_password_ends_what_the_old_one_opened,
     roles_are_found_by_either_id_and_named_once_per_application,
     groups_nest_without_cycles_and_restrict_deleting_what_is_used,
@@ -2390,5 +2391,49 @@ async fn device_codes_are_decided_polled_and_exchanged_once(store: &dyn Store) {
             .await
             .unwrap()
             .is_some()
+    );
+}
+
+async fn consents_are_kept_per_user_client_and_api_and_go_with_the_user(store: &dyn Store) {
+    two_users_signed_in(store).await;
+    let scopes = |list: &[&str]| list.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(
+        store.find_consent("auth0|1", "app", "").await.unwrap(),
+        None
+    );
+    store
+        .save_consent("auth0|1", "app", "", &scopes(&["openid"]), 1)
+        .await
+        .unwrap();
+    store
+        .save_consent("auth0|1", "app", "https://api", &scopes(&["read:x"]), 1)
+        .await
+        .unwrap();
+    store
+        .save_consent("auth0|1", "app", "", &scopes(&["openid", "email"]), 2)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.find_consent("auth0|1", "app", "").await.unwrap(),
+        Some(scopes(&["openid", "email"])),
+        "replaced"
+    );
+    assert_eq!(
+        store
+            .find_consent("auth0|1", "app", "https://api")
+            .await
+            .unwrap(),
+        Some(scopes(&["read:x"])),
+        "per API"
+    );
+    assert_eq!(
+        store.find_consent("auth0|2", "app", "").await.unwrap(),
+        None,
+        "per user"
+    );
+    assert!(store.delete_user("auth0|1").await.unwrap());
+    assert_eq!(
+        store.find_consent("auth0|1", "app", "").await.unwrap(),
+        None
     );
 }

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 
 use crate::clock::Clock;
 use crate::events::RequestContext;
-use crate::model::{AuthorizationCode, Client, DATABASE_CONNECTION, User};
+use crate::model::{AuthorizationCode, Client, DATABASE_CONNECTION, Session, User};
 use crate::oauth::password::Services;
 use crate::oauth::user_tokens::{self, FrontChannelCode, UserTokenRequest};
 use crate::oauth::{OAuthError, audience, scope};
 use crate::scripts::Protocol;
 use crate::secrets::{opaque_token, token_digest};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Codes are exchanged at once by a well-behaved client (RFC 6749 §4.1.2: at most ten minutes).
 pub const CODE_LIFETIME: i64 = 60;
@@ -97,6 +97,11 @@ pub struct AuthorizeRequest {
     pub signup: bool,
     pub login_hint: Option<String>,
     pub code_challenge: Option<String>,
+    /// Seconds since the user signed in after which they must sign in again.
+    pub max_age: Option<i64>,
+    /// The ID token of the user the client expects, unverified until the session is
+    /// compared with it.
+    pub id_token_hint: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,7 +207,19 @@ pub async fn validate(
         signup: get("screen_hint") == Some("signup"),
         login_hint: get("login_hint").map(str::to_string),
         code_challenge: None,
+        max_age: None,
+        id_token_hint: get("id_token_hint").map(str::to_string),
     };
+    if let Some(max_age) = get("max_age") {
+        request.max_age = Some(
+            max_age
+                .parse::<u32>()
+                .map_err(|_| {
+                    request.error("invalid_request", "max_age must be a number of seconds")
+                })?
+                .into(),
+        );
+    }
     request.response_type = match get("response_type") {
         Some(value) => ResponseType::parse(value).ok_or_else(|| {
             request.error(
@@ -332,10 +349,71 @@ pub async fn validate(
 /// The grant a client needs to receive tokens from the authorization endpoint.
 pub const IMPLICIT: &str = "implicit";
 
-/// Third-party clients ask the user before they get anything (Auth0: consent is skipped
-/// for first-party clients).
-pub fn needs_consent(request: &AuthorizeRequest) -> bool {
-    !request.client.is_first_party
+/// Whether a signed-in session answers the request without the user signing in again: it
+/// began within `max_age`, and is the user an `id_token_hint` names (`hinted`, the hint's
+/// verified subject).
+pub fn session_serves(
+    request: &AuthorizeRequest,
+    session: &Session,
+    hinted: Option<&str>,
+    now: i64,
+) -> bool {
+    let fresh = request
+        .max_age
+        .is_none_or(|max_age| now - session.auth_time <= max_age);
+    fresh && hinted.is_none_or(|subject| subject == session.user_id)
+}
+
+/// Whether the user must be asked before the client gets what it asks: third-party
+/// clients only (Auth0 skips first-party ones), and only for scopes the user has not
+/// allowed this client on this API before; `prompt=consent` always asks.
+pub async fn needs_consent(
+    store: &dyn Store,
+    request: &AuthorizeRequest,
+    user: &User,
+) -> Result<bool, StoreError> {
+    if request.prompt == Prompt::Consent {
+        return Ok(true);
+    }
+    if request.client.is_first_party {
+        return Ok(false);
+    }
+    let allowed = store
+        .find_consent(
+            &user.user_id,
+            &request.client.client_id,
+            consent_audience(request),
+        )
+        .await?;
+    Ok(!allowed.is_some_and(|allowed| request.scope.iter().all(|s| allowed.contains(s))))
+}
+
+/// Remembers that the user allowed what the request asks, with what they allowed before.
+pub async fn remember_consent(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    request: &AuthorizeRequest,
+    user: &User,
+) -> Result<(), StoreError> {
+    let (user_id, client_id) = (&user.user_id, &request.client.client_id);
+    let audience = consent_audience(request);
+    let mut allowed = store
+        .find_consent(user_id, client_id, audience)
+        .await?
+        .unwrap_or_default();
+    for scope in &request.scope {
+        if !allowed.contains(scope) {
+            allowed.push(scope.clone());
+        }
+    }
+    store
+        .save_consent(user_id, client_id, audience, &allowed, clock.now())
+        .await
+}
+
+/// Consent is per API; without an audience, for the user's own profile.
+fn consent_audience(request: &AuthorizeRequest) -> &str {
+    request.audience.as_deref().unwrap_or_default()
 }
 
 /// What goes back to the client when the user is signed in: the code, the tokens, or both

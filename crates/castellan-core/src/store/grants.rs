@@ -17,6 +17,22 @@ pub trait SessionStore: Send + Sync {
     ) -> StoreResult<Page<Session>>;
     /// Ends every session of the user; returns how many there were.
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
+    /// The scopes the user allowed the client on `audience` (empty for none), if ever.
+    async fn find_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<Vec<String>>>;
+    /// Records what the user now allows the client on `audience`, replacing what was.
+    async fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audience: &str,
+        scope: &[String],
+        now: i64,
+    ) -> StoreResult<()>;
 }
 
 #[async_trait::async_trait]

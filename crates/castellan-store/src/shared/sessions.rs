@@ -6,7 +6,7 @@ use castellan_core::store::{SessionStore, StoreError, StoreResult};
 
 use super::handle::{Handle, Source};
 use super::query::{each, limit};
-use crate::errors::map;
+use crate::errors::{from_json, json_text, map};
 
 #[derive(sqlx::FromRow)]
 struct SessionRow {
@@ -97,6 +97,50 @@ impl<S: Source> SessionStore for Handle<S> {
             items: each(rows)?,
             total: total as u64,
         })
+    }
+
+    async fn find_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audience: &str,
+    ) -> StoreResult<Option<Vec<String>>> {
+        let mut conn = self.hold().await?;
+        let scope: Option<String> = sqlx::query_scalar(
+            "SELECT scope FROM consents WHERE user_id = $1 AND client_id = $2 AND audience = $3",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .bind(audience)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map)?;
+        scope.map(|s| from_json("scope", &s)).transpose()
+    }
+
+    async fn save_consent(
+        &self,
+        user_id: &str,
+        client_id: &str,
+        audience: &str,
+        scope: &[String],
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut conn = self.hold().await?;
+        sqlx::query(
+            "INSERT INTO consents (user_id, client_id, audience, scope, updated_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (user_id, client_id, audience) \
+             DO UPDATE SET scope = excluded.scope, updated_at = excluded.updated_at",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .bind(audience)
+        .bind(json_text(&scope))
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(map)?;
+        Ok(())
     }
 
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64> {

@@ -953,3 +953,111 @@ async fn a_callback_that_is_not_a_url_is_refused_up_front() {
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
     assert!(page.body.contains("not an absolute URL"), "{}", page.body);
 }
+
+/// Consent is asked once per user, client, API and scopes: asked again only for a scope
+/// not yet allowed, or with `prompt=consent`; silent authentication then succeeds.
+#[tokio::test]
+async fn consent_is_remembered_per_user_client_and_scopes() {
+    let t = tenant().await;
+    let partner = json!({"name": "Partner", "is_first_party": false, "callbacks": [WEB_CALLBACK],
+                         "grant_types": ["authorization_code"]});
+    let (_, partner) = t
+        .server
+        .admin(Method::POST, "/clients", Some(partner))
+        .await;
+    let partner_id = partner["client_id"].as_str().unwrap();
+    let mut browser = Browser::new(&t.server);
+    t.sign_up(&mut browser, "ada@example.com").await;
+    let ask = |extra: &'static [(&'static str, &'static str)]| {
+        authorize_path(partner_id, WEB_CALLBACK, extra)
+    };
+    let page = browser.get(&ask(&[])).await;
+    assert_eq!(page.status, StatusCode::OK, "asked the first time");
+    let (q, csrf) = (page.field("q"), page.field("csrf"));
+    let allowed = browser
+        .post(
+            "/authorize/consent",
+            &[("q", &q), ("csrf", &csrf), ("decision", "allow")],
+        )
+        .await;
+    assert!(allowed.query().contains_key("code"));
+
+    let again = browser.get(&ask(&[])).await;
+    assert!(again.query().contains_key("code"), "not asked again");
+    let silent = browser.get(&ask(&[("prompt", "none")])).await;
+    assert!(silent.query().contains_key("code"), "silent authentication");
+    let forced = browser.get(&ask(&[("prompt", "consent")])).await;
+    assert_eq!(forced.status, StatusCode::OK, "prompt=consent asks anyway");
+
+    let more = authorize_path(partner_id, WEB_CALLBACK, &[("prompt", "none")]).replace(
+        "scope=openid+profile+email",
+        "scope=openid+profile+email+phone",
+    );
+    assert!(more.contains("phone"), "{more}");
+    assert_eq!(
+        browser.get(&more).await.query()["error"],
+        "consent_required",
+        "a new scope is asked for"
+    );
+    let mut other = Browser::new(&t.server);
+    t.sign_up(&mut other, "bob@example.com").await;
+    assert_eq!(
+        other.get(&ask(&[("prompt", "none")])).await.query()["error"],
+        "consent_required",
+        "another user's consent is their own"
+    );
+}
+
+/// `max_age` asks for a sign-in newer than it; `id_token_hint` for the user it names.
+#[tokio::test]
+async fn max_age_and_id_token_hint_decide_whether_the_session_answers() {
+    let t = tenant().await;
+    let mut browser = Browser::new(&t.server);
+    let back = t.sign_up(&mut browser, "ada@example.com").await;
+    let (_, tokens) = t.exchange_spa(&back.query()["code"], VERIFIER).await;
+    let ada_hint = tokens["id_token"].as_str().unwrap().to_string();
+    let mut bob = Browser::new(&t.server);
+    let back = t.sign_up(&mut bob, "bob@example.com").await;
+    let (_, tokens) = t.exchange_spa(&back.query()["code"], VERIFIER).await;
+    let bob_hint = tokens["id_token"].as_str().unwrap().to_string();
+
+    t.server.clock.advance(120);
+    let silent = |extra: Vec<(&'static str, String)>| {
+        let mut params: Vec<(&str, &str)> = pkce(&[("prompt", "none")]);
+        params.extend(extra.iter().map(|(k, v)| (*k, v.as_str())));
+        authorize_path(&t.spa, SPA_CALLBACK, &params)
+    };
+    let old = browser.get(&silent(vec![("max_age", "60".into())])).await;
+    assert_eq!(
+        old.query()["error"],
+        "login_required",
+        "signed in too long ago"
+    );
+    let recent = browser.get(&silent(vec![("max_age", "600".into())])).await;
+    assert!(recent.query().contains_key("code"));
+    let interactive = authorize_path(&t.spa, SPA_CALLBACK, &pkce(&[("max_age", "60")]));
+    let page = browser.get(&interactive).await;
+    assert_eq!(page.status, StatusCode::OK, "asked to sign in again");
+    assert!(page.body.contains("action=\"/authorize/login\""));
+    let bad = browser.get(&silent(vec![("max_age", "soon".into())])).await;
+    assert_eq!(bad.query()["error"], "invalid_request");
+
+    let hinted = browser
+        .get(&silent(vec![("id_token_hint", ada_hint.clone())]))
+        .await;
+    assert!(
+        hinted.query().contains_key("code"),
+        "the hint names this user"
+    );
+    let other = browser
+        .get(&silent(vec![("id_token_hint", bob_hint)]))
+        .await;
+    assert_eq!(
+        other.query()["error"],
+        "login_required",
+        "another user's hint"
+    );
+    let forged = format!("{}x", &ada_hint[..ada_hint.len() - 1]);
+    let forged = browser.get(&silent(vec![("id_token_hint", forged)])).await;
+    assert_eq!(forged.query()["error"], "invalid_request");
+}

@@ -4,7 +4,10 @@
 //! a role, makes it the sign-up default, a new user signs up through the log-in page, the
 //! administrator sees the role on that user, and a rule written in the console changes the
 //! user's next token. Screenshots of every page go to `target/browser-artifacts/`. The
-//! second story, `compat/browser/spa.mjs`, is a single-page app on Auth0's auth0-spa-js.
+//! second story, `compat/browser/spa.mjs`, is a single-page app on Auth0's auth0-spa-js;
+//! then Express web apps on Auth0's express-openid-connect
+//! (`compat/browser/express_openid_connect.mjs`) and on passport-auth0
+//! (`compat/browser/passport_auth0.mjs`, against the server on HTTPS).
 //!
 //! Without Chromium or playwright-core this test fails and says to run `compat/setup.sh`.
 
@@ -47,13 +50,7 @@ fn require_installed() {
 
 /// The administrator the story logs in as: a user holding `castellan:admin` through a role.
 async fn administrator(api: &Admin, base: &str) {
-    let user = api
-        .post(
-            "users",
-            json!({"connection": "Username-Password-Authentication", "email": ADMIN_EMAIL,
-                   "password": ADMIN_PASSWORD, "email_verified": true}),
-        )
-        .await;
+    let user = user_with_password(api, ADMIN_EMAIL, ADMIN_PASSWORD).await;
     let role = api.post("roles", json!({"name": "castellan-admin"})).await;
     let role_id = role["id"].as_str().unwrap();
     api.post(
@@ -106,16 +103,7 @@ async fn the_console_story_in_headless_chromium() {
         .arg(format!("--audience={API}"))
         .arg(format!("--artifacts={}", artifacts.display()))
         .arg(format!("--chromium={CHROMIUM}"));
-    let story = run_script(
-        "the browser story",
-        node,
-        Path::new(BROWSER),
-        SCRIPT_TIMEOUT,
-    )
-    .await;
-    if let Err(failure) = story {
-        panic!("{failure}\n=== server log:\n{}", server.log());
-    }
+    run_story("the browser story", node, &server).await;
     let shots = std::fs::read_dir(artifacts)
         .map(|entries| {
             entries
@@ -142,9 +130,28 @@ fn free_ports() -> (u16, u16) {
 /// an iframe, refresh tokens, an API call, log-out, and a page on an unlisted origin refused.
 #[tokio::test]
 async fn a_single_page_app_on_auth0_spa_js_in_headless_chromium() {
+    spa_story(None).await;
+}
+
+/// The same story with the server and the app on HTTPS, with a certificate made here.
+#[tokio::test]
+async fn a_single_page_app_on_auth0_spa_js_over_https() {
+    let (cert, key) = self_signed();
+    spa_story(Some((cert, key))).await;
+}
+
+/// Runs `spa.mjs` against a server on plain HTTP, or on HTTPS with `tls` (a certificate
+/// and its key, PEM) that the app's pages are served with too.
+async fn spa_story(tls: Option<(String, String)>) {
     require_installed();
-    let server = Server::start().await;
-    let api = Admin::new(&server).await;
+    let (server, api) = match &tls {
+        None => {
+            let server = Server::start().await;
+            let api = Admin::new(&server).await;
+            (server, api)
+        }
+        Some((cert, key)) => on_https(cert, key).await,
+    };
     api.post(
         "resource-servers",
         json!({"name": "Example API", "identifier": API, "allow_offline_access": true,
@@ -152,7 +159,8 @@ async fn a_single_page_app_on_auth0_spa_js_in_headless_chromium() {
     )
     .await;
     let (app_port, stranger_port) = free_ports();
-    let app = format!("http://127.0.0.1:{app_port}");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    let app = format!("{scheme}://127.0.0.1:{app_port}");
     let client = api
         .post(
             "clients",
@@ -165,14 +173,10 @@ async fn a_single_page_app_on_auth0_spa_js_in_headless_chromium() {
         .await;
     let email = "spa-user@example.com";
     let password = "a single page app's passphrase";
-    api.post(
-        "users",
-        json!({"connection": "Username-Password-Authentication", "email": email,
-               "password": password, "email_verified": true}),
-    )
-    .await;
+    user_with_password(&api, email, password).await;
 
-    let artifacts = Path::new(ARTIFACTS).join("spa");
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = Path::new(ARTIFACTS).join(format!("spa-{scheme}"));
     let _ = std::fs::remove_dir_all(&artifacts);
     let mut node = Command::new("node");
     node.arg(Path::new(BROWSER).join("spa.mjs"))
@@ -188,16 +192,164 @@ async fn a_single_page_app_on_auth0_spa_js_in_headless_chromium() {
         .arg(format!("--password={password}"))
         .arg(format!("--artifacts={}", artifacts.display()))
         .arg(format!("--chromium={CHROMIUM}"));
-    let story = run_script(
-        "the single-page app story",
-        node,
-        Path::new(BROWSER),
-        SCRIPT_TIMEOUT,
+    if let Some((cert, key)) = &tls {
+        let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+        std::fs::write(&cert_file, cert).unwrap();
+        std::fs::write(&key_file, key).unwrap();
+        node.arg(format!("--tls-cert={}", cert_file.display()))
+            .arg(format!("--tls-key={}", key_file.display()));
+    }
+    run_story("the single-page app story", node, &server).await;
+}
+
+/// `compat/browser/express_openid_connect.mjs`: two Express web apps on Auth0's Express SDK,
+/// express-openid-connect, against the server over plain HTTP. Auth0's quickstart (no client
+/// secret: an ID token posted back by `form_post`, with a nonce; log-out by `/v2/logout`),
+/// and the code flow with a secret, an API audience and a scope (the app calls `/userinfo`
+/// with the access token; log-out by `/oidc/logout`).
+#[tokio::test]
+async fn web_apps_on_express_openid_connect_in_headless_chromium() {
+    require_installed();
+    require_package("express-openid-connect");
+    let server = Server::start().await;
+    let api = Admin::new(&server).await;
+    api.post(
+        "resource-servers",
+        json!({"name": "Example API", "identifier": API, "scopes": [{"value": "read:reports"}]}),
     )
     .await;
-    if let Err(failure) = story {
+    let (quickstart_port, code_port) = free_ports();
+    let quickstart = format!("http://127.0.0.1:{quickstart_port}");
+    let code_app = format!("http://127.0.0.1:{code_port}");
+    // What the quickstart registers: its callback and its home page to come back to; the
+    // grant types are a regular web application's defaults, implicit among them.
+    let web_app = |name: &str, app: &str| {
+        json!({"name": name, "app_type": "regular_web",
+               "callbacks": [format!("{app}/callback")],
+               "allowed_logout_urls": [app, format!("{app}/")]})
+    };
+    let (quickstart_id, _) = api.client(web_app("Quickstart web app", &quickstart)).await;
+    // The SDK authenticates with HTTP Basic (its `clientAuthMethod` default), and Castellan
+    // takes a secret only the way the client registered.
+    let mut code_client = web_app("Code flow web app", &code_app);
+    code_client["token_endpoint_auth_method"] = json!("client_secret_basic");
+    let (code_id, code_secret) = api.client(code_client).await;
+    let email = "webapp-user@example.com";
+    let password = "a web app user's passphrase";
+    user_with_password(&api, email, password).await;
+
+    let artifacts = Path::new(ARTIFACTS).join("express-openid-connect");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    let mut node = Command::new("node");
+    node.arg(Path::new(BROWSER).join("express_openid_connect.mjs"))
+        .arg(format!("--base={}", server.base))
+        .arg(format!("--quickstart-id={quickstart_id}"))
+        .arg(format!("--quickstart-port={quickstart_port}"))
+        .arg(format!("--code-id={code_id}"))
+        .arg(format!("--code-secret={code_secret}"))
+        .arg(format!("--code-port={code_port}"))
+        .arg(format!("--audience={API}"))
+        .arg("--scope=openid profile email read:reports")
+        .arg(format!("--email={email}"))
+        .arg(format!("--password={password}"))
+        .arg(format!("--artifacts={}", artifacts.display()))
+        .arg(format!("--chromium={CHROMIUM}"));
+    run_story("the express-openid-connect story", node, &server).await;
+}
+
+/// `compat/browser/passport_auth0.mjs`: an Express web app on Passport with Auth0's
+/// strategy, passport-auth0, which builds `https://{domain}/...` from a bare domain, so the
+/// server runs on HTTPS with a certificate made here; Node trusts it through
+/// `NODE_EXTRA_CA_CERTS`. Log-in by code, the ID token checked, the profile from
+/// `/userinfo?access_token=`, log-out by `/v2/logout`.
+#[tokio::test]
+async fn a_web_app_on_passport_auth0_in_headless_chromium() {
+    require_installed();
+    require_package("passport-auth0");
+    let (cert, key) = self_signed();
+    let (server, api) = on_https(&cert, &key).await;
+    let (app_port, _) = free_ports();
+    let app = format!("http://127.0.0.1:{app_port}");
+    // A regular web application's defaults: the secret sent in the body.
+    let (client_id, client_secret) = api
+        .client(
+            json!({"name": "Passport web app", "app_type": "regular_web",
+                   "callbacks": [format!("{app}/callback")],
+                   "allowed_logout_urls": [format!("{app}/")]}),
+        )
+        .await;
+    let email = "passport-user@example.com";
+    let password = "a Passport user's passphrase";
+    user_with_password(&api, email, password).await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("castellan.pem");
+    std::fs::write(&ca, &cert).unwrap();
+    let artifacts = Path::new(ARTIFACTS).join("passport-auth0");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    let mut node = Command::new("node");
+    node.arg(Path::new(BROWSER).join("passport_auth0.mjs"))
+        .env("NODE_EXTRA_CA_CERTS", &ca)
+        .arg(format!(
+            "--domain={}",
+            server.base.strip_prefix("https://").unwrap()
+        ))
+        .arg(format!("--client-id={client_id}"))
+        .arg(format!("--client-secret={client_secret}"))
+        .arg(format!("--app-port={app_port}"))
+        .arg(format!("--email={email}"))
+        .arg(format!("--password={password}"))
+        .arg(format!("--artifacts={}", artifacts.display()))
+        .arg(format!("--chromium={CHROMIUM}"));
+    run_story("the passport-auth0 story", node, &server).await;
+}
+
+/// Runs a story's script; a failure shows its output and the server's log.
+async fn run_story(name: &str, script: Command, server: &Server) {
+    if let Err(failure) = run_script(name, script, Path::new(BROWSER), SCRIPT_TIMEOUT).await {
         panic!("{failure}\n=== server log:\n{}", server.log());
     }
+}
+
+/// A story's own npm package must be there too: missing, the test fails and says why.
+fn require_package(name: &str) {
+    let manifest = Path::new(BROWSER).join(format!("node_modules/{name}/package.json"));
+    assert!(
+        manifest.exists(),
+        "{name} is not installed ({}): run compat/setup.sh from the workspace root first",
+        manifest.display()
+    );
+}
+
+/// A certificate for 127.0.0.1 and its key, PEM, made for one test.
+fn self_signed() -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    (cert.pem(), key.serialize_pem())
+}
+
+/// The real binary on HTTPS with this certificate, and its administrator trusting it.
+async fn on_https(cert: &str, key: &str) -> (Server, Admin) {
+    let server = Server::start_tls(cert, key).await;
+    let trusting = reqwest::Client::builder()
+        .tls_certs_only([reqwest::Certificate::from_pem(cert.as_bytes()).unwrap()])
+        .build()
+        .unwrap();
+    let api = Admin::with_http(&server, trusting).await;
+    (server, api)
+}
+
+/// A user of the database connection who signs in with this password.
+async fn user_with_password(api: &Admin, email: &str, password: &str) -> serde_json::Value {
+    api.post(
+        "users",
+        json!({"connection": "Username-Password-Authentication", "email": email,
+               "password": password, "email_verified": true}),
+    )
+    .await
 }
 
 /// `compat/browser/device.mjs`: a device (Node's fetch) asks for a device code and polls
@@ -222,12 +374,7 @@ async fn a_device_flow_log_in_with_chromium_on_the_activate_page() {
         .await;
     let email = "tv-viewer@example.com";
     let password = "a television viewer's passphrase";
-    api.post(
-        "users",
-        json!({"connection": "Username-Password-Authentication", "email": email,
-               "password": password, "email_verified": true}),
-    )
-    .await;
+    user_with_password(&api, email, password).await;
 
     let artifacts = Path::new(ARTIFACTS).join("device");
     let _ = std::fs::remove_dir_all(&artifacts);
@@ -243,14 +390,5 @@ async fn a_device_flow_log_in_with_chromium_on_the_activate_page() {
         .arg(format!("--password={password}"))
         .arg(format!("--artifacts={}", artifacts.display()))
         .arg(format!("--chromium={CHROMIUM}"));
-    let story = run_script(
-        "the device flow story",
-        node,
-        Path::new(BROWSER),
-        SCRIPT_TIMEOUT,
-    )
-    .await;
-    if let Err(failure) = story {
-        panic!("{failure}\n=== server log:\n{}", server.log());
-    }
+    run_story("the device flow story", node, &server).await;
 }

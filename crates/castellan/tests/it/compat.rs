@@ -5,7 +5,8 @@
 //! through the server's own pages, userinfo, refresh); then the Management API layers of the
 //! official SDKs, auth0-python's `auth0.management.Auth0` and npm `auth0` v7's per-resource
 //! clients, doing what provisioning scripts do (APIs, roles, permissions, users, role
-//! assignments, every listing paged to its end, errors with their status).
+//! assignments, every listing paged to its end, errors with their status). Authlib's
+//! `OAuth2Session` refreshes past a scope RBAC withholds (`compat/python/test_authlib.py`).
 //!
 //! The libraries are installed by `compat/setup.sh` (which `scripts/test` runs first) into
 //! `compat/.python` and `compat/node/node_modules`; the checks themselves are the scripts
@@ -232,4 +233,83 @@ async fn real_client_libraries_work_against_the_real_binary() {
         failures.join("\n"),
         server.log()
     );
+}
+
+/// Authlib's `OAuth2Session` (`compat/python/test_authlib.py`): a password-realm log-in
+/// asking for a scope RBAC does not grant, a refresh that asks for it again and succeeds
+/// without it, and refresh-token rotation.
+#[tokio::test]
+async fn authlib_refreshes_past_a_scope_rbac_withholds() {
+    require_installed();
+    assert!(
+        compat(".python/authlib/integrations/requests_client").exists(),
+        "Authlib is not installed under {COMPAT}/.python: run compat/setup.sh from the \
+         workspace root first"
+    );
+    let server = Server::start().await;
+    let admin = Admin::new(&server).await;
+    let audience = "https://reports.castellan.example";
+    admin
+        .post(
+            "resource-servers",
+            json!({"name": "Reports", "identifier": audience, "enforce_policies": true,
+                   "allow_offline_access": true,
+                   "scopes": [{"value": "read:reports"}, {"value": "write:reports"}]}),
+        )
+        .await;
+    // A role with write:reports only, held by the user.
+    let role = admin.post("roles", json!({"name": "report writer"})).await;
+    let role_id = role["id"].as_str().unwrap();
+    admin
+        .post(
+            &format!("roles/{role_id}/permissions"),
+            json!({"permissions": [{"resource_server_identifier": audience,
+                                    "permission_name": "write:reports"}]}),
+        )
+        .await;
+    let email = "authlib-user@example.com";
+    let password = "an Authlib user's passphrase";
+    let user = admin
+        .post(
+            "users",
+            json!({"connection": "Username-Password-Authentication", "email": email,
+                   "password": password, "email_verified": true}),
+        )
+        .await;
+    let user_id = user["user_id"].as_str().unwrap().replace('|', "%7C");
+    admin
+        .post(
+            &format!("users/{user_id}/roles"),
+            json!({"roles": [role_id]}),
+        )
+        .await;
+    let (client_id, client_secret) = admin
+        .client(json!({
+            "name": "Authlib web app",
+            "app_type": "regular_web",
+            "grant_types": ["http://auth0.com/oauth/grant-type/password-realm", "refresh_token"],
+        }))
+        .await;
+
+    let mut python = Command::new("python3");
+    python
+        .arg(compat("python/test_authlib.py"))
+        .env("PYTHONPATH", compat(".python"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .arg(flag("base", &server.base))
+        .arg(flag("client-id", &client_id))
+        .arg(flag("client-secret", &client_secret))
+        .arg(flag("audience", audience))
+        .arg(flag("username", email))
+        .arg(flag("password", password));
+    let story = run_script(
+        "the Authlib checks",
+        python,
+        Path::new(COMPAT),
+        SCRIPT_TIMEOUT,
+    )
+    .await;
+    if let Err(failure) = story {
+        panic!("{failure}\n=== server log:\n{}", server.log());
+    }
 }

@@ -13,7 +13,7 @@ use castellan_core::events::{self, LogEventExt, RequestContext};
 use castellan_core::login::authorize::{self, AuthorizeError, AuthorizeRequest, Prompt};
 use castellan_core::login::password::{self, LoginError, PasswordLogin};
 use castellan_core::login::session;
-use castellan_core::model::User;
+use castellan_core::model::{Session, User};
 use castellan_core::oauth::OAuthError;
 use castellan_core::text::nul_refused;
 use minijinja::context;
@@ -144,8 +144,17 @@ async fn finish(
     visit: Visit<'_>,
 ) -> Response {
     let Visit { q, csrf, ctx } = visit;
-    let wants_consent = authorize::needs_consent(request) || request.prompt == Prompt::Consent;
-    if wants_consent && !consent_given {
+    let wants_consent = match authorize::needs_consent(s.store.as_ref(), request, user).await {
+        Ok(wanted) => wanted,
+        Err(e) => return store_failed(s, request, &e.into()),
+    };
+    if consent_given {
+        let remembered =
+            authorize::remember_consent(s.store.as_ref(), s.clock.as_ref(), request, user).await;
+        if let Err(e) = remembered {
+            return store_failed(s, request, &e.into());
+        }
+    } else if wants_consent {
         if request.prompt == Prompt::None {
             return error_response(s, request.error("consent_required", "Consent required"));
         }
@@ -175,10 +184,29 @@ async fn finish(
     }
 }
 
-pub(super) async fn current_session(s: &AppState, headers: &HeaderMap) -> Option<(i64, User)> {
+/// A failure of the store while answering: told to the client, which may try again.
+fn store_failed(
+    s: &AppState,
+    request: &AuthorizeRequest,
+    cause: &castellan_core::Error,
+) -> Response {
+    let (error, description) = match cause {
+        castellan_core::Error::Unavailable => (
+            "temporarily_unavailable",
+            "The service is temporarily unavailable",
+        ),
+        _ => {
+            tracing::error!(cause = %cause, "an authorization request failed");
+            ("server_error", "Internal error")
+        }
+    };
+    error_response(s, request.error(error, description))
+}
+
+pub(super) async fn current_session(s: &AppState, headers: &HeaderMap) -> Option<(Session, User)> {
     let id = cookies::get(headers, cookies::SESSION)?;
     match session::resume(s.store.as_ref(), s.clock.as_ref(), id).await {
-        Ok(found) => found.map(|(session, user)| (session.auth_time, user)),
+        Ok(found) => found,
         Err(e) => {
             tracing::warn!(cause = %e, "could not read a session");
             None
@@ -198,7 +226,15 @@ pub async fn authorize(
         Err(response) => return response,
     };
     let (csrf, new_cookie) = cookies::csrf_token(&headers, secure(&s));
-    let signed_in = current_session(&s, &headers).await;
+    let hinted = match hinted_subject(&s, &request).await {
+        Ok(subject) => subject,
+        Err(response) => return response,
+    };
+    let now = s.clock.now();
+    let signed_in = current_session(&s, &headers)
+        .await
+        .filter(|(session, _)| authorize::session_serves(&request, session, hinted.as_deref(), now))
+        .map(|(session, user)| (session.auth_time, user));
     let response = match (signed_in, request.prompt) {
         (None, Prompt::None) => {
             error_response(&s, request.error("login_required", "Login required"))
@@ -223,6 +259,31 @@ pub async fn authorize(
         }
     };
     cookies::attach(response, new_cookie)
+}
+
+/// The user an `id_token_hint` names: a token this server issued to this client, however
+/// old; anything else is refused back to the client.
+async fn hinted_subject(
+    s: &AppState,
+    request: &AuthorizeRequest,
+) -> Result<Option<String>, Response> {
+    let Some(hint) = &request.id_token_hint else {
+        return Ok(None);
+    };
+    let audience = [request.client.client_id.clone()];
+    let subject = s
+        .tokens
+        .verify_signature(hint, &audience)
+        .await
+        .ok()
+        .and_then(|claims| claims.get("sub")?.as_str().map(str::to_string));
+    match subject {
+        Some(subject) => Ok(Some(subject)),
+        None => Err(error_response(
+            s,
+            request.error("invalid_request", "The id_token_hint is not valid"),
+        )),
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -436,7 +497,7 @@ pub async fn consent(
         Ok(ok) => ok,
         Err(response) => return response,
     };
-    let Some((auth_time, user)) = current_session(&s, &headers).await else {
+    let Some((Session { auth_time, .. }, user)) = current_session(&s, &headers).await else {
         return s.pages.error(
             StatusCode::UNAUTHORIZED,
             "Your session has ended. Start again from the application.",

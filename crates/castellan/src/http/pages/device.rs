@@ -262,7 +262,7 @@ pub async fn confirm(
         Ok(form) => form,
         Err(response) => return *response,
     };
-    let Some((auth_time, user)) = current_session(&s, &headers).await else {
+    let Some((session, user)) = current_session(&s, &headers).await else {
         return s.pages.error(
             StatusCode::UNAUTHORIZED,
             "Your session has ended. Enter the code again.",
@@ -271,7 +271,9 @@ pub async fn confirm(
     let (store, clock) = (s.store.as_ref(), s.clock.as_ref());
     let approve = form.decision == "allow";
     let decided = match device::pending(store, clock, &form.user_code).await {
-        Ok(device) => device::decide(store, clock, &device, &user, auth_time, approve).await,
+        Ok(device) => {
+            device::decide(store, clock, &device, &user, session.auth_time, approve).await
+        }
         Err(e) => Err(e),
     };
     match decided {

@@ -31,6 +31,16 @@ impl Server {
 
     /// With these environment variables besides the test's own settings.
     pub async fn start_with_env(env: &[(&str, &str)]) -> Server {
+        Self::launch(None, env).await
+    }
+
+    /// Serving HTTPS (`--tls-cert`, `--tls-key`) with this PEM certificate, which must be
+    /// valid for 127.0.0.1, and its key; the issuer is `https://127.0.0.1:PORT/`.
+    pub async fn start_tls(cert: &str, key: &str) -> Server {
+        Self::launch(Some((cert, key)), &[]).await
+    }
+
+    async fn launch(tls: Option<(&str, &str)>, env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -38,16 +48,29 @@ impl Server {
             .unwrap()
             .port();
         let listen = format!("127.0.0.1:{port}");
-        let base = format!("http://{listen}");
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base = format!("{scheme}://{listen}");
         let database = database_url(dir.path()).await;
         let log = dir.path().join("server.log");
         let mut command = Command::new(BIN);
         for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("CASTELLAN_")) {
             command.env_remove(k);
         }
+        // Health checks trust the server's own certificate and nothing else.
+        let mut http = reqwest::Client::builder();
+        command.arg("serve");
+        if let Some((cert, key)) = tls {
+            let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+            std::fs::write(&cert_file, cert).unwrap();
+            std::fs::write(&key_file, key).unwrap();
+            command.arg("--tls-cert").arg(&cert_file);
+            command.arg("--tls-key").arg(&key_file);
+            http = http.tls_certs_only([reqwest::Certificate::from_pem(cert.as_bytes()).unwrap()]);
+        }
+        let http = http.build().unwrap();
         let child = command
             .current_dir(dir.path())
-            .args(["serve", "--listen", &listen])
+            .args(["--listen", &listen])
             .args(["--issuer", &format!("{base}/")])
             .args(["--database", &database])
             .env("CASTELLAN_DATA_DIR", dir.path())
@@ -68,7 +91,7 @@ impl Server {
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            if let Ok(r) = reqwest::get(format!("{}/healthz", server.base)).await
+            if let Ok(r) = http.get(format!("{}/healthz", server.base)).send().await
                 && r.status().is_success()
             {
                 return server;
@@ -147,7 +170,11 @@ pub struct Admin {
 
 impl Admin {
     pub async fn new(server: &Server) -> Admin {
-        let http = reqwest::Client::new();
+        Self::with_http(server, reqwest::Client::new()).await
+    }
+
+    /// Through `http`: for a server on HTTPS, a client that trusts its certificate.
+    pub async fn with_http(server: &Server, http: reqwest::Client) -> Admin {
         let answer: Value = http
             .post(format!("{}/oauth/token", server.base))
             .json(&json!({
