@@ -19,8 +19,8 @@ macro_rules! embedded {
     };
 }
 
-pub const SQLITE: &[Embedded] = embedded!("sqlite": 1 "0001_foundation", 2 "0002_users", 3 "0003_grants", 4 "0004_mail", 5 "0005_roles", 6 "0006_user_roles", 7 "0007_authorization", 8 "0008_user_search", 9 "0009_authorization_generation", 10 "0010_actions", 11 "0011_script_generation", 12 "0012_sessions_by_user", 13 "0013_code_redemption", 14 "0014_login_failure_time", 15 "0015_signing_key_schedule", 16 "0016_readiness", 17 "0017_client_allowed_origins");
-pub const POSTGRES: &[Embedded] = embedded!("postgres": 1 "0001_foundation", 2 "0002_users", 3 "0003_grants", 4 "0004_mail", 5 "0005_roles", 6 "0006_user_roles", 7 "0007_authorization", 8 "0008_user_search", 9 "0009_authorization_generation", 10 "0010_actions", 11 "0011_script_generation", 12 "0012_sessions_by_user", 13 "0013_code_redemption", 14 "0014_login_failure_time", 15 "0015_signing_key_schedule", 16 "0016_readiness", 17 "0017_client_allowed_origins");
+pub const SQLITE: &[Embedded] = embedded!("sqlite": 1 "0001_foundation", 2 "0002_users", 3 "0003_grants", 4 "0004_mail", 5 "0005_roles", 6 "0006_user_roles", 7 "0007_authorization", 8 "0008_user_search", 9 "0009_authorization_generation", 10 "0010_actions", 11 "0011_script_generation", 12 "0012_sessions_by_user", 13 "0013_code_redemption", 14 "0014_login_failure_time", 15 "0015_signing_key_schedule", 16 "0016_readiness", 17 "0017_client_allowed_origins", 19 "0019_client_refresh_token");
+pub const POSTGRES: &[Embedded] = embedded!("postgres": 1 "0001_foundation", 2 "0002_users", 3 "0003_grants", 4 "0004_mail", 5 "0005_roles", 6 "0006_user_roles", 7 "0007_authorization", 8 "0008_user_search", 9 "0009_authorization_generation", 10 "0010_actions", 11 "0011_script_generation", 12 "0012_sessions_by_user", 13 "0013_code_redemption", 14 "0014_login_failure_time", 15 "0015_signing_key_schedule", 16 "0016_readiness", 17 "0017_client_allowed_origins", 19 "0019_client_refresh_token");
 
 pub fn migrator(list: &[Embedded]) -> Migrator {
     Migrator::with_migrations(
