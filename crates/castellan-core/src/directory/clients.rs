@@ -49,8 +49,9 @@ pub struct ClientFields {
 }
 
 /// Auth0's `refresh_token` object as a caller gives it: the two types are required, as in
-/// Auth0; the settings left out take Auth0's defaults for those types, not the client's
-/// current values, so that the object given is the whole setting.
+/// Auth0; the settings left out take Auth0's defaults for those types (the idle lifetime
+/// no longer than the lifetime given), not the client's current values, so that the
+/// object given is the whole setting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshTokenInput {
@@ -121,13 +122,18 @@ impl RefreshTokenInput {
     /// The whole setting, checked against Auth0's limits.
     pub fn resolve(self) -> Result<RefreshTokenSettings> {
         let d = refresh_defaults(self.rotation_type, self.expiration_type);
+        let token_lifetime = self.token_lifetime.unwrap_or(d.token_lifetime);
         let settings = RefreshTokenSettings {
             leeway: self.leeway.unwrap_or(d.leeway),
-            token_lifetime: self.token_lifetime.unwrap_or(d.token_lifetime),
+            token_lifetime,
             infinite_token_lifetime: self
                 .infinite_token_lifetime
                 .unwrap_or(d.infinite_token_lifetime),
-            idle_token_lifetime: self.idle_token_lifetime.unwrap_or(d.idle_token_lifetime),
+            // A shorter lifetime given shortens the default idleness with it, which may
+            // not outlast it.
+            idle_token_lifetime: self
+                .idle_token_lifetime
+                .unwrap_or(d.idle_token_lifetime.min(token_lifetime)),
             infinite_idle_token_lifetime: self
                 .infinite_idle_token_lifetime
                 .unwrap_or(d.infinite_idle_token_lifetime),

@@ -90,7 +90,8 @@ pub struct ClientRequest {
     allowed_origins: Option<Vec<String>>,
     token_endpoint_auth_method: Option<String>,
     /// How refresh tokens rotate and end. `rotation_type` and `expiration_type` are
-    /// required; the other settings left out take Auth0's defaults for those types.
+    /// required; the other settings left out take Auth0's defaults for those types, the
+    /// idle lifetime no longer than the lifetime.
     /// Rotating tokens must expire, within a year; idleness may not outlast the lifetime.
     refresh_token: Option<RefreshTokenInput>,
     client_metadata: Option<BTreeMap<String, String>>,
