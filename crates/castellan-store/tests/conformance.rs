@@ -783,6 +783,7 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
         created_at: 5,
         family_expires_at: Some(100),
         idle_expires_at: None,
+        rotating: true,
         used_at: None,
         revoked: false,
     };
@@ -840,6 +841,7 @@ fn refresh(hash: &str, family: &str, user_id: &str, created_at: i64) -> RefreshT
         created_at,
         family_expires_at: Some(100),
         idle_expires_at: None,
+        rotating: true,
         used_at: None,
         revoked: false,
     }
@@ -2123,6 +2125,7 @@ async fn expired_rows_are_purged_and_live_ones_kept(store: &dyn Store) {
         created_at: 5,
         family_expires_at: None,
         idle_expires_at: Some(expires_at),
+        rotating: true,
         used_at: None,
         revoked: false,
     };
@@ -2222,6 +2225,7 @@ async fn refresh_tokens_end_at_either_end_and_renew_their_idle_one(store: &dyn S
     let endless = RefreshToken {
         family_expires_at: None,
         idle_expires_at: Some(20),
+        rotating: false,
         ..refresh("r1c", "fam1c", "auth0|1", 5)
     };
     store.create_refresh_token(&endless).await.unwrap();

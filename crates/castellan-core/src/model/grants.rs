@@ -40,6 +40,8 @@ pub struct RefreshToken {
     pub family_expires_at: Option<i64>,
     /// When the token ends unless exchanged before; none when disuse never ends it.
     pub idle_expires_at: Option<i64>,
+    /// Whether the client rotated its tokens when this one was issued.
+    pub rotating: bool,
     /// When a rotating token was exchanged (and so replaced).
     pub used_at: Option<i64>,
     pub revoked: bool,

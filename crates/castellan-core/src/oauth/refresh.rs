@@ -73,6 +73,7 @@ pub async fn mint(
             created_at: now,
             family_expires_at,
             idle_expires_at: idle_end(settings, now),
+            rotating: settings.rotating(),
             used_at: None,
             revoked: false,
         })

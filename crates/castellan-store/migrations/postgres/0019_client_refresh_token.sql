@@ -14,3 +14,7 @@ UPDATE refresh_tokens SET
     family_expires_at = 31557600 + (SELECT MIN(f.created_at) FROM refresh_tokens f
                                     WHERE f.family_id = refresh_tokens.family_id);
 ALTER TABLE refresh_tokens DROP COLUMN expires_at;
+
+-- Whether the token was issued rotating, as Auth0's refresh-token object says; every one
+-- was until now.
+ALTER TABLE refresh_tokens ADD COLUMN rotating BOOLEAN NOT NULL DEFAULT TRUE;

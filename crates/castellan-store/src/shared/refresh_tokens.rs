@@ -9,7 +9,7 @@ use super::query::{each, limit};
 use crate::errors::{from_json, json_text, map};
 
 const COLUMNS: &str = "token_hash, family_id, client_id, user_id, audience, scope, auth_time, created_at, \
-     family_expires_at, idle_expires_at, used_at, revoked";
+     family_expires_at, idle_expires_at, rotating, used_at, revoked";
 
 /// Neither end of the token is past `$2` (a null end is never).
 const UNEXPIRED: &str = "(family_expires_at IS NULL OR family_expires_at > $2) \
@@ -28,6 +28,7 @@ struct RefreshTokenRow {
     created_at: i64,
     family_expires_at: Option<i64>,
     idle_expires_at: Option<i64>,
+    rotating: bool,
     used_at: Option<i64>,
     revoked: bool,
 }
@@ -47,6 +48,7 @@ impl TryFrom<RefreshTokenRow> for RefreshToken {
             created_at: row.created_at,
             family_expires_at: row.family_expires_at,
             idle_expires_at: row.idle_expires_at,
+            rotating: row.rotating,
             used_at: row.used_at,
             revoked: row.revoked,
         })
@@ -59,8 +61,8 @@ impl<S: Source> RefreshTokenStore for Handle<S> {
         let mut conn = self.hold().await?;
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, audience, scope, auth_time, \
-             created_at, family_expires_at, idle_expires_at, used_at, revoked) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             created_at, family_expires_at, idle_expires_at, rotating, used_at, revoked) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&t.token_hash)
         .bind(&t.family_id)
@@ -72,6 +74,7 @@ impl<S: Source> RefreshTokenStore for Handle<S> {
         .bind(t.created_at)
         .bind(t.family_expires_at)
         .bind(t.idle_expires_at)
+        .bind(t.rotating)
         .bind(t.used_at)
         .bind(t.revoked)
         .execute(&mut *conn)

@@ -177,7 +177,7 @@ fn refresh_token_wire(token: RefreshToken) -> RefreshTokenWire {
         last_exchanged_at: (token.created_at > token.auth_time)
             .then(|| rfc3339(token.created_at))
             .flatten(),
-        rotating: true,
+        rotating: token.rotating,
         resource_servers: token
             .audience
             .map(|audience| {
