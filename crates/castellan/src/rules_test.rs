@@ -116,15 +116,9 @@ fn sample_client(now: i64) -> Client {
         web_origins: Vec::new(),
         allowed_origins: Vec::new(),
         token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
-        refresh_token: castellan_core::model::RefreshTokenSettings {
-            rotation_type: castellan_core::model::RotationType::NonRotating,
-            expiration_type: castellan_core::model::ExpirationType::NonExpiring,
-            leeway: 0,
-            token_lifetime: 31_557_600,
-            infinite_token_lifetime: true,
-            idle_token_lifetime: 2_592_000,
-            infinite_idle_token_lifetime: true,
-        },
+        refresh_token: castellan_core::directory::clients::default_refresh_token(
+            AppType::RegularWeb,
+        ),
         client_metadata: Default::default(),
         secret_hash: None,
         created_at: now,

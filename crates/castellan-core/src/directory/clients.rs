@@ -111,7 +111,7 @@ fn refresh_defaults(rotation: RotationType, expiration: ExpirationType) -> Refre
 
 /// What Auth0 gives a new client: rotation for single-page apps, which cannot keep a
 /// token safe, tokens that never end for the others.
-fn default_refresh_token(app_type: AppType) -> RefreshTokenSettings {
+pub fn default_refresh_token(app_type: AppType) -> RefreshTokenSettings {
     match app_type {
         AppType::Spa => refresh_defaults(RotationType::Rotating, ExpirationType::Expiring),
         _ => refresh_defaults(RotationType::NonRotating, ExpirationType::NonExpiring),
