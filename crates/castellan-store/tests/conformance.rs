@@ -39,6 +39,7 @@ conformance!(
     expired_rows_are_purged_and_live_ones_kept,
     text_a_backend_cannot_hold_is_refused_as_invalid,
     device_codes_are_decided_polled_and_exchanged_once,
+    refresh_tokens_end_at_either_end_and_renew_their_idle_one,
 );
 
 fn client(id: &str) -> Client {
@@ -54,6 +55,15 @@ fn client(id: &str) -> Client {
         web_origins: vec![],
         allowed_origins: vec!["https://app.example".into(), "https://*.app.example".into()],
         token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
+        refresh_token: RefreshTokenSettings {
+            rotation_type: RotationType::Rotating,
+            expiration_type: ExpirationType::Expiring,
+            leeway: 15,
+            token_lifetime: 86_400,
+            infinite_token_lifetime: false,
+            idle_token_lifetime: 3_600,
+            infinite_idle_token_lifetime: true,
+        },
         client_metadata: BTreeMap::from([("tier".into(), "gold".into())]),
         secret_hash: Some("hmac-sha256$x$y".into()),
         created_at: 1,
@@ -126,6 +136,8 @@ async fn clients_round_trip_and_page(store: &dyn Store) {
     let mut changed = found.clone();
     changed.grant_types = vec![];
     changed.allowed_origins = vec!["http://localhost:3000".into()];
+    changed.refresh_token.rotation_type = RotationType::NonRotating;
+    changed.refresh_token.infinite_token_lifetime = true;
     changed.secret_hash = None;
     store.update_client(&changed).await.unwrap();
     assert_eq!(store.find_client("c3").await.unwrap().unwrap(), changed);
@@ -771,7 +783,9 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
         scope: vec!["offline_access".into()],
         auth_time: 5,
         created_at: 5,
-        expires_at: 100,
+        family_expires_at: Some(100),
+        idle_expires_at: None,
+        rotating: true,
         used_at: None,
         revoked: false,
     };
@@ -827,7 +841,9 @@ fn refresh(hash: &str, family: &str, user_id: &str, created_at: i64) -> RefreshT
         scope: vec!["offline_access".into()],
         auth_time: 5,
         created_at,
-        expires_at: 100,
+        family_expires_at: Some(100),
+        idle_expires_at: None,
+        rotating: true,
         used_at: None,
         revoked: false,
     }
@@ -2109,7 +2125,9 @@ async fn expired_rows_are_purged_and_live_ones_kept(store: &dyn Store) {
         scope: vec!["offline_access".into()],
         auth_time: 5,
         created_at: 5,
-        expires_at,
+        family_expires_at: None,
+        idle_expires_at: Some(expires_at),
+        rotating: true,
         used_at: None,
         revoked: false,
     };
@@ -2436,4 +2454,74 @@ async fn consents_are_kept_per_user_client_and_api_and_go_with_the_user(store: &
         store.find_consent("auth0|1", "app", "").await.unwrap(),
         None
     );
+}
+
+async fn refresh_tokens_end_at_either_end_and_renew_their_idle_one(store: &dyn Store) {
+    two_users_signed_in(store).await;
+    // Beside two families ending at 100: one without end whose token idles out at 20.
+    let endless = RefreshToken {
+        family_expires_at: None,
+        idle_expires_at: Some(20),
+        rotating: false,
+        ..refresh("r1c", "fam1c", "auth0|1", 5)
+    };
+    store.create_refresh_token(&endless).await.unwrap();
+    assert_eq!(
+        store.find_refresh_token("r1c").await.unwrap(),
+        Some(endless)
+    );
+    let live = |now: i64| async move {
+        let page = store
+            .list_user_refresh_tokens("auth0|1", now, PageRequest::ALL)
+            .await
+            .unwrap();
+        assert_eq!(page.total as usize, page.items.len());
+        page.items
+            .into_iter()
+            .map(|t| t.token_hash)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(live(10).await, ["r1a", "r1b", "r1c"]);
+    assert_eq!(live(30).await, ["r1a", "r1b"], "r1c idled out");
+
+    assert!(store.renew_refresh_token("r1c", Some(500)).await.unwrap());
+    assert_eq!(live(300).await, ["r1c"], "renewed past the others' end");
+    assert!(store.renew_refresh_token("r1c", None).await.unwrap());
+    let renewed = store.find_refresh_token("r1c").await.unwrap().unwrap();
+    assert_eq!(
+        (renewed.family_expires_at, renewed.idle_expires_at),
+        (None, None)
+    );
+    assert_eq!(live(1_000_000).await, ["r1c"]);
+
+    assert!(store.use_refresh_token("r1a", 7).await.unwrap());
+    assert!(
+        !store.renew_refresh_token("r1a", Some(500)).await.unwrap(),
+        "a used token is not renewed"
+    );
+    assert_eq!(
+        store
+            .revoke_user_refresh_tokens("auth0|1", 300)
+            .await
+            .unwrap(),
+        1,
+        "only the endless family could still be exchanged"
+    );
+    assert!(
+        !store.renew_refresh_token("r1c", Some(600)).await.unwrap(),
+        "a revoked token is not renewed"
+    );
+
+    // Families whose every token is past an end go; one without end stays.
+    store
+        .purge(PurgeBefore {
+            logs: None,
+            expired: 10_000,
+            outbox: 0,
+            login_failures: 0,
+        })
+        .await
+        .unwrap();
+    assert!(store.find_refresh_token("r1b").await.unwrap().is_none());
+    assert!(store.find_refresh_token("r1c").await.unwrap().is_some());
 }

@@ -116,6 +116,9 @@ fn sample_client(now: i64) -> Client {
         web_origins: Vec::new(),
         allowed_origins: Vec::new(),
         token_endpoint_auth_method: TokenEndpointAuthMethod::ClientSecretPost,
+        refresh_token: castellan_core::directory::clients::default_refresh_token(
+            AppType::RegularWeb,
+        ),
         client_metadata: Default::default(),
         secret_hash: None,
         created_at: now,

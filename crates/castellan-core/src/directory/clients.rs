@@ -3,12 +3,18 @@
 
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use super::bootstrap::AdminGuard;
 use super::{Editor, validate};
 use crate::audit::ApplicationChange;
 use crate::clock::Clock;
 use crate::error::{Error, Result};
-use crate::model::{AppType, Client, Named, TokenEndpointAuthMethod};
+use crate::model::{
+    AppType, Client, ExpirationType, Named, RefreshTokenSettings, RotationType,
+    TokenEndpointAuthMethod,
+};
 use crate::secrets::{generate_client_secret, hash_client_secret};
 use crate::store::{ClientStore, Store};
 
@@ -39,7 +45,141 @@ pub struct ClientFields {
     pub web_origins: Option<Vec<String>>,
     pub allowed_origins: Option<Vec<String>>,
     pub token_endpoint_auth_method: Option<String>,
+    pub refresh_token: Option<RefreshTokenInput>,
     pub client_metadata: Option<BTreeMap<String, String>>,
+}
+
+/// Auth0's `refresh_token` object as a caller gives it: the two types are required, as in
+/// Auth0; the settings left out take Auth0's defaults for those types (the idle lifetime
+/// no longer than the lifetime given), not the client's current values, so that the
+/// object given is the whole setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshTokenInput {
+    pub rotation_type: RotationType,
+    pub expiration_type: ExpirationType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leeway: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_lifetime: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infinite_token_lifetime: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_token_lifetime: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub infinite_idle_token_lifetime: Option<bool>,
+}
+
+impl From<RefreshTokenSettings> for RefreshTokenInput {
+    fn from(s: RefreshTokenSettings) -> Self {
+        RefreshTokenInput {
+            rotation_type: s.rotation_type,
+            expiration_type: s.expiration_type,
+            leeway: Some(s.leeway),
+            token_lifetime: Some(s.token_lifetime),
+            infinite_token_lifetime: Some(s.infinite_token_lifetime),
+            idle_token_lifetime: Some(s.idle_token_lifetime),
+            infinite_idle_token_lifetime: Some(s.infinite_idle_token_lifetime),
+        }
+    }
+}
+
+/// Auth0's longest lifetime of a rotating family: a year.
+const MAX_ROTATING_LIFETIME: i64 = 31_557_600;
+/// Auth0's longest lifetime of any refresh token: five years.
+const MAX_LIFETIME: i64 = 157_788_000;
+
+/// Auth0's defaults for the given types: rotation comes with a month's family and two
+/// weeks' idleness, a non-rotating token with a year and a month (infinite unless it
+/// expires).
+fn refresh_defaults(rotation: RotationType, expiration: ExpirationType) -> RefreshTokenSettings {
+    let rotating = rotation == RotationType::Rotating;
+    let infinite = expiration == ExpirationType::NonExpiring;
+    RefreshTokenSettings {
+        rotation_type: rotation,
+        expiration_type: expiration,
+        leeway: 0,
+        token_lifetime: if rotating {
+            2_592_000
+        } else {
+            MAX_ROTATING_LIFETIME
+        },
+        infinite_token_lifetime: infinite,
+        idle_token_lifetime: if rotating { 1_296_000 } else { 2_592_000 },
+        infinite_idle_token_lifetime: infinite,
+    }
+}
+
+/// What Auth0 gives a new client: rotation for single-page apps, which cannot keep a
+/// token safe, tokens that never end for the others.
+pub fn default_refresh_token(app_type: AppType) -> RefreshTokenSettings {
+    match app_type {
+        AppType::Spa => refresh_defaults(RotationType::Rotating, ExpirationType::Expiring),
+        _ => refresh_defaults(RotationType::NonRotating, ExpirationType::NonExpiring),
+    }
+}
+
+impl RefreshTokenInput {
+    /// The whole setting, checked against Auth0's limits.
+    pub fn resolve(self) -> Result<RefreshTokenSettings> {
+        let d = refresh_defaults(self.rotation_type, self.expiration_type);
+        let token_lifetime = self.token_lifetime.unwrap_or(d.token_lifetime);
+        let settings = RefreshTokenSettings {
+            leeway: self.leeway.unwrap_or(d.leeway),
+            token_lifetime,
+            infinite_token_lifetime: self
+                .infinite_token_lifetime
+                .unwrap_or(d.infinite_token_lifetime),
+            // A shorter lifetime given shortens the default idleness with it, which may
+            // not outlast it.
+            idle_token_lifetime: self
+                .idle_token_lifetime
+                .unwrap_or(d.idle_token_lifetime.min(token_lifetime)),
+            infinite_idle_token_lifetime: self
+                .infinite_idle_token_lifetime
+                .unwrap_or(d.infinite_idle_token_lifetime),
+            ..d
+        };
+        let invalid = |message: String| Err(Error::Invalid(format!("refresh_token.{message}")));
+        if settings.leeway < 0 {
+            return invalid("leeway must not be negative".into());
+        }
+        let max = if settings.rotating() {
+            MAX_ROTATING_LIFETIME
+        } else {
+            MAX_LIFETIME
+        };
+        for (field, seconds) in [
+            ("token_lifetime", settings.token_lifetime),
+            ("idle_token_lifetime", settings.idle_token_lifetime),
+        ] {
+            if !(1..=max).contains(&seconds) {
+                return invalid(format!(
+                    "{field} must be between 1 and {max} seconds for {} tokens",
+                    if settings.rotating() {
+                        "rotating"
+                    } else {
+                        "non-rotating"
+                    }
+                ));
+            }
+        }
+        // A rotating family that never ended would make its reuse detection the only
+        // bound on a stolen token; Auth0 requires an end.
+        if settings.rotating() && settings.absolute_lifetime().is_none() {
+            return invalid(
+                "rotation_type rotating needs expiration_type expiring and a finite token_lifetime"
+                    .into(),
+            );
+        }
+        if let (Some(absolute), Some(idle)) =
+            (settings.absolute_lifetime(), settings.idle_lifetime())
+            && idle > absolute
+        {
+            return invalid("idle_token_lifetime must not exceed token_lifetime".into());
+        }
+        Ok(settings)
+    }
 }
 
 /// A client as stored, plus its secret in clear when one was just made.
@@ -122,6 +262,9 @@ fn apply(client: &mut Client, fields: ClientFields) -> Result<()> {
     if let Some(method) = fields.token_endpoint_auth_method {
         client.token_endpoint_auth_method = validate::named("token_endpoint_auth_method", &method)?;
     }
+    if let Some(refresh_token) = fields.refresh_token {
+        client.refresh_token = refresh_token.resolve()?;
+    }
     if let Some(metadata) = fields.client_metadata {
         if metadata.len() > MAX_METADATA_KEYS {
             return Err(Error::Invalid(format!(
@@ -199,6 +342,7 @@ fn build(client_id: String, fields: ClientFields, now: i64) -> Result<Client> {
         web_origins: vec![],
         allowed_origins: vec![],
         token_endpoint_auth_method: default_auth_method(app_type),
+        refresh_token: default_refresh_token(app_type),
         client_metadata: BTreeMap::new(),
         secret_hash: None,
         created_at: now,
@@ -287,6 +431,7 @@ fn changed(before: &Client, after: &Client) -> Vec<&'static str> {
             "token_endpoint_auth_method",
             before.token_endpoint_auth_method != after.token_endpoint_auth_method,
         ),
+        ("refresh_token", before.refresh_token != after.refresh_token),
         (
             "client_metadata",
             before.client_metadata != after.client_metadata,

@@ -1,5 +1,8 @@
 use std::collections::BTreeMap;
 
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
 use super::Named;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,6 +48,61 @@ impl Named for TokenEndpointAuthMethod {
     }
 }
 
+/// Whether an exchange of a refresh token replaces it (Auth0's `rotation_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum RotationType {
+    Rotating,
+    NonRotating,
+}
+
+/// Whether refresh tokens end at all (Auth0's `expiration_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpirationType {
+    Expiring,
+    NonExpiring,
+}
+
+/// How a client's refresh tokens rotate and end: Auth0's `refresh_token` object, whose
+/// shape it keeps on the wire and in storage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct RefreshTokenSettings {
+    pub rotation_type: RotationType,
+    pub expiration_type: ExpirationType,
+    /// Seconds after its first exchange during which a rotating token may be exchanged
+    /// again without counting as reuse (concurrent tabs, retried requests).
+    pub leeway: i64,
+    /// Seconds a family lives from its first token, however often it is exchanged.
+    pub token_lifetime: i64,
+    /// Takes precedence over `token_lifetime`.
+    pub infinite_token_lifetime: bool,
+    /// Seconds a token lives unused.
+    pub idle_token_lifetime: i64,
+    /// Takes precedence over `idle_token_lifetime`.
+    pub infinite_idle_token_lifetime: bool,
+}
+
+impl RefreshTokenSettings {
+    pub fn rotating(&self) -> bool {
+        self.rotation_type == RotationType::Rotating
+    }
+
+    fn lifetime(&self, seconds: i64, infinite: bool) -> Option<i64> {
+        (self.expiration_type == ExpirationType::Expiring && !infinite).then_some(seconds)
+    }
+
+    /// The family's lifetime from its first token; none when it never ends.
+    pub fn absolute_lifetime(&self) -> Option<i64> {
+        self.lifetime(self.token_lifetime, self.infinite_token_lifetime)
+    }
+
+    /// How long a token lives unused; none when disuse never ends it.
+    pub fn idle_lifetime(&self) -> Option<i64> {
+        self.lifetime(self.idle_token_lifetime, self.infinite_idle_token_lifetime)
+    }
+}
+
 /// An application. The secret is held only as a hash; the clear text exists once, in the
 /// answer to its creation or rotation.
 #[derive(Debug, Clone, PartialEq)]
@@ -62,6 +120,7 @@ pub struct Client {
     /// Origins (CORS)"), beyond `web_origins` and the callbacks' origins.
     pub allowed_origins: Vec<String>,
     pub token_endpoint_auth_method: TokenEndpointAuthMethod,
+    pub refresh_token: RefreshTokenSettings,
     pub client_metadata: BTreeMap<String, String>,
     pub secret_hash: Option<String>,
     pub created_at: i64,

@@ -23,8 +23,9 @@ pub struct AuthorizationCode {
     pub expires_at: i64,
 }
 
-/// A rotating refresh token. Each use makes a new token of the same family; presenting a
-/// used one revokes the whole family.
+/// A refresh token. A rotating one is replaced at each use by a new token of the same
+/// family, and presenting a used one revokes the whole family; a non-rotating one is
+/// answered again and stays.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshToken {
     pub token_hash: String,
@@ -35,7 +36,13 @@ pub struct RefreshToken {
     pub scope: Vec<String>,
     pub auth_time: i64,
     pub created_at: i64,
-    pub expires_at: i64,
+    /// The family's absolute end, the same for each of its tokens; none for never.
+    pub family_expires_at: Option<i64>,
+    /// When the token ends unless exchanged before; none when disuse never ends it.
+    pub idle_expires_at: Option<i64>,
+    /// Whether the client rotated its tokens when this one was issued.
+    pub rotating: bool,
+    /// When a rotating token was exchanged (and so replaced).
     pub used_at: Option<i64>,
     pub revoked: bool,
 }
@@ -66,4 +73,14 @@ pub enum DeviceDecision {
     Pending,
     Approved { user_id: String, auth_time: i64 },
     Denied,
+}
+
+impl RefreshToken {
+    /// Whether neither the family's lifetime nor the token's idle lifetime is over.
+    pub fn unexpired_at(&self, now: i64) -> bool {
+        [self.family_expires_at, self.idle_expires_at]
+            .into_iter()
+            .flatten()
+            .all(|end| end > now)
+    }
 }

@@ -17,7 +17,9 @@ mod signing_key;
 mod user;
 
 pub use action::{Action, ActionBinding, ActionSecret, ActionVersion, DeployedAction, Trigger};
-pub use client::{AppType, Client, TokenEndpointAuthMethod};
+pub use client::{
+    AppType, Client, ExpirationType, RefreshTokenSettings, RotationType, TokenEndpointAuthMethod,
+};
 pub use client_grant::ClientGrant;
 pub use connection::{AssignOn, Connection, DATABASE_CONNECTION, DefaultAssignments};
 pub use extension::{

@@ -142,6 +142,7 @@ mod tests {
             web_origins: list(web),
             allowed_origins: list(allowed),
             token_endpoint_auth_method: TokenEndpointAuthMethod::None,
+            refresh_token: crate::directory::clients::default_refresh_token(AppType::Spa),
             client_metadata: Default::default(),
             secret_hash: None,
             created_at: 0,

@@ -10,6 +10,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::OAuthError;
 use super::password::Services;
+use super::refresh::RefreshFamily;
 use super::token_request::Params;
 use super::user_tokens::{self, UserTokenRequest, UserTokens};
 use crate::events::{self, LogEventExt, RequestContext};
@@ -143,7 +144,7 @@ async fn redeem(
             nonce: record.nonce.as_deref(),
             grant_type: None,
             auth_time: Some(record.auth_time),
-            refresh_family: Some(&family),
+            refresh_family: Some(RefreshFamily::Start(&family)),
             protocol: Protocol::AuthorizationCode,
             request: ctx,
             front_channel: None,

@@ -1,11 +1,13 @@
-//! Refresh tokens (RFC 6749 §6) that rotate: each exchange returns a new token of the same
-//! family, and presenting a token that was already used revokes the whole family (the
-//! reuse detection of OAuth 2.0 Security BCP §4.14.2).
+//! Refresh tokens (RFC 6749 §6), as each client's `refresh_token` settings say. Rotating
+//! ones: each exchange returns a new token of the same family, and presenting a token that
+//! was already used, after the client's leeway, revokes the whole family (the reuse
+//! detection of OAuth 2.0 Security BCP §4.14.2). Non-rotating ones are answered again.
+//! Either ends with its family's absolute lifetime or after its idle lifetime unused.
 
 use super::OAuthError;
 use super::user_tokens::{self, UserTokenRequest, UserTokens};
 use crate::events::{self, LogEventExt, RequestContext};
-use crate::model::{Client, RefreshToken, ResourceServer};
+use crate::model::{Client, RefreshToken, RefreshTokenSettings, ResourceServer};
 use crate::oauth::password::Services;
 use crate::oauth::scope;
 use crate::oauth::token_request::Params;
@@ -14,8 +16,6 @@ use crate::secrets::{opaque_token, token_digest};
 use crate::store::Store;
 
 pub const GRANT_TYPE: &str = "refresh_token";
-/// Absolute lifetime of a refresh token family member, as Auth0's rotation default.
-pub const LIFETIME: i64 = 30 * 86_400;
 
 const INVALID: &str = "Unknown or invalid refresh token.";
 
@@ -27,9 +27,20 @@ pub fn eligible(client: &Client, api: Option<&ResourceServer>, scopes: &[String]
         && api.is_none_or(|api| api.allow_offline_access)
 }
 
+/// Where the refresh token answered with a log-in's tokens comes from.
+#[derive(Debug, Clone, Copy)]
+pub enum RefreshFamily<'a> {
+    /// A new family under this id (an authorization code's redemption recorded it).
+    Start(&'a str),
+    /// A rotation: a new member of the presented token's family, ending when it ends.
+    Rotate(&'a RefreshToken),
+    /// A non-rotating token, answered again.
+    Keep(&'a str),
+}
+
 pub struct NewRefreshToken<'a> {
-    pub family_id: Option<&'a str>,
-    pub client_id: &'a str,
+    pub family: Option<RefreshFamily<'a>>,
+    pub client: &'a Client,
     pub user_id: &'a str,
     pub audience: Option<&'a str>,
     pub scope: &'a [String],
@@ -41,25 +52,38 @@ pub async fn mint(
     now: i64,
     new: NewRefreshToken<'_>,
 ) -> Result<String, OAuthError> {
+    let settings = &new.client.refresh_token;
+    let absolute_end = settings.absolute_lifetime().map(|l| now + l);
+    let (family_id, family_expires_at) = match new.family {
+        Some(RefreshFamily::Keep(token)) => return Ok(token.to_string()),
+        Some(RefreshFamily::Rotate(record)) => (record.family_id.clone(), record.family_expires_at),
+        Some(RefreshFamily::Start(id)) => (id.to_string(), absolute_end),
+        None => (crate::ids::alphanumeric(24), absolute_end),
+    };
     let token = opaque_token();
     store
         .create_refresh_token(&RefreshToken {
             token_hash: token_digest(&token),
-            family_id: new
-                .family_id
-                .map_or_else(|| crate::ids::alphanumeric(24), str::to_string),
-            client_id: new.client_id.to_string(),
+            family_id,
+            client_id: new.client.client_id.clone(),
             user_id: new.user_id.to_string(),
             audience: new.audience.map(str::to_string),
             scope: new.scope.to_vec(),
             auth_time: new.auth_time,
             created_at: now,
-            expires_at: now + LIFETIME,
+            family_expires_at,
+            idle_expires_at: idle_end(settings, now),
+            rotating: settings.rotating(),
             used_at: None,
             revoked: false,
         })
         .await?;
     Ok(token)
+}
+
+/// When a token exchanged (or made) at `now` ends if unused.
+fn idle_end(settings: &RefreshTokenSettings, now: i64) -> Option<i64> {
+    settings.idle_lifetime().map(|l| now + l)
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,9 +125,14 @@ async fn rotate(
     let record = store
         .find_refresh_token(&hash)
         .await?
-        .filter(|r| r.client_id == client.client_id && !r.revoked && r.expires_at > now)
+        .filter(|r| r.client_id == client.client_id && !r.revoked && r.unexpired_at(now))
         .ok_or_else(|| OAuthError::InvalidGrant(INVALID.into()))?;
-    if record.used_at.is_some() {
+    let settings = &client.refresh_token;
+    // A token used while the client rotated stays spent if it stops rotating.
+    let within_leeway = record
+        .used_at
+        .map(|used| settings.rotating() && now - used < settings.leeway);
+    if within_leeway == Some(false) {
         return Err(reused(services, client, &record, ctx).await);
     }
     let user = store
@@ -124,16 +153,28 @@ async fn rotate(
             nonce: None,
             grant_type: None,
             auth_time: Some(record.auth_time),
-            refresh_family: Some(&record.family_id),
+            refresh_family: Some(if settings.rotating() {
+                RefreshFamily::Rotate(&record)
+            } else {
+                RefreshFamily::Keep(&request.refresh_token)
+            }),
             protocol: Protocol::RefreshToken,
             request: ctx,
             front_channel: None,
         },
     )
     .await?;
-    // Only now, so that a refused request leaves the token usable; a concurrent exchange
-    // that got here first makes this one a reuse.
-    if !store.use_refresh_token(&hash, now).await? {
+    // Only now, so that a refused request leaves the token as it was; a concurrent
+    // exchange that got here first makes this one a reuse. Within the leeway the token
+    // is spent already.
+    if !settings.rotating() {
+        if !store
+            .renew_refresh_token(&hash, idle_end(settings, now))
+            .await?
+        {
+            return Err(OAuthError::InvalidGrant(INVALID.into()));
+        }
+    } else if within_leeway.is_none() && !store.use_refresh_token(&hash, now).await? {
         return Err(reused(services, client, &record, ctx).await);
     }
     let event = events::event(

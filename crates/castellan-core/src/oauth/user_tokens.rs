@@ -23,8 +23,8 @@ pub struct UserTokenRequest<'a> {
     /// Auth0's `gty`, where it sets one (`password`).
     pub grant_type: Option<&'a str>,
     pub auth_time: Option<i64>,
-    /// Set when a refresh token is being rotated: the new one joins this family.
-    pub refresh_family: Option<&'a str>,
+    /// The family of the refresh token answered, if any; none starts a new one.
+    pub refresh_family: Option<refresh::RefreshFamily<'a>>,
     /// Tells the log-in's scripts how the user got here.
     pub protocol: Protocol,
     /// Set at the authorization endpoint (implicit and hybrid responses): the ID token
@@ -189,8 +189,8 @@ pub async fn issue(
     {
         let now = tokens.clock.now();
         let new = refresh::NewRefreshToken {
-            family_id: request.refresh_family,
-            client_id: &request.client.client_id,
+            family: request.refresh_family,
+            client: request.client,
             user_id: &user.user_id,
             audience: api.as_ref().map(|a| a.identifier.as_str()),
             scope: &scopes,

@@ -76,6 +76,13 @@ pub trait RefreshTokenStore: Send + Sync {
     async fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshToken>>;
     /// Marks an unused, unrevoked token used; false if it was used or revoked already.
     async fn use_refresh_token(&self, token_hash: &str, now: i64) -> StoreResult<bool>;
+    /// Moves the idle end of an unused, unrevoked token (a non-rotating one, kept by its
+    /// exchange); false if it was used or revoked already.
+    async fn renew_refresh_token(
+        &self,
+        token_hash: &str,
+        idle_expires_at: Option<i64>,
+    ) -> StoreResult<bool>;
     async fn revoke_refresh_family(&self, family_id: &str) -> StoreResult<()>;
     /// The user's refresh tokens that can still be exchanged at `now`: one per family (its
     /// newest member), oldest family first.

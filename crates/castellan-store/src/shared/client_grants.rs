@@ -96,7 +96,8 @@ impl<S: Source> ClientGrantStore for Handle<S> {
         let mut conn = self.hold().await?;
         let row = sqlx::query_as::<_, ClientWithGrantRow>(
             "SELECT c.client_id, c.name, c.description, c.app_type, c.is_first_party, c.grant_types, c.callbacks, \
-             c.allowed_logout_urls, c.web_origins, c.allowed_origins, c.token_endpoint_auth_method, c.client_metadata, c.secret_hash, \
+             c.allowed_logout_urls, c.web_origins, c.allowed_origins, c.token_endpoint_auth_method, c.refresh_token, \
+             c.client_metadata, c.secret_hash, \
              c.created_at, c.updated_at, \
              r.id AS rs_id, r.name AS rs_name, r.identifier AS rs_identifier, r.scopes AS rs_scopes, \
              r.token_lifetime AS rs_token_lifetime, r.signing_alg AS rs_signing_alg, \

@@ -24,6 +24,7 @@ pub(super) struct ClientRow {
     web_origins: String,
     allowed_origins: String,
     token_endpoint_auth_method: String,
+    refresh_token: String,
     client_metadata: String,
     secret_hash: Option<String>,
     created_at: i64,
@@ -49,6 +50,7 @@ impl TryFrom<ClientRow> for Client {
                 "token_endpoint_auth_method",
                 &row.token_endpoint_auth_method,
             )?,
+            refresh_token: from_json("refresh_token", &row.refresh_token)?,
             client_metadata: from_json::<BTreeMap<String, String>>(
                 "client_metadata",
                 &row.client_metadata,
@@ -61,10 +63,10 @@ impl TryFrom<ClientRow> for Client {
 }
 
 pub(super) const CLIENT_COLUMNS: &str = "client_id, name, description, app_type, is_first_party, grant_types, callbacks, \
-     allowed_logout_urls, web_origins, allowed_origins, token_endpoint_auth_method, client_metadata, secret_hash, created_at, \
-     updated_at";
+     allowed_logout_urls, web_origins, allowed_origins, token_endpoint_auth_method, refresh_token, client_metadata, secret_hash, \
+     created_at, updated_at";
 
-/// Binds `$1` (the id) to `$14` (`updated_at`), the order both the insert and the update use.
+/// Binds `$1` (the id) to `$15` (`updated_at`), the order both the insert and the update use.
 pub(super) fn bind_client<'q>(query: DbQuery<'q>, c: &'q Client) -> DbQuery<'q> {
     query
         .bind(&c.client_id)
@@ -78,6 +80,7 @@ pub(super) fn bind_client<'q>(query: DbQuery<'q>, c: &'q Client) -> DbQuery<'q> 
         .bind(json_text(&c.web_origins))
         .bind(json_text(&c.allowed_origins))
         .bind(c.token_endpoint_auth_method.name())
+        .bind(json_text(&c.refresh_token))
         .bind(json_text(&c.client_metadata))
         .bind(&c.secret_hash)
         .bind(c.updated_at)
@@ -90,9 +93,9 @@ impl<S: Source> ClientStore for Handle<S> {
         let mut tx = conn.write().await?;
         let insert = sqlx::query(
             "INSERT INTO clients (client_id, name, description, app_type, is_first_party, grant_types, callbacks, \
-             allowed_logout_urls, web_origins, allowed_origins, token_endpoint_auth_method, client_metadata, secret_hash, \
-             updated_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+             allowed_logout_urls, web_origins, allowed_origins, token_endpoint_auth_method, refresh_token, client_metadata, \
+             secret_hash, updated_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
         );
         bind_client(insert, c)
             .bind(c.created_at)
@@ -131,7 +134,8 @@ impl<S: Source> ClientStore for Handle<S> {
         let update = sqlx::query(
             "UPDATE clients SET name = $2, description = $3, app_type = $4, is_first_party = $5, grant_types = $6, \
              callbacks = $7, allowed_logout_urls = $8, web_origins = $9, allowed_origins = $10, \
-             token_endpoint_auth_method = $11, client_metadata = $12, secret_hash = $13, updated_at = $14 \
+             token_endpoint_auth_method = $11, refresh_token = $12, client_metadata = $13, secret_hash = $14, \
+             updated_at = $15 \
              WHERE client_id = $1",
         );
         let done = bind_client(update, c)

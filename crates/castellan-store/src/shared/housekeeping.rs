@@ -22,7 +22,8 @@ impl HousekeepingStore for SqlStore {
         // A refresh family lives while any of its tokens does: a used token is still the
         // proof of reuse that revokes its family.
         let refresh = "DELETE FROM refresh_tokens WHERE family_id IN (SELECT family_id FROM \
-                       refresh_tokens GROUP BY family_id HAVING max(expires_at) < $1)";
+                       refresh_tokens GROUP BY family_id HAVING COUNT(*) = SUM(CASE WHEN \
+                       family_expires_at < $1 OR idle_expires_at < $1 THEN 1 ELSE 0 END))";
         Ok(Purged {
             sessions: delete("DELETE FROM sessions WHERE expires_at < $1", before.expired).await?,
             authorization_codes: delete(

@@ -103,6 +103,7 @@ fn client_spec(c: &Client) -> ClientSpec {
         web_origins: Some(c.web_origins.clone()),
         allowed_origins: Some(c.allowed_origins.clone()),
         token_endpoint_auth_method: Some(c.token_endpoint_auth_method.name().to_string()),
+        refresh_token: Some(c.refresh_token.clone().into()),
         client_metadata: Some(c.client_metadata.clone()),
         client_secret: None,
     }

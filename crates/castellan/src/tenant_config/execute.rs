@@ -688,6 +688,7 @@ fn client_fields(c: &ClientSpec, create: bool) -> ClientFields {
         web_origins: c.web_origins.clone(),
         allowed_origins: c.allowed_origins.clone(),
         token_endpoint_auth_method: c.token_endpoint_auth_method.clone(),
+        refresh_token: c.refresh_token.clone(),
         client_metadata: c.client_metadata.clone(),
     }
 }

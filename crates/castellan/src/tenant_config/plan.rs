@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
+use castellan_core::directory::clients::RefreshTokenInput;
 use castellan_core::model::{Named, Trigger};
 use castellan_core::secrets::verify_client_secret;
 
@@ -406,6 +407,13 @@ impl<'a> Planner<'a> {
                     "token_endpoint_auth_method",
                     &want.token_endpoint_auth_method,
                     &cur.token_endpoint_auth_method,
+                );
+                // Compared whole, defaults filled in: a file may leave settings out.
+                let resolved = |r: &Option<RefreshTokenInput>| r.clone().map(|r| r.resolve().ok());
+                d.check(
+                    "refresh_token",
+                    &resolved(&want.refresh_token),
+                    &resolved(&cur.refresh_token),
                 );
                 d.check(
                     "client_metadata",

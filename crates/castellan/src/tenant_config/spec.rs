@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use castellan_core::directory::clients::RefreshTokenInput;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -99,6 +100,8 @@ pub struct ClientSpec {
     pub allowed_origins: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_endpoint_auth_method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<RefreshTokenInput>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_metadata: Option<BTreeMap<String, String>>,
     #[serde(default, skip_serializing)]
@@ -417,7 +420,6 @@ pub mod ignored {
         "oidc_logout",
         "organization_require_behavior",
         "organization_usage",
-        "refresh_token",
         "require_proof_of_possession",
         "require_pushed_authorization_requests",
         "resource_server_identifier",

@@ -1351,3 +1351,84 @@ async fn client_id_named(server: &TestServer, name: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+#[tokio::test]
+async fn refresh_token_settings_go_through_export_and_apply_and_bad_ones_are_refused() {
+    let source = TestServer::start().await;
+    let settings = json!({"rotation_type": "rotating", "expiration_type": "expiring", "leeway": 10,
+                          "token_lifetime": 86_400, "infinite_token_lifetime": false,
+                          "idle_token_lifetime": 3600, "infinite_idle_token_lifetime": false});
+    ok(
+        &source,
+        Method::POST,
+        "/clients",
+        json!({"name": "Storefront", "app_type": "spa", "refresh_token": settings}),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    tenant_config::export(&tenant(&source.running().state), dir.path())
+        .await
+        .unwrap();
+    let exported = files(dir.path());
+    let yaml = String::from_utf8(exported["tenant.yaml"].clone()).unwrap();
+    assert!(
+        yaml.contains("    refresh_token:\n") && yaml.contains("      idle_token_lifetime: 3600\n"),
+        "{yaml}"
+    );
+
+    let target = TestServer::start().await;
+    let applied = apply(&target, dir.path(), ApplyOptions::default(), &no_env)
+        .await
+        .unwrap();
+    assert!(applied.applied, "{}", applied.plan);
+    assert!(
+        !applied.notes.join("\n").contains("refresh_token"),
+        "no longer an ignored field: {:?}",
+        applied.notes
+    );
+    assert_eq!(export_files(&target).await, exported);
+    let path = format!("/clients/{}", client_id_named(&target, "Storefront").await);
+    let (_, client) = target.admin(Method::GET, &path, None).await;
+    assert_eq!(client["refresh_token"], settings);
+
+    // A file may give only the types; the rest takes their defaults, and applying the
+    // same file again changes nothing.
+    let tenant_yaml = dir.path().join("tenant.yaml");
+    std::fs::write(
+        &tenant_yaml,
+        "clients:\n  - name: Storefront\n    refresh_token:\n      rotation_type: non-rotating\n      expiration_type: non-expiring\n",
+    )
+    .unwrap();
+    for changes in [true, false] {
+        let applied = apply(&target, dir.path(), ApplyOptions::default(), &no_env)
+            .await
+            .unwrap();
+        assert_eq!(
+            applied.plan.to_string().contains("refresh_token"),
+            changes,
+            "{}",
+            applied.plan
+        );
+    }
+    let (_, client) = target.admin(Method::GET, &path, None).await;
+    assert_eq!(
+        client["refresh_token"],
+        json!({"rotation_type": "non-rotating", "expiration_type": "non-expiring", "leeway": 0,
+               "token_lifetime": 31_557_600, "infinite_token_lifetime": true,
+               "idle_token_lifetime": 2_592_000, "infinite_idle_token_lifetime": true})
+    );
+
+    let before = export_files(&target).await;
+    std::fs::write(
+        &tenant_yaml,
+        "clients:\n  - name: Storefront\n    refresh_token:\n      rotation_type: rotating\n      expiration_type: expiring\n      token_lifetime: 31557601\n",
+    )
+    .unwrap();
+    let e = apply(&target, dir.path(), ApplyOptions::default(), &no_env)
+        .await
+        .expect_err("rotating tokens live a year at most");
+    let shown = e.to_string();
+    assert!(matches!(e, ConfigError::Refused(_)), "{shown}");
+    assert!(shown.contains("refresh_token.token_lifetime"), "{shown}");
+    assert_eq!(export_files(&target).await, before);
+}

@@ -1550,3 +1550,67 @@ async fn the_application_form_sets_allowed_origins_one_a_line_and_refuses_a_bad_
         .await;
     assert_eq!(unchanged, client);
 }
+
+#[tokio::test]
+async fn the_application_form_sets_refresh_token_settings_and_refuses_bad_ones() {
+    let server = TestServer::start().await;
+    let (mut browser, _) = signed_in(&server).await;
+    let csrf = browser.csrf().await;
+    let (status, body) = server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "Storefront", "app_type": "spa"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["client_id"].as_str().unwrap();
+    let page = format!("/admin/applications/{}", encoded(id));
+    let shown = browser.get(&page).await;
+    assert!(
+        shown.body.contains("<option value=\"rotating\" selected>")
+            && shown.body.contains(
+                "name=\"idle_token_lifetime\" type=\"number\" min=\"1\" value=\"1296000\""
+            ),
+        "{}",
+        shown.body
+    );
+    let form = |idle: &str| {
+        [
+            ("csrf", csrf.clone()),
+            ("name", "Storefront".to_string()),
+            ("rotation_type", "rotating".to_string()),
+            ("expiration_type", "expiring".to_string()),
+            ("leeway", "10".to_string()),
+            ("token_lifetime", "86400".to_string()),
+            ("idle_token_lifetime", idle.to_string()),
+            ("infinite_idle_token_lifetime", "on".to_string()),
+        ]
+    };
+
+    let saved = browser.post_pairs(&page, &form("3600")).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let (_, client) = server
+        .admin(Method::GET, &format!("/clients/{id}"), None)
+        .await;
+    assert_eq!(
+        client["refresh_token"],
+        json!({"rotation_type": "rotating", "expiration_type": "expiring", "leeway": 10,
+               "token_lifetime": 86_400, "infinite_token_lifetime": false,
+               "idle_token_lifetime": 3600, "infinite_idle_token_lifetime": true})
+    );
+
+    for bad in ["an hour", "0"] {
+        let refused = browser.post_pairs(&page, &form(bad)).await;
+        assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+        assert!(
+            refused.body.contains("idle_token_lifetime"),
+            "{}",
+            refused.body
+        );
+    }
+    let (_, unchanged) = server
+        .admin(Method::GET, &format!("/clients/{id}"), None)
+        .await;
+    assert_eq!(unchanged, client);
+}

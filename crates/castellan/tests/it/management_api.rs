@@ -991,3 +991,144 @@ async fn clients_keep_allowed_origins_and_refuse_what_is_not_an_origin() {
         "{clients}"
     );
 }
+
+#[tokio::test]
+async fn clients_keep_refresh_token_settings_with_auth0s_defaults_and_limits() {
+    let server = TestServer::start().await;
+    let rotating = json!({"rotation_type": "rotating", "expiration_type": "expiring", "leeway": 0,
+                          "token_lifetime": 2_592_000, "infinite_token_lifetime": false,
+                          "idle_token_lifetime": 1_296_000, "infinite_idle_token_lifetime": false});
+    let endless = json!({"rotation_type": "non-rotating", "expiration_type": "non-expiring",
+                         "leeway": 0, "token_lifetime": 31_557_600, "infinite_token_lifetime": true,
+                         "idle_token_lifetime": 2_592_000, "infinite_idle_token_lifetime": true});
+    for (app_type, expected) in [
+        ("spa", &rotating),
+        ("regular_web", &endless),
+        ("native", &endless),
+        ("non_interactive", &endless),
+    ] {
+        let body = json!({"name": format!("App {app_type}"), "app_type": app_type});
+        let (status, created) = server.admin(Method::POST, "/clients", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+        assert_eq!(&created["refresh_token"], expected, "{app_type}");
+    }
+
+    let (status, created) = server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "Mobile", "app_type": "native",
+                        "refresh_token": {"rotation_type": "rotating", "expiration_type": "expiring",
+                                          "leeway": 5, "token_lifetime": 86_400}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let mut expected = rotating.clone();
+    expected["leeway"] = json!(5);
+    expected["token_lifetime"] = json!(86_400);
+    expected["idle_token_lifetime"] = json!(86_400);
+    assert_eq!(
+        created["refresh_token"], expected,
+        "settings left out take Auth0's defaults for the types given, idleness within the lifetime"
+    );
+    let path = format!("/clients/{}", created["client_id"].as_str().unwrap());
+    let (_, fetched) = server.admin(Method::GET, &path, None).await;
+    assert_eq!(fetched["refresh_token"], expected);
+
+    let (status, patched) = server
+        .admin(
+            Method::PATCH,
+            &path,
+            Some(json!({"refresh_token": {"rotation_type": "non-rotating",
+                                          "expiration_type": "expiring",
+                                          "token_lifetime": 157_788_000,
+                                          "idle_token_lifetime": 600}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{patched}");
+    assert_eq!(
+        patched["refresh_token"],
+        json!({"rotation_type": "non-rotating", "expiration_type": "expiring", "leeway": 0,
+               "token_lifetime": 157_788_000, "infinite_token_lifetime": false,
+               "idle_token_lifetime": 600, "infinite_idle_token_lifetime": false})
+    );
+    let updates: Vec<Value> = server
+        .audit_entries_naming("Mobile")
+        .await
+        .into_iter()
+        .filter(|e| e["action"] == "update_client")
+        .map(|e| e["changes"].clone())
+        .collect();
+    assert_eq!(
+        updates,
+        [json!({"attributes": ["refresh_token"]}).to_string()]
+    );
+
+    let types = json!({"rotation_type": "rotating", "expiration_type": "expiring"});
+    let with = |extra: Value| {
+        let mut settings = types.clone();
+        settings
+            .as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        settings
+    };
+    for (bad, field) in [
+        (
+            with(json!({"token_lifetime": 31_557_601})),
+            "token_lifetime",
+        ),
+        (with(json!({"token_lifetime": 0})), "token_lifetime"),
+        (
+            json!({"rotation_type": "non-rotating", "expiration_type": "expiring",
+                   "token_lifetime": 157_788_001}),
+            "token_lifetime",
+        ),
+        (
+            with(json!({"idle_token_lifetime": 0})),
+            "idle_token_lifetime",
+        ),
+        (
+            with(json!({"token_lifetime": 3600, "idle_token_lifetime": 3601})),
+            "idle_token_lifetime",
+        ),
+        (with(json!({"leeway": -1})), "leeway"),
+        (
+            json!({"rotation_type": "rotating", "expiration_type": "non-expiring"}),
+            "rotation_type",
+        ),
+        (
+            with(json!({"infinite_token_lifetime": true})),
+            "rotation_type",
+        ),
+        (
+            json!({"rotation_type": "sometimes", "expiration_type": "expiring"}),
+            "",
+        ),
+        (json!({"rotation_type": "rotating"}), ""),
+        (with(json!({"policies": []})), ""),
+    ] {
+        for (method, target) in [(Method::PATCH, path.as_str()), (Method::POST, "/clients")] {
+            let body = json!({"name": "Other", "refresh_token": bad});
+            let (status, error) = server.admin(method.clone(), target, Some(body)).await;
+            assert_eq!(
+                (status, error["statusCode"].as_u64()),
+                (StatusCode::BAD_REQUEST, Some(400)),
+                "{method} {bad}: {error}"
+            );
+            let message = error["message"].as_str().unwrap();
+            assert!(message.contains(field), "{error}");
+        }
+    }
+    let (_, unchanged) = server.admin(Method::GET, &path, None).await;
+    assert_eq!(unchanged, patched);
+    let (_, clients) = server.admin(Method::GET, "/clients", None).await;
+    assert!(
+        clients
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["name"] != "Other"),
+        "nothing made"
+    );
+}

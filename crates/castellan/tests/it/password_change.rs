@@ -31,8 +31,11 @@ async fn tenant_on(server: TestServer) -> Tenant {
         .admin(
             Method::POST,
             "/clients",
+            // Rotating refresh tokens, which these tests were written for; a regular web
+            // app's default, as in Auth0, is non-rotating.
             Some(json!({"name": "Web", "callbacks": [CALLBACK],
-                        "grant_types": [REALM, "authorization_code", "refresh_token"]})),
+                        "grant_types": [REALM, "authorization_code", "refresh_token"],
+                        "refresh_token": {"rotation_type": "rotating", "expiration_type": "expiring"}})),
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{client}");

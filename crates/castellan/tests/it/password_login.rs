@@ -541,7 +541,10 @@ async fn offline_app(allow_offline: bool) -> App {
         .admin(
             Method::PATCH,
             &format!("/clients/{id}"),
-            Some(json!({"grant_types": [REALM, "refresh_token"]})),
+            // Rotation, which these tests were written for: a regular web app, as in
+            // Auth0, has non-rotating tokens unless it asks.
+            Some(json!({"grant_types": [REALM, "refresh_token"],
+                        "refresh_token": {"rotation_type": "rotating", "expiration_type": "expiring"}})),
         )
         .await;
     assert_eq!(status, StatusCode::OK);
@@ -855,4 +858,142 @@ async fn look_alike_addresses_and_common_passwords_are_refused_at_sign_up() {
         .login("\u{FF41}dmin@example.com", PASSWORD, json!({}))
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+impl App {
+    async fn set_refresh_token(&self, settings: Value) {
+        let path = format!("/clients/{}", self.client_id);
+        let patch = json!({ "refresh_token": settings });
+        let (status, body) = self.server.admin(Method::PATCH, &path, Some(patch)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    async fn offline_refresh_token(&self) -> String {
+        self.offline_login().await["refresh_token"]
+            .as_str()
+            .expect("offline_access gives a refresh token")
+            .to_string()
+    }
+
+    /// The refresh token that exchanging `token` answers, which must succeed.
+    async fn refreshed(&self, token: &str, why: &str) -> String {
+        let (status, body) = self.refresh(token, None).await;
+        assert_eq!(status, StatusCode::OK, "{why}: {body}");
+        body["refresh_token"].as_str().unwrap().to_string()
+    }
+
+    async fn refused(&self, token: &str, why: &str) {
+        let (status, body) = self.refresh(token, None).await;
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (StatusCode::FORBIDDEN, Some("invalid_grant")),
+            "{why}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_refresh_family_ends_at_the_clients_token_lifetime_however_often_exchanged() {
+    let app = offline_app(true).await;
+    app.set_refresh_token(
+        json!({"rotation_type": "rotating", "expiration_type": "expiring",
+                                 "token_lifetime": 1000, "infinite_idle_token_lifetime": true}),
+    )
+    .await;
+    let mut token = app.offline_refresh_token().await;
+    for _ in 0..3 {
+        app.server.clock.advance(300);
+        token = app.refreshed(&token, "within the lifetime").await;
+    }
+    app.server.clock.advance(99);
+    let last = app.refreshed(&token, "a second before the end").await;
+    app.server.clock.advance(2);
+    app.refused(&last, "the family's lifetime counts from its first token")
+        .await;
+}
+
+#[tokio::test]
+async fn an_unused_refresh_token_idles_out_and_one_used_regularly_lives_to_the_absolute_end() {
+    let app = offline_app(true).await;
+    for rotation in ["rotating", "non-rotating"] {
+        app.set_refresh_token(
+            json!({"rotation_type": rotation, "expiration_type": "expiring",
+                                     "token_lifetime": 1000, "idle_token_lifetime": 100}),
+        )
+        .await;
+        let unused = app.offline_refresh_token().await;
+        let mut token = app.offline_refresh_token().await;
+        app.server.clock.advance(90);
+        token = app.refreshed(&token, rotation).await;
+        app.server.clock.advance(11);
+        app.refused(
+            &unused,
+            &format!("{rotation}: unused for longer than its idle lifetime"),
+        )
+        .await;
+        // Exchanges 99 seconds apart from the one at 90 (the first at 189), the last at 981.
+        app.server.clock.advance(88);
+        for step in 0..9 {
+            if step > 0 {
+                app.server.clock.advance(99);
+            }
+            token = app
+                .refreshed(
+                    &token,
+                    &format!("{rotation}: each exchange starts a new idle period"),
+                )
+                .await;
+        }
+        app.server.clock.advance(20);
+        app.refused(
+            &token,
+            &format!("{rotation}: used regularly, still ends at the absolute end"),
+        )
+        .await;
+    }
+}
+
+#[tokio::test]
+async fn a_non_rotating_refresh_token_is_answered_again_and_its_reuse_is_no_error() {
+    let app = offline_app(true).await;
+    app.set_refresh_token(
+        json!({"rotation_type": "non-rotating", "expiration_type": "non-expiring"}),
+    )
+    .await;
+    let token = app.offline_refresh_token().await;
+    for _ in 0..3 {
+        assert_eq!(
+            app.refreshed(&token, "reused").await,
+            token,
+            "the same token"
+        );
+    }
+    app.server.clock.advance(5 * 365 * 86_400);
+    assert_eq!(app.refreshed(&token, "non-expiring").await, token);
+    let types = app.log_types().await;
+    assert!(
+        !types.iter().any(|t| t == "ferrt" || t == "fertft"),
+        "{types:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_rotated_refresh_token_may_be_exchanged_again_within_the_leeway_only() {
+    let app = offline_app(true).await;
+    app.set_refresh_token(
+        json!({"rotation_type": "rotating", "expiration_type": "expiring",
+                                 "leeway": 30}),
+    )
+    .await;
+    let first = app.offline_refresh_token().await;
+    let second = app.refreshed(&first, "first exchange").await;
+    app.server.clock.advance(29);
+    let third = app.refreshed(&first, "again within the leeway").await;
+    assert_ne!(second, third, "another new token of the family");
+    let second = app.refreshed(&second, "the family lives on").await;
+    app.server.clock.advance(1);
+    app.refused(&first, "the leeway is over: reuse").await;
+    app.refused(&second, "the reuse revoked the family").await;
+    app.refused(&third, "the reuse revoked the family").await;
+    assert!(app.log_types().await.contains(&"ferrt".to_string()));
 }

@@ -8,9 +8,9 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use castellan_core::directory::clients::{self, ClientFields, ClientWithSecret};
+use castellan_core::directory::clients::{self, ClientFields, ClientWithSecret, RefreshTokenInput};
 use castellan_core::login::console;
-use castellan_core::model::{AppType, Client, Named};
+use castellan_core::model::{AppType, Client, ExpirationType, Named, RotationType};
 use castellan_core::paging::PageRequest;
 use minijinja::context;
 use serde::Deserialize;
@@ -162,6 +162,7 @@ async fn app_page(
             web_origins => lines(&client.web_origins),
             allowed_origins => lines(&client.allowed_origins),
             auth_method => client.token_endpoint_auth_method.name(),
+            refresh_token => super::to_value(&client.refresh_token),
             error => error,
         },
     ))
@@ -186,6 +187,40 @@ pub struct AppForm {
     web_origins: String,
     #[serde(default)]
     allowed_origins: String,
+    /// The refresh-token settings, all sent together; a form without them keeps them.
+    rotation_type: Option<RotationType>,
+    expiration_type: Option<ExpirationType>,
+    leeway: Option<String>,
+    token_lifetime: Option<String>,
+    /// A checkbox: present when ticked.
+    infinite_token_lifetime: Option<String>,
+    idle_token_lifetime: Option<String>,
+    infinite_idle_token_lifetime: Option<String>,
+}
+
+impl AppForm {
+    fn refresh_token(&self) -> Result<Option<RefreshTokenInput>, ConsoleError> {
+        let (Some(rotation_type), Some(expiration_type)) =
+            (self.rotation_type, self.expiration_type)
+        else {
+            return Ok(None);
+        };
+        let seconds = |field: &str, value: &Option<String>| match value.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(v) => v.parse().map(Some).map_err(|_| {
+                ConsoleError::Refused(format!("{field} must be a whole number of seconds"))
+            }),
+        };
+        Ok(Some(RefreshTokenInput {
+            rotation_type,
+            expiration_type,
+            leeway: seconds("leeway", &self.leeway)?,
+            token_lifetime: seconds("token_lifetime", &self.token_lifetime)?,
+            infinite_token_lifetime: Some(self.infinite_token_lifetime.is_some()),
+            idle_token_lifetime: seconds("idle_token_lifetime", &self.idle_token_lifetime)?,
+            infinite_idle_token_lifetime: Some(self.infinite_idle_token_lifetime.is_some()),
+        }))
+    }
 }
 
 async fn update(
@@ -207,6 +242,7 @@ async fn update(
             allowed_logout_urls: Some(split_lines(&form.allowed_logout_urls)),
             web_origins: Some(split_lines(&form.web_origins)),
             allowed_origins: Some(split_lines(&form.allowed_origins)),
+            refresh_token: form.refresh_token()?,
             ..Default::default()
         };
         let guard = crate::http::management::admin_guard(&s);

@@ -7,8 +7,8 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::routing::{delete, get, patch, post};
-use castellan_core::directory::clients::{self, ClientFields, ClientWithSecret};
-use castellan_core::model::{Client, Named};
+use castellan_core::directory::clients::{self, ClientFields, ClientWithSecret, RefreshTokenInput};
+use castellan_core::model::{Client, Named, RefreshTokenSettings};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -89,6 +89,11 @@ pub struct ClientRequest {
     /// `scheme://host[:port]`; the host may begin with `*.` for any one label.
     allowed_origins: Option<Vec<String>>,
     token_endpoint_auth_method: Option<String>,
+    /// How refresh tokens rotate and end. `rotation_type` and `expiration_type` are
+    /// required; the other settings left out take Auth0's defaults for those types, the
+    /// idle lifetime no longer than the lifetime.
+    /// Rotating tokens must expire, within a year; idleness may not outlast the lifetime.
+    refresh_token: Option<RefreshTokenInput>,
     client_metadata: Option<BTreeMap<String, String>>,
 }
 
@@ -105,6 +110,7 @@ impl From<ClientRequest> for ClientFields {
             web_origins: r.web_origins,
             allowed_origins: r.allowed_origins,
             token_endpoint_auth_method: r.token_endpoint_auth_method,
+            refresh_token: r.refresh_token,
             client_metadata: r.client_metadata,
         }
     }
@@ -128,6 +134,7 @@ pub struct ClientResponse {
     /// `scheme://host[:port]`; the host may begin with `*.` for any one label.
     allowed_origins: Vec<String>,
     token_endpoint_auth_method: &'static str,
+    refresh_token: RefreshTokenSettings,
     client_metadata: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     client_secret: Option<String>,
@@ -148,6 +155,7 @@ fn wire(client: Client) -> ClientResponse {
         web_origins: client.web_origins,
         allowed_origins: client.allowed_origins,
         token_endpoint_auth_method: client.token_endpoint_auth_method.name(),
+        refresh_token: client.refresh_token,
         client_metadata: client.client_metadata,
         client_secret: None,
     }

@@ -149,7 +149,10 @@ struct RefreshTokenWire {
     user_id: String,
     client_id: String,
     created_at: Option<String>,
+    /// The family's end; null for never.
     expires_at: Option<String>,
+    /// The end of the token unless exchanged before; null for never.
+    idle_expires_at: Option<String>,
     last_exchanged_at: Option<String>,
     rotating: bool,
     resource_servers: Vec<TokenResourceServer>,
@@ -168,12 +171,13 @@ fn refresh_token_wire(token: RefreshToken) -> RefreshTokenWire {
         user_id: token.user_id,
         client_id: token.client_id,
         created_at: rfc3339(token.auth_time),
-        expires_at: rfc3339(token.expires_at),
+        expires_at: token.family_expires_at.and_then(rfc3339),
+        idle_expires_at: token.idle_expires_at.and_then(rfc3339),
         // The newest member was made by the last exchange (or by the log-in itself).
         last_exchanged_at: (token.created_at > token.auth_time)
             .then(|| rfc3339(token.created_at))
             .flatten(),
-        rotating: true,
+        rotating: token.rotating,
         resource_servers: token
             .audience
             .map(|audience| {
