@@ -8,6 +8,9 @@
 //! then Express web apps on Auth0's express-openid-connect
 //! (`compat/browser/express_openid_connect.mjs`) and on passport-auth0
 //! (`compat/browser/passport_auth0.mjs`, against the server on HTTPS).
+//! The auth0-spa-js, express-openid-connect and device-flow stories run twice: on plain
+//! HTTP and on HTTPS with a self-signed certificate made for the test, which Node trusts
+//! through `NODE_EXTRA_CA_CERTS` and Chromium by ignoring the certificate error.
 //!
 //! Without Chromium or playwright-core this test fails and says to run `compat/setup.sh`.
 
@@ -144,14 +147,7 @@ async fn a_single_page_app_on_auth0_spa_js_over_https() {
 /// and its key, PEM) that the app's pages are served with too.
 async fn spa_story(tls: Option<(String, String)>) {
     require_installed();
-    let (server, api) = match &tls {
-        None => {
-            let server = Server::start().await;
-            let api = Admin::new(&server).await;
-            (server, api)
-        }
-        Some((cert, key)) => on_https(cert, key).await,
-    };
+    let (server, api) = server_and_admin(&tls).await;
     api.post(
         "resource-servers",
         json!({"name": "Example API", "identifier": API, "allow_offline_access": true,
@@ -159,7 +155,7 @@ async fn spa_story(tls: Option<(String, String)>) {
     )
     .await;
     let (app_port, stranger_port) = free_ports();
-    let scheme = if tls.is_some() { "https" } else { "http" };
+    let scheme = scheme(&tls);
     let app = format!("{scheme}://127.0.0.1:{app_port}");
     let client = api
         .post(
@@ -209,10 +205,22 @@ async fn spa_story(tls: Option<(String, String)>) {
 /// with the access token; log-out by `/oidc/logout`).
 #[tokio::test]
 async fn web_apps_on_express_openid_connect_in_headless_chromium() {
+    express_openid_connect_story(None).await;
+}
+
+/// The same story with the server on HTTPS, with a certificate made here; the Express apps
+/// stay on `http://127.0.0.1` (a potentially trustworthy origin to Chromium).
+#[tokio::test]
+async fn web_apps_on_express_openid_connect_over_https() {
+    express_openid_connect_story(Some(self_signed())).await;
+}
+
+/// Runs `express_openid_connect.mjs` against a server on plain HTTP, or on HTTPS with `tls`
+/// (a certificate and its key, PEM), which the script's Node trusts.
+async fn express_openid_connect_story(tls: Option<(String, String)>) {
     require_installed();
     require_package("express-openid-connect");
-    let server = Server::start().await;
-    let api = Admin::new(&server).await;
+    let (server, api) = server_and_admin(&tls).await;
     api.post(
         "resource-servers",
         json!({"name": "Example API", "identifier": API, "scopes": [{"value": "read:reports"}]}),
@@ -238,9 +246,11 @@ async fn web_apps_on_express_openid_connect_in_headless_chromium() {
     let password = "a web app user's passphrase";
     user_with_password(&api, email, password).await;
 
-    let artifacts = Path::new(ARTIFACTS).join("express-openid-connect");
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = Path::new(ARTIFACTS).join(format!("express-openid-connect-{}", scheme(&tls)));
     let _ = std::fs::remove_dir_all(&artifacts);
     let mut node = Command::new("node");
+    trust(&mut node, &tls, dir.path());
     node.arg(Path::new(BROWSER).join("express_openid_connect.mjs"))
         .arg(format!("--base={}", server.base))
         .arg(format!("--quickstart-id={quickstart_id}"))
@@ -321,8 +331,37 @@ fn require_package(name: &str) {
     );
 }
 
+/// The real binary on plain HTTP, or on HTTPS with `tls`, and its administrator.
+pub(crate) async fn server_and_admin(tls: &Option<(String, String)>) -> (Server, Admin) {
+    match tls {
+        None => {
+            let server = Server::start().await;
+            let api = Admin::new(&server).await;
+            (server, api)
+        }
+        Some((cert, key)) => on_https(cert, key).await,
+    }
+}
+
+/// "https" with a certificate, "http" without.
+fn scheme(tls: &Option<(String, String)>) -> &'static str {
+    if tls.is_some() { "https" } else { "http" }
+}
+
+/// With a certificate, writes it into `dir` and has `script` trust it: Node through
+/// `NODE_EXTRA_CA_CERTS`, Python's requests through `REQUESTS_CA_BUNDLE`.
+pub(crate) fn trust(script: &mut Command, tls: &Option<(String, String)>, dir: &Path) {
+    if let Some((cert, _)) = tls {
+        let ca = dir.join("castellan.pem");
+        std::fs::write(&ca, cert).unwrap();
+        script
+            .env("NODE_EXTRA_CA_CERTS", &ca)
+            .env("REQUESTS_CA_BUNDLE", &ca);
+    }
+}
+
 /// A certificate for 127.0.0.1 and its key, PEM, made for one test.
-fn self_signed() -> (String, String) {
+pub(crate) fn self_signed() -> (String, String) {
     let key = rcgen::KeyPair::generate().unwrap();
     let cert = rcgen::CertificateParams::new(vec!["127.0.0.1".to_string()])
         .unwrap()
@@ -356,9 +395,20 @@ async fn user_with_password(api: &Admin, email: &str, password: &str) -> serde_j
 /// while its user, in Chromium, opens `verification_uri_complete`, logs in and confirms.
 #[tokio::test]
 async fn a_device_flow_log_in_with_chromium_on_the_activate_page() {
+    device_story(None).await;
+}
+
+/// The same story with the server on HTTPS, with a certificate made here.
+#[tokio::test]
+async fn a_device_flow_log_in_with_chromium_over_https() {
+    device_story(Some(self_signed())).await;
+}
+
+/// Runs `device.mjs` against a server on plain HTTP, or on HTTPS with `tls` (a certificate
+/// and its key, PEM), which the device (Node) trusts.
+async fn device_story(tls: Option<(String, String)>) {
     require_installed();
-    let server = Server::start().await;
-    let api = Admin::new(&server).await;
+    let (server, api) = server_and_admin(&tls).await;
     api.post(
         "resource-servers",
         json!({"name": "Example API", "identifier": API, "allow_offline_access": true}),
@@ -376,9 +426,11 @@ async fn a_device_flow_log_in_with_chromium_on_the_activate_page() {
     let password = "a television viewer's passphrase";
     user_with_password(&api, email, password).await;
 
-    let artifacts = Path::new(ARTIFACTS).join("device");
+    let dir = tempfile::tempdir().unwrap();
+    let artifacts = Path::new(ARTIFACTS).join(format!("device-{}", scheme(&tls)));
     let _ = std::fs::remove_dir_all(&artifacts);
     let mut node = Command::new("node");
+    trust(&mut node, &tls, dir.path());
     node.arg(Path::new(BROWSER).join("device.mjs"))
         .arg(format!("--base={}", server.base))
         .arg(format!(

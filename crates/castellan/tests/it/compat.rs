@@ -6,7 +6,8 @@
 //! official SDKs, auth0-python's `auth0.management.Auth0` and npm `auth0` v7's per-resource
 //! clients, doing what provisioning scripts do (APIs, roles, permissions, users, role
 //! assignments, every listing paged to its end, errors with their status). Authlib's
-//! `OAuth2Session` refreshes past a scope RBAC withholds (`compat/python/test_authlib.py`).
+//! `OAuth2Session` refreshes past a scope RBAC withholds (`compat/python/test_authlib.py`),
+//! on plain HTTP and on HTTPS with a self-signed certificate requests trusts.
 //!
 //! The libraries are installed by `compat/setup.sh` (which `scripts/test` runs first) into
 //! `compat/.python` and `compat/node/node_modules`; the checks themselves are the scripts
@@ -14,7 +15,7 @@
 //! `compat/python/test_auth0_management.py` and `compat/node/test_auth0_node.mjs`. Without
 //! the libraries this test fails and says to run `compat/setup.sh`.
 
-use crate::real_binary;
+use crate::{browser, real_binary};
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -240,14 +241,26 @@ async fn real_client_libraries_work_against_the_real_binary() {
 /// without it, and refresh-token rotation.
 #[tokio::test]
 async fn authlib_refreshes_past_a_scope_rbac_withholds() {
+    authlib_story(None).await;
+}
+
+/// The same story with the server on HTTPS, with a certificate made here that requests
+/// trusts through `REQUESTS_CA_BUNDLE`.
+#[tokio::test]
+async fn authlib_refreshes_past_a_scope_rbac_withholds_over_https() {
+    authlib_story(Some(browser::self_signed())).await;
+}
+
+/// Runs `test_authlib.py` against a server on plain HTTP, or on HTTPS with `tls` (a
+/// certificate and its key, PEM).
+async fn authlib_story(tls: Option<(String, String)>) {
     require_installed();
     assert!(
         compat(".python/authlib/integrations/requests_client").exists(),
         "Authlib is not installed under {COMPAT}/.python: run compat/setup.sh from the \
          workspace root first"
     );
-    let server = Server::start().await;
-    let admin = Admin::new(&server).await;
+    let (server, admin) = browser::server_and_admin(&tls).await;
     let audience = "https://reports.castellan.example";
     admin
         .post(
@@ -291,7 +304,9 @@ async fn authlib_refreshes_past_a_scope_rbac_withholds() {
         }))
         .await;
 
+    let dir = tempfile::tempdir().unwrap();
     let mut python = Command::new("python3");
+    browser::trust(&mut python, &tls, dir.path());
     python
         .arg(compat("python/test_authlib.py"))
         .env("PYTHONPATH", compat(".python"))
