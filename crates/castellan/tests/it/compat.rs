@@ -301,6 +301,8 @@ async fn authlib_story(tls: Option<(String, String)>) {
             "name": "Authlib web app",
             "app_type": "regular_web",
             "grant_types": ["http://auth0.com/oauth/grant-type/password-realm", "refresh_token"],
+            // A web app's tokens rotate only when asked to, as on Auth0.
+            "refresh_token": {"rotation_type": "rotating", "expiration_type": "expiring"},
         }))
         .await;
 
