@@ -6,14 +6,14 @@ use std::collections::HashMap;
 
 use axum::extract::rejection::FormRejection;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use castellan_core::directory::signup::{self, SignupError, SignupRequest};
 use castellan_core::events::{self, LogEventExt, RequestContext};
 use castellan_core::login::authorize::{self, AuthorizeError, AuthorizeRequest, Prompt};
 use castellan_core::login::password::{self, LoginError, PasswordLogin};
 use castellan_core::login::session;
-use castellan_core::model::{Session, User};
+use castellan_core::model::{Client, Session, User};
 use castellan_core::oauth::OAuthError;
 use castellan_core::text::nul_refused;
 use minijinja::context;
@@ -144,17 +144,19 @@ async fn finish(
     visit: Visit<'_>,
 ) -> Response {
     let Visit { q, csrf, ctx } = visit;
-    let wants_consent = match authorize::needs_consent(s.store.as_ref(), request, user).await {
+    // Whether to ask is read only when the user has not just answered.
+    let wants_consent = if consent_given {
+        authorize::remember_consent(s.store.as_ref(), s.clock.as_ref(), request, user)
+            .await
+            .map(|()| false)
+    } else {
+        authorize::needs_consent(s.store.as_ref(), request, user).await
+    };
+    let wants_consent = match wants_consent {
         Ok(wanted) => wanted,
         Err(e) => return store_failed(s, request, &e.into()),
     };
-    if consent_given {
-        let remembered =
-            authorize::remember_consent(s.store.as_ref(), s.clock.as_ref(), request, user).await;
-        if let Err(e) = remembered {
-            return store_failed(s, request, &e.into());
-        }
-    } else if wants_consent {
+    if wants_consent {
         if request.prompt == Prompt::None {
             return error_response(s, request.error("consent_required", "Consent required"));
         }
@@ -319,22 +321,65 @@ pub(super) async fn accepted(
         ("csrf", &form.csrf),
         ("q", &form.q),
     ];
-    if let Some(name) = nul_in_pairs(fields) {
-        return Err(s.pages.error(StatusCode::BAD_REQUEST, &nul_refused(&name)));
-    }
-    if !cookies::csrf_matches(headers, &form.csrf, secure(s)) {
-        return Err(csrf_refused(s));
+    if let Some(refusal) = untrusted_form(s, headers, &form.csrf, &fields) {
+        return Err(refusal);
     }
     let request = checked(s, &form.q).await?;
     Ok((form, request))
 }
 
-/// A form whose CSRF token is not the cookie's.
-pub(super) fn csrf_refused(s: &AppState) -> Response {
-    s.pages.error(
-        StatusCode::FORBIDDEN,
-        "This form has expired or was not sent from this site. Go back and try again.",
-    )
+/// The refusal of a posted form whose fields cannot be stored or whose CSRF token is not
+/// the cookie's; none for a form to act on.
+pub(super) fn untrusted_form(
+    s: &AppState,
+    headers: &HeaderMap,
+    csrf: &str,
+    fields: &[(&str, &str)],
+) -> Option<Response> {
+    if let Some(name) = nul_in_pairs(fields.iter().copied()) {
+        return Some(s.pages.error(StatusCode::BAD_REQUEST, &nul_refused(&name)));
+    }
+    (!cookies::csrf_matches(headers, csrf, secure(s))).then(|| {
+        s.pages.error(
+            StatusCode::FORBIDDEN,
+            "This form has expired or was not sent from this site. Go back and try again.",
+        )
+    })
+}
+
+/// After a log-in for `client`: the user's new session, recorded as Auth0's `s`, and the
+/// cookie that carries it.
+pub(super) async fn start_session(
+    s: &AppState,
+    client: &Client,
+    user: &User,
+    ctx: &RequestContext,
+) -> Result<(Session, HeaderValue), Response> {
+    let (id, session) = match session::start(s.store.as_ref(), s.clock.as_ref(), user).await {
+        Ok(started) => started,
+        Err(e) => {
+            tracing::error!(cause = %e, "could not start a session");
+            return Err(s.pages.error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The service is temporarily unavailable.",
+            ));
+        }
+    };
+    let event = events::event("s", "Success Login", ctx)
+        .client(client)
+        .user(user);
+    events::record(s.store.as_ref(), s.clock.as_ref(), event).await;
+    let cookie = cookies::set(cookies::SESSION, &id, session::SESSION_LIFETIME, secure(s));
+    Ok((session, cookie))
+}
+
+/// How a refused password log-in is told on the log-in page.
+pub(super) fn login_refusal(e: &LoginError) -> (StatusCode, String) {
+    match e {
+        LoginError::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
+        LoginError::Failed(cause) => unexpected(cause),
+        _ => (StatusCode::UNAUTHORIZED, e.to_string()),
+    }
 }
 
 async fn signed_in(
@@ -344,21 +389,10 @@ async fn signed_in(
     form: &CredentialsForm,
     ctx: &RequestContext,
 ) -> Response {
-    let (id, session) = match session::start(s.store.as_ref(), s.clock.as_ref(), user).await {
+    let (session, cookie) = match start_session(s, &request.client, user, ctx).await {
         Ok(started) => started,
-        Err(e) => {
-            tracing::error!(cause = %e, "could not start a session");
-            return s.pages.error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The service is temporarily unavailable.",
-            );
-        }
+        Err(refusal) => return refusal,
     };
-    let event = events::event("s", "Success Login", ctx)
-        .client(&request.client)
-        .user(user);
-    events::record(s.store.as_ref(), s.clock.as_ref(), event).await;
-    let cookie = cookies::set(cookies::SESSION, &id, session::SESSION_LIFETIME, secure(s));
     let visit = Visit {
         q: &form.q,
         csrf: &form.csrf,
@@ -409,11 +443,7 @@ pub async fn login(
     {
         Ok(user) => signed_in(&s, &request, &user, &form, &ctx).await,
         Err(e) => {
-            let (status, message) = match &e {
-                LoginError::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
-                LoginError::Failed(cause) => unexpected(cause),
-                _ => (StatusCode::UNAUTHORIZED, e.to_string()),
-            };
+            let (status, message) = login_refusal(&e);
             let page = PageForm {
                 q: &form.q,
                 csrf: &form.csrf,

@@ -8,21 +8,20 @@ use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use castellan_core::events::{self, LogEventExt, RequestContext};
+use castellan_core::events::RequestContext;
 use castellan_core::login::device::{self, ActivationError, PendingDevice};
-use castellan_core::login::password::{self, LoginError, PasswordLogin};
-use castellan_core::login::session;
+use castellan_core::login::password::{self, PasswordLogin};
 use castellan_core::model::{DATABASE_CONNECTION, User};
 use castellan_core::oauth::device_code::display_user_code;
-use castellan_core::text::nul_refused;
 use minijinja::context;
 use serde::Deserialize;
 
-use super::authorize::{csrf_refused, current_session, secure, unexpected};
+use super::authorize::{
+    current_session, login_refusal, secure, start_session, unexpected, untrusted_form,
+};
 use super::cookies;
 use crate::app::AppState;
 use crate::http::context::Context;
-use crate::http::input::nul_in_pairs;
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ActivateQuery {
@@ -137,15 +136,10 @@ fn accepted(
         ("password", &form.password),
         ("decision", &form.decision),
     ];
-    if let Some(name) = nul_in_pairs(fields) {
-        return Err(Box::new(
-            s.pages.error(StatusCode::BAD_REQUEST, &nul_refused(&name)),
-        ));
+    match untrusted_form(s, headers, &form.csrf, &fields) {
+        Some(refusal) => Err(Box::new(refusal)),
+        None => Ok(form),
     }
-    if !cookies::csrf_matches(headers, &form.csrf, secure(s)) {
-        return Err(Box::new(csrf_refused(s)));
-    }
-    Ok(form)
 }
 
 /// The typed code: on to the confirmation if signed in, to the log-in form if not.
@@ -221,11 +215,7 @@ pub async fn login(
     match authenticated {
         Ok(user) => signed_in(&s, &form, &device, &user, &ctx).await,
         Err(e) => {
-            let (status, message) = match &e {
-                LoginError::TooManyAttempts => (StatusCode::TOO_MANY_REQUESTS, e.to_string()),
-                LoginError::Failed(cause) => unexpected(cause),
-                _ => (StatusCode::UNAUTHORIZED, e.to_string()),
-            };
+            let (status, message) = login_refusal(&e);
             failed(status, &message)
         }
     }
@@ -238,18 +228,10 @@ async fn signed_in(
     user: &User,
     ctx: &RequestContext,
 ) -> Response {
-    let (id, _) = match session::start(s.store.as_ref(), s.clock.as_ref(), user).await {
+    let (_, cookie) = match start_session(s, &device.client, user, ctx).await {
         Ok(started) => started,
-        Err(e) => {
-            let (status, message) = unexpected(&e.into());
-            return s.pages.error(status, &message);
-        }
+        Err(refusal) => return refusal,
     };
-    let event = events::event("s", "Success Login", ctx)
-        .client(&device.client)
-        .user(user);
-    events::record(s.store.as_ref(), s.clock.as_ref(), event).await;
-    let cookie = cookies::set(cookies::SESSION, &id, session::SESSION_LIFETIME, secure(s));
     cookies::attach(confirm_page(s, &form.csrf, device, user), [cookie])
 }
 
