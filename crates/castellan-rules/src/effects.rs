@@ -111,11 +111,6 @@ impl Recorder {
         });
     }
 
-    /// Whether the current script asked for a change yet (or for more than it may).
-    pub fn has_effects(&self) -> bool {
-        !self.effects.is_empty() || self.overflowed
-    }
-
     pub fn take_effects(&mut self) -> Vec<Effect> {
         std::mem::take(&mut self.effects)
     }

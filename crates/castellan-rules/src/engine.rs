@@ -17,8 +17,10 @@ use crate::worker::{FetchHost, Worker};
 use crate::{
     ActionOutcome, Limits, LogLine, RuleBatch, RuleOutcome, ScriptError, ScriptKind, Setup, Trigger,
 };
+use crate::{host, modules};
 
 const PRELUDE: &str = include_str!("prelude.js");
+const NODE: &str = include_str!("node.js");
 
 /// How long reading what a log-in left on `global` may run scripts' getters.
 pub(crate) const KEEPING_TIME: Duration = Duration::from_millis(10);
@@ -37,6 +39,16 @@ fn rule_wrapper(source: &str) -> String {
 
 fn action_wrapper(source: &str) -> String {
     format!("(function (exports, module, require) {{\n{source}\n}})")
+}
+
+/// What the earliest timer did.
+enum Timer {
+    /// It was due and ran.
+    Ran,
+    /// It is due after this long.
+    Later(Duration),
+    /// There is none.
+    None,
 }
 
 /// How a script ended, as seen by the host functions.
@@ -110,6 +122,9 @@ struct Helpers {
     adopt: Persistent<Function<'static>>,
     intrinsics: Persistent<Value<'static>>,
     cache_to_keep: Persistent<Function<'static>>,
+    /// Runs the earliest timer when due (see `node.js`).
+    run_timer: Persistent<Function<'static>>,
+    drop_timers: Persistent<Function<'static>>,
 }
 
 /// A fresh context with the prelude installed, waiting for its log-in. Workers make the
@@ -175,7 +190,18 @@ fn install(ctx: &Ctx<'_>, worker: &mut Worker) -> Option<Helpers> {
         Some(host) => Some(fetch_function(ctx, host)?),
         None => None,
     };
-    let helpers: Object = prelude.call((record, log, fetch)).ok()?;
+    let host = host::object(ctx).ok()?;
+    let module_name = Function::new(ctx.clone(), |name: String| {
+        modules::find(&name).map(|m| m.name.to_owned())
+    })
+    .ok()?;
+    let load_module = load_module_function(ctx, Rc::clone(&worker.scripts))?;
+    let helpers: Object = prelude
+        .call((record, log, fetch, module_name, load_module, host.clone()))
+        .ok()?;
+    let node = worker.scripts.evaluate(ctx, NODE).ok()?.into_function()?;
+    let require: Value = helpers.get("require").ok()?;
+    let timers: Object = node.call((host, require)).ok()?;
     worker.kept.learn_own_names(ctx)?;
     Some(Helpers {
         configure: Persistent::save(ctx, helpers.get::<_, Function>("configure").ok()?),
@@ -184,7 +210,28 @@ fn install(ctx: &Ctx<'_>, worker: &mut Worker) -> Option<Helpers> {
         adopt: Persistent::save(ctx, helpers.get::<_, Function>("adopt").ok()?),
         intrinsics: Persistent::save(ctx, helpers.get::<_, Value>("intrinsics").ok()?),
         cache_to_keep: Persistent::save(ctx, helpers.get::<_, Function>("cacheToKeep").ok()?),
+        run_timer: Persistent::save(ctx, timers.get::<_, Function>("runTimer").ok()?),
+        drop_timers: Persistent::save(ctx, timers.get::<_, Function>("dropTimers").ok()?),
     })
+}
+
+/// `loadModule(name)`: the function a module's wrapped body evaluates to, compiled once
+/// per worker.
+fn load_module_function<'js>(
+    ctx: &Ctx<'js>,
+    scripts: Rc<CompiledScripts>,
+) -> Option<Function<'js>> {
+    Function::new(
+        ctx.clone(),
+        move |ctx: Ctx<'js>, name: String| -> rquickjs::Result<Value<'js>> {
+            let Some(module) = modules::find(&name) else {
+                let message = format!("module '{name}' is not available");
+                return Err(rquickjs::Exception::throw_message(&ctx, &message));
+            };
+            scripts.evaluate(&ctx, &modules::wrap(module.source))
+        },
+    )
+    .ok()
 }
 
 fn fetch_function<'js>(ctx: &Ctx<'js>, host: FetchHost) -> Option<Function<'js>> {
@@ -342,7 +389,7 @@ impl Run<'_> {
                 .set((Instant::now() + self.worker.limits.per_rule).min(login_ends));
             ran += 1;
             name = rule_name;
-            (handed, effects) = self.rule(name, source, handed, ran == rules.len())?;
+            (handed, effects) = self.rule(name, source, handed)?;
             if !effects.is_empty() {
                 break;
             }
@@ -357,15 +404,14 @@ impl Run<'_> {
         Ok(RuleBatch { ran, outcome })
     }
 
-    /// Runs one rule: what it called back with, and the changes it asked for. What ends the
-    /// batch (the last rule's, or a rule's that asked for changes) is JSON taken at its
-    /// first callback, so nothing it does afterwards counts.
+    /// Runs one rule: what it called back with, and the changes it asked for. Work the rule
+    /// started before calling back (a request's callback, a timer) still runs until none is
+    /// left or the rule's deadline comes, as on Auth0, and what it changes counts.
     fn rule(
         &self,
         name: &str,
         source: &str,
         handed: Handed,
-        last: bool,
     ) -> Result<(Handed, Vec<crate::Effect>), ScriptError> {
         self.worker.recorder.borrow_mut().script = name.to_owned();
         let slot: Slot = Rc::new(RefCell::new(None));
@@ -385,12 +431,7 @@ impl Run<'_> {
                 .restore(&ctx)
                 .map_err(|_| oom())?;
             let rule_context: Value = decorate.call((rule_context,)).map_err(|_| oom())?;
-            let ends_batch = {
-                let recorder = Rc::clone(&self.worker.recorder);
-                move || last || recorder.borrow().has_effects()
-            };
-            let callback =
-                rule_callback(&ctx, &slot, &returned, ends_batch, name).map_err(|_| oom())?;
+            let callback = rule_callback(&ctx, &slot, &returned, name).map_err(|_| oom())?;
             let call = rule
                 .call::<_, Value>((user, rule_context, callback))
                 .catch(&ctx);
@@ -495,47 +536,137 @@ impl Run<'_> {
         })
     }
 
-    /// Runs promise jobs until the script has finished, and says how it finished.
+    /// Runs promise jobs and timers until the script has finished and has nothing left to
+    /// run, or until its deadline, and says how it finished. Before the script finishes, an
+    /// error nothing handled (a promise rejected with no handler once the jobs run out, a
+    /// timer that threw) fails it with that error, as an uncaught exception ends a Node
+    /// process; after, it is only logged. Timers due past the deadline of a script that has
+    /// finished are dropped.
     fn finish(
         &self,
         name: &str,
         started: Result<(), ScriptError>,
         slot: &Slot,
     ) -> Result<(), ScriptError> {
+        let worker = self.worker;
+        let result = self.settle(name, started, slot);
+        worker.unhandled.borrow_mut().clear();
+        self.context.with(|ctx| {
+            if let Ok(drop_timers) = self.helpers.drop_timers.clone().restore(&ctx) {
+                let _ = drop_timers.call::<_, ()>(());
+            }
+        });
+        if result.is_err() {
+            worker.recorder.borrow_mut().take_effects();
+        }
+        result
+    }
+
+    fn settle(
+        &self,
+        name: &str,
+        started: Result<(), ScriptError>,
+        slot: &Slot,
+    ) -> Result<(), ScriptError> {
+        let worker = self.worker;
         if let Err(e) = started {
-            self.worker.recorder.borrow_mut().take_effects();
             // The runtime is locked inside `with`, so memory is checked here: an exception
             // raised under memory pressure is often not the out-of-memory error itself.
             let pressure = matches!(e, ScriptError::Threw { .. } | ScriptError::Syntax { .. })
-                && near_limit(&self.worker.runtime, &self.worker.limits);
+                && near_limit(&worker.runtime, &worker.limits);
             return Err(if pressure { out_of_memory(name) } else { e });
         }
-        let timed_out = || ScriptError::TimedOut {
-            script: name.to_owned(),
-        };
-        while slot.borrow().is_none() && self.worker.runtime.is_job_pending() {
-            if Instant::now() >= self.worker.deadline.get() {
-                return Err(timed_out());
+        let failed = || slot.borrow().as_ref().is_some_and(Result::is_err);
+        loop {
+            self.run_jobs(name, slot)?;
+            if failed() {
+                break;
             }
-            if self.worker.runtime.execute_pending_job().is_err() && slot.borrow().is_none() {
-                if Instant::now() >= self.worker.deadline.get() {
-                    return Err(timed_out());
-                }
-                if near_limit(&self.worker.runtime, &self.worker.limits) {
-                    return Err(out_of_memory(name));
+            if let Some(uncaught) = self.uncaught(name, slot) {
+                return Err(uncaught);
+            }
+            match self.next_timer(name, slot)? {
+                Timer::Ran => continue,
+                Timer::None => break,
+                Timer::Later(wait) => {
+                    let deadline = worker.deadline.get();
+                    let at = Instant::now() + wait;
+                    if at >= deadline && slot.borrow().is_some() {
+                        break;
+                    }
+                    std::thread::sleep(at.min(deadline).saturating_duration_since(Instant::now()));
+                    overran(worker, name)?;
                 }
             }
         }
         let finished = slot.borrow_mut().take();
-        if let Err(e) = overran(self.worker, name) {
-            self.worker.recorder.borrow_mut().take_effects();
-            return Err(e);
-        }
+        overran(worker, name)?;
         finished.unwrap_or_else(|| {
             Err(ScriptError::NeverCalledBack {
                 script: name.to_owned(),
             })
         })
+    }
+
+    /// Runs promise jobs until none is left.
+    fn run_jobs(&self, name: &str, slot: &Slot) -> Result<(), ScriptError> {
+        let worker = self.worker;
+        while worker.runtime.is_job_pending() {
+            overran(worker, name)?;
+            if worker.runtime.execute_pending_job().is_err() {
+                overran(worker, name)?;
+                if near_limit(&worker.runtime, &worker.limits) {
+                    return Err(out_of_memory(name));
+                }
+            }
+            if slot.borrow().as_ref().is_some_and(Result::is_err) {
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// A promise rejected that nothing handled once the jobs ran out: the script's failure
+    /// if it has not finished, a logged error if it has.
+    fn uncaught(&self, name: &str, slot: &Slot) -> Option<ScriptError> {
+        let rejections = std::mem::take(&mut *self.worker.unhandled.borrow_mut());
+        let first = rejections.into_iter().next()?;
+        if slot.borrow().is_some() {
+            let text = format!("Unhandled promise rejection: {}", first.message);
+            self.worker.recorder.borrow_mut().log("error", &text);
+            return None;
+        }
+        Some(ScriptError::Threw {
+            script: name.to_owned(),
+            message: first.message,
+            stack: first.stack,
+        })
+    }
+
+    /// Runs the earliest timer if it is due.
+    fn next_timer(&self, name: &str, slot: &Slot) -> Result<Timer, ScriptError> {
+        let ran = self.context.with(|ctx| {
+            let run_timer = self
+                .helpers
+                .run_timer
+                .clone()
+                .restore(&ctx)
+                .map_err(|_| out_of_memory(name))?;
+            match run_timer.call::<_, f64>(()).catch(&ctx) {
+                Ok(wait) if wait < 0.0 => Ok(Timer::None),
+                Ok(wait) if wait == 0.0 => Ok(Timer::Ran),
+                Ok(wait) => Ok(Timer::Later(Duration::from_secs_f64(wait / 1000.0))),
+                Err(e) => Err(classify(&self.worker.deadline, name, e, false)),
+            }
+        });
+        match ran {
+            Err(ScriptError::Threw { message, .. }) if slot.borrow().is_some() => {
+                let text = format!("Uncaught exception in a timer: {message}");
+                self.worker.recorder.borrow_mut().log("error", &text);
+                Ok(Timer::Ran)
+            }
+            other => other,
+        }
     }
 
     fn take_effects(&self, name: &str) -> Result<Vec<crate::Effect>, ScriptError> {
@@ -554,13 +685,12 @@ impl Run<'_> {
     }
 }
 
-/// `callback(err, user, context)`: the first call wins. When `ends_batch` says so, the
-/// values are taken as JSON at once; otherwise they are kept for the next rule.
+/// `callback(err, user, context)`: the first call wins. The values are kept as they are,
+/// for the next rule or to be taken as JSON when the batch ends.
 fn rule_callback<'js>(
     ctx: &Ctx<'js>,
     slot: &Slot,
     returned: &Rc<RefCell<Option<Handed>>>,
-    ends_batch: impl Fn() -> bool + 'static,
     name: &str,
 ) -> rquickjs::Result<Function<'js>> {
     let (slot, returned, name) = (Rc::clone(slot), Rc::clone(returned), name.to_owned());
@@ -575,16 +705,6 @@ fn rule_callback<'js>(
             }
             let result = match err.0.filter(|e| !e.is_null() && !e.is_undefined()) {
                 Some(err) => Err(callback_error(&name, &err)),
-                None if ends_batch() => match (from_js(&ctx, user.0), from_js(&ctx, context.0)) {
-                    (Ok(user), Ok(context)) => {
-                        *returned.borrow_mut() = Some(Handed::Json(user, context));
-                        Ok(())
-                    }
-                    (Err(message), _) | (_, Err(message)) => Err(ScriptError::Failed {
-                        script: name.clone(),
-                        message,
-                    }),
-                },
                 None => {
                     let keep = |value: Option<Value<'js>>| {
                         let value = value.unwrap_or_else(|| Value::new_undefined(ctx.clone()));
@@ -643,13 +763,7 @@ fn watch<'js>(
                 return;
             }
             let (message, stack) = match reason.0 {
-                Some(v) => match v.as_object() {
-                    Some(obj) => (
-                        get_string(obj, "message").unwrap_or_else(|| value_to_string(&v)),
-                        get_string(obj, "stack"),
-                    ),
-                    None => (value_to_string(&v), None),
-                },
+                Some(v) => describe_reason(&v),
                 None => ("undefined".into(), None),
             };
             *slot.borrow_mut() = Some(Err(ScriptError::Threw {
@@ -668,6 +782,17 @@ fn watch<'js>(
     watch
         .call::<_, ()>((promise, on_resolve, on_reject))
         .map_err(|_| oom())
+}
+
+/// The message and stack of what a promise was rejected with or a script threw.
+pub(crate) fn describe_reason(reason: &Value<'_>) -> (String, Option<String>) {
+    match reason.as_object() {
+        Some(obj) => (
+            get_string(obj, "message").unwrap_or_else(|| value_to_string(reason)),
+            get_string(obj, "stack"),
+        ),
+        None => (value_to_string(reason), None),
+    }
 }
 
 fn out_of_memory(name: &str) -> ScriptError {

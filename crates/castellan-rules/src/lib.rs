@@ -25,11 +25,13 @@
 //!   prototypes (`globals.rs`), unless the session is a dry run. A `global` that fills half
 //!   the worker's memory is dropped, as Auth0 replaces a container, and so is a worker's
 //!   whole `global` when the worker is killed.
-//! - No file system, no process, no network: the context has only the ECMAScript
-//!   intrinsics and the globals of `prelude.js`; `require(name)` throws
-//!   `Error("module '<name>' is not available")`, `process` is undefined, and `fetch`
-//!   exists only when an allow-list names hosts (see `fetch.rs`); the server makes those
-//!   requests, not the worker. Workers start with an empty environment.
+//! - No file system, no process, no network: the context has the ECMAScript intrinsics,
+//!   the globals of `prelude.js` and the Node globals of `node.js` (`Buffer`, `URL`,
+//!   timers, a `process` whose `env` is empty); `require(name)` gives the modules of
+//!   Auth0's rule runtime listed in `modules/` and throws
+//!   `Error("module '<name>' is not available")` for any other; `fetch` exists only when
+//!   an allow-list names hosts (see `fetch.rs`); the server makes those requests, not the
+//!   worker. Workers start with an empty environment.
 //! - Scripts run in sloppy mode, as Auth0 runs them in Node. Each source is compiled once
 //!   per worker process and kept as bytecode keyed by the source (`compiled.rs`, the only
 //!   `unsafe` code of the workspace); a log-in's fresh context reads the bytecode back
@@ -38,16 +40,22 @@
 //!   runtime's memory limit, so both are capped per session.
 //!
 //! Callback contract: the first `callback(...)` wins and later calls are ignored (as in
-//! Auth0), even if the rule then throws. A script that is still running at its deadline
-//! fails, whatever it called back with. Promise jobs are drained after the script
-//! returns; a script with nothing left to run that has not finished fails at once instead
-//! of waiting for the deadline. There are no timers (`setTimeout` is undefined).
+//! Auth0), even if the rule then throws. Promise jobs and timers run after the script
+//! returns, also after it called back: work it started (a request's callback) finishes
+//! before the next rule starts, within the rule's deadline, and what it changes counts.
+//! A script that is still running at its deadline fails, whatever it called back with; a
+//! timer due after the deadline of a script that called back is dropped. A script with
+//! nothing left to run that has not finished fails at once instead of waiting for the
+//! deadline, with the message of an error nothing caught (a rejected promise, a timer
+//! that threw) when there is one.
 
 mod compiled;
 mod effects;
 mod engine;
 mod fetch;
 mod globals;
+mod host;
+mod modules;
 mod pool;
 mod process;
 mod wire;
@@ -61,6 +69,7 @@ pub use castellan_script_types::{
     Trigger, Unsupported,
 };
 pub use fetch::AllowList;
+pub use modules::available as available_modules;
 pub use pool::{Sandbox, Session};
 pub use process::worker_main;
 

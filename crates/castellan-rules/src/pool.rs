@@ -512,6 +512,10 @@ impl Pool {
             .and_then(|()| wire.receive::<FromWorker>(Some(done_by)));
         match closed {
             Ok(FromWorker::Idle) => Health::Fine,
+            Ok(FromWorker::Retiring) => {
+                self.kill(slot);
+                Health::Gone
+            }
             other => {
                 self.lost(slot, "", other.err());
                 Health::Gone

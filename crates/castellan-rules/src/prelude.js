@@ -4,7 +4,7 @@
 // settings, `adopt` to copy what earlier log-ins kept on `global` into this context, then
 // one call per script. Scripts cannot reach `record` or `log` directly, and what they
 // change on the globals below stays inside this log-in's context.
-(function (record, log, fetchHost) {
+(function (record, log, fetchHost, moduleName, loadModule, host) {
   'use strict';
   const stringify = JSON.stringify;
   const parse = JSON.parse;
@@ -27,9 +27,28 @@
   globalThis.global = globalThis;
   // Set for each log-in by `configure`; here so that the name is one of the context's own.
   globalThis.configuration = freeze({});
-  globalThis.require = function require(name) {
-    throw new Error("module '" + String(name) + "' is not available");
+  // Modules by name, each run at most once per log-in (a log-in has a fresh context), with
+  // Node's handling of a cycle: a module required while it loads gives what it exported so
+  // far.
+  const loaded = new Map();
+  const requireModule = function require(name) {
+    const canonical = moduleName(String(name));
+    if (canonical === null || canonical === undefined) {
+      throw new Error("module '" + String(name) + "' is not available");
+    }
+    if (mapHas.call(loaded, canonical)) return mapGet.call(loaded, canonical).exports;
+    const module = { exports: {}, id: canonical, loaded: false };
+    mapSet.call(loaded, canonical, module);
+    try {
+      loadModule(canonical).call(module.exports, module.exports, module, requireModule, host);
+    } catch (e) {
+      mapDelete.call(loaded, canonical);
+      throw e;
+    }
+    module.loaded = true;
+    return module.exports;
   };
+  globalThis.require = requireModule;
 
   // `fetch` exists only when the server's allow-list names hosts. The answer is read whole
   // (at most 1 MiB) before the promise resolves.
@@ -411,5 +430,6 @@
     adopt: adopt,
     intrinsics: intrinsics,
     cacheToKeep: cacheToKeep,
+    require: requireModule,
   };
 })

@@ -70,6 +70,10 @@ pub fn worker_main() -> ExitCode {
                 if let Some(live) = live {
                     live.close(&mut worker);
                 }
+                if worker.runtime.is_job_pending() {
+                    send(&wire, &FromWorker::Retiring);
+                    return ExitCode::SUCCESS;
+                }
                 tidy(&mut worker, served);
                 spare = engine::prepare(&mut worker, true);
                 send(&wire, &FromWorker::Idle);

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ActionOutcome, LogLine, RuleBatch, ScriptError, ScriptKind, Setup, Trigger};
 
 /// Bumped whenever a message changes: the server refuses a worker that answers another.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 
 /// What a worker is started with, before anything else.
 #[derive(Debug, Serialize, Deserialize)]
@@ -75,6 +75,10 @@ pub(crate) enum FromWorker {
     },
     /// Done with `Close`: ready for the next log-in.
     Idle,
+    /// Done with `Close`, but the log-in left promise jobs that never end (a script that
+    /// ran out of time inside an endless chain). A runtime cannot drop its jobs, so the
+    /// worker ends and another takes its place.
+    Retiring,
 }
 
 /// Why no message came.

@@ -5,7 +5,9 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Instant;
 
-use rquickjs::Runtime;
+use std::hash::{Hash, Hasher};
+
+use rquickjs::{Runtime, Value};
 
 use crate::Limits;
 use crate::compiled::CompiledScripts;
@@ -21,13 +23,24 @@ pub(crate) struct Worker {
     pub kept: KeptGlobals,
     pub runtime: Runtime,
     pub limits: Limits,
-    pub scripts: CompiledScripts,
+    pub scripts: Rc<CompiledScripts>,
     /// What the running script asked for and printed. One for all contexts: a function an
     /// earlier log-in kept on `global` records into the log-in that calls it.
     pub recorder: Rc<RefCell<Recorder>>,
     pub fetch: Option<FetchHost>,
     /// When the running script must stop; the runtime's interrupt handler reads it.
     pub deadline: Rc<Cell<Instant>>,
+    /// Promises rejected with no handler yet, as the runtime reports them.
+    pub unhandled: Rc<RefCell<Vec<Rejection>>>,
+}
+
+/// A promise rejected while nothing handled it: an uncaught error, unless a handler comes
+/// before the promise jobs run out.
+pub(crate) struct Rejection {
+    /// The promise's identity (a hash of the value), to forget it when a handler comes.
+    promise: u64,
+    pub message: String,
+    pub stack: Option<String>,
 }
 
 impl Worker {
@@ -40,14 +53,33 @@ impl Worker {
         runtime.set_interrupt_handler(Some(Box::new(move || {
             Instant::now() >= handler_deadline.get()
         })));
+        let unhandled: Rc<RefCell<Vec<Rejection>>> = Rc::default();
+        let tracked = Rc::clone(&unhandled);
+        runtime.set_host_promise_rejection_tracker(Some(Box::new(
+            move |_ctx, promise, reason, handled| {
+                let promise = identity(&promise);
+                let mut tracked = tracked.borrow_mut();
+                if handled {
+                    tracked.retain(|r| r.promise != promise);
+                } else {
+                    let (message, stack) = crate::engine::describe_reason(&reason);
+                    tracked.push(Rejection {
+                        promise,
+                        message,
+                        stack,
+                    });
+                }
+            },
+        )));
         Some(Worker {
             kept: KeptGlobals::default(),
             runtime,
             limits,
-            scripts: CompiledScripts::default(),
+            scripts: Rc::default(),
             recorder: Rc::default(),
             fetch,
             deadline,
+            unhandled,
         })
     }
 
@@ -55,4 +87,10 @@ impl Worker {
     pub fn memory_used(&self) -> usize {
         usize::try_from(self.runtime.memory_usage().malloc_size).unwrap_or(0)
     }
+}
+
+fn identity(value: &Value<'_>) -> u64 {
+    let mut hasher = std::hash::DefaultHasher::new();
+    value.hash(&mut hasher);
+    hasher.finish()
 }
