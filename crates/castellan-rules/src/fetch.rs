@@ -10,6 +10,19 @@
 //! once resolved, at every connection, so a name that resolves (or is rebound) to a
 //! loopback, private, link-local or otherwise special address is refused, unless an entry
 //! names that address range (`10.0.0.0/8`, `127.0.0.1/32`).
+//!
+//! The server's own origin (its issuer's scheme, host and port) is always allowed, with
+//! whatever addresses its name resolves to, private ones included: rules call the
+//! Management API at `auth0.baseUrl` with `auth0.accessToken`, and the server usually sits
+//! on a private network or loopback. So with the server's origin given, `fetch` exists
+//! even when the allow-list is otherwise empty.
+//!
+//! With an outbound proxy (`Limits::fetch_proxy`), requests to anywhere but the server
+//! itself go through it: plain http in absolute form, https through `CONNECT`. The
+//! allow-list still decides (scheme, host and port) before a request is made, and on
+//! every redirect; but the proxy resolves the destination's name, so the check of the
+//! addresses a name resolves to cannot apply there: the proxy is trusted to enforce
+//! egress. The proxy's own name may resolve to a private address.
 
 use std::error::Error as StdError;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -101,6 +114,9 @@ impl Entry {
 pub struct AllowList {
     written: Vec<String>,
     entries: Vec<Entry>,
+    /// The server's own origin, allowed whatever the entries say; not one of the written
+    /// entries (the settings do not name it).
+    own: Option<Entry>,
 }
 
 impl AllowList {
@@ -111,14 +127,38 @@ impl AllowList {
             .iter()
             .filter_map(|e| Some((e.clone(), Entry::parse(e).ok()?)))
             .unzip();
-        AllowList { written, entries }
+        AllowList {
+            written,
+            entries,
+            own: None,
+        }
+    }
+
+    /// The list that also allows the server's own origin: the scheme, host and port of
+    /// `issuer` (`http://127.0.0.1:8080/`), with any address its host resolves to. An
+    /// issuer that is not an http(s) URL adds nothing.
+    pub fn with_own_origin(mut self, issuer: &str) -> AllowList {
+        self.own = reqwest::Url::parse(issuer).ok().and_then(|url| {
+            let https = match url.scheme() {
+                "https" => true,
+                "http" => false,
+                _ => return None,
+            };
+            Some(Entry::Destination {
+                https,
+                host: url.host_str()?.to_owned(),
+                port: url.port_or_known_default()?,
+            })
+        });
+        self
     }
 
     pub fn is_empty(&self) -> bool {
-        !self
-            .entries
-            .iter()
-            .any(|e| matches!(e, Entry::Destination { .. }))
+        self.own.is_none()
+            && !self
+                .entries
+                .iter()
+                .any(|e| matches!(e, Entry::Destination { .. }))
     }
 
     /// The entries as they are written in the settings.
@@ -143,14 +183,34 @@ impl AllowList {
         let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
             return false;
         };
-        self.entries.iter().any(|entry| match entry {
-            Entry::Destination {
-                https,
-                host: allowed,
-                port: allowed_port,
-            } => *https == secure && allowed.eq_ignore_ascii_case(host) && *allowed_port == port,
-            Entry::Range { .. } => false,
-        })
+        self.entries
+            .iter()
+            .chain(self.own.as_ref())
+            .any(|entry| match entry {
+                Entry::Destination {
+                    https,
+                    host: allowed,
+                    port: allowed_port,
+                } => {
+                    *https == secure && allowed.eq_ignore_ascii_case(host) && *allowed_port == port
+                }
+                Entry::Range { .. } => false,
+            })
+    }
+
+    /// Whether `url` is on the server's own origin.
+    fn is_own(&self, url: &reqwest::Url) -> bool {
+        self.own.is_some()
+            && AllowList {
+                own: self.own.clone(),
+                ..AllowList::default()
+            }
+            .allows(url)
+    }
+
+    /// Whether `name` is the host of the server's own origin.
+    fn is_own_host(&self, name: &str) -> bool {
+        matches!(&self.own, Some(Entry::Destination { host, .. }) if host.eq_ignore_ascii_case(name))
     }
 
     /// Whether a name may resolve to `ip`: any address that is not special, and special
@@ -247,19 +307,28 @@ impl StdError for Refused {}
 /// what it hands back, so a name cannot be rebound between the check and the connection.
 struct CheckedResolver {
     allow: Arc<AllowList>,
+    /// The outbound proxy's host, which may resolve to a private address.
+    proxy_host: Option<String>,
 }
 
 impl reqwest::dns::Resolve for CheckedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let allow = Arc::clone(&self.allow);
         let host = name.as_str().to_owned();
+        // The allow-list pins the port of these names, and they are the server's own
+        // settings, not a script's.
+        let trusted = allow.is_own_host(&host)
+            || self
+                .proxy_host
+                .as_deref()
+                .is_some_and(|proxy| proxy.eq_ignore_ascii_case(&host));
         Box::pin(async move {
             let found: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let admitted: Vec<SocketAddr> = found
                 .iter()
                 .copied()
-                .filter(|address| allow.admits(address.ip()))
+                .filter(|address| trusted || allow.admits(address.ip()))
                 .collect();
             if admitted.is_empty() {
                 let shown = found
@@ -285,15 +354,27 @@ pub(crate) struct Fetcher {
 
 impl Fetcher {
     /// `None` without an allow-list, or outside a Tokio runtime (there is nothing to run
-    /// requests on).
-    pub fn new(allow: AllowList) -> Option<Fetcher> {
+    /// requests on). With `proxy`, requests go through it but for those to the server's
+    /// own origin, which the server reaches directly.
+    pub fn new(allow: AllowList, proxy: Option<&reqwest::Url>) -> Option<Fetcher> {
         if allow.is_empty() {
             return None;
         }
         let runtime = tokio::runtime::Handle::try_current().ok()?;
         let allow = Arc::new(allow);
         let for_redirects = Arc::clone(&allow);
-        let client = reqwest::Client::builder()
+        let builder = match proxy {
+            Some(proxy) => {
+                let (proxy, own) = (proxy.clone(), Arc::clone(&allow));
+                reqwest::Client::builder().proxy(reqwest::Proxy::custom(move |url| {
+                    (!own.is_own(url)).then(|| proxy.clone())
+                }))
+            }
+            // Without one, none is taken from the environment: it would resolve names
+            // itself, past the check.
+            None => reqwest::Client::builder().no_proxy(),
+        };
+        let client = builder
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                 if attempt.previous().len() >= MAX_REDIRECTS {
                     attempt.error("too many redirects")
@@ -305,9 +386,8 @@ impl Fetcher {
             }))
             .dns_resolver(CheckedResolver {
                 allow: Arc::clone(&allow),
+                proxy_host: proxy.and_then(|p| p.host_str()).map(str::to_owned),
             })
-            // A proxy would resolve names itself, past the check.
-            .no_proxy()
             .build()
             .ok()?;
         Some(Fetcher {

@@ -135,6 +135,7 @@
   };
   globalThis.auth0 = {
     domain: '',
+    baseUrl: '',
     users: {
       updateAppMetadata: metadataUpdate('app_metadata'),
       updateUserMetadata: metadataUpdate('user_metadata'),
@@ -150,6 +151,10 @@
   const mapDelete = Map.prototype.delete;
   const configure = (setup, keptCache) => {
     globalThis.auth0.domain = setup.domain;
+    globalThis.auth0.baseUrl = setup.baseUrl;
+    // Left out rather than empty when there is none, so `if (auth0.accessToken)` reads
+    // as it would on Auth0 without one.
+    if (typeof setup.accessToken === 'string') globalThis.auth0.accessToken = setup.accessToken;
     globalThis.configuration = freeze(setup.configuration);
     if (keptCache !== undefined) cache = keptCache;
     return cache;

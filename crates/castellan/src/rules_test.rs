@@ -257,6 +257,8 @@ pub async fn run(settings: Settings, args: RulesTestArgs) -> Result<(), String> 
         user_json,
         context,
         event: shape::event(&facts),
+        // No server to call.
+        access_token: None,
     }
     .run()
     .await;

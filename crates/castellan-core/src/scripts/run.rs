@@ -232,6 +232,8 @@ pub struct PostLoginRun<'a> {
     pub user_json: Value,
     pub context: Value,
     pub event: Value,
+    /// The rules' `auth0.accessToken` (see [`super::management`]).
+    pub access_token: Option<String>,
 }
 
 impl PostLoginRun<'_> {
@@ -244,6 +246,8 @@ impl PostLoginRun<'_> {
         let mut session = self.scripts.engine.open(Setup {
             configuration: self.set.configuration.clone(),
             domain: self.scripts.hostname.clone(),
+            base_url: self.scripts.base_url.clone(),
+            access_token: self.access_token,
             keep_global: self.target.is_real(),
         });
         let mut rule_user = self.user_json;
@@ -623,6 +627,7 @@ mod tests {
             user_json: json!({}),
             context: json!({}),
             event: json!({}),
+            access_token: None,
         }
         .run()
         .await
