@@ -44,7 +44,8 @@ async fn target() -> u16 {
     port
 }
 
-/// A forward proxy that records each request line it gets. `GET http://host:port/path`
+/// A forward proxy that records each request line it gets, with the credentials it was
+/// shown. `GET http://host:port/path`
 /// is sent on to 127.0.0.1 at that port in origin form (whatever the host: the proxy
 /// resolves names, here every name to the local target); `CONNECT` is refused with a 403
 /// once recorded, so nothing leaves the machine.
@@ -59,7 +60,15 @@ async fn proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
             tokio::spawn(async move {
                 let request = head(&mut client).await;
                 let line = request.lines().next().unwrap_or("").to_owned();
-                record.lock().unwrap().push(line.clone());
+                let auth = request
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("proxy-authorization")
+                            .then(|| value.trim().to_owned())
+                    })
+                    .map_or_else(String::new, |value| format!(" ({value})"));
+                record.lock().unwrap().push(format!("{line}{auth}"));
                 let target = line.split(' ').nth(1).unwrap_or("");
                 let Some(rest) = target.strip_prefix("http://") else {
                     let _ = client
@@ -83,12 +92,12 @@ async fn proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
     (port, seen)
 }
 
-fn sandbox(allow: &[String], proxy_port: u16) -> Sandbox {
+fn sandbox(allow: &[String], proxy: &str) -> Sandbox {
     Sandbox::new(Limits {
         workers: 1,
         per_rule: Duration::from_millis(1000),
         fetch_allow: AllowList::new(allow),
-        fetch_proxy: Some(format!("http://127.0.0.1:{proxy_port}").parse().unwrap()),
+        fetch_proxy: Some(proxy.parse().unwrap()),
         worker: WorkerProgram::new(env!("CARGO_BIN_EXE_castellan-rules-worker"), &[]),
         ..Limits::default()
     })
@@ -119,7 +128,7 @@ async fn fetch_goes_through_the_proxy_and_the_allow_list_still_decides() {
             format!("http://localhost:{port}"),
             "hooks.example.com".to_owned(),
         ],
-        proxy_port,
+        &format!("http://egress:s3cret@127.0.0.1:{proxy_port}"),
     );
 
     let user = fetch(&sandbox, &format!("http://127.0.0.1:{port}/hello?x=1"))
@@ -136,12 +145,14 @@ async fn fetch_goes_through_the_proxy_and_the_allow_list_still_decides() {
             .await
             .is_err()
     );
+    // The credentials of the proxy's URL: `egress:s3cret`.
+    let auth = "(Basic ZWdyZXNzOnMzY3JldA==)";
     assert_eq!(
         *seen.lock().unwrap(),
         [
-            format!("GET http://127.0.0.1:{port}/hello?x=1 HTTP/1.1"),
-            format!("GET http://localhost:{port}/named HTTP/1.1"),
-            "CONNECT hooks.example.com:443 HTTP/1.1".to_owned(),
+            format!("GET http://127.0.0.1:{port}/hello?x=1 HTTP/1.1 {auth}"),
+            format!("GET http://localhost:{port}/named HTTP/1.1 {auth}"),
+            format!("CONNECT hooks.example.com:443 HTTP/1.1 {auth}"),
         ]
     );
 

@@ -1255,6 +1255,11 @@ mod tests {
             "[scripts]\nfetch_proxy = \"http://proxy.internal:3128\"\n",
             &env,
         );
+        assert!(
+            s.print()
+                .contains("fetch_proxy = \"http://egress:<redacted>@10.0.0.9:8080/\"")
+        );
+        assert!(!s.print().contains("secret"));
         assert_eq!(s.scripts.fetch_proxy.unwrap().host_str(), Some("10.0.0.9"));
         let none: [(&str, &str); 0] = [];
         assert!(
