@@ -1,7 +1,7 @@
 //! What a rule gets from the server besides the log-in: the `auth0` object as Auth0 gave
 //! it (`auth0.baseUrl` and a Management API token limited to `read:users update:users`,
 //! which the rule's `fetch` may use on this server with no allow-list), and
-//! `context.request.geoip` from a MaxMind database.
+//! `context.request.geoip` (actions: `event.request.geoip`) from a MaxMind database.
 
 use crate::common;
 
@@ -62,6 +62,29 @@ async fn rule(server: &TestServer, name: &str, script: &str) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{name}: {body}");
+}
+
+/// Creates, deploys and binds a post-login action.
+async fn post_login_action(server: &TestServer, name: &str, code: &str) {
+    let body = json!({"name": name, "supported_triggers": [{"id": "post-login"}], "code": code});
+    let (status, action) = server
+        .admin(Method::POST, "/actions/actions", Some(body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{action}");
+    let id = action["id"].as_str().unwrap();
+    let (status, version) = server
+        .admin(Method::POST, &format!("/actions/actions/{id}/deploy"), None)
+        .await;
+    assert!(status.is_success(), "{version}");
+    let bindings = json!({"bindings": [{"ref": {"type": "action_name", "value": name}}]});
+    let (status, body) = server
+        .admin(
+            Method::PATCH,
+            "/actions/triggers/post-login/bindings",
+            Some(bindings),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 /// Logs in (from `forwarded_for` when given) and returns the ID token's claims.
@@ -218,6 +241,14 @@ async fn context_request_geoip_comes_from_the_maxmind_database() {
          }",
     )
     .await;
+    post_login_action(
+        &server,
+        "where from",
+        "exports.onExecutePostLogin = async (event, api) => {\n\
+           api.idToken.setCustomClaim('https://example.com/action_geoip', event.request.geoip);\n\
+         };",
+    )
+    .await;
 
     let id_token = log_in(&server, &app, "ada@example.com", Some("203.0.113.7")).await;
     assert_eq!(id_token[format!("{NS}country")], "DE");
@@ -228,8 +259,16 @@ async fn context_request_geoip_comes_from_the_maxmind_database() {
                "time_zone": "Europe/Berlin", "continent_code": "EU",
                "subdivision_code": "BE", "subdivision_name": "Land Berlin"})
     );
+    assert_eq!(
+        id_token[format!("{NS}action_geoip")],
+        json!({"countryCode": "DE", "countryCode3": "DEU", "countryName": "Germany",
+               "cityName": "Berlin", "latitude": 52.5196, "longitude": 13.4069,
+               "timeZone": "Europe/Berlin", "continentCode": "EU",
+               "subdivisionCode": "BE", "subdivisionName": "Land Berlin"})
+    );
     let elsewhere = log_in(&server, &app, "ada@example.com", Some("198.51.100.1")).await;
     assert_eq!(elsewhere[format!("{NS}geoip")], json!({}));
+    assert_eq!(elsewhere[format!("{NS}action_geoip")], json!({}));
     assert!(elsewhere.get(format!("{NS}country")).is_none());
 }
 
