@@ -107,6 +107,23 @@ impl Entry {
     }
 }
 
+impl Entry {
+    /// Whether this is a destination with the scheme, host and port of `url`.
+    fn is_origin_of(&self, url: &reqwest::Url) -> bool {
+        let Entry::Destination { https, host, port } = self else {
+            return false;
+        };
+        let secure = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            _ => return false,
+        };
+        *https == secure
+            && url.host_str().is_some_and(|h| host.eq_ignore_ascii_case(h))
+            && url.port_or_known_default() == Some(*port)
+    }
+}
+
 /// Allowed destinations: `host` or `host:port` for https (port 443 unless written),
 /// `http://host[:port]` for plain http (port 80 unless written, meant for services on the
 /// same network), and address ranges that names may resolve to although they are private.
@@ -175,37 +192,15 @@ impl AllowList {
     /// Whether a request may go to `url`: its scheme, host and port (the scheme's own when
     /// the URL gives none) are those of an entry.
     pub fn allows(&self, url: &reqwest::Url) -> bool {
-        let secure = match url.scheme() {
-            "https" => true,
-            "http" => false,
-            _ => return false,
-        };
-        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
-            return false;
-        };
         self.entries
             .iter()
             .chain(self.own.as_ref())
-            .any(|entry| match entry {
-                Entry::Destination {
-                    https,
-                    host: allowed,
-                    port: allowed_port,
-                } => {
-                    *https == secure && allowed.eq_ignore_ascii_case(host) && *allowed_port == port
-                }
-                Entry::Range { .. } => false,
-            })
+            .any(|entry| entry.is_origin_of(url))
     }
 
     /// Whether `url` is on the server's own origin.
     fn is_own(&self, url: &reqwest::Url) -> bool {
-        self.own.is_some()
-            && AllowList {
-                own: self.own.clone(),
-                ..AllowList::default()
-            }
-            .allows(url)
+        self.own.as_ref().is_some_and(|own| own.is_origin_of(url))
     }
 
     /// Whether `name` is the host of the server's own origin.
@@ -516,6 +511,24 @@ mod tests {
         assert!(ok("http://intranet/"));
         assert!(ok("http://intranet:80/"));
         assert!(!ok("http://intranet:6379/"));
+    }
+
+    #[test]
+    fn the_servers_own_origin_is_allowed_but_not_written() {
+        let allow = list(&[]).with_own_origin("https://auth.example.com/");
+        let ok = |u: &str| allow.allows(&reqwest::Url::parse(u).unwrap());
+        assert!(!allow.is_empty());
+        assert!(allow.entries().is_empty());
+        assert!(ok("https://AUTH.example.com/api/v2/users"));
+        assert!(!ok("http://auth.example.com/api/v2/users"));
+        assert!(!ok("https://auth.example.com:8443/"));
+        assert!(!ok("https://other.example.com/"));
+        assert!(allow.is_own_host("auth.example.com"));
+        assert!(!allow.is_own_host("other.example.com"));
+        let local = list(&["hooks.example.com"]).with_own_origin("http://127.0.0.1:8080/");
+        assert!(local.allows(&reqwest::Url::parse("http://127.0.0.1:8080/x").unwrap()));
+        assert!(local.allows(&reqwest::Url::parse("https://hooks.example.com/").unwrap()));
+        assert!(list(&[]).with_own_origin("not a url").is_empty());
     }
 
     #[test]
