@@ -538,3 +538,38 @@ async fn auth0s_jwt_template_puts_a_token_that_verifies_in_rust() {
         36000
     );
 }
+
+#[tokio::test]
+async fn ps256_and_hs512_tokens_signed_in_the_sandbox_verify_in_rust() {
+    let (private_pem, public_pem) = pems(&rcgen::PKCS_RSA_SHA256);
+    let (user, _) = run_with(
+        json!({"PRIVATE_KEY": private_pem}),
+        r#"function (user, context, callback) {
+  const jwt = require('jsonwebtoken');
+  user.ps = jwt.sign({ sub: 'ps' }, { key: configuration.PRIVATE_KEY }, { algorithm: 'PS256', noTimestamp: true });
+  user.hs = jwt.sign({ sub: 'hs' }, Buffer.from('0102ff', 'hex'), { algorithm: 'HS512', noTimestamp: true });
+  callback(null, user, context);
+}"#,
+        json!({}),
+    )
+    .await
+    .unwrap();
+    let mut validation = Validation::new(Algorithm::PS256);
+    validation.required_spec_claims.clear();
+    let ps = jsonwebtoken::decode::<Value>(
+        user["ps"].as_str().unwrap(),
+        &DecodingKey::from_rsa_pem(public_pem.as_bytes()).unwrap(),
+        &validation,
+    )
+    .unwrap();
+    assert_eq!(ps.claims, json!({"sub": "ps"}));
+    let mut validation = Validation::new(Algorithm::HS512);
+    validation.required_spec_claims.clear();
+    let hs = jsonwebtoken::decode::<Value>(
+        user["hs"].as_str().unwrap(),
+        &DecodingKey::from_secret(&[1, 2, 0xff]),
+        &validation,
+    )
+    .unwrap();
+    assert_eq!(hs.claims, json!({"sub": "hs"}));
+}
