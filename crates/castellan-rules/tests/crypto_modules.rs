@@ -573,3 +573,16 @@ async fn ps256_and_hs512_tokens_signed_in_the_sandbox_verify_in_rust() {
     .unwrap();
     assert_eq!(hs.claims, json!({"sub": "hs"}));
 }
+
+#[tokio::test]
+async fn the_lifetime_in_minutes_of_jsonwebtoken_before_5_is_read_as_expires_in() {
+    let user = run(r#"function (user, context, callback) {
+  const jwt = require('jsonwebtoken');
+  const token = jwt.sign({ sub: user.user_id }, 'secret', { expiresInMinutes: 5 });
+  const claims = jwt.decode(token);
+  user.lifetime = claims.exp - claims.iat;
+  callback(null, user, context);
+}"#)
+    .await;
+    assert_eq!(user["lifetime"], 300);
+}

@@ -82,6 +82,21 @@ function isPlainObject(value) {
 const isString = (v) => typeof v === 'string';
 const isTimespan = (v) => Number.isInteger(v) || (isString(v) && v !== '');
 
+// jsonwebtoken before 5.0 took the lifetime as `expiresInMinutes` or `expiresInSeconds`,
+// and Auth0's own templates (`eva-voice-biometric`, the SMS redirect rule) still pass
+// `expiresInMinutes`: both are read as `expiresIn` when that is not given, instead of being
+// refused as 8.5.1 refuses them.
+function legacyExpiry(options) {
+  const minutes = options.expiresInMinutes;
+  const seconds = options.expiresInSeconds;
+  if (minutes === undefined && seconds === undefined) return options;
+  const rest = Object.assign({}, options);
+  delete rest.expiresInMinutes;
+  delete rest.expiresInSeconds;
+  if (rest.expiresIn === undefined) rest.expiresIn = seconds !== undefined ? seconds : minutes * 60;
+  return rest;
+}
+
 const SIGN_OPTIONS = {
   expiresIn: [isTimespan, '"expiresIn" should be a number of seconds or string representing a timespan'],
   notBefore: [isTimespan, '"notBefore" should be a number of seconds or string representing a timespan'],
@@ -161,7 +176,7 @@ function sign(payload, secretOrPrivateKey, options, callback) {
     callback = options;
     options = {};
   } else {
-    options = options || {};
+    options = legacyExpiry(options || {});
   }
   const isObjectPayload = typeof payload === 'object' && !Buffer.isBuffer(payload);
   const header = Object.assign({
