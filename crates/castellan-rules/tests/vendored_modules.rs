@@ -311,6 +311,123 @@ async fn uuid_v4_ids_are_random_and_well_formed() {
     assert_eq!(user["v1"].as_str().unwrap().as_bytes()[14], b'1');
 }
 
+/// A Slack webhook: answers `ok` and hands over the body of each request it gets.
+async fn slack_hook() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            // Read the head, then as many bytes as it announces.
+            loop {
+                let Ok(n) = socket.read(&mut buffer).await else {
+                    break;
+                };
+                if n == 0 {
+                    break;
+                }
+                request.extend_from_slice(&buffer[..n]);
+                let text = String::from_utf8_lossy(&request).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let length = text[..end]
+                        .lines()
+                        .find_map(|l| {
+                            let (name, value) = l.split_once(':')?;
+                            name.eq_ignore_ascii_case("content-length")
+                                .then(|| value.trim().parse::<usize>().ok())?
+                        })
+                        .unwrap_or(0);
+                    if request.len() >= end + 4 + length {
+                        let _ = sender.send(text[end + 4..].to_owned());
+                        break;
+                    }
+                }
+            }
+            let response = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok";
+            let _ = socket.write_all(response.as_bytes()).await;
+        }
+    });
+    (port, receiver)
+}
+
+// Needs the `request` module, which the rt-http branch adds.
+#[tokio::test]
+async fn slack_notify_posts_its_message_as_the_slack_template_does() {
+    let (port, mut bodies) = slack_hook().await;
+    let sandbox = Sandbox::new(Limits {
+        workers: 1,
+        per_rule: Duration::from_secs(3),
+        fetch_allow: castellan_rules::AllowList::new(&[format!("http://127.0.0.1:{port}")]),
+        worker: WorkerProgram::new(env!("CARGO_BIN_EXE_castellan-rules-worker"), &[]),
+        ..Limits::default()
+    });
+    let rule = format!(
+        r#"function (user, context, callback) {{
+  const slack = require('slack-notify')('http://127.0.0.1:{port}/hook');
+  slack.success({{ text: 'New User: ' + user.email, channel: '#signups', fields: {{ plan: 'pro' }} }}, (error) => {{
+    user.sent = !error;
+    callback(null, user, context);
+  }});
+}}"#
+    );
+    let user = sandbox
+        .run_rule(
+            "slack",
+            &rule,
+            json!({"email": "jd@example.com"}),
+            json!({}),
+        )
+        .await
+        .unwrap()
+        .user;
+    assert_eq!(user["sent"], true);
+    let body = bodies.recv().await.unwrap();
+    let payload: Value = url_form_value(&body, "payload")
+        .and_then(|p| serde_json::from_str(&p).ok())
+        .unwrap_or_else(|| panic!("no payload in {body}"));
+    assert_eq!(payload["text"], "New User: jd@example.com");
+    assert_eq!(payload["channel"], "#signups");
+    assert_eq!(payload["username"], "Hoorah");
+    assert_eq!(
+        payload["attachments"][0]["fields"][0],
+        json!({"title": "plan", "value": "pro", "short": true})
+    );
+}
+
+/// The value of `name` in an `application/x-www-form-urlencoded` body.
+fn url_form_value(body: &str, name: &str) -> Option<String> {
+    body.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| percent_decode(&value.replace('+', " ")))
+    })
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Whether every id has the shape of `pattern`: `x` a lowercase hex digit, `V` one of the
 /// variant digits `8`, `9`, `a`, `b`, anything else itself.
 fn regex_like(pattern: &str, ids: &[&str]) -> bool {
