@@ -21,6 +21,9 @@
 //! | `xmldom` | xmldom | 0.6.0 | MIT |
 //! | `xpath` | xpath | 0.0.34 | MIT |
 //!
+//! `@auth0/rule-utilities`, which templates also require, was never published on npm: it is
+//! written here in `shims/`.
+//!
 //! What a bundle requires of another module (`crypto`, `request`, `moment`, `util`, ...) is
 //! left a `require` call, resolved here when it runs, so each module is loaded once.
 
