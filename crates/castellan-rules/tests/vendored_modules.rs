@@ -322,10 +322,7 @@ async fn slack_hook() -> (u16, tokio::sync::mpsc::UnboundedReceiver<String>) {
             let mut request = Vec::new();
             let mut buffer = [0u8; 4096];
             // Read the head, then as many bytes as it announces.
-            loop {
-                let Ok(n) = socket.read(&mut buffer).await else {
-                    break;
-                };
+            while let Ok(n) = socket.read(&mut buffer).await {
                 if n == 0 {
                     break;
                 }
