@@ -14,4 +14,11 @@ pub(super) const MODULES: &[Module] = &[
         version: "8.5.1",
         source: include_str!("shims/jsonwebtoken.js"),
     },
+    // Offered by Auth0's rule runtime, never published on npm; templates pin 0.1.0 (the
+    // redirect helpers) and 0.2.0 (those and the metadata helpers), one interface.
+    Module {
+        name: "@auth0/rule-utilities",
+        version: "0.2.0",
+        source: include_str!("shims/auth0-rule-utilities.js"),
+    },
 ];
