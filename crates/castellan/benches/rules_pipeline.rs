@@ -31,11 +31,7 @@ fn corpus(name: &str) -> String {
     } else {
         "tests/rules"
     };
-    std::fs::read_to_string(format!(
-        "{}/{folder}/{name}.js",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    std::fs::read_to_string(format!("{}/{folder}/{name}.js", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
 /// The five: the shapes people wrote most (reference §2.5 and the corpus).
@@ -153,8 +149,12 @@ impl Tenant {
             Rules::Typical(count) => (count, 0),
             Rules::WithModules => (0, WITH_MODULES.len()),
         };
-        let ids = (self.rule_ids.iter().enumerate().map(|(i, id)| (id, i < typical)))
-            .chain((self.module_rule_ids.iter().enumerate()).map(|(i, id)| (id, i < modules)));
+        let ids = (self
+            .rule_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id, i < typical)))
+        .chain((self.module_rule_ids.iter().enumerate()).map(|(i, id)| (id, i < modules)));
         for (id, enabled) in ids {
             self.server
                 .admin(
@@ -232,7 +232,11 @@ async fn tenant(service: &str) -> Tenant {
         )
         .await;
     server
-        .admin(Method::PUT, "/rules-configs/CRM_URL", json!({"value": service}))
+        .admin(
+            Method::PUT,
+            "/rules-configs/CRM_URL",
+            json!({"value": service}),
+        )
         .await;
     let mut ids = [Vec::new(), Vec::new()];
     for (list, names) in ids.iter_mut().zip([TYPICAL, WITH_MODULES]) {
@@ -317,10 +321,11 @@ async fn sandbox_session_p50(rules: Rules, service: &str) -> Duration {
         Rules::Typical(count) => TYPICAL.iter().take(count).copied().collect(),
         Rules::WithModules => WITH_MODULES.to_vec(),
     };
-    let sources: Vec<(String, String)> =
-        names.iter().map(|n| (n.to_string(), corpus(n))).collect();
+    let sources: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), corpus(n))).collect();
     let setup = Setup {
-        configuration: [("CRM_URL".to_owned(), json!(service))].into_iter().collect(),
+        configuration: [("CRM_URL".to_owned(), json!(service))]
+            .into_iter()
+            .collect(),
         ..Setup::default()
     };
     let mut times = Vec::new();
