@@ -4,13 +4,14 @@
 //! statuses outside 2xx, refused destinations, and callbacks that run after the rule
 //! called back. Two of Auth0's own rule templates run as they are published.
 
-mod support;
+#[path = "support/recording_server.rs"]
+mod recording_server;
 
 use std::time::Duration;
 
 use castellan_rules::{AllowList, Effect, Limits, Sandbox, ScriptError, Setup, WorkerProgram};
 use serde_json::{Value, json};
-use support::recording_server::{Reply, Seen, Server};
+use recording_server::{Reply, Seen, Server};
 
 fn sandbox(server: &Server) -> Sandbox {
     Sandbox::new(Limits {
