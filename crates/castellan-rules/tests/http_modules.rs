@@ -2,7 +2,8 @@
 //! `node-fetch`, the `auth0` SDK) over the sandbox's `fetch`, against a local server that
 //! records what it got: the request each module makes, what the rule sees of the answer,
 //! statuses outside 2xx, refused destinations, and callbacks that run after the rule
-//! called back. Two of Auth0's own rule templates run as they are published.
+//! called back. Three of Auth0's rule templates run: one unmodified, two with only their
+//! service URLs pointed at the local server.
 
 #[path = "support/recording_server.rs"]
 mod recording_server;
@@ -542,6 +543,16 @@ async fn the_management_client_calls_the_api_with_the_bearer_token() {
   } catch (e) {
     seen.error = { message: e.message, statusCode: e.statusCode, name: e.name, original: e.originalError instanceof Error };
   }
+  try {
+    await new ManagementClient({ domain: 'elsewhere.example', token: 't' }).getUser({ id: 'auth0|1' });
+  } catch (e) {
+    seen.refused = e.message;
+  }
+  try {
+    new ManagementClient({ domain: auth0.domain });
+  } catch (e) {
+    seen.argument = { name: e.name, message: e.message };
+  }
   // The callback form: called later, with (err, value), and the method returns nothing.
   const returned = management.updateUser({ id: 'auth0|1' }, { family_name: 'Doe' }, function (err, updated) {
     seen.callback = { err: err, family_name: updated.family_name, returned: returned === undefined };
@@ -566,6 +577,11 @@ async fn the_management_client_calls_the_api_with_the_bearer_token() {
     assert_eq!(
         seen["error"],
         json!({"message": "The user does not exist.", "statusCode": 404, "name": "Not Found", "original": true})
+    );
+    assert_eq!(seen["refused"], "fetch to elsewhere.example is not allowed");
+    assert_eq!(
+        seen["argument"],
+        json!({"name": "ArgumentError", "message": "Must provide a clientId"})
     );
     assert_eq!(
         seen["callback"],
