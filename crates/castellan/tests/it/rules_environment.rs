@@ -207,6 +207,56 @@ async fn rules_call_the_management_api_with_auth0_access_token_and_no_allow_list
     assert_eq!(status, StatusCode::OK);
 }
 
+/// Auth0's own pattern: the Management SDK built from `auth0.domain` and
+/// `auth0.accessToken` reaches this server (`auth0.baseUrl`), reads the user, updates
+/// its metadata and gives it a role (`update:users` allows both).
+const THROUGH_THE_SDK: &str = r#"function (user, context, callback) {
+  var ManagementClient = require('auth0@2.x').ManagementClient;
+  var management = new ManagementClient({token: auth0.accessToken, domain: auth0.domain});
+  management.getUser({id: user.user_id})
+    .then(function (found) {
+      context.idToken['https://example.com/sdk_email'] = found.email;
+      return management.updateAppMetadata({id: user.user_id}, {plan: 'gold'});
+    })
+    .then(function () {
+      return management.assignRolestoUser({id: user.user_id}, {roles: [configuration.ROLE_ID]});
+    })
+    .then(function () { callback(null, user, context); })
+    .catch(callback);
+}"#;
+
+// Several threads: the rule's `fetch` blocks a sandbox thread while the server answers it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_management_sdk_reaches_this_server_with_auth0_access_token() {
+    let server = server_at_its_issuer(|_, _| {}).await;
+    let app = client(&server).await;
+    let user = server.create_user("ada@example.com", json!({})).await;
+    let user_id = user["user_id"].as_str().unwrap();
+    let (status, role) = server
+        .admin(Method::POST, "/roles", Some(json!({"name": "member"})))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{role}");
+    let (status, body) = server
+        .admin(
+            Method::PUT,
+            "/rules-configs/ROLE_ID",
+            Some(json!({"value": role["id"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    rule(&server, "through the sdk", THROUGH_THE_SDK).await;
+
+    let id_token = log_in(&server, &app, "ada@example.com", None).await;
+    assert_eq!(id_token[format!("{NS}sdk_email")], "ada@example.com");
+    let path = format!("/users/{}", encoded(user_id));
+    let (_, stored) = server.admin(Method::GET, &path, None).await;
+    assert_eq!(stored["app_metadata"]["plan"], "gold", "{stored}");
+    let (_, roles) = server
+        .admin(Method::GET, &format!("{path}/roles"), None)
+        .await;
+    assert_eq!(roles[0]["name"], "member", "{roles}");
+}
+
 #[tokio::test]
 async fn context_request_geoip_comes_from_the_maxmind_database() {
     let server = server_at_its_issuer(|settings, dir| {
