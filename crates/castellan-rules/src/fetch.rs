@@ -340,6 +340,19 @@ impl reqwest::dns::Resolve for CheckedResolver {
     }
 }
 
+/// The certificate authorities of a PEM file, for `fetch` to trust besides the system's;
+/// an error names the file and says what is wrong with it.
+pub fn read_fetch_roots(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let shown = path.display();
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let roots = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("{shown} is not a PEM file of certificates: {e}"))?;
+    if roots.is_empty() {
+        return Err(format!("{shown} holds no certificate"));
+    }
+    Ok(roots)
+}
+
 /// What the server needs to make requests for scripts.
 pub(crate) struct Fetcher {
     client: reqwest::Client,
@@ -351,10 +364,21 @@ impl Fetcher {
     /// `None` without an allow-list, or outside a Tokio runtime (there is nothing to run
     /// requests on). With `proxy`, requests go through it but for those to the server's
     /// own origin, which the server reaches directly.
-    pub fn new(allow: AllowList, proxy: Option<&reqwest::Url>) -> Option<Fetcher> {
+    pub fn new(limits: &crate::Limits) -> Option<Fetcher> {
+        let (allow, proxy) = (limits.fetch_allow.clone(), limits.fetch_proxy.as_ref());
         if allow.is_empty() {
             return None;
         }
+        let roots = match &limits.fetch_ca_file {
+            Some(path) => match read_fetch_roots(path) {
+                Ok(roots) => roots,
+                Err(e) => {
+                    tracing::error!(error = %e, "scripts get no fetch");
+                    return None;
+                }
+            },
+            None => Vec::new(),
+        };
         let runtime = tokio::runtime::Handle::try_current().ok()?;
         let allow = Arc::new(allow);
         let for_redirects = Arc::clone(&allow);
@@ -369,6 +393,9 @@ impl Fetcher {
             // itself, past the check.
             None => reqwest::Client::builder().no_proxy(),
         };
+        let builder = roots
+            .into_iter()
+            .fold(builder, reqwest::ClientBuilder::add_root_certificate);
         let client = builder
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                 if attempt.previous().len() >= MAX_REDIRECTS {

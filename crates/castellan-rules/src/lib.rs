@@ -68,7 +68,7 @@ pub use castellan_script_types::{
     ActionOutcome, Effect, LogLine, RuleBatch, RuleOutcome, ScriptError, ScriptKind, Setup,
     Trigger, Unsupported,
 };
-pub use fetch::AllowList;
+pub use fetch::{AllowList, read_fetch_roots};
 pub use modules::available as available_modules;
 pub use pool::{Sandbox, Session};
 pub use process::worker_main;
@@ -125,6 +125,11 @@ pub struct Limits {
     /// An HTTP proxy `fetch` goes through (`http://proxy.internal:3128`), which then
     /// resolves names and is trusted to enforce egress; the allow-list still applies.
     pub fetch_proxy: Option<url::Url>,
+    /// A PEM file of certificate authorities `fetch` trusts besides the system's: an
+    /// egress proxy that inspects TLS, services under a private authority. Read with
+    /// [`read_fetch_roots`], which the settings call first so that a bad file stops the
+    /// start.
+    pub fetch_ca_file: Option<std::path::PathBuf>,
     /// What a worker process runs.
     pub worker: WorkerProgram,
 }
@@ -139,6 +144,7 @@ impl Default for Limits {
             per_login: Duration::from_secs(20),
             fetch_allow: AllowList::default(),
             fetch_proxy: None,
+            fetch_ca_file: None,
             worker: WorkerProgram::current_exe(),
         }
     }

@@ -1,29 +1,57 @@
 //! Auth0's public rule gallery (`gallery/templates/`, origin in `gallery/ORIGIN.md`), every
 //! template run unmodified in the sandbox with a realistic user and context, and the
-//! settings each one reads. A template *runs* when it gets to its callback: with the user
-//! and context, with an `UnauthorizedError` (a template that refuses this user), or with an
-//! error it reports itself (a web service it calls is not there). It does *not* run when
-//! the runtime stops it: a module or global it needs is missing, it throws, it never calls
-//! back. The test prints the table and holds the count, so that a change that breaks a
-//! template that ran is seen.
+//! settings each one reads. The web services they call are answered by a stand-in
+//! internet (`support/internet.rs`) that the sandbox reaches through its outbound proxy
+//! and whose certificate authority it trusts, with `200 {}` for every request. A template
+//! *runs* when it gets to its callback: with the user and context, with an
+//! `UnauthorizedError` (a template that refuses this user), or with an error it reports
+//! itself. It does *not* run when the runtime stops it: a module or global it needs is
+//! missing, it throws, it never calls back. The test prints the table and holds the count,
+//! so that a change that breaks a template that ran is seen.
 
-use std::collections::BTreeMap;
+#[path = "support/internet.rs"]
+mod internet;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::Duration;
 
-use castellan_rules::{Limits, Sandbox, ScriptError, Setup, WorkerProgram};
+use castellan_rules::{AllowList, Limits, Sandbox, ScriptError, Setup, WorkerProgram};
 use serde_json::{Map, Value, json};
 
 /// Templates that run today; raise it when more do.
-const RUNNING_AT_LEAST: usize = 80;
+const RUNNING_AT_LEAST: usize = 83;
 
-fn sandbox() -> Sandbox {
+/// A sandbox whose `fetch` reaches `hosts` (https) through the stand-in internet.
+fn sandbox(
+    net: &internet::Internet,
+    hosts: &BTreeSet<String>,
+    ca_file: &std::path::Path,
+) -> Sandbox {
+    let entries: Vec<String> = hosts.iter().cloned().collect();
     Sandbox::new(Limits {
         workers: 2,
         per_rule: Duration::from_secs(2),
         per_login: Duration::from_secs(5),
+        fetch_allow: AllowList::new(&entries),
+        fetch_proxy: Some(net.proxy_url.parse().unwrap()),
+        fetch_ca_file: Some(ca_file.to_path_buf()),
         worker: WorkerProgram::new(env!("CARGO_BIN_EXE_castellan-rules-worker"), &[]),
         ..Limits::default()
     })
+}
+
+/// The hosts of the `https://` addresses a source names.
+fn hosts_named(source: &str, into: &mut BTreeSet<String>) {
+    for (at, _) in source.match_indices("https://") {
+        let host: String = source[at + "https://".len()..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '.' || *c == '-')
+            .collect();
+        if host.contains('.') && !host.ends_with('.') {
+            into.insert(host);
+        }
+    }
 }
 
 fn user() -> Value {
@@ -135,20 +163,37 @@ fn verdict(result: &Result<castellan_rules::RuleOutcome, ScriptError>) -> Verdic
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_gallery_templates_run_unmodified() {
-    let sandbox = sandbox();
+    let net =
+        internet::Internet::start(Arc::new(|_: &internet::Seen| (200, "{}".to_owned()))).await;
+    let ca_file = std::env::temp_dir().join(format!("gallery-ca-{}.pem", std::process::id()));
+    std::fs::write(&ca_file, &net.ca_pem).unwrap();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/gallery/templates");
     let mut names: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
     names.sort();
+    let sources: Vec<(String, String)> = names
+        .iter()
+        .map(|path| {
+            let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+            (name, std::fs::read_to_string(path).unwrap())
+        })
+        .collect();
+    let mut hosts: BTreeSet<String> = ["tenant.example.com", "service.example.com"]
+        .map(str::to_owned)
+        .into();
+    for (_, source) in &sources {
+        hosts_named(source, &mut hosts);
+    }
+    let sandbox = sandbox(&net, &hosts, &ca_file);
     let mut verdicts = BTreeMap::new();
-    for path in names {
-        let source = std::fs::read_to_string(&path).unwrap();
-        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+    for (name, source) in sources {
         let setup = Setup {
             configuration: configuration(&source),
             domain: "tenant.example.com".into(),
+            base_url: "https://tenant.example.com/api/v2".into(),
+            access_token: Some("management-api-token".into()),
             ..Setup::default()
         };
         let result = sandbox
@@ -157,6 +202,9 @@ async fn the_gallery_templates_run_unmodified() {
             .await;
         verdicts.insert(name, verdict(&result));
     }
+    let _ = std::fs::remove_file(&ca_file);
+    let called = net.take();
+    println!("{} requests reached the stand-in internet", called.len());
     let ran = verdicts
         .values()
         .filter(|v| matches!(v, Verdict::Ran(_)))

@@ -110,6 +110,7 @@ struct ScriptsFile {
     login_timeout_ms: Option<u64>,
     fetch_allow: Option<Vec<String>>,
     fetch_proxy: Option<String>,
+    fetch_ca_file: Option<PathBuf>,
     geoip_database: Option<PathBuf>,
 }
 
@@ -591,6 +592,9 @@ impl Settings {
         if let Some(proxy) = &self.scripts.fetch_proxy {
             scripts.insert("fetch_proxy".into(), redact_url(proxy.as_str()).into());
         }
+        if let Some(file) = &self.scripts.fetch_ca_file {
+            scripts.insert("fetch_ca_file".into(), file.display().to_string().into());
+        }
         if let Some(database) = &self.geoip_database {
             scripts.insert(
                 "geoip_database".into(),
@@ -743,6 +747,16 @@ fn script_limits(env: &dyn Env, file: ScriptsFile) -> Result<castellan_rules::Li
         })?),
         None => None,
     };
+    let fetch_ca_file = env
+        .var("CASTELLAN_SCRIPTS_FETCH_CA_FILE")
+        .map(PathBuf::from)
+        .or(file.fetch_ca_file);
+    if let Some(path) = &fetch_ca_file {
+        castellan_rules::read_fetch_roots(path).map_err(|message| ConfigError::Value {
+            name: "scripts.fetch_ca_file",
+            message,
+        })?;
+    }
     let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     Ok(castellan_rules::Limits {
         workers: positive(
@@ -776,6 +790,7 @@ fn script_limits(env: &dyn Env, file: ScriptsFile) -> Result<castellan_rules::Li
         )?),
         fetch_allow: castellan_rules::AllowList::new(&fetch_allow),
         fetch_proxy,
+        fetch_ca_file,
         ..defaults
     })
 }
@@ -1309,6 +1324,29 @@ mod tests {
         };
         let err = Settings::load(&overrides, &none).unwrap_err().to_string();
         assert!(err.contains("/nowhere/from-file.mmdb"), "{err}");
+    }
+
+    #[test]
+    fn a_fetch_ca_file_is_read_at_the_start_and_a_bad_one_named() {
+        let authority = rcgen::generate_simple_self_signed(vec!["egress.internal".to_owned()])
+            .unwrap()
+            .cert
+            .pem();
+        let pem = write(&authority);
+        let path = pem.path().display().to_string();
+        let s = load_with_file("", &[("CASTELLAN_SCRIPTS_FETCH_CA_FILE", path.as_str())]);
+        assert_eq!(s.scripts.fetch_ca_file.as_deref(), Some(pem.path()));
+        assert!(s.print().contains(&format!("fetch_ca_file = \"{path}\"")));
+        let not_pem = write("not a certificate\n");
+        let env = [(
+            "CASTELLAN_SCRIPTS_FETCH_CA_FILE",
+            not_pem.path().to_str().unwrap(),
+        )];
+        let err = Settings::load(&Overrides::default(), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("scripts.fetch_ca_file"), "{err}");
+        assert!(err.contains(not_pem.path().to_str().unwrap()), "{err}");
     }
 
     /// Settings from this file and environment.

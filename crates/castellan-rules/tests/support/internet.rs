@@ -4,6 +4,8 @@
 //! spot and signed by a certificate authority of its own ([`Internet::ca_pem`], which the
 //! sandbox is told to trust). It records every request and answers with what the test's
 //! function says, so a template runs unmodified against its real service URLs.
+// Each test binary that includes this file uses a part of it.
+#![allow(dead_code)]
 
 use std::sync::{Arc, Mutex};
 
@@ -98,8 +100,11 @@ impl Internet {
         let recorded = Arc::clone(&seen);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let (authority, answer, seen) =
-                    (Arc::clone(&authority), Arc::clone(&answer), Arc::clone(&recorded));
+                let (authority, answer, seen) = (
+                    Arc::clone(&authority),
+                    Arc::clone(&answer),
+                    Arc::clone(&recorded),
+                );
                 tokio::spawn(async move {
                     let _ = serve(stream, &authority, &answer, &seen).await;
                 });
@@ -126,9 +131,15 @@ async fn serve(
 ) -> std::io::Result<()> {
     let (head, body) = read_request(&mut stream).await?;
     let mut words = head.lines().next().unwrap_or_default().split(' ');
-    let (method, target) = (words.next().unwrap_or_default(), words.next().unwrap_or_default());
+    let (method, target) = (
+        words.next().unwrap_or_default(),
+        words.next().unwrap_or_default(),
+    );
     if method == "CONNECT" {
-        let host = target.rsplit_once(':').map_or(target, |(h, _)| h).to_owned();
+        let host = target
+            .rsplit_once(':')
+            .map_or(target, |(h, _)| h)
+            .to_owned();
         stream
             .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
             .await?;
@@ -142,7 +153,9 @@ async fn serve(
     let without_scheme = target.strip_prefix("http://").unwrap_or(target);
     let (authority_part, path) = without_scheme
         .split_once('/')
-        .map_or((without_scheme, "/".to_owned()), |(a, p)| (a, format!("/{p}")));
+        .map_or((without_scheme, "/".to_owned()), |(a, p)| {
+            (a, format!("/{p}"))
+        });
     let host = authority_part
         .rsplit_once(':')
         .map_or(authority_part, |(h, _)| h)
@@ -188,9 +201,7 @@ fn parse(scheme: &'static str, host: &str, head: &str, body: Vec<u8>) -> Seen {
 }
 
 /// The head of a request and its body (by `Content-Length`).
-async fn read_request(
-    stream: &mut (impl AsyncRead + Unpin),
-) -> std::io::Result<(String, Vec<u8>)> {
+async fn read_request(stream: &mut (impl AsyncRead + Unpin)) -> std::io::Result<(String, Vec<u8>)> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     let end = loop {
