@@ -148,8 +148,13 @@
   const mapGet = Map.prototype.get;
   const mapSet = Map.prototype.set;
   const mapDelete = Map.prototype.delete;
+  // The log-in's state where it may send the browser away (see `redirectApi`).
+  let redirectState = null;
   const configure = (setup, keptCache) => {
     globalThis.auth0.domain = setup.domain;
+    // Auth0's rules runtime names its Management API here; templates take the domain from it.
+    globalThis.auth0.baseUrl = 'https://' + setup.domain + '/api/v2';
+    redirectState = typeof setup.redirectState === 'string' ? setup.redirectState : null;
     globalThis.configuration = freeze(setup.configuration);
     if (keptCache !== undefined) cache = keptCache;
     return cache;
@@ -159,15 +164,16 @@
   const hide = (target, name, value) =>
     defineProperty(target, name, { value: value, enumerable: false, configurable: true });
 
-  // Requests the pipeline does not carry out (multi-factor authentication, redirects, SAML
-  // settings) are recorded the moment a rule makes them: a recorded change ends the rule's
+  // Requests the pipeline does not carry out (multi-factor authentication, SAML settings) are recorded the moment a rule makes them: a recorded change ends the rule's
   // batch, so the host refuses the log-in naming that rule instead of going on without a
   // control the rule asked for. The host also checks the `context` it gets back, for a rule
   // that calls back with a new object.
   const WATCHED = Symbol('watched');
   // Pairs of (property, request), walked by index: a script may have changed the built-ins
   // an iteration would use.
-  const REQUESTS = [['multifactor', 'multifactor'], ['redirect', 'redirect'], ['samlConfiguration', 'saml']];
+  // (`context.redirect` is not among them: the pipeline reads it from the `context` the
+  // last rule hands back, as Auth0 redirects once all rules have run.)
+  const REQUESTS = [['multifactor', 'multifactor'], ['samlConfiguration', 'saml']];
   const unsupported = (request, byPreviousRule) =>
     emit('unsupported', { request: request, by_previous_rule: byPreviousRule });
   const isAsked = (property, value) => {
@@ -224,7 +230,69 @@
     return context;
   };
 
-  const actionApi = (trigger) => {
+  // `api.redirect`: `sendUserTo` is recorded for the pipeline, which sends the browser once
+  // the action has finished; the tokens are HS256 JWTs made and checked by the host
+  // (`host/redirect_token.rs`) against this log-in's state. The `/continue` request's
+  // parameters are copied when the action starts, so what the action does to `event`
+  // cannot change where `validateToken` reads its token.
+  const encodeTokenHost = host.redirectEncodeToken;
+  const validateTokenHost = host.redirectValidateToken;
+  const redirectApi = (event) => {
+    const request = event !== null && typeof event === 'object' && event.request !== null &&
+      typeof event.request === 'object' ? event.request : {};
+    const copy = (value) => (value !== null && typeof value === 'object' ? parse(stringify(value)) : {});
+    const query = copy(request.query);
+    const body = copy(request.body);
+    const userId = event !== null && typeof event === 'object' && event.user !== null &&
+      typeof event.user === 'object' ? String(event.user.user_id) : '';
+    const options = (value) => (value !== null && typeof value === 'object' ? value : {});
+    const secretOf = (o) => {
+      if (typeof o.secret !== 'string' || o.secret === '') {
+        throw new TypeError('a secret (a non-empty string) is required');
+      }
+      return o.secret;
+    };
+    const needsState = () => {
+      if (redirectState === null) throw new Error('this log-in cannot be redirected');
+      return redirectState;
+    };
+    return {
+      sendUserTo: function (url, opts) {
+        const o = options(opts);
+        const q = o.query !== null && typeof o.query === 'object' ? o.query : {};
+        const pairs = {};
+        const names = keys(q);
+        for (let i = 0; i < names.length; i++) {
+          const value = q[names[i]];
+          if (value !== undefined && value !== null) pairs[names[i]] = String(value);
+        }
+        emit('redirect', { url: String(url), query: pairs });
+        return undefined;
+      },
+      encodeToken: function (opts) {
+        const o = options(opts);
+        const secret = secretOf(o);
+        const lifetime = o.expiresInSeconds === undefined ? 900 : Number(o.expiresInSeconds);
+        if (!(lifetime > 0)) throw new TypeError('expiresInSeconds must be a positive number');
+        const payload = o.payload !== null && typeof o.payload === 'object' ? o.payload : {};
+        return encodeTokenHost(secret, stringify(payload), stringify({
+          iss: globalThis.auth0.domain, sub: userId, state: needsState(), lifetime: lifetime,
+        }));
+      },
+      validateToken: function (opts) {
+        const o = options(opts);
+        const secret = secretOf(o);
+        const name = typeof o.tokenParameterName === 'string' ? o.tokenParameterName : 'session_token';
+        const token = body[name] !== undefined ? body[name] : query[name];
+        if (typeof token !== 'string' || token === '') {
+          throw new Error("no token in the '" + name + "' parameter of the /continue request");
+        }
+        return parse(validateTokenHost(secret, token, needsState()));
+      },
+    };
+  };
+
+  const actionApi = (trigger, event) => {
     const api = {};
     api.cache = {
       get: (key) => (mapHas.call(cache, String(key)) ? { value: mapGet.call(cache, String(key)) } : undefined),
@@ -266,11 +334,7 @@
       enrollWith: ask('multifactor'),
       enrollWithAny: ask('multifactor'),
     };
-    api.redirect = {
-      sendUserTo: ask('redirect'),
-      encodeToken: ask('redirect', ''),
-      validateToken: ask('redirect', null),
-    };
+    api.redirect = redirectApi(event);
     // Every `api.samlResponse.set...` method, whatever its name.
     api.samlResponse = new NativeProxy({}, {
       get: (target, name) => (typeof name === 'string' && name !== 'then' ? ask('saml') : undefined),

@@ -703,6 +703,7 @@ fn code(hash: &str, expires_at: i64) -> AuthorizationCode {
         code_challenge: Some("c".into()),
         auth_time: 5,
         expires_at,
+        scripted: Some(r#"{"id_claims":{"https://x/a":1}}"#.into()),
     }
 }
 
@@ -1005,6 +1006,7 @@ async fn a_new_password_ends_what_the_old_one_opened(store: &dyn Store) {
             code_challenge: None,
             auth_time: 5,
             expires_at: 65,
+            scripted: None,
         })
         .await
         .unwrap();

@@ -15,6 +15,7 @@ pub mod claims;
 pub mod engine;
 mod extension;
 mod login;
+pub mod redirect;
 mod registration;
 mod run;
 pub mod shape;
@@ -236,7 +237,7 @@ async fn bound_actions(
     trigger: Trigger,
 ) -> Result<Vec<Script>> {
     let stored = match trigger {
-        Trigger::PostLogin => model::Trigger::PostLogin,
+        Trigger::PostLogin | Trigger::PostLoginContinue => model::Trigger::PostLogin,
         Trigger::PostUserRegistration => model::Trigger::PostUserRegistration,
     };
     Ok(actions::bound(store, master, stored)

@@ -33,6 +33,7 @@ pub async fn post_user_registration(
         configuration: Map::new(),
         domain: scripts.hostname.clone(),
         keep_global: true,
+        redirect_state: None,
     });
     let mut current = user.clone();
     let mut failure = None;

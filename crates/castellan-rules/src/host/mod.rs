@@ -3,6 +3,7 @@
 //! object, `host`, which the loader hands to module bodies and to `node.js`; scripts never
 //! get it as a global.
 
+mod redirect_token;
 mod web_url;
 
 use rquickjs::{Ctx, Object};
@@ -11,5 +12,6 @@ use rquickjs::{Ctx, Object};
 pub(crate) fn object<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     let host = Object::new(ctx.clone())?;
     web_url::install(ctx, &host)?;
+    redirect_token::install(ctx, &host)?;
     Ok(host)
 }

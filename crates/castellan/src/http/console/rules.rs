@@ -403,6 +403,9 @@ async fn try_rule(
         user_json: user.to_auth0_json(),
         context: shape::context(&facts),
         event: shape::event(&facts),
+        // A dry run may show a redirect: the run stops there, as a log-in would.
+        redirect_state: Some("dry-run".to_owned()),
+        resume: None,
     }
     .run()
     .await;
@@ -423,6 +426,10 @@ async fn try_rule(
     });
     let refused = match outcome {
         Ok(outcome) => {
+            if let Some(redirect) = &outcome.redirect {
+                report["redirect"] =
+                    serde_json::json!({"url": redirect.url, "script": redirect.script});
+            }
             report["access_token_claims"] = Json::Object(outcome.access_claims);
             report["id_token_claims"] = Json::Object(outcome.id_claims);
             report["scope"] = json!(outcome.scopes.apply(scopes).join(" "));
