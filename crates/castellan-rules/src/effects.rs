@@ -52,6 +52,7 @@ fn parse(kind: &str, payload: Value) -> Option<Effect> {
             url: string(payload.get("url")?)?,
             query: payload.get("query")?.as_object()?.clone(),
         },
+        "rule_redirect" => Effect::RuleRedirect,
         "unsupported" => Effect::Unsupported {
             request: Unsupported::parse(payload.get("request")?.as_str()?)?,
             by_previous_rule: payload.get("by_previous_rule")?.as_bool()?,

@@ -171,11 +171,13 @@
   const WATCHED = Symbol('watched');
   // Pairs of (property, request), walked by index: a script may have changed the built-ins
   // an iteration would use.
-  // (`context.redirect` is not among them: the pipeline reads it from the `context` the
-  // last rule hands back, as Auth0 redirects once all rules have run.)
-  const REQUESTS = [['multifactor', 'multifactor'], ['samlConfiguration', 'saml']];
-  const unsupported = (request, byPreviousRule) =>
-    emit('unsupported', { request: request, by_previous_rule: byPreviousRule });
+  // `context.redirect` is watched the same way, so that the log names the rule that set it,
+  // though the pipeline carries it out: it reads the URL from the `context` the last rule
+  // hands back, as Auth0 redirects once all rules have run.
+  const REQUESTS = [['multifactor', 'multifactor'], ['redirect', 'redirect'], ['samlConfiguration', 'saml']];
+  const unsupported = (request, byPreviousRule) => (request === 'redirect'
+    ? emit('rule_redirect', null)
+    : emit('unsupported', { request: request, by_previous_rule: byPreviousRule }));
   const isAsked = (property, value) => {
     if (value === undefined || value === null) return false;
     // SAML settings are an object rules fill in: an empty one asks for nothing.
@@ -204,7 +206,8 @@
       let value = context[property];
       // Already there on a context just handed over: the rule before put it on the new
       // object it called back with.
-      if (isAsked(property, value)) unsupported(request, true);
+      // (Not for a redirect, which is carried out: every later rule would see it there.)
+      if (isAsked(property, value) && request !== 'redirect') unsupported(request, true);
       if (property === 'samlConfiguration') value = watchSaml(value === undefined ? {} : value);
       defineProperty(context, property, {
         get: () => value,

@@ -197,6 +197,10 @@ pub enum Effect {
         url: String,
         query: serde_json::Map<String, Value>,
     },
+    /// A rule set `context.redirect`. Recorded as the rule does it so that the rule's batch
+    /// ends there and the log names it; where the browser goes is read from the `context`
+    /// the last rule hands back, as Auth0 redirects once every rule has run.
+    RuleRedirect,
     /// A request the log-in pipeline does not carry out. A security control a script asks
     /// for must never be dropped, so the caller refuses the log-in.
     Unsupported {

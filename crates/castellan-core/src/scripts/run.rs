@@ -344,6 +344,11 @@ impl PostLoginRun<'_> {
                 let stop = Stop::unsupported("rule", asker, request);
                 return Err(stopped(stop, session.as_mut()));
             }
+            // The rule that set `context.redirect` ended its batch; one that handed it on a
+            // new object is named by the batch it was first seen after.
+            if redirect_by.is_none() && out.effects.contains(&Effect::RuleRedirect) {
+                redirect_by = Some(name.clone());
+            }
             let (edit, _) = edit_of(&user.user_id, out.effects).map_err(|reason| {
                 stopped(Stop::refused("rule", name, &reason), session.as_mut())
             })?;
@@ -494,7 +499,8 @@ impl PostLoginRun<'_> {
                     | Effect::RemoveRoles(_)
                     | Effect::AddToGroups(_)
                     | Effect::RemoveFromGroups(_)
-                    | Effect::Unsupported { .. } => {}
+                    | Effect::Unsupported { .. }
+                    | Effect::RuleRedirect => {}
                 }
             }
             if let Some(message) = denied {

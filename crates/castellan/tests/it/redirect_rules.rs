@@ -276,7 +276,7 @@ async fn a_rule_redirect_resumes_at_continue_where_the_rules_read_the_answer() {
         .filter_map(|l| l["details"]["redirect"].as_str())
         .collect();
     assert_eq!(steps, ["sent", "continued"], "{logs:?}");
-    assert_eq!(logs[0]["details"]["script"], "after");
+    assert_eq!(logs[0]["details"]["script"], "ask", "the rule that set it");
     assert_eq!(logs[0]["user_id"], t.user_id.as_str());
 }
 

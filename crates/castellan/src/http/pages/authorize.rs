@@ -205,8 +205,12 @@ async fn finish(
 /// A log-in the scripts or the store refused at the end, told to the client.
 pub(super) fn refused(s: &AppState, request: &AuthorizeRequest, e: OAuthError) -> Response {
     match e {
-        // A rule's refusal, or a user blocked meanwhile, goes back to the client.
-        OAuthError::AccessDenied(description) | OAuthError::Unauthorized(description) => {
+        // A rule's refusal (`UnauthorizedError` is Auth0's `unauthorized`), an action's, or a
+        // user blocked meanwhile, goes back to the client.
+        OAuthError::Unauthorized(description) => {
+            error_response(s, request.error("unauthorized", description))
+        }
+        OAuthError::AccessDenied(description) => {
             error_response(s, request.error("access_denied", description))
         }
         e => {
