@@ -657,7 +657,7 @@ impl Run<'_> {
                 .map_err(|_| out_of_memory(name))?;
             match run_timer.call::<_, f64>(()).catch(&ctx) {
                 Ok(wait) if wait < 0.0 => Ok(Timer::None),
-                Ok(wait) if wait == 0.0 => Ok(Timer::Ran),
+                Ok(0.0) => Ok(Timer::Ran),
                 Ok(wait) => Ok(Timer::Later(Duration::from_secs_f64(wait / 1000.0))),
                 Err(e) => Err(classify(&self.worker.deadline, name, e, false)),
             }

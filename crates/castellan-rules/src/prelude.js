@@ -50,34 +50,212 @@
   };
   globalThis.require = requireModule;
 
-  // `fetch` exists only when the server's allow-list names hosts. The answer is read whole
-  // (at most 1 MiB) before the promise resolves.
+  // The Fetch API of Node 18: `Headers`, `Request` and `Response`, and `fetch` when the
+  // server's allow-list names hosts. The server makes the request, follows redirects itself
+  // (at most five, each to an allowed destination, whatever `redirect` asks) and hands the
+  // answer back whole (at most 1 MiB, as UTF-8 text) before the promise resolves.
+  const TOKEN = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/;
+  const headerName = (name) => {
+    const lower = String(name).toLowerCase();
+    if (!TOKEN.test(lower)) throw new TypeError("'" + String(name) + "' is not a valid HTTP header name");
+    return lower;
+  };
+  const headerValue = (value) => String(value).replace(/^[\t\n\r ]+|[\t\n\r ]+$/g, '');
+  class Headers {
+    constructor(init) {
+      // Lower-case name to the values appended under it, in order.
+      defineProperty(this, '_values', { value: new Map() });
+      if (init === undefined || init === null) return;
+      if (typeof init !== 'object' && typeof init !== 'function') {
+        throw new TypeError('Headers takes an object, a Headers or a list of pairs');
+      }
+      if (typeof init[Symbol.iterator] === 'function') {
+        for (const pair of init) {
+          const both = Array.from(pair);
+          if (both.length !== 2) throw new TypeError('each header must be a [name, value] pair');
+          this.append(both[0], both[1]);
+        }
+      } else {
+        for (const name of keys(init)) this.append(name, init[name]);
+      }
+    }
+    append(name, value) {
+      const key = headerName(name);
+      const list = this._values.get(key);
+      if (list) list.push(headerValue(value));
+      else this._values.set(key, [headerValue(value)]);
+    }
+    set(name, value) { this._values.set(headerName(name), [headerValue(value)]); }
+    delete(name) { this._values.delete(headerName(name)); }
+    has(name) { return this._values.has(headerName(name)); }
+    get(name) {
+      const list = this._values.get(headerName(name));
+      return list === undefined ? null : list.join(', ');
+    }
+    // What node-fetch adds: every value of each name.
+    raw() {
+      const all = {};
+      this._values.forEach((list, name) => { all[name] = list.slice(); });
+      return all;
+    }
+    entries() {
+      const names = Array.from(this._values.keys()).sort();
+      return names.map((name) => [name, this.get(name)])[Symbol.iterator]();
+    }
+    keys() { return Array.from(this.entries(), (pair) => pair[0])[Symbol.iterator](); }
+    values() { return Array.from(this.entries(), (pair) => pair[1])[Symbol.iterator](); }
+    forEach(fn, self) {
+      for (const pair of Array.from(this.entries())) fn.call(self, pair[1], pair[0], this);
+    }
+    [Symbol.iterator]() { return this.entries(); }
+  }
+
+  // A body as the text the server sends, with the content type a body of its kind implies
+  // when none is set. Bytes are read as UTF-8: the server takes text.
+  const bodyText = (body, headers) => {
+    if (body === undefined || body === null) return null;
+    const typed = (type) => { if (!headers.has('content-type')) headers.set('content-type', type); };
+    const SearchParams = globalThis.URLSearchParams;
+    if (typeof SearchParams === 'function' && body instanceof SearchParams) {
+      typed('application/x-www-form-urlencoded;charset=UTF-8');
+      return body.toString();
+    }
+    if (body instanceof ArrayBuffer || ArrayBuffer.isView(body)) {
+      return new globalThis.TextDecoder().decode(body);
+    }
+    typed('text/plain;charset=UTF-8');
+    return String(body);
+  };
+  const bytesOf = (text) => {
+    const bytes = new globalThis.TextEncoder().encode(text);
+    return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  };
+  // `text()`, `json()` and `arrayBuffer()` of a request or response: its body, read once.
+  class Body {
+    _init(text) {
+      defineProperty(this, '_text', { value: text, writable: true });
+      defineProperty(this, '_used', { value: false, writable: true });
+    }
+    get bodyUsed() { return this._used; }
+    _read() {
+      if (this._used) return NativePromise.reject(new TypeError('body used already for: ' + this.url));
+      this._used = true;
+      return NativePromise.resolve(this._text === null ? '' : this._text);
+    }
+    text() { return this._read(); }
+    json() { return this._read().then((text) => parse(text)); }
+    arrayBuffer() { return this._read().then(bytesOf); }
+  }
+
+  const absolute = (input) => {
+    let url;
+    try {
+      url = new globalThis.URL(String(input));
+    } catch (e) {
+      throw new TypeError('Failed to parse URL from ' + String(input));
+    }
+    if (url.username !== '' || url.password !== '') {
+      throw new TypeError('Request cannot be constructed from a URL that includes credentials: ' + String(input));
+    }
+    return url.href;
+  };
+  class Request extends Body {
+    constructor(input, init) {
+      super();
+      const options = init || {};
+      const from = input instanceof Request ? input : null;
+      this.url = from ? from.url : absolute(input);
+      this.method = String(options.method || (from ? from.method : 'GET')).toUpperCase();
+      this.headers = new Headers(options.headers !== undefined ? options.headers : from ? from.headers : undefined);
+      this.redirect = String(options.redirect || (from ? from.redirect : 'follow'));
+      const body = options.body !== undefined ? options.body : from ? from._text : null;
+      if (body !== null && body !== undefined && (this.method === 'GET' || this.method === 'HEAD')) {
+        throw new TypeError('Request with GET/HEAD method cannot have body');
+      }
+      this._init(bodyText(body, this.headers));
+    }
+    clone() {
+      if (this._used) throw new TypeError('cannot clone a request whose body was read');
+      return new Request(this);
+    }
+  }
+
+  const NULL_BODY = [101, 204, 205, 304];
+  class Response extends Body {
+    constructor(body, init) {
+      super();
+      const options = init || {};
+      const status = options.status === undefined ? 200 : Number(options.status);
+      if (!(status >= 200 && status <= 599) || Math.floor(status) !== status) {
+        throw new RangeError('status ' + String(options.status) + ' is not in the range 200 to 599');
+      }
+      this.status = status;
+      this.statusText = options.statusText === undefined ? '' : String(options.statusText);
+      this.ok = status >= 200 && status < 300;
+      this.headers = new Headers(options.headers);
+      this.url = '';
+      this.redirected = false;
+      this.type = 'default';
+      this._init(bodyText(body, this.headers));
+    }
+    clone() {
+      if (this._used) throw new TypeError('cannot clone a response whose body was read');
+      const copy = new Response(null, this);
+      copy.url = this.url;
+      copy.redirected = this.redirected;
+      copy.type = this.type;
+      copy._text = this._text;
+      return copy;
+    }
+    static json(data, init) {
+      const response = new Response(stringify(data), init);
+      response.headers.set('content-type', 'application/json');
+      return response;
+    }
+    static error() {
+      const response = new Response(null, { status: 200 });
+      response.status = 0;
+      response.ok = false;
+      response.type = 'error';
+      return response;
+    }
+    static redirect(url, status) {
+      return new Response(null, { status: status || 302, headers: { location: absolute(url) } });
+    }
+  }
+  globalThis.Headers = Headers;
+  globalThis.Request = Request;
+  globalThis.Response = Response;
+
+  const answered = (answer, requested) => {
+    const status = answer.status;
+    const response = new Response(null, {
+      status: status < 200 ? 200 : status,
+      statusText: answer.statusText,
+      headers: answer.headers,
+    });
+    response.status = status;
+    response.ok = status >= 200 && status < 300;
+    response.url = answer.url;
+    response.redirected = answer.url !== requested;
+    response.type = 'basic';
+    response._text = NULL_BODY.includes(status) ? null : answer.body;
+    return response;
+  };
   if (typeof fetchHost === 'function') {
     globalThis.fetch = function fetch(resource, init) {
-      const options = init || {};
+      let request;
       let answer;
       try {
-        const body = options.body === undefined || options.body === null ? undefined : String(options.body);
-        answer = parse(fetchHost(String(resource), String(options.method || 'GET'),
-          stringify(options.headers || {}), body));
+        request = new Request(resource, init);
+        const headers = {};
+        request.headers.forEach((value, name) => { headers[name] = value; });
+        const body = request._text === null ? undefined : request._text;
+        answer = parse(fetchHost(request.url, request.method, stringify(headers), body));
       } catch (e) {
         return NativePromise.reject(e);
       }
-      const headers = answer.headers;
-      return NativePromise.resolve({
-        ok: answer.status >= 200 && answer.status < 300,
-        status: answer.status,
-        statusText: answer.statusText,
-        url: answer.url,
-        headers: {
-          get: (name) => {
-            const value = headers[String(name).toLowerCase()];
-            return value === undefined ? null : value;
-          },
-        },
-        text: () => NativePromise.resolve(answer.body),
-        json: () => NativePromise.resolve().then(() => parse(answer.body)),
-      });
+      return NativePromise.resolve(answered(answer, request.url));
     };
   }
 

@@ -108,6 +108,19 @@ async fn work_started_before_the_callback_finishes_and_counts() {
     assert_eq!(outcome.effects.len(), 1, "{:?}", outcome.effects);
 }
 
+/// What the last timer queues (a promise job, as a request's answer is) still runs.
+#[tokio::test]
+async fn promise_jobs_queued_by_the_last_timer_run() {
+    let user = run(r#"function (user, context, callback) {
+  setTimeout(() => {
+    Promise.resolve().then(() => { user.late = true; callback(null, user, context); });
+  }, 5);
+}"#)
+    .await
+    .unwrap();
+    assert_eq!(user["late"], true);
+}
+
 #[tokio::test]
 async fn a_timer_due_after_the_deadline_of_a_finished_rule_is_dropped() {
     let started = std::time::Instant::now();

@@ -1,7 +1,8 @@
 //! What rules cost a log-in, measured in one run on the same cores:
 //! - p50/p99 of the refresh grant (a user-credential token without the password's hashing)
-//!   with 0, 1 and 5 typical rules enabled, in interleaved rounds so that noise hits all
-//!   three alike;
+//!   with 0, 1 and 5 typical rules enabled, and with 5 rules that use `lodash` and
+//!   `request` (to a local web service), in interleaved rounds so that noise hits all
+//!   four alike;
 //! - refresh grants per second at 16 connections with 0 and 5 rules;
 //! - the memory a sandbox worker process holds after running the 5 rules (its resident
 //!   set, and its proportional share of the pages it shares with the other workers).
@@ -25,11 +26,12 @@ const CONNECTIONS: usize = 16;
 const LOAD_SECONDS: u64 = 5;
 
 fn corpus(name: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/rules/{name}.js",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap()
+    let folder = if WITH_MODULES.contains(&name) {
+        "benches/rules"
+    } else {
+        "tests/rules"
+    };
+    std::fs::read_to_string(format!("{}/{folder}/{name}.js", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
 /// The five: the shapes people wrote most (reference §2.5 and the corpus).
@@ -41,11 +43,61 @@ const TYPICAL: [&str; 5] = [
     "scope-rewrite",
 ];
 
+/// Five rules as tenants write them with the runtime's modules: claims shaped with
+/// `lodash`, and a web service called with `request` (a local one, answering at once).
+const WITH_MODULES: [&str; 5] = [
+    "lodash-role-claims",
+    "lodash-profile-claims",
+    "request-enrich",
+    "request-webhook",
+    "lodash-request-sync",
+];
+
+/// A web service that answers every request with a small JSON body at once.
+async fn web_service() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buffer = vec![0u8; 8192];
+                let mut read = 0;
+                while let Ok(n) = stream.read(&mut buffer[read..]).await {
+                    if n == 0 {
+                        return;
+                    }
+                    read += n;
+                    if buffer[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+                let body = r#"{"tier":"gold"}"#;
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    base
+}
+
+/// The sandbox's limits with `fetch` allowed to the local web service.
+fn limits_reaching(service: &str) -> Limits {
+    Limits {
+        fetch_allow: castellan_rules::AllowList::new(&[service.to_owned(), "127.0.0.1/32".into()]),
+        ..script_limits()
+    }
+}
+
 struct Tenant {
     server: BenchServer,
     client_id: String,
     secret: String,
     rule_ids: Vec<String>,
+    module_rule_ids: Vec<String>,
 }
 
 impl Tenant {
@@ -90,22 +142,48 @@ impl Tenant {
         answer["refresh_token"].as_str().unwrap().to_string()
     }
 
-    /// Enables the first `count` rules and disables the others.
-    async fn enable(&self, count: usize) {
-        for (i, id) in self.rule_ids.iter().enumerate() {
+    /// Enables the first `count` typical rules, or the five with modules, and disables
+    /// the others.
+    async fn enable(&self, rules: Rules) {
+        let (typical, modules) = match rules {
+            Rules::Typical(count) => (count, 0),
+            Rules::WithModules => (0, WITH_MODULES.len()),
+        };
+        let ids = (self
+            .rule_ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (id, i < typical)))
+        .chain((self.module_rule_ids.iter().enumerate()).map(|(i, id)| (id, i < modules)));
+        for (id, enabled) in ids {
             self.server
                 .admin(
                     Method::PATCH,
                     &format!("/rules/{id}"),
-                    json!({"enabled": i < count}),
+                    json!({"enabled": enabled}),
                 )
                 .await;
         }
     }
 }
 
-async fn tenant() -> Tenant {
-    let server = BenchServer::start().await;
+#[derive(Clone, Copy)]
+enum Rules {
+    Typical(usize),
+    WithModules,
+}
+
+impl std::fmt::Display for Rules {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Rules::Typical(count) => write!(f, "{count} rules"),
+            Rules::WithModules => write!(f, "5 rules with lodash and request"),
+        }
+    }
+}
+
+async fn tenant(service: &str) -> Tenant {
+    let server = BenchServer::start_with(limits_reaching(service)).await;
     server
         .admin(
             Method::POST,
@@ -153,22 +231,33 @@ async fn tenant() -> Tenant {
             json!({"value": "blocked.example"}),
         )
         .await;
-    let mut rule_ids = Vec::new();
-    for name in TYPICAL {
-        let rule = server
-            .admin(
-                Method::POST,
-                "/rules",
-                json!({"name": name, "script": corpus(name), "enabled": false}),
-            )
-            .await;
-        rule_ids.push(rule["id"].as_str().unwrap().to_string());
+    server
+        .admin(
+            Method::PUT,
+            "/rules-configs/CRM_URL",
+            json!({"value": service}),
+        )
+        .await;
+    let mut ids = [Vec::new(), Vec::new()];
+    for (list, names) in ids.iter_mut().zip([TYPICAL, WITH_MODULES]) {
+        for name in names {
+            let rule = server
+                .admin(
+                    Method::POST,
+                    "/rules",
+                    json!({"name": name, "script": corpus(name), "enabled": false}),
+                )
+                .await;
+            list.push(rule["id"].as_str().unwrap().to_string());
+        }
     }
+    let [rule_ids, module_rule_ids] = ids;
     Tenant {
         client_id: client["client_id"].as_str().unwrap().into(),
         secret: client["client_secret"].as_str().unwrap().into(),
         server,
         rule_ids,
+        module_rule_ids,
     }
 }
 
@@ -218,7 +307,7 @@ fn rule_input(i: usize) -> (Value, Value) {
     (
         json!({"user_id": format!("auth0|{i}"), "email": "a@example.com",
                "email_verified": true, "app_metadata": {}}),
-        json!({"protocol": "oauth2-refresh-token", "idToken": {},
+        json!({"protocol": "oauth2-refresh-token", "idToken": {}, "clientID": "bench",
                "accessToken": {"scope": ["openid"]},
                "authorization": {"roles": ["member"], "groups": []}}),
     )
@@ -226,19 +315,25 @@ fn rule_input(i: usize) -> (Value, Value) {
 
 /// The sandbox alone: p50 of one log-in's session (fresh context, the rules in one batch,
 /// as the log-in sends them when none asks for a change).
-async fn sandbox_session_p50(rules: usize) -> Duration {
-    let sandbox = Sandbox::new(script_limits());
-    let sources: Vec<(String, String)> = TYPICAL
-        .iter()
-        .take(rules)
-        .map(|n| (n.to_string(), corpus(n)))
-        .collect();
+async fn sandbox_session_p50(rules: Rules, service: &str) -> Duration {
+    let sandbox = Sandbox::new(limits_reaching(service));
+    let names: Vec<&str> = match rules {
+        Rules::Typical(count) => TYPICAL.iter().take(count).copied().collect(),
+        Rules::WithModules => WITH_MODULES.to_vec(),
+    };
+    let sources: Vec<(String, String)> = names.iter().map(|n| (n.to_string(), corpus(n))).collect();
+    let setup = Setup {
+        configuration: [("CRM_URL".to_owned(), json!(service))]
+            .into_iter()
+            .collect(),
+        ..Setup::default()
+    };
     let mut times = Vec::new();
     for i in 0..2000 {
         let started = Instant::now();
-        let mut session = sandbox.open(Setup::default());
+        let mut session = sandbox.open(setup.clone());
         let (user, context) = rule_input(i);
-        if rules > 0 {
+        if !sources.is_empty() {
             session.run_rules(&sources, user, context).await.unwrap();
         }
         drop(session);
@@ -292,12 +387,19 @@ fn rollup(pid: u32, field: &str) -> u64 {
 
 #[tokio::main]
 async fn main() {
-    let t = tenant().await;
+    let service = web_service().await;
+    let t = tenant(&service).await;
     let mut token = t.first_refresh_token().await;
-    let mut samples: [Vec<Duration>; 3] = Default::default();
+    let configurations = [
+        Rules::Typical(0),
+        Rules::Typical(1),
+        Rules::Typical(5),
+        Rules::WithModules,
+    ];
+    let mut samples: [Vec<Duration>; 4] = Default::default();
     for _ in 0..ROUNDS {
-        for (slot, count) in [0usize, 1, 5].into_iter().enumerate() {
-            t.enable(count).await;
+        for (slot, rules) in configurations.into_iter().enumerate() {
+            t.enable(rules).await;
             for _ in 0..SAMPLES_PER_ROUND {
                 let started = Instant::now();
                 token = t.refresh(&token).await;
@@ -311,28 +413,32 @@ async fn main() {
         s.sort();
         percentile(&s, 0.5)
     };
-    for (slot, count) in [0usize, 1, 5].into_iter().enumerate() {
+    for (slot, rules) in configurations.into_iter().enumerate() {
         let s = &mut samples[slot];
         s.sort();
         let (p50, p99) = (percentile(s, 0.5), percentile(s, 0.99));
         println!(
-            "  {count} rules: p50 {p50:?} (+{:?}, {:.2}x of 0 rules), p99 {p99:?}",
+            "  {rules}: p50 {p50:?} (+{:?}, {:.2}x of 0 rules), p99 {p99:?}",
             p50.saturating_sub(base_p50),
             p50.as_secs_f64() / base_p50.as_secs_f64()
         );
     }
-    t.enable(0).await;
+    t.enable(Rules::Typical(0)).await;
     let bare = throughput(&t).await;
-    t.enable(5).await;
+    t.enable(Rules::Typical(5)).await;
     let five = throughput(&t).await;
+    t.enable(Rules::WithModules).await;
+    let modules = throughput(&t).await;
     println!(
-        "refresh grants per second at {CONNECTIONS} connections: 0 rules {bare:.0}, 5 rules {five:.0} ({:.2}x)",
-        five / bare
+        "refresh grants per second at {CONNECTIONS} connections: 0 rules {bare:.0}, 5 rules {five:.0} ({:.2}x), 5 rules with lodash and request {modules:.0} ({:.2}x, {:.2}x of 5 rules)",
+        five / bare,
+        modules / bare,
+        modules / five
     );
-    for rules in [0, 1, 5] {
+    for rules in configurations {
         println!(
-            "sandbox alone, one log-in's session with {rules} rules: p50 {:?}",
-            sandbox_session_p50(rules).await
+            "sandbox alone, one log-in's session with {rules}: p50 {:?}",
+            sandbox_session_p50(rules, &service).await
         );
     }
     let (rss, pss) = memory_per_worker().await;

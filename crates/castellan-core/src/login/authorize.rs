@@ -425,7 +425,7 @@ pub enum Answer {
     /// The code, the tokens, or both (each as the response type asks), and the state.
     Params(Vec<(&'static str, String)>),
     /// The log-in's scripts sent the browser away; it resumes at `/continue` with `state`.
-    Redirect(Suspension),
+    Redirect(Box<Suspension>),
 }
 
 /// The protocol the log-in's scripts see for the request's response type.
@@ -475,7 +475,7 @@ pub async fn respond(
     .await?
     {
         FrontChannelScripts::Redirect(suspension) => return Ok(Answer::Redirect(suspension)),
-        FrontChannelScripts::Done { user, scripted } => (user, scripted),
+        FrontChannelScripts::Done(done) => (done.user, done.scripted),
     };
     let code = match kind.code {
         true => Some(

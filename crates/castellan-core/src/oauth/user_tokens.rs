@@ -63,10 +63,15 @@ impl Scripted {
 
 /// What a browser log-in's scripts came to.
 pub enum FrontChannelScripts {
-    /// They finished: the user as they left it, and what the tokens get.
-    Done { user: User, scripted: Scripted },
+    Done(Box<ScriptsDone>),
     /// They sent the browser away.
-    Redirect(Suspension),
+    Redirect(Box<Suspension>),
+}
+
+/// Finished scripts: the user as they left it, and what the tokens get.
+pub struct ScriptsDone {
+    pub user: User,
+    pub scripted: Scripted,
 }
 
 /// What the authorization endpoint answers with besides an ID token.
@@ -220,16 +225,16 @@ pub async fn front_channel_scripts(
     let grant = grant(services, request).await?;
     Ok(
         match run_scripts(services, request, &grant, Some(state), resume).await? {
-            None => FrontChannelScripts::Done {
+            None => FrontChannelScripts::Done(Box::new(ScriptsDone {
                 user: request.user.clone(),
                 scripted: Scripted::default(),
-            },
+            })),
             Some(outcome) => match outcome.redirect {
-                Some(suspension) => FrontChannelScripts::Redirect(suspension),
-                None => FrontChannelScripts::Done {
+                Some(suspension) => FrontChannelScripts::Redirect(Box::new(suspension)),
+                None => FrontChannelScripts::Done(Box::new(ScriptsDone {
                     scripted: Scripted::of(&outcome),
                     user: outcome.user,
-                },
+                })),
             },
         },
     )

@@ -74,6 +74,8 @@ pub trait AuthorizationCodeStore: Send + Sync {
 
 /// What presenting an authorization code found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// One value per code exchange, moved once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum CodeRedemption {
     /// First presentation: the code, now used up.
     Redeemed(AuthorizationCode),

@@ -29,6 +29,11 @@ pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 impl BenchServer {
     pub async fn start() -> BenchServer {
+        BenchServer::start_with(script_limits()).await
+    }
+
+    /// A server whose scripts run under `scripts`.
+    pub async fn start_with(scripts: castellan_rules::Limits) -> BenchServer {
         let dir = tempfile::tempdir().unwrap();
         let settings = Settings {
             listen: "127.0.0.1:0".parse().unwrap(),
@@ -45,7 +50,7 @@ impl BenchServer {
             jwks_max_age_secs: castellan::config::DEFAULT_JWKS_MAX_AGE_SECS,
             keep_sessions_on_password_change: false,
             serve: castellan::http::serve::ServeLimits::default(),
-            scripts: script_limits(),
+            scripts,
             metrics: castellan::config::MetricsSettings::default(),
             trusted_proxies: Default::default(),
             store: Default::default(),

@@ -196,7 +196,7 @@ async fn finish(
                 auth_time,
                 ctx,
             };
-            super::continue_login::send_away(s, request, at, &state, suspension).await
+            super::continue_login::send_away(s, request, at, &state, *suspension).await
         }
         Err(e) => refused(s, request, e),
     }
