@@ -239,11 +239,15 @@ pub struct PostLoginRun<'a> {
 }
 
 /// A redirect asked for where it cannot be followed, or a second one: the log-in fails.
+/// Auth0 refuses both: a redirect at the token endpoint (the password grant's answer is
+/// that redirection is not available on /oauth/token, auth0/rules issue 121), and a second
+/// redirect ("You can redirect a user once per authentication flow", "Redirect Users from
+/// Within Rules").
 fn redirect_refused(kind: &str, script: &str, resumed: bool) -> Stop {
     let why = if resumed {
         "a log-in is redirected at most once, and this one already was"
     } else {
-        "the grant has no browser to redirect (redirects work only from /authorize)"
+        "redirection is not available on the /oauth/token endpoint, only from /authorize"
     };
     Stop::refused(kind, script, &format!("asked to redirect the user: {why}"))
 }
