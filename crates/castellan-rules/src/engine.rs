@@ -275,6 +275,8 @@ pub(crate) fn open(worker: &mut Worker, prepared: Prepared, setup: &Setup) -> Op
         let settings = serde_json::json!({
             "configuration": setup.configuration,
             "domain": setup.domain,
+            "baseUrl": setup.base_url,
+            "accessToken": setup.access_token,
             "redirectState": setup.redirect_state,
         });
         let configure = helpers.configure.clone().restore(&ctx).ok()?;

@@ -10,6 +10,19 @@
 //! once resolved, at every connection, so a name that resolves (or is rebound) to a
 //! loopback, private, link-local or otherwise special address is refused, unless an entry
 //! names that address range (`10.0.0.0/8`, `127.0.0.1/32`).
+//!
+//! The server's own origin (its issuer's scheme, host and port) is always allowed, with
+//! whatever addresses its name resolves to, private ones included: rules call the
+//! Management API at `auth0.baseUrl` with `auth0.accessToken`, and the server usually sits
+//! on a private network or loopback. So with the server's origin given, `fetch` exists
+//! even when the allow-list is otherwise empty.
+//!
+//! With an outbound proxy (`Limits::fetch_proxy`), requests to anywhere but the server
+//! itself go through it: plain http in absolute form, https through `CONNECT`. The
+//! allow-list still decides (scheme, host and port) before a request is made, and on
+//! every redirect; but the proxy resolves the destination's name, so the check of the
+//! addresses a name resolves to cannot apply there: the proxy is trusted to enforce
+//! egress. The proxy's own name may resolve to a private address.
 
 use std::error::Error as StdError;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -94,6 +107,23 @@ impl Entry {
     }
 }
 
+impl Entry {
+    /// Whether this is a destination with the scheme, host and port of `url`.
+    fn is_origin_of(&self, url: &reqwest::Url) -> bool {
+        let Entry::Destination { https, host, port } = self else {
+            return false;
+        };
+        let secure = match url.scheme() {
+            "https" => true,
+            "http" => false,
+            _ => return false,
+        };
+        *https == secure
+            && url.host_str().is_some_and(|h| host.eq_ignore_ascii_case(h))
+            && url.port_or_known_default() == Some(*port)
+    }
+}
+
 /// Allowed destinations: `host` or `host:port` for https (port 443 unless written),
 /// `http://host[:port]` for plain http (port 80 unless written, meant for services on the
 /// same network), and address ranges that names may resolve to although they are private.
@@ -101,6 +131,9 @@ impl Entry {
 pub struct AllowList {
     written: Vec<String>,
     entries: Vec<Entry>,
+    /// The server's own origin, allowed whatever the entries say; not one of the written
+    /// entries (the settings do not name it).
+    own: Option<Entry>,
 }
 
 impl AllowList {
@@ -111,14 +144,38 @@ impl AllowList {
             .iter()
             .filter_map(|e| Some((e.clone(), Entry::parse(e).ok()?)))
             .unzip();
-        AllowList { written, entries }
+        AllowList {
+            written,
+            entries,
+            own: None,
+        }
+    }
+
+    /// The list that also allows the server's own origin: the scheme, host and port of
+    /// `issuer` (`http://127.0.0.1:8080/`), with any address its host resolves to. An
+    /// issuer that is not an http(s) URL adds nothing.
+    pub fn with_own_origin(mut self, issuer: &str) -> AllowList {
+        self.own = reqwest::Url::parse(issuer).ok().and_then(|url| {
+            let https = match url.scheme() {
+                "https" => true,
+                "http" => false,
+                _ => return None,
+            };
+            Some(Entry::Destination {
+                https,
+                host: url.host_str()?.to_owned(),
+                port: url.port_or_known_default()?,
+            })
+        });
+        self
     }
 
     pub fn is_empty(&self) -> bool {
-        !self
-            .entries
-            .iter()
-            .any(|e| matches!(e, Entry::Destination { .. }))
+        self.own.is_none()
+            && !self
+                .entries
+                .iter()
+                .any(|e| matches!(e, Entry::Destination { .. }))
     }
 
     /// The entries as they are written in the settings.
@@ -135,22 +192,20 @@ impl AllowList {
     /// Whether a request may go to `url`: its scheme, host and port (the scheme's own when
     /// the URL gives none) are those of an entry.
     pub fn allows(&self, url: &reqwest::Url) -> bool {
-        let secure = match url.scheme() {
-            "https" => true,
-            "http" => false,
-            _ => return false,
-        };
-        let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
-            return false;
-        };
-        self.entries.iter().any(|entry| match entry {
-            Entry::Destination {
-                https,
-                host: allowed,
-                port: allowed_port,
-            } => *https == secure && allowed.eq_ignore_ascii_case(host) && *allowed_port == port,
-            Entry::Range { .. } => false,
-        })
+        self.entries
+            .iter()
+            .chain(self.own.as_ref())
+            .any(|entry| entry.is_origin_of(url))
+    }
+
+    /// Whether `url` is on the server's own origin.
+    fn is_own(&self, url: &reqwest::Url) -> bool {
+        self.own.as_ref().is_some_and(|own| own.is_origin_of(url))
+    }
+
+    /// Whether `name` is the host of the server's own origin.
+    fn is_own_host(&self, name: &str) -> bool {
+        matches!(&self.own, Some(Entry::Destination { host, .. }) if host.eq_ignore_ascii_case(name))
     }
 
     /// Whether a name may resolve to `ip`: any address that is not special, and special
@@ -247,19 +302,28 @@ impl StdError for Refused {}
 /// what it hands back, so a name cannot be rebound between the check and the connection.
 struct CheckedResolver {
     allow: Arc<AllowList>,
+    /// The outbound proxy's host, which may resolve to a private address.
+    proxy_host: Option<String>,
 }
 
 impl reqwest::dns::Resolve for CheckedResolver {
     fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
         let allow = Arc::clone(&self.allow);
         let host = name.as_str().to_owned();
+        // The allow-list pins the port of these names, and they are the server's own
+        // settings, not a script's.
+        let trusted = allow.is_own_host(&host)
+            || self
+                .proxy_host
+                .as_deref()
+                .is_some_and(|proxy| proxy.eq_ignore_ascii_case(&host));
         Box::pin(async move {
             let found: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             let admitted: Vec<SocketAddr> = found
                 .iter()
                 .copied()
-                .filter(|address| allow.admits(address.ip()))
+                .filter(|address| trusted || allow.admits(address.ip()))
                 .collect();
             if admitted.is_empty() {
                 let shown = found
@@ -285,15 +349,27 @@ pub(crate) struct Fetcher {
 
 impl Fetcher {
     /// `None` without an allow-list, or outside a Tokio runtime (there is nothing to run
-    /// requests on).
-    pub fn new(allow: AllowList) -> Option<Fetcher> {
+    /// requests on). With `proxy`, requests go through it but for those to the server's
+    /// own origin, which the server reaches directly.
+    pub fn new(allow: AllowList, proxy: Option<&reqwest::Url>) -> Option<Fetcher> {
         if allow.is_empty() {
             return None;
         }
         let runtime = tokio::runtime::Handle::try_current().ok()?;
         let allow = Arc::new(allow);
         let for_redirects = Arc::clone(&allow);
-        let client = reqwest::Client::builder()
+        let builder = match proxy {
+            Some(proxy) => {
+                let (proxy, own) = (proxy.clone(), Arc::clone(&allow));
+                reqwest::Client::builder().proxy(reqwest::Proxy::custom(move |url| {
+                    (!own.is_own(url)).then(|| proxy.clone())
+                }))
+            }
+            // Without one, none is taken from the environment: it would resolve names
+            // itself, past the check.
+            None => reqwest::Client::builder().no_proxy(),
+        };
+        let client = builder
             .redirect(reqwest::redirect::Policy::custom(move |attempt| {
                 if attempt.previous().len() >= MAX_REDIRECTS {
                     attempt.error("too many redirects")
@@ -305,9 +381,8 @@ impl Fetcher {
             }))
             .dns_resolver(CheckedResolver {
                 allow: Arc::clone(&allow),
+                proxy_host: proxy.and_then(|p| p.host_str()).map(str::to_owned),
             })
-            // A proxy would resolve names itself, past the check.
-            .no_proxy()
             .build()
             .ok()?;
         Some(Fetcher {
@@ -436,6 +511,24 @@ mod tests {
         assert!(ok("http://intranet/"));
         assert!(ok("http://intranet:80/"));
         assert!(!ok("http://intranet:6379/"));
+    }
+
+    #[test]
+    fn the_servers_own_origin_is_allowed_but_not_written() {
+        let allow = list(&[]).with_own_origin("https://auth.example.com/");
+        let ok = |u: &str| allow.allows(&reqwest::Url::parse(u).unwrap());
+        assert!(!allow.is_empty());
+        assert!(allow.entries().is_empty());
+        assert!(ok("https://AUTH.example.com/api/v2/users"));
+        assert!(!ok("http://auth.example.com/api/v2/users"));
+        assert!(!ok("https://auth.example.com:8443/"));
+        assert!(!ok("https://other.example.com/"));
+        assert!(allow.is_own_host("auth.example.com"));
+        assert!(!allow.is_own_host("other.example.com"));
+        let local = list(&["hooks.example.com"]).with_own_origin("http://127.0.0.1:8080/");
+        assert!(local.allows(&reqwest::Url::parse("http://127.0.0.1:8080/x").unwrap()));
+        assert!(local.allows(&reqwest::Url::parse("https://hooks.example.com/").unwrap()));
+        assert!(list(&[]).with_own_origin("not a url").is_empty());
     }
 
     #[test]

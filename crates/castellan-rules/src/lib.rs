@@ -30,8 +30,8 @@
 //!   timers, a `process` whose `env` is empty); `require(name)` gives the modules of
 //!   Auth0's rule runtime listed in `modules/` and throws
 //!   `Error("module '<name>' is not available")` for any other; `fetch` exists only when
-//!   an allow-list names hosts (see `fetch.rs`); the server makes those requests, not the
-//!   worker. Workers start with an empty environment.
+//!   an allow-list names hosts or the server's own origin is given (see `fetch.rs`); the
+//!   server makes those requests, not the worker. Workers start with an empty environment.
 //! - Scripts run in sloppy mode, as Auth0 runs them in Node. Each source is compiled once
 //!   per worker process and kept as bytecode keyed by the source (`compiled.rs`, the only
 //!   `unsafe` code of the workspace); a log-in's fresh context reads the bytecode back
@@ -119,8 +119,12 @@ pub struct Limits {
     pub per_rule: Duration,
     /// Wall-clock deadline of all the scripts of one log-in (one session).
     pub per_login: Duration,
-    /// Where `fetch` may go; empty (the default) means scripts have no `fetch`.
+    /// Where `fetch` may go; empty (the default) means scripts have no `fetch`. The
+    /// server adds its own origin ([`AllowList::with_own_origin`]).
     pub fetch_allow: AllowList,
+    /// An HTTP proxy `fetch` goes through (`http://proxy.internal:3128`), which then
+    /// resolves names and is trusted to enforce egress; the allow-list still applies.
+    pub fetch_proxy: Option<url::Url>,
     /// What a worker process runs.
     pub worker: WorkerProgram,
 }
@@ -134,6 +138,7 @@ impl Default for Limits {
             per_rule: Duration::from_secs(5),
             per_login: Duration::from_secs(20),
             fetch_allow: AllowList::default(),
+            fetch_proxy: None,
             worker: WorkerProgram::current_exe(),
         }
     }

@@ -100,7 +100,7 @@ impl Sandbox {
         let rx = Arc::new(Mutex::new(rx));
         let count = limits.workers.max(1);
         let pool = Arc::new(Pool {
-            fetcher: Fetcher::new(limits.fetch_allow.clone()),
+            fetcher: Fetcher::new(limits.fetch_allow.clone(), limits.fetch_proxy.as_ref()),
             limits,
             processes: (0..count).map(|_| Mutex::new(None)).collect(),
             closing: AtomicBool::new(false),

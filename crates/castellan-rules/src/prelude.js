@@ -313,6 +313,7 @@
   };
   globalThis.auth0 = {
     domain: '',
+    baseUrl: '',
     users: {
       updateAppMetadata: metadataUpdate('app_metadata'),
       updateUserMetadata: metadataUpdate('user_metadata'),
@@ -330,8 +331,10 @@
   let redirectState = null;
   const configure = (setup, keptCache) => {
     globalThis.auth0.domain = setup.domain;
-    // Auth0's rules runtime names its Management API here; templates take the domain from it.
-    globalThis.auth0.baseUrl = 'https://' + setup.domain + '/api/v2';
+    globalThis.auth0.baseUrl = setup.baseUrl;
+    // Left out rather than empty when there is none, so `if (auth0.accessToken)` reads
+    // as it would on Auth0 without one.
+    if (typeof setup.accessToken === 'string') globalThis.auth0.accessToken = setup.accessToken;
     redirectState = typeof setup.redirectState === 'string' ? setup.redirectState : null;
     globalThis.configuration = freeze(setup.configuration);
     if (keptCache !== undefined) cache = keptCache;

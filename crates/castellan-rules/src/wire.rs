@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::{ActionOutcome, LogLine, RuleBatch, ScriptError, ScriptKind, Setup, Trigger};
 
 /// Bumped whenever a message changes: the server refuses a worker that answers another.
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 
 /// What a worker is started with, before anything else.
 #[derive(Debug, Serialize, Deserialize)]

@@ -136,6 +136,9 @@ async fn allowed_hosts_answer_and_everything_else_is_refused() {
     assert!(started.elapsed() < Duration::from_secs(2));
 }
 
+/// Without an allow-list and without the server's own origin there is no `fetch`; with
+/// the server's origin alone there is one, and it reaches the server (by a name that
+/// resolves to loopback, which only the own origin may) and nothing else.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_an_allow_list_there_is_no_fetch() {
     let sandbox = Sandbox::new(defaults());
@@ -149,6 +152,31 @@ async fn without_an_allow_list_there_is_no_fetch() {
         .await
         .unwrap();
     assert_eq!(out.user["fetch"], "undefined");
+
+    let port = server().await;
+    let own = Sandbox::new(Limits {
+        workers: 1,
+        per_rule: Duration::from_millis(500),
+        fetch_allow: AllowList::default().with_own_origin(&format!("http://localhost:{port}/")),
+        ..defaults()
+    });
+    let user = run(&own, &format!("http://localhost:{port}/json"))
+        .await
+        .unwrap();
+    assert_eq!(user["answer"], json!({"plan": "gold", "auth": "true"}));
+    for elsewhere in [
+        format!("http://127.0.0.1:{port}/json"),
+        format!("http://localhost:{}/json", port + 1),
+        format!("https://localhost:{port}/json"),
+        "https://example.com/".to_owned(),
+    ] {
+        match run(&own, &elsewhere).await {
+            Err(ScriptError::Failed { message, .. }) => {
+                assert!(message.contains("is not allowed"), "{elsewhere}: {message}")
+            }
+            other => panic!("{elsewhere}: {other:?}"),
+        }
+    }
 }
 
 /// An entry allows its own port only (the scheme's when it names none).

@@ -885,8 +885,7 @@ async fn auth0s_hubspot_template_creates_the_contact_and_records_it_after_callin
     let mut session = sandbox.open(Setup {
         configuration,
         domain: "tenant.example.com".into(),
-        keep_global: false,
-        redirect_state: None,
+        ..Setup::default()
     });
     let outcome = session
         .run_rule(
@@ -974,8 +973,7 @@ async fn auth0s_mixpanel_template_sends_the_event() {
     let mut session = sandbox.open(Setup {
         configuration,
         domain: "tenant.example.com".into(),
-        keep_global: false,
-        redirect_state: None,
+        ..Setup::default()
     });
     session
         .run_rule(

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use castellan_rules::{Effect, Limits, Sandbox, ScriptError, Setup, Trigger, WorkerProgram};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 fn sandbox() -> Sandbox {
     Sandbox::new(Limits {
@@ -18,10 +18,9 @@ fn sandbox() -> Sandbox {
 
 fn setup(state: Option<&str>) -> Setup {
     Setup {
-        configuration: Map::new(),
         domain: "login.example.com".into(),
-        keep_global: false,
         redirect_state: state.map(str::to_owned),
+        ..Setup::default()
     }
 }
 

@@ -21,8 +21,7 @@ async fn run(rule: &str, user: Value, context: Value) -> RuleOutcome {
     let mut session = sandbox.open(Setup {
         configuration,
         domain: "tenant.example.com".into(),
-        keep_global: false,
-        redirect_state: None,
+        ..Setup::default()
     });
     session
         .run_rule("rule utilities", rule, user, context)

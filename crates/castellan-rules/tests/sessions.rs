@@ -33,6 +33,8 @@ fn setup() -> Setup {
     Setup {
         configuration,
         domain: "login.example.com".into(),
+        base_url: "https://login.example.com/api/v2".into(),
+        access_token: None,
         keep_global: false,
         redirect_state: None,
     }
@@ -54,6 +56,24 @@ async fn user_after(sandbox: &Sandbox, setup: Setup, rule: &str) -> serde_json::
 
 fn context() -> serde_json::Value {
     json!({"clientID": "c", "authorization": {"roles": ["reader"], "groups": []}})
+}
+
+/// `auth0.baseUrl` always, `auth0.accessToken` only in a log-in given one.
+#[tokio::test]
+async fn auth0_carries_the_base_url_and_the_token_of_its_log_in() {
+    let sandbox = sandbox();
+    let rule = "function (u, c, cb) { u.base = auth0.baseUrl; u.has = 'accessToken' in auth0; \
+                u.token = auth0.accessToken; cb(null, u, c); }";
+    let with = Setup {
+        access_token: Some("eyJ.token".into()),
+        ..setup()
+    };
+    let user = user_after(&sandbox, with, rule).await;
+    assert_eq!(user["base"], "https://login.example.com/api/v2");
+    assert_eq!(user["token"], "eyJ.token");
+    let user = user_after(&sandbox, setup(), rule).await;
+    assert_eq!(user["base"], "https://login.example.com/api/v2");
+    assert_eq!(user["has"], false);
 }
 
 #[tokio::test]

@@ -18,6 +18,14 @@ pub struct Setup {
     pub configuration: serde_json::Map<String, Value>,
     /// `auth0.domain`.
     pub domain: String,
+    /// `auth0.baseUrl`: where the server's Management API answers (`{issuer}api/v2`).
+    #[serde(default)]
+    pub base_url: String,
+    /// `auth0.accessToken`: a short-lived Management API token limited to `read:users
+    /// update:users`, as Auth0 gave rules. `None` leaves it undefined (a log-in whose
+    /// rules do not read it, a dry run, actions).
+    #[serde(default)]
+    pub access_token: Option<String>,
     /// Whether the session sees and keeps what earlier log-ins left on `global` (Auth0
     /// keeps `global` per container). Off for dry runs, which must neither see nor change
     /// what real log-ins share.

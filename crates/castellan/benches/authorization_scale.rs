@@ -303,6 +303,7 @@ async fn main() {
         log_retention_days: castellan::config::DEFAULT_LOG_RETENTION_DAYS,
         jwks_max_age_secs: castellan::config::DEFAULT_JWKS_MAX_AGE_SECS,
         keep_sessions_on_password_change: false,
+        geoip_database: None,
         serve: castellan::http::serve::ServeLimits::default(),
         scripts: castellan_rules::Limits {
             // The worker processes run the server's binary, as `castellan serve` does.

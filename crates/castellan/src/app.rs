@@ -184,14 +184,16 @@ pub async fn prepare(settings: Settings, clock: Arc<dyn Clock>) -> Result<AppSta
             clock: clock.clone(),
         }),
     };
-    let scripts = crate::script_engine::scripts(&settings, master.clone());
+    let tokens = Arc::new(TokenService {
+        issuer: settings.issuer.clone(),
+        keyring: Arc::new(keyring),
+        clock: clock.clone(),
+    });
+    let scripts = crate::script_engine::scripts(&settings, master.clone())
+        .with_management_tokens(Arc::clone(&tokens));
     Ok(AppState {
         scripts: Arc::new(scripts),
-        tokens: Arc::new(TokenService {
-            issuer: settings.issuer.clone(),
-            keyring: Arc::new(keyring),
-            clock: clock.clone(),
-        }),
+        tokens,
         settings: Arc::new(settings),
         store,
         clock,

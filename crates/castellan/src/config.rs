@@ -109,6 +109,8 @@ struct ScriptsFile {
     rule_timeout_ms: Option<u64>,
     login_timeout_ms: Option<u64>,
     fetch_allow: Option<Vec<String>>,
+    fetch_proxy: Option<String>,
+    geoip_database: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -220,6 +222,9 @@ pub struct Settings {
     pub smtp: Option<SmtpSettings>,
     /// The rules and actions sandbox (`[scripts]`, `CASTELLAN_SCRIPTS_*`).
     pub scripts: castellan_rules::Limits,
+    /// Where scripts' `geoip` comes from (`[scripts] geoip_database`,
+    /// `CASTELLAN_SCRIPTS_GEOIP_DATABASE`), opened when the settings are read.
+    pub geoip_database: Option<crate::geoip::GeoIpDatabase>,
     /// Days a tenant-log event is kept; 0 keeps them all.
     pub log_retention_days: u32,
     /// How long clients may cache the JWKS (its `Cache-Control: max-age`); a rotated key
@@ -429,7 +434,9 @@ impl Settings {
             None => file.keep_sessions_on_password_change.unwrap_or(false),
         };
         let smtp = smtp_settings(env, file.smtp.unwrap_or_default())?;
-        let scripts = script_limits(env, file.scripts.unwrap_or_default())?;
+        let mut scripts_file = file.scripts.unwrap_or_default();
+        let geoip_database = geoip_database(env, scripts_file.geoip_database.take())?;
+        let scripts = script_limits(env, scripts_file)?;
         let password_hashing = hashing_limits(env, file.password_hashing.unwrap_or_default())?;
         let metrics = metrics_settings(env, file.metrics.unwrap_or_default())?;
         let store = store_options(env, file.store.unwrap_or_default())?;
@@ -481,6 +488,7 @@ impl Settings {
             password_hashing,
             smtp,
             scripts,
+            geoip_database,
             log_retention_days,
             jwks_max_age_secs,
             keep_sessions_on_password_change,
@@ -580,6 +588,15 @@ impl Settings {
                     .collect(),
             ),
         );
+        if let Some(proxy) = &self.scripts.fetch_proxy {
+            scripts.insert("fetch_proxy".into(), redact_url(proxy.as_str()).into());
+        }
+        if let Some(database) = &self.geoip_database {
+            scripts.insert(
+                "geoip_database".into(),
+                database.path().display().to_string().into(),
+            );
+        }
         put("scripts", scripts.into());
         let mut http = toml::Table::new();
         let secs = |d: std::time::Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
@@ -716,6 +733,16 @@ fn script_limits(env: &dyn Env, file: ScriptsFile) -> Result<castellan_rules::Li
             message,
         })?;
     }
+    let fetch_proxy = match env
+        .var("CASTELLAN_SCRIPTS_FETCH_PROXY")
+        .or(file.fetch_proxy)
+    {
+        Some(written) => Some(fetch_proxy(&written).map_err(|message| ConfigError::Value {
+            name: "scripts.fetch_proxy",
+            message,
+        })?),
+        None => None,
+    };
     let ms = |d: std::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     Ok(castellan_rules::Limits {
         workers: positive(
@@ -748,8 +775,46 @@ fn script_limits(env: &dyn Env, file: ScriptsFile) -> Result<castellan_rules::Li
             ms(defaults.per_login),
         )?),
         fetch_allow: castellan_rules::AllowList::new(&fetch_allow),
+        fetch_proxy,
         ..defaults
     })
+}
+
+/// An HTTP proxy as `http://host:port` (or `https://`), with credentials if it needs them.
+fn fetch_proxy(written: &str) -> Result<url::Url, String> {
+    let invalid = || {
+        format!(
+            "\"{}\" is not a proxy URL like http://proxy.internal:3128",
+            redact_url(written)
+        )
+    };
+    let url = url::Url::parse(written.trim()).map_err(|_| invalid())?;
+    let bare = matches!(url.path(), "" | "/") && url.query().is_none() && url.fragment().is_none();
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() || !bare {
+        return Err(invalid());
+    }
+    Ok(url)
+}
+
+/// The database's path from the environment, else the file; one that does not open as a
+/// MaxMind database stops the start, naming it.
+fn geoip_database(
+    env: &dyn Env,
+    from_file: Option<PathBuf>,
+) -> Result<Option<crate::geoip::GeoIpDatabase>, ConfigError> {
+    let Some(path) = env
+        .var("CASTELLAN_SCRIPTS_GEOIP_DATABASE")
+        .map(PathBuf::from)
+        .or(from_file)
+    else {
+        return Ok(None);
+    };
+    crate::geoip::GeoIpDatabase::open(&path)
+        .map(Some)
+        .map_err(|message| ConfigError::Value {
+            name: "scripts.geoip_database",
+            message,
+        })
 }
 
 fn metrics_settings(env: &dyn Env, file: MetricsFile) -> Result<MetricsSettings, ConfigError> {
@@ -1166,6 +1231,84 @@ mod tests {
                 ("CASTELLAN_HTTP_BODY_TIMEOUT_SECS", "soon"),
             ],
         );
+    }
+
+    #[test]
+    fn the_fetch_proxy_from_file_and_environment() {
+        let s = load_with_file(
+            "[scripts]\nfetch_proxy = \"http://proxy.internal:3128\"\n",
+            &[],
+        );
+        assert_eq!(
+            s.scripts.fetch_proxy.as_ref().map(url::Url::as_str),
+            Some("http://proxy.internal:3128/")
+        );
+        assert!(
+            s.print()
+                .contains("fetch_proxy = \"http://proxy.internal:3128/\"")
+        );
+        let env = [(
+            "CASTELLAN_SCRIPTS_FETCH_PROXY",
+            "http://egress:secret@10.0.0.9:8080",
+        )];
+        let s = load_with_file(
+            "[scripts]\nfetch_proxy = \"http://proxy.internal:3128\"\n",
+            &env,
+        );
+        assert!(
+            s.print()
+                .contains("fetch_proxy = \"http://egress:<redacted>@10.0.0.9:8080/\"")
+        );
+        assert!(!s.print().contains("secret"));
+        assert_eq!(s.scripts.fetch_proxy.unwrap().host_str(), Some("10.0.0.9"));
+        let none: [(&str, &str); 0] = [];
+        assert!(
+            Settings::load(&Overrides::default(), &none)
+                .unwrap()
+                .scripts
+                .fetch_proxy
+                .is_none()
+        );
+        for bad in [
+            "proxy.internal:3128",
+            "socks5://p:1080",
+            "http://p:3128/path",
+        ] {
+            let err = Settings::load(
+                &Overrides::default(),
+                &[("CASTELLAN_SCRIPTS_FETCH_PROXY", bad)],
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.starts_with("scripts.fetch_proxy"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_geoip_database_that_does_not_open_stops_the_start_naming_it() {
+        let none: [(&str, &str); 0] = [];
+        assert!(
+            Settings::load(&Overrides::default(), &none)
+                .unwrap()
+                .geoip_database
+                .is_none()
+        );
+        let env = [(
+            "CASTELLAN_SCRIPTS_GEOIP_DATABASE",
+            "/nowhere/GeoLite2-City.mmdb",
+        )];
+        let err = Settings::load(&Overrides::default(), &env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("scripts.geoip_database"), "{err}");
+        assert!(err.contains("/nowhere/GeoLite2-City.mmdb"), "{err}");
+        let file = write("[scripts]\ngeoip_database = \"/nowhere/from-file.mmdb\"\n");
+        let overrides = Overrides {
+            config: Some(file.path().to_path_buf()),
+            ..Default::default()
+        };
+        let err = Settings::load(&overrides, &none).unwrap_err().to_string();
+        assert!(err.contains("/nowhere/from-file.mmdb"), "{err}");
     }
 
     /// Settings from this file and environment.

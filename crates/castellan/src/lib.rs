@@ -7,6 +7,7 @@ pub mod app;
 pub mod cli;
 pub mod config;
 mod demo;
+pub mod geoip;
 pub mod http;
 mod import;
 pub mod mail;

@@ -257,6 +257,8 @@ pub async fn run(settings: Settings, args: RulesTestArgs) -> Result<(), String> 
         user_json,
         context,
         event: shape::event(&facts),
+        // No server to call.
+        access_token: None,
         // A dry run may show a redirect: the run stops there, as a log-in would.
         redirect_state: Some("dry-run".to_owned()),
         resume: None,

@@ -16,10 +16,17 @@ use serde_json::Value;
 
 use crate::config::Settings;
 
-/// The scripts of the log-in pipeline, run by a sandbox with the configured limits.
+/// The scripts of the log-in pipeline, run by a sandbox with the configured limits. Their
+/// `fetch` always reaches this server (`auth0.baseUrl`), whatever `fetch_allow` says.
 pub fn scripts(settings: &Settings, master: MasterKey) -> Scripts {
-    let engine = QuickJs(Sandbox::new(settings.scripts.clone()));
-    Scripts::new(Arc::new(engine), master, &settings.issuer)
+    let mut limits = settings.scripts.clone();
+    limits.fetch_allow = limits.fetch_allow.with_own_origin(&settings.issuer);
+    let engine = QuickJs(Sandbox::new(limits));
+    let scripts = Scripts::new(Arc::new(engine), master, &settings.issuer);
+    match &settings.geoip_database {
+        Some(database) => scripts.with_geoip(Arc::new(database.clone())),
+        None => scripts,
+    }
 }
 
 struct QuickJs(Sandbox);

@@ -8,7 +8,7 @@ use super::engine::LogLine;
 use super::redirect::Resume;
 use super::run::{PostLoginError, PostLoginOutcome, PostLoginRun, Stop};
 use super::shape::{self, LoginFacts};
-use super::{Scripts, extension};
+use super::{Scripts, extension, geoip, management};
 use crate::clock::Clock;
 use crate::events::{self, LogEventExt};
 use crate::store::Store;
@@ -48,14 +48,25 @@ pub async fn post_login(
     if let Some(policy) = &policy {
         user = extension::apply(&target, &user, &mut user_json, policy).await?;
     }
+    let (mut context, mut event) = (shape::context(facts), shape::event(facts));
+    if let Some(locate) = &scripts.geoip {
+        geoip::fill(locate.as_ref(), &facts.request.ip, &mut context, &mut event);
+    }
+    let access_token = match &scripts.tokens {
+        Some(tokens) if management::wanted(&set.rules) => {
+            Some(management::rules_token(store, tokens).await?)
+        }
+        _ => None,
+    };
     let run = PostLoginRun {
         scripts,
         set: &set,
         target: &target,
         user,
         user_json,
-        context: shape::context(facts),
-        event: shape::event(facts),
+        context,
+        event,
+        access_token,
         redirect_state: redirect_state.map(str::to_owned),
         resume,
     };

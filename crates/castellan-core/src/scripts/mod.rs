@@ -12,9 +12,12 @@
 
 pub mod changes;
 pub mod claims;
+mod countries;
 pub mod engine;
 mod extension;
+pub mod geoip;
 mod login;
+pub mod management;
 pub mod redirect;
 mod registration;
 mod run;
@@ -29,6 +32,7 @@ use self::engine::{ScriptEngine, ScriptError, ScriptKind, Trigger};
 use crate::directory::{actions, rules_configs};
 use crate::error::{Error, Result};
 use crate::model::{self, Connection};
+use crate::oauth::access_token::TokenService;
 use crate::paging::PageRequest;
 use crate::secrets::MasterKey;
 use crate::store::Store;
@@ -42,6 +46,12 @@ pub struct Scripts {
     engine: Arc<dyn ScriptEngine>,
     master: MasterKey,
     hostname: String,
+    /// `auth0.baseUrl`.
+    base_url: String,
+    /// Where `context.request.geoip` comes from; `{}` without.
+    geoip: Option<Arc<dyn geoip::Locate>>,
+    /// What mints `auth0.accessToken`; rules get none without.
+    tokens: Option<Arc<TokenService>>,
     /// The scripts as last read, with the store's script generation they were read at.
     loaded: Mutex<Option<(i64, Arc<ScriptSet>)>>,
 }
@@ -59,8 +69,23 @@ impl Scripts {
             engine,
             master,
             hostname,
+            base_url: management::base_url(issuer),
+            geoip: None,
+            tokens: None,
             loaded: Mutex::new(None),
         }
+    }
+
+    /// Log-ins' `geoip` from this database.
+    pub fn with_geoip(mut self, locate: Arc<dyn geoip::Locate>) -> Scripts {
+        self.geoip = Some(locate);
+        self
+    }
+
+    /// Real log-ins' rules get `auth0.accessToken`, minted by `tokens`.
+    pub fn with_management_tokens(mut self, tokens: Arc<TokenService>) -> Scripts {
+        self.tokens = Some(tokens);
+        self
     }
 
     /// What a log-in runs: read from the store again only when the script generation has

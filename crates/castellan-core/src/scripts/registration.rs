@@ -32,6 +32,8 @@ pub async fn post_user_registration(
     let mut session = scripts.engine.open(Setup {
         configuration: Map::new(),
         domain: scripts.hostname.clone(),
+        base_url: scripts.base_url.clone(),
+        access_token: None,
         keep_global: true,
         redirect_state: None,
     });

@@ -230,6 +230,8 @@ pub struct PostLoginRun<'a> {
     pub user_json: Value,
     pub context: Value,
     pub event: Value,
+    /// The rules' `auth0.accessToken` (see [`super::management`]).
+    pub access_token: Option<String>,
     /// The state of a log-in a script may redirect (see [`Setup::redirect_state`]); `None`
     /// where no browser waits (the password, refresh-token and device-code grants), where
     /// a redirect fails the log-in.
@@ -262,6 +264,8 @@ impl PostLoginRun<'_> {
         let mut session = self.scripts.engine.open(Setup {
             configuration: self.set.configuration.clone(),
             domain: self.scripts.hostname.clone(),
+            base_url: self.scripts.base_url.clone(),
+            access_token: self.access_token,
             keep_global: self.target.is_real(),
             redirect_state: self.redirect_state.clone(),
         });
@@ -780,6 +784,7 @@ mod tests {
             user_json: json!({}),
             context: json!({}),
             event: json!({}),
+            access_token: None,
             redirect_state: None,
             resume: None,
         }

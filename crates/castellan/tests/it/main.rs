@@ -42,6 +42,7 @@ mod response_modes;
 mod role_users_api;
 mod roles;
 mod rules_api;
+mod rules_environment;
 mod rules_pipeline;
 mod scopes;
 mod signing_keys_api;

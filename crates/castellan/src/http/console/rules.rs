@@ -403,6 +403,8 @@ async fn try_rule(
         user_json: user.to_auth0_json(),
         context: shape::context(&facts),
         event: shape::event(&facts),
+        // A dry run changes nothing: its rules get no token that could.
+        access_token: None,
         // A dry run may show a redirect: the run stops there, as a log-in would.
         redirect_state: Some("dry-run".to_owned()),
         resume: None,

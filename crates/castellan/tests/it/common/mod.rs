@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod browser;
+pub mod mmdb;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -76,6 +77,7 @@ pub fn settings(database_url: String, data_dir: PathBuf) -> Settings {
             ),
             ..castellan_rules::Limits::default()
         },
+        geoip_database: None,
         metrics: castellan::config::MetricsSettings::default(),
         trusted_proxies: Default::default(),
         store: Default::default(),
@@ -196,8 +198,9 @@ impl TestServer {
 
     /// A Management API token for the bootstrap administrator, optionally narrowed.
     pub async fn admin_token(&self, scope: Option<&str>) -> String {
-        self.token(ADMIN_ID, ADMIN_SECRET, MANAGEMENT_AUDIENCE, scope)
-            .await
+        // MANAGEMENT_AUDIENCE, or this server's when a test gives it another issuer.
+        let audience = format!("{}api/v2/", self.settings.issuer);
+        self.token(ADMIN_ID, ADMIN_SECRET, &audience, scope).await
     }
 
     pub async fn call(
