@@ -48,6 +48,11 @@ fn parse(kind: &str, payload: Value) -> Option<Effect> {
         "add_scope" => Effect::AddScope(string(&payload)?),
         "remove_scope" => Effect::RemoveScope(string(&payload)?),
         "deny" => Effect::Deny(string(&payload)?),
+        "redirect" => Effect::Redirect {
+            url: string(payload.get("url")?)?,
+            query: payload.get("query")?.as_object()?.clone(),
+        },
+        "rule_redirect" => Effect::RuleRedirect,
         "unsupported" => Effect::Unsupported {
             request: Unsupported::parse(payload.get("request")?.as_str()?)?,
             by_previous_rule: payload.get("by_previous_rule")?.as_bool()?,

@@ -277,6 +277,7 @@ pub(crate) fn open(worker: &mut Worker, prepared: Prepared, setup: &Setup) -> Op
             "domain": setup.domain,
             "baseUrl": setup.base_url,
             "accessToken": setup.access_token,
+            "redirectState": setup.redirect_state,
         });
         let configure = helpers.configure.clone().restore(&ctx).ok()?;
         let kept_cache = (setup.keep_global)
@@ -520,7 +521,9 @@ impl Run<'_> {
                 .clone()
                 .restore(&ctx)
                 .map_err(|_| oom())?;
-            let api: Value = action_api.call((trigger.id(),)).map_err(|_| oom())?;
+            let api: Value = action_api
+                .call((trigger.id(), event.clone()))
+                .map_err(|_| oom())?;
             match handler.call::<_, Value>((event, api)).catch(&ctx) {
                 Err(e) => Err(classify(&self.worker.deadline, name, e, false)),
                 Ok(value) if value.is_promise() => {

@@ -327,12 +327,15 @@
   const mapGet = Map.prototype.get;
   const mapSet = Map.prototype.set;
   const mapDelete = Map.prototype.delete;
+  // The log-in's state where it may send the browser away (see `redirectApi`).
+  let redirectState = null;
   const configure = (setup, keptCache) => {
     globalThis.auth0.domain = setup.domain;
     globalThis.auth0.baseUrl = setup.baseUrl;
     // Left out rather than empty when there is none, so `if (auth0.accessToken)` reads
     // as it would on Auth0 without one.
     if (typeof setup.accessToken === 'string') globalThis.auth0.accessToken = setup.accessToken;
+    redirectState = typeof setup.redirectState === 'string' ? setup.redirectState : null;
     globalThis.configuration = freeze(setup.configuration);
     if (keptCache !== undefined) cache = keptCache;
     return cache;
@@ -342,17 +345,20 @@
   const hide = (target, name, value) =>
     defineProperty(target, name, { value: value, enumerable: false, configurable: true });
 
-  // Requests the pipeline does not carry out (multi-factor authentication, redirects, SAML
-  // settings) are recorded the moment a rule makes them: a recorded change ends the rule's
+  // Requests the pipeline does not carry out (multi-factor authentication, SAML settings) are recorded the moment a rule makes them: a recorded change ends the rule's
   // batch, so the host refuses the log-in naming that rule instead of going on without a
   // control the rule asked for. The host also checks the `context` it gets back, for a rule
   // that calls back with a new object.
   const WATCHED = Symbol('watched');
   // Pairs of (property, request), walked by index: a script may have changed the built-ins
   // an iteration would use.
+  // `context.redirect` is watched the same way, so that the log names the rule that set it,
+  // though the pipeline carries it out: it reads the URL from the `context` the last rule
+  // hands back, as Auth0 redirects once all rules have run.
   const REQUESTS = [['multifactor', 'multifactor'], ['redirect', 'redirect'], ['samlConfiguration', 'saml']];
-  const unsupported = (request, byPreviousRule) =>
-    emit('unsupported', { request: request, by_previous_rule: byPreviousRule });
+  const unsupported = (request, byPreviousRule) => (request === 'redirect'
+    ? emit('rule_redirect', null)
+    : emit('unsupported', { request: request, by_previous_rule: byPreviousRule }));
   const isAsked = (property, value) => {
     if (value === undefined || value === null) return false;
     // SAML settings are an object rules fill in: an empty one asks for nothing.
@@ -381,7 +387,8 @@
       let value = context[property];
       // Already there on a context just handed over: the rule before put it on the new
       // object it called back with.
-      if (isAsked(property, value)) unsupported(request, true);
+      // (Not for a redirect, which is carried out: every later rule would see it there.)
+      if (isAsked(property, value) && request !== 'redirect') unsupported(request, true);
       if (property === 'samlConfiguration') value = watchSaml(value === undefined ? {} : value);
       defineProperty(context, property, {
         get: () => value,
@@ -407,7 +414,69 @@
     return context;
   };
 
-  const actionApi = (trigger) => {
+  // `api.redirect`: `sendUserTo` is recorded for the pipeline, which sends the browser once
+  // the action has finished; the tokens are HS256 JWTs made and checked by the host
+  // (`host/redirect_token.rs`) against this log-in's state. The `/continue` request's
+  // parameters are copied when the action starts, so what the action does to `event`
+  // cannot change where `validateToken` reads its token.
+  const encodeTokenHost = host.redirectEncodeToken;
+  const validateTokenHost = host.redirectValidateToken;
+  const redirectApi = (event) => {
+    const request = event !== null && typeof event === 'object' && event.request !== null &&
+      typeof event.request === 'object' ? event.request : {};
+    const copy = (value) => (value !== null && typeof value === 'object' ? parse(stringify(value)) : {});
+    const query = copy(request.query);
+    const body = copy(request.body);
+    const userId = event !== null && typeof event === 'object' && event.user !== null &&
+      typeof event.user === 'object' ? String(event.user.user_id) : '';
+    const options = (value) => (value !== null && typeof value === 'object' ? value : {});
+    const secretOf = (o) => {
+      if (typeof o.secret !== 'string' || o.secret === '') {
+        throw new TypeError('a secret (a non-empty string) is required');
+      }
+      return o.secret;
+    };
+    const needsState = () => {
+      if (redirectState === null) throw new Error('this log-in cannot be redirected');
+      return redirectState;
+    };
+    return {
+      sendUserTo: function (url, opts) {
+        const o = options(opts);
+        const q = o.query !== null && typeof o.query === 'object' ? o.query : {};
+        const pairs = {};
+        const names = keys(q);
+        for (let i = 0; i < names.length; i++) {
+          const value = q[names[i]];
+          if (value !== undefined && value !== null) pairs[names[i]] = String(value);
+        }
+        emit('redirect', { url: String(url), query: pairs });
+        return undefined;
+      },
+      encodeToken: function (opts) {
+        const o = options(opts);
+        const secret = secretOf(o);
+        const lifetime = o.expiresInSeconds === undefined ? 900 : Number(o.expiresInSeconds);
+        if (!(lifetime > 0)) throw new TypeError('expiresInSeconds must be a positive number');
+        const payload = o.payload !== null && typeof o.payload === 'object' ? o.payload : {};
+        return encodeTokenHost(secret, stringify(payload), stringify({
+          iss: globalThis.auth0.domain, sub: userId, state: needsState(), lifetime: lifetime,
+        }));
+      },
+      validateToken: function (opts) {
+        const o = options(opts);
+        const secret = secretOf(o);
+        const name = typeof o.tokenParameterName === 'string' ? o.tokenParameterName : 'session_token';
+        const token = body[name] !== undefined ? body[name] : query[name];
+        if (typeof token !== 'string' || token === '') {
+          throw new Error("no token in the '" + name + "' parameter of the /continue request");
+        }
+        return parse(validateTokenHost(secret, token, needsState()));
+      },
+    };
+  };
+
+  const actionApi = (trigger, event) => {
     const api = {};
     api.cache = {
       get: (key) => (mapHas.call(cache, String(key)) ? { value: mapGet.call(cache, String(key)) } : undefined),
@@ -449,11 +518,7 @@
       enrollWith: ask('multifactor'),
       enrollWithAny: ask('multifactor'),
     };
-    api.redirect = {
-      sendUserTo: ask('redirect'),
-      encodeToken: ask('redirect', ''),
-      validateToken: ask('redirect', null),
-    };
+    api.redirect = redirectApi(event);
     // Every `api.samlResponse.set...` method, whatever its name.
     api.samlResponse = new NativeProxy({}, {
       get: (target, name) => (typeof name === 'string' && name !== 'then' ? ask('saml') : undefined),

@@ -36,6 +36,7 @@ fn setup() -> Setup {
         base_url: "https://login.example.com/api/v2".into(),
         access_token: None,
         keep_global: false,
+        redirect_state: None,
     }
 }
 
@@ -453,8 +454,7 @@ fn asked(request: Unsupported, by_previous_rule: bool) -> Vec<Effect> {
     }]
 }
 
-/// What the pipeline does not carry out (multi-factor authentication, redirects, SAML
-/// settings) is recorded as the rule asks for it, which ends the batch at that rule; a
+/// What the pipeline does not carry out (multi-factor authentication, SAML settings) is recorded as the rule asks for it, which ends the batch at that rule; a
 /// request made on a new `context` object is seen when the next rule is handed it.
 #[tokio::test]
 async fn requests_the_pipeline_does_not_carry_out_are_recorded() {
@@ -464,10 +464,6 @@ async fn requests_the_pipeline_does_not_carry_out_are_recorded() {
         (
             "c.multifactor = { provider: 'any', allowRememberBrowser: false };",
             Unsupported::Multifactor,
-        ),
-        (
-            "Object.assign(c, { redirect: { url: 'https://example.com/consent' } });",
-            Unsupported::Redirect,
         ),
         (
             "c.samlConfiguration.mappings = { email: 'email' };",
@@ -526,16 +522,12 @@ async fn requests_the_pipeline_does_not_carry_out_are_recorded() {
     assert_eq!(batch.ran, 2);
     assert_eq!(batch.outcome.effects, asked(Unsupported::Multifactor, true));
 
-    // Actions: `api.multifactor`, `api.authentication`, `api.redirect`, `api.samlResponse`.
+    // Actions: `api.multifactor`, `api.authentication`, `api.samlResponse`.
     let cases = [
         ("api.multifactor.enable('any');", Unsupported::Multifactor),
         (
             "api.authentication.challengeWith({ type: 'otp' });",
             Unsupported::Multifactor,
-        ),
-        (
-            "api.redirect.sendUserTo('https://example.com/consent');",
-            Unsupported::Redirect,
         ),
         (
             "api.samlResponse.setAttribute('email', event.user.email);",

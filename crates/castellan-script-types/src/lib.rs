@@ -30,19 +30,26 @@ pub struct Setup {
     /// keeps `global` per container). Off for dry runs, which must neither see nor change
     /// what real log-ins share.
     pub keep_global: bool,
+    /// The state of a log-in that can send the browser away and resume at `/continue`:
+    /// what `api.redirect.encodeToken` puts in a token's `state` claim and what
+    /// `validateToken` compares it with. `None` where no browser is there to redirect.
+    #[serde(default)]
+    pub redirect_state: Option<String>,
 }
 
 /// The trigger an action runs for; it decides the handler and the `api` it gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Trigger {
     PostLogin,
+    /// A post-login action resumed at `/continue` after it sent the user away.
+    PostLoginContinue,
     PostUserRegistration,
 }
 
 impl Trigger {
     pub fn id(self) -> &'static str {
         match self {
-            Trigger::PostLogin => "post-login",
+            Trigger::PostLogin | Trigger::PostLoginContinue => "post-login",
             Trigger::PostUserRegistration => "post-user-registration",
         }
     }
@@ -51,6 +58,7 @@ impl Trigger {
     pub fn handler(self) -> &'static str {
         match self {
             Trigger::PostLogin => "onExecutePostLogin",
+            Trigger::PostLoginContinue => "onContinuePostLogin",
             Trigger::PostUserRegistration => "onExecutePostUserRegistration",
         }
     }
@@ -191,6 +199,16 @@ pub enum Effect {
     RemoveScope(String),
     /// `api.access.deny(reason)`.
     Deny(String),
+    /// `api.redirect.sendUserTo(url, {query})`: the browser goes to `url` with `query`
+    /// (and the log-in's `state`) once the action has finished.
+    Redirect {
+        url: String,
+        query: serde_json::Map<String, Value>,
+    },
+    /// A rule set `context.redirect`. Recorded as the rule does it so that the rule's batch
+    /// ends there and the log names it; where the browser goes is read from the `context`
+    /// the last rule hands back, as Auth0 redirects once every rule has run.
+    RuleRedirect,
     /// A request the log-in pipeline does not carry out. A security control a script asks
     /// for must never be dropped, so the caller refuses the log-in.
     Unsupported {
@@ -207,8 +225,6 @@ pub enum Unsupported {
     /// `context.multifactor`, `api.multifactor.enable`, `api.authentication.challengeWith*`
     /// and `enrollWith*`.
     Multifactor,
-    /// `context.redirect`, `api.redirect.*`.
-    Redirect,
     /// `context.samlConfiguration`, `api.samlResponse.*`.
     Saml,
 }
@@ -218,7 +234,6 @@ impl Unsupported {
     pub fn parse(name: &str) -> Option<Unsupported> {
         Some(match name {
             "multifactor" => Unsupported::Multifactor,
-            "redirect" => Unsupported::Redirect,
             "saml" => Unsupported::Saml,
             _ => return None,
         })
@@ -228,7 +243,6 @@ impl Unsupported {
     pub fn name(self) -> &'static str {
         match self {
             Unsupported::Multifactor => "multifactor",
-            Unsupported::Redirect => "redirect",
             Unsupported::Saml => "saml",
         }
     }

@@ -24,6 +24,7 @@ conformance!(
     login_failures_block_at_the_threshold_until_unblocked,
     logs_come_back_newest_first,
     codes_are_taken_once_and_refresh_tokens_used_once,
+    redirected_log_ins_are_taken_once_by_their_browser_before_they_expire,
     a_users_sessions_and_refresh_tokens_are_listed_and_ended,
     consents_are_kept_per_user_client_and_api_and_go_with_the_user,
     a_new_password_ends_what_the_old_one_opened,
@@ -703,7 +704,77 @@ fn code(hash: &str, expires_at: i64) -> AuthorizationCode {
         code_challenge: Some("c".into()),
         auth_time: 5,
         expires_at,
+        scripted: Some(r#"{"id_claims":{"https://x/a":1}}"#.into()),
     }
+}
+
+async fn redirected_log_ins_are_taken_once_by_their_browser_before_they_expire(store: &dyn Store) {
+    store
+        .create_connection(&connection("con_u", "db-users", vec![]))
+        .await
+        .unwrap();
+    store
+        .create_user(&user("1", "ada@example.com", None), None, None)
+        .await
+        .unwrap();
+    let waiting = |state: &str, expires_at: i64| LoginRedirect {
+        state_hash: state.into(),
+        browser_hash: "browser".into(),
+        user_id: "auth0|1".into(),
+        transaction: r#"{"q":"client_id=app"}"#.into(),
+        expires_at,
+    };
+    store
+        .create_login_redirect(&waiting("s1", 100), 10)
+        .await
+        .unwrap();
+    store
+        .create_login_redirect(&waiting("s2", 20), 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.take_login_redirect("s1", "other", 11).await.unwrap(),
+        None,
+        "another browser's"
+    );
+    assert_eq!(
+        store
+            .take_login_redirect("s1", "browser", 11)
+            .await
+            .unwrap(),
+        Some(waiting("s1", 100)),
+        "left for its own browser"
+    );
+    assert_eq!(
+        store
+            .take_login_redirect("s1", "browser", 11)
+            .await
+            .unwrap(),
+        None,
+        "single use"
+    );
+    assert_eq!(
+        store
+            .take_login_redirect("s2", "browser", 20)
+            .await
+            .unwrap(),
+        None,
+        "expired"
+    );
+    // The expired go as new ones come.
+    store
+        .create_login_redirect(&waiting("s3", 200), 30)
+        .await
+        .unwrap();
+    store.delete_user("auth0|1").await.unwrap();
+    assert_eq!(
+        store
+            .take_login_redirect("s3", "browser", 31)
+            .await
+            .unwrap(),
+        None,
+        "gone with the user"
+    );
 }
 
 async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
@@ -1005,6 +1076,7 @@ async fn a_new_password_ends_what_the_old_one_opened(store: &dyn Store) {
             code_challenge: None,
             auth_time: 5,
             expires_at: 65,
+            scripted: None,
         })
         .await
         .unwrap();

@@ -430,6 +430,7 @@ async fn main() {
                         protocol: Protocol::RefreshToken,
                         request: &request,
                         front_channel: None,
+                        scripted: None,
                     },
                 )
                 .await

@@ -291,6 +291,10 @@ pub fn router(state: AppState) -> Router {
     app.merge(public_documents)
         .merge(for_browser_apps)
         .route("/authorize", get(pages::authorize::authorize))
+        .route(
+            "/continue",
+            get(pages::continue_login::resume).post(pages::continue_login::resume),
+        )
         .route("/authorize/consent", post(pages::authorize::consent))
         .route("/activate", get(pages::device::activate))
         .route("/authorize/forgot", get(pages::recovery::forgot_page))

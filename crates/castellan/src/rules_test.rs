@@ -259,6 +259,9 @@ pub async fn run(settings: Settings, args: RulesTestArgs) -> Result<(), String> 
         event: shape::event(&facts),
         // No server to call.
         access_token: None,
+        // A dry run may show a redirect: the run stops there, as a log-in would.
+        redirect_state: Some("dry-run".to_owned()),
+        resume: None,
     }
     .run()
     .await;
@@ -284,6 +287,9 @@ pub async fn run(settings: Settings, args: RulesTestArgs) -> Result<(), String> 
             report["id_token_claims"] = Value::Object(outcome.id_claims);
             report["scope"] = json!(outcome.scopes.apply(requested).join(" "));
             report["logs"] = logs_json(&outcome.logs);
+            if let Some(redirect) = &outcome.redirect {
+                report["redirect"] = json!({"url": redirect.url, "script": redirect.script});
+            }
             Ok(())
         }
         Err(PostLoginError::Stopped { stop, logs: lines }) => {

@@ -9,9 +9,12 @@ use crate::clock::Clock;
 use crate::events::RequestContext;
 use crate::model::{AuthorizationCode, Client, DATABASE_CONNECTION, Session, User};
 use crate::oauth::password::Services;
-use crate::oauth::user_tokens::{self, FrontChannelCode, UserTokenRequest};
+use crate::oauth::user_tokens::{
+    self, FrontChannelCode, FrontChannelScripts, Scripted, UserTokenRequest,
+};
 use crate::oauth::{OAuthError, audience, scope};
 use crate::scripts::Protocol;
+use crate::scripts::redirect::{Resume, Suspension};
 use crate::secrets::{opaque_token, token_digest};
 use crate::store::{Store, StoreError};
 
@@ -416,44 +419,88 @@ fn consent_audience(request: &AuthorizeRequest) -> &str {
     request.audience.as_deref().unwrap_or_default()
 }
 
-/// What goes back to the client when the user is signed in: the code, the tokens, or both
-/// (each as its response type asks), and the state.
+/// What the authorization endpoint ends a signed-in request with.
+#[derive(Debug)]
+pub enum Answer {
+    /// The code, the tokens, or both (each as the response type asks), and the state.
+    Params(Vec<(&'static str, String)>),
+    /// The log-in's scripts sent the browser away; it resumes at `/continue` with `state`.
+    Redirect(Box<Suspension>),
+}
+
+/// The protocol the log-in's scripts see for the request's response type.
+fn protocol(kind: ResponseType) -> Protocol {
+    match (kind.code, kind.has_tokens()) {
+        (true, true) => Protocol::Hybrid,
+        (false, _) => Protocol::Implicit,
+        (true, false) => Protocol::AuthorizationCode,
+    }
+}
+
+/// What goes back to the client when the user is signed in. The log-in's scripts run here,
+/// before anything is issued, as on Auth0 (where they can redirect the user); for the code
+/// flow what they leave is kept with the code. `state` is the log-in's, should a script
+/// redirect it; `resume` a log-in coming back through `/continue`.
 pub async fn respond(
     services: &Services<'_>,
     request: &AuthorizeRequest,
     user: &User,
     auth_time: i64,
     ctx: &RequestContext,
-) -> Result<Vec<(&'static str, String)>, OAuthError> {
+    state: &str,
+    resume: Option<Resume>,
+) -> Result<Answer, OAuthError> {
     let kind = request.response_type;
+    let scope = request.scope.join(" ");
+    let token_request = |user, scripted| UserTokenRequest {
+        client: &request.client,
+        user,
+        audience: request.audience.as_deref(),
+        scope: Some(&scope),
+        nonce: request.nonce.as_deref(),
+        grant_type: None,
+        auth_time: Some(auth_time),
+        refresh_family: None,
+        protocol: protocol(kind),
+        request: ctx,
+        front_channel: None,
+        scripted,
+    };
+    let (user, scripted) = match user_tokens::front_channel_scripts(
+        services,
+        &token_request(user, None),
+        state,
+        resume,
+    )
+    .await?
+    {
+        FrontChannelScripts::Redirect(suspension) => return Ok(Answer::Redirect(suspension)),
+        FrontChannelScripts::Done(done) => (done.user, done.scripted),
+    };
     let code = match kind.code {
-        true => Some(issue_code(services.store, services.clock, request, user, auth_time).await?),
+        true => Some(
+            issue_code(
+                services.store,
+                services.clock,
+                request,
+                &user,
+                auth_time,
+                Some(&scripted),
+            )
+            .await?,
+        ),
         false => None,
     };
     let mut params = Vec::new();
     if kind.has_tokens() {
-        let scope = request.scope.join(" ");
         let issued = user_tokens::issue(
             services,
             UserTokenRequest {
-                client: &request.client,
-                user,
-                audience: request.audience.as_deref(),
-                scope: Some(&scope),
-                nonce: request.nonce.as_deref(),
-                grant_type: None,
-                auth_time: Some(auth_time),
-                refresh_family: None,
-                protocol: if kind.code {
-                    Protocol::Hybrid
-                } else {
-                    Protocol::Implicit
-                },
-                request: ctx,
                 front_channel: Some(FrontChannelCode {
                     with_access_token: kind.token,
                     code: code.as_deref(),
                 }),
+                ..token_request(&user, Some(&scripted))
             },
         )
         .await?;
@@ -469,7 +516,7 @@ pub async fn respond(
     }
     params.extend(code.map(|code| ("code", code)));
     params.extend(request.state.clone().map(|state| ("state", state)));
-    Ok(params)
+    Ok(Answer::Params(params))
 }
 
 /// A single-use code for this request and user; the store keeps only its digest.
@@ -479,8 +526,13 @@ pub async fn issue_code(
     request: &AuthorizeRequest,
     user: &User,
     auth_time: i64,
+    scripted: Option<&Scripted>,
 ) -> Result<String, OAuthError> {
     let code = opaque_token();
+    let scripted = scripted
+        .map(serde_json::to_string)
+        .transpose()
+        .map_err(|e| OAuthError::from(crate::error::Error::Internal(e.to_string())))?;
     store
         .create_authorization_code(&AuthorizationCode {
             code_hash: token_digest(&code),
@@ -493,6 +545,7 @@ pub async fn issue_code(
             code_challenge: request.code_challenge.clone(),
             auth_time,
             expires_at: clock.now() + CODE_LIFETIME,
+            scripted,
         })
         .await?;
     Ok(code)

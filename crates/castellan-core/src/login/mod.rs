@@ -7,4 +7,5 @@ pub mod device;
 pub mod first_login;
 pub mod password;
 pub mod recovery;
+pub mod redirect;
 pub mod session;

@@ -21,6 +21,22 @@ pub struct AuthorizationCode {
     pub code_challenge: Option<String>,
     pub auth_time: i64,
     pub expires_at: i64,
+    /// What the log-in's scripts left for the tokens (they ran at `/authorize`), as JSON
+    /// the token endpoint reads back; `None` for a code issued before they ran there.
+    pub scripted: Option<String>,
+}
+
+/// A log-in a script sent to another site, waiting for the browser to come back to
+/// `/continue` with the state. The state and the browser's transaction cookie are kept as
+/// digests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginRedirect {
+    pub state_hash: String,
+    pub browser_hash: String,
+    pub user_id: String,
+    /// What the log-in resumes with, as JSON (`login::redirect` writes and reads it).
+    pub transaction: String,
+    pub expires_at: i64,
 }
 
 /// A refresh token. A rotating one is replaced at each use by a new token of the same

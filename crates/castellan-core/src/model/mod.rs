@@ -25,7 +25,9 @@ pub use connection::{AssignOn, Connection, DATABASE_CONNECTION, DefaultAssignmen
 pub use extension::{
     ExtensionConfiguration, ExtensionData, ExtensionPermission, Policy, RoleRecord,
 };
-pub use grants::{AuthorizationCode, DeviceCode, DeviceDecision, RefreshToken, Session};
+pub use grants::{
+    AuthorizationCode, DeviceCode, DeviceDecision, LoginRedirect, RefreshToken, Session,
+};
 pub use group::{GrantedRole, Group, GroupMapping, GroupRecord, NestedMember};
 pub use log_event::LogEvent;
 pub use mail::{Mail, Ticket, TicketKind};

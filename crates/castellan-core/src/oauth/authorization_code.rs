@@ -134,6 +134,16 @@ async fn redeem(
         return Err(OAuthError::AccessDenied("user is blocked".into()));
     }
     let scope = record.scope.join(" ");
+    // What the log-in's scripts left at the authorization endpoint; a code issued before
+    // they ran there has none, and they run now.
+    let scripted: Option<user_tokens::Scripted> = match record.scripted.as_deref() {
+        Some(text) => Some(serde_json::from_str(text).map_err(|e| {
+            OAuthError::from(crate::error::Error::Internal(format!(
+                "a code's scripted outcome is unreadable: {e}"
+            )))
+        })?),
+        None => None,
+    };
     let issued = user_tokens::issue(
         services,
         UserTokenRequest {
@@ -148,6 +158,7 @@ async fn redeem(
             protocol: Protocol::AuthorizationCode,
             request: ctx,
             front_channel: None,
+            scripted: scripted.as_ref(),
         },
     )
     .await?;

@@ -238,6 +238,7 @@ async fn redeem(
             protocol: Protocol::DeviceCode,
             request: ctx,
             front_channel: None,
+            scripted: None,
         },
     )
     .await

@@ -105,6 +105,7 @@ pub async fn issue(
             protocol: Protocol::Password,
             request: ctx,
             front_channel: None,
+            scripted: None,
         },
     )
     .await?;

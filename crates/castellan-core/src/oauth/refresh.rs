@@ -161,6 +161,7 @@ async fn rotate(
             protocol: Protocol::RefreshToken,
             request: ctx,
             front_channel: None,
+            scripted: None,
         },
     )
     .await?;

@@ -1,7 +1,8 @@
 //! The tokens a user's log-in ends with, whatever the grant: an access token for the
 //! requested API (or for `/userinfo` only, without `audience`), an ID token with `openid`.
 
-use serde_json::Map;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use super::OAuthError;
 use super::access_token::AccessTokenGrant;
@@ -10,7 +11,8 @@ use super::{audience, refresh, scope};
 use crate::events::RequestContext;
 use crate::model::{Client, ResourceServer, User};
 use crate::oidc::{self, id_token};
-use crate::scripts::{self, Protocol, shape::LoginFacts};
+use crate::scripts::redirect::{Resume, Suspension};
+use crate::scripts::{self, PostLoginOutcome, Protocol, ScopeEdit, shape::LoginFacts};
 use crate::store::Store;
 use crate::system_apis;
 
@@ -31,6 +33,45 @@ pub struct UserTokenRequest<'a> {
     /// names the code by hash, and no refresh token is issued there.
     pub front_channel: Option<FrontChannelCode<'a>>,
     pub request: &'a RequestContext,
+    /// What the log-in's scripts left, when they already ran (at the authorization
+    /// endpoint, for a code exchanged later): they do not run again.
+    pub scripted: Option<&'a Scripted>,
+}
+
+/// What the scripts of a log-in left for its tokens. A browser log-in's scripts run at the
+/// authorization endpoint, as on Auth0, where they may still redirect the user; for the
+/// code flow this is kept with the code until it is exchanged.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Scripted {
+    pub access_claims: Map<String, Value>,
+    pub id_claims: Map<String, Value>,
+    pub scopes: ScopeEdit,
+    /// Roles or groups changed: permissions must be read again.
+    pub authorization_changed: bool,
+}
+
+impl Scripted {
+    fn of(outcome: &PostLoginOutcome) -> Scripted {
+        Scripted {
+            access_claims: outcome.access_claims.clone(),
+            id_claims: outcome.id_claims.clone(),
+            scopes: outcome.scopes.clone(),
+            authorization_changed: outcome.authorization_changed,
+        }
+    }
+}
+
+/// What a browser log-in's scripts came to.
+pub enum FrontChannelScripts {
+    Done(Box<ScriptsDone>),
+    /// They sent the browser away.
+    Redirect(Box<Suspension>),
+}
+
+/// Finished scripts: the user as they left it, and what the tokens get.
+pub struct ScriptsDone {
+    pub user: User,
+    pub scripted: Scripted,
 }
 
 /// What the authorization endpoint answers with besides an ID token.
@@ -98,10 +139,19 @@ async fn permissions_on(
     }
 }
 
-pub async fn issue(
+/// The API asked for, the scopes asked for, the user's permissions on the API and the
+/// scopes granted before the scripts run.
+struct Grant {
+    api: Option<ResourceServer>,
+    requested: Vec<String>,
+    permissions: Option<Vec<String>>,
+    scopes: Vec<String>,
+}
+
+async fn grant(
     services: &Services<'_>,
-    request: UserTokenRequest<'_>,
-) -> Result<UserTokens, OAuthError> {
+    request: &UserTokenRequest<'_>,
+) -> Result<Grant, OAuthError> {
     let (store, tokens) = (services.store, services.tokens);
     let api = match request.audience.filter(|a| !a.is_empty()) {
         Some(requested) => Some(
@@ -116,12 +166,29 @@ pub async fn issue(
         None => None,
     };
     let requested = request.scope.map(scope::parse).unwrap_or_default();
-    let mut permissions = permissions_on(store, api.as_ref(), &request.user.user_id).await?;
-    let mut scopes = granted_scopes(
+    let permissions = permissions_on(store, api.as_ref(), &request.user.user_id).await?;
+    let scopes = granted_scopes(
         api.as_ref(),
         permissions.as_deref().unwrap_or_default(),
         &requested,
     );
+    Ok(Grant {
+        api,
+        requested,
+        permissions,
+        scopes,
+    })
+}
+
+/// Runs the log-in's scripts for `grant`: `None` when there are none.
+async fn run_scripts(
+    services: &Services<'_>,
+    request: &UserTokenRequest<'_>,
+    grant: &Grant,
+    redirect_state: Option<&str>,
+    resume: Option<Resume>,
+) -> Result<Option<PostLoginOutcome>, OAuthError> {
+    let tokens = services.tokens;
     let facts = LoginFacts {
         client: request.client,
         user: request.user,
@@ -130,13 +197,80 @@ pub async fn issue(
         protocol: request.protocol,
         request: request.request,
         hostname: services.scripts.hostname(),
-        audience: api.as_ref().map(|a| a.identifier.as_str()),
-        requested_scopes: &requested,
-        granted_scopes: &scopes,
+        audience: grant.api.as_ref().map(|a| a.identifier.as_str()),
+        requested_scopes: &grant.requested,
+        granted_scopes: &grant.scopes,
         auth_time: request.auth_time.unwrap_or_else(|| tokens.clock.now()),
     };
-    let scripted = scripts::post_login(store, services.clock, services.scripts, &facts).await?;
+    let outcome = scripts::post_login(
+        services.store,
+        services.clock,
+        services.scripts,
+        &facts,
+        redirect_state,
+        resume,
+    )
+    .await?;
+    Ok(outcome)
+}
+
+/// Runs a browser log-in's scripts (at the authorization endpoint, or at `/continue` for
+/// one they sent away before), which may send the browser away under `state`.
+pub async fn front_channel_scripts(
+    services: &Services<'_>,
+    request: &UserTokenRequest<'_>,
+    state: &str,
+    resume: Option<Resume>,
+) -> Result<FrontChannelScripts, OAuthError> {
+    let grant = grant(services, request).await?;
+    Ok(
+        match run_scripts(services, request, &grant, Some(state), resume).await? {
+            None => FrontChannelScripts::Done(Box::new(ScriptsDone {
+                user: request.user.clone(),
+                scripted: Scripted::default(),
+            })),
+            Some(outcome) => match outcome.redirect {
+                Some(suspension) => FrontChannelScripts::Redirect(Box::new(suspension)),
+                None => FrontChannelScripts::Done(Box::new(ScriptsDone {
+                    scripted: Scripted::of(&outcome),
+                    user: outcome.user,
+                })),
+            },
+        },
+    )
+}
+
+pub async fn issue(
+    services: &Services<'_>,
+    request: UserTokenRequest<'_>,
+) -> Result<UserTokens, OAuthError> {
+    let (store, tokens) = (services.store, services.tokens);
+    let Grant {
+        api,
+        requested,
+        mut permissions,
+        mut scopes,
+    } = grant(services, &request).await?;
     let mut user = request.user.clone();
+    let scripted = match request.scripted {
+        Some(ran) => Some(ran.clone()),
+        None => {
+            let grant = Grant {
+                api: api.clone(),
+                requested: requested.clone(),
+                permissions: permissions.clone(),
+                scopes: scopes.clone(),
+            };
+            match run_scripts(services, &request, &grant, None, None).await? {
+                Some(outcome) => {
+                    let scripted = Scripted::of(&outcome);
+                    user = outcome.user;
+                    Some(scripted)
+                }
+                None => None,
+            }
+        }
+    };
     let (mut access_claims, mut id_claims) = (Map::new(), Map::new());
     if let Some(outcome) = scripted {
         // Roles a script assigned are in this very token.
@@ -149,7 +283,6 @@ pub async fn issue(
             );
         }
         scopes = outcome.scopes.apply(scopes);
-        user = outcome.user;
         access_claims = outcome.access_claims;
         id_claims = outcome.id_claims;
     }

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::changes::StoreTarget;
 use super::engine::LogLine;
+use super::redirect::Resume;
 use super::run::{PostLoginError, PostLoginOutcome, PostLoginRun, Stop};
 use super::shape::{self, LoginFacts};
 use super::{Scripts, extension, geoip, management};
@@ -14,12 +15,16 @@ use crate::store::Store;
 
 /// The real log-in's entry: loads the scripts, builds what they are handed, runs them
 /// against the store, and records a failed log-in event (with the stack and the console
-/// output) when they stop it. `None` when there is nothing to run.
+/// output) when they stop it. `None` when there is nothing to run. `redirect_state` is
+/// the state of a log-in the scripts may send away (none where no browser waits), and
+/// `resume` a suspended one coming back.
 pub async fn post_login(
     store: &dyn Store,
     clock: &dyn Clock,
     scripts: &Scripts,
     facts: &LoginFacts<'_>,
+    redirect_state: Option<&str>,
+    resume: Option<Resume>,
 ) -> std::result::Result<Option<PostLoginOutcome>, PostLoginError> {
     let set = scripts.current(store).await?;
     let policy = extension::policy(store, facts, set.extension.as_ref()).await?;
@@ -62,6 +67,8 @@ pub async fn post_login(
         context,
         event,
         access_token,
+        redirect_state: redirect_state.map(str::to_owned),
+        resume,
     };
     match run.run().await {
         Err(PostLoginError::Stopped { stop, logs }) => {

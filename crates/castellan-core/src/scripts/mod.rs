@@ -18,6 +18,7 @@ mod extension;
 pub mod geoip;
 mod login;
 pub mod management;
+pub mod redirect;
 mod registration;
 mod run;
 pub mod shape;
@@ -261,7 +262,7 @@ async fn bound_actions(
     trigger: Trigger,
 ) -> Result<Vec<Script>> {
     let stored = match trigger {
-        Trigger::PostLogin => model::Trigger::PostLogin,
+        Trigger::PostLogin | Trigger::PostLoginContinue => model::Trigger::PostLogin,
         Trigger::PostUserRegistration => model::Trigger::PostUserRegistration,
     };
     Ok(actions::bound(store, master, stored)

@@ -35,6 +35,7 @@ pub async fn post_user_registration(
         base_url: scripts.base_url.clone(),
         access_token: None,
         keep_global: true,
+        redirect_state: None,
     });
     let mut current = user.clone();
     let mut failure = None;

@@ -1,17 +1,19 @@
 //! Running a log-in's rules and post-login actions in one session, applying what each
 //! script asked for before the next one runs, and collecting what the tokens get.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::changes::{ChangeTarget, Held, UserEdit};
 use super::engine::{Effect, LogLine, ScriptError, ScriptSession, Setup, Trigger, Unsupported};
+use super::redirect::{self, CALLBACK_PROTOCOL, Partial, Resume, ResumeAt, Suspension};
 use super::{ScriptSet, Scripts, claims};
 use crate::error::Error;
 use crate::model::User;
 
 /// How the scripts change the token's scopes: a rule may replace the list
 /// (`context.accessToken.scope`), actions add and remove.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ScopeEdit {
     pub replaced: Option<Vec<String>>,
     pub added: Vec<String>,
@@ -45,6 +47,8 @@ pub struct PostLoginOutcome {
     pub authorization_changed: bool,
     pub held: Held,
     pub logs: Vec<LogLine>,
+    /// The scripts sent the browser away: nothing is issued until the log-in resumes.
+    pub redirect: Option<Suspension>,
 }
 
 /// Why the scripts stopped a log-in.
@@ -86,9 +90,6 @@ impl Stop {
             Unsupported::Multifactor => format!(
                 "{kind} '{script}' requires multi-factor authentication, which is not configured"
             ),
-            Unsupported::Redirect => {
-                format!("{kind} '{script}' asked to redirect the user, which is not supported")
-            }
             Unsupported::Saml => {
                 format!("{kind} '{script}' set SAML response settings, which are not supported")
             }
@@ -207,9 +208,6 @@ fn unsupported_in_context(context: &Value) -> Option<Unsupported> {
     if asked("multifactor") {
         return Some(Unsupported::Multifactor);
     }
-    if asked("redirect") {
-        return Some(Unsupported::Redirect);
-    }
     match &context["samlConfiguration"] {
         Value::Null => None,
         Value::Object(settings) if settings.is_empty() => None,
@@ -234,6 +232,26 @@ pub struct PostLoginRun<'a> {
     pub event: Value,
     /// The rules' `auth0.accessToken` (see [`super::management`]).
     pub access_token: Option<String>,
+    /// The state of a log-in a script may redirect (see [`Setup::redirect_state`]); `None`
+    /// where no browser waits (the password, refresh-token and device-code grants), where
+    /// a redirect fails the log-in.
+    pub redirect_state: Option<String>,
+    /// A suspended log-in resuming at `/continue`.
+    pub resume: Option<Resume>,
+}
+
+/// A redirect asked for where it cannot be followed, or a second one: the log-in fails.
+/// Auth0 refuses both: a redirect at the token endpoint (the password grant's answer is
+/// that redirection is not available on /oauth/token, auth0/rules issue 121), and a second
+/// redirect ("You can redirect a user once per authentication flow", "Redirect Users from
+/// Within Rules").
+fn redirect_refused(kind: &str, script: &str, resumed: bool) -> Stop {
+    let why = if resumed {
+        "a log-in is redirected at most once, and this one already was"
+    } else {
+        "redirection is not available on the /oauth/token endpoint, only from /authorize"
+    };
+    Stop::refused(kind, script, &format!("asked to redirect the user: {why}"))
 }
 
 impl PostLoginRun<'_> {
@@ -249,7 +267,45 @@ impl PostLoginRun<'_> {
             base_url: self.scripts.base_url.clone(),
             access_token: self.access_token,
             keep_global: self.target.is_real(),
+            redirect_state: self.redirect_state.clone(),
         });
+        let resumed = self.resume.is_some();
+        let mut event = self.event;
+        let (resume_at, mut partial) = match self.resume {
+            Some(Resume {
+                at,
+                partial,
+                query,
+                body,
+            }) => {
+                // The `/continue` request is the one the scripts now read.
+                context["protocol"] = json!(CALLBACK_PROTOCOL);
+                context["request"]["query"] = Value::Object(query.clone());
+                context["request"]["body"] = Value::Object(body.clone());
+                event["transaction"]["protocol"] = json!(CALLBACK_PROTOCOL);
+                event["request"]["query"] = Value::Object(query);
+                event["request"]["body"] = Value::Object(body);
+                (Some(at), partial)
+            }
+            None => (None, Partial::default()),
+        };
+        let first_action = match &resume_at {
+            Some(ResumeAt::Action { index, name }) => {
+                if self.set.post_login.get(*index).map(|a| &a.name) != Some(name) {
+                    let stop = Stop::refused(
+                        "action",
+                        name,
+                        "the post-login actions changed while the user was redirected",
+                    );
+                    return Err(PostLoginError::Stopped {
+                        stop,
+                        logs: Vec::new(),
+                    });
+                }
+                Some(*index)
+            }
+            _ => None,
+        };
         let mut rule_user = self.user_json;
         let mut authorization_changed = false;
         let stopped = |stop: Stop, session: &mut dyn ScriptSession| PostLoginError::Stopped {
@@ -262,7 +318,13 @@ impl PostLoginRun<'_> {
             .iter()
             .map(|r| (r.name.clone(), r.source.clone()))
             .collect();
-        let mut next = 0;
+        // A log-in resuming at an action ran its rules before it was sent away.
+        let mut next = if first_action.is_some() {
+            rules.len()
+        } else {
+            0
+        };
+        let mut redirect_by: Option<String> = None;
         // Rules go to the worker in batches that end at the first rule asking for a
         // change, so a log-in whose rules change nothing is one trip.
         while next < rules.len() {
@@ -290,6 +352,11 @@ impl PostLoginRun<'_> {
                 let stop = Stop::unsupported("rule", asker, request);
                 return Err(stopped(stop, session.as_mut()));
             }
+            // The rule that set `context.redirect` ended its batch; one that handed it on a
+            // new object is named by the batch it was first seen after.
+            if redirect_by.is_none() && out.effects.contains(&Effect::RuleRedirect) {
+                redirect_by = Some(name.clone());
+            }
             let (edit, _) = edit_of(&user.user_id, out.effects).map_err(|reason| {
                 stopped(Stop::refused("rule", name, &reason), session.as_mut())
             })?;
@@ -300,12 +367,39 @@ impl PostLoginRun<'_> {
                 .map_err(|e| with_logs(refused("rule", name, e), session.as_mut()))?;
             rule_user = out.user;
             context = out.context;
+            if redirect_by.is_none() && !context["redirect"].is_null() {
+                redirect_by = Some(name.clone());
+            }
             if edit.changes_authorization() {
                 authorization_changed = true;
                 held = self.target.held(&user).await?;
                 context["authorization"] = authorization_json(&held);
             }
         }
+        // Auth0 sends the browser once all rules have run, with what the last one left.
+        let rule_redirect = match redirect::of_context(&context) {
+            _ if first_action.is_some() => None,
+            None => None,
+            Some(asked) => {
+                let by = redirect_by.clone().unwrap_or_else(|| "rules".to_owned());
+                if resumed || self.redirect_state.is_none() {
+                    let stop = redirect_refused("rule", &by, resumed);
+                    return Err(stopped(stop, session.as_mut()));
+                }
+                match asked {
+                    Ok(url) => Some(Suspension {
+                        url,
+                        script: by,
+                        at: ResumeAt::Rules,
+                        partial: Partial::default(),
+                    }),
+                    Err(reason) => {
+                        let stop = Stop::refused("rule", &by, &reason);
+                        return Err(stopped(stop, session.as_mut()));
+                    }
+                }
+            }
+        };
         let mut access_claims = Map::new();
         let mut id_claims = Map::new();
         let token_claims = |token: &str, skip: &[&str]| -> Vec<(String, Value)> {
@@ -334,20 +428,36 @@ impl PostLoginRun<'_> {
             });
         }
 
-        let mut event = self.event;
         let mut app_metadata = Map::new();
         let mut user_metadata = Map::new();
-        for action in &self.set.post_login {
+        if first_action.is_some() {
+            let taken = std::mem::take(&mut partial);
+            access_claims = taken.access_claims;
+            id_claims = taken.id_claims;
+            scopes = taken.scopes;
+            app_metadata = taken.app_metadata;
+            user_metadata = taken.user_metadata;
+            authorization_changed |= taken.authorization_changed;
+        }
+        let actions = if rule_redirect.is_some() {
+            // The actions run after the rules, once the log-in resumes.
+            &[][..]
+        } else {
+            &self.set.post_login[first_action.unwrap_or(0)..]
+        };
+        let mut suspension = rule_redirect;
+        for (offset, action) in actions.iter().enumerate() {
+            let index = first_action.unwrap_or(0) + offset;
+            let trigger = if first_action == Some(index) {
+                Trigger::PostLoginContinue
+            } else {
+                Trigger::PostLogin
+            };
             event["user"] = user.to_auth0_json();
             event["authorization"] = json!({"roles": held.roles});
             event["secrets"] = Value::Object(action.secrets.clone());
             let out = session
-                .run_action(
-                    &action.name,
-                    &action.source,
-                    Trigger::PostLogin,
-                    event.clone(),
-                )
+                .run_action(&action.name, &action.source, trigger, event.clone())
                 .await
                 .map_err(|e| stopped(script_failure("action", e), session.as_mut()))?;
             let (edit, rest) = edit_of(&user.user_id, out.effects).map_err(|reason| {
@@ -361,6 +471,7 @@ impl PostLoginRun<'_> {
                 return Err(stopped(stop, session.as_mut()));
             }
             let mut denied = None;
+            let mut sent_to = None;
             for effect in rest {
                 match effect {
                     Effect::AccessTokenClaim { key, value } => {
@@ -386,6 +497,8 @@ impl PostLoginRun<'_> {
                     Effect::Deny(reason) => {
                         denied.get_or_insert(reason);
                     }
+                    // The last call wins, as the redirect happens once the action is done.
+                    Effect::Redirect { url, query } => sent_to = Some((url, query)),
                     // Taken apart by `edit_of`, or refused above: listed so that a new kind
                     // of request cannot be dropped here unnoticed.
                     Effect::UpdateAppMetadata { .. }
@@ -394,7 +507,8 @@ impl PostLoginRun<'_> {
                     | Effect::RemoveRoles(_)
                     | Effect::AddToGroups(_)
                     | Effect::RemoveFromGroups(_)
-                    | Effect::Unsupported { .. } => {}
+                    | Effect::Unsupported { .. }
+                    | Effect::RuleRedirect => {}
                 }
             }
             if let Some(message) = denied {
@@ -413,6 +527,48 @@ impl PostLoginRun<'_> {
                 authorization_changed = true;
                 held = self.target.held(&user).await?;
             }
+            if let Some((url, query)) = sent_to {
+                if resumed || self.redirect_state.is_none() {
+                    let stop = redirect_refused("action", &action.name, resumed);
+                    return Err(stopped(stop, session.as_mut()));
+                }
+                let url = redirect::target(&url, &query).map_err(|reason| {
+                    stopped(
+                        Stop::refused("action", &action.name, &reason),
+                        session.as_mut(),
+                    )
+                })?;
+                suspension = Some(Suspension {
+                    url,
+                    script: action.name.clone(),
+                    at: ResumeAt::Action {
+                        index,
+                        name: action.name.clone(),
+                    },
+                    partial: Partial {
+                        access_claims: std::mem::take(&mut access_claims),
+                        id_claims: std::mem::take(&mut id_claims),
+                        scopes: std::mem::take(&mut scopes),
+                        app_metadata: std::mem::take(&mut app_metadata),
+                        user_metadata: std::mem::take(&mut user_metadata),
+                        authorization_changed,
+                    },
+                });
+                break;
+            }
+        }
+        if suspension.is_some() {
+            return Ok(PostLoginOutcome {
+                user,
+                rule_user,
+                access_claims,
+                id_claims,
+                scopes,
+                authorization_changed,
+                held,
+                logs: session.take_logs(),
+                redirect: suspension,
+            });
         }
         // Actions' metadata is written once, at the end of a log-in that succeeds.
         if !(app_metadata.is_empty() && user_metadata.is_empty()) {
@@ -459,6 +615,7 @@ impl PostLoginRun<'_> {
             authorization_changed,
             held,
             logs: session.take_logs(),
+            redirect: None,
         })
     }
 }
@@ -628,6 +785,8 @@ mod tests {
             context: json!({}),
             event: json!({}),
             access_token: None,
+            redirect_state: None,
+            resume: None,
         }
         .run()
         .await

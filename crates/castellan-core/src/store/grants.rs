@@ -1,4 +1,6 @@
-use crate::model::{AuthorizationCode, DeviceCode, DeviceDecision, RefreshToken, Session};
+use crate::model::{
+    AuthorizationCode, DeviceCode, DeviceDecision, LoginRedirect, RefreshToken, Session,
+};
 use crate::paging::{Page, PageRequest};
 
 use super::StoreResult;
@@ -17,6 +19,17 @@ pub trait SessionStore: Send + Sync {
     ) -> StoreResult<Page<Session>>;
     /// Ends every session of the user; returns how many there were.
     async fn delete_user_sessions(&self, user_id: &str) -> StoreResult<u64>;
+    /// Keeps a log-in suspended by a redirect (and forgets those expired at `now`).
+    async fn create_login_redirect(&self, redirect: &LoginRedirect, now: i64) -> StoreResult<()>;
+    /// Removes and returns, in one step, the suspended log-in of this state and browser
+    /// that has not expired at `now`: a state is taken once only, and not by another
+    /// browser (which leaves it for its own).
+    async fn take_login_redirect(
+        &self,
+        state_hash: &str,
+        browser_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<LoginRedirect>>;
     /// The scopes the user allowed the client on `audience` (empty for none), if ever.
     async fn find_consent(
         &self,
@@ -61,6 +74,8 @@ pub trait AuthorizationCodeStore: Send + Sync {
 
 /// What presenting an authorization code found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+// One value per code exchange, moved once: its size does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum CodeRedemption {
     /// First presentation: the code, now used up.
     Redeemed(AuthorizationCode),

@@ -7,6 +7,7 @@ mod bytes;
 mod cipher;
 mod digest;
 mod jwt;
+mod redirect_token;
 mod web_url;
 
 use rquickjs::{Ctx, Object};
@@ -18,5 +19,6 @@ pub(crate) fn object<'js>(ctx: &Ctx<'js>) -> rquickjs::Result<Object<'js>> {
     digest::install(ctx, &host)?;
     cipher::install(ctx, &host)?;
     jwt::install(ctx, &host)?;
+    redirect_token::install(ctx, &host)?;
     Ok(host)
 }

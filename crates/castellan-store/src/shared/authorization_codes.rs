@@ -19,6 +19,7 @@ struct AuthorizationCodeRow {
     code_challenge: Option<String>,
     auth_time: i64,
     expires_at: i64,
+    scripted: Option<String>,
 }
 
 impl TryFrom<AuthorizationCodeRow> for AuthorizationCode {
@@ -36,6 +37,7 @@ impl TryFrom<AuthorizationCodeRow> for AuthorizationCode {
             code_challenge: row.code_challenge,
             auth_time: row.auth_time,
             expires_at: row.expires_at,
+            scripted: row.scripted,
         })
     }
 }
@@ -46,7 +48,7 @@ impl<S: Source> AuthorizationCodeStore for Handle<S> {
         let mut conn = self.hold().await?;
         sqlx::query(
             "INSERT INTO authorization_codes (code_hash, client_id, user_id, redirect_uri, scope, audience, nonce, \
-             code_challenge, auth_time, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             code_challenge, auth_time, expires_at, scripted) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&c.code_hash)
         .bind(&c.client_id)
@@ -58,6 +60,7 @@ impl<S: Source> AuthorizationCodeStore for Handle<S> {
         .bind(&c.code_challenge)
         .bind(c.auth_time)
         .bind(c.expires_at)
+        .bind(&c.scripted)
         .execute(&mut *conn)
         .await
         .map_err(map)?;
@@ -71,7 +74,8 @@ impl<S: Source> AuthorizationCodeStore for Handle<S> {
         let mut conn = self.hold().await?;
         let row = sqlx::query_as::<_, AuthorizationCodeRow>(
             "DELETE FROM authorization_codes WHERE code_hash = $1 AND redeemed_at IS NULL RETURNING code_hash, \
-             client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge, auth_time, expires_at",
+             client_id, user_id, redirect_uri, scope, audience, nonce, code_challenge, auth_time, expires_at, \
+             scripted",
         )
         .bind(code_hash)
         .fetch_optional(&mut *conn)
@@ -97,7 +101,7 @@ impl<S: Source> AuthorizationCodeStore for Handle<S> {
         let row = sqlx::query_as::<_, AuthorizationCodeRow>(
             "UPDATE authorization_codes SET redeemed_at = $2, refresh_family = $3 \
              WHERE code_hash = $1 AND redeemed_at IS NULL RETURNING code_hash, client_id, user_id, redirect_uri, \
-             scope, audience, nonce, code_challenge, auth_time, expires_at",
+             scope, audience, nonce, code_challenge, auth_time, expires_at, scripted",
         )
         .bind(code_hash)
         .bind(now)

@@ -1,6 +1,6 @@
 //! Single sign-on sessions.
 
-use castellan_core::model::Session;
+use castellan_core::model::{LoginRedirect, Session};
 use castellan_core::paging::{Page, PageRequest};
 use castellan_core::store::{SessionStore, StoreError, StoreResult};
 
@@ -29,8 +29,67 @@ impl TryFrom<SessionRow> for Session {
     }
 }
 
+#[derive(sqlx::FromRow)]
+struct LoginRedirectRow {
+    state_hash: String,
+    browser_hash: String,
+    user_id: String,
+    transaction_data: String,
+    expires_at: i64,
+}
+
 #[async_trait::async_trait]
 impl<S: Source> SessionStore for Handle<S> {
+    async fn create_login_redirect(&self, r: &LoginRedirect, now: i64) -> StoreResult<()> {
+        let mut conn = self.hold().await?;
+        // Suspended log-ins are few and short-lived: the expired go as new ones come.
+        sqlx::query("DELETE FROM login_redirects WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&mut *conn)
+            .await
+            .map_err(map)?;
+        sqlx::query(
+            "INSERT INTO login_redirects (state_hash, browser_hash, user_id, transaction_data, \
+             expires_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&r.state_hash)
+        .bind(&r.browser_hash)
+        .bind(&r.user_id)
+        .bind(&r.transaction)
+        .bind(r.expires_at)
+        .execute(&mut *conn)
+        .await
+        .map_err(map)?;
+        Ok(())
+    }
+
+    async fn take_login_redirect(
+        &self,
+        state_hash: &str,
+        browser_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<LoginRedirect>> {
+        let mut conn = self.hold().await?;
+        let row = sqlx::query_as::<_, LoginRedirectRow>(
+            "DELETE FROM login_redirects WHERE state_hash = $1 AND browser_hash = $2 \
+             AND expires_at > $3 RETURNING state_hash, browser_hash, user_id, transaction_data, \
+             expires_at",
+        )
+        .bind(state_hash)
+        .bind(browser_hash)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(map)?;
+        Ok(row.map(|r| LoginRedirect {
+            state_hash: r.state_hash,
+            browser_hash: r.browser_hash,
+            user_id: r.user_id,
+            transaction: r.transaction_data,
+            expires_at: r.expires_at,
+        }))
+    }
+
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
         let mut conn = self.hold().await?;
         sqlx::query("INSERT INTO sessions (id_hash, user_id, auth_time, expires_at) VALUES ($1, $2, $3, $4)")

@@ -653,17 +653,33 @@ async fn a_replay_racing_the_first_exchange_still_revokes() {
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let mut browser = Browser::new(&t.server);
     t.sign_up(&mut browser, "ada@example.com").await;
-    let params = [
-        ("response_type", "code"),
-        ("client_id", id.as_str()),
-        ("redirect_uri", WEB_CALLBACK),
-        ("scope", "openid offline_access"),
-    ];
-    let path = format!(
-        "/authorize?{}",
-        serde_urlencoded::to_string(params).unwrap()
-    );
-    let code = browser.get(&path).await.query()["code"].clone();
+    // The rules of a browser log-in run at the authorization endpoint, and the code keeps
+    // what they left; a code issued without that (by a version that ran them at the
+    // exchange) has them run at its exchange, which the slow rule holds up.
+    let (_, users) = t
+        .server
+        .admin(Method::GET, "/users-by-email?email=ada@example.com", None)
+        .await;
+    let state = &t.server.running().state;
+    let now = state.clock.now();
+    let code = "a-code-issued-before-scripts-ran-at-authorize";
+    state
+        .store
+        .create_authorization_code(&castellan_core::model::AuthorizationCode {
+            code_hash: castellan_core::secrets::token_digest(code),
+            client_id: id.clone(),
+            user_id: users[0]["user_id"].as_str().unwrap().into(),
+            redirect_uri: WEB_CALLBACK.into(),
+            scope: vec!["openid".into(), "offline_access".into()],
+            audience: None,
+            nonce: None,
+            code_challenge: None,
+            auth_time: now,
+            expires_at: now + 60,
+            scripted: None,
+        })
+        .await
+        .unwrap();
     let redeem = json!({"grant_type": "authorization_code", "client_id": id, "client_secret": secret,
                         "code": code, "redirect_uri": WEB_CALLBACK});
     let replay = async {
@@ -753,10 +769,11 @@ async fn a_template_in_templates_dir_replaces_the_built_in_one() {
     );
 }
 
-/// Rules run when the code is exchanged, with Auth0's `oidc-basic-profile` protocol; a
-/// rule's `UnauthorizedError` answers the exchange with `unauthorized`.
+/// Rules run at the authorization endpoint, as on Auth0 (where they may still redirect the
+/// user), with the `oidc-basic-profile` protocol, and what they leave is kept with the code;
+/// a rule's `UnauthorizedError` goes back to the client as `unauthorized`, with no code.
 #[tokio::test]
-async fn rules_run_at_the_code_exchange() {
+async fn rules_run_at_the_authorization_endpoint_for_the_code_flow() {
     let t = tenant().await;
     let rule = "function (user, context, callback) {\n  if (user.email === 'mallory@example.com') return callback(new UnauthorizedError('not you'));\n  context.idToken['https://example.com/protocol'] = context.protocol;\n  context.idToken['https://example.com/logins'] = context.stats.loginsCount;\n  callback(null, user, context);\n}";
     let (status, body) = t
@@ -777,17 +794,39 @@ async fn rules_run_at_the_code_exchange() {
     assert_eq!(id["https://example.com/protocol"], "oidc-basic-profile");
     assert_eq!(id["https://example.com/logins"], 1);
 
+    // Deleted, the rule no longer runs, yet the code already issued keeps its claims.
+    let back = browser
+        .get(&authorize_path(&t.spa, SPA_CALLBACK, &pkce(&[])))
+        .await;
+    let code = back.query()["code"].clone();
+    let (_, rules) = t.server.admin(Method::GET, "/rules", None).await;
+    let path = format!("/rules/{}", rules[0]["id"].as_str().unwrap());
+    t.server.admin(Method::DELETE, &path, None).await;
+    let (status, tokens) = t.exchange_spa(&code, VERIFIER).await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let id = claims(tokens["id_token"].as_str().unwrap());
+    assert_eq!(id["https://example.com/protocol"], "oidc-basic-profile");
+    t.server
+        .admin(
+            Method::POST,
+            "/rules",
+            Some(json!({"name": "protocol", "script": rule})),
+        )
+        .await;
+
     let mut browser = Browser::new(&t.server);
     let back = t.sign_up(&mut browser, "mallory@example.com").await;
-    let (status, answer) = t.exchange_spa(&back.query()["code"], VERIFIER).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "{answer}");
+    assert!(back.location.as_deref().unwrap().starts_with(SPA_CALLBACK));
+    let answer = back.query();
     assert_eq!(
         (
             answer["error"].as_str(),
-            answer["error_description"].as_str()
+            answer["error_description"].as_str(),
+            answer.get("code")
         ),
-        (Some("unauthorized"), Some("not you"))
+        ("unauthorized", "not you", None)
     );
+    assert_eq!(answer["state"], "st-123");
 }
 
 /// Over https the pages' CSRF cookie is host-only (`__Host-`): a cookie of the plain name,

@@ -37,6 +37,7 @@ mod password_login;
 mod postgres_cluster;
 mod rate_limits;
 mod recovery;
+mod redirect_rules;
 mod response_modes;
 mod role_users_api;
 mod roles;

@@ -328,11 +328,6 @@ async fn every_unsupported_request_is_refused_naming_its_script() {
     t.user("ada@example.com", true).await;
     let rules = [
         (
-            "redirect-to-consent",
-            "function (user, context, callback) { context.redirect = { url: 'https://example.com/consent' }; callback(null, user, context); }",
-            "rule 'redirect-to-consent' asked to redirect the user, which is not supported",
-        ),
-        (
             "saml-mappings",
             "function (user, context, callback) { context.samlConfiguration.mappings = { 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn': 'upn' }; callback(null, user, context); }",
             "rule 'saml-mappings' set SAML response settings, which are not supported",

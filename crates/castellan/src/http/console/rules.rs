@@ -405,6 +405,9 @@ async fn try_rule(
         event: shape::event(&facts),
         // A dry run changes nothing: its rules get no token that could.
         access_token: None,
+        // A dry run may show a redirect: the run stops there, as a log-in would.
+        redirect_state: Some("dry-run".to_owned()),
+        resume: None,
     }
     .run()
     .await;
@@ -425,6 +428,10 @@ async fn try_rule(
     });
     let refused = match outcome {
         Ok(outcome) => {
+            if let Some(redirect) = &outcome.redirect {
+                report["redirect"] =
+                    serde_json::json!({"url": redirect.url, "script": redirect.script});
+            }
             report["access_token_claims"] = Json::Object(outcome.access_claims);
             report["id_token_claims"] = Json::Object(outcome.id_claims);
             report["scope"] = json!(outcome.scopes.apply(scopes).join(" "));

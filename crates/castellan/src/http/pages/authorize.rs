@@ -10,8 +10,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use castellan_core::directory::signup::{self, SignupError, SignupRequest};
 use castellan_core::events::{self, LogEventExt, RequestContext};
-use castellan_core::login::authorize::{self, AuthorizeError, AuthorizeRequest, Prompt};
+use castellan_core::login::authorize::{self, Answer, AuthorizeError, AuthorizeRequest, Prompt};
 use castellan_core::login::password::{self, LoginError, PasswordLogin};
+use castellan_core::login::redirect as login_redirect;
 use castellan_core::login::session;
 use castellan_core::model::{Client, Session, User};
 use castellan_core::oauth::OAuthError;
@@ -50,7 +51,7 @@ pub(super) fn with_screen_hint(q: &str, signup: bool) -> String {
     serde_urlencoded::to_string(pairs).unwrap_or_default()
 }
 
-fn error_response(s: &AppState, error: AuthorizeError) -> Response {
+pub(super) fn error_response(s: &AppState, error: AuthorizeError) -> Response {
     match error {
         AuthorizeError::Page(message) => s.pages.error(StatusCode::BAD_REQUEST, &message),
         AuthorizeError::Redirect {
@@ -173,13 +174,46 @@ async fn finish(
             .pages
             .render(StatusCode::OK, "consent.html", context, &targets);
     }
-    match authorize::respond(&s.services(), request, user, auth_time, ctx).await {
-        Ok(params) => deliver(s, &request.redirect_uri, request.response_mode, &params),
-        // A rule's refusal, or a user blocked meanwhile, goes back to the client.
-        Err(OAuthError::AccessDenied(description) | OAuthError::Unauthorized(description)) => {
+    let state = login_redirect::new_state();
+    match authorize::respond(&s.services(), request, user, auth_time, ctx, &state, None).await {
+        Ok(Answer::Params(params)) => {
+            deliver(s, &request.redirect_uri, request.response_mode, &params)
+        }
+        // Nowhere to show another site's page without the user (OpenID Connect Core
+        // §3.1.2.6: `interaction_required`).
+        Ok(Answer::Redirect(_)) if request.prompt == Prompt::None => error_response(
+            s,
+            request.error(
+                "interaction_required",
+                "A rule or action asked to redirect the user, which prompt=none does not allow",
+            ),
+        ),
+        Ok(Answer::Redirect(suspension)) => {
+            let at = login_redirect::LoginAt {
+                q,
+                client: &request.client,
+                user,
+                auth_time,
+                ctx,
+            };
+            super::continue_login::send_away(s, request, at, &state, *suspension).await
+        }
+        Err(e) => refused(s, request, e),
+    }
+}
+
+/// A log-in the scripts or the store refused at the end, told to the client.
+pub(super) fn refused(s: &AppState, request: &AuthorizeRequest, e: OAuthError) -> Response {
+    match e {
+        // A rule's refusal (`UnauthorizedError` is Auth0's `unauthorized`), an action's, or a
+        // user blocked meanwhile, goes back to the client.
+        OAuthError::Unauthorized(description) => {
+            error_response(s, request.error("unauthorized", description))
+        }
+        OAuthError::AccessDenied(description) => {
             error_response(s, request.error("access_denied", description))
         }
-        Err(e) => {
+        e => {
             tracing::error!(cause = %e, "could not answer an authorization request");
             error_response(s, request.error("server_error", "Internal error"))
         }

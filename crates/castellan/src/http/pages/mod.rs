@@ -3,6 +3,7 @@
 //! compiled into the binary; a file of the same name in `templates_dir` replaces one.
 
 pub mod authorize;
+pub mod continue_login;
 pub(crate) mod cookies;
 pub mod device;
 pub mod logout;
