@@ -482,44 +482,21 @@ async fn sign_and_verify_take_callbacks() {
     assert_eq!(user["noSecret"], "secretOrPrivateKey must have a value");
 }
 
-/// The body of Auth0's template `src/rules/jwt.js` ("Generate a JSON Web Token"), from
-/// https://github.com/auth0/rules (MIT licence), unchanged but for its leading comment.
-const JWT_TEMPLATE: &str = r#"function generateJwt(user, context, callback) {
-  const jwt = require('jsonwebtoken');
-  const CLIENT_SECRET = configuration.TARGET_API_CLIENT_SECRET;
-  const CLIENT_ID = configuration.TARGET_API_CLIENT_ID;
-
-  //Copies user profile attributes needed in the API (equivalent to `scope`)
-  const api_user = {
-    user_id: user.user_id,
-    email: user.email,
-    name: user.name
-  };
-
-  const options = {
-    subject: user.user_id,
-    expiresIn: '10h', //Should be greater than the SAML token expiration
-    audience: CLIENT_ID,
-    issuer: 'https://{your auth0 account}.auth0.com'
-  };
-
-  context.idToken['https://example.com/id_token'] = jwt.sign(
-    api_user,
-    Buffer.from(CLIENT_SECRET, 'base64'),
-    options
-  );
-
-  callback(null, user, context);
-}"#;
-
 #[tokio::test]
 async fn auth0s_jwt_template_puts_a_token_that_verifies_in_rust() {
+    // Auth0's gallery template `jwt.js` (`gallery/templates/`, MIT, origin in
+    // `gallery/ORIGIN.md`), unmodified.
+    let jwt_template = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/gallery/templates/jwt.js"
+    ))
+    .unwrap();
     let secret = b"a downstream API's shared secret";
     let configuration = json!({
         "TARGET_API_CLIENT_SECRET": STANDARD.encode(secret),
         "TARGET_API_CLIENT_ID": "target-api",
     });
-    let (_, context) = run_with(configuration, JWT_TEMPLATE, json!({"idToken": {}}))
+    let (_, context) = run_with(configuration, &jwt_template, json!({"idToken": {}}))
         .await
         .unwrap();
     let token = context["idToken"]["https://example.com/id_token"]

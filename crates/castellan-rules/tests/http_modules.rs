@@ -28,6 +28,16 @@ fn sandbox(server: &Server) -> Sandbox {
     })
 }
 
+/// A template of Auth0's gallery (`gallery/templates/`, MIT, origin in
+/// `gallery/ORIGIN.md`).
+fn gallery_template(name: &str) -> String {
+    let path = format!(
+        "{}/tests/gallery/templates/{name}.js",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(path).unwrap()
+}
+
 /// A rule's source with `BASE` replaced by the server's address.
 fn at(server: &Server, source: &str) -> String {
     source.replace("BASE", &server.base())
@@ -674,93 +684,12 @@ async fn the_management_client_gets_a_token_by_client_credentials_first() {
     );
 }
 
-/// Auth0's template "Move user metadata attributes to profile root attributes"
-/// (auth0/rules, src/rules/migrate-root-attributes.js, MIT), unmodified.
-const MIGRATE_ROOT_ATTRIBUTES: &str = r#"function migrateRootAttributes(user, context, cb) {
-  // Field Mapping, the property is the root attribute and the value is the field name on user_metadata.
-  // You can change the value in case you don't have the same name on user_metadata.
-  var fieldMapping = {
-    family_name: 'family_name',
-    given_name: 'given_name',
-    name: 'name',
-    nickname: 'nickname',
-    picture: 'picture'
-  };
-
-  if (needMigration(user)) {
-    var ManagementClient = require('auth0@2.9.1').ManagementClient;
-    var management = new ManagementClient({
-      domain: auth0.domain,
-      token: auth0.accessToken
-    });
-
-    management.updateUser(
-      { id: user.user_id },
-      generateUserPayload(user),
-      function (err, updatedUser) {
-        if (err) {
-          cb(err);
-        } else {
-          updateRuleUser(user, updatedUser);
-          cb(null, user, context);
-        }
-      }
-    );
-  } else {
-    cb(null, user, context);
-  }
-
-  function needMigration(user) {
-    if (user.user_metadata) {
-      for (var key in fieldMapping) {
-        if (typeof user.user_metadata[fieldMapping[key]] === 'string') {
-          return true;
-        }
-      }
-    }
-
-    return false;
-  }
-
-  function generateUserPayload(user) {
-    var payload = { user_metadata: {} };
-    var userMetadata = user.user_metadata;
-
-    for (var key in fieldMapping) {
-      generateUserPayloadField(userMetadata, payload, key, fieldMapping[key]);
-    }
-
-    return payload;
-  }
-
-  function updateRuleUser(user, updatedUser) {
-    for (var key in fieldMapping) {
-      if (typeof user.user_metadata[fieldMapping[key]] === 'string') {
-        user[key] = updatedUser[key];
-        delete user.user_metadata[fieldMapping[key]];
-      }
-    }
-  }
-
-  function generateUserPayloadField(
-    userMetadata,
-    payload,
-    rootField,
-    metadataField
-  ) {
-    if (typeof userMetadata[metadataField] === 'string') {
-      payload[rootField] = userMetadata[metadataField];
-      payload.user_metadata[metadataField] = null;
-    }
-  }
-}"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth0s_migrate_root_attributes_template_updates_the_user_through_the_sdk() {
     let server = Server::start(management_api).await;
     let outcome = run_with_management(
         &server,
-        MIGRATE_ROOT_ATTRIBUTES,
+        &gallery_template("migrate-root-attributes"),
         json!({"user_id": "auth0|1", "user_metadata": {"given_name": "Jane", "color": "blue"}}),
         json!({}),
     )
@@ -776,194 +705,6 @@ async fn auth0s_migrate_root_attributes_template_updates_the_user_through_the_sd
     assert_eq!(outcome.user["user_metadata"], json!({"color": "blue"}));
 }
 
-/// Auth0's template "Add New Contact to HubSpot for Marketing" (auth0/rules,
-/// src/rules/create-new-contact-add-to-contact-list-hubspot.js, MIT). Its service is
-/// `https://api.hubapi.com`, which a test cannot reach (nor name on the allow-list for a
-/// local server without DNS), so in this copy the two URLs' `https://api.hubapi.com` is
-/// replaced by `BASE` (the local server); nothing else is changed.
-const HUBSPOT: &str = r#"function createNewContactAndAddToContactListHubSpot(user, context, callback) {
-  const request = require('request');
-  user.app_metadata = user.app_metadata || {};
-
-  //Populate the variables below with appropriate values
-  const apiKey = configuration.HUBSPOT_API_KEY; // For more information about HubSpot API keys https://knowledge.hubspot.com/integrations/how-do-i-get-my-hubspot-api-key
-  const newMemberListId = configuration.HUBSPOT_NEW_MEMBER_LIST_ID; //Use 1 for default list, otherwise You can see the ID of any list in HubSpot visiting it and looking at the URL. It will have this format https://app.hubspot.com/contacts/:portalId/lists/:listId
-
-  //************** CREATE A NEW CONTACT IN HUBSPOT **********************/
-  const contactData = JSON.stringify({
-    properties: [
-      {
-        property: 'email',
-        value: user.email
-      },
-      {
-        property: 'firstname',
-        value: user.given_name || ''
-      },
-      {
-        property: 'lastname',
-        value: user.family_name || ''
-      }
-    ]
-  });
-
-  const contactOptions = {
-    url: 'BASE/contacts/v1/contact/?hapikey=' + apiKey,
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/json'
-    },
-    body: contactData
-  };
-  request(contactOptions, function (err, response, body) {
-    if (err || (response.statusCode !== 200 && response.statusCode !== 409)) {
-      console.log(
-        'NOTIFY YOUR MONITOR APPLICATION OF AN ERROR ADDING A NEW CONTACT'
-      );
-      user.app_metadata.hubSpotContactCreated = false;
-    } else {
-      console.log(
-        '[NEW CONTACT] HANDLE ANY POSSIBLE INFORMATION YOU MIGHT WANT TO STORE IN THE USERS PROFILE'
-      );
-      const newContactId = JSON.parse(body).vid;
-      user.app_metadata.hubSpotContactCreated = true;
-      user.app_metadata.hubSpotContactId = newContactId;
-
-      //************** ADD NEW CONTACT TO AN EXISTING E-MAIL LIST IN HUBSPOT **********************/
-      const subscribeData = JSON.stringify({ vids: [newContactId] });
-      //************** NOTE THIS USES LIST NUMBER AND HUBSPOT API KEY THE URL BELOW **********************/
-      const subscribeOptions = {
-        url:
-          'BASE/contacts/v1/lists/' +
-          newMemberListId +
-          '/add?hapikey=' +
-          apiKey,
-        method: 'POST',
-        headers: {
-          'Content-Type': 'application/json'
-        },
-        body: subscribeData
-      };
-
-      request(subscribeOptions, function (err, response, body) {
-        if (
-          err ||
-          (response.statusCode !== 200 && response.statusCode !== 409)
-        ) {
-          console.log(
-            'NOTIFY YOUR MONITOR APPLICATION OF AN ERROR ON ADDING CONTACT TO A EMAIL LIST'
-          );
-          console.log(err);
-          user.app_metadata.hubSpotContactAddedToList = false;
-        } else {
-          user.app_metadata.hubSpotContactAddedToList = true;
-          console.log(
-            '[EMAIL LIST] HANDLE ANY POSSIBLE INFORMATION YOU MIGHT WANT TO STORE IN THE USERS PROFILE'
-          );
-        }
-
-        auth0.users.updateAppMetadata(user.user_id, user.app_metadata);
-      });
-    }
-    auth0.users.updateAppMetadata(user.user_id, user.app_metadata);
-  });
-
-  return callback(null, user, context);
-}"#;
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn auth0s_hubspot_template_creates_the_contact_and_records_it_after_calling_back() {
-    let server = Server::start(|seen: &Seen| match seen.path.as_str() {
-        "/contacts/v1/contact/" => Reply::json(200, json!({"vid": 3201, "is-contact": true})),
-        _ => Reply::json(200, json!({"updated": [3201], "discarded": []})),
-    })
-    .await;
-    let sandbox = sandbox(&server);
-    let mut configuration = serde_json::Map::new();
-    configuration.insert("HUBSPOT_API_KEY".into(), json!("hub-key"));
-    configuration.insert("HUBSPOT_NEW_MEMBER_LIST_ID".into(), json!("7"));
-    let mut session = sandbox.open(Setup {
-        configuration,
-        domain: "tenant.example.com".into(),
-        ..Setup::default()
-    });
-    let outcome = session
-        .run_rule(
-            "hubspot",
-            &at(&server, HUBSPOT),
-            json!({"user_id": "auth0|9", "email": "jane@example.com", "given_name": "Jane"}),
-            json!({}),
-        )
-        .await
-        .unwrap();
-
-    let contact = server.only("POST", "/contacts/v1/contact/");
-    assert_eq!(contact.query, "hapikey=hub-key");
-    assert_eq!(contact.header("content-type"), Some("application/json"));
-    assert_eq!(
-        contact.json(),
-        json!({"properties": [
-            {"property": "email", "value": "jane@example.com"},
-            {"property": "firstname", "value": "Jane"},
-            {"property": "lastname", "value": ""}
-        ]})
-    );
-    let list = server.only("POST", "/contacts/v1/lists/7/add");
-    assert_eq!(list.query, "hapikey=hub-key");
-    assert_eq!(list.json(), json!({"vids": [3201]}));
-
-    // The rule called back first; both updates came from the request callbacks after it.
-    let created = json!({"hubSpotContactCreated": true, "hubSpotContactId": 3201});
-    let listed = json!({"hubSpotContactCreated": true, "hubSpotContactId": 3201, "hubSpotContactAddedToList": true});
-    assert_eq!(
-        outcome.effects,
-        vec![
-            Effect::UpdateAppMetadata {
-                user_id: "auth0|9".into(),
-                value: created
-            },
-            Effect::UpdateAppMetadata {
-                user_id: "auth0|9".into(),
-                value: listed.clone()
-            },
-        ]
-    );
-    // The user it called back with is the object the callbacks went on changing.
-    assert_eq!(outcome.user["app_metadata"], listed);
-}
-
-/// Auth0's template "Tracks Logins in MixPanel" (auth0/rules,
-/// src/rules/mixpanel-track-event.js, MIT). In this copy its URL
-/// `http://api.mixpanel.com/track/` is replaced by `BASE/track/` (the local server);
-/// nothing else is changed.
-const MIXPANEL: &str = r#"function trackLoginInMixPanel(user, context, callback) {
-  const request = require('request');
-
-  const mpEvent = {
-    event: 'Sign In',
-    properties: {
-      distinct_id: user.user_id,
-      token: configuration.MIXPANEL_API_TOKEN,
-      application: context.clientName
-    }
-  };
-
-  const base64Event = Buffer.from(JSON.stringify(mpEvent)).toString('base64');
-
-  request.get(
-    {
-      url: 'BASE/track/',
-      qs: {
-        data: base64Event
-      }
-    },
-    (err, res, body) => {
-      // don’t wait for the MixPanel API call to finish, return right away (the request will continue on the sandbox)`
-      callback(null, user, context);
-    }
-  );
-}"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth0s_mixpanel_template_sends_the_event() {
     let server = Server::start(|_: &Seen| Reply::text(200, "1")).await;
@@ -978,7 +719,10 @@ async fn auth0s_mixpanel_template_sends_the_event() {
     session
         .run_rule(
             "mixpanel",
-            &at(&server, MIXPANEL),
+            // Its URL `http://api.mixpanel.com/track/` becomes the local server's `/track/`;
+            // nothing else changes (`gallery_services.rs` runs templates unmodified).
+            &gallery_template("mixpanel-track-event")
+                .replace("http://api.mixpanel.com", &server.base()),
             json!({"user_id": "auth0|5"}),
             json!({"clientName": "Travel0"}),
         )

@@ -38,43 +38,10 @@ const AFTER_RULE: &str = r#"function (user, context, callback) {
   callback(null, user, context);
 }"#;
 
-/// Auth0's consent-form template, unmodified. Origin: github.com/auth0/rules,
-/// `redirect-rules/simple/rule.js` (MIT licence).
-const AUTH0_SIMPLE_REDIRECT: &str = r#"function redirectToConsentForm(user, context, callback) {
-  var hasConsented = user.app_metadata && user.app_metadata.has_consented;
-
-  // redirect to consent form if user has not yet consented
-  if (!hasConsented && context.protocol !== 'redirect-callback') {
-    var auth0Domain = auth0.baseUrl.match(/([^:]*:\/\/)?([^\/]+\.[^\/]+)/)[2];
-
-    context.redirect = {
-      url: configuration.CONSENT_FORM_URL +
-        (configuration.CONSENT_FORM_URL.indexOf('?') === -1 ? '?' : '&') +
-        'auth0_domain=' + encodeURIComponent(auth0Domain)
-    };
-  }
-
-  // if user clicked 'I agree' on the consent form, persist it to their profile
-  // so they don't get prompted again
-  if (context.protocol === 'redirect-callback') {
-    if (context.request.body.confirm === 'yes') {
-      user.app_metadata = user.app_metadata || {};
-      user.app_metadata.has_consented = true;
-
-      auth0.users.updateAppMetadata(user.user_id, user.app_metadata)
-        .then(function(){
-          callback(null, user, context);
-        })
-        .catch(function(err){
-          callback(err);
-        });
-    } else {
-      callback(new UnauthorizedError('User did not consent!'));
-    }
-  }
-
-  callback(null, user, context);
-}"#;
+/// Auth0's template `redirect-rules/simple/rule.js` (auth0/rules, MIT), unmodified: the
+/// gallery's copy, origin in `castellan-rules/tests/gallery/ORIGIN.md`.
+const AUTH0_SIMPLE_REDIRECT: &str =
+    include_str!("../../../castellan-rules/tests/gallery/templates/redirect-simple.js");
 
 struct Tenant {
     server: TestServer,
