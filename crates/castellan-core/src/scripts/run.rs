@@ -557,21 +557,10 @@ impl PostLoginRun<'_> {
                 break;
             }
         }
-        if suspension.is_some() {
-            return Ok(PostLoginOutcome {
-                user,
-                rule_user,
-                access_claims,
-                id_claims,
-                scopes,
-                authorization_changed,
-                held,
-                logs: session.take_logs(),
-                redirect: suspension,
-            });
-        }
-        // Actions' metadata is written once, at the end of a log-in that succeeds.
-        if !(app_metadata.is_empty() && user_metadata.is_empty()) {
+        // Actions' metadata is written once, at the end of a log-in that succeeds; a
+        // suspended one writes it, and checks the claims, when it resumes.
+        let finishing = suspension.is_none();
+        if finishing && !(app_metadata.is_empty() && user_metadata.is_empty()) {
             let edit = UserEdit {
                 app_metadata: [app_metadata]
                     .into_iter()
@@ -594,7 +583,7 @@ impl PostLoginRun<'_> {
                 })?;
         }
         for (token, claims) in [("access", &access_claims), ("ID", &id_claims)] {
-            if claims::size(claims) > claims::MAX_CUSTOM_CLAIMS_BYTES {
+            if finishing && claims::size(claims) > claims::MAX_CUSTOM_CLAIMS_BYTES {
                 let stop = Stop::Failed {
                     script: "custom claims".into(),
                     description: format!(
@@ -615,7 +604,7 @@ impl PostLoginRun<'_> {
             authorization_changed,
             held,
             logs: session.take_logs(),
-            redirect: None,
+            redirect: suspension,
         })
     }
 }
