@@ -90,12 +90,17 @@ impl KeptGlobals {
         let Some(own) = &self.own else {
             return;
         };
-        self.names = ctx
-            .globals()
-            .props::<String, Value>()
+        // Names first, values only of the scripts' own: reading a value may run a getter,
+        // and the context's own lazy globals (`Buffer`) load a module when read.
+        let globals = ctx.globals();
+        self.names = globals
+            .keys::<String>()
             .filter_map(Result::ok)
-            .filter(|(name, _)| !own.contains(name))
-            .map(|(name, value)| (name, Persistent::save(ctx, value)))
+            .filter(|name| !own.contains(name))
+            .filter_map(|name| {
+                let value: Value = globals.get(name.as_str()).ok()?;
+                Some((name, Persistent::save(ctx, value)))
+            })
             .collect();
         self.intrinsics = Some(Persistent::save(ctx, intrinsics.clone()));
     }

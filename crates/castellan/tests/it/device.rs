@@ -476,14 +476,7 @@ async fn rules_see_the_device_protocol_and_two_polls_at_once_get_tokens_once() {
     let script = "function (user, context, callback) {\n  \
                   context.idToken['https://tv.example/protocol'] = context.protocol;\n  \
                   callback(null, user, context);\n}";
-    let (status, body) = server
-        .admin(
-            Method::POST,
-            "/rules",
-            Some(json!({"name": "protocol", "script": script})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
+    server.add_rule("protocol", script).await;
 
     let code = device_code(&server, &tv, "openid").await;
     let mut browser = Browser::new(&server);

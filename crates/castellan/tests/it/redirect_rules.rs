@@ -85,15 +85,7 @@ fn authorize_path(client_id: &str) -> String {
 
 impl Tenant {
     async fn rule(&self, name: &str, script: &str) {
-        let (status, body) = self
-            .server
-            .admin(
-                Method::POST,
-                "/rules",
-                Some(json!({"name": name, "script": script})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{name}: {body}");
+        self.server.add_rule(name, script).await;
     }
 
     async fn action(&self, name: &str, code: &str) {

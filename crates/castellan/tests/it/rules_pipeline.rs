@@ -68,15 +68,7 @@ async fn tenant_on(server: TestServer) -> Tenant {
 
 impl Tenant {
     async fn rule(&self, name: &str, script: &str) {
-        let (status, body) = self
-            .server
-            .admin(
-                Method::POST,
-                "/rules",
-                Some(json!({"name": name, "script": script})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{name}: {body}");
+        self.server.add_rule(name, script).await;
     }
 
     async fn config(&self, key: &str, value: &str) {

@@ -235,6 +235,18 @@ impl TestServer {
             .await
     }
 
+    /// Creates an enabled rule, which must be accepted.
+    pub async fn add_rule(&self, name: &str, script: &str) {
+        let (status, body) = self
+            .admin(
+                Method::POST,
+                "/rules",
+                Some(json!({"name": name, "script": script})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{name}: {body}");
+    }
+
     /// Creates an API and a machine-to-machine client granted `scopes` on it;
     /// returns (client_id, client_secret).
     pub async fn m2m_client_for(&self, api: Value, scopes: &[&str]) -> (String, String) {
