@@ -9,6 +9,8 @@
 //! missing, it throws, it never calls back. The test prints the table and holds the count,
 //! so that a change that breaks a template that ran is seen.
 
+#[path = "support/http_wire.rs"]
+mod http_wire;
 #[path = "support/internet.rs"]
 mod internet;
 

@@ -3,6 +3,8 @@
 //! the service would: each test checks the requests the template sent and what it did
 //! with the answers (metadata it asked to store, the user it handed back).
 
+#[path = "support/http_wire.rs"]
+mod http_wire;
 #[path = "support/internet.rs"]
 mod internet;
 

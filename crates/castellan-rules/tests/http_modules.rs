@@ -5,6 +5,8 @@
 //! called back. Three of Auth0's rule templates run: one unmodified, two with only their
 //! service URLs pointed at the local server.
 
+#[path = "support/http_wire.rs"]
+mod http_wire;
 #[path = "support/recording_server.rs"]
 mod recording_server;
 

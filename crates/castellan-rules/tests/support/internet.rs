@@ -9,11 +9,13 @@
 
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+
+use crate::http_wire::{self, read_request};
 
 /// One request a template made.
 #[derive(Debug, Clone)]
@@ -182,14 +184,10 @@ async fn respond(
 }
 
 fn parse(scheme: &'static str, host: &str, head: &str, body: Vec<u8>) -> Seen {
-    let mut lines = head.lines();
-    let mut words = lines.next().unwrap_or_default().split(' ');
+    let mut words = head.lines().next().unwrap_or_default().split(' ');
     let method = words.next().unwrap_or_default().to_owned();
     let path = words.next().unwrap_or_default().to_owned();
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
+    let headers = http_wire::headers(head);
     Seen {
         scheme,
         host: host.to_owned(),
@@ -198,36 +196,4 @@ fn parse(scheme: &'static str, host: &str, head: &str, body: Vec<u8>) -> Seen {
         headers,
         body: String::from_utf8_lossy(&body).into_owned(),
     }
-}
-
-/// The head of a request and its body (by `Content-Length`).
-async fn read_request(stream: &mut (impl AsyncRead + Unpin)) -> std::io::Result<(String, Vec<u8>)> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let end = loop {
-        if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at;
-        }
-        let read = stream.read(&mut chunk).await?;
-        if read == 0 {
-            return Err(std::io::ErrorKind::UnexpectedEof.into());
-        }
-        buffer.extend_from_slice(&chunk[..read]);
-    };
-    let head = String::from_utf8_lossy(&buffer[..end]).into_owned();
-    let length = head
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut body = buffer[end + 4..].to_vec();
-    while body.len() < length {
-        let read = stream.read(&mut chunk).await?;
-        if read == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..read]);
-    }
-    Ok((head, body))
 }
