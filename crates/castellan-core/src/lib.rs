@@ -13,6 +13,7 @@ pub mod events;
 pub mod housekeeping;
 pub mod ids;
 pub mod login;
+pub mod mfa;
 pub mod model;
 pub mod oauth;
 pub mod oidc;

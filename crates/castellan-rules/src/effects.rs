@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::{Effect, LogLine, Unsupported};
+use crate::{Effect, LogLine, MultifactorRequest, Unsupported};
 
 /// Reads what `prelude.js` recorded; `None` for anything it would not send.
 fn parse(kind: &str, payload: Value) -> Option<Effect> {
@@ -53,6 +53,12 @@ fn parse(kind: &str, payload: Value) -> Option<Effect> {
             query: payload.get("query")?.as_object()?.clone(),
         },
         "rule_redirect" => Effect::RuleRedirect,
+        "multifactor" => Effect::Multifactor(MultifactorRequest {
+            provider: string(payload.get("provider")?)?,
+            allow_remember_browser: payload.get("allow_remember_browser")?.as_bool()?,
+            factors: strings(payload.get("factors")?)?,
+            enroll: payload.get("enroll")?.as_bool()?,
+        }),
         "unsupported" => Effect::Unsupported {
             request: Unsupported::parse(payload.get("request")?.as_str()?)?,
             by_previous_rule: payload.get("by_previous_rule")?.as_bool()?,

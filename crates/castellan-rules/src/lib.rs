@@ -65,8 +65,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use castellan_script_types::{
-    ActionOutcome, Effect, LogLine, RuleBatch, RuleOutcome, ScriptError, ScriptKind, Setup,
-    Trigger, Unsupported,
+    ActionOutcome, Effect, LogLine, MultifactorRequest, RuleBatch, RuleOutcome, ScriptError,
+    ScriptKind, Setup, Trigger, Unsupported,
 };
 pub use fetch::{AllowList, read_fetch_roots};
 pub use modules::available as available_modules;

@@ -345,7 +345,7 @@
   const hide = (target, name, value) =>
     defineProperty(target, name, { value: value, enumerable: false, configurable: true });
 
-  // Requests the pipeline does not carry out (multi-factor authentication, SAML settings) are recorded the moment a rule makes them: a recorded change ends the rule's
+  // Requests the pipeline does not carry out (SAML settings) are recorded the moment a rule makes them: a recorded change ends the rule's
   // batch, so the host refuses the log-in naming that rule instead of going on without a
   // control the rule asked for. The host also checks the `context` it gets back, for a rule
   // that calls back with a new object.
@@ -355,7 +355,7 @@
   // `context.redirect` is watched the same way, so that the log names the rule that set it,
   // though the pipeline carries it out: it reads the URL from the `context` the last rule
   // hands back, as Auth0 redirects once all rules have run.
-  const REQUESTS = [['multifactor', 'multifactor'], ['redirect', 'redirect'], ['samlConfiguration', 'saml']];
+  const REQUESTS = [['redirect', 'redirect'], ['samlConfiguration', 'saml']];
   const unsupported = (request, byPreviousRule) => (request === 'redirect'
     ? emit('rule_redirect', null)
     : emit('unsupported', { request: request, by_previous_rule: byPreviousRule }));
@@ -511,12 +511,46 @@
       unsupported(request, false);
       return answer === undefined ? api : answer;
     };
-    api.multifactor = { enable: ask('multifactor') };
+    // A second factor: the pipeline challenges (or enrols) the user once the actions are
+    // done. Factors are named by their `type`, read by index (see REQUESTS).
+    const factorTypes = (list) => {
+      const types = [];
+      if (list === null || typeof list !== 'object') return types;
+      for (let i = 0; i < list.length; i++) {
+        const factor = list[i];
+        if (factor !== null && typeof factor === 'object' && factor.type !== undefined) {
+          types[types.length] = String(factor.type);
+        }
+      }
+      return types;
+    };
+    const secondFactor = (provider, remember, factors, enroll) => {
+      emit('multifactor', {
+        provider: provider, allow_remember_browser: remember, factors: factors, enroll: enroll,
+      });
+      return api;
+    };
+    const withAdditional = (enroll) => function (factor, options) {
+      const extra = options !== null && typeof options === 'object' ? options.additionalFactors : undefined;
+      const factors = factorTypes([factor]);
+      const more = factorTypes(extra);
+      for (let i = 0; i < more.length; i++) factors[factors.length] = more[i];
+      return secondFactor('any', false, factors, enroll);
+    };
+    const anyOf = (enroll) => function (list) {
+      return secondFactor('any', false, factorTypes(list), enroll);
+    };
+    api.multifactor = {
+      enable: function (provider, options) {
+        const remember = options !== null && typeof options === 'object' && options.allowRememberBrowser === true;
+        return secondFactor(provider === undefined ? 'any' : String(provider), remember, [], false);
+      },
+    };
     api.authentication = {
-      challengeWith: ask('multifactor'),
-      challengeWithAny: ask('multifactor'),
-      enrollWith: ask('multifactor'),
-      enrollWithAny: ask('multifactor'),
+      challengeWith: withAdditional(false),
+      challengeWithAny: anyOf(false),
+      enrollWith: withAdditional(true),
+      enrollWithAny: anyOf(true),
     };
     api.redirect = redirectApi(event);
     // Every `api.samlResponse.set...` method, whatever its name.

@@ -4,7 +4,8 @@
 use std::time::{Duration, Instant};
 
 use castellan_rules::{
-    Effect, Limits, Sandbox, ScriptError, ScriptKind, Setup, Trigger, Unsupported, WorkerProgram,
+    Effect, Limits, MultifactorRequest, Sandbox, ScriptError, ScriptKind, Setup, Trigger,
+    Unsupported, WorkerProgram,
 };
 use serde_json::{Map, json};
 
@@ -454,17 +455,14 @@ fn asked(request: Unsupported, by_previous_rule: bool) -> Vec<Effect> {
     }]
 }
 
-/// What the pipeline does not carry out (multi-factor authentication, SAML settings) is recorded as the rule asks for it, which ends the batch at that rule; a
-/// request made on a new `context` object is seen when the next rule is handed it.
+/// What the pipeline does not carry out (SAML settings) is recorded as the rule asks for
+/// it, which ends the batch at that rule; a request made on a new `context` object is seen
+/// when the next rule is handed it.
 #[tokio::test]
 async fn requests_the_pipeline_does_not_carry_out_are_recorded() {
     let sandbox = sandbox();
     let rule = |body: &str| format!("function (u, c, cb) {{ {body} cb(null, u, c); }}");
     let cases = [
-        (
-            "c.multifactor = { provider: 'any', allowRememberBrowser: false };",
-            Unsupported::Multifactor,
-        ),
         (
             "c.samlConfiguration.mappings = { email: 'email' };",
             Unsupported::Saml,
@@ -510,7 +508,7 @@ async fn requests_the_pipeline_does_not_carry_out_are_recorded() {
     let rules = vec![
         (
             "fresh".to_owned(),
-            "function (u, c, cb) { cb(null, u, Object.assign({}, c, { multifactor: { provider: 'guardian' } })); }".to_owned(),
+            "function (u, c, cb) { cb(null, u, Object.assign({}, c, { samlConfiguration: { audience: 'urn:sp' } })); }".to_owned(),
         ),
         ("next".to_owned(), rule("")),
         ("last".to_owned(), rule("")),
@@ -520,20 +518,13 @@ async fn requests_the_pipeline_does_not_carry_out_are_recorded() {
         .await
         .unwrap();
     assert_eq!(batch.ran, 2);
-    assert_eq!(batch.outcome.effects, asked(Unsupported::Multifactor, true));
+    assert_eq!(batch.outcome.effects, asked(Unsupported::Saml, true));
 
-    // Actions: `api.multifactor`, `api.authentication`, `api.samlResponse`.
-    let cases = [
-        ("api.multifactor.enable('any');", Unsupported::Multifactor),
-        (
-            "api.authentication.challengeWith({ type: 'otp' });",
-            Unsupported::Multifactor,
-        ),
-        (
-            "api.samlResponse.setAttribute('email', event.user.email);",
-            Unsupported::Saml,
-        ),
-    ];
+    // Actions: `api.samlResponse`.
+    let cases = [(
+        "api.samlResponse.setAttribute('email', event.user.email);",
+        Unsupported::Saml,
+    )];
     for (body, request) in cases {
         let mut session = sandbox.open(setup());
         let code = format!("exports.onExecutePostLogin = async (event, api) => {{ {body} }};");
@@ -547,6 +538,71 @@ async fn requests_the_pipeline_does_not_carry_out_are_recorded() {
             .await
             .unwrap();
         assert_eq!(out.effects, asked(request, false), "{body}");
+    }
+}
+
+/// A second factor is carried out: a rule's `context.multifactor` stays on the context the
+/// batch hands back without ending it, and an action's requests are recorded with their
+/// options and factors.
+#[tokio::test]
+async fn second_factor_requests_are_handed_to_the_pipeline() {
+    let sandbox = sandbox();
+    let mut session = sandbox.open(setup());
+    let rules = vec![
+        (
+            "mfa".to_owned(),
+            "function (u, c, cb) { c.multifactor = { provider: 'any', allowRememberBrowser: true }; cb(null, u, c); }".to_owned(),
+        ),
+        (
+            "after".to_owned(),
+            "function (u, c, cb) { cb(null, u, c); }".to_owned(),
+        ),
+    ];
+    let batch = session
+        .run_rules(&rules, json!({}), context())
+        .await
+        .unwrap();
+    assert_eq!(batch.ran, 2);
+    assert_eq!(batch.outcome.effects, vec![]);
+    assert_eq!(
+        batch.outcome.context["multifactor"],
+        json!({"provider": "any", "allowRememberBrowser": true})
+    );
+
+    let request = |provider: &str, remember: bool, factors: &[&str], enroll: bool| {
+        Effect::Multifactor(MultifactorRequest {
+            provider: provider.into(),
+            allow_remember_browser: remember,
+            factors: factors.iter().map(|f| f.to_string()).collect(),
+            enroll,
+        })
+    };
+    let cases = [
+        (
+            "api.multifactor.enable('google-authenticator', { allowRememberBrowser: true });",
+            request("google-authenticator", true, &[], false),
+        ),
+        (
+            "api.multifactor.enable();",
+            request("any", false, &[], false),
+        ),
+        (
+            "api.authentication.challengeWith({ type: 'otp' }, { additionalFactors: [{ type: 'webauthn-roaming' }] });",
+            request("any", false, &["otp", "webauthn-roaming"], false),
+        ),
+        (
+            "api.authentication.enrollWithAny([{ type: 'email' }, { type: 'otp' }, null]);",
+            request("any", false, &["email", "otp"], true),
+        ),
+    ];
+    for (body, effect) in cases {
+        let mut session = sandbox.open(setup());
+        let code = format!("exports.onExecutePostLogin = async (event, api) => {{ {body} }};");
+        let out = session
+            .run_action("a", &code, Trigger::PostLogin, json!({"user": {}}))
+            .await
+            .unwrap();
+        assert_eq!(out.effects, vec![effect], "{body}");
     }
 }
 

@@ -209,6 +209,10 @@ pub enum Effect {
     /// ends there and the log names it; where the browser goes is read from the `context`
     /// the last rule hands back, as Auth0 redirects once every rule has run.
     RuleRedirect,
+    /// `api.multifactor.enable`, `api.authentication.challengeWith*` or `enrollWith*`: the
+    /// log-in needs a second factor before it completes. (A rule's `context.multifactor`
+    /// is read from the `context` the last rule hands back.)
+    Multifactor(MultifactorRequest),
     /// A request the log-in pipeline does not carry out. A security control a script asks
     /// for must never be dropped, so the caller refuses the log-in.
     Unsupported {
@@ -219,12 +223,28 @@ pub enum Effect {
     },
 }
 
+/// A script's demand for a second factor: Auth0's `context.multifactor` or
+/// `api.multifactor.enable(provider, {allowRememberBrowser})`, or an action's
+/// `api.authentication.challengeWith(factor, {additionalFactors})` /
+/// `challengeWithAny(factors)` / `enrollWith*`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MultifactorRequest {
+    /// Auth0's provider: `any`, `guardian`, `google-authenticator`, `webauthn-roaming`,
+    /// `webauthn-platform`, `duo`…, or `none`, which turns the tenant's policy off for this
+    /// log-in.
+    pub provider: String,
+    /// A browser the user asked to remember may skip the challenge.
+    pub allow_remember_browser: bool,
+    /// The factor types (`otp`, `email`, `webauthn-roaming`, `webauthn-platform`,
+    /// `recovery-code`…) an action named; empty for any.
+    pub factors: Vec<String>,
+    /// `enrollWith*`: a new factor is enrolled even if the user has one.
+    pub enroll: bool,
+}
+
 /// What scripts may ask for that the pipeline does not implement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Unsupported {
-    /// `context.multifactor`, `api.multifactor.enable`, `api.authentication.challengeWith*`
-    /// and `enrollWith*`.
-    Multifactor,
     /// `context.samlConfiguration`, `api.samlResponse.*`.
     Saml,
 }
@@ -233,7 +253,6 @@ impl Unsupported {
     /// The request named as [`Unsupported::name`] gives it.
     pub fn parse(name: &str) -> Option<Unsupported> {
         Some(match name {
-            "multifactor" => Unsupported::Multifactor,
             "saml" => Unsupported::Saml,
             _ => return None,
         })
@@ -242,7 +261,6 @@ impl Unsupported {
     /// The name `prelude.js` records it under.
     pub fn name(self) -> &'static str {
         match self {
-            Unsupported::Multifactor => "multifactor",
             Unsupported::Saml => "saml",
         }
     }

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use castellan_core::model::*;
 use castellan_core::paging::PageRequest;
 use castellan_core::store::{
-    ActionFilter, ClientGrantFilter, CodeRedemption, NewPassword, PurgeBefore, Purged, Store,
-    StoreError,
+    ActionFilter, ClientGrantFilter, CodeRedemption, FactorAttempt, NewPassword, PurgeBefore,
+    Purged, Store, StoreError,
 };
 
 #[macro_use]
@@ -41,6 +41,7 @@ conformance!(
     text_a_backend_cannot_hold_is_refused_as_invalid,
     device_codes_are_decided_polled_and_exchanged_once,
     refresh_tokens_end_at_either_end_and_renew_their_idle_one,
+    authenticators_count_attempts_take_codes_once_and_go_with_the_user,
 );
 
 fn client(id: &str) -> Client {
@@ -890,14 +891,42 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
             .revoked
     );
 
-    let session = Session {
+    let mut session = Session {
         id_hash: "s1".into(),
         user_id: "auth0|1".into(),
         auth_time: 5,
         expires_at: 50,
+        methods: vec![AuthMethod {
+            name: "pwd".into(),
+            timestamp: 5,
+        }],
     };
     store.create_session(&session).await.unwrap();
+    assert_eq!(
+        store.find_session("s1").await.unwrap(),
+        Some(session.clone())
+    );
+    // A second factor is added once; a later pass replaces its time.
+    for at in [7, 9] {
+        let mfa = AuthMethod {
+            name: "mfa".into(),
+            timestamp: at,
+        };
+        store.add_session_method("s1", &mfa).await.unwrap();
+    }
+    session.methods.push(AuthMethod {
+        name: "mfa".into(),
+        timestamp: 9,
+    });
     assert_eq!(store.find_session("s1").await.unwrap(), Some(session));
+    let unknown = AuthMethod {
+        name: "mfa".into(),
+        timestamp: 9,
+    };
+    assert!(matches!(
+        store.add_session_method("nope", &unknown).await,
+        Err(StoreError::NotFound)
+    ));
     store.delete_session("s1").await.unwrap();
     assert_eq!(store.find_session("s1").await.unwrap(), None);
 }
@@ -926,6 +955,7 @@ fn session(id_hash: &str, user_id: &str, auth_time: i64, expires_at: i64) -> Ses
         user_id: user_id.into(),
         auth_time,
         expires_at,
+        methods: vec![],
     }
 }
 
@@ -2149,6 +2179,7 @@ async fn expired_rows_are_purged_and_live_ones_kept(store: &dyn Store) {
                 user_id: "auth0|1".into(),
                 auth_time: 5,
                 expires_at,
+                methods: vec![],
             })
             .await
             .unwrap();
@@ -2596,4 +2627,195 @@ async fn refresh_tokens_end_at_either_end_and_renew_their_idle_one(store: &dyn S
         .unwrap();
     assert!(store.find_refresh_token("r1b").await.unwrap().is_none());
     assert!(store.find_refresh_token("r1c").await.unwrap().is_some());
+}
+
+async fn authenticators_count_attempts_take_codes_once_and_go_with_the_user(store: &dyn Store) {
+    two_users_signed_in(store).await;
+    let mut totp = Authenticator::new("auth0|1", AuthenticatorKind::Totp, 10);
+    totp.secret = Some("sealed".into());
+    store.create_authenticator(&totp).await.unwrap();
+    assert!(totp.id.starts_with("totp|dev_"));
+    let recovery = Authenticator::new("auth0|1", AuthenticatorKind::RecoveryCode, 11);
+    store.create_authenticator(&recovery).await.unwrap();
+    assert!(matches!(
+        store.create_authenticator(&recovery).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let listed = store.list_authenticators("auth0|1").await.unwrap();
+    assert_eq!(listed, vec![totp.clone(), recovery.clone()]);
+    // Another user's id is not found through this user.
+    assert_eq!(
+        store.find_authenticator("auth0|2", &totp.id).await.unwrap(),
+        None
+    );
+
+    totp.confirmed = true;
+    totp.name = Some("phone".into());
+    totp.challenge = Some("pending".into());
+    totp.challenge_expires_at = Some(100);
+    store.update_authenticator(&totp).await.unwrap();
+    let mut stranger = totp.clone();
+    stranger.user_id = "auth0|2".into();
+    assert!(matches!(
+        store.update_authenticator(&stranger).await,
+        Err(StoreError::NotFound)
+    ));
+    // A challenge is taken once, and not after it expired.
+    assert_eq!(
+        store
+            .take_factor_challenge("auth0|1", &totp.id, 50)
+            .await
+            .unwrap(),
+        Some("pending".into())
+    );
+    assert_eq!(
+        store
+            .take_factor_challenge("auth0|1", &totp.id, 50)
+            .await
+            .unwrap(),
+        None
+    );
+    totp.challenge = Some("late".into());
+    store.update_authenticator(&totp).await.unwrap();
+    assert_eq!(
+        store
+            .take_factor_challenge("auth0|1", &totp.id, 100)
+            .await
+            .unwrap(),
+        None
+    );
+
+    // Three failures lock at the threshold; a pass forgets them.
+    let failed = FactorAttempt::Failed {
+        threshold: 3,
+        lock_until: 500,
+    };
+    for _ in 0..2 {
+        assert!(
+            store
+                .record_factor_attempt("auth0|1", &totp.id, failed, 20)
+                .await
+                .unwrap()
+        );
+    }
+    let found = store
+        .find_authenticator("auth0|1", &totp.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((found.failures, found.locked_until), (2, None));
+    store
+        .record_factor_attempt("auth0|1", &totp.id, failed, 21)
+        .await
+        .unwrap();
+    let found = store
+        .find_authenticator("auth0|1", &totp.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(found.is_locked(499) && !found.is_locked(500));
+    // A step is taken once: the same or an earlier one is a replay.
+    let passed = |step| FactorAttempt::Passed { step: Some(step) };
+    assert!(
+        store
+            .record_factor_attempt("auth0|1", &totp.id, passed(7), 30)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_factor_attempt("auth0|1", &totp.id, passed(7), 31)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_factor_attempt("auth0|1", &totp.id, passed(6), 31)
+            .await
+            .unwrap()
+    );
+    let found = store
+        .find_authenticator("auth0|1", &totp.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            found.failures,
+            found.locked_until,
+            found.last_step,
+            found.last_auth_at
+        ),
+        (0, None, Some(7), Some(30))
+    );
+    assert!(
+        store
+            .record_factor_attempt(
+                "auth0|1",
+                &recovery.id,
+                FactorAttempt::Passed { step: None },
+                32
+            )
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_factor_attempt("auth0|2", &totp.id, passed(9), 33)
+            .await
+            .unwrap()
+    );
+
+    assert_eq!(store.remember_not_before("auth0|1").await.unwrap(), None);
+    store
+        .forget_remembered_browsers("auth0|1", 40)
+        .await
+        .unwrap();
+    store
+        .forget_remembered_browsers("auth0|1", 41)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.remember_not_before("auth0|1").await.unwrap(),
+        Some(41)
+    );
+
+    assert_eq!(store.find_tenant_setting("mfa").await.unwrap(), None);
+    let policy = serde_json::json!(["all-applications"]);
+    store
+        .save_tenant_setting("mfa", &serde_json::json!([]))
+        .await
+        .unwrap();
+    store.save_tenant_setting("mfa", &policy).await.unwrap();
+    assert_eq!(
+        store.find_tenant_setting("mfa").await.unwrap(),
+        Some(policy)
+    );
+
+    assert!(
+        store
+            .delete_authenticator("auth0|1", &recovery.id)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .delete_authenticator("auth0|1", &recovery.id)
+            .await
+            .unwrap()
+    );
+    store
+        .create_authenticator(&Authenticator::new("auth0|2", AuthenticatorKind::Email, 12))
+        .await
+        .unwrap();
+    assert_eq!(store.delete_authenticators("auth0|1").await.unwrap(), 1);
+    assert_eq!(store.list_authenticators("auth0|2").await.unwrap().len(), 1);
+    store.delete_user("auth0|2").await.unwrap();
+    assert!(
+        store
+            .list_authenticators("auth0|2")
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

@@ -290,6 +290,9 @@ pub async fn run(settings: Settings, args: RulesTestArgs) -> Result<(), String> 
             if let Some(redirect) = &outcome.redirect {
                 report["redirect"] = json!({"url": redirect.url, "script": redirect.script});
             }
+            if let Some(asked) = &outcome.multifactor {
+                report["multifactor"] = json!(asked);
+            }
             Ok(())
         }
         Err(PostLoginError::Stopped { stop, logs: lines }) => {

@@ -161,6 +161,10 @@ pub async fn start_session(store: &dyn Store, clock: &dyn Clock, user: &User) ->
             user_id: user.user_id.clone(),
             auth_time: now,
             expires_at: now + SESSION_LIFETIME,
+            methods: vec![crate::model::AuthMethod {
+                name: "pwd".into(),
+                timestamp: now,
+            }],
         })
         .await?;
     Ok(id)

@@ -1,18 +1,20 @@
 //! Browser sessions: single sign-on across clients until the session ends or expires.
 
 use crate::clock::Clock;
-use crate::model::{Session, User};
+use crate::model::{AuthMethod, Session, User};
 use crate::secrets::{opaque_token, token_digest};
 use crate::store::{Store, StoreResult};
 
 /// Absolute session lifetime (Auth0's default is seven days).
 pub const SESSION_LIFETIME: i64 = 7 * 86_400;
 
-/// Starts a session; the returned id goes into the cookie, its digest into the store.
+/// Starts a session for a user who authenticated by `method` (`pwd`, `passkey`); the
+/// returned id goes into the cookie, its digest into the store.
 pub async fn start(
     store: &dyn Store,
     clock: &dyn Clock,
     user: &User,
+    method: &str,
 ) -> StoreResult<(String, Session)> {
     let id = opaque_token();
     let now = clock.now();
@@ -21,6 +23,10 @@ pub async fn start(
         user_id: user.user_id.clone(),
         auth_time: now,
         expires_at: now + SESSION_LIFETIME,
+        methods: vec![AuthMethod {
+            name: method.to_owned(),
+            timestamp: now,
+        }],
     };
     store.create_session(&session).await?;
     Ok((id, session))

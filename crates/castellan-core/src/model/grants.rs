@@ -5,6 +5,18 @@ pub struct Session {
     pub user_id: String,
     pub auth_time: i64,
     pub expires_at: i64,
+    /// How the user authenticated in this session, in order (Auth0's
+    /// `authentication.methods`): `pwd` at the log-in, `mfa` once a second factor passed.
+    pub methods: Vec<AuthMethod>,
+}
+
+/// One way a user proved who they are, and when: Auth0's `{name, timestamp}` of
+/// `context.authentication.methods` (`pwd`, `mfa`, `passkey`, `email`, `federated`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuthMethod {
+    pub name: String,
+    /// Seconds since the epoch.
+    pub timestamp: i64,
 }
 
 /// A single-use authorization code (RFC 6749 §4.1.2), bound to client and redirect URI.

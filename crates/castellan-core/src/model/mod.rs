@@ -1,6 +1,7 @@
 //! Entities. They carry no wire shapes: the HTTP layer has its own request and response types.
 
 mod action;
+mod authenticator;
 mod client;
 mod client_grant;
 mod connection;
@@ -17,6 +18,7 @@ mod signing_key;
 mod user;
 
 pub use action::{Action, ActionBinding, ActionSecret, ActionVersion, DeployedAction, Trigger};
+pub use authenticator::{Authenticator, AuthenticatorKind};
 pub use client::{
     AppType, Client, ExpirationType, RefreshTokenSettings, RotationType, TokenEndpointAuthMethod,
 };
@@ -26,7 +28,7 @@ pub use extension::{
     ExtensionConfiguration, ExtensionData, ExtensionPermission, Policy, RoleRecord,
 };
 pub use grants::{
-    AuthorizationCode, DeviceCode, DeviceDecision, LoginRedirect, RefreshToken, Session,
+    AuthMethod, AuthorizationCode, DeviceCode, DeviceDecision, LoginRedirect, RefreshToken, Session,
 };
 pub use group::{GrantedRole, Group, GroupMapping, GroupRecord, NestedMember};
 pub use log_event::LogEvent;

@@ -48,6 +48,9 @@ pub struct Scripted {
     pub scopes: ScopeEdit,
     /// Roles or groups changed: permissions must be read again.
     pub authorization_changed: bool,
+    /// The scripts asked for a second factor: no token until the user passes one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multifactor: Option<crate::scripts::engine::MultifactorRequest>,
 }
 
 impl Scripted {
@@ -57,6 +60,7 @@ impl Scripted {
             id_claims: outcome.id_claims.clone(),
             scopes: outcome.scopes.clone(),
             authorization_changed: outcome.authorization_changed,
+            multifactor: outcome.multifactor.clone(),
         }
     }
 }

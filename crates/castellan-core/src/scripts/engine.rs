@@ -4,8 +4,8 @@
 
 use async_trait::async_trait;
 pub use castellan_script_types::{
-    ActionOutcome, Effect, LogLine, RuleBatch, RuleOutcome, ScriptError, ScriptKind, Setup,
-    Trigger, Unsupported,
+    ActionOutcome, Effect, LogLine, MultifactorRequest, RuleBatch, RuleOutcome, ScriptError,
+    ScriptKind, Setup, Trigger, Unsupported,
 };
 use serde_json::Value;
 

@@ -71,6 +71,27 @@ pub async fn post_login(
         resume,
     };
     match run.run().await {
+        // Until the log-in paths carry a second factor out, asking for one refuses the
+        // log-in, as before: a control a script asked for is never dropped.
+        Ok(outcome)
+            if outcome
+                .multifactor
+                .as_ref()
+                .is_some_and(|m| m.provider != "none") =>
+        {
+            let stop = Stop::Failed {
+                script: "multifactor".into(),
+                description: "the scripts require multi-factor authentication, which is not \
+                              configured"
+                    .into(),
+                stack: None,
+            };
+            record_stop(store, clock, facts, &stop, &outcome.logs).await;
+            Err(PostLoginError::Stopped {
+                stop,
+                logs: outcome.logs,
+            })
+        }
         Err(PostLoginError::Stopped { stop, logs }) => {
             record_stop(store, clock, facts, &stop, &logs).await;
             Err(PostLoginError::Stopped { stop, logs })

@@ -5,7 +5,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use super::changes::{ChangeTarget, Held, UserEdit};
-use super::engine::{Effect, LogLine, ScriptError, ScriptSession, Setup, Trigger, Unsupported};
+use super::engine::{
+    Effect, LogLine, MultifactorRequest, ScriptError, ScriptSession, Setup, Trigger, Unsupported,
+};
 use super::redirect::{self, CALLBACK_PROTOCOL, Partial, Resume, ResumeAt, Suspension};
 use super::{ScriptSet, Scripts, claims};
 use crate::error::Error;
@@ -49,6 +51,8 @@ pub struct PostLoginOutcome {
     pub logs: Vec<LogLine>,
     /// The scripts sent the browser away: nothing is issued until the log-in resumes.
     pub redirect: Option<Suspension>,
+    /// The scripts asked for a second factor before the log-in completes.
+    pub multifactor: Option<MultifactorRequest>,
 }
 
 /// Why the scripts stopped a log-in.
@@ -87,9 +91,6 @@ impl Stop {
     /// `kind` ("rule" or "action") `script` asked for `request`.
     pub(super) fn unsupported(kind: &str, script: &str, request: Unsupported) -> Stop {
         let description = match request {
-            Unsupported::Multifactor => format!(
-                "{kind} '{script}' requires multi-factor authentication, which is not configured"
-            ),
             Unsupported::Saml => {
                 format!("{kind} '{script}' set SAML response settings, which are not supported")
             }
@@ -204,15 +205,25 @@ fn first_unsupported(effects: &[Effect]) -> Option<(Unsupported, bool)> {
 /// records these as they are made; this reads the `context` a rule called back with, in
 /// case it is a new object.
 fn unsupported_in_context(context: &Value) -> Option<Unsupported> {
-    let asked = |name: &str| !context[name].is_null();
-    if asked("multifactor") {
-        return Some(Unsupported::Multifactor);
-    }
     match &context["samlConfiguration"] {
         Value::Null => None,
         Value::Object(settings) if settings.is_empty() => None,
         _ => Some(Unsupported::Saml),
     }
+}
+
+/// A rule's `context.multifactor = {provider, allowRememberBrowser}`, as the last rule left
+/// it (Auth0 reads it once every rule has run). Anything but an object with a provider asks
+/// for nothing, as on Auth0, where only `provider` is read.
+fn multifactor_of_context(context: &Value) -> Option<MultifactorRequest> {
+    let asked = context["multifactor"].as_object()?;
+    let provider = asked.get("provider")?.as_str()?;
+    Some(MultifactorRequest {
+        provider: provider.to_owned(),
+        allow_remember_browser: asked.get("allowRememberBrowser") == Some(&Value::Bool(true)),
+        factors: Vec::new(),
+        enroll: false,
+    })
 }
 
 fn authorization_json(held: &Held) -> Value {
@@ -446,6 +457,7 @@ impl PostLoginRun<'_> {
             &self.set.post_login[first_action.unwrap_or(0)..]
         };
         let mut suspension = rule_redirect;
+        let mut multifactor = multifactor_of_context(&context);
         for (offset, action) in actions.iter().enumerate() {
             let index = first_action.unwrap_or(0) + offset;
             let trigger = if first_action == Some(index) {
@@ -509,6 +521,8 @@ impl PostLoginRun<'_> {
                     | Effect::RemoveFromGroups(_)
                     | Effect::Unsupported { .. }
                     | Effect::RuleRedirect => {}
+                    // The last call wins, and an action's request replaces a rule's.
+                    Effect::Multifactor(request) => multifactor = Some(request),
                 }
             }
             if let Some(message) = denied {
@@ -605,6 +619,7 @@ impl PostLoginRun<'_> {
             held,
             logs: session.take_logs(),
             redirect: suspension,
+            multifactor,
         })
     }
 }

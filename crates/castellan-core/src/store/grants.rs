@@ -9,6 +9,13 @@ use super::StoreResult;
 pub trait SessionStore: Send + Sync {
     async fn create_session(&self, session: &Session) -> StoreResult<()>;
     async fn find_session(&self, id_hash: &str) -> StoreResult<Option<Session>>;
+    /// Records that the session's user authenticated by `method` (replacing an earlier
+    /// entry of the same name).
+    async fn add_session_method(
+        &self,
+        id_hash: &str,
+        method: &crate::model::AuthMethod,
+    ) -> StoreResult<()>;
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()>;
     /// The user's sessions that have not expired at `now`, oldest first.
     async fn list_user_sessions(

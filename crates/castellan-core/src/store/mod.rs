@@ -4,6 +4,7 @@
 //! through a `Transaction`.
 
 mod actions;
+mod authenticators;
 mod authorization;
 mod client_grants;
 mod clients;
@@ -23,6 +24,7 @@ mod user_permissions;
 mod users;
 
 pub use actions::{ActionFilter, ActionStore};
+pub use authenticators::{AuthenticatorStore, FactorAttempt};
 pub use authorization::{AuthorizationStore, DefaultGrant, ScriptChanges};
 pub use client_grants::{ClientGrantFilter, ClientGrantStore};
 pub use clients::ClientStore;
@@ -90,6 +92,7 @@ pub trait Store:
     + UserPermissionStore
     + UserImportStore
     + HousekeepingStore
+    + AuthenticatorStore
 {
     /// For `/readyz`: a small write, committed, so that a store that answers reads but
     /// cannot write (a full disk) is not reported ready.
@@ -125,6 +128,7 @@ pub trait Transaction:
     + ActionStore
     + UserPermissionStore
     + UserImportStore
+    + AuthenticatorStore
 {
     /// Writes a tenant-log event in this transaction, not through the store's batch
     /// queue: it is committed with the change it describes, or not at all.

@@ -5,6 +5,7 @@
 //! transaction run the same SQL.
 
 mod actions;
+mod authenticators;
 mod authorization;
 mod authorization_codes;
 mod client_grants;

@@ -1,6 +1,6 @@
 //! Single sign-on sessions.
 
-use castellan_core::model::{LoginRedirect, Session};
+use castellan_core::model::{AuthMethod, LoginRedirect, Session};
 use castellan_core::paging::{Page, PageRequest};
 use castellan_core::store::{SessionStore, StoreError, StoreResult};
 
@@ -14,6 +14,7 @@ struct SessionRow {
     user_id: String,
     auth_time: i64,
     expires_at: i64,
+    methods: String,
 }
 
 impl TryFrom<SessionRow> for Session {
@@ -25,6 +26,7 @@ impl TryFrom<SessionRow> for Session {
             user_id: row.user_id,
             auth_time: row.auth_time,
             expires_at: row.expires_at,
+            methods: from_json("sessions.methods", &row.methods)?,
         })
     }
 }
@@ -92,11 +94,12 @@ impl<S: Source> SessionStore for Handle<S> {
 
     async fn create_session(&self, session: &Session) -> StoreResult<()> {
         let mut conn = self.hold().await?;
-        sqlx::query("INSERT INTO sessions (id_hash, user_id, auth_time, expires_at) VALUES ($1, $2, $3, $4)")
+        sqlx::query("INSERT INTO sessions (id_hash, user_id, auth_time, expires_at, methods) VALUES ($1, $2, $3, $4, $5)")
             .bind(&session.id_hash)
             .bind(&session.user_id)
             .bind(session.auth_time)
             .bind(session.expires_at)
+            .bind(json_text(&session.methods))
             .execute(&mut *conn)
             .await
             .map_err(map)?;
@@ -106,13 +109,37 @@ impl<S: Source> SessionStore for Handle<S> {
     async fn find_session(&self, id_hash: &str) -> StoreResult<Option<Session>> {
         let mut conn = self.hold().await?;
         let row = sqlx::query_as::<_, SessionRow>(
-            "SELECT id_hash, user_id, auth_time, expires_at FROM sessions WHERE id_hash = $1",
+            "SELECT id_hash, user_id, auth_time, expires_at, methods FROM sessions WHERE id_hash = $1",
         )
         .bind(id_hash)
         .fetch_optional(&mut *conn)
         .await
         .map_err(map)?;
         row.map(Session::try_from).transpose()
+    }
+
+    async fn add_session_method(&self, id_hash: &str, method: &AuthMethod) -> StoreResult<()> {
+        let mut conn = self.hold().await?;
+        let methods: Option<String> =
+            sqlx::query_scalar("SELECT methods FROM sessions WHERE id_hash = $1")
+                .bind(id_hash)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(map)?;
+        let Some(methods) = methods else {
+            return Err(StoreError::NotFound);
+        };
+        let mut methods: Vec<AuthMethod> = from_json("sessions.methods", &methods)?;
+        // One entry per method, with its latest time, as Auth0 lists them.
+        methods.retain(|m| m.name != method.name);
+        methods.push(method.clone());
+        sqlx::query("UPDATE sessions SET methods = $2 WHERE id_hash = $1")
+            .bind(id_hash)
+            .bind(json_text(&methods))
+            .execute(&mut *conn)
+            .await
+            .map_err(map)?;
+        Ok(())
     }
 
     async fn delete_session(&self, id_hash: &str) -> StoreResult<()> {
@@ -134,7 +161,7 @@ impl<S: Source> SessionStore for Handle<S> {
         let mut conn = self.hold().await?;
         let (lim, off) = limit(page);
         let rows = sqlx::query_as::<_, SessionRow>(
-            "SELECT id_hash, user_id, auth_time, expires_at FROM sessions WHERE user_id = $1 AND expires_at > $2 \
+            "SELECT id_hash, user_id, auth_time, expires_at, methods FROM sessions WHERE user_id = $1 AND expires_at > $2 \
              ORDER BY auth_time, id_hash LIMIT $3 OFFSET $4",
         )
         .bind(user_id)

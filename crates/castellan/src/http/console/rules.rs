@@ -428,6 +428,9 @@ async fn try_rule(
     });
     let refused = match outcome {
         Ok(outcome) => {
+            if let Some(asked) = &outcome.multifactor {
+                report["multifactor"] = serde_json::json!(asked);
+            }
             if let Some(redirect) = &outcome.redirect {
                 report["redirect"] =
                     serde_json::json!({"url": redirect.url, "script": redirect.script});

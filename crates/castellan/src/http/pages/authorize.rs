@@ -389,7 +389,8 @@ pub(super) async fn start_session(
     user: &User,
     ctx: &RequestContext,
 ) -> Result<(Session, HeaderValue), Response> {
-    let (id, session) = match session::start(s.store.as_ref(), s.clock.as_ref(), user).await {
+    let (id, session) = match session::start(s.store.as_ref(), s.clock.as_ref(), user, "pwd").await
+    {
         Ok(started) => started,
         Err(e) => {
             tracing::error!(cause = %e, "could not start a session");
