@@ -342,6 +342,7 @@ async fn main() {
         passwords: &state.passwords,
         clock: state.clock.as_ref(),
         scripts: &state.scripts,
+        master_key: &state.master_key,
     };
     let request = RequestContext {
         ip: "127.0.0.1".into(),

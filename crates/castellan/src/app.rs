@@ -9,7 +9,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use castellan_core::clock::Clock;
 use castellan_core::directory::bootstrap::{self, AdminCredentials, AdminOutcome};
 use castellan_core::login::recovery::{Mailer, OutboxMailer, Recovery};
@@ -73,6 +73,17 @@ impl AppState {
             passwords: &self.passwords,
             clock: self.clock.as_ref(),
             scripts: self.scripts.as_ref(),
+            master_key: &self.master_key,
+        }
+    }
+
+    /// Checks and enrols second factors (`castellan_core::mfa::factors`).
+    pub fn factors(&self) -> castellan_core::mfa::factors::Factors<'_> {
+        castellan_core::mfa::factors::Factors {
+            store: self.store.as_ref(),
+            clock: self.clock.as_ref(),
+            master: &self.master_key,
+            mailer: self.mailer.as_ref(),
         }
     }
 
@@ -243,6 +254,8 @@ pub fn router(state: AppState) -> Router {
         // Guessing user codes, or deciding with one, is limited like a log-in.
         .route("/activate", post(pages::device::submit_code))
         .route("/activate/confirm", post(pages::device::confirm))
+        // Sends mail, and checks mfa_tokens and client secrets.
+        .route("/mfa/challenge", post(oauth::mfa::challenge::challenge))
         .route(
             "/oauth/device/code",
             post(oauth::device::device_code)
@@ -258,6 +271,12 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(oauth::token::MAX_TOKEN_REQUEST_BYTES)),
         )
         .route("/oauth/revoke", post(oauth::revoke::revoke))
+        .route("/mfa/authenticators", get(oauth::mfa::authenticators::list))
+        .route(
+            "/mfa/authenticators/{id}",
+            delete(oauth::mfa::authenticators::delete),
+        )
+        .route("/mfa/associate", post(oauth::mfa::associate::associate))
         .route(
             "/userinfo",
             get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),

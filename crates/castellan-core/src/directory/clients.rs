@@ -27,6 +27,9 @@ pub const KNOWN_GRANT_TYPES: &[&str] = &[
     "password",
     "http://auth0.com/oauth/grant-type/password-realm",
     crate::oauth::device_code::GRANT_TYPE,
+    crate::oauth::mfa_grant::OTP,
+    crate::oauth::mfa_grant::OOB,
+    crate::oauth::mfa_grant::RECOVERY_CODE,
 ];
 
 const MAX_METADATA_KEYS: usize = 10;

@@ -3,9 +3,12 @@
 //! the MFA API and the Management API call these.
 
 pub mod factors;
+pub mod mfa_api;
 pub mod policy;
 pub mod recovery_code;
+pub mod token;
 pub mod totp;
+pub mod unenroll;
 
 /// Wrong codes in a row that lock a factor. The issue asks for five; Auth0's support
 /// articles give ten before "Too many failed codes" and a wait of about six minutes. Five

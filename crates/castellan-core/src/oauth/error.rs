@@ -23,6 +23,14 @@ pub enum OAuthError {
     UnsupportedGrantType(String),
     #[error("{0}")]
     TooManyAttempts(String),
+    /// Auth0's answer to a password log-in that must pass a second factor first: the
+    /// client goes on through the MFA API with `mfa_token`.
+    #[error("Multifactor authentication required")]
+    MfaRequired { mfa_token: String },
+    /// Auth0's `unsupported_challenge_type` at `/mfa/challenge`: the user has no factor of
+    /// the kinds the client can handle.
+    #[error("{0}")]
+    UnsupportedChallengeType(String),
     /// RFC 8628 §3.5: the user has not decided yet; the device polls again.
     #[error("User has yet to authorize device code.")]
     AuthorizationPending,
@@ -49,6 +57,8 @@ impl OAuthError {
             Self::InvalidScope(_) => "invalid_scope",
             Self::UnsupportedGrantType(_) => "unsupported_grant_type",
             Self::TooManyAttempts(_) => "too_many_attempts",
+            Self::MfaRequired { .. } => "mfa_required",
+            Self::UnsupportedChallengeType(_) => "unsupported_challenge_type",
             Self::AuthorizationPending => "authorization_pending",
             Self::SlowDown(_) => "slow_down",
             Self::ExpiredToken => "expired_token",

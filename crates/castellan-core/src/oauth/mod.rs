@@ -10,6 +10,7 @@ pub mod device_code;
 pub mod error;
 pub mod keyring;
 pub mod keys;
+pub mod mfa_grant;
 pub mod password;
 pub mod refresh;
 pub mod scope;

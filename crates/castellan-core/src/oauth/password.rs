@@ -48,6 +48,8 @@ pub struct Services<'a> {
     pub passwords: &'a PasswordService,
     pub clock: &'a dyn Clock,
     pub scripts: &'a Scripts,
+    /// Seals the `mfa_token` of a log-in that must pass a second factor.
+    pub master_key: &'a crate::secrets::MasterKey,
 }
 
 pub async fn issue(

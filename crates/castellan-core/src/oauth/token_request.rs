@@ -5,6 +5,7 @@ use super::MissingParameter;
 use super::authorization_code::{self, CodeExchange};
 use super::client_credentials::{self, ClientCredentialsRequest};
 use super::device_code::{self, DeviceCodeExchange};
+use super::mfa_grant::MfaGrantRequest;
 use super::password::{PasswordGrant, PasswordGrantRequest};
 use super::refresh::{self, RefreshRequest};
 
@@ -20,6 +21,8 @@ pub enum TokenRequest {
     RefreshToken(Params<RefreshRequest>),
     ClientCredentials(ClientCredentialsRequest),
     DeviceCode(Params<DeviceCodeExchange>),
+    /// One of Auth0's MFA grants, by its `grant_type`.
+    Mfa(&'static str, Params<MfaGrantRequest>),
 }
 
 impl TokenRequest {
@@ -31,6 +34,7 @@ impl TokenRequest {
             Self::RefreshToken(_) => refresh::GRANT_TYPE,
             Self::ClientCredentials(_) => client_credentials::GRANT_TYPE,
             Self::DeviceCode(_) => device_code::GRANT_TYPE,
+            Self::Mfa(grant_type, _) => grant_type,
         }
     }
 }

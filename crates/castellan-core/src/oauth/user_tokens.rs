@@ -8,7 +8,8 @@ use super::OAuthError;
 use super::access_token::AccessTokenGrant;
 use super::password::Services;
 use super::{audience, refresh, scope};
-use crate::events::RequestContext;
+use crate::events::{self, LogEventExt, RequestContext};
+use crate::mfa::{mfa_api, policy, token as mfa_token};
 use crate::model::{Client, ResourceServer, User};
 use crate::oidc::{self, id_token};
 use crate::scripts::redirect::{Resume, Suspension};
@@ -51,6 +52,14 @@ pub struct Scripted {
     /// The scripts asked for a second factor: no token until the user passes one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub multifactor: Option<crate::scripts::engine::MultifactorRequest>,
+    /// How the user authenticated (`pwd`, `mfa`, `passkey`), for the ID token's `amr`;
+    /// set only once a second factor passed, as Auth0 does. Scripts cannot set it (a
+    /// restricted claim), so it travels here, with the code, to the token endpoint.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub amr: Vec<String>,
+    /// The ID token's `acr` ([`crate::mfa::policy::MFA_ACR`] after a second factor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acr: Option<String>,
 }
 
 impl Scripted {
@@ -61,6 +70,8 @@ impl Scripted {
             scopes: outcome.scopes.clone(),
             authorization_changed: outcome.authorization_changed,
             multifactor: outcome.multifactor.clone(),
+            amr: Vec::new(),
+            acr: None,
         }
     }
 }
@@ -158,6 +169,9 @@ async fn grant(
 ) -> Result<Grant, OAuthError> {
     let (store, tokens) = (services.store, services.tokens);
     let api = match request.audience.filter(|a| !a.is_empty()) {
+        Some(requested) if requested == mfa_api::identifier(&tokens.issuer) => {
+            Some(mfa_api::resource_server(&tokens.issuer))
+        }
         Some(requested) => Some(
             audience::resolve(store, &tokens.issuer, requested)
                 .await?
@@ -275,8 +289,12 @@ pub async fn issue(
             }
         }
     };
+    if request.scripted.is_none() {
+        second_factor(services, &request, api.as_ref(), scripted.as_ref()).await?;
+    }
     let (mut access_claims, mut id_claims) = (Map::new(), Map::new());
     if let Some(outcome) = scripted {
+        let (amr, acr) = (outcome.amr.clone(), outcome.acr.clone());
         // Roles a script assigned are in this very token.
         if outcome.authorization_changed {
             permissions = permissions_on(store, api.as_ref(), &user.user_id).await?;
@@ -289,6 +307,13 @@ pub async fn issue(
         scopes = outcome.scopes.apply(scopes);
         access_claims = outcome.access_claims;
         id_claims = outcome.id_claims;
+        // After the scripts' claims: these names are the server's.
+        if !amr.is_empty() {
+            id_claims.insert("amr".into(), Value::from(amr));
+        }
+        if let Some(acr) = acr {
+            id_claims.insert("acr".into(), Value::String(acr));
+        }
     }
     let openid = scopes.iter().any(|s| s == "openid");
     let target = api.clone().unwrap_or_else(|| userinfo_api(&tokens.issuer));
@@ -344,6 +369,56 @@ pub async fn issue(
         id_token,
         refresh_token,
     })
+}
+
+/// Whether a log-in without a browser may have its tokens now, where the browser's
+/// pages cannot challenge the user. A password grant that needs a second factor answers
+/// Auth0's `mfa_required` with an `mfa_token`, which the MFA API redeems once a factor
+/// passed; the scripts' outcome travels in it, so they do not run again. A refresh is not
+/// challenged again: the log-in that began its family passed what was asked then. A
+/// device has no `mfa_token` flow on Auth0, so the scripts asking for a factor there
+/// refuse the log-in (a control a script asked for is never dropped).
+async fn second_factor(
+    services: &Services<'_>,
+    request: &UserTokenRequest<'_>,
+    api: Option<&ResourceServer>,
+    scripted: Option<&Scripted>,
+) -> Result<(), OAuthError> {
+    let asked = scripted.and_then(|s| s.multifactor.as_ref());
+    let (store, clock) = (services.store, services.clock);
+    match request.protocol {
+        Protocol::RefreshToken => Ok(()),
+        Protocol::Password => {
+            let mfa_audience = mfa_api::identifier(&services.tokens.issuer);
+            let always = api.is_some_and(|a| a.identifier == mfa_audience)
+                || policy::always(store).await?;
+            if policy::requirement(always, asked, None).is_none() {
+                return Ok(());
+            }
+            let now = clock.now();
+            let pending = mfa_token::MfaPending {
+                user_id: request.user.user_id.clone(),
+                client_id: request.client.client_id.clone(),
+                audience: request.audience.map(str::to_owned),
+                scope: request.scope.map(str::to_owned),
+                auth_time: request.auth_time.unwrap_or(now),
+                scripted: scripted.cloned().unwrap_or_default(),
+                expires_at: now + mfa_token::LIFETIME,
+            };
+            let event = events::event("mfar", "Multifactor authentication required", request.request)
+                .client(request.client)
+                .user(request.user);
+            events::record(store, clock, event).await;
+            Err(OAuthError::MfaRequired {
+                mfa_token: mfa_token::seal_mfa_token(services.master_key, &pending),
+            })
+        }
+        _ if policy::requirement(false, asked, None).is_some() => Err(OAuthError::AccessDenied(
+            "the scripts require multi-factor authentication, which this grant cannot offer"
+                .into(),
+        )),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

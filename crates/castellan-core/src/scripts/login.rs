@@ -71,13 +71,17 @@ pub async fn post_login(
         resume,
     };
     match run.run().await {
-        // Until the log-in paths carry a second factor out, asking for one refuses the
-        // log-in, as before: a control a script asked for is never dropped.
+        // Until the log-in pages carry a second factor out (branch mfa-pages), asking for
+        // one refuses a browser's log-in (one with a `redirect_state`), as before: a
+        // control a script asked for is never dropped. Log-ins without a browser are
+        // decided where their tokens are issued (`user_tokens::issue`, Auth0's
+        // `mfa_required`).
         Ok(outcome)
-            if outcome
-                .multifactor
-                .as_ref()
-                .is_some_and(|m| m.provider != "none") =>
+            if redirect_state.is_some()
+                && outcome
+                    .multifactor
+                    .as_ref()
+                    .is_some_and(|m| m.provider != "none") =>
         {
             let stop = Stop::Failed {
                 script: "multifactor".into(),

@@ -186,10 +186,12 @@ impl IntoResponse for OAuthHttpError {
         let status = match &self.error {
             OAuthError::InvalidRequest(_)
             | OAuthError::InvalidScope(_)
-            | OAuthError::UnsupportedGrantType(_) => StatusCode::BAD_REQUEST,
+            | OAuthError::UnsupportedGrantType(_)
+            | OAuthError::UnsupportedChallengeType(_) => StatusCode::BAD_REQUEST,
             OAuthError::InvalidClient(_) | OAuthError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             // Auth0 answers these with 403.
             OAuthError::UnauthorizedClient(_)
+            | OAuthError::MfaRequired { .. }
             | OAuthError::AccessDenied(_)
             | OAuthError::InvalidGrant(_)
             | OAuthError::AuthorizationPending
@@ -211,6 +213,9 @@ impl IntoResponse for OAuthHttpError {
             other => other.to_string(),
         };
         let mut body = json!({"error": self.error.code(), "error_description": description});
+        if let OAuthError::MfaRequired { mfa_token } = &self.error {
+            body["mfa_token"] = json!(mfa_token);
+        }
         if let Some(id) = request_id::current() {
             body["request_id"] = json!(id);
         }

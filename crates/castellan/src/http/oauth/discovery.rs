@@ -28,6 +28,7 @@ pub async fn openid_configuration(State(s): State<AppState>) -> Json<Value> {
         "userinfo_endpoint": format!("{issuer}userinfo"),
         "revocation_endpoint": format!("{issuer}oauth/revoke"),
         "device_authorization_endpoint": format!("{issuer}oauth/device/code"),
+        "mfa_challenge_endpoint": format!("{issuer}mfa/challenge"),
         "grant_types_supported": [
             "authorization_code",
             "implicit",
@@ -36,6 +37,9 @@ pub async fn openid_configuration(State(s): State<AppState>) -> Json<Value> {
             "http://auth0.com/oauth/grant-type/password-realm",
             "refresh_token",
             castellan_core::oauth::device_code::GRANT_TYPE,
+            castellan_core::oauth::mfa_grant::OTP,
+            castellan_core::oauth::mfa_grant::OOB,
+            castellan_core::oauth::mfa_grant::RECOVERY_CODE,
         ],
         "scopes_supported": castellan_core::oidc::OIDC_SCOPES,
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],

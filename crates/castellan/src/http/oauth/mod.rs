@@ -2,6 +2,7 @@
 
 pub mod device;
 pub mod discovery;
+pub mod mfa;
 pub mod params;
 pub mod revoke;
 pub mod token;

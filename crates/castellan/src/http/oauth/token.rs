@@ -7,7 +7,8 @@ use axum::response::{IntoResponse, Response};
 use castellan_core::oauth::token_request::TokenRequest;
 use castellan_core::oauth::user_tokens::UserTokens;
 use castellan_core::oauth::{
-    OAuthError, authorization_code, client_auth, client_credentials, device_code, password, refresh,
+    OAuthError, authorization_code, client_auth, client_credentials, device_code, mfa_grant,
+    password, refresh,
 };
 use serde_json::{Value, json};
 
@@ -88,6 +89,20 @@ pub async fn token(
                 .await
                 .map_err(with_basic)?;
             user_tokens_body(issued)
+        }
+        TokenRequest::Mfa(grant_type, request) => {
+            let client = authenticated().await?;
+            let factors = s.factors();
+            let issued =
+                mfa_grant::exchange(&services, &factors, &client, grant_type, request, &ctx)
+                    .await
+                    .map_err(with_basic)?;
+            let mut body = user_tokens_body(issued.tokens);
+            // Auth0: shown to the user once, for the next time their factor is lost.
+            if let Some(code) = issued.recovery_code {
+                body["recovery_code"] = json!(code);
+            }
+            body
         }
         TokenRequest::DeviceCode(request) => {
             let client = authenticated().await?;

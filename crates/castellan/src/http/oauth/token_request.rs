@@ -6,6 +6,7 @@ use castellan_core::oauth::authorization_code::{self, CodeExchange};
 use castellan_core::oauth::client_auth::PresentedCredentials;
 use castellan_core::oauth::client_credentials::{self, ClientCredentialsRequest};
 use castellan_core::oauth::device_code::{self, DeviceCodeExchange};
+use castellan_core::oauth::mfa_grant::{self, MfaGrantRequest, MfaProof};
 use castellan_core::oauth::password::{self, PasswordGrant, PasswordGrantRequest};
 use castellan_core::oauth::refresh::{self, RefreshRequest};
 use castellan_core::oauth::token_request::{Params, TokenRequest};
@@ -35,6 +36,25 @@ pub(super) fn read(
             params
                 .require("device_code")
                 .map(|device_code| DeviceCodeExchange { device_code }),
+        ),
+        mfa_grant::OTP => TokenRequest::Mfa(mfa_grant::OTP, mfa_request(params, |p| {
+            Ok(MfaProof::Otp {
+                otp: p.require("otp")?,
+            })
+        })),
+        mfa_grant::OOB => TokenRequest::Mfa(mfa_grant::OOB, mfa_request(params, |p| {
+            Ok(MfaProof::Oob {
+                oob_code: p.require("oob_code")?,
+                binding_code: p.require("binding_code")?,
+            })
+        })),
+        mfa_grant::RECOVERY_CODE => TokenRequest::Mfa(
+            mfa_grant::RECOVERY_CODE,
+            mfa_request(params, |p| {
+                Ok(MfaProof::RecoveryCode {
+                    recovery_code: p.require("recovery_code")?,
+                })
+            }),
         ),
         _ => return Err(RequestError::UnsupportedGrant(grant_type)),
     };
@@ -68,6 +88,17 @@ fn password_request(grant: PasswordGrant, mut params: RawParams) -> TokenRequest
         })
     };
     TokenRequest::Password(grant, checked())
+}
+
+fn mfa_request(
+    mut params: RawParams,
+    proof: impl FnOnce(&mut RawParams) -> Params<MfaProof>,
+) -> Params<MfaGrantRequest> {
+    let mfa_token = params.require("mfa_token")?;
+    Ok(MfaGrantRequest {
+        mfa_token,
+        proof: proof(&mut params)?,
+    })
 }
 
 fn refresh_request(mut params: RawParams) -> Params<RefreshRequest> {
