@@ -19,8 +19,8 @@ pub async fn remove(
         .delete_authenticator(&user.user_id, authenticator_id)
         .await?;
     if removed {
-        let event = events::event("gd_unenroll", "Second factor removed by the user", ctx)
-            .user(user);
+        let event =
+            events::event("gd_unenroll", "Second factor removed by the user", ctx).user(user);
         events::record(factors.store, factors.clock, event).await;
     }
     Ok(removed)

@@ -21,9 +21,16 @@ pub const RECOVERY_CODE: &str = "http://auth0.com/oauth/grant-type/mfa-recovery-
 /// What the user presents for the pending log-in of `mfa_token`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MfaProof {
-    Otp { otp: String },
-    Oob { oob_code: String, binding_code: String },
-    RecoveryCode { recovery_code: String },
+    Otp {
+        otp: String,
+    },
+    Oob {
+        oob_code: String,
+        binding_code: String,
+    },
+    RecoveryCode {
+        recovery_code: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,7 +107,11 @@ pub async fn exchange(
     let (success, failure) = request.proof.events();
     let result = redeem(services, factors, client, &request, ctx).await;
     let (code, description, user) = match &result {
-        Ok((_, user)) => (success, "Successful multifactor exchange".to_owned(), Some(user)),
+        Ok((_, user)) => (
+            success,
+            "Successful multifactor exchange".to_owned(),
+            Some(user),
+        ),
         Err((e, user)) => (failure, e.to_string(), user.as_ref()),
     };
     let mut event = events::event(code, description, ctx).client(client);
@@ -127,7 +138,11 @@ async fn redeem(
     let recovery_code = match &request.proof {
         MfaProof::Otp { otp } => {
             let factor = otp_factor(factors, &user).await.map_err(fail)?;
-            checked(factors.verify(&user, &factor.id, otp, ctx).await, "otp_code").map_err(fail)?;
+            checked(
+                factors.verify(&user, &factor.id, otp, ctx).await,
+                "otp_code",
+            )
+            .map_err(fail)?;
             None
         }
         MfaProof::Oob {

@@ -390,8 +390,8 @@ async fn second_factor(
         Protocol::RefreshToken => Ok(()),
         Protocol::Password => {
             let mfa_audience = mfa_api::identifier(&services.tokens.issuer);
-            let always = api.is_some_and(|a| a.identifier == mfa_audience)
-                || policy::always(store).await?;
+            let always =
+                api.is_some_and(|a| a.identifier == mfa_audience) || policy::always(store).await?;
             if policy::requirement(always, asked, None).is_none() {
                 return Ok(());
             }
@@ -405,17 +405,20 @@ async fn second_factor(
                 scripted: scripted.cloned().unwrap_or_default(),
                 expires_at: now + mfa_token::LIFETIME,
             };
-            let event = events::event("mfar", "Multifactor authentication required", request.request)
-                .client(request.client)
-                .user(request.user);
+            let event = events::event(
+                "mfar",
+                "Multifactor authentication required",
+                request.request,
+            )
+            .client(request.client)
+            .user(request.user);
             events::record(store, clock, event).await;
             Err(OAuthError::MfaRequired {
                 mfa_token: mfa_token::seal_mfa_token(services.master_key, &pending),
             })
         }
         _ if policy::requirement(false, asked, None).is_some() => Err(OAuthError::AccessDenied(
-            "the scripts require multi-factor authentication, which this grant cannot offer"
-                .into(),
+            "the scripts require multi-factor authentication, which this grant cannot offer".into(),
         )),
         _ => Ok(()),
     }

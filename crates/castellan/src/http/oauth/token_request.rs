@@ -37,17 +37,23 @@ pub(super) fn read(
                 .require("device_code")
                 .map(|device_code| DeviceCodeExchange { device_code }),
         ),
-        mfa_grant::OTP => TokenRequest::Mfa(mfa_grant::OTP, mfa_request(params, |p| {
-            Ok(MfaProof::Otp {
-                otp: p.require("otp")?,
-            })
-        })),
-        mfa_grant::OOB => TokenRequest::Mfa(mfa_grant::OOB, mfa_request(params, |p| {
-            Ok(MfaProof::Oob {
-                oob_code: p.require("oob_code")?,
-                binding_code: p.require("binding_code")?,
-            })
-        })),
+        mfa_grant::OTP => TokenRequest::Mfa(
+            mfa_grant::OTP,
+            mfa_request(params, |p| {
+                Ok(MfaProof::Otp {
+                    otp: p.require("otp")?,
+                })
+            }),
+        ),
+        mfa_grant::OOB => TokenRequest::Mfa(
+            mfa_grant::OOB,
+            mfa_request(params, |p| {
+                Ok(MfaProof::Oob {
+                    oob_code: p.require("oob_code")?,
+                    binding_code: p.require("binding_code")?,
+                })
+            }),
+        ),
         mfa_grant::RECOVERY_CODE => TokenRequest::Mfa(
             mfa_grant::RECOVERY_CODE,
             mfa_request(params, |p| {

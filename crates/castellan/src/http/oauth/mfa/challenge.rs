@@ -38,9 +38,7 @@ pub async fn challenge(
         )
         .into());
     }
-    let mfa_token = params
-        .require("mfa_token")
-        .map_err(OAuthError::from)?;
+    let mfa_token = params.require("mfa_token").map_err(OAuthError::from)?;
     let accepted: Vec<String> = params
         .take("challenge_type")
         .map(|t| t.split_whitespace().map(str::to_owned).collect())
