@@ -537,6 +537,20 @@ async fn mailed_code(app: &App, count: usize) -> String {
 #[tokio::test]
 async fn a_rule_asks_for_mfa_and_provider_none_turns_the_policy_off() {
     let app = app(false).await;
+    let discovery: Value = app
+        .server
+        .get_json("/.well-known/openid-configuration")
+        .await;
+    assert_eq!(
+        discovery["mfa_challenge_endpoint"],
+        format!("{ISSUER}mfa/challenge")
+    );
+    assert!(
+        discovery["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(OTP))
+    );
     let (status, body) = app.login_with(json!({})).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     app.server

@@ -273,12 +273,12 @@ async fn denials_and_failures_reach_the_client_and_the_log() {
     assert!(crash["description"].as_str().unwrap().contains("crash"));
 }
 
-/// A rule or action asking for multi-factor authentication, a redirect or SAML settings
-/// (none of which the pipeline carries out) refuses the log-in with `access_denied`, names
-/// the script in the tenant log, and no token is issued; an MFA rule that does not ask for
-/// it on this log-in changes nothing.
+/// A rule asking for multi-factor authentication on a password log-in answers Auth0's
+/// `mfa_required` (the MFA API, `tests/it/mfa_api.rs`, goes on from there), logs `mfar`,
+/// and no token is issued; an MFA rule that does not ask for it on this log-in changes
+/// nothing.
 #[tokio::test]
-async fn requests_the_pipeline_does_not_carry_out_refuse_the_log_in() {
+async fn a_rule_asking_for_mfa_answers_mfa_required() {
     let t = tenant_on(TestServer::start().await).await;
     t.config("MFA_CLIENTS", "some-other-client").await;
     t.rule("mfa-for-clients", &corpus("mfa-for-clients.js"))
@@ -294,21 +294,15 @@ async fn requests_the_pipeline_does_not_carry_out_refuse_the_log_in() {
     t.config("MFA_CLIENTS", &t.client_id).await;
     let (status, body) = t.log_in("ada@example.com").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert_eq!(body["error"], "access_denied");
+    assert_eq!(body["error"], "mfa_required");
     assert_eq!(
         body["error_description"],
-        "the scripts require multi-factor authentication, which is not configured"
+        "Multifactor authentication required"
     );
+    assert!(body["mfa_token"].is_string());
     assert!(body.get("access_token").is_none());
-    let failed = t.logs("type:f").await;
-    assert_eq!(failed.len(), 1, "{failed:?}");
-    assert_eq!(failed[0]["details"]["script"], "multifactor");
-    assert!(
-        failed[0]["description"]
-            .as_str()
-            .unwrap()
-            .contains("multi-factor authentication")
-    );
+    let asked = t.logs("type:mfar").await;
+    assert_eq!(asked.len(), 1, "{asked:?}");
 }
 
 /// Each kind of request, from rules (also on a new `context` object a rule calls back
@@ -326,7 +320,7 @@ async fn every_unsupported_request_is_refused_naming_its_script() {
         (
             "fresh-context",
             "function (user, context, callback) { callback(null, user, Object.assign({}, context, { multifactor: { provider: 'guardian' } })); }",
-            "the scripts require multi-factor authentication, which is not configured",
+            "Multifactor authentication required",
         ),
     ];
     for (name, script, expected) in rules {
@@ -339,7 +333,12 @@ async fn every_unsupported_request_is_refused_naming_its_script() {
         .await;
         let (status, body) = t.log_in("ada@example.com").await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{name}: {body}");
-        assert_eq!(body["error"], "access_denied");
+        let error = if name == "fresh-context" {
+            "mfa_required"
+        } else {
+            "access_denied"
+        };
+        assert_eq!(body["error"], error);
         assert_eq!(body["error_description"], expected);
         let (_, all) = t.server.admin(Method::GET, "/rules", None).await;
         for rule in all.as_array().unwrap() {
@@ -360,13 +359,8 @@ async fn every_unsupported_request_is_refused_naming_its_script() {
     t.bind("post-login", &["step-up"]).await;
     let (status, body) = t.log_in("ada@example.com").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    assert_eq!(
-        body["error_description"],
-        "the scripts require multi-factor authentication, which is not configured"
-    );
-    let failed = t.logs("type:f").await;
-    let last = failed.last().unwrap();
-    assert_eq!(last["details"]["script"], "multifactor");
+    assert_eq!(body["error"], "mfa_required", "{body}");
+    assert_eq!(t.logs("type:mfar").await.len(), 2);
 }
 
 #[tokio::test]

@@ -208,6 +208,39 @@ mod tests {
     }
 
     #[test]
+    fn mfa_grants_need_the_token_and_their_code() {
+        let otp = mfa_grant::OTP;
+        let TokenRequest::Mfa(grant, Err(e)) =
+            request(&format!("grant_type={otp}&client_id=c&otp=1"))
+        else {
+            panic!("mfa-otp")
+        };
+        assert_eq!(
+            (grant, e.to_string().as_str()),
+            (otp, "Missing required parameter: mfa_token")
+        );
+        let oob = mfa_grant::OOB;
+        let TokenRequest::Mfa(_, Err(e)) = request(&format!(
+            "grant_type={oob}&client_id=c&mfa_token=t&oob_code=o"
+        )) else {
+            panic!("mfa-oob")
+        };
+        assert_eq!(e.to_string(), "Missing required parameter: binding_code");
+        let recovery = mfa_grant::RECOVERY_CODE;
+        let TokenRequest::Mfa(_, Ok(asked)) = request(&format!(
+            "grant_type={recovery}&client_id=c&mfa_token=t&recovery_code=r"
+        )) else {
+            panic!("mfa-recovery-code")
+        };
+        assert_eq!(
+            asked.proof,
+            MfaProof::RecoveryCode {
+                recovery_code: "r".into()
+            }
+        );
+    }
+
+    #[test]
     fn refresh_and_client_credentials() {
         let TokenRequest::RefreshToken(Err(e)) = request("grant_type=refresh_token&client_id=c")
         else {
