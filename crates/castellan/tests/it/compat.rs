@@ -330,3 +330,63 @@ async fn authlib_story(tls: Option<(String, String)>) {
         panic!("{failure}\n=== server log:\n{}", server.log());
     }
 }
+
+/// auth0-python through the MFA API (`compat/python/test_auth0_python_mfa.py`): a rule asks
+/// every log-in for a second factor; `GetToken.login` raises `mfa_required` with the
+/// `mfa_token`, an app is enrolled with `/mfa/associate`, and the `mfa-otp` and
+/// `mfa-recovery-code` grants finish log-ins through the SDK's client authentication. The
+/// npm `auth0` package (`auth0/legacy`, 4.37) has no MFA calls, so it has no story here;
+/// `tests/it/mfa_api.rs` covers the API over plain HTTP.
+#[tokio::test]
+async fn auth0_python_passes_the_mfa_api() {
+    require_installed();
+    let (server, admin) = browser::server_and_admin(&None).await;
+    admin
+        .post(
+            "rules",
+            json!({"name": "mfa for everyone",
+                   "script": "function (user, context, callback) { context.multifactor = {provider: 'any', allowRememberBrowser: false}; callback(null, user, context); }"}),
+        )
+        .await;
+    let email = "mfa-user@example.com";
+    let password = "an MFA user's passphrase";
+    admin
+        .post(
+            "users",
+            json!({"connection": "Username-Password-Authentication", "email": email,
+                   "password": password, "email_verified": true}),
+        )
+        .await;
+    let (client_id, client_secret) = admin
+        .client(json!({
+            "name": "auth0-python native app",
+            "app_type": "native",
+            "token_endpoint_auth_method": "client_secret_post",
+            "grant_types": [
+                "http://auth0.com/oauth/grant-type/password-realm",
+                "http://auth0.com/oauth/grant-type/mfa-otp",
+                "http://auth0.com/oauth/grant-type/mfa-recovery-code",
+            ],
+        }))
+        .await;
+    let mut python = Command::new("python3");
+    python
+        .arg(compat("python/test_auth0_python_mfa.py"))
+        .env("PYTHONPATH", compat(".python"))
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .arg(flag("base", &server.base))
+        .arg(flag("client-id", &client_id))
+        .arg(flag("client-secret", &client_secret))
+        .arg(flag("username", email))
+        .arg(flag("password", password));
+    let story = run_script(
+        "the auth0-python MFA checks",
+        python,
+        Path::new(COMPAT),
+        SCRIPT_TIMEOUT,
+    )
+    .await;
+    if let Err(failure) = story {
+        panic!("{failure}\n=== server log:\n{}", server.log());
+    }
+}

@@ -50,15 +50,12 @@ fn invalid(description: &str) -> Response {
     refused(StatusCode::BAD_REQUEST, "invalid_request", description)
 }
 
-fn read(headers: &HeaderMap, body: &[u8]) -> Result<AssociateRequest, Response> {
-    let kind = crate::http::body::content_type_of(headers);
-    let parsed = match kind.as_str() {
-        "application/x-www-form-urlencoded" => {
-            serde_urlencoded::from_bytes::<AssociateRequest>(body).ok()
-        }
-        _ => serde_json::from_slice::<AssociateRequest>(body).ok(),
-    };
-    parsed.ok_or_else(|| invalid("The body must be a JSON object or a form"))
+/// The request, from a JSON body or a form; none if it is neither.
+fn read(headers: &HeaderMap, body: &[u8]) -> Option<AssociateRequest> {
+    match crate::http::body::content_type_of(headers).as_str() {
+        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes(body).ok(),
+        _ => serde_json::from_slice(body).ok(),
+    }
 }
 
 pub async fn associate(
@@ -74,9 +71,8 @@ pub async fn associate(
     if !caller.allows(mfa_api::ENROLL) {
         return insufficient_scope(mfa_api::ENROLL);
     }
-    let request = match read(&headers, &body) {
-        Ok(request) => request,
-        Err(refusal) => return refusal,
+    let Some(request) = read(&headers, &body) else {
+        return invalid("The body must be a JSON object or a form");
     };
     let factors = s.factors();
     if let Caller::MfaToken = caller {
