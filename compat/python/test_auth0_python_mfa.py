@@ -6,7 +6,8 @@ real server whose tenant asks every log-in for a second factor, with auth0-pytho
 by compat/setup.sh into compat/.python. auth0-python 6.8 has no MFA methods of its own:
 `GetToken.login` raises `Auth0Error` whose `content` holds the `mfa_token` (the SDK keeps
 the body for `mfa_required` only), and the MFA calls go through the SDK's own REST client
-(`post`, and `authenticated_post`, which adds the client's credentials as for any grant).
+(`post`, and `authenticated_post`, which adds the client's secret or assertion as for any
+grant; the client id goes in the body, as `GetToken`'s own grants put it).
 
 1. `GetToken.login` (password-realm) raises Auth0Error mfa_required with an mfa_token.
 2. `/mfa/associate` with the mfa_token enrols an app: a secret, an otpauth URI, a
@@ -108,7 +109,8 @@ def main() -> int:
         wrong = "000000" if right != "000000" else "111111"
         try:
             sdk.authenticated_post(
-                token_url, {"grant_type": MFA_OTP, "mfa_token": mfa_token, "otp": wrong}
+                token_url, {"grant_type": MFA_OTP, "client_id": args.client_id, "mfa_token": mfa_token,
+                 "otp": wrong}
             )
         except Auth0Error as e:
             check(e.error_code == "invalid_grant", f"error {e.error_code}")
@@ -121,7 +123,8 @@ def main() -> int:
     def otp_grant() -> None:
         code = totp(enrolled["secret"], time.time())
         tokens = sdk.authenticated_post(
-            token_url, {"grant_type": MFA_OTP, "mfa_token": mfa_token, "otp": code}
+            token_url, {"grant_type": MFA_OTP, "client_id": args.client_id, "mfa_token": mfa_token,
+                 "otp": code}
         )
         check(claims(tokens["id_token"]).get("amr") == ["mfa"], f"id token {tokens}")
 
@@ -132,7 +135,8 @@ def main() -> int:
         first = enrolled["recovery_codes"][0]
         tokens = sdk.authenticated_post(
             token_url,
-            {"grant_type": MFA_RECOVERY_CODE, "mfa_token": fresh, "recovery_code": first},
+            {"grant_type": MFA_RECOVERY_CODE, "client_id": args.client_id, "mfa_token": fresh,
+             "recovery_code": first},
         )
         check(tokens.get("access_token"), f"no access token: {tokens}")
         check(tokens.get("recovery_code") not in (None, first), f"recovery code {tokens}")
