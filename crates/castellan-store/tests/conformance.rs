@@ -860,6 +860,7 @@ async fn codes_are_taken_once_and_refresh_tokens_used_once(store: &dyn Store) {
         rotating: true,
         used_at: None,
         revoked: false,
+        mfa: false,
     };
     store.create_refresh_token(&token("r1")).await.unwrap();
     store.create_refresh_token(&token("r2")).await.unwrap();
@@ -946,6 +947,7 @@ fn refresh(hash: &str, family: &str, user_id: &str, created_at: i64) -> RefreshT
         rotating: true,
         used_at: None,
         revoked: false,
+        mfa: false,
     }
 }
 
@@ -2233,6 +2235,7 @@ async fn expired_rows_are_purged_and_live_ones_kept(store: &dyn Store) {
         rotating: true,
         used_at: None,
         revoked: false,
+        mfa: false,
     };
     for t in [
         token("r-dead", "dead", 10),
@@ -2566,6 +2569,8 @@ async fn refresh_tokens_end_at_either_end_and_renew_their_idle_one(store: &dyn S
         family_expires_at: None,
         idle_expires_at: Some(20),
         rotating: false,
+        // Read back as written, with the mark of a family that began with a second factor.
+        mfa: true,
         ..refresh("r1c", "fam1c", "auth0|1", 5)
     };
     store.create_refresh_token(&endless).await.unwrap();

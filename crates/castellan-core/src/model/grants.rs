@@ -73,6 +73,9 @@ pub struct RefreshToken {
     /// When a rotating token was exchanged (and so replaced).
     pub used_at: Option<i64>,
     pub revoked: bool,
+    /// The family began with a log-in that passed a second factor: its refreshes are not
+    /// asked for one again.
+    pub mfa: bool,
 }
 
 /// A device authorization (RFC 8628 §3.2): the device polls with its code while the user,

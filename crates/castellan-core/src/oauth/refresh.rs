@@ -45,6 +45,8 @@ pub struct NewRefreshToken<'a> {
     pub audience: Option<&'a str>,
     pub scope: &'a [String],
     pub auth_time: i64,
+    /// The log-in passed a second factor (a rotation keeps its family's mark).
+    pub mfa: bool,
 }
 
 pub async fn mint(
@@ -54,11 +56,15 @@ pub async fn mint(
 ) -> Result<String, OAuthError> {
     let settings = &new.client.refresh_token;
     let absolute_end = settings.absolute_lifetime().map(|l| now + l);
-    let (family_id, family_expires_at) = match new.family {
+    let (family_id, family_expires_at, mfa) = match new.family {
         Some(RefreshFamily::Keep(token)) => return Ok(token.to_string()),
-        Some(RefreshFamily::Rotate(record)) => (record.family_id.clone(), record.family_expires_at),
-        Some(RefreshFamily::Start(id)) => (id.to_string(), absolute_end),
-        None => (crate::ids::alphanumeric(24), absolute_end),
+        Some(RefreshFamily::Rotate(record)) => (
+            record.family_id.clone(),
+            record.family_expires_at,
+            record.mfa || new.mfa,
+        ),
+        Some(RefreshFamily::Start(id)) => (id.to_string(), absolute_end, new.mfa),
+        None => (crate::ids::alphanumeric(24), absolute_end, new.mfa),
     };
     let token = opaque_token();
     store
@@ -76,6 +82,7 @@ pub async fn mint(
             rotating: settings.rotating(),
             used_at: None,
             revoked: false,
+            mfa,
         })
         .await?;
     Ok(token)

@@ -292,6 +292,9 @@ pub async fn issue(
     if request.scripted.is_none() {
         second_factor(services, &request, api.as_ref(), scripted.as_ref()).await?;
     }
+    let passed_factor = scripted
+        .as_ref()
+        .is_some_and(|s| s.amr.iter().any(|m| m == "mfa"));
     let (mut access_claims, mut id_claims) = (Map::new(), Map::new());
     if let Some(outcome) = scripted {
         let (amr, acr) = (outcome.amr.clone(), outcome.acr.clone());
@@ -357,6 +360,7 @@ pub async fn issue(
             audience: api.as_ref().map(|a| a.identifier.as_str()),
             scope: &scopes,
             auth_time: request.auth_time.unwrap_or(now),
+            mfa: passed_factor,
         };
         Some(refresh::mint(store, now, new).await?)
     } else {
@@ -374,8 +378,9 @@ pub async fn issue(
 /// Whether a log-in without a browser may have its tokens now, where the browser's
 /// pages cannot challenge the user. A password grant that needs a second factor answers
 /// Auth0's `mfa_required` with an `mfa_token`, which the MFA API redeems once a factor
-/// passed; the scripts' outcome travels in it, so they do not run again. A refresh is not
-/// challenged again: the log-in that began its family passed what was asked then. A
+/// passed; the scripts' outcome travels in it, so they do not run again. A refresh is
+/// asked only when its scripts ask (as on Auth0, where the tenant's policy applies to
+/// log-ins, not to refreshes), and never in a family that began with a second factor. A
 /// device has no `mfa_token` flow on Auth0, so the scripts asking for a factor there
 /// refuse the log-in (a control a script asked for is never dropped).
 async fn second_factor(
@@ -387,11 +392,16 @@ async fn second_factor(
     let asked = scripted.and_then(|s| s.multifactor.as_ref());
     let (store, clock) = (services.store, services.clock);
     match request.protocol {
-        Protocol::RefreshToken => Ok(()),
-        Protocol::Password => {
-            let mfa_audience = mfa_api::identifier(&services.tokens.issuer);
-            let always =
-                api.is_some_and(|a| a.identifier == mfa_audience) || policy::always(store).await?;
+        Protocol::Password | Protocol::RefreshToken => {
+            let always = match request.refresh_family {
+                Some(family) if began_with_factor(store, family).await? => return Ok(()),
+                Some(_) => false,
+                None => {
+                    let mfa_audience = mfa_api::identifier(&services.tokens.issuer);
+                    api.is_some_and(|a| a.identifier == mfa_audience)
+                        || policy::always(store).await?
+                }
+            };
             if policy::requirement(always, asked, None).is_none() {
                 return Ok(());
             }
@@ -422,6 +432,21 @@ async fn second_factor(
         )),
         _ => Ok(()),
     }
+}
+
+/// Whether the family of the refresh token presented began with a second factor.
+async fn began_with_factor(
+    store: &dyn Store,
+    family: refresh::RefreshFamily<'_>,
+) -> Result<bool, OAuthError> {
+    Ok(match family {
+        refresh::RefreshFamily::Rotate(record) => record.mfa,
+        refresh::RefreshFamily::Keep(token) => store
+            .find_refresh_token(&crate::secrets::token_digest(token))
+            .await?
+            .is_some_and(|r| r.mfa),
+        refresh::RefreshFamily::Start(_) => false,
+    })
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use super::query::{each, limit};
 use crate::errors::{from_json, json_text, map};
 
 const COLUMNS: &str = "token_hash, family_id, client_id, user_id, audience, scope, auth_time, created_at, \
-     family_expires_at, idle_expires_at, rotating, used_at, revoked";
+     family_expires_at, idle_expires_at, rotating, used_at, revoked, mfa";
 
 /// Neither end of the token is past `$2` (a null end is never).
 const UNEXPIRED: &str = "(family_expires_at IS NULL OR family_expires_at > $2) \
@@ -31,6 +31,7 @@ struct RefreshTokenRow {
     rotating: bool,
     used_at: Option<i64>,
     revoked: bool,
+    mfa: bool,
 }
 
 impl TryFrom<RefreshTokenRow> for RefreshToken {
@@ -51,6 +52,7 @@ impl TryFrom<RefreshTokenRow> for RefreshToken {
             rotating: row.rotating,
             used_at: row.used_at,
             revoked: row.revoked,
+            mfa: row.mfa,
         })
     }
 }
@@ -61,8 +63,8 @@ impl<S: Source> RefreshTokenStore for Handle<S> {
         let mut conn = self.hold().await?;
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_id, audience, scope, auth_time, \
-             created_at, family_expires_at, idle_expires_at, rotating, used_at, revoked) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             created_at, family_expires_at, idle_expires_at, rotating, used_at, revoked, mfa) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&t.token_hash)
         .bind(&t.family_id)
@@ -77,6 +79,7 @@ impl<S: Source> RefreshTokenStore for Handle<S> {
         .bind(t.rotating)
         .bind(t.used_at)
         .bind(t.revoked)
+        .bind(t.mfa)
         .execute(&mut *conn)
         .await
         .map_err(map)?;

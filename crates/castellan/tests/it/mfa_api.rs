@@ -638,3 +638,46 @@ async fn removing_a_factor_needs_a_token_that_passed_one() {
     );
     assert!(app.log_types().await.iter().any(|t| t == "gd_unenroll"));
 }
+
+/// A refresh is asked for a factor when its scripts ask, unless its family began with one:
+/// a family from before the rule answers `mfa_required`, and the family the MFA grant
+/// starts refreshes without being asked again. The tenant's policy applies to log-ins only.
+#[tokio::test]
+async fn refreshes_are_asked_unless_their_family_began_with_a_factor() {
+    let app = app(false).await;
+    let (status, before) = app.login_with(json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    app.setting("guardian.policies", json!(["all-applications"]))
+        .await;
+    let refresh = |token: &Value| json!({"refresh_token": token.clone()});
+    let (status, body) = app
+        .grant("refresh_token", refresh(&before["refresh_token"]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "the policy is for log-ins: {body}");
+    app.server
+        .add_rule("mfa", "function (user, context, callback) { context.multifactor = {provider: 'any'}; callback(null, user, context); }")
+        .await;
+    let (status, body) = app
+        .grant("refresh_token", refresh(&before["refresh_token"]))
+        .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::FORBIDDEN, &json!("mfa_required")),
+        "{body}"
+    );
+    let mfa_token = body["mfa_token"].as_str().unwrap();
+    app.associate_otp(mfa_token).await;
+    let (status, after) = app
+        .grant(
+            OTP,
+            json!({"mfa_token": mfa_token, "otp": app.code().await}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    let mut token = after["refresh_token"].clone();
+    for _ in 0..2 {
+        let (status, body) = app.grant("refresh_token", refresh(&token)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        token = body.get("refresh_token").cloned().unwrap_or(token);
+    }
+}
