@@ -254,8 +254,6 @@ pub fn router(state: AppState) -> Router {
         // Guessing user codes, or deciding with one, is limited like a log-in.
         .route("/activate", post(pages::device::submit_code))
         .route("/activate/confirm", post(pages::device::confirm))
-        // Sends mail, and checks mfa_tokens and client secrets.
-        .route("/mfa/challenge", post(oauth::mfa::challenge::challenge))
         .route(
             "/oauth/device/code",
             post(oauth::device::device_code)
@@ -277,6 +275,11 @@ pub fn router(state: AppState) -> Router {
             delete(oauth::mfa::authenticators::delete),
         )
         .route("/mfa/associate", post(oauth::mfa::associate::associate))
+        // Sends mail, and checks client secrets: limited like a log-in.
+        .route(
+            "/mfa/challenge",
+            post(oauth::mfa::challenge::challenge).layer(authentication_limit()),
+        )
         .route(
             "/userinfo",
             get(oauth::userinfo::userinfo).post(oauth::userinfo::userinfo),

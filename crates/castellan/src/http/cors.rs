@@ -43,7 +43,8 @@ pub fn for_clients(state: AppState) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(AllowOrigin::async_predicate(admitted))
-        .allow_methods([Method::GET, Method::POST])
+        // DELETE for the MFA API's `/mfa/authenticators/{id}`.
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
         .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION, AUTH0_CLIENT])
         .max_age(PREFLIGHT_MAX_AGE)
 }

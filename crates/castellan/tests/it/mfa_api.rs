@@ -681,3 +681,49 @@ async fn refreshes_are_asked_unless_their_family_began_with_a_factor() {
         token = body.get("refresh_token").cloned().unwrap_or(token);
     }
 }
+
+/// A single-page app calls the MFA API from its own origin, DELETE included; other
+/// origins are not admitted.
+#[tokio::test]
+async fn browser_apps_reach_the_mfa_api_from_their_origin() {
+    let app = app(false).await;
+    let (status, _) = app
+        .server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "SPA", "app_type": "spa", "web_origins": ["https://spa.example"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for (origin, admitted) in [
+        ("https://spa.example", true),
+        ("https://evil.example", false),
+    ] {
+        for (path, method) in [
+            ("/mfa/authenticators/totp%7Cdev_x", "DELETE"),
+            ("/mfa/challenge", "POST"),
+        ] {
+            let response = app
+                .server
+                .http
+                .request(Method::OPTIONS, app.server.url(path))
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", method)
+                .send()
+                .await
+                .unwrap();
+            let allowed = response
+                .headers()
+                .get("access-control-allow-origin")
+                .cloned();
+            assert_eq!(allowed.is_some(), admitted, "{origin} {path}");
+            if admitted {
+                let methods = response.headers()["access-control-allow-methods"]
+                    .to_str()
+                    .unwrap();
+                assert!(methods.contains(method), "{methods}");
+            }
+        }
+    }
+}

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use super::super::params::{self, presented};
 use crate::app::AppState;
 use crate::http::context::Context;
+use crate::http::cors;
 use crate::http::error::{OAuthHttpError, no_store};
 
 pub async fn challenge(
@@ -22,10 +23,15 @@ pub async fn challenge(
     Context(ctx): Context,
     request: Request,
 ) -> Result<Response, OAuthHttpError> {
+    let origin = cors::cross_origin(&s, request.headers());
     let (mut params, basic) = params::parse(request).await?;
     let basic_auth = basic.is_some();
     let with_basic = |error: OAuthError| OAuthHttpError { error, basic_auth };
     let credentials = presented(&mut params, basic)?;
+    // A browser app's origin must be one its client lists, as at the token endpoint.
+    cors::admit_client_id(&s, origin.as_deref(), &credentials.client_id, &ctx)
+        .await
+        .map_err(with_basic)?;
     let client = client_auth::authenticate(s.store.as_ref(), &credentials)
         .await
         .map_err(with_basic)?;
