@@ -14,6 +14,7 @@ pub mod mfa_grant;
 pub mod password;
 pub mod refresh;
 pub mod scope;
+mod second_factor;
 pub mod token_request;
 pub mod user_tokens;
 

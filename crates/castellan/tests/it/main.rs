@@ -33,7 +33,6 @@ mod management_api;
 mod memory;
 mod metrics;
 mod mfa_api;
-mod mfa_api_device;
 mod password_change;
 mod password_login;
 mod postgres_cluster;

@@ -5,8 +5,8 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use super::common::browser::Browser;
-use super::common::{ISSUER, TestServer};
+use crate::common::browser::Browser;
+use crate::common::{ISSUER, TestServer};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 const EMAIL: &str = "viewer@example.com";

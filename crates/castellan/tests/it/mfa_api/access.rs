@@ -1,0 +1,201 @@
+//! When a factor is asked (rules, the tenant's policy, refreshes), and what a token that
+//! passed one may do (remove a factor, enrol another), also from a browser app.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use super::*;
+
+#[tokio::test]
+async fn a_rule_asks_for_mfa_and_provider_none_turns_the_policy_off() {
+    let app = app(false).await;
+    let discovery: Value = app
+        .server
+        .get_json("/.well-known/openid-configuration")
+        .await;
+    assert_eq!(
+        discovery["mfa_challenge_endpoint"],
+        format!("{ISSUER}mfa/challenge")
+    );
+    assert!(
+        discovery["grant_types_supported"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(OTP))
+    );
+    let (status, body) = app.login_with(json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.server
+        .add_rule("mfa", "function (user, context, callback) { context.multifactor = {provider: 'any', allowRememberBrowser: false}; callback(null, user, context); }")
+        .await;
+    app.mfa_token().await;
+    let (_, rules) = app.server.admin(Method::GET, "/rules", None).await;
+    let id = rules[0]["id"].as_str().unwrap();
+    app.server
+        .admin(Method::DELETE, &format!("/rules/{id}"), None)
+        .await;
+    app.setting("guardian.policies", json!(["all-applications"]))
+        .await;
+    app.mfa_token().await;
+    app.server
+        .add_rule("skip", "function (user, context, callback) { context.multifactor = {provider: 'none'}; callback(null, user, context); }")
+        .await;
+    let (status, body) = app.login_with(json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+#[tokio::test]
+async fn removing_a_factor_needs_a_token_that_passed_one() {
+    let app = app(false).await;
+    // The MFA audience always asks for a factor; a user with none enrols one first.
+    let audience = format!("{ISSUER}mfa/");
+    let ask =
+        json!({"audience": audience, "scope": "enroll read:authenticators remove:authenticators"});
+    let (status, body) = app.login_with(ask.clone()).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::FORBIDDEN, &json!("mfa_required"))
+    );
+    let mfa_token = body["mfa_token"].as_str().unwrap().to_owned();
+    app.associate_otp(&mfa_token).await;
+    let (status, tokens) = app
+        .grant(
+            OTP,
+            json!({"mfa_token": mfa_token, "otp": app.code().await}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let access = tokens["access_token"].as_str().unwrap();
+    assert_eq!(claims(access)["aud"], json!(audience));
+    let (_, listed) = app
+        .bearer(Method::GET, "/mfa/authenticators", access, None)
+        .await;
+    let otp_id = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["authenticator_type"] == "otp")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // With `enroll`, a user who has a factor may add another (the mfa_token may not).
+    let email = json!({"authenticator_types": ["otp"]});
+    let (status, body) = app
+        .bearer(Method::POST, "/mfa/associate", access, Some(email))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("recovery_codes").is_none(), "given once: {body}");
+    let path = format!("/mfa/authenticators/{}", otp_id.replace('|', "%7C"));
+    // An mfa_token proves the password only.
+    let (status, body) = app.bearer(Method::DELETE, &path, &mfa_token, None).await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::FORBIDDEN, &json!("insufficient_scope"))
+    );
+    let (status, _) = app.bearer(Method::DELETE, &path, access, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = app.bearer(Method::DELETE, &path, access, None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, listed) = app
+        .bearer(Method::GET, "/mfa/authenticators", access, None)
+        .await;
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|a| a["id"] != otp_id.as_str()),
+        "{listed}"
+    );
+    assert!(app.log_types().await.iter().any(|t| t == "gd_unenroll"));
+}
+
+/// A refresh is asked for a factor when its scripts ask, unless its family began with one:
+/// a family from before the rule answers `mfa_required`, and the family the MFA grant
+/// starts refreshes without being asked again. The tenant's policy applies to log-ins only.
+#[tokio::test]
+async fn refreshes_are_asked_unless_their_family_began_with_a_factor() {
+    let app = app(false).await;
+    let (status, before) = app.login_with(json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{before}");
+    app.setting("guardian.policies", json!(["all-applications"]))
+        .await;
+    let refresh = |token: &Value| json!({"refresh_token": token.clone()});
+    let (status, body) = app
+        .grant("refresh_token", refresh(&before["refresh_token"]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "the policy is for log-ins: {body}");
+    app.server
+        .add_rule("mfa", "function (user, context, callback) { context.multifactor = {provider: 'any'}; callback(null, user, context); }")
+        .await;
+    let (status, body) = app
+        .grant("refresh_token", refresh(&before["refresh_token"]))
+        .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::FORBIDDEN, &json!("mfa_required")),
+        "{body}"
+    );
+    let mfa_token = body["mfa_token"].as_str().unwrap();
+    app.associate_otp(mfa_token).await;
+    let (status, after) = app
+        .grant(
+            OTP,
+            json!({"mfa_token": mfa_token, "otp": app.code().await}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{after}");
+    let mut token = after["refresh_token"].clone();
+    for _ in 0..2 {
+        let (status, body) = app.grant("refresh_token", refresh(&token)).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        token = body.get("refresh_token").cloned().unwrap_or(token);
+    }
+}
+
+/// A single-page app calls the MFA API from its own origin, DELETE included; other
+/// origins are not admitted.
+#[tokio::test]
+async fn browser_apps_reach_the_mfa_api_from_their_origin() {
+    let app = app(false).await;
+    let (status, _) = app
+        .server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "SPA", "app_type": "spa", "web_origins": ["https://spa.example"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    for (origin, admitted) in [
+        ("https://spa.example", true),
+        ("https://evil.example", false),
+    ] {
+        for (path, method) in [
+            ("/mfa/authenticators/totp%7Cdev_x", "DELETE"),
+            ("/mfa/challenge", "POST"),
+        ] {
+            let response = app
+                .server
+                .http
+                .request(Method::OPTIONS, app.server.url(path))
+                .header("Origin", origin)
+                .header("Access-Control-Request-Method", method)
+                .send()
+                .await
+                .unwrap();
+            let allowed = response
+                .headers()
+                .get("access-control-allow-origin")
+                .cloned();
+            assert_eq!(allowed.is_some(), admitted, "{origin} {path}");
+            if admitted {
+                let methods = response.headers()["access-control-allow-methods"]
+                    .to_str()
+                    .unwrap();
+                assert!(methods.contains(method), "{methods}");
+            }
+        }
+    }
+}
