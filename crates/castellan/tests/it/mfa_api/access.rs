@@ -199,3 +199,126 @@ async fn browser_apps_reach_the_mfa_api_from_their_origin() {
         }
     }
 }
+
+/// Each endpoint's refusals, in the Authentication API's shape; none changes the factors.
+#[tokio::test]
+async fn the_mfa_endpoints_refuse_bad_requests_and_change_nothing() {
+    let app = app(true).await;
+    let mfa_token = app.mfa_token().await;
+    let http = &app.server.http;
+    let (status, body) = app
+        .bearer(Method::GET, "/mfa/authenticators", "garbage", None)
+        .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::UNAUTHORIZED, &json!("invalid_token"))
+    );
+    let response = http
+        .get(app.server.url("/mfa/authenticators"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    for (body, why) in [
+        (json!({}), "no authenticator_types"),
+        (json!({"authenticator_types": []}), "empty"),
+        (
+            json!({"authenticator_types": ["otp", "oob"]}),
+            "two at once",
+        ),
+        (json!({"authenticator_types": ["push"]}), "unknown type"),
+        (
+            json!({"authenticator_types": ["oob"], "oob_channels": ["sms"], "phone_number": "+15551234567"}),
+            "sms",
+        ),
+        (
+            json!({"authenticator_types": ["oob"], "oob_channels": ["email"]}),
+            "no email",
+        ),
+        (
+            json!({"authenticator_types": ["oob"], "oob_channels": ["email"], "email": "not an address"}),
+            "bad email",
+        ),
+    ] {
+        let (status, answer) = app
+            .bearer(Method::POST, "/mfa/associate", &mfa_token, Some(body))
+            .await;
+        assert_eq!(
+            (status, &answer["error"]),
+            (StatusCode::BAD_REQUEST, &json!("invalid_request")),
+            "{why}: {answer}"
+        );
+    }
+    let response = http
+        .post(app.server.url("/mfa/associate"))
+        .bearer_auth(&mfa_token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+
+    let challenge = |fields: Value| {
+        let mut body = json!({"client_id": app.client_id, "client_secret": app.client_secret,
+                              "mfa_token": mfa_token});
+        body.as_object_mut()
+            .unwrap()
+            .extend(fields.as_object().unwrap().clone());
+        body
+    };
+    let (status, body) = app
+        .post_challenge(challenge(json!({"client_secret": "wrong"})))
+        .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::UNAUTHORIZED, &json!("invalid_client")),
+        "{body}"
+    );
+    let (status, body) = app
+        .post_challenge(challenge(json!({"mfa_token": "garbage"})))
+        .await;
+    assert_eq!(
+        (status, &body["error_description"]),
+        (StatusCode::FORBIDDEN, &json!("Malformed mfa_token")),
+        "{body}"
+    );
+    let (status, body) = app
+        .post_challenge(challenge(json!({"challenge_type": "otp"})))
+        .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (
+            StatusCode::BAD_REQUEST,
+            &json!("unsupported_challenge_type")
+        ),
+        "no factor yet: {body}"
+    );
+    let (_, plain) = app
+        .server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "Plain", "grant_types": [REALM]})),
+        )
+        .await;
+    let (status, body) = app
+        .post_challenge(challenge(
+            json!({"client_id": plain["client_id"], "client_secret": plain["client_secret"]}),
+        ))
+        .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::FORBIDDEN, &json!("unauthorized_client")),
+        "{body}"
+    );
+
+    let user_id = app.user_id().await;
+    assert!(
+        app.store()
+            .list_authenticators(&user_id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -110,6 +110,19 @@ impl App {
         self.server.call(method, path, token, body).await
     }
 
+    async fn post_challenge(&self, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .server
+            .http
+            .post(self.server.url("/mfa/challenge"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
     async fn associate_otp(&self, mfa_token: &str) -> Value {
         let (status, body) = self
             .bearer(
