@@ -340,3 +340,34 @@ async fn an_email_factor_enrols_and_answers_challenges_by_mail() {
         "unsupported_challenge_type"
     );
 }
+
+/// An enrolment abandoned by someone who had only the password leaves them a recovery
+/// code; the user's own first enrolment replaces it, so it no longer passes.
+#[tokio::test]
+async fn a_first_enrolment_replaces_the_recovery_code_of_an_abandoned_one() {
+    let app = app(true).await;
+    let abandoned = app.associate_otp(&app.mfa_token().await).await;
+    let stale = abandoned["recovery_codes"][0].as_str().unwrap().to_owned();
+    let (associated, _) = app.enrolled().await;
+    let fresh = associated["recovery_codes"][0].as_str().unwrap();
+    assert_ne!(fresh, stale);
+    let mfa_token = app.mfa_token().await;
+    let (status, body) = app
+        .grant(
+            RECOVERY,
+            json!({"mfa_token": mfa_token, "recovery_code": stale}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::FORBIDDEN, &json!("invalid_grant")),
+        "{body}"
+    );
+    let (status, body) = app
+        .grant(
+            RECOVERY,
+            json!({"mfa_token": mfa_token, "recovery_code": fresh}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

@@ -114,7 +114,14 @@ pub async fn associate(
         Ok(body) => body,
         Err(refusal) => return refusal,
     };
-    match factors.first_recovery_code(&user).await {
+    // A first enrolment (through an mfa_token) always gets a new recovery code, so that one
+    // handed to an abandoned enrolment, by someone who had only the password, dies when
+    // the user enrols. A further factor gets one only if the user has none.
+    let recovery_code = match caller {
+        Caller::MfaToken => factors.replace_recovery_code(&user).await.map(Some),
+        Caller::AccessToken { .. } => factors.first_recovery_code(&user).await,
+    };
+    match recovery_code {
         Ok(Some(code)) => body["recovery_codes"] = json!([code]),
         Ok(None) => {}
         Err(e) => return store_failed(e),
