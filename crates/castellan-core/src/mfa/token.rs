@@ -32,6 +32,17 @@ pub struct MfaPending {
     pub auth_time: i64,
     pub scripted: Scripted,
     pub expires_at: i64,
+    /// The factor types the scripts allowed (`otp`, `email`…; `challengeWith`); empty
+    /// for any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub factors: Vec<String>,
+}
+
+impl MfaPending {
+    /// Whether the log-in may pass with a factor of Guardian's type `name`.
+    pub fn allows(&self, name: &str) -> bool {
+        self.factors.is_empty() || self.factors.iter().any(|f| f == name)
+    }
 }
 
 /// An email code sent for a challenge or an enrolment: which factor checks the code the
@@ -110,6 +121,7 @@ mod tests {
             auth_time: 1,
             scripted: Scripted::default(),
             expires_at,
+            factors: Vec::new(),
         }
     }
 

@@ -135,6 +135,18 @@ async fn redeem(
         .await
         .map_err(|e| (e, None))?;
     let fail = |e: OAuthError| (e, Some(user.clone()));
+    // The scripts may have named the factors this log-in takes (`challengeWith`); the
+    // recovery code stands in for any of them.
+    let kind = match &request.proof {
+        MfaProof::Otp { .. } => Some("otp"),
+        MfaProof::Oob { .. } => Some("email"),
+        MfaProof::RecoveryCode { .. } => None,
+    };
+    if let Some(kind) = kind.filter(|k| !pending.allows(k)) {
+        return Err(fail(OAuthError::InvalidGrant(format!(
+            "This log-in does not take the {kind} factor."
+        ))));
+    }
     let recovery_code = match &request.proof {
         MfaProof::Otp { otp } => {
             let factor = otp_factor(factors, &user).await.map_err(fail)?;

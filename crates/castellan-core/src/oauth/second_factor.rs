@@ -40,9 +40,9 @@ pub(super) async fn check(
                         || policy::always(store).await?
                 }
             };
-            if policy::requirement(always, asked, None).is_none() {
+            let Some(requirement) = policy::requirement(always, asked, None) else {
                 return Ok(());
-            }
+            };
             let now = clock.now();
             let pending = mfa_token::MfaPending {
                 user_id: request.user.user_id.clone(),
@@ -52,6 +52,7 @@ pub(super) async fn check(
                 auth_time: request.auth_time.unwrap_or(now),
                 scripted: scripted.cloned().unwrap_or_default(),
                 expires_at: now + mfa_token::LIFETIME,
+                factors: requirement.factors,
             };
             let event = events::event(
                 "mfar",

@@ -322,3 +322,88 @@ async fn the_mfa_endpoints_refuse_bad_requests_and_change_nothing() {
             .is_empty()
     );
 }
+
+/// An action's `challengeWith({type: 'email'})` names the factor the log-in takes: the
+/// user's app is neither challenged nor accepted, the email factor is.
+#[tokio::test]
+async fn the_factor_an_action_names_is_the_one_the_log_in_takes() {
+    let app = app(true).await;
+    app.enrolled().await;
+    app.setting("guardian.factors.email", json!({"enabled": true}))
+        .await;
+    // The user adds an email factor with a token that passed their app.
+    let ask = json!({"audience": format!("{ISSUER}mfa/"), "scope": "enroll"});
+    let (_, body) = app.login_with(ask).await;
+    let mfa_token = body["mfa_token"].as_str().unwrap().to_owned();
+    app.server.clock.advance(30);
+    let (status, tokens) = app
+        .grant(
+            OTP,
+            json!({"mfa_token": mfa_token, "otp": app.code().await}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let enrol = json!({"authenticator_types": ["oob"], "oob_channels": ["email"], "email": "ada.codes@example.com"});
+    let access = tokens["access_token"].as_str().unwrap();
+    let (status, associated) = app
+        .bearer(Method::POST, "/mfa/associate", access, Some(enrol))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{associated}");
+    let code = mailed_code(&app, 1).await;
+    let (status, body) = app
+        .grant(
+            OOB,
+            json!({"mfa_token": mfa_token, "oob_code": associated["oob_code"], "binding_code": code}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let action = json!({"name": "email only", "supported_triggers": [{"id": "post-login"}],
+        "code": "exports.onExecutePostLogin = async (event, api) => { api.authentication.challengeWith({type: 'email'}); };"});
+    let (status, created) = app
+        .server
+        .admin(Method::POST, "/actions/actions", Some(action))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_str().unwrap();
+    let deploy = format!("/actions/actions/{id}/deploy");
+    let (status, _) = app.server.admin(Method::POST, &deploy, None).await;
+    assert!(status.is_success());
+    let bindings = json!({"bindings": [{"ref": {"type": "action_name", "value": "email only"}}]});
+    let (status, body) = app
+        .server
+        .admin(
+            Method::PATCH,
+            "/actions/triggers/post-login/bindings",
+            Some(bindings),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let mfa_token = app.mfa_token().await;
+    app.server.clock.advance(30);
+    let (status, body) = app
+        .grant(
+            OTP,
+            json!({"mfa_token": mfa_token, "otp": app.code().await}),
+        )
+        .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::FORBIDDEN, &json!("invalid_grant")),
+        "{body}"
+    );
+    let challenge = json!({"client_id": app.client_id, "client_secret": app.client_secret,
+                           "mfa_token": mfa_token});
+    let (status, challenged) = app.post_challenge(challenge).await;
+    assert_eq!(status, StatusCode::OK, "{challenged}");
+    assert_eq!(challenged["challenge_type"], "oob", "{challenged}");
+    let code = mailed_code(&app, 2).await;
+    let (status, body) = app
+        .grant(
+            OOB,
+            json!({"mfa_token": mfa_token, "oob_code": challenged["oob_code"], "binding_code": code}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

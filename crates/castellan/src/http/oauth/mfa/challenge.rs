@@ -51,19 +51,21 @@ pub async fn challenge(
         .unwrap_or_else(|| vec!["otp".into(), "oob".into()]);
     let authenticator_id = params.take("authenticator_id");
     let services = s.services();
-    let (_, user) = mfa_grant::pending_for(&services, &client, &mfa_token).await?;
+    let (pending, user) = mfa_grant::pending_for(&services, &client, &mfa_token).await?;
     let mine = s
         .store
         .list_authenticators(&user.user_id)
         .await
         .map_err(|e| OAuthError::from(castellan_core::Error::from(e)))?;
     let usable = |a: &&Authenticator| {
-        let kind = match a.kind {
-            AuthenticatorKind::Totp => "otp",
-            AuthenticatorKind::Email => "oob",
+        // The challenge type, and Guardian's name for the factor (which the scripts use).
+        let (kind, factor) = match a.kind {
+            AuthenticatorKind::Totp => ("otp", "otp"),
+            AuthenticatorKind::Email => ("oob", "email"),
             _ => return false,
         };
         accepted.iter().any(|t| t == kind)
+            && pending.allows(factor)
             && authenticator_id.as_deref().is_none_or(|id| id == a.id)
     };
     // Confirmed factors first; one still being enrolled is challenged only by its id.
