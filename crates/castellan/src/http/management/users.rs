@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, patch, post};
+use castellan_core::directory::authentication_methods;
 use castellan_core::directory::users::{self, MetadataPatch, NewUser, Unblock, UserUpdate};
 use castellan_core::model::{Auth0User, User};
 use serde::{Deserialize, Serialize};
@@ -212,7 +213,13 @@ async fn read(
     }
     let fields = Fields::from_query(&q)?;
     let user = users::get(s.store.as_ref(), &id).await?;
-    Ok(Json(select(&fields, user.to_auth0_json())))
+    let mut json = user.to_auth0_json();
+    // Auth0 shows `multifactor: ["guardian"]` on a user enrolled in a second factor. One
+    // user's read pays the extra query; lists do not.
+    if authentication_methods::enrolled(s.store.as_ref(), &user.user_id).await? {
+        json["multifactor"] = serde_json::json!(["guardian"]);
+    }
+    Ok(Json(select(&fields, json)))
 }
 
 async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, ApiError> {
