@@ -60,7 +60,9 @@ pub fn has_second_factor(methods: &[Authenticator]) -> bool {
 
 /// Whether the user has a confirmed second factor, read from the store.
 pub async fn enrolled(store: &dyn Store, user_id: &str) -> Result<bool> {
-    Ok(has_second_factor(&store.list_authenticators(user_id).await?))
+    Ok(has_second_factor(
+        &store.list_authenticators(user_id).await?,
+    ))
 }
 
 /// A method an administrator adds (`POST /users/{id}/authentication-methods`). Auth0 takes
@@ -81,7 +83,8 @@ pub struct NewMethod {
 pub const CREATABLE: &[&str] = &["totp", "email"];
 
 fn totp_key(text: Option<&str>) -> Result<Vec<u8>> {
-    let text = text.ok_or_else(|| Error::Invalid("totp_secret is required for type totp".into()))?;
+    let text =
+        text.ok_or_else(|| Error::Invalid("totp_secret is required for type totp".into()))?;
     let canonical: String = text
         .chars()
         .filter(|c| !c.is_whitespace())
@@ -93,8 +96,9 @@ fn totp_key(text: Option<&str>) -> Result<Vec<u8>> {
         .map_err(|_| Error::Invalid("totp_secret must be base32 (RFC 4648)".into()))?;
     if !(TOTP_MIN_BYTES..=TOTP_MAX_BYTES).contains(&key.len()) {
         return Err(Error::Invalid(format!(
-            "totp_secret must hold {} to {} bytes (16 to 102 base32 characters)",
-            TOTP_MIN_BYTES, TOTP_MAX_BYTES
+            "totp_secret must hold {} to {} bits (16 to 103 base32 characters)",
+            TOTP_MIN_BYTES * 8,
+            TOTP_MAX_BYTES * 8
         )));
     }
     Ok(key)
@@ -135,7 +139,9 @@ fn build(input: &NewMethod, user_id: &str, now: i64, master: &MasterKey) -> Resu
         }
         _ => {
             if input.totp_secret.is_some() {
-                return Err(Error::Invalid("totp_secret is not taken with type email".into()));
+                return Err(Error::Invalid(
+                    "totp_secret is not taken with type email".into(),
+                ));
             }
             let email = input
                 .email
@@ -166,7 +172,9 @@ pub async fn create(
                     == method.email.as_deref().map(str::to_lowercase))
     });
     if duplicate {
-        return Err(Error::Conflict("Authentication method already exists".into()));
+        return Err(Error::Conflict(
+            "Authentication method already exists".into(),
+        ));
     }
     tx.create_authenticator(&method).await?;
     let change = MfaChange::CreateMethod {
@@ -289,7 +297,10 @@ mod tests {
         assert!(built.confirmed);
         let sealed = built.secret.as_deref().unwrap();
         assert_ne!(sealed, "JBSWY3DPEHPK3PXP");
-        assert_eq!(m.open(sealed, &built.id).unwrap(), b"Hello!\xde\xad\xbe\xef");
+        assert_eq!(
+            m.open(sealed, &built.id).unwrap(),
+            b"Hello!\xde\xad\xbe\xef"
+        );
         let phone = NewMethod {
             kind: "phone".into(),
             ..Default::default()

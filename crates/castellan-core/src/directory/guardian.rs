@@ -82,7 +82,11 @@ pub async fn set_factor(ed: &Editor<'_>, name: &str, enabled: bool) -> Result<bo
             if enabled {
                 return Err(Error::Invalid(format!(
                     "the factor \"{name}\" is not supported; supported factors: {}",
-                    FACTORS.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    FACTORS
+                        .iter()
+                        .map(|(n, _)| *n)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
             return Ok(false);
@@ -90,8 +94,11 @@ pub async fn set_factor(ed: &Editor<'_>, name: &str, enabled: bool) -> Result<bo
         return Err(Error::NotFound { kind: "factor" });
     }
     let tx = ed.begin().await?;
-    tx.save_tenant_setting(&policy::factor_setting(name), &policy::factor_value(enabled))
-        .await?;
+    tx.save_tenant_setting(
+        &policy::factor_setting(name),
+        &policy::factor_value(enabled),
+    )
+    .await?;
     let change = MfaChange::SetFactor {
         name: name.to_string(),
         enabled,

@@ -21,12 +21,24 @@ pub enum MfaChange {
     },
     /// Every method of the user removed, and remembered browsers forgotten: how many
     /// methods there were.
-    ResetMethods { user_id: String, methods: u64 },
-    RegenerateRecoveryCode { user_id: String },
-    InvalidateRememberBrowser { user_id: String },
+    ResetMethods {
+        user_id: String,
+        methods: u64,
+    },
+    RegenerateRecoveryCode {
+        user_id: String,
+    },
+    InvalidateRememberBrowser {
+        user_id: String,
+    },
     /// The tenant's policies as the change left them.
-    SetPolicies { policies: Vec<String> },
-    SetFactor { name: String, enabled: bool },
+    SetPolicies {
+        policies: Vec<String>,
+    },
+    SetFactor {
+        name: String,
+        enabled: bool,
+    },
 }
 
 impl MfaChange {
@@ -36,9 +48,7 @@ impl MfaChange {
         match self {
             MfaChange::DeleteMethod { .. } => Some("gd_unenroll"),
             MfaChange::ResetMethods { .. } => Some("gd_user_delete"),
-            MfaChange::SetPolicies { .. } | MfaChange::SetFactor { .. } => {
-                Some("gd_tenant_update")
-            }
+            MfaChange::SetPolicies { .. } | MfaChange::SetFactor { .. } => Some("gd_tenant_update"),
             _ => None,
         }
     }

@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use super::paging::Listing;
 use crate::app::AppState;
 use crate::http::body::{JsonBody, QueryParams};
-use crate::http::endpoint::{Endpoint, Scopes, Scopes::AllOf, Scopes::AnyOf, endpoint};
+use crate::http::endpoint::{Endpoint, Scopes, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
 use crate::http::guard::{self, Caller};
 use crate::http::wire_schema::Shape;
@@ -28,7 +28,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(
             Method::GET,
             "/users/{id}/authentication-methods",
-            AllOf(&["read:authentication_methods"]),
+            AnyOf(&["read:authentication_methods"]),
             "List a user's authentication methods",
             get(list),
         )
@@ -39,7 +39,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(
             Method::POST,
             "/users/{id}/authentication-methods",
-            AllOf(&["create:authentication_methods"]),
+            AnyOf(&["create:authentication_methods"]),
             "Add a confirmed authentication method (totp or email) to a user",
             post(create),
         )
@@ -48,7 +48,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(
             Method::DELETE,
             "/users/{id}/authentication-methods",
-            AllOf(&["delete:authentication_methods"]),
+            AnyOf(&["delete:authentication_methods"]),
             "Remove all authentication methods of a user and forget remembered browsers",
             delete(delete_all),
         )
@@ -56,7 +56,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(
             Method::GET,
             "/users/{id}/authentication-methods/{authentication_method_id}",
-            AllOf(&["read:authentication_methods"]),
+            AnyOf(&["read:authentication_methods"]),
             "Get one authentication method of a user",
             get(read),
         )
@@ -64,7 +64,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(
             Method::DELETE,
             "/users/{id}/authentication-methods/{authentication_method_id}",
-            AllOf(&["delete:authentication_methods"]),
+            AnyOf(&["delete:authentication_methods"]),
             "Remove one authentication method of a user",
             delete(delete_one),
         )
@@ -80,7 +80,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(
             Method::POST,
             "/users/{id}/recovery-code-regeneration",
-            AllOf(&["update:users"]),
+            AnyOf(&["update:users"]),
             "Replace a user's MFA recovery code; the new one is shown once",
             post(regenerate_recovery_code),
         )
@@ -88,7 +88,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(
             Method::POST,
             "/users/{id}/multifactor/actions/invalidate-remember-browser",
-            AllOf(&["update:users"]),
+            AnyOf(&["update:users"]),
             "Forget every browser the user chose to remember for MFA",
             post(invalidate_remember_browser),
         )
@@ -176,7 +176,10 @@ async fn create(
 ) -> Result<(StatusCode, Json<AuthenticationMethodResponse>), ApiError> {
     let other_fields = [
         ("phone_number", &body.phone_number),
-        ("preferred_authentication_method", &body.preferred_authentication_method),
+        (
+            "preferred_authentication_method",
+            &body.preferred_authentication_method,
+        ),
         ("key_id", &body.key_id),
         ("public_key", &body.public_key),
         ("relying_party_identifier", &body.relying_party_identifier),
@@ -194,7 +197,10 @@ async fn create(
     {
         return Err(ApiError::bad_request(
             "invalid_body",
-            format!("Payload validation error: {field} is not taken with type {}", input.kind),
+            format!(
+                "Payload validation error: {field} is not taken with type {}",
+                input.kind
+            ),
         ));
     }
     let created = methods::create(&caller.editor(&s), &s.master_key, &id, &input).await?;

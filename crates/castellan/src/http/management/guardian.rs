@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use crate::app::AppState;
 use crate::http::body::JsonBody;
-use crate::http::endpoint::{Endpoint, Scopes::AllOf, endpoint};
+use crate::http::endpoint::{Endpoint, Scopes::AnyOf, endpoint};
 use crate::http::error::ApiError;
 use crate::http::guard::Caller;
 use crate::http::wire_schema::Shape;
@@ -21,7 +21,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(
             Method::GET,
             "/guardian/factors",
-            AllOf(&["read:guardian_factors"]),
+            AnyOf(&["read:guardian_factors"]),
             "List the MFA factors and whether each is enabled",
             get(factors),
         )
@@ -29,7 +29,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(
             Method::PUT,
             "/guardian/factors/{name}",
-            AllOf(&["update:guardian_factors"]),
+            AnyOf(&["update:guardian_factors"]),
             "Enable or disable an MFA factor",
             put(set_factor),
         )
@@ -38,7 +38,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(
             Method::GET,
             "/guardian/policies",
-            AllOf(&["read:mfa_policies"]),
+            AnyOf(&["read:mfa_policies"]),
             "The tenant's MFA policies: [] or [\"all-applications\"]",
             get(policies),
         )
@@ -46,7 +46,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         endpoint(
             Method::PUT,
             "/guardian/policies",
-            AllOf(&["update:mfa_policies"]),
+            AnyOf(&["update:mfa_policies"]),
             "Set the tenant's MFA policies: [] or [\"all-applications\"]",
             put(set_policies),
         )
@@ -102,5 +102,7 @@ async fn set_policies(
     caller: Caller,
     JsonBody(body): JsonBody<Vec<String>>,
 ) -> Result<Json<Vec<String>>, ApiError> {
-    Ok(Json(guardian::set_policies(&caller.editor(&s), &body).await?))
+    Ok(Json(
+        guardian::set_policies(&caller.editor(&s), &body).await?,
+    ))
 }
