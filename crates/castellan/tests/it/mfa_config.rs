@@ -142,15 +142,15 @@ async fn bad_mfa_settings_are_refused_at_their_place_and_change_nothing() {
         ),
         (
             "guardianFactors:\n  - name: email\n    enabled: true\n  - name: sms\n    enabled: true\n",
-            "tenant.yaml:4:11: the factor \"sms\" is not supported here",
+            "tenant.yaml:4:5: the factor \"sms\" is not supported here",
         ),
         (
             "guardianFactors:\n  - name: telepathy\n    enabled: true\n",
-            "tenant.yaml:2:11: \"telepathy\" is not an MFA factor",
+            "tenant.yaml:2:5: \"telepathy\" is not an MFA factor",
         ),
         (
             "guardianFactors:\n  - name: otp\n    enabled: true\n  - name: otp\n    enabled: false\n",
-            "tenant.yaml:4:11: the factor \"otp\" is named twice",
+            "tenant.yaml:4:5: the factor \"otp\" is named twice",
         ),
         (
             "guardianFactors:\n  - name: otp\n    enabled: maybe\n",
