@@ -204,10 +204,17 @@ pub async fn delete(ed: &Editor<'_>, user_id: &str, id: &str) -> Result<()> {
 
 /// Resets the user's MFA: every method removed and every remembered browser forgotten, so
 /// the next log-in that needs a second factor enrols one afresh. Returns how many methods
-/// there were.
+/// there were. As on Auth0, refused while the user has a passkey, which may be the only
+/// way they log in: it is removed on its own first.
 pub async fn delete_all(ed: &Editor<'_>, user_id: &str) -> Result<u64> {
     let tx = ed.begin().await?;
     users::find(tx.as_ref(), user_id).await?;
+    let listed = tx.list_authenticators(user_id).await?;
+    if listed.iter().any(|m| m.kind == AuthenticatorKind::Passkey) {
+        return Err(Error::Forbidden(
+            "Operation not permitted when the user has registered at least 1 passkey; delete the passkey on its own first".into(),
+        ));
+    }
     let methods = tx.delete_authenticators(user_id).await?;
     tx.forget_remembered_browsers(user_id, ed.clock.now())
         .await?;

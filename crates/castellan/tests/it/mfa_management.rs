@@ -664,3 +664,48 @@ async fn the_admin_client_holds_the_mfa_scopes() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_reset_is_refused_while_the_user_has_a_passkey_as_on_auth0() {
+    let server = TestServer::start().await;
+    let (id, path) = user(&server, "ada@example.com").await;
+    add_totp(&server, &path).await;
+    // Passkeys are enrolled at log-in, not through this API: put one in the store.
+    let mut passkey = castellan_core::model::Authenticator::new(
+        &id,
+        castellan_core::model::AuthenticatorKind::Passkey,
+        server.clock.now(),
+    );
+    passkey.confirmed = true;
+    let store = &server.running().state.store;
+    store.create_authenticator(&passkey).await.unwrap();
+
+    let (status, answer) = server.admin(Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{answer}");
+    assert_eq!(answer["errorCode"], "operation_not_allowed");
+    assert!(answer["message"].as_str().unwrap().contains("passkey"));
+    let (_, kept) = server.admin(Method::GET, &path, None).await;
+    assert_eq!(kept.as_array().unwrap().len(), 2, "nothing removed");
+    assert!(
+        server
+            .audit_entries_of("delete_authentication_methods")
+            .await
+            .is_empty()
+    );
+
+    let one = format!("{path}/{}", encoded(&passkey.id));
+    let (status, _) = server.admin(Method::DELETE, &one, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let deleted = server
+        .audit_entries_of("delete_authentication_method")
+        .await;
+    assert_eq!(deleted.len(), 1);
+    assert_eq!(
+        deleted[0]["details"]["target"],
+        json!({"user_id": id, "authentication_method_id": passkey.id})
+    );
+    assert_eq!(deleted[0]["details"]["changes"], json!({"type": "passkey"}));
+    assert_eq!(entries_of_type(&server, "gd_unenroll").await.len(), 1);
+    let (status, _) = server.admin(Method::DELETE, &path, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+}
