@@ -709,3 +709,46 @@ async fn a_reset_is_refused_while_the_user_has_a_passkey_as_on_auth0() {
     let (status, _) = server.admin(Method::DELETE, &path, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn a_users_own_token_reads_its_own_enrollments_only() {
+    let server = TestServer::start().await;
+    let realm = "http://auth0.com/oauth/grant-type/password-realm";
+    let (status, client) = server
+        .admin(
+            Method::POST,
+            "/clients",
+            Some(json!({"name": "Web", "grant_types": [realm]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{client}");
+    let (id, path) = user(&server, "ada@example.com").await;
+    add_totp(&server, &path).await;
+    let (other, _) = user(&server, "bob@example.com").await;
+    let (status, tokens) = server
+        .token_request(json!({
+            "grant_type": realm, "realm": DATABASE, "username": "ada@example.com",
+            "password": "correct horse battery", "audience": MANAGEMENT_AUDIENCE,
+            "scope": "read:current_user", "client_id": client["client_id"],
+            "client_secret": client["client_secret"],
+        }))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{tokens}");
+    let token = tokens["access_token"].as_str().unwrap();
+
+    let own = format!("/api/v2/users/{}/enrollments", encoded(&id));
+    let (status, enrolled) = server.call(Method::GET, &own, token, None).await;
+    assert_eq!(status, StatusCode::OK, "{enrolled}");
+    assert_eq!(enrolled[0]["type"], "authenticator");
+    let theirs = format!("/api/v2/users/{}/enrollments", encoded(&other));
+    let (status, refused) = server.call(Method::GET, &theirs, token, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{refused}");
+    assert_eq!(
+        refused["message"],
+        "Insufficient scope, expected any of: read:users"
+    );
+    // The methods themselves need read:authentication_methods, which a user never holds.
+    let methods = format!("/api/v2{path}");
+    let (status, _) = server.call(Method::GET, &methods, token, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
