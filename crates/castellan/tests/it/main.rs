@@ -34,6 +34,7 @@ mod memory;
 mod metrics;
 mod mfa_config;
 mod mfa_console;
+mod mfa_guardian;
 mod mfa_management;
 mod password_change;
 mod password_login;
