@@ -32,6 +32,7 @@ mod logs_api;
 mod management_api;
 mod memory;
 mod metrics;
+mod mfa_compat;
 mod mfa_config;
 mod mfa_console;
 mod mfa_guardian;
