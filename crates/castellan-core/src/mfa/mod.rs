@@ -2,6 +2,7 @@
 //! a log-in must pass one, and how failures lock a factor. No HTTP here: the log-in pages,
 //! the MFA API and the Management API call these.
 
+pub mod factors;
 pub mod policy;
 pub mod recovery_code;
 pub mod totp;

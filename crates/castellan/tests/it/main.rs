@@ -44,6 +44,7 @@ mod rate_limits;
 mod recovery;
 mod redirect_rules;
 mod response_modes;
+mod risk_assessment;
 mod role_users_api;
 mod roles;
 mod rules_api;
