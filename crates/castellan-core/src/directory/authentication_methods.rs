@@ -65,6 +65,20 @@ pub async fn enrolled(store: &dyn Store, user_id: &str) -> Result<bool> {
     ))
 }
 
+/// Which of `user_ids` have a confirmed second factor, in one read.
+pub async fn enrolled_among(
+    store: &dyn Store,
+    user_ids: &[String],
+) -> Result<std::collections::HashSet<String>> {
+    Ok(store
+        .list_users_authenticators(user_ids)
+        .await?
+        .into_iter()
+        .filter(|m| m.confirmed && m.kind.is_second_factor())
+        .map(|m| m.user_id)
+        .collect())
+}
+
 /// A method an administrator adds (`POST /users/{id}/authentication-methods`). Auth0 takes
 /// it as verified already, so it is confirmed at once.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -120,6 +120,26 @@ async fn methods_are_created_listed_read_and_deleted_in_auth0_shape() {
         .admin(Method::GET, &format!("/users/{}", encoded(&id)), None)
         .await;
     assert_eq!(profile["multifactor"], json!(["guardian"]));
+    // And so do lists of users, read for the whole page at once.
+    server.create_user("bob@example.com", json!({})).await;
+    let (_, listed) = server.admin(Method::GET, "/users?sort=email:1", None).await;
+    let shown: Vec<(&str, &Value)> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["email"].as_str().unwrap(), &u["multifactor"]))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            ("ada@example.com", &json!(["guardian"])),
+            ("bob@example.com", &Value::Null)
+        ]
+    );
+    let (_, by_email) = server
+        .admin(Method::GET, "/users-by-email?email=ada@example.com", None)
+        .await;
+    assert_eq!(by_email[0]["multifactor"], json!(["guardian"]));
 
     let (status, _) = server.admin(Method::DELETE, &one, None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
