@@ -106,6 +106,16 @@ pub const MANAGEMENT_SCOPES: &[&str] = &[
     "read:branding",
     "update:branding",
     "delete:branding",
+    "read:authentication_methods",
+    "create:authentication_methods",
+    "update:authentication_methods",
+    "delete:authentication_methods",
+    "read:guardian_factors",
+    "update:guardian_factors",
+    "read:guardian_enrollments",
+    "delete:guardian_enrollments",
+    "read:mfa_policies",
+    "update:mfa_policies",
     "castellan:admin",
 ];
 

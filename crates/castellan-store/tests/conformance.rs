@@ -42,6 +42,7 @@ conformance!(
     device_codes_are_decided_polled_and_exchanged_once,
     refresh_tokens_end_at_either_end_and_renew_their_idle_one,
     authenticators_count_attempts_take_codes_once_and_go_with_the_user,
+    authenticators_of_several_users_come_back_together,
 );
 
 fn client(id: &str) -> Client {
@@ -2822,5 +2823,42 @@ async fn authenticators_count_attempts_take_codes_once_and_go_with_the_user(stor
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+async fn authenticators_of_several_users_come_back_together(store: &dyn Store) {
+    two_users_signed_in(store).await;
+    let first = Authenticator::new("auth0|1", AuthenticatorKind::Totp, 10);
+    let second = Authenticator::new("auth0|1", AuthenticatorKind::Email, 11);
+    let theirs = Authenticator::new("auth0|2", AuthenticatorKind::RecoveryCode, 5);
+    for a in [&second, &first, &theirs] {
+        store.create_authenticator(a).await.unwrap();
+    }
+    let ids = |ids: &[&str]| ids.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let both = store
+        .list_users_authenticators(&ids(&["auth0|2", "auth0|1", "auth0|nobody"]))
+        .await
+        .unwrap();
+    assert_eq!(both, vec![first.clone(), second.clone(), theirs.clone()]);
+    let one = store
+        .list_users_authenticators(&ids(&["auth0|2"]))
+        .await
+        .unwrap();
+    assert_eq!(one, vec![theirs]);
+    assert!(
+        store
+            .list_users_authenticators(&[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // More ids than one statement takes.
+    let many: Vec<String> = (0..250)
+        .map(|n| format!("auth0|x{n}"))
+        .chain(["auth0|1".to_string()])
+        .collect();
+    assert_eq!(
+        store.list_users_authenticators(&many).await.unwrap(),
+        vec![first, second]
     );
 }

@@ -41,7 +41,8 @@ impl Actor {
 mod change;
 
 pub use change::{
-    ApplicationChange, Change, Entry, ExtensionChange, GroupRef, RoleRef, ScriptChange, UserChange,
+    ApplicationChange, Change, Entry, ExtensionChange, GroupRef, MfaChange, RoleRef, ScriptChange,
+    UserChange,
 };
 
 /// The audit event of `change`, made by `actor` for the request `request_id` (when a

@@ -37,9 +37,19 @@ impl<'a> Editor<'a> {
         changes: impl IntoIterator<Item = impl Into<Change>>,
     ) -> StoreResult<()> {
         for change in changes {
+            let change: Change = change.into();
+            let also = change.also_logged_as();
             let mut event = audit::event(&self.actor, self.request_id.as_deref(), change);
             event.date = self.clock.now();
             tx.record(&event).await?;
+            // The same entry under Auth0's own code too (`gd_*` for MFA changes), so a
+            // search by that code finds it; written in the same transaction as the change.
+            if let Some(event_type) = also {
+                let mut twin = event.clone();
+                twin.log_id = uuid::Uuid::now_v7().simple().to_string();
+                twin.event_type = event_type.to_string();
+                tx.record(&twin).await?;
+            }
         }
         tx.commit().await
     }

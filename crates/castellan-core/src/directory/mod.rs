@@ -2,6 +2,7 @@
 //! validation and the store calls, shared by every wire contract.
 
 pub mod actions;
+pub mod authentication_methods;
 pub mod bootstrap;
 pub mod client_grants;
 pub mod clients;
@@ -11,6 +12,7 @@ mod editor;
 pub mod effective;
 pub mod extension;
 pub mod groups;
+pub mod guardian;
 pub mod logs;
 pub mod password_policy;
 pub mod resource_servers;

@@ -8,7 +8,7 @@ use super::engine::LogLine;
 use super::redirect::Resume;
 use super::run::{PostLoginError, PostLoginOutcome, PostLoginRun, Stop};
 use super::shape::{self, LoginFacts};
-use super::{Scripts, extension, geoip, management};
+use super::{Script, Scripts, extension, geoip, management, risk};
 use crate::clock::Clock;
 use crate::events::{self, LogEventExt};
 use crate::store::Store;
@@ -51,6 +51,19 @@ pub async fn post_login(
     let (mut context, mut event) = (shape::context(facts), shape::event(facts));
     if let Some(locate) = &scripts.geoip {
         geoip::fill(locate.as_ref(), &facts.request.ip, &mut context, &mut event);
+    }
+    let all: Vec<&Script> = set.rules.iter().chain(&set.post_login).collect();
+    if risk::wanted(&all) {
+        let attempt = risk::Attempt {
+            user_id: &facts.user.user_id,
+            request: facts.request,
+            before: facts.auth_time,
+        };
+        let assessment = risk::assess(store, scripts.geoip.as_deref(), &attempt)
+            .await
+            .map_err(crate::error::Error::from)?;
+        event["authentication"]["riskAssessment"] = assessment.clone();
+        context["riskAssessment"] = assessment;
     }
     let access_token = match &scripts.tokens {
         Some(tokens) if management::wanted(&set.rules) => {

@@ -20,6 +20,7 @@ mod login;
 pub mod management;
 pub mod redirect;
 mod registration;
+pub mod risk;
 mod run;
 pub mod shape;
 

@@ -22,6 +22,12 @@ pub trait AuthenticatorStore: Send + Sync {
     async fn create_authenticator(&self, authenticator: &Authenticator) -> StoreResult<()>;
     /// The user's authenticators, oldest first.
     async fn list_authenticators(&self, user_id: &str) -> StoreResult<Vec<Authenticator>>;
+    /// The authenticators of several users at once (a page of users shows each one's
+    /// `multifactor`), ordered by user, then oldest first. Unknown ids give nothing.
+    async fn list_users_authenticators(
+        &self,
+        user_ids: &[String],
+    ) -> StoreResult<Vec<Authenticator>>;
     async fn find_authenticator(
         &self,
         user_id: &str,

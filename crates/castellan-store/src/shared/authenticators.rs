@@ -10,6 +10,9 @@ use crate::errors::{from_json, json_text, map};
 const COLUMNS: &str = "id, user_id, kind, name, secret, email, confirmed, created_at, \
      last_auth_at, last_step, failures, locked_until, challenge, challenge_expires_at";
 
+/// User ids per `IN (...)` of a batch lookup.
+const USERS_PER_LOOKUP: usize = 100;
+
 #[derive(sqlx::FromRow)]
 struct AuthenticatorRow {
     id: String,
@@ -92,6 +95,34 @@ impl<S: Source> AuthenticatorStore for Handle<S> {
         .await
         .map_err(map)?;
         rows.into_iter().map(Authenticator::try_from).collect()
+    }
+
+    async fn list_users_authenticators(
+        &self,
+        user_ids: &[String],
+    ) -> StoreResult<Vec<Authenticator>> {
+        let mut conn = self.hold().await?;
+        let mut found = Vec::new();
+        // A bounded number of parameters per statement, whatever the page size.
+        for chunk in user_ids.chunks(USERS_PER_LOOKUP) {
+            let placeholders = (1..=chunk.len())
+                .map(|n| format!("${n}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
+                "SELECT {COLUMNS} FROM authenticators WHERE user_id IN ({placeholders}) \
+                 ORDER BY user_id, created_at, id"
+            );
+            let mut query = sqlx::query_as::<_, AuthenticatorRow>(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id);
+            }
+            let rows = query.fetch_all(&mut *conn).await.map_err(map)?;
+            for row in rows {
+                found.push(Authenticator::try_from(row)?);
+            }
+        }
+        Ok(found)
     }
 
     async fn find_authenticator(

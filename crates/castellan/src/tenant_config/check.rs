@@ -557,5 +557,6 @@ pub fn check(
             }
         }
     }
+    super::guardian::check(folder, &mut c.problems);
     c.problems
 }

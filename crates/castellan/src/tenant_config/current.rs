@@ -524,6 +524,7 @@ pub async fn read(t: &Tenant<'_>) -> Result<Current, ConfigError> {
             roles: Some(ext_roles),
         }),
     });
+    super::guardian::read(store, &mut spec).await?;
     cur.spec = spec;
     Ok(cur)
 }

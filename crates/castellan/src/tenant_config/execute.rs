@@ -18,7 +18,7 @@ use castellan_core::directory::extension::{Editor, configuration, groups};
 use castellan_core::directory::resource_servers::{self, ResourceServerFields};
 use castellan_core::directory::roles::{NewRole, RoleUpdate};
 use castellan_core::directory::rules::{self, NewRule, RuleUpdate};
-use castellan_core::directory::{client_grants, roles, rules_configs};
+use castellan_core::directory::{client_grants, guardian, roles, rules_configs};
 use castellan_core::model::{AssignOn, DefaultAssignments, Named, Permission, Scope};
 use serde_json::Value;
 
@@ -595,6 +595,16 @@ impl<'a> Executor<'a> {
                     .map(|(k, v)| (k.clone(), Value::Bool(*v)))
                     .collect();
                 configuration::update_settings(&self.editor(), &patch)
+                    .await
+                    .map_err(text)?;
+            }
+            Op::SetGuardianFactor(name, enabled) => {
+                guardian::set_factor(&self.editor(), name, *enabled)
+                    .await
+                    .map_err(text)?;
+            }
+            Op::SetGuardianPolicies(policies) => {
+                guardian::set_policies(&self.editor(), policies)
                     .await
                     .map_err(text)?;
             }

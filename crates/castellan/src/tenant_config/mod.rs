@@ -13,6 +13,7 @@
 mod check;
 mod current;
 mod execute;
+mod guardian;
 mod plan;
 mod read;
 mod rehearse;

@@ -76,6 +76,8 @@ pub enum Op {
     DeleteAction(String),
     ReplaceBindings(Trigger, Vec<BindingSpec>),
     UpdateSettings(BTreeMap<String, bool>),
+    SetGuardianFactor(String, bool),
+    SetGuardianPolicies(Vec<String>),
 }
 
 #[derive(Debug, Clone)]
@@ -312,6 +314,7 @@ impl<'a> Planner<'a> {
         if let Some(settings) = &extension.settings {
             self.settings(settings);
         }
+        super::guardian::plan(self.folder, &self.current.spec, &mut self.plan);
         // Deletions run last, in the reverse order of what refers to what.
         let mut deletions = std::mem::take(&mut self.deletions.steps);
         deletions.sort_by_key(|s| deletion_rank(&s.op));

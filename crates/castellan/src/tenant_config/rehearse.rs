@@ -6,6 +6,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use castellan_core::mfa::policy;
 use castellan_core::model::{Named, Trigger};
 use castellan_core::paging::PageRequest;
 use castellan_core::store::{ActionFilter, ClientGrantFilter, Store, StoreError};
@@ -148,6 +149,17 @@ async fn fill(from: &dyn Store, to: &dyn Store, now: i64) -> Result<(), StoreErr
     }
     if let Some(configuration) = from.configuration().await? {
         to.save_settings(&configuration.settings, now).await?;
+    }
+    // The MFA policy and factors, so the plan starts from the tenant's.
+    let names = std::iter::once(policy::POLICIES_SETTING.to_string()).chain(
+        policy::FACTORS
+            .iter()
+            .map(|(n, _)| policy::factor_setting(n)),
+    );
+    for name in names {
+        if let Some(value) = from.find_tenant_setting(&name).await? {
+            to.save_tenant_setting(&name, &value).await?;
+        }
     }
     Ok(())
 }

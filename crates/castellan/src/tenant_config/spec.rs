@@ -52,8 +52,40 @@ pub struct TenantSpec {
     /// Trigger id to its ordered bindings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub triggers: Option<BTreeMap<String, Vec<BindingSpec>>>,
+    /// Which MFA factors are enabled, as deploy-cli writes them.
+    #[serde(
+        default,
+        rename = "guardianFactors",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub guardian_factors: Option<Vec<GuardianFactorSpec>>,
+    /// The MFA policy: `{policies: []}` or `{policies: [all-applications]}`.
+    #[serde(
+        default,
+        rename = "guardianPolicies",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub guardian_policies: Option<GuardianPoliciesSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub castellan: Option<CastellanSpec>,
+}
+
+/// One of `GET /api/v2/guardian/factors`' entries; `trial_expired`, which deploy-cli may
+/// carry along, is read and ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardianFactorSpec {
+    pub name: String,
+    pub enabled: bool,
+    #[serde(default, skip_serializing)]
+    pub trial_expired: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GuardianPoliciesSpec {
+    #[serde(default)]
+    pub policies: Vec<String>,
 }
 
 /// Kinds only Castellan has.
@@ -358,12 +390,10 @@ pub mod ignored {
         "pages",
         "emailProvider",
         "emailTemplates",
-        "guardianFactors",
         "guardianFactorProviders",
         "guardianFactorTemplates",
         "guardianPhoneFactorMessageTypes",
         "guardianPhoneFactorSelectedProvider",
-        "guardianPolicies",
         "prompts",
         "branding",
         "themes",

@@ -141,7 +141,14 @@ async fn both_apis_declare_every_answer_and_body() {
     let management = undeclared_operations(
         &server,
         "/api/v2/openapi.json",
-        &["/deploy", "/rotate", "/rotate-secret", "/revoke"],
+        &[
+            "/deploy",
+            "/rotate",
+            "/rotate-secret",
+            "/revoke",
+            "/recovery-code-regeneration",
+            "/invalidate-remember-browser",
+        ],
     )
     .await;
     assert!(management.is_empty(), "undeclared: {management:?}");

@@ -18,7 +18,7 @@ const REALM: &str = "http://auth0.com/oauth/grant-type/password-realm";
 impl Browser {
     /// Logs in through the console's redirect to the log-in page and back; returns the
     /// page the callback leads to.
-    async fn log_in(&mut self, email: &str) -> Page {
+    pub(crate) async fn log_in(&mut self, email: &str) -> Page {
         let start = self.get("/admin/login").await;
         assert_eq!(start.status, StatusCode::SEE_OTHER, "{}", start.body);
         let form = self.get(&start.next()).await;
@@ -43,7 +43,7 @@ impl Browser {
     }
 
     /// A console page's CSRF token (every form carries it).
-    async fn csrf(&mut self) -> String {
+    pub(crate) async fn csrf(&mut self) -> String {
         let page = self.get("/admin/users").await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         page.field("csrf")
@@ -51,7 +51,7 @@ impl Browser {
 }
 
 /// A user holding `castellan:admin` through a role, as `castellan admin create-user` makes one.
-async fn administrator(server: &TestServer, email: &str) -> String {
+pub(crate) async fn administrator(server: &TestServer, email: &str) -> String {
     let user = server
         .create_user(email, json!({"email_verified": true}))
         .await;
@@ -85,7 +85,7 @@ async fn administrator(server: &TestServer, email: &str) -> String {
     id
 }
 
-async fn signed_in(server: &TestServer) -> (Browser, String) {
+pub(crate) async fn signed_in(server: &TestServer) -> (Browser, String) {
     let admin = administrator(server, "admin@example.com").await;
     let mut browser = Browser::new(server);
     let landed = browser.log_in("admin@example.com").await;

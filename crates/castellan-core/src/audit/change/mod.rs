@@ -8,11 +8,13 @@ use crate::model::Permission;
 
 mod applications;
 mod extension;
+mod mfa;
 mod scripts;
 mod users;
 
 pub use applications::ApplicationChange;
 pub use extension::{ExtensionChange, GroupRef, RoleRef};
+pub use mfa::MfaChange;
 pub use scripts::ScriptChange;
 pub use users::UserChange;
 
@@ -88,6 +90,7 @@ pub enum Change {
     Application(ApplicationChange),
     Script(ScriptChange),
     Extension(ExtensionChange),
+    Mfa(MfaChange),
 }
 
 /// An audit entry's parts: `action` is a stable machine name (`assign_user_roles`),
@@ -121,6 +124,15 @@ impl Entry {
 }
 
 impl Change {
+    /// A second log type the change is also recorded under (Auth0's `gd_*` codes for MFA
+    /// changes), besides `sapi`.
+    pub fn also_logged_as(&self) -> Option<&'static str> {
+        match self {
+            Change::Mfa(change) => change.guardian_type(),
+            _ => None,
+        }
+    }
+
     pub fn entry(self) -> Entry {
         match self {
             Change::CreateRole {
@@ -240,6 +252,7 @@ impl Change {
             Change::Application(change) => change.entry(),
             Change::Script(change) => change.entry(),
             Change::Extension(change) => change.entry(),
+            Change::Mfa(change) => change.entry(),
         }
     }
 }

@@ -14,6 +14,7 @@ mod auth;
 mod connections;
 mod groups;
 mod logs;
+mod mfa;
 mod roles;
 mod rules;
 mod session;
@@ -59,6 +60,7 @@ pub const TEMPLATES: &[(&str, &str)] = console_templates![
     "action.html",
     "logs.html",
     "log.html",
+    "mfa.html",
 ];
 
 const STYLESHEET: &str = include_str!("../../../templates/admin/console.css");
@@ -79,6 +81,7 @@ pub fn router() -> Router<AppState> {
         .merge(rules::routes())
         .merge(actions::routes())
         .merge(logs::routes())
+        .merge(mfa::routes())
 }
 
 async fn stylesheet() -> Response {
@@ -235,6 +238,12 @@ fn notice_text(key: &str) -> Option<&'static str> {
         "assigned" => "Assigned.",
         "removed" => "Removed.",
         "deployed" => "Deployed.",
+        "mfa-reset" => {
+            "Multi-factor authentication is reset: every factor is removed and remembered browsers are forgotten."
+        }
+        "browsers-forgotten" => {
+            "Remembered browsers are forgotten: each asks for a second factor again."
+        }
         _ => return None,
     })
 }

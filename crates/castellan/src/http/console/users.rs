@@ -233,6 +233,7 @@ async fn user_page(
     .await?
     .items;
     let all_roles = store.list_roles(None, PageRequest::ALL).await?.items;
+    let factors = super::mfa::factor_rows(s, id).await?;
     let permissions: Vec<Json> = permissions
         .iter()
         .map(|p| {
@@ -275,6 +276,7 @@ async fn user_page(
             permissions => super::to_value(&permissions),
             logs => super::to_value(recent.iter().map(log_row).collect::<Vec<_>>()),
             assignable => super::to_value(&assignable),
+            factors => super::to_value(&factors),
             error => feedback.error,
         },
     ))
@@ -304,6 +306,18 @@ async fn changed(
         user_page(s, admin, id, StatusCode::BAD_REQUEST, feedback)
     })
     .await
+}
+
+/// After a change made by a form of another module on the user's page (its factors):
+/// as [`changed`], with nothing typed to show again.
+pub(super) async fn user_changed(
+    s: &AppState,
+    admin: &Admin,
+    id: &str,
+    notice: &str,
+    result: Result<(), ConsoleError>,
+) -> Response {
+    changed(s, admin, id, notice, result, Feedback::default()).await
 }
 
 #[derive(Deserialize)]

@@ -2,12 +2,14 @@
 //! `castellan_core::directory`, every route with its declared scopes.
 
 mod actions;
+mod authentication_methods;
 mod client_grants;
 mod clients;
 mod connections;
 mod effective;
 mod fields;
 mod groups;
+mod guardian;
 mod keys;
 mod logs;
 mod paging;
@@ -51,6 +53,8 @@ pub fn api() -> ProtectedApi {
             roles::endpoints(),
             user_roles::endpoints(),
             user_sessions::endpoints(),
+            authentication_methods::endpoints(),
+            guardian::endpoints(),
             users::endpoints(),
             user_permissions::endpoints(),
             role_users::endpoints(),

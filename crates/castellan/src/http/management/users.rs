@@ -1,11 +1,14 @@
 //! `/users` and `/users-by-email`: users of database connections in Auth0's wire shape.
 //! Ids arrive percent-encoded (`auth0%7C…`) or raw.
 
+use std::collections::HashSet;
+
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{Method, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::{delete, get, patch, post};
+use castellan_core::directory::authentication_methods;
 use castellan_core::directory::users::{self, MetadataPatch, NewUser, Unblock, UserUpdate};
 use castellan_core::model::{Auth0User, User};
 use serde::{Deserialize, Serialize};
@@ -212,7 +215,24 @@ async fn read(
     }
     let fields = Fields::from_query(&q)?;
     let user = users::get(s.store.as_ref(), &id).await?;
-    Ok(Json(select(&fields, user.to_auth0_json())))
+    let enrolled = authentication_methods::enrolled(s.store.as_ref(), &user.user_id).await?;
+    Ok(Json(select(&fields, user_json(&user, enrolled))))
+}
+
+/// The user as Auth0 shows it, with `multifactor: ["guardian"]` when the user has a
+/// confirmed second factor.
+fn user_json(user: &User, enrolled: bool) -> Value {
+    let mut json = user.to_auth0_json();
+    if enrolled {
+        json["multifactor"] = serde_json::json!(["guardian"]);
+    }
+    json
+}
+
+/// Which of `found` have a second factor: one read for a whole page of users.
+async fn enrolled_among(s: &AppState, found: &[User]) -> Result<HashSet<String>, ApiError> {
+    let ids: Vec<String> = found.iter().map(|u| u.user_id.clone()).collect();
+    Ok(authentication_methods::enrolled_among(s.store.as_ref(), &ids).await?)
 }
 
 async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, ApiError> {
@@ -235,7 +255,11 @@ async fn list(State(s): State<AppState>, q: QueryParams) -> Result<Json<Value>, 
         listing.request(),
     )
     .await?;
-    Ok(listing.respond_counted("users", page, |u| select(&fields, u.to_auth0_json())))
+    let enrolled = enrolled_among(&s, &page.items).await?;
+    Ok(listing.respond_counted("users", page, |u| {
+        let has = enrolled.contains(&u.user_id);
+        select(&fields, user_json(&u, has))
+    }))
 }
 
 async fn update(
@@ -388,10 +412,11 @@ async fn by_email(State(s): State<AppState>, q: QueryParams) -> Result<Json<Valu
         )
     })?;
     let found = users::by_email(s.store.as_ref(), email).await?;
+    let enrolled = enrolled_among(&s, &found).await?;
     Ok(Json(Value::Array(
         found
             .iter()
-            .map(|u| select(&fields, u.to_auth0_json()))
+            .map(|u| select(&fields, user_json(u, enrolled.contains(&u.user_id))))
             .collect(),
     )))
 }
