@@ -32,6 +32,8 @@ pub(super) async fn check(
     match request.protocol {
         Protocol::Password | Protocol::RefreshToken => {
             let always = match request.refresh_family {
+                // The tenant's policy is for log-ins: only the scripts ask at a refresh.
+                Some(_) if asked.is_none() => return Ok(()),
                 Some(family) if began_with_factor(store, family).await? => return Ok(()),
                 Some(_) => false,
                 None => {
