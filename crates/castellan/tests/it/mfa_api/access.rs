@@ -37,6 +37,15 @@ async fn a_rule_asks_for_mfa_and_provider_none_turns_the_policy_off() {
     app.setting("guardian.policies", json!(["all-applications"]))
         .await;
     app.mfa_token().await;
+    // The plain password grant too.
+    let (status, body) = app
+        .login_with(json!({"grant_type": "password", "realm": null}))
+        .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::FORBIDDEN, &json!("mfa_required")),
+        "{body}"
+    );
     app.server
         .add_rule("skip", "function (user, context, callback) { context.multifactor = {provider: 'none'}; callback(null, user, context); }")
         .await;

@@ -34,7 +34,7 @@ struct App {
 /// unless a script asks), a client with the password-realm and MFA grants, and a user.
 async fn app(always: bool) -> App {
     let server = TestServer::start().await;
-    let grants = json!([REALM, OTP, OOB, RECOVERY, "refresh_token"]);
+    let grants = json!([REALM, "password", OTP, OOB, RECOVERY, "refresh_token"]);
     let (status, client) = server
         .admin(
             Method::POST,
